@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Common virtqueue code: ring layout, argument checks, object lifetime and
+ * dispatch to the split (virtq_split.c) and packed (virtq_packed.c) variants.
+ * The dispatch is one predictable branch per call.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtq_priv.h"
+
+#define VQ_CALL(vq, fn, ...)                                                   \
+	((vq)->packed ? fn##_packed((vq), ##__VA_ARGS__)                       \
+		      : fn##_split((vq), ##__VA_ARGS__))
+
+static bool vq_features_packed(uint64_t features)
+{
+	return features & (1ULL << VIRTIO_F_RING_PACKED);
+}
+
+static bool vq_num_valid(uint64_t features, uint32_t num)
+{
+	if (num == 0 || num > VSW_VQ_MAX_SIZE)
+		return false;
+	/* §2.6: split queue sizes are powers of two; §2.7 has no such rule */
+	return vq_features_packed(features) || (num & (num - 1)) == 0;
+}
+
+void vsw_vq_ring_layout(uint64_t features, uint32_t num, uint64_t base,
+			struct vsw_vq_addrs *a)
+{
+	uint64_t driver_bytes;
+
+	a->desc = base;
+	a->driver = base + 16ULL * num;
+	if (vq_features_packed(features))
+		driver_bytes = sizeof(struct vring_packed_desc_event);
+	else /* flags, idx, ring[num], used_event */
+		driver_bytes = 2 * (3ULL + num);
+	a->device = VSW_ALIGN_UP(a->driver + driver_bytes,
+				 (uint64_t)VSW_CACHE_LINE);
+}
+
+size_t vsw_vq_ring_bytes(uint64_t features, uint32_t num)
+{
+	struct vsw_vq_addrs a;
+	uint64_t device_bytes;
+
+	if (!vq_num_valid(features, num))
+		return 0;
+	vsw_vq_ring_layout(features, num, 0, &a);
+	if (vq_features_packed(features))
+		device_bytes = sizeof(struct vring_packed_desc_event);
+	else /* flags, idx, ring[num] of 8 bytes, avail_event */
+		device_bytes = 4 + 8ULL * num + 2;
+	return VSW_ALIGN_UP(a.device + device_bytes, (uint64_t)VSW_CACHE_LINE);
+}
+
+static void vq_set_flags(uint64_t features, bool *packed, bool *event_idx,
+			 bool *indirect, bool *in_order)
+{
+	*packed = vq_features_packed(features);
+	*event_idx = features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	*indirect = features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	*in_order = features & (1ULL << VIRTIO_F_IN_ORDER);
+}
+
+/* ------------------------------------------------------------------ */
+/* Driver                                                              */
+/* ------------------------------------------------------------------ */
+
+int vsw_vq_drv_create(const struct vsw_vq_drv_config *cfg,
+		      struct vsw_vq_drv **out)
+{
+	struct vsw_vq_drv *vq;
+	int ret;
+
+	if (cfg == NULL || out == NULL || cfg->ring == NULL ||
+	    !vq_num_valid(cfg->features, cfg->num) ||
+	    (cfg->ring_gpa & 15) != 0 || ((uintptr_t)cfg->ring & 15) != 0)
+		return -EINVAL;
+	if (cfg->indirect_max > 0 &&
+	    (cfg->indirect == NULL || (cfg->indirect_gpa & 15) != 0 ||
+	     cfg->indirect_max > cfg->num))
+		return -EINVAL;
+	vq = calloc(1, sizeof(*vq));
+	if (vq == NULL)
+		return -ENOMEM;
+	vq->features = cfg->features & VSW_VQ_FEATURES;
+	vq->num = cfg->num;
+	vq_set_flags(vq->features, &vq->packed, &vq->event_idx, &vq->indirect,
+		     &vq->in_order);
+	/* indirect stays usable only with the feature and a table area */
+	if (vq->indirect && cfg->indirect_max > 0) {
+		vq->ind_max = cfg->indirect_max;
+		vq->ind_tables = cfg->indirect;
+		vq->ind_gpa = cfg->indirect_gpa;
+	} else {
+		vq->indirect = false;
+	}
+	vsw_vq_ring_layout(vq->features, vq->num, cfg->ring_gpa, &vq->addrs);
+	memset(cfg->ring, 0, vsw_vq_ring_bytes(vq->features, vq->num));
+	ret = VQ_CALL(vq, vq_drv_init, cfg->ring);
+	if (ret < 0) {
+		free(vq);
+		return ret;
+	}
+	*out = vq;
+	return 0;
+}
+
+void vsw_vq_drv_destroy(struct vsw_vq_drv *vq)
+{
+	if (vq == NULL)
+		return;
+	VQ_CALL(vq, vq_drv_fini);
+	free(vq);
+}
+
+void vsw_vq_drv_addrs(const struct vsw_vq_drv *vq, struct vsw_vq_addrs *a)
+{
+	*a = vq->addrs;
+}
+
+int vsw_vq_drv_add(struct vsw_vq_drv *vq, const struct vsw_sg *sg,
+		   unsigned n_out, unsigned n_in, void *token)
+{
+	if (vsw_unlikely(vq->broken))
+		return -EIO;
+	if (vsw_unlikely(token == NULL || n_out + n_in == 0 ||
+			 n_out + n_in < n_out || n_out + n_in > vq->num))
+		return -EINVAL;
+	return VQ_CALL(vq, vq_drv_add, sg, n_out, n_in, token);
+}
+
+bool vsw_vq_drv_kick_prepare(struct vsw_vq_drv *vq)
+{
+	if (vsw_unlikely(vq->broken))
+		return false;
+	return VQ_CALL(vq, vq_drv_kick_prepare);
+}
+
+void *vsw_vq_drv_get_used(struct vsw_vq_drv *vq, uint32_t *len)
+{
+	if (vsw_unlikely(vq->broken))
+		return NULL;
+	return VQ_CALL(vq, vq_drv_get_used, len);
+}
+
+void vsw_vq_drv_disable_cb(struct vsw_vq_drv *vq)
+{
+	VQ_CALL(vq, vq_drv_disable_cb);
+}
+
+bool vsw_vq_drv_enable_cb(struct vsw_vq_drv *vq)
+{
+	if (vsw_unlikely(vq->broken))
+		return true; /* nothing will come: sleeping is as good as polling */
+	return VQ_CALL(vq, vq_drv_enable_cb);
+}
+
+bool vsw_vq_drv_has_used(struct vsw_vq_drv *vq)
+{
+	if (vsw_unlikely(vq->broken))
+		return false;
+	return VQ_CALL(vq, vq_drv_has_used);
+}
+
+unsigned vsw_vq_drv_num_free(const struct vsw_vq_drv *vq)
+{
+	return VQ_CALL(vq, vq_drv_num_free);
+}
+
+bool vsw_vq_drv_is_broken(const struct vsw_vq_drv *vq)
+{
+	return vq->broken;
+}
+
+void *vsw_vq_drv_detach_unused(struct vsw_vq_drv *vq)
+{
+	return VQ_CALL(vq, vq_drv_detach_unused);
+}
+
+/* ------------------------------------------------------------------ */
+/* Device                                                              */
+/* ------------------------------------------------------------------ */
+
+static const struct {
+	int err;
+	const char *text;
+} vq_faults[VSW_VQ_FAULT__COUNT] = {
+	[VSW_VQ_FAULT_NONE] = {0, "no fault"},
+	[VSW_VQ_FAULT_HEAD_RANGE] = {-ERANGE, "head index out of range"},
+	[VSW_VQ_FAULT_NEXT_RANGE] = {-ERANGE, "next index out of range"},
+	[VSW_VQ_FAULT_LOOP] = {-ELOOP,
+			       "descriptor chain longer than the queue size"},
+	[VSW_VQ_FAULT_ADDR] = {-EFAULT, "buffer outside guest memory"},
+	[VSW_VQ_FAULT_INDIRECT_LEN] = {-EINVAL,
+				       "indirect table length not n * 16"},
+	[VSW_VQ_FAULT_INDIRECT_ADDR] = {-EFAULT,
+					"indirect table outside guest memory"},
+	[VSW_VQ_FAULT_INDIRECT_NESTED] = {-EINVAL,
+					  "indirect descriptor in indirect table"},
+	[VSW_VQ_FAULT_INDIRECT_FEATURE] = {-EPROTO,
+					   "indirect descriptor not negotiated"},
+	[VSW_VQ_FAULT_INDIRECT_NEXT] = {-EINVAL,
+					"indirect descriptor with NEXT flag"},
+	[VSW_VQ_FAULT_WRITE_ORDER] = {-EPROTO,
+				      "readable segment after writable one"},
+	[VSW_VQ_FAULT_AVAIL_IDX] = {-EOVERFLOW,
+				    "avail index moved more than queue size"},
+	[VSW_VQ_FAULT_ID_RANGE] = {-ERANGE, "buffer id out of range"},
+	[VSW_VQ_FAULT_ID_INUSE] = {-EBUSY, "buffer id already in flight"},
+	[VSW_VQ_FAULT_SEGMENTS] = {-ENOBUFS,
+				   "chain has more segments than iov room"},
+};
+
+const char *vsw_vq_fault_str(enum vsw_vq_fault f)
+{
+	if ((unsigned)f >= VSW_VQ_FAULT__COUNT)
+		return "unknown fault";
+	return vq_faults[f].text;
+}
+
+VSW_COLD int vq_dev_fail(struct vsw_vq_dev *vq, enum vsw_vq_fault f)
+{
+	if (vq->error == 0) {
+		vq->fault = f;
+		vq->error = vq_faults[f].err;
+	}
+	return vq->error;
+}
+
+int vsw_vq_dev_create(const struct vsw_vq_dev_config *cfg,
+		      struct vsw_vq_dev **out)
+{
+	struct vsw_vq_dev *vq;
+	int ret;
+
+	if (cfg == NULL || out == NULL || cfg->mem == NULL ||
+	    !vq_num_valid(cfg->features, cfg->num))
+		return -EINVAL;
+	vq = calloc(1, sizeof(*vq));
+	if (vq == NULL)
+		return -ENOMEM;
+	vq->features = cfg->features & VSW_VQ_FEATURES;
+	vq->num = cfg->num;
+	vq->mem = cfg->mem;
+	vq->addrs = cfg->addrs;
+	vq_set_flags(vq->features, &vq->packed, &vq->event_idx, &vq->indirect,
+		     &vq->in_order);
+	ret = VQ_CALL(vq, vq_dev_init);
+	if (ret < 0) {
+		free(vq);
+		return ret;
+	}
+	*out = vq;
+	return 0;
+}
+
+void vsw_vq_dev_destroy(struct vsw_vq_dev *vq)
+{
+	if (vq == NULL)
+		return;
+	VQ_CALL(vq, vq_dev_fini);
+	free(vq);
+}
+
+int vsw_vq_dev_set_base(struct vsw_vq_dev *vq, uint32_t base)
+{
+	int ret = VQ_CALL(vq, vq_dev_set_base, base);
+
+	if (ret == 0) {
+		vq->error = 0;
+		vq->fault = VSW_VQ_FAULT_NONE;
+	}
+	return ret;
+}
+
+uint32_t vsw_vq_dev_get_base(const struct vsw_vq_dev *vq)
+{
+	return VQ_CALL(vq, vq_dev_get_base);
+}
+
+int vsw_vq_dev_pop(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
+		   struct iovec *iov, unsigned iov_max)
+{
+	if (vsw_unlikely(vq->error))
+		return vq->error;
+	return VQ_CALL(vq, vq_dev_pop, c, iov, iov_max);
+}
+
+void vsw_vq_dev_unpop(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c)
+{
+	if (vsw_unlikely(vq->error))
+		return;
+	VQ_CALL(vq, vq_dev_unpop, c);
+}
+
+int vsw_vq_dev_push_burst(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
+			  unsigned n)
+{
+	if (vsw_unlikely(vq->error))
+		return vq->error;
+	if (n == 0)
+		return 0;
+	return VQ_CALL(vq, vq_dev_push_burst, u, n);
+}
+
+bool vsw_vq_dev_need_notify(struct vsw_vq_dev *vq)
+{
+	if (vsw_unlikely(vq->error))
+		return false;
+	return VQ_CALL(vq, vq_dev_need_notify);
+}
+
+void vsw_vq_dev_disable_notify(struct vsw_vq_dev *vq)
+{
+	if (vsw_unlikely(vq->error))
+		return;
+	VQ_CALL(vq, vq_dev_disable_notify);
+}
+
+bool vsw_vq_dev_enable_notify(struct vsw_vq_dev *vq)
+{
+	if (vsw_unlikely(vq->error))
+		return false;
+	return VQ_CALL(vq, vq_dev_enable_notify);
+}
+
+bool vsw_vq_dev_has_avail(struct vsw_vq_dev *vq)
+{
+	if (vsw_unlikely(vq->error))
+		return false;
+	return VQ_CALL(vq, vq_dev_has_avail);
+}
+
+int vsw_vq_dev_error(const struct vsw_vq_dev *vq)
+{
+	return vq->error;
+}
+
+enum vsw_vq_fault vsw_vq_dev_fault(const struct vsw_vq_dev *vq)
+{
+	return vq->fault;
+}
+
+unsigned vsw_vq_dev_inflight(const struct vsw_vq_dev *vq)
+{
+	return VQ_CALL(vq, vq_dev_inflight);
+}
