@@ -177,7 +177,7 @@ enum vsw_vq_fault {
 	VSW_VQ_FAULT_WRITE_ORDER,     /* -EPROTO: readable after writable */
 	VSW_VQ_FAULT_AVAIL_IDX,       /* -EOVERFLOW: avail idx jumped > num */
 	VSW_VQ_FAULT_ID_RANGE,        /* -ERANGE: packed buffer id >= num */
-	VSW_VQ_FAULT_ID_INUSE,        /* -EBUSY: packed id already in flight */
+	VSW_VQ_FAULT_ID_INUSE,        /* -EBUSY: id/head already in flight */
 	VSW_VQ_FAULT_SEGMENTS,        /* -ENOBUFS: more segments than iov_max */
 	VSW_VQ_FAULT__COUNT
 };

@@ -1,0 +1,1617 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests: the split virtqueue (lib/virtq/virtq_split.c), driver and
+ * device in one process over the same memfd guest memory.
+ *
+ * Guest memory comes from th_mem (several regions, not contiguous in host
+ * memory). The page after each region, normally a PROT_NONE guard, is
+ * replaced by a canary page so that a stray access right past guest memory
+ * would be seen (a write) rather than only crash (a read hits the canary).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <cmocka.h>
+
+#include <vsw/virtq.h>
+
+#include "th_mem.h"
+
+#define F_V1 (1ULL << VIRTIO_F_VERSION_1)
+#define F_EVENT (1ULL << VIRTIO_RING_F_EVENT_IDX)
+#define F_IND (1ULL << VIRTIO_RING_F_INDIRECT_DESC)
+#define F_ORDER (1ULL << VIRTIO_F_IN_ORDER)
+
+#define MEM_SIZE (16u << 20)
+#define MEM_BASE 0x40000000ULL
+#define CANARY 0xa5
+#define PAGE 4096u
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* the feature combinations most tests run under */
+static const uint64_t combos[] = {
+	F_V1,
+	F_V1 | F_EVENT,
+	F_V1 | F_IND,
+	F_V1 | F_EVENT | F_IND,
+};
+
+struct fx {
+	struct th_mem m;
+	uint64_t features;
+	uint32_t num;
+	void *ring;
+	uint64_t ring_gpa;
+	void *ind;
+	uint64_t ind_gpa;
+	uint16_t ind_max;
+	struct vsw_vq_addrs a;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	struct vsw_vq_drv *drv;
+	struct vsw_vq_dev *dev;
+};
+
+/* xorshift64: deterministic, seeded per test */
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t bound)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return bound ? (uint32_t)(rng_state % bound) : 0;
+}
+
+/* th_alloc, retried until the block lies inside one region */
+static uint64_t alloc_flat(struct th_mem *m, size_t len, size_t align)
+{
+	for (;;) {
+		uint64_t gpa = th_alloc(m, len, align);
+
+		if (th_ptr(m, gpa, len) != NULL)
+			return gpa;
+	}
+}
+
+static uint8_t *canary_page(struct fx *f, unsigned i)
+{
+	return (uint8_t *)f->m.maps[i] + f->m.size / f->m.nregions;
+}
+
+static void canaries_check(struct fx *f)
+{
+	unsigned i, j;
+
+	for (i = 0; i < f->m.nregions; i++) {
+		uint8_t *p = canary_page(f, i);
+
+		for (j = 0; j < PAGE; j++)
+			if (p[j] != CANARY)
+				fail_msg("canary after region %u byte %u hit",
+					 i, j);
+	}
+}
+
+static void fx_init(struct fx *f, uint64_t features, uint32_t num,
+		    unsigned nregions, uint16_t ind_max)
+{
+	struct vsw_vq_drv_config dc = {0};
+	struct vsw_vq_dev_config vc = {0};
+	size_t bytes;
+	unsigned i;
+
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(th_mem_create(&f->m, MEM_SIZE, MEM_BASE, nregions), 0);
+	for (i = 0; i < nregions; i++) {
+		void *p = mmap(canary_page(f, i), PAGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+		assert_true(p == canary_page(f, i));
+		memset(p, CANARY, PAGE);
+	}
+	f->features = features;
+	f->num = num;
+	bytes = vsw_vq_ring_bytes(features, num);
+	assert_true(bytes > 0);
+	f->ring_gpa = alloc_flat(&f->m, bytes, 64);
+	f->ring = th_ptr(&f->m, f->ring_gpa, bytes);
+	if (ind_max > 0) {
+		f->ind_max = ind_max;
+		f->ind_gpa = alloc_flat(&f->m, (size_t)num * ind_max * 16, 16);
+		f->ind = th_ptr(&f->m, f->ind_gpa, (size_t)num * ind_max * 16);
+	}
+	dc.features = features;
+	dc.num = num;
+	dc.ring = f->ring;
+	dc.ring_gpa = f->ring_gpa;
+	dc.indirect = f->ind;
+	dc.indirect_gpa = f->ind_gpa;
+	dc.indirect_max = f->ind_max;
+	assert_int_equal(vsw_vq_drv_create(&dc, &f->drv), 0);
+	vsw_vq_drv_addrs(f->drv, &f->a);
+	f->desc = th_ptr(&f->m, f->a.desc, 16);
+	f->avail = th_ptr(&f->m, f->a.driver, 4);
+	f->used = th_ptr(&f->m, f->a.device, 4);
+	vc.features = features;
+	vc.num = num;
+	vc.addrs = f->a;
+	vc.mem = &f->m.mem;
+	assert_int_equal(vsw_vq_dev_create(&vc, &f->dev), 0);
+}
+
+static void fx_fini(struct fx *f)
+{
+	canaries_check(f);
+	vsw_vq_dev_destroy(f->dev);
+	vsw_vq_drv_destroy(f->drv);
+	th_mem_destroy(&f->m);
+}
+
+static uint16_t le16_at(const uint16_t *p)
+{
+	return le16toh(__atomic_load_n(p, __ATOMIC_RELAXED));
+}
+
+static uint16_t *used_event(struct fx *f)
+{
+	return (uint16_t *)&f->avail->ring[f->num];
+}
+
+static uint16_t *avail_event(struct fx *f)
+{
+	return (uint16_t *)&f->used->ring[f->num];
+}
+
+/* ------------------------------------------------------------------ */
+/* Random round trips with byte checks                                 */
+/* ------------------------------------------------------------------ */
+
+#define MAX_SEG 6
+#define SEG_STRIDE 4096u
+
+struct slot {
+	uint64_t gpa[MAX_SEG];
+	uint32_t len[MAX_SEG];
+	unsigned n_out, n_in;
+	uint8_t seed;
+	bool busy;
+	uint32_t pushed_len;
+};
+
+static uint8_t out_byte(const struct slot *s, uint64_t j)
+{
+	return (uint8_t)(s->seed + j * 31 + (j >> 8));
+}
+
+static uint8_t in_byte(const struct slot *s, uint64_t j)
+{
+	return (uint8_t)(~s->seed + j * 17);
+}
+
+/* iovec entries a guest range maps to: one per region it touches */
+static unsigned expect_segs(struct fx *f, uint64_t gpa, uint32_t len)
+{
+	uint64_t per = f->m.size / f->m.nregions;
+
+	if (len == 0)
+		return 0;
+	return (unsigned)((gpa + len - 1 - MEM_BASE) / per -
+			  (gpa - MEM_BASE) / per + 1);
+}
+
+static void iov_check(const struct iovec *iov, unsigned n, const struct slot *s,
+		      bool out, uint64_t total)
+{
+	uint64_t j = 0;
+	unsigned k;
+	size_t b;
+
+	for (k = 0; k < n; k++) {
+		const uint8_t *p = iov[k].iov_base;
+
+		for (b = 0; b < iov[k].iov_len; b++, j++)
+			if (p[b] != (out ? out_byte(s, j) : 0))
+				fail_msg("byte %llu of the %s part wrong",
+					 (unsigned long long)j,
+					 out ? "out" : "in");
+	}
+	assert_int_equal(j, total);
+}
+
+static void iov_fill(const struct iovec *iov, unsigned n, const struct slot *s,
+		     uint32_t len)
+{
+	uint64_t j = 0;
+	unsigned k;
+	size_t b;
+
+	for (k = 0; k < n && j < len; k++) {
+		uint8_t *p = iov[k].iov_base;
+
+		for (b = 0; b < iov[k].iov_len && j < len; b++, j++)
+			p[b] = in_byte(s, j);
+	}
+}
+
+static void slot_check_in(struct fx *f, const struct slot *s, uint32_t len)
+{
+	uint64_t j = 0;
+	unsigned k;
+	uint32_t b;
+	uint8_t buf[SEG_STRIDE];
+
+	for (k = s->n_out; k < s->n_out + s->n_in; k++) {
+		assert_int_equal(th_read(&f->m, s->gpa[k], buf, s->len[k]), 0);
+		for (b = 0; b < s->len[k]; b++, j++) {
+			uint8_t want = j < len ? in_byte(s, j) : 0;
+
+			if (buf[b] != want)
+				fail_msg("in byte %llu: %u, want %u",
+					 (unsigned long long)j, buf[b], want);
+		}
+	}
+}
+
+static int slot_add(struct fx *f, struct slot *s)
+{
+	struct vsw_sg sg[MAX_SEG];
+	uint8_t buf[SEG_STRIDE];
+	uint64_t j = 0;
+	unsigned k, b;
+
+	for (k = 0; k < s->n_out + s->n_in; k++) {
+		for (b = 0; b < s->len[k]; b++)
+			buf[b] = k < s->n_out ? out_byte(s, j++) : 0;
+		assert_int_equal(th_write(&f->m, s->gpa[k], buf, s->len[k]), 0);
+		sg[k].addr = s->gpa[k];
+		sg[k].len = s->len[k];
+	}
+	return vsw_vq_drv_add(f->drv, sg, s->n_out, s->n_in, s);
+}
+
+struct popped {
+	struct vsw_vq_chain c;
+	struct slot *s;
+};
+
+static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
+		      unsigned rounds)
+{
+	struct fx f;
+	struct slot *slots, **fifo;
+	struct popped *pop;
+	struct iovec iov[MAX_SEG * 2];
+	unsigned fifo_h = 0, fifo_t = 0, npop, i, k, done = 0;
+	unsigned next_id = 0; /* IN_ORDER: descriptors used in ring order */
+	uint64_t pool;
+	bool in_order = features & F_ORDER;
+
+	fx_init(&f, features, num, nregions, (features & F_IND) ? 4 : 0);
+	slots = calloc(num, sizeof(*slots));
+	fifo = calloc(num, sizeof(*fifo));
+	pop = calloc(num, sizeof(*pop));
+	assert_non_null(slots);
+	assert_non_null(fifo);
+	assert_non_null(pop);
+	/* segments start mid-page so some of them cross a region boundary */
+	pool = th_alloc(&f.m, (size_t)num * MAX_SEG * SEG_STRIDE + PAGE, PAGE) +
+	       2048;
+	for (i = 0; i < num; i++)
+		for (k = 0; k < MAX_SEG; k++)
+			slots[i].gpa[k] =
+				pool + ((uint64_t)i * MAX_SEG + k) * SEG_STRIDE;
+
+	while (done < rounds) {
+		/* driver: expose a random number of random chains */
+		unsigned want = 1 + rnd(num);
+
+		for (i = 0; i < num && want > 0; i++) {
+			struct slot *s = &slots[i];
+			unsigned n, need;
+			int ret;
+
+			if (s->busy)
+				continue;
+			s->n_out = rnd(4);
+			s->n_in = rnd(4);
+			if (s->n_out + s->n_in == 0)
+				s->n_out = 1;
+			n = s->n_out + s->n_in;
+			for (k = 0; k < n; k++)
+				s->len[k] = rnd(5) == 0 ? 0 : 1 + rnd(4096);
+			s->seed = (uint8_t)rnd(256);
+			need = (f.ind_max && n > 1 && n <= f.ind_max) ? 1 : n;
+			ret = slot_add(&f, s);
+			if (ret == -ENOSPC) {
+				assert_true(vsw_vq_drv_num_free(f.drv) < need);
+				break;
+			}
+			assert_int_equal(ret, 0);
+			s->busy = true;
+			fifo[fifo_t++ % num] = s;
+			want--;
+		}
+		vsw_vq_drv_kick_prepare(f.drv);
+
+		/* device: pop what is there, check and fill the buffers */
+		npop = 0;
+		for (;;) {
+			struct popped *p = &pop[npop];
+			struct slot *s;
+			unsigned eo = 0, ei = 0, ndesc;
+			uint64_t ol = 0, il = 0;
+			int ret = vsw_vq_dev_pop(f.dev, &p->c, iov,
+						 ARRAY_SIZE(iov));
+
+			if (ret == 0)
+				break;
+			assert_int_equal(ret, 1);
+			assert_true(fifo_h != fifo_t);
+			s = p->s = fifo[fifo_h++ % num];
+			for (k = 0; k < s->n_out + s->n_in; k++) {
+				unsigned e =
+					expect_segs(&f, s->gpa[k], s->len[k]);
+
+				if (k < s->n_out) {
+					eo += e;
+					ol += s->len[k];
+				} else {
+					ei += e;
+					il += s->len[k];
+				}
+			}
+			ndesc = (f.ind_max && s->n_out + s->n_in > 1 &&
+				 s->n_out + s->n_in <= f.ind_max)
+					? 1
+					: s->n_out + s->n_in;
+			assert_int_equal(p->c.ndesc, ndesc);
+			if (in_order) {
+				assert_int_equal(p->c.id, next_id);
+				next_id = (next_id + ndesc) % num;
+			}
+			assert_int_equal(p->c.n_out, eo);
+			assert_int_equal(p->c.n_in, ei);
+			assert_int_equal(p->c.out_len, ol);
+			assert_int_equal(p->c.in_len, il);
+			iov_check(iov, eo, s, true, ol);
+			iov_check(iov + eo, ei, s, false, il);
+			s->pushed_len = il ? rnd((uint32_t)il + 1) : 0;
+			if (in_order && rnd(3) == 0)
+				s->pushed_len = 0; /* lets pushes batch */
+			iov_fill(iov + eo, ei, s, s->pushed_len);
+			npop++;
+		}
+		assert_int_equal(vsw_vq_dev_inflight(f.dev), npop);
+
+		/* device: push in random order (in order with IN_ORDER) */
+		if (!in_order)
+			for (i = npop; i > 1; i--) {
+				unsigned j = rnd(i);
+				struct popped t = pop[i - 1];
+
+				pop[i - 1] = pop[j];
+				pop[j] = t;
+			}
+		for (i = 0; i < npop;) {
+			struct vsw_vq_used u[8];
+			unsigned b = 1 + rnd(8);
+
+			for (k = 0; k < b && i < npop; k++, i++) {
+				u[k].id = pop[i].c.id;
+				u[k].ndesc = pop[i].c.ndesc;
+				u[k].len = pop[i].s->pushed_len;
+			}
+			assert_int_equal(vsw_vq_dev_push_burst(f.dev, u, k), 0);
+		}
+		vsw_vq_dev_need_notify(f.dev);
+		assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
+
+		/* driver: collect and check; IN_ORDER returns in add order */
+		for (i = 0; i < npop; i++) {
+			uint32_t len = 0xdeadbeef;
+			struct slot *s = vsw_vq_drv_get_used(f.drv, &len);
+
+			assert_non_null(s);
+			assert_true(s->busy);
+			if (in_order)
+				assert_ptr_equal(s, pop[i].s);
+			assert_int_equal(len, s->pushed_len);
+			slot_check_in(&f, s, len);
+			s->busy = false;
+			done++;
+		}
+		assert_null(vsw_vq_drv_get_used(f.drv, &k));
+		assert_false(vsw_vq_drv_is_broken(f.drv));
+		assert_int_equal(vsw_vq_dev_error(f.dev), 0);
+	}
+	assert_int_equal(vsw_vq_drv_num_free(f.drv), num);
+	free(slots);
+	free(fifo);
+	free(pop);
+	fx_fini(&f);
+}
+
+static void test_roundtrip_random(void **state)
+{
+	unsigned i;
+
+	(void)state;
+	rng_state = 0x9e3779b97f4a7c15ULL;
+	for (i = 0; i < ARRAY_SIZE(combos); i++) {
+		roundtrip(combos[i], 16, 4, 3000);
+		roundtrip(combos[i], 256, 8, 3000);
+	}
+	roundtrip(F_V1 | F_ORDER, 16, 4, 3000);
+	roundtrip(F_V1 | F_ORDER | F_EVENT | F_IND, 64, 4, 3000);
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers for the scripted tests                                */
+/* ------------------------------------------------------------------ */
+
+static uint64_t g_buf; /* a 4 KiB guest buffer of the current fixture */
+
+static void add1(struct fx *f, void *token)
+{
+	struct vsw_sg sg = {.addr = g_buf, .len = 64};
+
+	assert_int_equal(vsw_vq_drv_add(f->drv, &sg, 0, 1, token), 0);
+}
+
+static void pop1(struct fx *f, struct vsw_vq_chain *c)
+{
+	struct iovec iov[4];
+
+	assert_int_equal(vsw_vq_dev_pop(f->dev, c, iov, 4), 1);
+}
+
+static void push1(struct fx *f, const struct vsw_vq_chain *c, uint32_t len)
+{
+	assert_int_equal(vsw_vq_dev_push(f->dev, c, len), 0);
+}
+
+static void get1(struct fx *f, void *token, uint32_t len)
+{
+	uint32_t l = 0xdeadbeef;
+
+	assert_ptr_equal(vsw_vq_drv_get_used(f->drv, &l), token);
+	assert_int_equal(l, len);
+}
+
+static void fx_small(struct fx *f, uint64_t features)
+{
+	fx_init(f, features, 8, 2, (features & F_IND) ? 4 : 0);
+	g_buf = alloc_flat(&f->m, PAGE, PAGE);
+}
+
+static int tok[32];
+#define T(i) ((void *)&tok[i])
+
+/* ------------------------------------------------------------------ */
+/* Notification suppression                                            */
+/* ------------------------------------------------------------------ */
+
+static void test_notify_flags(void **state)
+{
+	struct vsw_vq_chain ca, cb, cc;
+	struct fx f;
+
+	(void)state;
+	fx_small(&f, F_V1);
+	/* kicks */
+	add1(&f, T(0));
+	assert_true(vsw_vq_drv_kick_prepare(f.drv));
+	assert_false(vsw_vq_drv_kick_prepare(f.drv)); /* nothing new */
+	vsw_vq_dev_disable_notify(f.dev);
+	assert_int_equal(le16_at(&f.used->flags), VRING_USED_F_NO_NOTIFY);
+	add1(&f, T(1));
+	assert_false(vsw_vq_drv_kick_prepare(f.drv));
+	assert_true(vsw_vq_dev_enable_notify(f.dev)); /* two pending */
+	assert_int_equal(le16_at(&f.used->flags), 0);
+	pop1(&f, &ca);
+	pop1(&f, &cb);
+	assert_false(vsw_vq_dev_has_avail(f.dev));
+	assert_false(vsw_vq_dev_enable_notify(f.dev));
+	add1(&f, T(2));
+	assert_true(vsw_vq_dev_has_avail(f.dev));
+	assert_true(vsw_vq_drv_kick_prepare(f.drv));
+	/* interrupts */
+	push1(&f, &ca, 1);
+	assert_true(vsw_vq_dev_need_notify(f.dev));
+	assert_false(vsw_vq_dev_need_notify(f.dev)); /* nothing new */
+	vsw_vq_drv_disable_cb(f.drv);
+	assert_int_equal(le16_at(&f.avail->flags), VRING_AVAIL_F_NO_INTERRUPT);
+	push1(&f, &cb, 2);
+	assert_false(vsw_vq_dev_need_notify(f.dev));
+	assert_true(vsw_vq_drv_has_used(f.drv));
+	assert_false(vsw_vq_drv_enable_cb(f.drv)); /* two used pending */
+	assert_int_equal(le16_at(&f.avail->flags), 0);
+	get1(&f, T(0), 1);
+	get1(&f, T(1), 2);
+	assert_false(vsw_vq_drv_has_used(f.drv));
+	assert_true(vsw_vq_drv_enable_cb(f.drv));
+	pop1(&f, &cc);
+	push1(&f, &cc, 3);
+	assert_true(vsw_vq_dev_need_notify(f.dev));
+	get1(&f, T(2), 3);
+	/* EVENT_IDX fields are left alone without the feature */
+	assert_int_equal(le16_at(used_event(&f)), 0);
+	assert_int_equal(le16_at(avail_event(&f)), 0);
+	fx_fini(&f);
+}
+
+static void test_notify_event_idx(void **state)
+{
+	struct vsw_vq_chain c[6];
+	struct fx f;
+	unsigned i;
+
+	(void)state;
+	fx_small(&f, F_V1 | F_EVENT);
+	/* kicks: avail_event starts at 0 */
+	add1(&f, T(0));
+	assert_true(vsw_vq_drv_kick_prepare(f.drv)); /* crosses 0 */
+	add1(&f, T(1));
+	add1(&f, T(2));
+	assert_false(vsw_vq_drv_kick_prepare(f.drv)); /* 0 already passed */
+	assert_true(vsw_vq_dev_enable_notify(f.dev)); /* three pending */
+	for (i = 0; i < 3; i++)
+		pop1(&f, &c[i]);
+	assert_false(vsw_vq_dev_enable_notify(f.dev));
+	assert_int_equal(le16_at(avail_event(&f)), 3);
+	assert_int_equal(le16_at(&f.used->flags), 0);
+	add1(&f, T(3));
+	assert_true(vsw_vq_drv_kick_prepare(f.drv)); /* entry 3 added */
+	add1(&f, T(4));
+	assert_false(vsw_vq_drv_kick_prepare(f.drv));
+	vsw_vq_dev_disable_notify(f.dev);
+	assert_int_equal(le16_at(avail_event(&f)), 2);
+	assert_int_equal(le16_at(&f.used->flags), 0); /* §2.6.10 */
+	pop1(&f, &c[3]);
+	pop1(&f, &c[4]);
+	add1(&f, T(5));
+	assert_false(vsw_vq_drv_kick_prepare(f.drv)); /* disabled */
+	assert_true(vsw_vq_dev_enable_notify(f.dev)); /* entry 5 pending */
+	assert_int_equal(le16_at(avail_event(&f)), 5);
+	pop1(&f, &c[5]);
+
+	/* interrupts: used_event starts at 0 */
+	push1(&f, &c[0], 10);
+	assert_true(vsw_vq_dev_need_notify(f.dev));
+	push1(&f, &c[1], 11);
+	assert_false(vsw_vq_dev_need_notify(f.dev)); /* 0 already passed */
+	get1(&f, T(0), 10);
+	get1(&f, T(1), 11);
+	assert_int_equal(le16_at(used_event(&f)), 2);
+	push1(&f, &c[2], 12);
+	assert_true(vsw_vq_dev_need_notify(f.dev)); /* entry 2 written */
+	vsw_vq_drv_disable_cb(f.drv);
+	assert_int_equal(le16_at(&f.avail->flags), 0); /* §2.6.7 */
+	assert_int_equal(le16_at(used_event(&f)), 1);
+	push1(&f, &c[3], 13);
+	assert_false(vsw_vq_dev_need_notify(f.dev));
+	assert_false(vsw_vq_drv_enable_cb(f.drv)); /* 2 and 3 pending */
+	assert_int_equal(le16_at(used_event(&f)), 2);
+	get1(&f, T(2), 12);
+	get1(&f, T(3), 13);
+	assert_true(vsw_vq_drv_enable_cb(f.drv));
+	assert_int_equal(le16_at(used_event(&f)), 4);
+	/* a batch of two pushes: one interrupt */
+	push1(&f, &c[4], 14);
+	push1(&f, &c[5], 15);
+	assert_true(vsw_vq_dev_need_notify(f.dev));
+	assert_false(vsw_vq_dev_need_notify(f.dev));
+	get1(&f, T(4), 14);
+	get1(&f, T(5), 15);
+	assert_null(vsw_vq_drv_get_used(f.drv, &i));
+	fx_fini(&f);
+}
+
+static void test_enable_cb_race(void **state)
+{
+	struct vsw_vq_chain c;
+	struct fx f;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(combos); i++) {
+		fx_small(&f, combos[i]);
+		add1(&f, T(0));
+		pop1(&f, &c);
+		vsw_vq_drv_disable_cb(f.drv);
+		/* the device completes between disable and enable */
+		push1(&f, &c, 7);
+		assert_false(vsw_vq_dev_need_notify(f.dev));
+		assert_false(vsw_vq_drv_enable_cb(f.drv));
+		get1(&f, T(0), 7);
+		assert_true(vsw_vq_drv_enable_cb(f.drv));
+		/* and after a real enable the next push interrupts */
+		add1(&f, T(1));
+		pop1(&f, &c);
+		push1(&f, &c, 8);
+		assert_true(vsw_vq_dev_need_notify(f.dev));
+		get1(&f, T(1), 8);
+		fx_fini(&f);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Index wrap-around                                                   */
+/* ------------------------------------------------------------------ */
+
+static void wrap_run(uint64_t features)
+{
+	struct vsw_vq_chain c[8];
+	struct iovec iov[4];
+	struct fx f;
+	unsigned total = 0, i, n, kicks = 0, irqs = 0;
+	uint32_t len;
+
+	fx_small(&f, features);
+	while (total < 70000) {
+		n = 1 + rnd(4); /* two descriptors each without indirect */
+		for (i = 0; i < n; i++) {
+			struct vsw_sg sg[2] = {{g_buf, 8}, {g_buf + 64, 8}};
+
+			assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 1,
+							T((total + i) % 32)),
+					 0);
+		}
+		kicks += vsw_vq_drv_kick_prepare(f.drv);
+		for (i = 0; i < n; i++) {
+			assert_int_equal(vsw_vq_dev_pop(f.dev, &c[i], iov, 4),
+					 1);
+			assert_int_equal(c[i].out_len, 8);
+			assert_int_equal(c[i].in_len, 8);
+		}
+		assert_int_equal(vsw_vq_dev_pop(f.dev, &c[0], iov, 4), 0);
+		assert_false(vsw_vq_dev_enable_notify(f.dev));
+		for (i = 0; i < n; i++)
+			push1(&f, &c[i], i % 2 ? 8 : 0);
+		irqs += vsw_vq_dev_need_notify(f.dev);
+		for (i = 0; i < n; i++)
+			get1(&f, T((total + i) % 32), i % 2 ? 8 : 0);
+		assert_null(vsw_vq_drv_get_used(f.drv, &len));
+		assert_true(vsw_vq_drv_enable_cb(f.drv));
+		total += n;
+	}
+	/* every batch was announced and answered exactly once */
+	assert_int_equal(kicks, irqs);
+	assert_true(kicks > 70000 / 8);
+	assert_int_equal(vsw_vq_dev_get_base(f.dev), total & 0xffff);
+	assert_int_equal(le16_at(&f.avail->idx), total & 0xffff);
+	if (!(features & F_ORDER))
+		assert_int_equal(le16_at(&f.used->idx), total & 0xffff);
+	assert_int_equal(vsw_vq_drv_num_free(f.drv), 8);
+	fx_fini(&f);
+}
+
+static void test_wrap(void **state)
+{
+	unsigned i;
+
+	(void)state;
+	rng_state = 12345;
+	for (i = 0; i < ARRAY_SIZE(combos); i++)
+		wrap_run(combos[i]);
+	wrap_run(F_V1 | F_ORDER | F_EVENT);
+}
+
+/* ------------------------------------------------------------------ */
+/* IN_ORDER                                                            */
+/* ------------------------------------------------------------------ */
+
+static void test_in_order_batching(void **state)
+{
+	struct vsw_vq_chain c[4];
+	struct vsw_vq_used u[4];
+	struct fx f;
+	unsigned i;
+	uint32_t len;
+	uint16_t used0;
+
+	(void)state;
+	fx_small(&f, F_V1 | F_ORDER);
+	for (i = 0; i < 4; i++)
+		add1(&f, T(i));
+	for (i = 0; i < 4; i++) {
+		pop1(&f, &c[i]);
+		assert_int_equal(c[i].id, i); /* §2.6.9: ring order */
+		u[i].id = c[i].id;
+		u[i].ndesc = c[i].ndesc;
+		u[i].len = i == 3 ? 40 : 0;
+	}
+	/* out of order: refused, nothing published, queue not broken */
+	assert_int_equal(vsw_vq_dev_push_burst(f.dev, &u[1], 1), -EINVAL);
+	assert_int_equal(vsw_vq_dev_error(f.dev), 0);
+	assert_int_equal(le16_at(&f.used->idx), 0);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 4);
+	/* 0, 0, 0, 40: one used entry carrying the last id */
+	assert_int_equal(vsw_vq_dev_push_burst(f.dev, u, 4), 0);
+	assert_int_equal(le16_at(&f.used->idx), 1);
+	assert_int_equal(le32toh(f.used->ring[0].id), c[3].id);
+	assert_int_equal(le32toh(f.used->ring[0].len), 40);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
+	assert_true(vsw_vq_drv_has_used(f.drv));
+	get1(&f, T(0), 0);
+	assert_true(vsw_vq_drv_has_used(f.drv));
+	assert_false(vsw_vq_drv_enable_cb(f.drv)); /* 1..3 still to hand out */
+	get1(&f, T(1), 0);
+	get1(&f, T(2), 0);
+	get1(&f, T(3), 40);
+	assert_null(vsw_vq_drv_get_used(f.drv, &len));
+	assert_int_equal(vsw_vq_drv_num_free(f.drv), 8);
+
+	/* 0, 50, 0, 0 -> (id1, 50) and (id3, 0) */
+	for (i = 0; i < 4; i++)
+		add1(&f, T(4 + i));
+	for (i = 0; i < 4; i++) {
+		pop1(&f, &c[i]);
+		assert_int_equal(c[i].id, 4 + i);
+		u[i].id = c[i].id;
+		u[i].ndesc = c[i].ndesc;
+		u[i].len = i == 1 ? 50 : 0;
+	}
+	used0 = le16_at(&f.used->idx);
+	assert_int_equal(vsw_vq_dev_push_burst(f.dev, u, 4), 0);
+	assert_int_equal(le16_at(&f.used->idx), (uint16_t)(used0 + 2));
+	assert_int_equal(le32toh(f.used->ring[used0 & 7].id), c[1].id);
+	assert_int_equal(le32toh(f.used->ring[used0 & 7].len), 50);
+	assert_int_equal(le32toh(f.used->ring[(used0 + 1) & 7].id), c[3].id);
+	get1(&f, T(4), 0);
+	get1(&f, T(5), 50);
+	get1(&f, T(6), 0);
+	get1(&f, T(7), 0);
+	assert_null(vsw_vq_drv_get_used(f.drv, &len));
+	/* pushes of single entries are written one by one */
+	add1(&f, T(8));
+	add1(&f, T(9));
+	pop1(&f, &c[0]);
+	pop1(&f, &c[1]);
+	assert_int_equal(c[0].id, 0); /* wrapped to the table start */
+	assert_int_equal(c[1].id, 1);
+	push1(&f, &c[0], 0);
+	push1(&f, &c[1], 9);
+	assert_int_equal(le16_at(&f.used->idx), (uint16_t)(used0 + 4));
+	get1(&f, T(8), 0);
+	get1(&f, T(9), 9);
+	assert_false(vsw_vq_drv_is_broken(f.drv));
+	fx_fini(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Device-side bookkeeping                                             */
+/* ------------------------------------------------------------------ */
+
+static void test_unpop(void **state)
+{
+	struct vsw_vq_chain a, a2, b, b2;
+	struct iovec iov[4], iov2[4];
+	struct fx f;
+
+	(void)state;
+	fx_small(&f, F_V1);
+	add1(&f, T(0));
+	add1(&f, T(1));
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &a, iov, 4), 1);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 1);
+	assert_int_equal(vsw_vq_dev_get_base(f.dev), 1);
+	vsw_vq_dev_unpop(f.dev, &a);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
+	assert_int_equal(vsw_vq_dev_get_base(f.dev), 0);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &a2, iov2, 4), 1);
+	assert_memory_equal(&a, &a2, sizeof(a));
+	assert_ptr_equal(iov[0].iov_base, iov2[0].iov_base);
+	assert_int_equal(iov[0].iov_len, iov2[0].iov_len);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &b, iov, 4), 1);
+	/* only the most recent pop can be undone */
+	vsw_vq_dev_unpop(f.dev, &a2);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 2);
+	vsw_vq_dev_unpop(f.dev, &b);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 1);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &b2, iov, 4), 1);
+	assert_int_equal(b2.id, b.id);
+	/* a pushed chain cannot be unpopped */
+	push1(&f, &b2, 0);
+	vsw_vq_dev_unpop(f.dev, &b2);
+	assert_int_equal(vsw_vq_dev_get_base(f.dev), 2);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 1);
+	push1(&f, &a2, 5);
+	get1(&f, T(1), 0);
+	get1(&f, T(0), 5);
+	fx_fini(&f);
+}
+
+static void test_push_bad_id(void **state)
+{
+	struct vsw_vq_chain c;
+	struct vsw_vq_used u[2];
+	struct fx f;
+
+	(void)state;
+	fx_small(&f, F_V1);
+	add1(&f, T(0));
+	pop1(&f, &c);
+	u[0] = (struct vsw_vq_used){.id = (uint16_t)((c.id + 1) % 8)};
+	assert_int_equal(vsw_vq_dev_push_burst(f.dev, u, 1), -EINVAL);
+	u[0] = (struct vsw_vq_used){.id = 8};
+	assert_int_equal(vsw_vq_dev_push_burst(f.dev, u, 1), -EINVAL);
+	/* the same id twice in one burst: nothing published */
+	u[0] = (struct vsw_vq_used){.id = c.id, .ndesc = 1, .len = 1};
+	u[1] = u[0];
+	assert_int_equal(vsw_vq_dev_push_burst(f.dev, u, 2), -EINVAL);
+	assert_int_equal(le16_at(&f.used->idx), 0);
+	assert_int_equal(vsw_vq_dev_error(f.dev), 0);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 1);
+	push1(&f, &c, 1);
+	assert_int_equal(vsw_vq_dev_push(f.dev, &c, 1), -EINVAL); /* twice */
+	get1(&f, T(0), 1);
+	fx_fini(&f);
+}
+
+static void test_set_get_base(void **state)
+{
+	struct vsw_vq_dev_config vc = {0};
+	struct vsw_vq_chain c[3];
+	struct vsw_vq_dev *dev2;
+	struct fx f;
+	unsigned i;
+
+	(void)state;
+	fx_small(&f, F_V1 | F_EVENT);
+	for (i = 0; i < 3; i++)
+		add1(&f, T(i));
+	for (i = 0; i < 3; i++)
+		pop1(&f, &c[i]);
+	for (i = 0; i < 3; i++)
+		push1(&f, &c[i], i);
+	for (i = 0; i < 3; i++)
+		get1(&f, T(i), i);
+	assert_int_equal(vsw_vq_dev_get_base(f.dev), 3);
+	/* a new device (reconnect): used idx from the ring, avail from base */
+	vc.features = f.features;
+	vc.num = f.num;
+	vc.addrs = f.a;
+	vc.mem = &f.m.mem;
+	assert_int_equal(vsw_vq_dev_create(&vc, &dev2), 0);
+	assert_int_equal(vsw_vq_dev_get_base(dev2), 0);
+	assert_int_equal(vsw_vq_dev_set_base(dev2, 0x10000), -EINVAL);
+	assert_int_equal(vsw_vq_dev_set_base(dev2, 3), 0);
+	assert_int_equal(vsw_vq_dev_get_base(dev2), 3);
+	vsw_vq_dev_destroy(f.dev);
+	f.dev = dev2;
+	add1(&f, T(3));
+	pop1(&f, &c[0]);
+	push1(&f, &c[0], 33);
+	assert_int_equal(le16_at(&f.used->idx), 4);
+	get1(&f, T(3), 33);
+	/* set_base drops the in-flight set */
+	add1(&f, T(4));
+	pop1(&f, &c[0]);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 1);
+	assert_int_equal(vsw_vq_dev_set_base(f.dev, 4), 0);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
+	assert_int_equal(vsw_vq_dev_push(f.dev, &c[0], 1), -EINVAL);
+	pop1(&f, &c[1]); /* popped again */
+	assert_int_equal(c[1].id, c[0].id);
+	push1(&f, &c[1], 44);
+	get1(&f, T(4), 44);
+	/* set_base also clears a broken queue */
+	f.avail->ring[5 & 7] = htole16(100);
+	__atomic_store_n(&f.avail->idx, htole16(6), __ATOMIC_RELEASE);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c[0], NULL, 0), -ERANGE);
+	assert_int_equal(vsw_vq_dev_set_base(f.dev, 6), 0);
+	assert_int_equal(vsw_vq_dev_error(f.dev), 0);
+	assert_int_equal(vsw_vq_dev_fault(f.dev), VSW_VQ_FAULT_NONE);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c[0], NULL, 0), 0);
+	fx_fini(&f);
+}
+
+static void test_span_regions(void **state)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[4];
+	struct fx f;
+	uint8_t data[300], back[300];
+	uint64_t boundary;
+	unsigned i;
+	uint32_t len;
+
+	(void)state;
+	fx_small(&f, F_V1);
+	boundary = MEM_BASE + f.m.size / 2;
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(th_write(&f.m, boundary - 100, data, 300), 0);
+	{
+		struct vsw_sg sg[2] = {{boundary - 100, 300},
+				       {boundary + 1000, 300}};
+
+		assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 1, T(0)), 0);
+	}
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
+	assert_int_equal(c.n_out, 2);
+	assert_int_equal(c.n_in, 1);
+	assert_int_equal(c.out_len, 300);
+	assert_int_equal(iov[0].iov_len, 100);
+	assert_int_equal(iov[1].iov_len, 200);
+	assert_true((uint8_t *)iov[0].iov_base + 100 != iov[1].iov_base);
+	assert_memory_equal(iov[0].iov_base, data, 100);
+	assert_memory_equal(iov[1].iov_base, data + 100, 200);
+	/* too few iovecs for the split: a fault */
+	vsw_vq_dev_unpop(f.dev, &c);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 2), -ENOBUFS);
+	assert_int_equal(vsw_vq_dev_fault(f.dev), VSW_VQ_FAULT_SEGMENTS);
+	assert_int_equal(vsw_vq_dev_set_base(f.dev, 0), 0);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 3), 1);
+	memcpy(iov[2].iov_base, data, 300);
+	push1(&f, &c, 300);
+	assert_ptr_equal(vsw_vq_drv_get_used(f.drv, &len), T(0));
+	assert_int_equal(len, 300);
+	assert_int_equal(th_read(&f.m, boundary + 1000, back, 300), 0);
+	assert_memory_equal(back, data, 300);
+	fx_fini(&f);
+}
+
+static void test_dev_create_bad_addrs(void **state)
+{
+	struct vsw_vq_dev_config vc = {0};
+	struct vsw_vq_dev *dev = NULL;
+	struct fx f;
+
+	(void)state;
+	fx_small(&f, F_V1);
+	vc.features = f.features;
+	vc.num = f.num;
+	vc.mem = &f.m.mem;
+	vc.addrs = f.a;
+	vc.addrs.device = th_end(&f.m) - 16; /* used ring past the end */
+	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
+	vc.addrs = f.a;
+	vc.addrs.device += 2; /* misaligned used ring */
+	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
+	vc.addrs = f.a;
+	vc.addrs.desc += 8; /* misaligned descriptor table */
+	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
+	vc.addrs = f.a;
+	vc.addrs.driver = 0x1000; /* below guest memory */
+	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
+	assert_null(dev);
+	fx_fini(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Driver side                                                         */
+/* ------------------------------------------------------------------ */
+
+static void test_drv_enospc(void **state)
+{
+	struct vsw_sg sg[5];
+	struct vsw_vq_chain c;
+	struct fx f;
+	unsigned i;
+
+	(void)state;
+	fx_small(&f, F_V1);
+	for (i = 0; i < 5; i++)
+		sg[i] = (struct vsw_sg){.addr = g_buf + i * 64, .len = 64};
+	for (i = 0; i < 8; i++)
+		add1(&f, T(i));
+	assert_int_equal(vsw_vq_drv_num_free(f.drv), 0);
+	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 0, T(9)), -ENOSPC);
+	pop1(&f, &c);
+	push1(&f, &c, 0);
+	get1(&f, T(0), 0);
+	assert_int_equal(vsw_vq_drv_num_free(f.drv), 1);
+	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 1, T(9)), -ENOSPC);
+	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 0, T(9)), 0);
+	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 9, 0, T(9)), -EINVAL);
+	fx_fini(&f);
+
+	/* indirect: one ring descriptor per chain of 2..ind_max segments */
+	fx_small(&f, F_V1 | F_IND);
+	for (i = 0; i < 5; i++)
+		sg[i] = (struct vsw_sg){.addr = g_buf + i * 64, .len = 64};
+	for (i = 0; i < 8; i++)
+		assert_int_equal(vsw_vq_drv_add(f.drv, sg, 2, 2, T(i)), 0);
+	assert_int_equal(vsw_vq_drv_num_free(f.drv), 0);
+	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 2, 2, T(9)), -ENOSPC);
+	for (i = 0; i < 2; i++) {
+		pop1(&f, &c);
+		assert_int_equal(c.ndesc, 1);
+		assert_int_equal(c.n_out, 2);
+		assert_int_equal(c.n_in, 2);
+		push1(&f, &c, 0);
+		get1(&f, T(i), 0);
+	}
+	/* five segments exceed ind_max 4: direct, five descriptors */
+	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 5, 0, T(9)), -ENOSPC);
+	assert_int_equal(vsw_vq_drv_num_free(f.drv), 2);
+	fx_fini(&f);
+}
+
+static void test_drv_detach_unused(void **state)
+{
+	struct vsw_sg sg[3] = {
+		{MEM_BASE, 8}, {MEM_BASE + 8, 8}, {MEM_BASE + 16, 8}};
+	struct fx f;
+	unsigned i, seen = 0;
+	void *t;
+
+	(void)state;
+	fx_small(&f, F_V1 | F_IND);
+	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 0, T(0)), 0);
+	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 2, 1, T(1)), 0);
+	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 2, T(2)), 0);
+	assert_int_equal(vsw_vq_drv_num_free(f.drv), 5);
+	for (i = 0; i < 3; i++) {
+		t = vsw_vq_drv_detach_unused(f.drv);
+		assert_non_null(t);
+		seen |= 1u << ((int *)t - tok);
+	}
+	assert_int_equal(seen, 7);
+	assert_null(vsw_vq_drv_detach_unused(f.drv));
+	assert_int_equal(vsw_vq_drv_num_free(f.drv), 8);
+	fx_fini(&f);
+}
+
+/* The device lies: each case must break the driver queue. */
+static void test_drv_bogus_used(void **state)
+{
+	struct vsw_vq_chain c;
+	struct fx f;
+	unsigned k;
+	uint32_t len;
+
+	(void)state;
+	for (k = 0; k < 4; k++) {
+		uint16_t id, l = 0, idx = 1;
+
+		fx_small(&f, F_V1);
+		add1(&f, T(0));
+		pop1(&f, &c);
+		id = c.id;
+		if (k == 0)
+			id = (uint16_t)((c.id + 1) % 8); /* not in flight */
+		else if (k == 1)
+			id = 8; /* out of range */
+		else if (k == 2)
+			l = 65; /* more than the 64 writable bytes */
+		else
+			idx = 9; /* more entries than the queue holds */
+		f.used->ring[0].id = htole32(id);
+		f.used->ring[0].len = htole32(l);
+		__atomic_store_n(&f.used->idx, htole16(idx), __ATOMIC_RELEASE);
+		assert_null(vsw_vq_drv_get_used(f.drv, &len));
+		assert_true(vsw_vq_drv_is_broken(f.drv));
+		{
+			struct vsw_sg sg = {.addr = g_buf, .len = 8};
+
+			assert_int_equal(vsw_vq_drv_add(f.drv, &sg, 1, 0, T(1)),
+					 -EIO);
+		}
+		assert_null(vsw_vq_drv_get_used(f.drv, &len));
+		assert_false(vsw_vq_drv_kick_prepare(f.drv));
+		fx_fini(&f);
+	}
+	/* and an honest push of the same shape is accepted */
+	fx_small(&f, F_V1);
+	add1(&f, T(0));
+	pop1(&f, &c);
+	push1(&f, &c, 64);
+	get1(&f, T(0), 64);
+	assert_false(vsw_vq_drv_is_broken(f.drv));
+	fx_fini(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Hostile driver: raw ring contents                                   */
+/* ------------------------------------------------------------------ */
+
+static void raw_desc(struct vring_desc *t, unsigned i, uint64_t addr,
+		     uint32_t len, uint16_t flags, uint16_t next)
+{
+	t[i].addr = htole64(addr);
+	t[i].len = htole32(len);
+	t[i].flags = htole16(flags);
+	t[i].next = htole16(next);
+}
+
+static void raw_avail(struct fx *f, uint16_t slot, uint16_t head, uint16_t idx)
+{
+	f->avail->ring[slot & (f->num - 1)] = htole16(head);
+	__atomic_store_n(&f->avail->idx, htole16(idx), __ATOMIC_RELEASE);
+}
+
+static void expect_fault(struct fx *f, unsigned iov_max, int err,
+			 enum vsw_vq_fault fault)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[64];
+	struct vsw_vq_used u = {0};
+
+	assert_true(iov_max <= ARRAY_SIZE(iov));
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, iov_max), err);
+	assert_int_equal(vsw_vq_dev_error(f->dev), err);
+	assert_int_equal(vsw_vq_dev_fault(f->dev), fault);
+	assert_non_null(vsw_vq_fault_str(fault));
+	/* sticky */
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, iov_max), err);
+	assert_int_equal(vsw_vq_dev_push_burst(f->dev, &u, 1), err);
+	assert_false(vsw_vq_dev_has_avail(f->dev));
+	assert_int_equal(vsw_vq_dev_fault(f->dev), fault);
+	canaries_check(f);
+}
+
+/* a fixture whose driver side is written by hand */
+static struct vring_desc *fx_hostile(struct fx *f, uint64_t features,
+				     uint64_t *buf, uint64_t *table_gpa)
+{
+	fx_init(f, features, 8, 2, 0);
+	*buf = alloc_flat(&f->m, PAGE, PAGE);
+	*table_gpa = alloc_flat(&f->m, 64 * 16, 16);
+	return th_ptr(&f->m, *table_gpa, 64 * 16);
+}
+
+static void test_hostile_head_range(void **state)
+{
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_avail(&f, 0, 8, 1);
+	expect_fault(&f, 8, -ERANGE, VSW_VQ_FAULT_HEAD_RANGE);
+	fx_fini(&f);
+}
+
+static void test_hostile_next_loop(void **state)
+{
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
+	raw_desc(f.desc, 1, buf, 16, VRING_DESC_F_NEXT, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
+	fx_fini(&f);
+}
+
+static void test_hostile_chain_too_long(void **state)
+{
+	struct vring_desc *t;
+	struct fx f;
+	uint64_t buf, tg;
+	unsigned i;
+
+	(void)state;
+	/* an indirect table of 9 linear entries in a queue of 8 */
+	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	for (i = 0; i < 9; i++)
+		raw_desc(t, i, buf, 8, i < 8 ? VRING_DESC_F_NEXT : 0,
+			 (uint16_t)(i + 1));
+	raw_desc(f.desc, 3, tg, 9 * 16, VRING_DESC_F_INDIRECT, 0);
+	raw_avail(&f, 0, 3, 1);
+	expect_fault(&f, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
+	fx_fini(&f);
+
+	/* seven direct descriptors, then an indirect table of two */
+	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	for (i = 0; i < 7; i++)
+		raw_desc(f.desc, i, buf, 8, VRING_DESC_F_NEXT,
+			 (uint16_t)(i + 1));
+	raw_desc(f.desc, 7, tg, 2 * 16, VRING_DESC_F_INDIRECT, 0);
+	raw_desc(t, 0, buf, 8, VRING_DESC_F_NEXT, 1);
+	raw_desc(t, 1, buf, 8, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
+	fx_fini(&f);
+
+	/* the same with a table of one is exactly 8: accepted */
+	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	for (i = 0; i < 7; i++)
+		raw_desc(f.desc, i, buf, 8, VRING_DESC_F_NEXT,
+			 (uint16_t)(i + 1));
+	raw_desc(f.desc, 7, tg, 16, VRING_DESC_F_INDIRECT, 0);
+	raw_desc(t, 0, buf, 8, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	{
+		struct vsw_vq_chain c;
+		struct iovec iov[8];
+
+		assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+		assert_int_equal(c.ndesc, 8);
+		assert_int_equal(c.n_out, 8);
+		assert_int_equal(c.out_len, 64);
+	}
+	fx_fini(&f);
+}
+
+static void test_hostile_next_range(void **state)
+{
+	struct vring_desc *t;
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 8);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE);
+	fx_fini(&f);
+
+	/* inside an indirect table of two: next 2 is out of it */
+	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	raw_desc(f.desc, 0, tg, 32, VRING_DESC_F_INDIRECT, 0);
+	raw_desc(t, 0, buf, 16, VRING_DESC_F_NEXT, 2);
+	raw_desc(t, 2, buf, 16, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE);
+	fx_fini(&f);
+}
+
+static void test_hostile_addr_outside(void **state)
+{
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	/* straddles the end of guest memory, where the canary lives */
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
+	raw_desc(f.desc, 1, th_end(&f.m) - 16, 32, VRING_DESC_F_WRITE, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
+	fx_fini(&f);
+
+	/* entirely outside */
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, 0x1000, 16, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
+	fx_fini(&f);
+}
+
+static void test_hostile_addr_overflow(void **state)
+{
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, UINT64_MAX - 7, 64, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
+	fx_fini(&f);
+
+	/* wraps to a GPA inside memory: still refused */
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
+	raw_desc(f.desc, 1, UINT64_MAX - 0xfff, 0xffffffff, VRING_DESC_F_WRITE,
+		 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
+	fx_fini(&f);
+}
+
+static void test_hostile_indirect_len(void **state)
+{
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	raw_desc(f.desc, 0, tg, 24, VRING_DESC_F_INDIRECT, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN);
+	fx_fini(&f);
+
+	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	raw_desc(f.desc, 0, tg, 0, VRING_DESC_F_INDIRECT, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN);
+	fx_fini(&f);
+}
+
+static void test_hostile_indirect_addr(void **state)
+{
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	raw_desc(f.desc, 0, th_end(&f.m) - 16, 32, VRING_DESC_F_INDIRECT, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
+	fx_fini(&f);
+
+	/* inside memory but across two regions: not one host block */
+	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	raw_desc(f.desc, 0, MEM_BASE + f.m.size / 2 - 16, 32,
+		 VRING_DESC_F_INDIRECT, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
+	fx_fini(&f);
+}
+
+static void test_hostile_indirect_nested(void **state)
+{
+	struct vring_desc *t;
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	raw_desc(f.desc, 0, tg, 32, VRING_DESC_F_INDIRECT, 0);
+	raw_desc(t, 0, buf, 16, VRING_DESC_F_NEXT, 1);
+	raw_desc(t, 1, tg, 32, VRING_DESC_F_INDIRECT, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_NESTED);
+	fx_fini(&f);
+}
+
+static void test_hostile_indirect_feature(void **state)
+{
+	struct vring_desc *t;
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	t = fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, tg, 16, VRING_DESC_F_INDIRECT, 0);
+	raw_desc(t, 0, buf, 16, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EPROTO, VSW_VQ_FAULT_INDIRECT_FEATURE);
+	fx_fini(&f);
+}
+
+static void test_hostile_indirect_next(void **state)
+{
+	struct vring_desc *t;
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	raw_desc(f.desc, 0, tg, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT,
+		 1);
+	raw_desc(f.desc, 1, buf, 16, 0, 0);
+	raw_desc(t, 0, buf, 16, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT);
+	fx_fini(&f);
+}
+
+static void test_hostile_write_order(void **state)
+{
+	struct vring_desc *t;
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	raw_desc(f.desc, 1, buf + 16, 16, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
+	fx_fini(&f);
+
+	/* the same inside an indirect table, after a direct readable one */
+	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
+	raw_desc(f.desc, 1, tg, 32, VRING_DESC_F_INDIRECT, 0);
+	raw_desc(t, 0, buf, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	raw_desc(t, 1, buf, 16, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 64, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
+	fx_fini(&f);
+}
+
+static void test_hostile_avail_idx(void **state)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[4];
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
+	/* 1 -> 10: nine new entries in a queue of 8 */
+	raw_avail(&f, 1, 0, 10);
+	expect_fault(&f, 4, -EOVERFLOW, VSW_VQ_FAULT_AVAIL_IDX);
+	fx_fini(&f);
+
+	/* exactly num ahead is fine */
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, 0, 0);
+	raw_avail(&f, 0, 0, 8);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
+	fx_fini(&f);
+}
+
+static void test_hostile_segments(void **state)
+{
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
+	raw_desc(f.desc, 1, buf + 16, 16, VRING_DESC_F_NEXT, 2);
+	raw_desc(f.desc, 2, buf + 32, 16, VRING_DESC_F_WRITE, 0);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 2, -ENOBUFS, VSW_VQ_FAULT_SEGMENTS);
+	fx_fini(&f);
+}
+
+static void test_hostile_head_in_flight(void **state)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[4];
+	struct fx f;
+	uint64_t buf, tg;
+
+	(void)state;
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
+	raw_avail(&f, 1, 0, 2); /* head 0 again while in flight */
+	expect_fault(&f, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
+	fx_fini(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Two threads: the orderings under real concurrency                   */
+/* ------------------------------------------------------------------ */
+
+#define MT_TOTAL 100000u
+
+static int mt_failed; /* set by the device thread, read by the driver */
+
+static void *mt_device(void *arg)
+{
+	struct fx *f = arg;
+	struct vsw_vq_chain c;
+	struct iovec iov[4];
+	unsigned done = 0;
+
+	while (done < MT_TOTAL) {
+		int ret = vsw_vq_dev_pop(f->dev, &c, iov, 4);
+
+		if (ret == 0) {
+			sched_yield(); /* the machine may have fewer cores */
+			continue;
+		}
+		if (ret != 1 || c.n_out != 1 || c.n_in != 1 ||
+		    iov[0].iov_len != 8)
+			goto fail;
+		/* echo the sequence number the driver wrote */
+		memcpy(iov[1].iov_base, iov[0].iov_base, 8);
+		if (vsw_vq_dev_push(f->dev, &c, 8) != 0)
+			goto fail;
+		vsw_vq_dev_need_notify(f->dev);
+		done++;
+	}
+	return NULL;
+fail:
+	__atomic_store_n(&mt_failed, 1, __ATOMIC_RELAXED);
+	return (void *)1;
+}
+
+static void test_two_threads(void **state)
+{
+	uint64_t slots[16];
+	unsigned features_i;
+
+	(void)state;
+	for (features_i = 0; features_i < 2; features_i++) {
+		struct fx f;
+		pthread_t th;
+		void *ret;
+		uint64_t sent = 0, got = 0;
+		unsigned i;
+
+		fx_init(&f, features_i ? F_V1 | F_EVENT | F_ORDER : F_V1, 16, 2,
+			0);
+		for (i = 0; i < 16; i++)
+			slots[i] = alloc_flat(&f.m, 16, 16);
+		assert_int_equal(pthread_create(&th, NULL, mt_device, &f), 0);
+		mt_failed = 0;
+		while (got < MT_TOTAL &&
+		       !__atomic_load_n(&mt_failed, __ATOMIC_RELAXED)) {
+			uint32_t len;
+			uint64_t *s;
+
+			while (sent < MT_TOTAL && sent - got < 8) {
+				uint64_t gpa = slots[sent % 16];
+				struct vsw_sg sg[2] = {{gpa, 8}, {gpa + 8, 8}};
+				uint64_t zero = 0;
+
+				assert_int_equal(th_write(&f.m, gpa, &sent, 8),
+						 0);
+				assert_int_equal(
+					th_write(&f.m, gpa + 8, &zero, 8), 0);
+				assert_int_equal(
+					vsw_vq_drv_add(f.drv, sg, 1, 1,
+						       &slots[sent % 16]),
+					0);
+				sent++;
+			}
+			vsw_vq_drv_kick_prepare(f.drv);
+			s = vsw_vq_drv_get_used(f.drv, &len);
+			if (s == NULL) {
+				sched_yield();
+				continue;
+			}
+			/* completions come back in order here */
+			assert_ptr_equal(s, &slots[got % 16]);
+			assert_int_equal(len, 8);
+			{
+				uint64_t v;
+
+				assert_int_equal(th_read(&f.m, *s + 8, &v, 8),
+						 0);
+				assert_int_equal(v, got);
+			}
+			got++;
+		}
+		assert_int_equal(pthread_join(th, &ret), 0);
+		assert_null(ret);
+		assert_false(vsw_vq_drv_is_broken(f.drv));
+		assert_int_equal(vsw_vq_dev_error(f.dev), 0);
+		fx_fini(&f);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_random),
+		cmocka_unit_test(test_notify_flags),
+		cmocka_unit_test(test_notify_event_idx),
+		cmocka_unit_test(test_enable_cb_race),
+		cmocka_unit_test(test_wrap),
+		cmocka_unit_test(test_in_order_batching),
+		cmocka_unit_test(test_unpop),
+		cmocka_unit_test(test_push_bad_id),
+		cmocka_unit_test(test_set_get_base),
+		cmocka_unit_test(test_span_regions),
+		cmocka_unit_test(test_dev_create_bad_addrs),
+		cmocka_unit_test(test_drv_enospc),
+		cmocka_unit_test(test_drv_detach_unused),
+		cmocka_unit_test(test_drv_bogus_used),
+		cmocka_unit_test(test_hostile_head_range),
+		cmocka_unit_test(test_hostile_next_loop),
+		cmocka_unit_test(test_hostile_chain_too_long),
+		cmocka_unit_test(test_hostile_next_range),
+		cmocka_unit_test(test_hostile_addr_outside),
+		cmocka_unit_test(test_hostile_addr_overflow),
+		cmocka_unit_test(test_hostile_indirect_len),
+		cmocka_unit_test(test_hostile_indirect_addr),
+		cmocka_unit_test(test_hostile_indirect_nested),
+		cmocka_unit_test(test_hostile_indirect_feature),
+		cmocka_unit_test(test_hostile_indirect_next),
+		cmocka_unit_test(test_hostile_write_order),
+		cmocka_unit_test(test_hostile_avail_idx),
+		cmocka_unit_test(test_hostile_segments),
+		cmocka_unit_test(test_hostile_head_in_flight),
+		cmocka_unit_test(test_two_threads),
+	};
+
+	return cmocka_run_group_tests_name("virtq_split", tests, NULL, NULL);
+}
