@@ -1,0 +1,1499 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests: the packed virtqueue (lib/virtq/virtq_packed.c), driver and
+ * device in one process over the same memfd guest memory (tests/common).
+ *
+ * The device's memory table leaves out the last page of guest memory: that
+ * page is a canary right outside what the device may touch, checked after
+ * every test.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <vsw/virtq.h>
+
+#include "th_mem.h"
+#include "vsw_compiler.h"
+
+#define F_BASE ((1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_VERSION_1))
+#define F_EI (1ULL << VIRTIO_RING_F_EVENT_IDX)
+#define F_IND (1ULL << VIRTIO_RING_F_INDIRECT_DESC)
+#define F_IO (1ULL << VIRTIO_F_IN_ORDER)
+
+#define MEM_SIZE (16UL << 20)
+#define GPA_BASE 0x100000000ULL
+#define CANARY_LEN 4096
+#define CANARY_BYTE 0xa5
+
+#define AVAIL_BIT (1U << VRING_PACKED_DESC_F_AVAIL)
+#define USED_BIT (1U << VRING_PACKED_DESC_F_USED)
+
+struct env {
+	struct th_mem m;
+	struct vsw_mem devmem; /* m.mem minus the canary page */
+	uint64_t feat;
+	uint32_t num;
+	uint16_t ind_max;
+	uint64_t ring_gpa, ind_gpa;
+	void *ring;
+	struct vring_packed_desc *desc;
+	struct vring_packed_desc_event *drv_ev, *dev_ev;
+	struct vsw_vq_addrs a;
+	struct vsw_vq_drv *drv;
+	struct vsw_vq_dev *dev;
+	uint8_t *canary;
+	uint64_t canary_gpa;
+	uint64_t data_gpa; /* a 4 KiB scratch buffer */
+};
+
+/* Deterministic PRNG (xorshift32): every run sees the same shapes. */
+static uint32_t rnd_state = 0x12345678;
+
+static uint32_t rnd(void)
+{
+	uint32_t x = rnd_state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	rnd_state = x;
+	return x;
+}
+
+/* Allocate guest memory inside one region, below the canary. */
+static uint64_t alloc1(struct env *e, size_t len, size_t align)
+{
+	uint64_t per = e->m.size / e->m.nregions;
+	uint64_t gpa = (e->m.brk + align - 1) & ~((uint64_t)align - 1);
+	uint64_t end = e->m.gpa_base + ((gpa - e->m.gpa_base) / per + 1) * per;
+
+	if (gpa + len > end)
+		e->m.brk = end;
+	gpa = th_alloc(&e->m, len, align);
+	assert_true(gpa + len <= e->canary_gpa);
+	assert_non_null(th_ptr(&e->m, gpa, len));
+	return gpa;
+}
+
+static void env_setup(struct env *e, uint32_t num, uint64_t feat,
+		      unsigned nregions, uint16_t ind_max, bool with_driver)
+{
+	struct vsw_vq_dev_config dc;
+	size_t bytes;
+
+	memset(e, 0, sizeof(*e));
+	assert_int_equal(th_mem_create(&e->m, MEM_SIZE, GPA_BASE, nregions), 0);
+	e->devmem = e->m.mem;
+	e->devmem.regions[e->devmem.nregions - 1].size -= CANARY_LEN;
+	e->canary_gpa = th_end(&e->m) - CANARY_LEN;
+	e->canary = th_ptr(&e->m, e->canary_gpa, CANARY_LEN);
+	assert_non_null(e->canary);
+	memset(e->canary, CANARY_BYTE, CANARY_LEN);
+
+	e->feat = feat;
+	e->num = num;
+	e->ind_max = ind_max;
+	bytes = vsw_vq_ring_bytes(feat, num);
+	assert_true(bytes > 0);
+	e->ring_gpa = alloc1(e, bytes, 64);
+	e->ring = th_ptr(&e->m, e->ring_gpa, bytes);
+	memset(e->ring, 0, bytes);
+	vsw_vq_ring_layout(feat, num, e->ring_gpa, &e->a);
+	e->desc = e->ring;
+	e->drv_ev = (void *)((char *)e->ring + (e->a.driver - e->a.desc));
+	e->dev_ev = (void *)((char *)e->ring + (e->a.device - e->a.desc));
+	if (ind_max > 0)
+		e->ind_gpa = alloc1(e, (size_t)num * ind_max * 16, 16);
+	e->data_gpa = alloc1(e, 4096, 64);
+
+	if (with_driver) {
+		struct vsw_vq_drv_config cfg = {
+			.features = feat,
+			.num = num,
+			.ring = e->ring,
+			.ring_gpa = e->ring_gpa,
+			.indirect = ind_max ? th_ptr(&e->m, e->ind_gpa,
+						     (size_t)num * ind_max * 16)
+					    : NULL,
+			.indirect_gpa = e->ind_gpa,
+			.indirect_max = ind_max,
+		};
+
+		assert_int_equal(vsw_vq_drv_create(&cfg, &e->drv), 0);
+	}
+	dc.features = feat;
+	dc.num = num;
+	dc.addrs = e->a;
+	dc.mem = &e->devmem;
+	assert_int_equal(vsw_vq_dev_create(&dc, &e->dev), 0);
+}
+
+static void assert_canary(const struct env *e)
+{
+	unsigned i;
+
+	for (i = 0; i < CANARY_LEN; i++)
+		if (e->canary[i] != CANARY_BYTE)
+			fail_msg("canary byte %u changed", i);
+}
+
+static void env_teardown(struct env *e)
+{
+	assert_canary(e);
+	vsw_vq_drv_destroy(e->drv);
+	vsw_vq_dev_destroy(e->dev);
+	th_mem_destroy(&e->m);
+}
+
+/* Pop one chain that must be there. */
+static void pop1(struct env *e, struct vsw_vq_chain *c)
+{
+	struct iovec iov[16];
+
+	assert_int_equal(vsw_vq_dev_pop(e->dev, c, iov, 16), 1);
+}
+
+/* Driver: add a single readable buffer of the scratch area. */
+static void add1(struct env *e, void *token)
+{
+	struct vsw_sg sg = {.addr = e->data_gpa, .len = 8};
+
+	assert_int_equal(vsw_vq_drv_add(e->drv, &sg, 1, 0, token), 0);
+}
+
+/* One complete round trip of a single-descriptor chain. */
+static void cycle1(struct env *e)
+{
+	struct vsw_vq_chain c;
+	uint32_t len;
+	int tok;
+
+	add1(e, &tok);
+	pop1(e, &c);
+	assert_int_equal(vsw_vq_dev_push(e->dev, &c, 0), 0);
+	assert_ptr_equal(vsw_vq_drv_get_used(e->drv, &len), &tok);
+}
+
+/* ------------------------------------------------------------------ */
+/* Random round trips                                                  */
+/* ------------------------------------------------------------------ */
+
+#define MAX_SEG 6
+#define SEG_MAX_LEN 64
+
+struct rec {
+	uint64_t gpa[MAX_SEG];
+	uint32_t len[MAX_SEG];
+	unsigned n_out, n_in;
+	uint8_t seed;
+	unsigned slots;
+	bool live;
+};
+
+static uint8_t out_byte(uint8_t seed, size_t j)
+{
+	return (uint8_t)(seed + j * 7);
+}
+
+static uint8_t in_byte(uint8_t seed, size_t j)
+{
+	return (uint8_t)((seed ^ 0x5a) + j * 3);
+}
+
+/*
+ * Device: check the readable bytes against the pattern (seed is the first
+ * byte), write the pattern into the writable ones. Returns bytes written.
+ */
+static uint32_t dev_serve(const struct vsw_vq_chain *c, const struct iovec *iov)
+{
+	uint8_t seed = 0;
+	size_t j = 0, k;
+	unsigned i;
+
+	for (i = 0; i < c->n_out; i++) {
+		const uint8_t *p = iov[i].iov_base;
+
+		assert_true(iov[i].iov_len > 0);
+		for (k = 0; k < iov[i].iov_len; k++, j++) {
+			if (j == 0)
+				seed = p[0];
+			assert_int_equal(p[k], out_byte(seed, j));
+		}
+	}
+	assert_int_equal(j, c->out_len);
+	j = 0;
+	for (i = c->n_out; i < c->n_out + c->n_in; i++) {
+		uint8_t *p = iov[i].iov_base;
+
+		assert_true(iov[i].iov_len > 0);
+		for (k = 0; k < iov[i].iov_len; k++, j++)
+			p[k] = in_byte(seed, j);
+	}
+	assert_int_equal(j, c->in_len);
+	return (uint32_t)j;
+}
+
+static void rec_fill(struct env *e, struct rec *r, uint32_t maxn)
+{
+	unsigned n, i;
+	size_t j = 0;
+
+	do {
+		r->n_out = rnd() % 4;
+		r->n_in = rnd() % 4;
+		n = r->n_out + r->n_in;
+	} while (n == 0 || n > maxn);
+	r->seed = (uint8_t)rnd();
+	for (i = 0; i < n; i++) {
+		/* now and then an empty segment */
+		r->len[i] = rnd() % 8 == 0 ? 0 : 1 + rnd() % SEG_MAX_LEN;
+		if (i < r->n_out) {
+			uint8_t buf[SEG_MAX_LEN];
+			size_t k;
+
+			for (k = 0; k < r->len[i]; k++, j++)
+				buf[k] = out_byte(r->seed, j);
+			assert_int_equal(
+				th_write(&e->m, r->gpa[i], buf, r->len[i]), 0);
+		} else {
+			uint8_t zero[SEG_MAX_LEN] = {0};
+
+			assert_int_equal(
+				th_write(&e->m, r->gpa[i], zero, r->len[i]), 0);
+		}
+	}
+	r->slots = (e->ind_max > 0 && (e->feat & F_IND) && n > 1 &&
+		    n <= e->ind_max)
+			   ? 1
+			   : n;
+}
+
+/* Driver: check what the device wrote into a completed buffer. */
+static void rec_check(struct env *e, const struct rec *r, uint32_t len)
+{
+	uint8_t seed = 0, buf[SEG_MAX_LEN];
+	size_t j = 0, k;
+	uint32_t in_total = 0;
+	unsigned i;
+
+	for (i = 0; i < r->n_out; i++)
+		if (r->len[i] > 0) {
+			seed = r->seed;
+			break;
+		}
+	for (i = r->n_out; i < r->n_out + r->n_in; i++)
+		in_total += r->len[i];
+	if (len == 0)
+		return; /* an IN_ORDER batch member: nothing to check */
+	assert_int_equal(len, in_total);
+	for (i = r->n_out; i < r->n_out + r->n_in; i++) {
+		assert_int_equal(th_read(&e->m, r->gpa[i], buf, r->len[i]), 0);
+		for (k = 0; k < r->len[i]; k++, j++)
+			assert_int_equal(buf[k], in_byte(seed, j));
+	}
+}
+
+struct pend {
+	struct vsw_vq_chain c;
+	uint32_t len;
+};
+
+static void run_random(uint64_t feat, uint32_t num, unsigned iters)
+{
+	bool in_order = feat & F_IO;
+	uint16_t ind_max = (feat & F_IND) ? (uint16_t)(num < 4 ? num : 4) : 0;
+	struct iovec iov[MAX_SEG * 2 + 8];
+	struct rec *recs, **order;
+	struct pend *pend;
+	unsigned *free_recs, nfree, npend = 0, i, it;
+	unsigned order_head = 0, order_n = 0, live = 0;
+	uint64_t consumed = 0;
+	uint32_t model_free = num;
+	struct env e;
+
+	env_setup(&e, num, feat, 4, ind_max, true);
+	recs = calloc(num, sizeof(*recs));
+	order = calloc(num, sizeof(*order));
+	pend = calloc(num, sizeof(*pend));
+	free_recs = calloc(num, sizeof(*free_recs));
+	assert_non_null(recs);
+	assert_non_null(order);
+	assert_non_null(pend);
+	assert_non_null(free_recs);
+	/* buffers straddle the boundary of regions 0 and 1 for some recs */
+	e.m.brk = GPA_BASE + MEM_SIZE / 4 - (num < 8 ? num : 8) * 200;
+	for (i = 0; i < num; i++) {
+		unsigned s;
+
+		for (s = 0; s < MAX_SEG; s++)
+			recs[i].gpa[s] = th_alloc(&e.m, SEG_MAX_LEN, 1);
+		free_recs[i] = num - 1 - i;
+	}
+	nfree = num;
+
+	for (it = 0; it < iters; it++) {
+		unsigned nadd = rnd() % 4, npop = rnd() % 4, nget = rnd() % 4;
+		struct vsw_vq_used burst[64];
+		unsigned nb;
+		uint32_t len;
+		void *tok;
+
+		/* driver: expose chains */
+		while (nadd-- > 0 && nfree > 0) {
+			struct rec *r = &recs[free_recs[nfree - 1]];
+			struct vsw_sg sg[MAX_SEG];
+			int ret;
+
+			rec_fill(&e, r, num);
+			for (i = 0; i < r->n_out + r->n_in; i++) {
+				sg[i].addr = r->gpa[i];
+				sg[i].len = r->len[i];
+			}
+			ret = vsw_vq_drv_add(e.drv, sg, r->n_out, r->n_in, r);
+			if (r->slots > model_free) {
+				assert_int_equal(ret, -ENOSPC);
+				break;
+			}
+			assert_int_equal(ret, 0);
+			nfree--;
+			r->live = true;
+			live++;
+			model_free -= r->slots;
+			order[(order_head + order_n++) % num] = r;
+			assert_int_equal(vsw_vq_drv_num_free(e.drv),
+					 model_free);
+		}
+		(void)vsw_vq_drv_kick_prepare(e.drv);
+
+		/* device: pop and serve */
+		while (npop-- > 0) {
+			struct vsw_vq_chain *c = &pend[npend].c;
+			int ret = vsw_vq_dev_pop(e.dev, c, iov,
+						 VSW_ARRAY_SIZE(iov));
+
+			if (ret == 0)
+				break;
+			assert_int_equal(ret, 1);
+			assert_true(c->ndesc >= 1 && c->ndesc <= MAX_SEG);
+			pend[npend].len = dev_serve(c, iov);
+			npend++;
+		}
+		assert_int_equal(vsw_vq_dev_inflight(e.dev), npend);
+
+		/* device: complete a burst, out of order unless IN_ORDER */
+		nb = rnd() % ((npend < 64 ? npend : 64) + 1);
+		for (i = 0; i < nb; i++) {
+			unsigned k = in_order ? i : i + rnd() % (npend - i);
+			struct pend t = pend[k];
+
+			pend[k] = pend[i];
+			pend[i] = t;
+			burst[i].id = t.c.id;
+			burst[i].ndesc = t.c.ndesc;
+			burst[i].len = in_order && rnd() % 3 == 0 ? 0 : t.len;
+		}
+		if (nb > 0) {
+			assert_int_equal(
+				vsw_vq_dev_push_burst(e.dev, burst, nb), 0);
+			memmove(pend, pend + nb, (npend - nb) * sizeof(*pend));
+			npend -= nb;
+			(void)vsw_vq_dev_need_notify(e.dev);
+		}
+
+		/* driver: collect */
+		while (nget-- > 0 && (tok = vsw_vq_drv_get_used(e.drv, &len))) {
+			struct rec *r = tok;
+
+			assert_true(r >= recs && r < recs + num);
+			assert_true(r->live);
+			if (in_order) {
+				assert_ptr_equal(r, order[order_head]);
+				order_head = (order_head + 1) % num;
+			}
+			order_n--;
+			rec_check(&e, r, len);
+			r->live = false;
+			live--;
+			model_free += r->slots;
+			consumed += r->slots;
+			free_recs[nfree++] = (unsigned)(r - recs);
+			assert_int_equal(vsw_vq_drv_num_free(e.drv),
+					 model_free);
+		}
+		assert_false(vsw_vq_drv_is_broken(e.drv));
+		assert_int_equal(vsw_vq_dev_error(e.dev), 0);
+	}
+
+	/* drain: everything exposed comes back exactly once */
+	for (;;) {
+		struct vsw_vq_chain c;
+		int ret = vsw_vq_dev_pop(e.dev, &c, iov, VSW_ARRAY_SIZE(iov));
+
+		assert_true(ret >= 0);
+		if (ret == 0)
+			break;
+		pend[npend].c = c;
+		pend[npend++].len = dev_serve(&c, iov);
+	}
+	for (i = 0; i < npend; i++)
+		assert_int_equal(
+			vsw_vq_dev_push(e.dev, &pend[i].c, pend[i].len), 0);
+	for (;;) {
+		uint32_t len;
+		struct rec *r = vsw_vq_drv_get_used(e.drv, &len);
+
+		if (r == NULL)
+			break;
+		assert_true(r->live);
+		if (in_order) {
+			assert_ptr_equal(r, order[order_head]);
+			order_head = (order_head + 1) % num;
+		}
+		rec_check(&e, r, len);
+		r->live = false;
+		live--;
+		consumed += r->slots;
+	}
+	assert_int_equal(live, 0);
+	assert_int_equal(vsw_vq_drv_num_free(e.drv), num);
+	assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
+	assert_null(vsw_vq_drv_detach_unused(e.drv));
+	/* many laps: both wrap counters flipped many times */
+	assert_true(consumed >= 8ULL * num);
+
+	free(recs);
+	free(order);
+	free(pend);
+	free(free_recs);
+	env_teardown(&e);
+}
+
+static const uint64_t feat_sets[] = {0, F_EI, F_IND, F_EI | F_IND};
+
+static void test_random_roundtrips(void **state)
+{
+	static const uint32_t sizes[] = {1, 5, 256};
+	unsigned f, s;
+
+	(void)state;
+	for (f = 0; f < VSW_ARRAY_SIZE(feat_sets); f++)
+		for (s = 0; s < VSW_ARRAY_SIZE(sizes); s++)
+			run_random(F_BASE | feat_sets[f], sizes[s],
+				   sizes[s] == 256 ? 3000 : 600);
+}
+
+static void test_random_in_order(void **state)
+{
+	static const uint32_t sizes[] = {1, 5, 256};
+	unsigned f, s;
+
+	(void)state;
+	for (f = 0; f < VSW_ARRAY_SIZE(feat_sets); f++)
+		for (s = 0; s < VSW_ARRAY_SIZE(sizes); s++)
+			run_random(F_BASE | F_IO | feat_sets[f], sizes[s],
+				   sizes[s] == 256 ? 3000 : 600);
+}
+
+/* ------------------------------------------------------------------ */
+/* Directed driver/device tests                                        */
+/* ------------------------------------------------------------------ */
+
+static void test_out_of_order(void **state)
+{
+	struct env e;
+	struct vsw_vq_chain c[4];
+	int tok[4];
+	uint32_t len;
+	unsigned i;
+
+	(void)state;
+	env_setup(&e, 8, F_BASE, 1, 0, true);
+	for (i = 0; i < 4; i++) {
+		add1(&e, &tok[i]);
+		pop1(&e, &c[i]);
+	}
+	/* complete 2, 0, 3, 1 */
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c[2], 12), 0);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c[0], 10), 0);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[2]);
+	assert_int_equal(len, 12);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
+	assert_int_equal(len, 10);
+	assert_null(vsw_vq_drv_get_used(e.drv, &len));
+	assert_int_equal(vsw_vq_drv_num_free(e.drv), 6);
+	/* pushing an id twice, or one not in flight, is a caller bug */
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c[0], 1), -EINVAL);
+	{
+		struct vsw_vq_used u[2] = {
+			{.id = c[3].id, .ndesc = 1, .len = 13},
+			{.id = c[3].id, .ndesc = 1, .len = 13},
+		};
+
+		assert_int_equal(vsw_vq_dev_push_burst(e.dev, u, 2), -EINVAL);
+		u[1].id = c[1].id;
+		u[1].len = 11;
+		assert_int_equal(vsw_vq_dev_error(e.dev), 0);
+		assert_int_equal(vsw_vq_dev_push_burst(e.dev, u, 2), 0);
+	}
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[3]);
+	assert_int_equal(len, 13);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
+	assert_int_equal(len, 11);
+	assert_int_equal(vsw_vq_drv_num_free(e.drv), 8);
+	assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
+	env_teardown(&e);
+}
+
+static void test_buffer_spans_regions(void **state)
+{
+	struct env e;
+	uint64_t boundary = GPA_BASE + MEM_SIZE / 2;
+	struct vsw_sg sg[2] = {
+		{.addr = boundary - 10, .len = 30},
+		{.addr = boundary + 100, .len = 8},
+	};
+	uint8_t src[30], got[30];
+	struct vsw_vq_chain c;
+	struct iovec iov[8];
+	uint32_t len;
+	unsigned i;
+	int tok;
+
+	(void)state;
+	env_setup(&e, 4, F_BASE, 2, 0, true);
+	for (i = 0; i < 30; i++)
+		src[i] = (uint8_t)(i + 1);
+	assert_int_equal(th_write(&e.m, sg[0].addr, src, 30), 0);
+	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 1, 1, &tok), 0);
+	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
+	assert_int_equal(c.ndesc, 2);
+	assert_int_equal(c.n_out, 2); /* split at the region boundary */
+	assert_int_equal(c.n_in, 1);
+	assert_int_equal(c.out_len, 30);
+	assert_int_equal(c.in_len, 8);
+	assert_int_equal(iov[0].iov_len, 10);
+	assert_int_equal(iov[1].iov_len, 20);
+	assert_true((char *)iov[0].iov_base + 10 != iov[1].iov_base);
+	memcpy(got, iov[0].iov_base, 10);
+	memcpy(got + 10, iov[1].iov_base, 20);
+	assert_memory_equal(got, src, 30);
+	memset(iov[2].iov_base, 0x77, 8);
+	/* a segment limit of 2 cannot hold the split readable buffer + 1 */
+	vsw_vq_dev_unpop(e.dev, &c);
+	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 2), -ENOBUFS);
+	assert_int_equal(vsw_vq_dev_fault(e.dev), VSW_VQ_FAULT_SEGMENTS);
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 0 | 1U << 15), 0);
+	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 3), 1);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 8), 0);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok);
+	assert_int_equal(len, 8);
+	assert_int_equal(th_read(&e.m, sg[1].addr, got, 8), 0);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(got[i], 0x77);
+	env_teardown(&e);
+}
+
+static void test_enospc(void **state)
+{
+	struct env e;
+	struct vsw_sg sg[3] = {
+		{.addr = 0, .len = 4},
+		{.addr = 0, .len = 4},
+		{.addr = 0, .len = 4},
+	};
+	int tok[8];
+	unsigned i;
+
+	(void)state;
+	env_setup(&e, 5, F_BASE, 1, 0, true);
+	for (i = 0; i < 3; i++)
+		sg[i].addr = e.data_gpa + 16 * i;
+	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 2, 1, &tok[0]), 0);
+	assert_int_equal(vsw_vq_drv_num_free(e.drv), 2);
+	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 3, 0, &tok[1]), -ENOSPC);
+	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 1, 1, &tok[1]), 0);
+	assert_int_equal(vsw_vq_drv_num_free(e.drv), 0);
+	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 1, 0, &tok[2]), -ENOSPC);
+	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 0, 6, &tok[2]), -EINVAL);
+	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 1, 0, NULL), -EINVAL);
+	assert_false(vsw_vq_drv_is_broken(e.drv));
+	/* teardown returns every buffer once */
+	{
+		void *t1 = vsw_vq_drv_detach_unused(e.drv);
+		void *t2 = vsw_vq_drv_detach_unused(e.drv);
+
+		assert_true((t1 == &tok[0] && t2 == &tok[1]) ||
+			    (t1 == &tok[1] && t2 == &tok[0]));
+		assert_null(vsw_vq_drv_detach_unused(e.drv));
+	}
+	env_teardown(&e);
+
+	/* indirect: a 2-segment chain takes one ring slot */
+	env_setup(&e, 4, F_BASE | F_IND, 1, 2, true);
+	for (i = 0; i < 3; i++)
+		sg[i].addr = e.data_gpa + 16 * i;
+	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 1, 1, &tok[0]), 0);
+	assert_int_equal(vsw_vq_drv_num_free(e.drv), 3);
+	/* 3 > indirect_max: direct, needs 3 slots */
+	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 2, 1, &tok[1]), 0);
+	assert_int_equal(vsw_vq_drv_num_free(e.drv), 0);
+	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 1, 0, &tok[2]), -ENOSPC);
+	env_teardown(&e);
+}
+
+static void test_unpop(void **state)
+{
+	struct env e;
+	struct vsw_vq_chain c1, c2, c3;
+	int tok[2];
+	uint32_t len;
+
+	(void)state;
+	env_setup(&e, 5, F_BASE, 1, 0, true);
+	add1(&e, &tok[0]);
+	add1(&e, &tok[1]);
+	pop1(&e, &c1);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 1 | 1U << 15);
+	pop1(&e, &c2);
+	assert_int_equal(vsw_vq_dev_inflight(e.dev), 2);
+	vsw_vq_dev_unpop(e.dev, &c2);
+	assert_int_equal(vsw_vq_dev_inflight(e.dev), 1);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 1 | 1U << 15);
+	assert_true(vsw_vq_dev_has_avail(e.dev));
+	pop1(&e, &c3);
+	assert_int_equal(c3.id, c2.id);
+	assert_int_equal(c3.ndesc, c2.ndesc);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c3, 3), 0);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c1, 4), 0);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
+	assert_int_equal(len, 3);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
+	assert_int_equal(len, 4);
+	env_teardown(&e);
+}
+
+static void test_set_get_base(void **state)
+{
+	struct env e;
+	struct vsw_vq_chain c;
+	unsigned i;
+	int tok;
+
+	(void)state;
+	env_setup(&e, 5, F_BASE | F_EI, 1, 0, true);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 1U << 15);
+	for (i = 0; i < 7; i++)
+		cycle1(&e);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 2); /* wrap 0 */
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 5), -EINVAL);
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 0x7fff), -EINVAL);
+	add1(&e, &tok);
+	/* the wrong wrap counter: the chain at position 2 is not visible */
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 2 | 1U << 15), 0);
+	assert_false(vsw_vq_dev_has_avail(e.dev));
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 2), 0);
+	assert_true(vsw_vq_dev_has_avail(e.dev));
+	pop1(&e, &c);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 3);
+	/* set_base drops what was in flight */
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 2), 0);
+	assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
+	pop1(&e, &c);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
+	{
+		uint32_t len;
+
+		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok);
+	}
+	/* 8 descriptors so far; 14 = position 4 of lap 2 (wrap 1) */
+	for (i = 0; i < 6; i++)
+		cycle1(&e);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 4 | 1U << 15);
+	cycle1(&e);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 0);
+	for (i = 0; i < 5; i++)
+		cycle1(&e);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 0 | 1U << 15);
+	env_teardown(&e);
+}
+
+/* Device side of kick suppression, through the API. */
+static void test_kick_suppression(void **state)
+{
+	struct env e;
+	struct vsw_vq_chain c;
+	int tok[4];
+	uint32_t len;
+
+	(void)state;
+	/* without EVENT_IDX: ENABLE / DISABLE */
+	env_setup(&e, 8, F_BASE, 1, 0, true);
+	assert_false(vsw_vq_drv_kick_prepare(e.drv)); /* nothing added */
+	add1(&e, &tok[0]);
+	assert_true(vsw_vq_drv_kick_prepare(e.drv)); /* ring starts ENABLE */
+	vsw_vq_dev_disable_notify(e.dev);
+	assert_int_equal(le16toh(e.dev_ev->flags),
+			 VRING_PACKED_EVENT_FLAG_DISABLE);
+	add1(&e, &tok[1]);
+	assert_false(vsw_vq_drv_kick_prepare(e.drv));
+	/* enable re-checks: chains are there, keep polling */
+	assert_true(vsw_vq_dev_enable_notify(e.dev));
+	assert_int_equal(le16toh(e.dev_ev->flags),
+			 VRING_PACKED_EVENT_FLAG_ENABLE);
+	pop1(&e, &c);
+	pop1(&e, &c);
+	assert_false(vsw_vq_dev_enable_notify(e.dev));
+	add1(&e, &tok[2]);
+	assert_true(vsw_vq_drv_kick_prepare(e.drv));
+	env_teardown(&e);
+
+	/* with EVENT_IDX: DESC at the device's position */
+	env_setup(&e, 8, F_BASE | F_EI, 1, 0, true);
+	assert_false(vsw_vq_dev_enable_notify(e.dev));
+	assert_int_equal(le16toh(e.dev_ev->flags),
+			 VRING_PACKED_EVENT_FLAG_DESC);
+	assert_int_equal(le16toh(e.dev_ev->off_wrap), 0 | 1U << 15);
+	add1(&e, &tok[0]);
+	assert_true(vsw_vq_drv_kick_prepare(e.drv));
+	add1(&e, &tok[1]); /* the device did not catch up: no kick */
+	assert_false(vsw_vq_drv_kick_prepare(e.drv));
+	pop1(&e, &c);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
+	assert_true(vsw_vq_dev_enable_notify(e.dev)); /* one still there */
+	assert_int_equal(le16toh(e.dev_ev->off_wrap), 1 | 1U << 15);
+	pop1(&e, &c);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
+	assert_false(vsw_vq_dev_enable_notify(e.dev));
+	assert_int_equal(le16toh(e.dev_ev->off_wrap), 2 | 1U << 15);
+	add1(&e, &tok[2]);
+	add1(&e, &tok[3]);
+	assert_true(vsw_vq_drv_kick_prepare(e.drv)); /* batch of 2 crosses */
+	vsw_vq_dev_disable_notify(e.dev);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
+	add1(&e, &tok[0]);
+	assert_false(vsw_vq_drv_kick_prepare(e.drv));
+	env_teardown(&e);
+}
+
+/* Driver side of interrupt suppression, through the API. */
+static void test_interrupt_suppression(void **state)
+{
+	struct env e;
+	struct vsw_vq_chain c[4];
+	int tok[4];
+	uint32_t len;
+	unsigned i;
+
+	(void)state;
+	env_setup(&e, 8, F_BASE, 1, 0, true);
+	for (i = 0; i < 4; i++) {
+		add1(&e, &tok[i]);
+		pop1(&e, &c[i]);
+	}
+	assert_false(vsw_vq_dev_need_notify(e.dev)); /* nothing pushed */
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c[0], 0), 0);
+	assert_true(vsw_vq_dev_need_notify(e.dev));  /* ring starts ENABLE */
+	assert_false(vsw_vq_dev_need_notify(e.dev)); /* already told */
+	vsw_vq_drv_disable_cb(e.drv);
+	assert_int_equal(le16toh(e.drv_ev->flags),
+			 VRING_PACKED_EVENT_FLAG_DISABLE);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c[1], 0), 0);
+	assert_false(vsw_vq_dev_need_notify(e.dev));
+	/* the enable_cb race: used buffers arrived while disabled */
+	assert_false(vsw_vq_drv_enable_cb(e.drv));
+	assert_int_equal(le16toh(e.drv_ev->flags),
+			 VRING_PACKED_EVENT_FLAG_ENABLE);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
+	assert_false(vsw_vq_drv_enable_cb(e.drv));
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
+	assert_true(vsw_vq_drv_enable_cb(e.drv));
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c[2], 0), 0);
+	assert_true(vsw_vq_dev_need_notify(e.dev));
+	env_teardown(&e);
+
+	env_setup(&e, 8, F_BASE | F_EI, 1, 0, true);
+	for (i = 0; i < 4; i++) {
+		add1(&e, &tok[i]);
+		pop1(&e, &c[i]);
+	}
+	assert_true(vsw_vq_drv_enable_cb(e.drv));
+	assert_int_equal(le16toh(e.drv_ev->flags),
+			 VRING_PACKED_EVENT_FLAG_DESC);
+	assert_int_equal(le16toh(e.drv_ev->off_wrap), 0 | 1U << 15);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c[0], 0), 0);
+	assert_true(vsw_vq_dev_need_notify(e.dev));
+	/* the driver has not looked yet: its event stays at position 0 */
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c[1], 0), 0);
+	assert_false(vsw_vq_dev_need_notify(e.dev));
+	assert_false(vsw_vq_drv_enable_cb(e.drv)); /* used pending */
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
+	assert_true(vsw_vq_drv_enable_cb(e.drv));
+	assert_int_equal(le16toh(e.drv_ev->off_wrap), 2 | 1U << 15);
+	vsw_vq_drv_disable_cb(e.drv);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c[2], 0), 0);
+	assert_false(vsw_vq_dev_need_notify(e.dev));
+	assert_false(vsw_vq_drv_enable_cb(e.drv));
+	assert_int_equal(le16toh(e.drv_ev->off_wrap), 2 | 1U << 15);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c[3], 0), 0);
+	/* event at 2 was crossed by an earlier push: no repeat */
+	assert_false(vsw_vq_dev_need_notify(e.dev));
+	env_teardown(&e);
+}
+
+/* Did a run of k positions starting at absolute count t pass event x? */
+static bool model_crossed(uint64_t t, unsigned k, uint32_t num, uint16_t x)
+{
+	uint64_t j;
+
+	for (j = t; j < t + k; j++) {
+		uint16_t ow = (uint16_t)((j % num) |
+					 (((j / num) % 2 == 0) ? 1U << 15 : 0));
+
+		if (ow == x)
+			return true;
+	}
+	return false;
+}
+
+/* Candidate event values around absolute position t, plus random ones. */
+static uint16_t pick_event(uint64_t t, uint32_t num)
+{
+	uint64_t j;
+
+	if (rnd() % 4 == 0)
+		return (uint16_t)((rnd() % num) | (rnd() % 2) << 15);
+	j = t + num * 2 - 2 + rnd() % 6; /* t - 2 .. t + 3 */
+	return (uint16_t)((j % num) | (((j / num) % 2 == 0) ? 1U << 15 : 0));
+}
+
+/*
+ * The off_wrap arithmetic on both sides against a model that lists the
+ * positions passed, including around position 32767 / off_wrap 0xffff.
+ */
+static void event_model(uint32_t num, uint64_t start, unsigned rounds)
+{
+	struct vsw_vq_chain c[4];
+	struct env e;
+	uint64_t t;
+	uint32_t len;
+	unsigned r, i;
+	int tok;
+
+	env_setup(&e, num, F_BASE | F_EI, 1, 0, true);
+	for (t = 0; t < start; t++)
+		cycle1(&e);
+	/* the warm-up's kick and notification decisions */
+	(void)vsw_vq_drv_kick_prepare(e.drv);
+	(void)vsw_vq_dev_need_notify(e.dev);
+	for (r = 0; r < rounds; r++) {
+		unsigned k = 1 + rnd() % (num < 3 ? num : 3);
+		uint16_t x = pick_event(t, num);
+
+		/* the driver side: device event area says DESC at x */
+		e.dev_ev->off_wrap = htole16(x);
+		e.dev_ev->flags = htole16(VRING_PACKED_EVENT_FLAG_DESC);
+		for (i = 0; i < k; i++)
+			add1(&e, &tok);
+		assert_int_equal(vsw_vq_drv_kick_prepare(e.drv),
+				 model_crossed(t, k, num, x));
+		for (i = 0; i < k; i++)
+			pop1(&e, &c[i]);
+		/* the device side: driver event area says DESC at x */
+		x = pick_event(t, num);
+		e.drv_ev->off_wrap = htole16(x);
+		e.drv_ev->flags = htole16(VRING_PACKED_EVENT_FLAG_DESC);
+		for (i = 0; i < k; i++)
+			assert_int_equal(vsw_vq_dev_push(e.dev, &c[i], 0), 0);
+		assert_int_equal(vsw_vq_dev_need_notify(e.dev),
+				 model_crossed(t, k, num, x));
+		for (i = 0; i < k; i++)
+			assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len),
+					 &tok);
+		t += k;
+	}
+	env_teardown(&e);
+}
+
+static void test_event_offwrap(void **state)
+{
+	(void)state;
+	event_model(1, 0, 200);
+	event_model(5, 0, 400);
+	event_model(256, 250, 400);
+	/* start 3 before the end of the first lap: off_wrap 0xffff */
+	event_model(32768, 32765, 20);
+	/* and 3 before the end of the second lap: off_wrap 0x7fff */
+	event_model(32768, 65533, 20);
+}
+
+static void test_event_offwrap_api_65535(void **state)
+{
+	struct env e;
+	struct vsw_vq_chain c;
+	uint32_t len;
+	unsigned i;
+	int tok[2];
+
+	(void)state;
+	env_setup(&e, 32768, F_BASE | F_EI, 1, 0, true);
+	for (i = 0; i < 32767; i++)
+		cycle1(&e);
+	(void)vsw_vq_drv_kick_prepare(e.drv);
+	(void)vsw_vq_dev_need_notify(e.dev);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 0xffff);
+	assert_false(vsw_vq_dev_enable_notify(e.dev));
+	assert_int_equal(le16toh(e.dev_ev->off_wrap), 0xffff);
+	assert_true(vsw_vq_drv_enable_cb(e.drv));
+	assert_int_equal(le16toh(e.drv_ev->off_wrap), 0xffff);
+	add1(&e, &tok[0]);
+	add1(&e, &tok[1]); /* wraps to position 0, wrap 0 */
+	assert_true(vsw_vq_drv_kick_prepare(e.drv));
+	pop1(&e, &c);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
+	assert_true(vsw_vq_dev_need_notify(e.dev));
+	pop1(&e, &c);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 1);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
+	assert_false(vsw_vq_dev_need_notify(e.dev));
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
+	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
+	assert_true(vsw_vq_drv_enable_cb(e.drv));
+	assert_int_equal(le16toh(e.drv_ev->off_wrap), 1);
+	env_teardown(&e);
+}
+
+/* IN_ORDER: one used descriptor completes a batch. */
+static void test_in_order_batch(void **state)
+{
+	static const unsigned shape[4] = {1, 2, 3, 1};
+	struct vsw_vq_chain c[4];
+	struct vsw_vq_used u[4];
+	struct vsw_sg sg[3];
+	struct env e;
+	uint32_t len;
+	unsigned i, lap;
+	int tok[4];
+
+	(void)state;
+	env_setup(&e, 5, F_BASE | F_IO | F_EI, 1, 0, true);
+	for (i = 0; i < 3; i++) {
+		sg[i].addr = e.data_gpa + 64 * i;
+		sg[i].len = 16;
+	}
+	for (lap = 0; lap < 7; lap++) {
+		/* 8 descriptors per lap: where chain 0 starts, in which wrap */
+		unsigned start = (lap * 8) % 5;
+		bool wrap = ((lap * 8) / 5) % 2 == 0;
+		uint16_t first_flags;
+
+		for (i = 0; i < 2; i++) {
+			assert_int_equal(vsw_vq_drv_add(e.drv, sg, shape[i], 0,
+							&tok[i]),
+					 0);
+			pop1(&e, &c[i]);
+			assert_int_equal(c[i].ndesc, shape[i]);
+			u[i].id = c[i].id;
+			u[i].ndesc = c[i].ndesc;
+			u[i].len = 0;
+		}
+		/* 3 + 2 would not fit in 5: use chains 2 and 3 next lap */
+		u[1].len = 77;
+		/* out of pop order is refused, the queue stays good */
+		{
+			struct vsw_vq_used bad[2] = {u[1], u[0]};
+
+			assert_int_equal(vsw_vq_dev_push_burst(e.dev, bad, 2),
+					 -EINVAL);
+			assert_int_equal(vsw_vq_dev_error(e.dev), 0);
+		}
+		assert_true(vsw_vq_drv_enable_cb(e.drv));
+		assert_int_equal(vsw_vq_dev_push_burst(e.dev, u, 2), 0);
+		assert_true(vsw_vq_dev_need_notify(e.dev));
+		/* one used descriptor at chain 0's position, with id 1 */
+		first_flags = le16toh(e.desc[start].flags);
+		assert_int_equal(!!(first_flags & AVAIL_BIT), wrap);
+		assert_int_equal(!!(first_flags & USED_BIT), wrap);
+		assert_int_equal(le16toh(e.desc[start].id), c[1].id);
+		assert_int_equal(le32toh(e.desc[start].len), 77);
+		/* chain 1's slot still holds the driver's avail descriptor */
+		{
+			uint16_t f = le16toh(e.desc[(start + 1) % 5].flags);
+
+			assert_true(!!(f & AVAIL_BIT) != !!(f & USED_BIT));
+		}
+		assert_true(vsw_vq_drv_has_used(e.drv));
+		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
+		assert_int_equal(len, 0);
+		assert_true(vsw_vq_drv_has_used(e.drv));
+		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
+		assert_int_equal(len, 77);
+		assert_false(vsw_vq_drv_has_used(e.drv));
+		assert_null(vsw_vq_drv_get_used(e.drv, &len));
+
+		/* 3 + 1 + 1: lens 0, 0, 5 in one burst, then 0 alone */
+		for (i = 0; i < 3; i++) {
+			unsigned n = i < 2 ? shape[i + 2] : 1;
+
+			assert_int_equal(
+				vsw_vq_drv_add(e.drv, sg, n, 0, &tok[i]), 0);
+			pop1(&e, &c[i]);
+			u[i].id = c[i].id;
+			u[i].ndesc = c[i].ndesc;
+			u[i].len = i == 2 ? 5 : 0;
+		}
+		assert_int_equal(vsw_vq_drv_num_free(e.drv), 0);
+		assert_int_equal(vsw_vq_dev_push_burst(e.dev, u, 2), 0);
+		assert_int_equal(vsw_vq_dev_push_burst(e.dev, u + 2, 1), 0);
+		/* first burst ends in a len 0 entry: written as id c[1] */
+		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
+		assert_int_equal(len, 0);
+		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
+		assert_int_equal(len, 0);
+		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[2]);
+		assert_int_equal(len, 5);
+		assert_null(vsw_vq_drv_get_used(e.drv, &len));
+		assert_int_equal(vsw_vq_drv_num_free(e.drv), 5);
+		assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
+	}
+	assert_false(vsw_vq_drv_is_broken(e.drv));
+	env_teardown(&e);
+}
+
+/* A device that lies about used ids breaks the driver queue. */
+static void test_driver_bogus_used_id(void **state)
+{
+	static const uint16_t bad_ids[] = {8, 0xffff, 3};
+	struct env e;
+	unsigned b;
+	uint32_t len;
+	int tok;
+
+	(void)state;
+	for (b = 0; b < VSW_ARRAY_SIZE(bad_ids); b++) {
+		env_setup(&e, 8, F_BASE, 1, 0, true);
+		add1(&e, &tok); /* takes id 0; id 3 is not in flight */
+		e.desc[0].id = htole16(bad_ids[b]);
+		e.desc[0].len = htole32(4);
+		e.desc[0].flags = htole16(AVAIL_BIT | USED_BIT);
+		assert_true(vsw_vq_drv_has_used(e.drv));
+		assert_null(vsw_vq_drv_get_used(e.drv, &len));
+		assert_true(vsw_vq_drv_is_broken(e.drv));
+		assert_int_equal(vsw_vq_drv_add(e.drv,
+						&(struct vsw_sg){e.data_gpa, 4},
+						1, 0, &tok),
+				 -EIO);
+		assert_null(vsw_vq_drv_get_used(e.drv, &len));
+		assert_false(vsw_vq_drv_kick_prepare(e.drv));
+		env_teardown(&e);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Hostile driver: raw descriptors                                     */
+/* ------------------------------------------------------------------ */
+
+/* Write descriptor pos of the first lap (wrap 1) as available. */
+static void raw_desc(struct env *e, unsigned pos, uint64_t addr, uint32_t len,
+		     uint16_t id, uint16_t flags)
+{
+	e->desc[pos].addr = htole64(addr);
+	e->desc[pos].len = htole32(len);
+	e->desc[pos].id = htole16(id);
+	e->desc[pos].flags = htole16(flags | AVAIL_BIT);
+}
+
+static void raw_table(struct env *e, uint64_t gpa, unsigned i, uint64_t addr,
+		      uint32_t len, uint16_t flags)
+{
+	struct vring_packed_desc d = {
+		.addr = htole64(addr),
+		.len = htole32(len),
+		.flags = htole16(flags),
+	};
+
+	assert_int_equal(th_write(&e->m, gpa + 16 * i, &d, sizeof(d)), 0);
+}
+
+/* Pop must fail with err / fault, and keep failing; nothing leaked. */
+static void expect_fault(struct env *e, unsigned iov_max, int err,
+			 enum vsw_vq_fault f)
+{
+	unsigned inflight = vsw_vq_dev_inflight(e->dev);
+	struct vsw_vq_chain c = {0};
+	struct iovec iov[64];
+
+	assert_true(iov_max <= 64);
+	assert_int_equal(vsw_vq_dev_pop(e->dev, &c, iov, iov_max), err);
+	assert_int_equal(vsw_vq_dev_fault(e->dev), f);
+	assert_int_equal(vsw_vq_dev_error(e->dev), err);
+	assert_int_equal(vsw_vq_dev_pop(e->dev, &c, iov, iov_max), err);
+	assert_false(vsw_vq_dev_has_avail(e->dev));
+	assert_int_equal(vsw_vq_dev_push(e->dev, &c, 0), err);
+	assert_int_equal(vsw_vq_dev_inflight(e->dev), inflight);
+	assert_canary(e);
+}
+
+#define HOSTILE_NUM 8
+
+static void hostile_setup(struct env *e, uint64_t feat)
+{
+	env_setup(e, HOSTILE_NUM, F_BASE | feat, 4, 0, false);
+}
+
+static void test_hostile_id_range(void **state)
+{
+	static const uint16_t ids[] = {HOSTILE_NUM, 0xffff};
+	struct env e;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < VSW_ARRAY_SIZE(ids); i++) {
+		hostile_setup(&e, 0);
+		raw_desc(&e, 0, e.data_gpa, 16, ids[i], VRING_DESC_F_WRITE);
+		expect_fault(&e, 8, -ERANGE, VSW_VQ_FAULT_ID_RANGE);
+		/* set_base is the reset */
+		assert_int_equal(vsw_vq_dev_set_base(e.dev, 1 | 1U << 15), 0);
+		assert_int_equal(vsw_vq_dev_error(e.dev), 0);
+		env_teardown(&e);
+	}
+}
+
+static void test_hostile_id_inuse(void **state)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[4];
+	struct env e;
+
+	(void)state;
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.data_gpa, 16, 1, 0);
+	raw_desc(&e, 1, e.data_gpa, 16, 1, 0);
+	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 4), 1);
+	assert_int_equal(c.id, 1);
+	expect_fault(&e, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
+	env_teardown(&e);
+}
+
+static void test_hostile_loop(void **state)
+{
+	struct env e;
+	unsigned i;
+
+	(void)state;
+	hostile_setup(&e, 0);
+	for (i = 0; i < HOSTILE_NUM; i++)
+		raw_desc(&e, i, e.data_gpa, 16, 0, VRING_DESC_F_NEXT);
+	expect_fault(&e, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
+	env_teardown(&e);
+
+	/* indirect entries count too: a table of num + 1 entries */
+	hostile_setup(&e, F_IND);
+	for (i = 0; i < HOSTILE_NUM + 1; i++)
+		raw_table(&e, e.data_gpa + 256, i, e.data_gpa, 16, 0);
+	raw_desc(&e, 0, e.data_gpa + 256, 16 * (HOSTILE_NUM + 1), 0,
+		 VRING_DESC_F_INDIRECT);
+	expect_fault(&e, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
+	env_teardown(&e);
+}
+
+static void test_hostile_addr(void **state)
+{
+	struct env e;
+
+	(void)state;
+	/* a writable buffer right on the canary */
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.canary_gpa, 16, 0, VRING_DESC_F_WRITE);
+	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
+	env_teardown(&e);
+
+	/* the last byte inside, one outside */
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.canary_gpa - 15, 16, 0, VRING_DESC_F_WRITE);
+	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
+	env_teardown(&e);
+
+	/* below all memory, in the second descriptor of a chain */
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.data_gpa, 16, 0, VRING_DESC_F_NEXT);
+	raw_desc(&e, 1, GPA_BASE - 4096, 0, 0, 0);
+	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
+	env_teardown(&e);
+}
+
+static void test_hostile_overflow(void **state)
+{
+	struct env e;
+
+	(void)state;
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, UINT64_MAX - 8, 16, 0, VRING_DESC_F_WRITE);
+	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
+	env_teardown(&e);
+
+	/* and a length running past the end of guest memory */
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.data_gpa, 0xffffffff, 0, 0);
+	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
+	env_teardown(&e);
+}
+
+static void test_hostile_indirect_len(void **state)
+{
+	static const uint32_t lens[] = {24, 0, 17};
+	struct env e;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < VSW_ARRAY_SIZE(lens); i++) {
+		hostile_setup(&e, F_IND);
+		raw_table(&e, e.data_gpa + 256, 0, e.data_gpa, 16, 0);
+		raw_table(&e, e.data_gpa + 256, 1, e.data_gpa, 16, 0);
+		raw_desc(&e, 0, e.data_gpa + 256, lens[i], 0,
+			 VRING_DESC_F_INDIRECT);
+		expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN);
+		env_teardown(&e);
+	}
+}
+
+static void test_hostile_indirect_addr(void **state)
+{
+	struct env e;
+
+	(void)state;
+	hostile_setup(&e, F_IND);
+	raw_desc(&e, 0, e.canary_gpa, 32, 0, VRING_DESC_F_INDIRECT);
+	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
+	env_teardown(&e);
+
+	/* across a region boundary: not one region */
+	hostile_setup(&e, F_IND);
+	raw_desc(&e, 0, GPA_BASE + MEM_SIZE / 4 - 16, 32, 0,
+		 VRING_DESC_F_INDIRECT);
+	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
+	env_teardown(&e);
+
+	hostile_setup(&e, F_IND);
+	raw_desc(&e, 0, UINT64_MAX - 15, 32, 0, VRING_DESC_F_INDIRECT);
+	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
+	env_teardown(&e);
+}
+
+static void test_hostile_indirect_nested(void **state)
+{
+	struct env e;
+	uint64_t t = 0;
+
+	(void)state;
+	hostile_setup(&e, F_IND);
+	t = e.data_gpa + 256;
+	raw_table(&e, t, 0, e.data_gpa, 16, 0);
+	raw_table(&e, t, 1, t, 32, VRING_DESC_F_INDIRECT);
+	raw_desc(&e, 0, t, 32, 0, VRING_DESC_F_INDIRECT);
+	expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NESTED);
+	env_teardown(&e);
+}
+
+static void test_hostile_indirect_feature(void **state)
+{
+	struct env e;
+	uint64_t t;
+
+	(void)state;
+	hostile_setup(&e, 0);
+	t = e.data_gpa + 256;
+	raw_table(&e, t, 0, e.data_gpa, 16, 0);
+	raw_desc(&e, 0, t, 16, 0, VRING_DESC_F_INDIRECT);
+	expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_INDIRECT_FEATURE);
+	env_teardown(&e);
+}
+
+static void test_hostile_indirect_next(void **state)
+{
+	struct env e;
+	uint64_t t;
+
+	(void)state;
+	/* INDIRECT with NEXT */
+	hostile_setup(&e, F_IND);
+	t = e.data_gpa + 256;
+	raw_table(&e, t, 0, e.data_gpa, 16, 0);
+	raw_desc(&e, 0, t, 16, 0, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT);
+	raw_desc(&e, 1, e.data_gpa, 16, 0, 0);
+	expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT);
+	env_teardown(&e);
+
+	/* INDIRECT reached through NEXT */
+	hostile_setup(&e, F_IND);
+	t = e.data_gpa + 256;
+	raw_table(&e, t, 0, e.data_gpa, 16, 0);
+	raw_desc(&e, 0, e.data_gpa, 16, 0, VRING_DESC_F_NEXT);
+	raw_desc(&e, 1, t, 16, 0, VRING_DESC_F_INDIRECT);
+	expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT);
+	env_teardown(&e);
+}
+
+static void test_hostile_write_order(void **state)
+{
+	struct env e;
+	uint64_t t;
+
+	(void)state;
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.data_gpa, 16, 0,
+		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
+	raw_desc(&e, 1, e.data_gpa + 16, 16, 0, 0);
+	expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
+	env_teardown(&e);
+
+	/* the same inside an indirect table */
+	hostile_setup(&e, F_IND);
+	t = e.data_gpa + 256;
+	raw_table(&e, t, 0, e.data_gpa, 16, VRING_DESC_F_WRITE);
+	raw_table(&e, t, 1, e.data_gpa + 16, 16, 0);
+	raw_desc(&e, 0, t, 32, 0, VRING_DESC_F_INDIRECT);
+	expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
+	env_teardown(&e);
+}
+
+static void test_hostile_segments(void **state)
+{
+	struct env e;
+	unsigned i;
+
+	(void)state;
+	hostile_setup(&e, 0);
+	for (i = 0; i < 4; i++)
+		raw_desc(&e, i, e.data_gpa + 16 * i, 16, 0,
+			 i < 3 ? VRING_DESC_F_NEXT : 0);
+	expect_fault(&e, 3, -ENOBUFS, VSW_VQ_FAULT_SEGMENTS);
+	env_teardown(&e);
+
+	/* zero-length descriptors take no segment */
+	hostile_setup(&e, 0);
+	for (i = 0; i < 4; i++)
+		raw_desc(&e, i, e.data_gpa + 16 * i, i == 2 ? 0 : 16, 5,
+			 i < 3 ? VRING_DESC_F_NEXT : 0);
+	{
+		struct vsw_vq_chain c;
+		struct iovec iov[3];
+
+		assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 3), 1);
+		assert_int_equal(c.id, 5);
+		assert_int_equal(c.ndesc, 4);
+		assert_int_equal(c.n_out, 3);
+		assert_int_equal(c.out_len, 48);
+	}
+	env_teardown(&e);
+}
+
+/* Only AVAIL == wrap && USED != wrap makes a descriptor available. */
+static void test_avail_used_bits(void **state)
+{
+	static const uint16_t not_avail[] = {0, USED_BIT, AVAIL_BIT | USED_BIT};
+	struct vsw_vq_chain c;
+	struct iovec iov[4];
+	struct env e;
+	uint32_t len;
+	unsigned i;
+	int tok;
+
+	(void)state;
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.data_gpa, 16, 2, 0);
+	for (i = 0; i < VSW_ARRAY_SIZE(not_avail); i++) {
+		e.desc[0].flags = htole16(not_avail[i]);
+		assert_false(vsw_vq_dev_has_avail(e.dev));
+		assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 4), 0);
+		assert_false(vsw_vq_dev_enable_notify(e.dev));
+	}
+	e.desc[0].flags = htole16(AVAIL_BIT);
+	assert_true(vsw_vq_dev_has_avail(e.dev));
+	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 4), 1);
+	assert_int_equal(c.id, 2);
+	assert_int_equal(vsw_vq_dev_error(e.dev), 0);
+	env_teardown(&e);
+
+	/* the driver never takes its own available descriptor as used */
+	env_setup(&e, 4, F_BASE, 1, 0, true);
+	add1(&e, &tok);
+	assert_false(vsw_vq_drv_has_used(e.drv));
+	assert_null(vsw_vq_drv_get_used(e.drv, &len));
+	assert_true(vsw_vq_drv_enable_cb(e.drv));
+	e.desc[0].flags = htole16(USED_BIT); /* used, for the other wrap */
+	assert_false(vsw_vq_drv_has_used(e.drv));
+	assert_null(vsw_vq_drv_get_used(e.drv, &len));
+	assert_false(vsw_vq_drv_is_broken(e.drv));
+	env_teardown(&e);
+}
+
+/* A ring the device may not map is refused at create. */
+static void test_dev_create_bad_areas(void **state)
+{
+	struct vsw_vq_dev_config dc;
+	struct vsw_vq_dev *dev = NULL;
+	struct env e;
+
+	(void)state;
+	hostile_setup(&e, 0);
+	dc.features = F_BASE;
+	dc.num = HOSTILE_NUM;
+	dc.mem = &e.devmem;
+	dc.addrs = e.a;
+	dc.addrs.desc = e.canary_gpa - 16; /* ring runs into the canary */
+	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
+	dc.addrs = e.a;
+	dc.addrs.desc += 8; /* misaligned */
+	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
+	dc.addrs = e.a;
+	dc.addrs.device = e.canary_gpa;
+	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
+	dc.addrs = e.a;
+	dc.addrs.driver += 2;
+	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
+	assert_null(dev);
+	env_teardown(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_roundtrips),
+		cmocka_unit_test(test_random_in_order),
+		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_buffer_spans_regions),
+		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_unpop),
+		cmocka_unit_test(test_set_get_base),
+		cmocka_unit_test(test_kick_suppression),
+		cmocka_unit_test(test_interrupt_suppression),
+		cmocka_unit_test(test_event_offwrap),
+		cmocka_unit_test(test_event_offwrap_api_65535),
+		cmocka_unit_test(test_in_order_batch),
+		cmocka_unit_test(test_driver_bogus_used_id),
+		cmocka_unit_test(test_hostile_id_range),
+		cmocka_unit_test(test_hostile_id_inuse),
+		cmocka_unit_test(test_hostile_loop),
+		cmocka_unit_test(test_hostile_addr),
+		cmocka_unit_test(test_hostile_overflow),
+		cmocka_unit_test(test_hostile_indirect_len),
+		cmocka_unit_test(test_hostile_indirect_addr),
+		cmocka_unit_test(test_hostile_indirect_nested),
+		cmocka_unit_test(test_hostile_indirect_feature),
+		cmocka_unit_test(test_hostile_indirect_next),
+		cmocka_unit_test(test_hostile_write_order),
+		cmocka_unit_test(test_hostile_segments),
+		cmocka_unit_test(test_avail_used_bits),
+		cmocka_unit_test(test_dev_create_bad_areas),
+	};
+
+	return cmocka_run_group_tests_name("virtq_packed", tests, NULL, NULL);
+}
