@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-net data path: transmitq (guest -> vsw_pkt) and receiveq (vsw_pkt ->
+ * guest), the virtio header and its offloads (VIRTIO 1.2 §5.1.6).
+ *
+ * Security model: see vsw/virtio_net.h. In short, the guest's header is read
+ * once into a local and validated before anything depends on it; the frame
+ * is copied once into a private packet; only private copies are parsed. Guest
+ * buffers we write into are never read back.
+ *
+ * Hot path: per burst one push_burst and at most one interrupt; per packet
+ * one pop, one header copy, one frame copy, no allocation (packets come from
+ * a per-thread pool stack), no lock, no system call.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "vnet_priv.h"
+
+#define VNET_ETH_HLEN 14
+
+/* vnet_rx_write() / vnet_rx_pkt() outcomes besides 0 (delivered) */
+#define VNET_DROPPED 1
+
+struct vnet_acc {
+	uint64_t packets, bytes;
+};
+
+int vsw_vnet_create(const struct vsw_vnet_config *cfg, struct vsw_vnet **out)
+{
+	struct vsw_vnet *dev;
+	unsigned i, nq;
+	size_t bytes;
+
+	if (cfg == NULL || out == NULL || cfg->max_qp == 0 ||
+	    cfg->max_qp > VSW_VNET_MAX_QP)
+		return -EINVAL;
+	if (cfg->max_qp > 1 && !(cfg->features & (1ULL << VIRTIO_NET_F_MQ)))
+		return -EINVAL;
+	nq = 2U * cfg->max_qp;
+	bytes = VSW_ALIGN_UP(sizeof(*dev) + nq * sizeof(dev->q[0]),
+			     (size_t)VSW_CACHE_LINE);
+	dev = aligned_alloc(VSW_CACHE_LINE, bytes);
+	if (dev == NULL)
+		return -ENOMEM;
+	memset(dev, 0, bytes);
+	dev->features = cfg->features & VSW_VNET_FEATURES;
+	dev->max_qp = cfg->max_qp;
+	dev->port_id = cfg->port_id;
+	dev->notify = cfg->notify;
+	dev->notify_arg = cfg->notify_arg;
+	dev->mrg = vnet_has(dev, VIRTIO_NET_F_MRG_RXBUF);
+	/* §5.1.6: 12 bytes with VERSION_1 or MRG_RXBUF, else the legacy 10 */
+	dev->hdr_size = (vnet_has(dev, VIRTIO_F_VERSION_1) || dev->mrg)
+				? sizeof(struct virtio_net_hdr_v1)
+				: sizeof(struct virtio_net_hdr);
+	/* the TSO/USO features depend on the checksum one (§5.1.3.1) */
+	dev->guest_csum = vnet_has(dev, VIRTIO_NET_F_GUEST_CSUM);
+	dev->guest_tso4 = dev->guest_csum &&
+			  vnet_has(dev, VIRTIO_NET_F_GUEST_TSO4);
+	dev->guest_tso6 = dev->guest_csum &&
+			  vnet_has(dev, VIRTIO_NET_F_GUEST_TSO6);
+	dev->guest_ecn = vnet_has(dev, VIRTIO_NET_F_GUEST_ECN);
+	/* one USO bit per IP version: take UDP GSO only with both */
+	dev->guest_uso = dev->guest_csum &&
+			 vnet_has(dev, VIRTIO_NET_F_GUEST_USO4) &&
+			 vnet_has(dev, VIRTIO_NET_F_GUEST_USO6);
+	dev->host_csum = vnet_has(dev, VIRTIO_NET_F_CSUM);
+	dev->host_tso4 = dev->host_csum &&
+			 vnet_has(dev, VIRTIO_NET_F_HOST_TSO4);
+	dev->host_tso6 = dev->host_csum &&
+			 vnet_has(dev, VIRTIO_NET_F_HOST_TSO6);
+	dev->host_ecn = vnet_has(dev, VIRTIO_NET_F_HOST_ECN);
+	dev->host_uso = dev->host_csum && vnet_has(dev, VIRTIO_NET_F_HOST_USO);
+	for (i = 0; i < nq; i++) {
+		dev->q[i].qidx = i;
+		dev->q[i].call_fd = -1;
+		if (i & 1)
+			dev->q[i].pool = cfg->pool;
+	}
+	dev->cs.curr_qp = 1;
+	dev->cs.promisc = true;
+	memcpy(dev->cs.mac, cfg->mac, 6);
+	*out = dev;
+	return 0;
+}
+
+static void vnet_q_free(struct vnet_q *q)
+{
+	free(q->iov);
+	free(q->used);
+	free(q->chains);
+	free(q->scratch);
+	q->iov = NULL;
+	q->used = NULL;
+	q->chains = NULL;
+	q->scratch = NULL;
+	q->vq = NULL;
+}
+
+void vsw_vnet_destroy(struct vsw_vnet *dev)
+{
+	unsigned i;
+
+	if (dev == NULL)
+		return;
+	for (i = 0; i < 2U * dev->max_qp; i++)
+		vnet_q_free(&dev->q[i]);
+	free(dev);
+}
+
+uint64_t vsw_vnet_features(const struct vsw_vnet *dev)
+{
+	return dev->features;
+}
+
+unsigned vsw_vnet_hdr_size(const struct vsw_vnet *dev)
+{
+	return dev->hdr_size;
+}
+
+int vsw_vnet_queue_attach(struct vsw_vnet *dev, unsigned qidx,
+			  struct vsw_vq_dev *vq, uint32_t num, int call_fd)
+{
+	struct vnet_q *q;
+
+	if (qidx >= 2U * dev->max_qp || vq == NULL || num == 0 ||
+	    num > VSW_VQ_MAX_SIZE)
+		return -EINVAL;
+	q = &dev->q[qidx];
+	if (q->vq != NULL)
+		return -EBUSY;
+	q->iov_max = num + VSW_MEM_MAX_REGIONS;
+	q->iov = calloc(q->iov_max, sizeof(*q->iov));
+	q->used = calloc(num, sizeof(*q->used));
+	if (q->iov == NULL || q->used == NULL)
+		goto nomem;
+	if ((qidx & 1) == 0) {
+		q->chains = calloc(num, sizeof(*q->chains));
+		q->scratch = malloc(VSW_PKT_MAX_LEN);
+		if (q->chains == NULL || q->scratch == NULL)
+			goto nomem;
+	}
+	q->num = num;
+	q->call_fd = call_fd;
+	q->broken_seen = false;
+	memset(&q->st, 0, sizeof(q->st));
+	q->vq = vq;
+	return 0;
+nomem:
+	vnet_q_free(q);
+	return -ENOMEM;
+}
+
+int vsw_vnet_queue_detach(struct vsw_vnet *dev, unsigned qidx)
+{
+	if (qidx >= 2U * dev->max_qp)
+		return -EINVAL;
+	vnet_q_free(&dev->q[qidx]);
+	return 0;
+}
+
+const struct vsw_vnet_q_stats *vsw_vnet_queue_stats(const struct vsw_vnet *dev,
+						    unsigned qidx)
+{
+	if (qidx >= 2U * dev->max_qp)
+		return NULL;
+	return &dev->q[qidx].st;
+}
+
+int vsw_vnet_qp_set_pool(struct vsw_vnet *dev, unsigned qp,
+			 struct vsw_pkt_pool *pool)
+{
+	if (qp >= dev->max_qp)
+		return -EINVAL;
+	dev->q[2 * qp + 1].pool = pool;
+	return 0;
+}
+
+void vnet_kick_guest(struct vsw_vnet *dev, unsigned qidx, int call_fd)
+{
+	if (dev->notify != NULL)
+		dev->notify(dev->notify_arg, qidx);
+	else if (call_fd >= 0)
+		/* EAGAIN means the counter is saturated: the guest is woken */
+		(void)eventfd_write(call_fd, 1);
+}
+
+/* The ring broke: count it once per break. */
+static VSW_COLD void vnet_q_broken(struct vnet_q *q)
+{
+	if (!q->broken_seen) {
+		q->broken_seen = true;
+		q->st.queue_broken++;
+	}
+}
+
+/* Publish a burst of used entries and interrupt the guest if it wants. */
+static int vnet_q_flush(struct vsw_vnet *dev, struct vnet_q *q, unsigned nu)
+{
+	int ret;
+
+	if (nu == 0)
+		return 0;
+	ret = vsw_vq_dev_push_burst(q->vq, q->used, nu);
+	if (vsw_unlikely(ret < 0))
+		return ret;
+	if (vsw_vq_dev_need_notify(q->vq)) {
+		q->st.notifies++;
+		vnet_kick_guest(dev, q->qidx, q->call_fd);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* transmitq: guest -> packets                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Validate the header the guest wrote (w, already a private copy) for a
+ * frame of flen bytes; fill m in CPU order. -EINVAL for a header to drop.
+ */
+static int vnet_tx_hdr_parse(const struct vsw_vnet *dev,
+			     const struct virtio_net_hdr_v1 *w, uint32_t flen,
+			     struct virtio_net_hdr_v1 *m)
+{
+	uint8_t flags = w->flags & (uint8_t)~VIRTIO_NET_HDR_F_DATA_VALID;
+	uint8_t gso = w->gso_type;
+	uint8_t type = gso & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	uint16_t hdr_len = le16toh(w->hdr_len);
+	uint16_t gso_size = le16toh(w->gso_size);
+	uint16_t cs = le16toh(w->csum_start), co = le16toh(w->csum_offset);
+	bool ok;
+
+	/* DATA_VALID means nothing from a driver: ignored, as Linux does */
+	if (flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		return -EINVAL;
+	if (hdr_len > flen)
+		return -EINVAL;
+	if (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (!dev->host_csum || (uint32_t)cs + co + 2 > flen)
+			return -EINVAL;
+	} else {
+		cs = 0;
+		co = 0;
+	}
+	if (type == VIRTIO_NET_HDR_GSO_NONE) {
+		if (gso & VIRTIO_NET_HDR_GSO_ECN)
+			return -EINVAL;
+		gso_size = 0;
+	} else {
+		switch (type) {
+		case VIRTIO_NET_HDR_GSO_TCPV4:
+			ok = dev->host_tso4;
+			break;
+		case VIRTIO_NET_HDR_GSO_TCPV6:
+			ok = dev->host_tso6;
+			break;
+		case VIRTIO_NET_HDR_GSO_UDP_L4:
+			ok = dev->host_uso && !(gso & VIRTIO_NET_HDR_GSO_ECN);
+			break;
+		default: /* UFO (deprecated, never offered) and unknown */
+			ok = false;
+			break;
+		}
+		if ((gso & VIRTIO_NET_HDR_GSO_ECN) && !dev->host_ecn)
+			ok = false;
+		/* GSO needs a segment size and the L4 position */
+		if (!ok || gso_size == 0 ||
+		    !(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+			return -EINVAL;
+	}
+	m->flags = flags;
+	m->gso_type = gso;
+	m->hdr_len = hdr_len;
+	m->gso_size = gso_size;
+	m->csum_start = cs;
+	m->csum_offset = co;
+	m->num_buffers = 0;
+	return 0;
+}
+
+unsigned vsw_vnet_tx_burst(struct vsw_vnet *dev, unsigned qp,
+			   struct vsw_pkt **pkts, unsigned n)
+{
+	const unsigned hsz = dev->hdr_size;
+	struct vnet_q *q;
+	struct vsw_vq_chain c;
+	struct virtio_net_hdr_v1 w;
+	struct vnet_cur cur;
+	struct vsw_pkt *pkt;
+	unsigned npkt = 0, nu = 0;
+	uint64_t bytes = 0;
+	uint32_t flen;
+	int ret;
+
+	if (vsw_unlikely(qp >= dev->max_qp))
+		return 0;
+	q = &dev->q[2 * qp + 1];
+	if (vsw_unlikely(q->vq == NULL || q->pool == NULL))
+		return 0;
+	if (vsw_unlikely(vsw_vq_dev_error(q->vq) != 0)) {
+		vnet_q_broken(q);
+		return 0;
+	}
+	while (npkt < n && nu < q->num) {
+		ret = vsw_vq_dev_pop(q->vq, &c, q->iov, q->iov_max);
+		if (ret <= 0) {
+			if (vsw_unlikely(ret < 0))
+				vnet_q_broken(q);
+			break;
+		}
+		q->used[nu].id = c.id;
+		q->used[nu].ndesc = c.ndesc;
+		q->used[nu].len = 0; /* nothing written into a TX chain */
+		/* writable segments, if any, are ignored: only n_out counts */
+		if (vsw_unlikely(c.out_len < hsz + VNET_ETH_HLEN)) {
+			q->st.drop_bad_hdr++;
+			nu++;
+			continue;
+		}
+		if (vsw_unlikely(c.out_len - hsz > VSW_PKT_MAX_LEN)) {
+			q->st.drop_too_big++;
+			nu++;
+			continue;
+		}
+		flen = (uint32_t)(c.out_len - hsz);
+		memset(&w, 0, sizeof(w));
+		vnet_cur_init(&cur, q->iov, c.n_out);
+		vnet_cur_read(&cur, &w, hsz);
+		pkt = vsw_pkt_alloc_len(q->pool, flen);
+		if (vsw_unlikely(pkt == NULL)) {
+			/* the frame waits in the ring for a free packet */
+			vsw_vq_dev_unpop(q->vq, &c);
+			q->st.pool_empty++;
+			break;
+		}
+		nu++;
+		if (vsw_unlikely(vnet_tx_hdr_parse(dev, &w, flen, &pkt->vnet) <
+					 0 ||
+				 vnet_cur_read(&cur, vsw_pkt_data(pkt), flen) !=
+					 flen)) {
+			vsw_pkt_free(pkt);
+			q->st.drop_bad_hdr++;
+			continue;
+		}
+		pkt->len = flen;
+		pkt->in_port = dev->port_id;
+		pkts[npkt++] = pkt;
+		bytes += flen;
+	}
+	if (vsw_unlikely(vnet_q_flush(dev, q, nu) < 0))
+		vnet_q_broken(q); /* frames copied out stay valid */
+	q->st.packets += npkt;
+	q->st.bytes += bytes;
+	return npkt;
+}
+
+/* ------------------------------------------------------------------ */
+/* receiveq: packets -> guest                                          */
+/* ------------------------------------------------------------------ */
+
+/* Record the iovec pieces of the next len bytes at c (len <= 12). */
+static unsigned vnet_cur_take(struct vnet_cur *c, size_t len, struct iovec *out)
+{
+	unsigned n = 0;
+
+	while (len > 0 && c->i < c->n) {
+		const struct iovec *v = &c->iov[c->i];
+		size_t k = v->iov_len - c->off;
+
+		if (k > len)
+			k = len;
+		if (k > 0) {
+			out[n].iov_base = (uint8_t *)v->iov_base + c->off;
+			out[n].iov_len = k;
+			n++;
+		}
+		len -= k;
+		c->off += k;
+		if (c->off == v->iov_len) {
+			c->i++;
+			c->off = 0;
+		}
+	}
+	return n;
+}
+
+/*
+ * A frame spread over k chains (used entries from first_nu) ran out of
+ * buffers: give its chains back, newest first. The ring can take back only
+ * what vsw_vq_dev_unpop() accepts (the current vsw_vq takes only the most
+ * recent pop); chains it keeps in flight are returned to the guest with
+ * length 0 instead (in pop order, as IN_ORDER wants), counted in
+ * bad_buffer. The frame itself stays with the caller.
+ */
+static VSW_COLD void vnet_rx_giveback(struct vnet_q *q, unsigned k,
+				      unsigned first_nu, unsigned *nu)
+{
+	unsigned inflight = vsw_vq_dev_inflight(q->vq), i;
+
+	while (k > 0) {
+		vsw_vq_dev_unpop(q->vq, &q->chains[k - 1]);
+		if (vsw_vq_dev_inflight(q->vq) != inflight - 1)
+			break;
+		inflight--;
+		k--;
+	}
+	for (i = 0; i < k; i++)
+		q->used[first_nu + i].len = 0;
+	q->st.bad_buffer += k;
+	*nu = first_nu + k;
+}
+
+/*
+ * Write the header w and frame data[0 .. len) into guest chains, appending
+ * used entries at q->used[*nu]. 0: delivered; VNET_DROPPED: the frame cannot
+ * fit one chain without MRG_RXBUF (counted, chain given back); -ENOBUFS: no
+ * buffers, every chain of this frame given back; -EIO: the ring broke.
+ */
+static int vnet_rx_write(struct vsw_vnet *dev, struct vnet_q *q,
+			 struct virtio_net_hdr_v1 *w, const uint8_t *data,
+			 uint32_t len, unsigned *nu)
+{
+	const unsigned hsz = dev->hdr_size;
+	struct iovec hiov[sizeof(*w)];
+	struct vsw_vq_chain c;
+	struct vnet_cur cur;
+	unsigned k = 0, nh = 0, first_nu = 0;
+	uint32_t rem = len;
+	uint64_t wlen;
+	int ret;
+
+	for (;;) {
+		if (vsw_unlikely(*nu >= q->num))
+			goto nobufs; /* a racing guest: finish this burst */
+		ret = vsw_vq_dev_pop(q->vq, &c, q->iov, q->iov_max);
+		if (ret == 0)
+			goto nobufs;
+		if (vsw_unlikely(ret < 0))
+			return -EIO;
+		if (vsw_unlikely(k == 0 && c.in_len < hsz)) {
+			/* not even room for a header: return it empty */
+			q->st.bad_buffer++;
+			q->used[*nu].id = c.id;
+			q->used[*nu].ndesc = c.ndesc;
+			q->used[(*nu)++].len = 0;
+			continue;
+		}
+		vnet_cur_init(&cur, q->iov + c.n_out, c.n_in);
+		if (!dev->mrg) {
+			if (vsw_unlikely(c.in_len < (uint64_t)hsz + len)) {
+				vsw_vq_dev_unpop(q->vq, &c);
+				q->st.drop_too_big++;
+				return VNET_DROPPED;
+			}
+			vnet_cur_write(&cur, w, hsz);
+			vnet_cur_write(&cur, data, len);
+			q->used[*nu].id = c.id;
+			q->used[*nu].ndesc = c.ndesc;
+			q->used[(*nu)++].len = hsz + len;
+			return 0;
+		}
+		if (k == 0) {
+			first_nu = *nu;
+			/* the header is written last, once num_buffers is known */
+			nh = vnet_cur_take(&cur, hsz, hiov);
+			wlen = hsz;
+		} else {
+			wlen = 0;
+		}
+		q->chains[k++] = c;
+		if (rem > 0) {
+			uint64_t room = c.in_len - wlen;
+			uint32_t put = room < rem ? (uint32_t)room : rem;
+
+			vnet_cur_write(&cur, data + (len - rem), put);
+			rem -= put;
+			wlen += put;
+		}
+		q->used[*nu].id = c.id;
+		q->used[*nu].ndesc = c.ndesc;
+		q->used[(*nu)++].len = (uint32_t)wlen;
+		if (rem == 0)
+			break;
+	}
+	w->num_buffers = htole16((uint16_t)k);
+	vnet_cur_init(&cur, hiov, nh);
+	vnet_cur_write(&cur, w, hsz);
+	return 0;
+nobufs:
+	if (k > 0)
+		vnet_rx_giveback(q, k, first_nu, nu);
+	return -ENOBUFS;
+}
+
+static bool vnet_guest_gso_ok(const struct vsw_vnet *dev, uint8_t gso)
+{
+	bool ok;
+
+	switch (gso & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		ok = dev->guest_tso4;
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		ok = dev->guest_tso6;
+		break;
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		ok = dev->guest_uso;
+		break;
+	default:
+		ok = false;
+		break;
+	}
+	if (gso & VIRTIO_NET_HDR_GSO_ECN)
+		ok = ok && dev->guest_ecn;
+	return ok;
+}
+
+/* Segment a GSO frame the guest cannot take whole; see vnet_rx_pkt. */
+static VSW_COLD int vnet_rx_sw_gso(struct vsw_vnet *dev, struct vnet_q *q,
+				   const struct vsw_pkt *pkt, unsigned *nu,
+				   struct vnet_acc *acc)
+{
+	struct virtio_net_hdr_v1 w;
+	struct vsw_vnet_gso g;
+	uint32_t slen;
+	unsigned sent = 0;
+	int ret;
+
+	if (vsw_vnet_gso_init(&g, vsw_pkt_data(pkt), pkt->len, &pkt->vnet) <
+	    0) {
+		q->st.drop_offload++;
+		return VNET_DROPPED;
+	}
+	while ((slen = vsw_vnet_gso_next(&g, q->scratch)) > 0) {
+		memset(&w, 0, sizeof(w));
+		/* every segment carries a full checksum */
+		if (dev->guest_csum)
+			w.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+		w.num_buffers = htole16(1);
+		ret = vnet_rx_write(dev, q, &w, q->scratch, slen, nu);
+		if (ret == 0) {
+			sent++;
+			acc->packets++;
+			acc->bytes += slen;
+		} else if (ret == -ENOBUFS) {
+			if (sent == 0)
+				return -ENOBUFS; /* untouched: caller keeps it */
+			q->st.drop_no_buf++;
+			break;
+		} else if (ret < 0) {
+			return ret;
+		}
+	}
+	q->st.sw_gso++;
+	return sent ? 0 : VNET_DROPPED;
+}
+
+/*
+ * Deliver one packet: 0 delivered, VNET_DROPPED dropped and counted,
+ * -ENOBUFS not attempted (no buffers), -EIO ring broken.
+ */
+static int vnet_rx_pkt(struct vsw_vnet *dev, struct vnet_q *q,
+		       struct vsw_pkt *pkt, unsigned *nu, struct vnet_acc *acc)
+{
+	struct virtio_net_hdr_v1 *m = &pkt->vnet;
+	struct virtio_net_hdr_v1 w;
+	bool gso = (m->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) !=
+		   VIRTIO_NET_HDR_GSO_NONE;
+	int ret;
+
+	if (vsw_unlikely(gso && !vnet_guest_gso_ok(dev, m->gso_type)))
+		return vnet_rx_sw_gso(dev, q, pkt, nu, acc);
+	if (vsw_unlikely((m->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+			 !dev->guest_csum)) {
+		if (vsw_vnet_csum_apply(vsw_pkt_data(pkt), pkt->len,
+					m->csum_start, m->csum_offset) < 0) {
+			q->st.drop_offload++;
+			return VNET_DROPPED;
+		}
+		/* done for good: other receivers see a finished packet */
+		m->flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		q->st.sw_csum++;
+	}
+	memset(&w, 0, sizeof(w));
+	/* §5.1.6.4: without GUEST_CSUM flags are 0; without GSO, NONE */
+	if (dev->guest_csum) {
+		w.flags = m->flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM |
+				      VIRTIO_NET_HDR_F_DATA_VALID);
+		if (w.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+			w.csum_start = htole16(m->csum_start);
+			w.csum_offset = htole16(m->csum_offset);
+		}
+	}
+	if (gso) {
+		w.gso_type = m->gso_type;
+		w.gso_size = htole16(m->gso_size);
+		w.hdr_len = htole16(m->hdr_len);
+	}
+	w.num_buffers = htole16(1);
+	ret = vnet_rx_write(dev, q, &w, vsw_pkt_data(pkt), pkt->len, nu);
+	if (ret == 0) {
+		acc->packets++;
+		acc->bytes += pkt->len;
+	}
+	return ret;
+}
+
+unsigned vsw_vnet_rx_burst(struct vsw_vnet *dev, unsigned qp,
+			   struct vsw_pkt *const *pkts, unsigned n)
+{
+	struct vnet_acc acc = {0, 0};
+	struct vnet_q *q;
+	unsigned i, nu = 0;
+	int ret = 0;
+
+	if (vsw_unlikely(qp >= dev->max_qp))
+		return 0;
+	q = &dev->q[2 * qp];
+	if (vsw_unlikely(q->vq == NULL))
+		return 0;
+	if (vsw_unlikely(vsw_vq_dev_error(q->vq) != 0)) {
+		vnet_q_broken(q);
+		q->st.drop_broken += n;
+		return n;
+	}
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			__builtin_prefetch(vsw_pkt_data(pkts[i + 1]));
+		ret = vnet_rx_pkt(dev, q, pkts[i], &nu, &acc);
+		if (vsw_unlikely(ret < 0))
+			break;
+	}
+	if (vsw_unlikely(ret == -ENOBUFS))
+		q->st.no_buf++;
+	if (vsw_unlikely(ret == -EIO || vnet_q_flush(dev, q, nu) < 0)) {
+		/* nothing of this burst reaches the guest */
+		vnet_q_broken(q);
+		q->st.drop_broken += acc.packets + (n - i);
+		return n;
+	}
+	q->st.packets += acc.packets;
+	q->st.bytes += acc.bytes;
+	return i;
+}
