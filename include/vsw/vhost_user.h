@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsw_vu: the vhost-user back-end protocol layer.
+ *
+ * A vsw_vu object is one back-end endpoint: it listens on a Unix socket path
+ * (server mode, one front-end at a time, a new one accepted after each
+ * disconnect), connects to a front-end's listening socket with retry and
+ * backoff (client mode, e.g. QEMU's "server=on" chardev), or adopts an
+ * already connected socket (fd mode: socketpair(), --fd=N).
+ *
+ * It turns the front-end's messages into mapped guest memory (a struct
+ * vsw_mem) and, per queue, a struct vsw_vq_dev plus kick / call eventfds,
+ * handed to a device layer (virtio-net, ...) through struct vsw_vu_device.
+ * It is device-agnostic: the device supplies its feature bits, queue count
+ * and callbacks.
+ *
+ * The library owns no event loop and no thread: the caller watches
+ * vsw_vu_fd() for readability (re-reading it after every call, it changes on
+ * accept / disconnect), honours vsw_vu_timeout_ms(), and calls
+ * vsw_vu_handle(), which does at most one step (accept, connect attempt, or
+ * one message) without blocking.
+ *
+ * Threads: every function and every device callback runs on the caller's
+ * control thread. A data-plane thread may use a started queue (vq, fds,
+ * the vsw_mem) between queue_start and queue_stop; queue_stop must not
+ * return before that thread has stopped using them.
+ *
+ * The wire format (QEMU docs/interop/vhost-user.rst) reuses the kernel uapi
+ * structs vhost_vring_state and vhost_vring_addr; only what the uapi lacks
+ * is declared here.
+ */
+#ifndef VSW_VHOST_USER_H
+#define VSW_VHOST_USER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/vhost_types.h> /* vhost_vring_state, vhost_vring_addr */
+
+#include <vsw/mem.h>
+#include <vsw/virtq.h>
+
+/* ------------------------------------------------------------------ */
+/* Wire format                                                         */
+/* ------------------------------------------------------------------ */
+
+enum vsw_vu_request {
+	VSW_VU_REQ_GET_FEATURES = 1,
+	VSW_VU_REQ_SET_FEATURES = 2,
+	VSW_VU_REQ_SET_OWNER = 3,
+	VSW_VU_REQ_RESET_OWNER = 4,
+	VSW_VU_REQ_SET_MEM_TABLE = 5,
+	VSW_VU_REQ_SET_LOG_BASE = 6,
+	VSW_VU_REQ_SET_LOG_FD = 7,
+	VSW_VU_REQ_SET_VRING_NUM = 8,
+	VSW_VU_REQ_SET_VRING_ADDR = 9,
+	VSW_VU_REQ_SET_VRING_BASE = 10,
+	VSW_VU_REQ_GET_VRING_BASE = 11,
+	VSW_VU_REQ_SET_VRING_KICK = 12,
+	VSW_VU_REQ_SET_VRING_CALL = 13,
+	VSW_VU_REQ_SET_VRING_ERR = 14,
+	VSW_VU_REQ_GET_PROTOCOL_FEATURES = 15,
+	VSW_VU_REQ_SET_PROTOCOL_FEATURES = 16,
+	VSW_VU_REQ_GET_QUEUE_NUM = 17,
+	VSW_VU_REQ_SET_VRING_ENABLE = 18,
+	VSW_VU_REQ_SEND_RARP = 19,
+	VSW_VU_REQ_NET_SET_MTU = 20,
+	VSW_VU_REQ_RESET_DEVICE = 34,
+	VSW_VU_REQ_GET_MAX_MEM_SLOTS = 36,
+	VSW_VU_REQ_ADD_MEM_REG = 37,
+	VSW_VU_REQ_REM_MEM_REG = 38,
+	VSW_VU_REQ_SET_STATUS = 39,
+	VSW_VU_REQ_GET_STATUS = 40,
+	VSW_VU_REQ__MAX = 41 /* one past the highest request number known */
+};
+
+/* Header flags. */
+#define VSW_VU_FLAG_VERSION 0x1u /* bits 0-1: protocol version 1 */
+#define VSW_VU_FLAG_VERSION_MASK 0x3u
+#define VSW_VU_FLAG_REPLY 0x4u	    /* set on every back-end reply */
+#define VSW_VU_FLAG_NEED_REPLY 0x8u /* REPLY_ACK requested */
+
+/* The virtio feature bit that gates protocol-feature negotiation. */
+#define VSW_VU_F_PROTOCOL_FEATURES 30
+
+/* Protocol feature bits (GET/SET_PROTOCOL_FEATURES). */
+#define VSW_VU_PF_MQ 0
+#define VSW_VU_PF_REPLY_ACK 3
+#define VSW_VU_PF_NET_MTU 4
+#define VSW_VU_PF_RESET_DEVICE 13
+#define VSW_VU_PF_CONFIGURE_MEM_SLOTS 15
+#define VSW_VU_PF_STATUS 16
+
+/* SET_VRING_KICK / CALL / ERR payload: bits 0-7 queue index, bit 8 no fd. */
+#define VSW_VU_VRING_IDX_MASK 0xffu
+#define VSW_VU_VRING_NOFD_MASK 0x100u
+
+/* Every message starts with this header; size bytes of payload follow. */
+struct vsw_vu_hdr {
+	uint32_t request;
+	uint32_t flags;
+	uint32_t size;
+};
+
+/* A memory region as sent by the front-end (the uapi one has no offset). */
+struct vsw_vu_mem_region {
+	uint64_t gpa; /* guest physical address */
+	uint64_t size;
+	uint64_t uva;	      /* the front-end's virtual address of gpa */
+	uint64_t mmap_offset; /* where gpa lies in the region's fd */
+};
+
+/* SET_MEM_TABLE payload: nregions, padding, then nregions regions. */
+#define VSW_VU_MEM_TABLE_MAX 8
+struct vsw_vu_mem_table {
+	uint32_t nregions;
+	uint32_t padding;
+	struct vsw_vu_mem_region regions[VSW_VU_MEM_TABLE_MAX];
+};
+
+/* ADD_MEM_REG / REM_MEM_REG payload. */
+struct vsw_vu_mem_single {
+	uint64_t padding;
+	struct vsw_vu_mem_region region;
+};
+
+/* Most file descriptors one message may carry. */
+#define VSW_VU_MAX_FDS 8
+
+/* Queue indices travel in 8 bits (SET_VRING_KICK/CALL/ERR). */
+#define VSW_VU_MAX_QUEUES 256
+
+/* ------------------------------------------------------------------ */
+/* Back-end API                                                        */
+/* ------------------------------------------------------------------ */
+
+struct vsw_vu;
+
+enum vsw_vu_log_level {
+	VSW_VU_LOG_ERR = 0, /* a connection was closed because of the peer */
+	VSW_VU_LOG_WARN,
+	VSW_VU_LOG_INFO,  /* connect / disconnect */
+	VSW_VU_LOG_DEBUG, /* every message */
+};
+
+/* One formatted line, no trailing newline. */
+typedef void vsw_vu_log_fn(void *opaque, enum vsw_vu_log_level level,
+			   const char *line);
+
+/* A queue the device may use, as passed to queue_start / queue_stop. */
+struct vsw_vu_queue {
+	uint32_t index;
+	struct vsw_vq_dev *vq; /* created with the negotiated features */
+	int kick_fd;	       /* -1: no fd, the device must poll the ring */
+	int call_fd;	       /* -1: the driver does not want interrupts */
+	int err_fd;	       /* -1 if none */
+	uint64_t features;     /* negotiated virtio features */
+};
+
+/*
+ * What the device type supplies. features and num_queues are read once by
+ * vsw_vu_create(); the struct and opaque must outlive the vsw_vu.
+ */
+struct vsw_vu_device {
+	/*
+	 * Virtio feature bits offered to the front-end. The library adds
+	 * VSW_VU_F_PROTOCOL_FEATURES; it refuses VHOST_F_LOG_ALL and
+	 * VIRTIO_F_ACCESS_PLATFORM (no dirty log, no IOTLB here).
+	 */
+	uint64_t features;
+	uint32_t num_queues; /* 1 .. VSW_VU_MAX_QUEUES */
+	bool net_mtu;	     /* offer VSW_VU_PF_NET_MTU (then mtu_set needed) */
+	void *opaque;	     /* first argument of every callback */
+
+	/*
+	 * The queue is started and enabled: q->vq, fds and vsw_vu_mem() may
+	 * be used until queue_stop. 0, or a negative errno that closes the
+	 * connection. Required.
+	 */
+	int (*queue_start)(void *opaque, const struct vsw_vu_queue *q);
+	/*
+	 * The queue stops (GET_VRING_BASE, disable, reconfiguration, memory
+	 * change, disconnect). Before returning, stop using q->vq and its fds
+	 * and push or forget every chain in flight: the next available index
+	 * reported to the front-end is taken from q->vq after this returns.
+	 * Required.
+	 */
+	void (*queue_stop)(void *opaque, const struct vsw_vu_queue *q);
+	/* SET_STATUS (virtio device status byte). Optional; 0 or -errno. */
+	int (*status_set)(void *opaque, uint8_t status);
+	/* NET_SET_MTU. -errno rejects the value (the connection stays). */
+	int (*mtu_set)(void *opaque, uint16_t mtu);
+	/* The front-end went away (after every queue_stop). Optional. */
+	void (*disconnected)(void *opaque);
+};
+
+enum vsw_vu_mode {
+	VSW_VU_SERVER, /* listen on path */
+	VSW_VU_CLIENT, /* connect to path, retry with backoff */
+	VSW_VU_FD,     /* use the connected socket fd (owned from now on) */
+};
+
+struct vsw_vu_config {
+	enum vsw_vu_mode mode;
+	const char *path; /* SERVER / CLIENT: socket path */
+	int fd;		  /* FD mode: connected AF_UNIX stream socket */
+	const struct vsw_vu_device *dev;
+	vsw_vu_log_fn *log; /* NULL: stderr */
+	void *log_opaque;
+	enum vsw_vu_log_level log_level; /* lines above it are dropped */
+	unsigned retry_min_ms; /* CLIENT: first retry delay, 0 = 100 */
+	unsigned retry_max_ms; /* CLIENT: backoff cap, 0 = 5000 */
+};
+
+/*
+ * Create the endpoint. SERVER: binds path (an existing socket file there is
+ * replaced, any other file is an error) and listens. CLIENT: tries a first
+ * connect at once (failure is not an error: retries follow). FD: takes
+ * ownership of cfg->fd, also on failure.
+ * Returns 0 or -EINVAL (config, device features), -ENAMETOOLONG, -ENOMEM,
+ * or the errno of socket / bind / listen.
+ */
+int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out);
+
+/* Close the connection (queues stopped first), unmap, unlink. NULL ok. */
+void vsw_vu_destroy(struct vsw_vu *vu);
+
+/* The fd to watch for readability now, or -1 (see vsw_vu_timeout_ms). */
+int vsw_vu_fd(const struct vsw_vu *vu);
+
+/*
+ * Milliseconds after which vsw_vu_handle() must be called even if vsw_vu_fd()
+ * did not become readable (CLIENT mode reconnect), or -1 for never.
+ */
+int vsw_vu_timeout_ms(const struct vsw_vu *vu);
+
+/*
+ * One step, never blocking: accept a front-end, try to connect, or read and
+ * execute at most one message (a partly received message is kept for the
+ * next call). Returns 0, or a negative errno when this call closed the
+ * connection: -ECONNRESET (the peer hung up) or the reason a message was
+ * refused (logged once at VSW_VU_LOG_ERR). The object stays usable either
+ * way: a server listens again, a client schedules a reconnect.
+ */
+int vsw_vu_handle(struct vsw_vu *vu);
+
+/* Drop the current connection (as if the peer had hung up). */
+void vsw_vu_disconnect(struct vsw_vu *vu);
+
+bool vsw_vu_connected(const struct vsw_vu *vu);
+
+/* Negotiated virtio / protocol features of the current connection. */
+uint64_t vsw_vu_features(const struct vsw_vu *vu);
+uint64_t vsw_vu_protocol_features(const struct vsw_vu *vu);
+
+/* The guest memory table of the current connection (empty if none). */
+const struct vsw_mem *vsw_vu_mem(const struct vsw_vu *vu);
+
+/* Name of a request number ("SET_MEM_TABLE"), or NULL if unknown. */
+const char *vsw_vu_request_name(uint32_t request);
+
+#endif /* VSW_VHOST_USER_H */

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to lib/vhost-user: the endpoint object, its connection state and
+ * the socket helpers (vu_socket.c) the protocol code (vu_backend.c) uses.
+ */
+#ifndef VSW_VU_PRIV_H
+#define VSW_VU_PRIV_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/un.h>
+
+#include <linux/vhost_types.h>
+
+#include <vsw/vhost_user.h>
+
+#include "vsw_compiler.h"
+
+#define VU_HDR_SIZE sizeof(struct vsw_vu_hdr)
+/* Largest payload of any accepted request: a full SET_MEM_TABLE. */
+#define VU_PAYLOAD_MAX sizeof(struct vsw_vu_mem_table)
+
+/* A message being received: bytes so far and the fds that came with them. */
+struct vu_rx {
+	union {
+		struct vsw_vu_hdr hdr;
+		uint8_t buf[VU_HDR_SIZE + VU_PAYLOAD_MAX];
+	};
+	size_t have; /* bytes of buf filled */
+	int fds[VSW_VU_MAX_FDS];
+	unsigned nfds;
+	bool fds_overflow; /* more fds than VSW_VU_MAX_FDS arrived */
+};
+
+/* One mapped region of guest memory. */
+struct vu_region {
+	struct vsw_vu_mem_region r; /* as the front-end described it */
+	void *map;		    /* mmap() base */
+	size_t map_len;
+	void *hva; /* host address of r.gpa, inside map */
+};
+
+struct vu_queue {
+	uint32_t num; /* 0: SET_VRING_NUM not seen */
+	bool addr_set;
+	uint64_t desc_uva, avail_uva, used_uva; /* front-end addresses */
+	uint32_t base; /* next avail index, kept across stops */
+	bool kick_set; /* SET_VRING_KICK seen (with fd or NOFD) */
+	int kick_fd, call_fd, err_fd;
+	bool enabled;
+	struct vsw_vq_dev *vq; /* non-NULL while started (device owns it) */
+};
+
+struct vsw_vu {
+	enum vsw_vu_mode mode;
+	struct sockaddr_un addr;
+	const struct vsw_vu_device *dev;
+	uint64_t offered;    /* virtio features we offer */
+	uint64_t pf_offered; /* protocol features we offer */
+	vsw_vu_log_fn *log;
+	void *log_opaque;
+	enum vsw_vu_log_level log_level;
+
+	int listen_fd; /* SERVER */
+	int conn_fd;   /* -1 when not connected */
+	unsigned retry_min_ms, retry_max_ms, retry_ms; /* CLIENT backoff */
+	uint64_t next_try_ms; /* CLIENT: CLOCK_MONOTONIC of next connect */
+
+	/* per connection, reset by vu_conn_reset() */
+	struct vu_rx rx;
+	uint64_t features; /* negotiated (SET_FEATURES) */
+	bool features_set;
+	uint64_t pfeatures; /* negotiated (SET_PROTOCOL_FEATURES) */
+	bool owner;
+	uint8_t status;
+	unsigned nregions;
+	struct vu_region regions[VSW_MEM_MAX_REGIONS];
+	struct vsw_mem mem;
+	struct vu_queue *queues; /* dev->num_queues entries */
+
+	char why[160]; /* why the current message was refused */
+};
+
+/* Logging (vu_socket.c). */
+void vu_log(const struct vsw_vu *vu, enum vsw_vu_log_level level,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Socket helpers (vu_socket.c); 0 or negative errno. */
+int vu_sock_listen(struct vsw_vu *vu);
+int vu_sock_accept(struct vsw_vu *vu);
+int vu_sock_connect(struct vsw_vu *vu);
+uint64_t vu_now_ms(void);
+/*
+ * Receive more of the current message. 1: complete (header checked by
+ * check_hdr once it arrived); 0: need more bytes; negative errno: the peer
+ * hung up (-ECONNRESET), a read error, or check_hdr's verdict.
+ */
+int vu_sock_recv(struct vsw_vu *vu, int (*check_hdr)(struct vsw_vu *vu));
+/* Send one reply (header + payload); a short or blocked write fails. */
+int vu_sock_send(struct vsw_vu *vu, uint32_t request, const void *payload,
+		 uint32_t size);
+/* Close every fd still held by rx and forget the message. */
+void vu_rx_reset(struct vu_rx *rx);
+
+/* Record why a message is refused; returns err (negative errno). */
+int vu_fail(struct vsw_vu *vu, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* VSW_VU_PRIV_H */

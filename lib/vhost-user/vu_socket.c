@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhost-user socket plumbing: listen / accept / connect on a Unix socket,
+ * incremental non-blocking receive of one message with its SCM_RIGHTS fds,
+ * replies, and the logger.
+ *
+ * Security model: the receive path trusts nothing the peer sends. It never
+ * reads past the current message (so fds are never attributed to the wrong
+ * message), hands the header to the protocol layer's check before reading a
+ * payload (so an unknown request or an oversized size is refused before its
+ * bytes are read), accepts at most VSW_VU_MAX_FDS descriptors per message and
+ * keeps track of every one it received so that the caller closes them all.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vu_priv.h"
+
+void vu_log(const struct vsw_vu *vu, enum vsw_vu_log_level level,
+	    const char *fmt, ...)
+{
+	char line[320];
+	int n;
+	va_list ap;
+
+	if (level > vu->log_level)
+		return;
+	n = snprintf(line, sizeof(line), "vhost-user %s: ",
+		     vu->mode == VSW_VU_FD ? "fd" : vu->addr.sun_path);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (vu->log != NULL)
+		vu->log(vu->log_opaque, level, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+int vu_fail(struct vsw_vu *vu, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(vu->why, sizeof(vu->why), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+uint64_t vu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int vu_sock_listen(struct vsw_vu *vu)
+{
+	struct stat st;
+	int fd, ret;
+
+	/* replace a stale socket from an earlier run, never any other file */
+	if (lstat(vu->addr.sun_path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		if (unlink(vu->addr.sun_path) < 0)
+			return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (const struct sockaddr *)&vu->addr, sizeof(vu->addr)) <
+		    0 ||
+	    listen(fd, 1) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	vu->listen_fd = fd;
+	return 0;
+}
+
+int vu_sock_accept(struct vsw_vu *vu)
+{
+	int fd = accept4(vu->listen_fd, NULL, NULL,
+			 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	vu->conn_fd = fd;
+	return 0;
+}
+
+int vu_sock_connect(struct vsw_vu *vu)
+{
+	int fd, ret;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* a Unix stream connect completes at once or fails at once (EAGAIN
+	 * when the listener's backlog is full): no EINPROGRESS to track */
+	if (connect(fd, (const struct sockaddr *)&vu->addr, sizeof(vu->addr)) <
+	    0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	vu->conn_fd = fd;
+	return 0;
+}
+
+void vu_rx_reset(struct vu_rx *rx)
+{
+	unsigned i;
+
+	for (i = 0; i < rx->nfds; i++)
+		if (rx->fds[i] >= 0)
+			close(rx->fds[i]);
+	rx->nfds = 0;
+	rx->have = 0;
+	rx->fds_overflow = false;
+}
+
+static void vu_rx_take_fds(struct vu_rx *rx, struct msghdr *msg)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		size_t n, i;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (rx->nfds < VSW_VU_MAX_FDS) {
+				rx->fds[rx->nfds++] = fd;
+			} else {
+				close(fd);
+				rx->fds_overflow = true;
+			}
+		}
+	}
+	/* the kernel dropped (and closed) fds that did not fit */
+	if (msg->msg_flags & MSG_CTRUNC)
+		rx->fds_overflow = true;
+}
+
+int vu_sock_recv(struct vsw_vu *vu, int (*check_hdr)(struct vsw_vu *vu))
+{
+	struct vu_rx *rx = &vu->rx;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VSW_VU_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+
+	for (;;) {
+		size_t need = rx->have < VU_HDR_SIZE
+				      ? VU_HDR_SIZE
+				      : VU_HDR_SIZE + rx->hdr.size;
+		struct iovec iov;
+		struct msghdr msg;
+		ssize_t n;
+		int ret;
+
+		if (rx->have == need)
+			return 1;
+		iov.iov_base = rx->buf + rx->have;
+		iov.iov_len = need - rx->have;
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		n = recvmsg(vu->conn_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return vu_fail(vu, -errno, "recvmsg: %s",
+				       strerror(errno));
+		}
+		vu_rx_take_fds(rx, &msg);
+		if (n == 0)
+			return -ECONNRESET;
+		rx->have += (size_t)n;
+		if (rx->have == VU_HDR_SIZE) {
+			/* refuse before reading a payload we would not use */
+			ret = check_hdr(vu);
+			if (ret < 0)
+				return ret;
+		}
+	}
+}
+
+int vu_sock_send(struct vsw_vu *vu, uint32_t request, const void *payload,
+		 uint32_t size)
+{
+	uint8_t buf[VU_HDR_SIZE + VU_PAYLOAD_MAX];
+	struct vsw_vu_hdr h = {
+		.request = request,
+		.flags = VSW_VU_FLAG_VERSION | VSW_VU_FLAG_REPLY,
+		.size = size,
+	};
+	ssize_t n;
+
+	if (size > VU_PAYLOAD_MAX)
+		return vu_fail(vu, -EMSGSIZE, "reply of %u bytes", size);
+	memcpy(buf, &h, sizeof(h));
+	if (size > 0)
+		memcpy(buf + sizeof(h), payload, size);
+	do {
+		n = send(vu->conn_fd, buf, sizeof(h) + size,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return vu_fail(vu, -errno, "sending reply: %s",
+			       strerror(errno));
+	/* replies are tiny: a short write means the peer stopped reading */
+	if ((size_t)n != sizeof(h) + size)
+		return vu_fail(vu, -EAGAIN, "short reply write (%zd bytes)", n);
+	return 0;
+}
