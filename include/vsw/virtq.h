@@ -231,7 +231,11 @@ struct vsw_vq_chain {
 int vsw_vq_dev_pop(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 		   struct iovec *iov, unsigned iov_max);
 
-/* Give back the most recent popped, not yet pushed chain (e.g. no room). */
+/*
+ * Give back a popped, not yet pushed chain (e.g. no room for a packet): the
+ * next pop returns it again. Several chains may be given back, newest first;
+ * a chain that is not the newest remaining pop is ignored.
+ */
 void vsw_vq_dev_unpop(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c);
 
 /* A used entry: the chain's id and ndesc as popped, bytes written. */

@@ -60,11 +60,9 @@ struct vq_packed_dev {
 	uint32_t pushed;       /* used descriptors since need_notify */
 	uint16_t event_shadow; /* last flags written to dev_event */
 
-	/* The most recent pop, for unpop. */
-	bool unpop_valid;
-	bool unpop_wrap;
-	uint16_t unpop_pos;
-	uint16_t unpop_id;
+	/* Per buffer id in flight: ring position | wrap << 15 it was popped
+	 * at, so unpop can walk back newest first. */
+	uint16_t *id_start;
 };
 
 #endif

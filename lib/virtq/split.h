@@ -58,8 +58,8 @@ struct vq_split_dev {
 	uint16_t signalled;  /* used_idx at the last need_notify decision */
 	uint16_t used_flags; /* shadow of used->flags (no EVENT_IDX) */
 	uint32_t inflight;
-	int32_t last_pop; /* head of the most recent pop, -1 none */
-	uint8_t *busy;	  /* [num]: head popped and not pushed */
+	uint8_t *busy;	   /* [num]: head popped and not pushed */
+	uint16_t *pop_idx; /* [num]: avail index each busy head was popped at */
 	/* VIRTIO_F_IN_ORDER: popped heads in pop order */
 	uint16_t *order;     /* [num] */
 	uint16_t order_head; /* free-running; slot = value & mask */

@@ -469,7 +469,6 @@ static void vq_pk_dev_reset_state(struct vsw_vq_dev *vq, uint16_t pos,
 	pk->used_wrap = wrap;
 	pk->pushed = 0;
 	pk->event_shadow = VQ_PK_EVENT_UNSET;
-	pk->unpop_valid = false;
 }
 
 int vq_dev_init_packed(struct vsw_vq_dev *vq)
@@ -485,12 +484,10 @@ int vq_dev_init_packed(struct vsw_vq_dev *vq)
 	if (pk->desc == NULL || pk->drv_event == NULL || pk->dev_event == NULL)
 		return -EFAULT;
 	pk->id_ndesc = calloc(vq->num, sizeof(*pk->id_ndesc));
-	if (pk->id_ndesc == NULL)
-		return -ENOMEM;
+	pk->id_start = calloc(vq->num, sizeof(*pk->id_start));
 	pk->order = calloc(vq->num, sizeof(*pk->order));
-	if (pk->order == NULL) {
-		free(pk->id_ndesc);
-		pk->id_ndesc = NULL;
+	if (pk->id_ndesc == NULL || pk->id_start == NULL || pk->order == NULL) {
+		vq_dev_fini_packed(vq);
 		return -ENOMEM;
 	}
 	vq_pk_dev_reset_state(vq, 0, true);
@@ -500,8 +497,10 @@ int vq_dev_init_packed(struct vsw_vq_dev *vq)
 void vq_dev_fini_packed(struct vsw_vq_dev *vq)
 {
 	free(vq->pk.id_ndesc);
+	free(vq->pk.id_start);
 	free(vq->pk.order);
 	vq->pk.id_ndesc = NULL;
+	vq->pk.id_start = NULL;
 	vq->pk.order = NULL;
 }
 
@@ -652,10 +651,7 @@ int vq_dev_pop_packed(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 	if (pk->id_ndesc[id] != 0)
 		return vq_dev_fail(vq, VSW_VQ_FAULT_ID_INUSE);
 
-	pk->unpop_valid = true;
-	pk->unpop_pos = pk->last_avail;
-	pk->unpop_wrap = pk->avail_wrap;
-	pk->unpop_id = id;
+	pk->id_start[id] = vq_pk_off_wrap(pk->last_avail, pk->avail_wrap);
 	vq_pk_advance(&pk->last_avail, &pk->avail_wrap, slots, vq->num);
 	pk->id_ndesc[id] = (uint16_t)slots;
 	if (vq->in_order) {
@@ -678,14 +674,22 @@ int vq_dev_pop_packed(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 void vq_dev_unpop_packed(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c)
 {
 	struct vq_packed_dev *pk = &vq->pk;
+	uint16_t pos;
+	bool wrap;
 
-	/* only the most recent pop, and only while not pushed */
-	if (!pk->unpop_valid || c->id != pk->unpop_id ||
-	    pk->id_ndesc[c->id] == 0)
+	/*
+	 * Newest first: only a chain in flight whose descriptors end right
+	 * at last_avail. Repeated calls walk back through several pops.
+	 */
+	if (c->id >= vq->num || pk->id_ndesc[c->id] == 0)
 		return;
-	pk->unpop_valid = false;
-	pk->last_avail = pk->unpop_pos;
-	pk->avail_wrap = pk->unpop_wrap;
+	pos = pk->id_start[c->id] & VQ_PK_POS_MASK;
+	wrap = pk->id_start[c->id] >> VRING_PACKED_EVENT_F_WRAP_CTR;
+	vq_pk_advance(&pos, &wrap, pk->id_ndesc[c->id], vq->num);
+	if (pos != pk->last_avail || wrap != pk->avail_wrap)
+		return;
+	pk->last_avail = pk->id_start[c->id] & VQ_PK_POS_MASK;
+	pk->avail_wrap = pk->id_start[c->id] >> VRING_PACKED_EVENT_F_WRAP_CTR;
 	pk->id_ndesc[c->id] = 0;
 	pk->inflight--;
 	if (vq->in_order)
@@ -749,8 +753,6 @@ int vq_dev_push_burst_packed(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 
 		skip += pk->id_ndesc[u[i].id];
 		pk->id_ndesc[u[i].id] = 0;
-		if (pk->unpop_valid && pk->unpop_id == u[i].id)
-			pk->unpop_valid = false;
 		/*
 		 * IN_ORDER (§2.7.9): a run of len 0 entries and the entry
 		 * after it become one used descriptor with the last id; the

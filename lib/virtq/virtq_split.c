@@ -389,14 +389,15 @@ int vq_dev_init_split(struct vsw_vq_dev *vq)
 	    ((uintptr_t)s->avail & 1) || ((uintptr_t)s->used & 3))
 		return -EFAULT;
 	s->busy = calloc(num, sizeof(*s->busy));
+	s->pop_idx = calloc(num, sizeof(*s->pop_idx));
 	if (vq->in_order)
 		s->order = calloc(num, sizeof(*s->order));
-	if (s->busy == NULL || (vq->in_order && s->order == NULL)) {
+	if (s->busy == NULL || s->pop_idx == NULL ||
+	    (vq->in_order && s->order == NULL)) {
 		vq_dev_fini_split(vq);
 		return -ENOMEM;
 	}
 	s->mask = (uint16_t)(num - 1);
-	s->last_pop = -1;
 	/* vhost: the used index continues from what is in the ring */
 	s->used_idx = vq_le16(vsw_load_relaxed(&s->used->idx));
 	s->signalled = s->used_idx;
@@ -408,8 +409,10 @@ void vq_dev_fini_split(struct vsw_vq_dev *vq)
 	struct vq_split_dev *s = &vq->split;
 
 	free(s->busy);
+	free(s->pop_idx);
 	free(s->order);
 	s->busy = NULL;
+	s->pop_idx = NULL;
 	s->order = NULL;
 }
 
@@ -422,7 +425,6 @@ int vq_dev_set_base_split(struct vsw_vq_dev *vq, uint32_t base)
 	s->last_avail = (uint16_t)base;
 	s->avail_idx = (uint16_t)base;
 	s->inflight = 0;
-	s->last_pop = -1;
 	s->order_head = 0;
 	s->order_tail = 0;
 	memset(s->busy, 0, vq->num * sizeof(*s->busy));
@@ -548,12 +550,12 @@ int vq_dev_pop_split(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 	c->n_in = (uint16_t)(n - n_out);
 	c->out_len = out_len;
 	c->in_len = in_len;
+	s->pop_idx[head] = s->last_avail;
 	s->last_avail++;
 	s->busy[head] = 1;
 	s->inflight++;
 	if (vq->in_order)
 		s->order[s->order_tail++ & s->mask] = head;
-	s->last_pop = head;
 	return 1;
 }
 
@@ -561,15 +563,19 @@ void vq_dev_unpop_split(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c)
 {
 	struct vq_split_dev *s = &vq->split;
 
-	/* only the most recent pop, and only while it is still in flight */
-	if (s->last_pop != (int32_t)c->id || !s->busy[c->id])
+	/*
+	 * Newest first: only a chain still in flight that was popped from the
+	 * avail entry right before last_avail. Repeated calls walk back
+	 * through several pops.
+	 */
+	if (c->id >= vq->num || !s->busy[c->id] ||
+	    s->pop_idx[c->id] != (uint16_t)(s->last_avail - 1))
 		return;
 	s->busy[c->id] = 0;
 	s->inflight--;
 	s->last_avail--;
 	if (vq->in_order)
 		s->order_tail--;
-	s->last_pop = -1;
 }
 
 int vq_dev_push_burst_split(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
@@ -577,7 +583,6 @@ int vq_dev_push_burst_split(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 {
 	struct vq_split_dev *s = &vq->split;
 	vring_used_elem_t *e;
-	bool last_pop_done = false;
 	uint16_t idx, id;
 	unsigned k;
 
@@ -591,8 +596,6 @@ int vq_dev_push_burst_split(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 		     id != s->order[(uint16_t)(s->order_head + k) & s->mask]))
 			goto undo;
 		s->busy[id] = 0;
-		if ((int32_t)id == s->last_pop)
-			last_pop_done = true;
 	}
 	idx = s->used_idx;
 	for (k = 0; k < n; k++) {
@@ -617,8 +620,6 @@ int vq_dev_push_burst_split(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 	s->inflight -= n;
 	if (vq->in_order)
 		s->order_head = (uint16_t)(s->order_head + n);
-	if (last_pop_done)
-		s->last_pop = -1;
 	return 0;
 undo:
 	while (k-- > 0)

@@ -678,6 +678,42 @@ static void test_unpop(void **state)
 	env_teardown(&e);
 }
 
+/* Several chains given back newest first, across the ring's wrap. */
+static void test_unpop_several(void **state)
+{
+	struct env e;
+	struct vsw_vq_chain c[3], again;
+	uint32_t len;
+	int tok[3];
+	int i;
+
+	(void)state;
+	env_setup(&e, 5, F_BASE, 1, 0, true);
+	for (i = 0; i < 4; i++)
+		cycle1(&e); /* positions 4, then 0 after the wrap */
+	for (i = 0; i < 3; i++)
+		add1(&e, &tok[i]);
+	for (i = 0; i < 3; i++)
+		pop1(&e, &c[i]);
+	vsw_vq_dev_unpop(e.dev, &c[1]); /* not the newest: ignored */
+	assert_int_equal(vsw_vq_dev_inflight(e.dev), 3);
+	for (i = 2; i >= 0; i--)
+		vsw_vq_dev_unpop(e.dev, &c[i]);
+	assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 4 | 1U << 15);
+	for (i = 0; i < 3; i++) {
+		pop1(&e, &again);
+		assert_int_equal(again.id, c[i].id);
+		assert_int_equal(vsw_vq_dev_push(e.dev, &again, (uint32_t)i),
+				 0);
+	}
+	for (i = 0; i < 3; i++) {
+		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[i]);
+		assert_int_equal(len, (uint32_t)i);
+	}
+	env_teardown(&e);
+}
+
 static void test_set_get_base(void **state)
 {
 	struct env e;
@@ -1472,6 +1508,7 @@ int main(void)
 		cmocka_unit_test(test_buffer_spans_regions),
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_unpop),
+		cmocka_unit_test(test_unpop_several),
 		cmocka_unit_test(test_set_get_base),
 		cmocka_unit_test(test_kick_suppression),
 		cmocka_unit_test(test_interrupt_suppression),

@@ -831,6 +831,37 @@ static void test_unpop(void **state)
 	fx_fini(&f);
 }
 
+/* Several chains given back newest first, as mergeable RX does. */
+static void test_unpop_several(void **state)
+{
+	struct vsw_vq_chain c[3], again;
+	struct iovec iov[4];
+	struct fx f;
+	int i;
+
+	(void)state;
+	fx_small(&f, F_V1);
+	for (i = 0; i < 3; i++)
+		add1(&f, T(i));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(vsw_vq_dev_pop(f.dev, &c[i], iov, 4), 1);
+	/* the oldest is not the newest remaining pop: ignored */
+	vsw_vq_dev_unpop(f.dev, &c[0]);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 3);
+	for (i = 2; i >= 0; i--)
+		vsw_vq_dev_unpop(f.dev, &c[i]);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
+	assert_int_equal(vsw_vq_dev_get_base(f.dev), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(vsw_vq_dev_pop(f.dev, &again, iov, 4), 1);
+		assert_int_equal(again.id, c[i].id);
+		push1(&f, &again, (uint32_t)i);
+	}
+	for (i = 0; i < 3; i++)
+		get1(&f, T(i), (uint32_t)i);
+	fx_fini(&f);
+}
+
 static void test_push_bad_id(void **state)
 {
 	struct vsw_vq_chain c;
@@ -1588,6 +1619,7 @@ int main(void)
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_in_order_batching),
 		cmocka_unit_test(test_unpop),
+		cmocka_unit_test(test_unpop_several),
 		cmocka_unit_test(test_push_bad_id),
 		cmocka_unit_test(test_set_get_base),
 		cmocka_unit_test(test_span_regions),
