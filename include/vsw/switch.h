@@ -1,0 +1,274 @@
+/* API-READY */
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsw_switch: the virtual switch core.
+ *
+ * A switch holds bridges; a bridge holds ports (vsw/port.h); port names are
+ * unique in the whole switch. Each bridge forwards like a learning Ethernet
+ * switch ("normal"): MAC learning per (VLAN, MAC) with ageing, flooding of
+ * broadcast, multicast and unknown unicast within the VLAN, 802.1Q access
+ * and trunk ports.
+ *
+ * VLAN semantics (those of Open vSwitch):
+ *  - none (default): the port is a trunk of every VLAN; an untagged frame
+ *    is in VLAN 0 and leaves untagged; a tagged frame keeps its tag.
+ *  - access tag T: untagged frames go into VLAN T; 802.1Q-tagged frames
+ *    (other than priority tags, VID 0) are dropped (vlan_filtered); frames
+ *    leave untagged.
+ *  - trunk: the allowed list (empty = every VLAN) filters both ways. An
+ *    untagged frame is in the native VLAN if one is set, else in VLAN 0,
+ *    which must then be allowed (an empty list allows it; a list [10, 20]
+ *    drops untagged frames). Frames in the native VLAN or in VLAN 0 leave
+ *    untagged, all others tagged.
+ *  - A priority-tagged frame (802.1Q header with VID 0) is treated as
+ *    untagged: its tag is removed on input.
+ *
+ * Threads: every function here is called from one control thread (the
+ * daemon's main loop), which also runs every provider's control ops. The
+ * forwarding itself runs on data threads "vsw-pmd<N>" the switch starts;
+ * the log callback may be called from them (rate-limited), so it must be
+ * thread-safe.
+ *
+ * Errors: 0 or a negative errno; functions taking err / err_len also write
+ * a one-line message for the user there (always NUL-terminated, empty on
+ * success).
+ */
+#ifndef VSW_SWITCH_H
+#define VSW_SWITCH_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vsw/port.h>
+
+struct vsw_switch;
+
+/* Ports in one switch (all bridges) at most. */
+#define VSW_SWITCH_MAX_PORTS 1024
+/* Data threads at most. */
+#define VSW_SWITCH_MAX_THREADS 64
+/* Bridge name length, including the NUL. */
+#define VSW_BRIDGE_NAME_MAX 64
+/* Default and limits of the MAC ageing time, seconds. */
+#define VSW_SWITCH_AGEING_DEFAULT 300
+#define VSW_SWITCH_AGEING_MAX 1000000
+
+struct vsw_switch_config {
+	unsigned n_threads;  /* data threads; 0 means 1 */
+	bool force_poll;     /* never sleep, even when idle */
+	unsigned ageing_s;   /* MAC ageing; 0 means the default (300 s) */
+	unsigned fdb_size;   /* MAC entries per bridge; 0 means 8192 */
+	unsigned pool_small; /* small packets per thread pool; 0: 4096 */
+	unsigned pool_large; /* large packets per thread pool; 0: 64 */
+	/*
+	 * Empty polls (a pass over every owned rxq that found nothing) before
+	 * a thread tries to sleep; 0 means 1000.
+	 */
+	unsigned idle_polls;
+	/* Log sink (NULL: stderr); called from any thread. */
+	void (*log)(void *arg, enum vsw_log_level level, const char *msg);
+	void *log_arg;
+	/*
+	 * Clock for MAC ageing, milliseconds on any monotonic scale (NULL:
+	 * CLOCK_MONOTONIC_COARSE). For tests; called from data threads too.
+	 */
+	uint64_t (*clock_ms)(void *arg);
+	void *clock_arg;
+};
+
+/*
+ * Create a switch with no bridge and start its data threads. 0, -EINVAL
+ * (n_threads > VSW_SWITCH_MAX_THREADS, ageing_s > VSW_SWITCH_AGEING_MAX),
+ * -ENOMEM, or the errno of thread / eventfd creation.
+ */
+int vsw_switch_create(const struct vsw_switch_config *cfg,
+		      struct vsw_switch **out);
+
+/* Stop the threads, delete every bridge and port. NULL ok. */
+void vsw_switch_destroy(struct vsw_switch *sw);
+
+/* ---- run-time settings ---- */
+
+/* Restart the data threads with n (1..MAX) threads; queues redistributed. */
+int vsw_switch_set_threads(struct vsw_switch *sw, unsigned n, char *err,
+			   size_t err_len);
+/* 1 .. VSW_SWITCH_AGEING_MAX seconds; applies to existing entries too. */
+int vsw_switch_set_ageing(struct vsw_switch *sw, unsigned ageing_s, char *err,
+			  size_t err_len);
+/* true: pure polling; false: sleep when idle. Wakes sleeping threads. */
+void vsw_switch_set_force_poll(struct vsw_switch *sw, bool force_poll);
+/* Current settings (n_threads, force_poll, ageing_s, fdb_size...). */
+void vsw_switch_get_config(const struct vsw_switch *sw,
+			   struct vsw_switch_config *out);
+
+/* ---- bridges and ports ---- */
+
+/* -EEXIST, -EINVAL (empty / too long name), -ENOMEM. */
+int vsw_switch_add_bridge(struct vsw_switch *sw, const char *name, char *err,
+			  size_t err_len);
+/* Deletes the bridge's ports first. -ENOENT. */
+int vsw_switch_del_bridge(struct vsw_switch *sw, const char *name, char *err,
+			  size_t err_len);
+
+/*
+ * Add a port of a registered type (vsw_port_ops_find) to a bridge and start
+ * polling its rxqs. The provider's open message is passed through in err.
+ * -ENOENT (no bridge), -EEXIST (name taken), -EINVAL (bad name, unknown
+ * type, bad option), -ENOSPC (VSW_SWITCH_MAX_PORTS), or the provider's
+ * error. The port starts with VLAN mode none.
+ */
+int vsw_switch_add_port(struct vsw_switch *sw, const char *bridge,
+			const char *name, const char *type,
+			const struct vsw_port_opt *opts, unsigned n_opts,
+			char *err, size_t err_len);
+/*
+ * Same with an explicit provider (for ports whose ops are not in the
+ * registry, e.g. a test's).
+ */
+int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
+			    const char *name, const struct vsw_port_ops *ops,
+			    const struct vsw_port_opt *opts, unsigned n_opts,
+			    char *err, size_t err_len);
+/*
+ * Stop forwarding to and from the port, forget its MAC entries, wait for
+ * the data threads to let go of it, close it. -ENOENT.
+ */
+int vsw_switch_del_port(struct vsw_switch *sw, const char *name, char *err,
+			size_t err_len);
+
+/* The port of that name, or NULL. Valid until it is deleted. */
+struct vsw_port *vsw_switch_port_find(struct vsw_switch *sw, const char *name);
+
+enum vsw_vlan_mode {
+	VSW_VLAN_NONE = 0, /* trunk of every VLAN, untagged = VLAN 0 */
+	VSW_VLAN_ACCESS = 1,
+	VSW_VLAN_TRUNK = 2,
+};
+
+struct vsw_vlan_config {
+	enum vsw_vlan_mode mode;
+	uint16_t tag;		/* ACCESS: 1..4094 */
+	uint16_t native;	/* TRUNK: native VLAN 1..4094, 0 = none */
+	const uint16_t *trunks; /* TRUNK: allowed VLANs 0..4094 */
+	unsigned n_trunks;	/* 0 = every VLAN */
+};
+
+/*
+ * Set a port's VLAN mode. Takes effect for the next batch of every thread;
+ * MAC entries of the port are flushed (its VLAN membership changed).
+ * -ENOENT, -EINVAL (tag out of range, native not in a non-empty list).
+ */
+int vsw_switch_set_port_vlan(struct vsw_switch *sw, const char *port,
+			     const struct vsw_vlan_config *vlan, char *err,
+			     size_t err_len);
+
+/* ---- show ---- */
+
+struct vsw_port_info {
+	const char *name;
+	const char *type;
+	const char *bridge;
+	unsigned id;
+	bool link_up;
+	unsigned n_rxq;
+	unsigned n_txq;
+	struct vsw_vlan_config vlan; /* trunks valid during the callback */
+	char status[128];	     /* provider status, may be empty */
+};
+
+/*
+ * Call cb for each bridge (in creation order) / each port of a bridge (in
+ * id order); stop early and return cb's value if it is non-zero. The
+ * callbacks must not change the switch. port_iter: -ENOENT if no bridge.
+ */
+int vsw_switch_bridge_iter(struct vsw_switch *sw,
+			   int (*cb)(const char *bridge, void *arg), void *arg);
+int vsw_switch_port_iter(struct vsw_switch *sw, const char *bridge,
+			 int (*cb)(const struct vsw_port_info *info, void *arg),
+			 void *arg);
+
+/* ---- counters ---- */
+
+struct vsw_port_stats {
+	struct vsw_queue_stats rx; /* sum over every rxq ever used */
+	struct vsw_queue_stats tx; /* sum over every txq ever used */
+};
+
+/*
+ * Counters of a port, or of one of its queues (q < VSW_PORT_MAX_QUEUES;
+ * queues beyond the current count keep their old values). Values are read
+ * without stopping the threads: each counter is exact, a set of counters
+ * may be a few packets apart. -ENOENT, -EINVAL.
+ */
+int vsw_switch_port_stats(struct vsw_switch *sw, const char *port,
+			  struct vsw_port_stats *out);
+int vsw_switch_queue_stats(struct vsw_switch *sw, const char *port, bool tx,
+			   unsigned q, struct vsw_queue_stats *out);
+
+/* Per data thread, for pmd-stats. Cycles are TSC ticks. */
+struct vsw_pmd_stats {
+	unsigned n_rxq;	      /* rxqs it polls now */
+	uint64_t packets;     /* received */
+	uint64_t batches;     /* recv calls that returned packets */
+	uint64_t busy_cycles; /* iterations that found packets */
+	uint64_t idle_cycles; /* iterations that found none, and sleep */
+	uint64_t sleeps;      /* times it blocked in poll() */
+	uint64_t wakeups_ctl; /* of which ended by the control thread */
+	uint64_t fdb_learned; /* MAC entries inserted */
+	uint64_t fdb_full;    /* MACs not learned: bucket full */
+};
+
+unsigned vsw_switch_n_threads(const struct vsw_switch *sw);
+/* -EINVAL if thread >= vsw_switch_n_threads(). */
+int vsw_switch_pmd_stats(const struct vsw_switch *sw, unsigned thread,
+			 struct vsw_pmd_stats *out);
+
+/* ---- MAC table ---- */
+
+struct vsw_fdb_entry {
+	uint16_t vlan;
+	uint8_t mac[6];
+	const char *port;
+	unsigned age_s; /* seconds since last seen */
+};
+
+/* cb per MAC entry of the bridge; stops on non-zero (returned). -ENOENT. */
+int vsw_switch_fdb_dump(struct vsw_switch *sw, const char *bridge,
+			int (*cb)(const struct vsw_fdb_entry *e, void *arg),
+			void *arg);
+/* Forget every MAC entry of the bridge. -ENOENT. */
+int vsw_switch_fdb_flush(struct vsw_switch *sw, const char *bridge);
+
+/* ---- control loop ---- */
+
+/*
+ * Driving the providers' control fds and the switch's own timers (MAC
+ * ageing) from the daemon's poll loop:
+ *
+ *	n = vsw_switch_pollfds(sw, fds, max);   (fds[0..n) filled)
+ *	t = vsw_switch_timeout_ms(sw);
+ *	poll(fds + own fds, ..., min(t, own timeout));
+ *	vsw_switch_handle(sw, fds, n);
+ *
+ * pollfds returns how many entries it needs (it fills at most max; call
+ * again with a bigger array if the return exceeds max). timeout_ms: -1 for
+ * none. handle runs every provider whose fd has revents or whose deadline
+ * passed, then the switch's timers; fds may be NULL (n 0) to run timers and
+ * deadlines only. Ports added or deleted between pollfds and handle are
+ * fine.
+ */
+unsigned vsw_switch_pollfds(struct vsw_switch *sw, struct pollfd *fds,
+			    unsigned max);
+int vsw_switch_timeout_ms(struct vsw_switch *sw);
+void vsw_switch_handle(struct vsw_switch *sw, const struct pollfd *fds,
+		       unsigned n);
+
+/*
+ * Wait until every data thread has passed a quiescent point (finished the
+ * batch it was in, or is asleep). Control thread.
+ */
+void vsw_switch_sync(struct vsw_switch *sw);
+
+#endif /* VSW_SWITCH_H */

@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Data-plane threads ("vsw-pmd<N>") and the "normal" forwarding.
+ *
+ * Each thread polls the rxqs of its list (struct sw_pmd_list) in bursts of
+ * VSW_PORT_BURST. A burst goes through three stages:
+ *   1. parse: each frame once into a struct sw_key (MACs, VLAN, tag state);
+ *   2. decide: sw_normal(key, in_port) -> struct sw_action (drop with a
+ *      reason, output to one port, or flood). This is the one function a
+ *      flow table / exact-match cache will sit in front of;
+ *   3. execute: outputs are grouped per output port and sent as one burst
+ *      per port; egress VLAN tags are pushed / popped in place (headroom),
+ *      each frame changing tag state at most once per burst.
+ * No lock (except a txq spinlock when txqs are shared), no allocation, no
+ * system call per packet. The packets are freed after every send (send
+ * copies).
+ *
+ * Security model: frames come from guests and the network and are
+ * untrusted. Only their length and the 12 + 2 (+ 4) header bytes are read;
+ * a runt is dropped as bad_frame; any MAC / VLAN value is handled.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/eventfd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+#include "switch_priv.h"
+
+#define ETH_HLEN_ 14
+#define VLAN_HLEN_ 4
+#define TPID_8021Q 0x8100
+
+static inline uint64_t sw_cycles(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __rdtsc();
+#else
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+/* The parsed header of one frame. */
+struct sw_key {
+	const uint8_t *dst;
+	const uint8_t *src;
+	uint16_t vlan;	/* VLAN the frame belongs to on this bridge */
+	uint8_t tagged; /* the frame carries an 802.1Q header now */
+};
+
+enum sw_action_kind { SW_ACT_DROP, SW_ACT_OUTPUT, SW_ACT_FLOOD };
+
+struct sw_action {
+	uint8_t kind;	/* enum sw_action_kind */
+	uint8_t reason; /* DROP: enum vsw_drop_reason */
+	uint16_t port;	/* OUTPUT: port id */
+};
+
+static inline bool vlan_allowed(const struct sw_vlan *v, uint16_t vlan)
+{
+	return (v->allowed[vlan >> 6] >> (vlan & 63)) & 1;
+}
+
+/* Egress: -1 not a member, 0 leave untagged, 1 leave tagged. */
+static inline int vlan_out(const struct sw_vlan *v, uint16_t vlan)
+{
+	if (v->access)
+		return vlan == v->tag ? 0 : -1;
+	if (!vlan_allowed(v, vlan))
+		return -1;
+	return vlan != 0 && vlan != v->native;
+}
+
+static inline void vnet_adjust(struct vsw_pkt *pkt, int delta)
+{
+	if (pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		pkt->vnet.csum_start = (uint16_t)(pkt->vnet.csum_start + delta);
+	if (pkt->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
+	    pkt->vnet.hdr_len != 0)
+		pkt->vnet.hdr_len = (uint16_t)(pkt->vnet.hdr_len + delta);
+}
+
+static inline void vlan_pop(struct vsw_pkt *pkt)
+{
+	uint8_t *d = vsw_pkt_data(pkt);
+
+	memmove(d + VLAN_HLEN_, d, 12);
+	vsw_pkt_adj(pkt, VLAN_HLEN_);
+	vnet_adjust(pkt, -VLAN_HLEN_);
+}
+
+static inline bool vlan_push(struct vsw_pkt *pkt, uint16_t vlan)
+{
+	uint8_t *d = vsw_pkt_prepend(pkt, VLAN_HLEN_);
+
+	if (d == NULL)
+		return false;
+	memmove(d, d + VLAN_HLEN_, 12);
+	d[12] = TPID_8021Q >> 8;
+	d[13] = TPID_8021Q & 0xff;
+	d[14] = (uint8_t)(vlan >> 8);
+	d[15] = (uint8_t)vlan;
+	vnet_adjust(pkt, VLAN_HLEN_);
+	return true;
+}
+
+/*
+ * Parse the Ethernet / 802.1Q header and apply the in port's VLAN filter.
+ * Returns a drop reason, or -1 when the frame is to be forwarded.
+ */
+static inline int sw_parse(struct vsw_pkt *pkt, const struct sw_vlan *vin,
+			   struct sw_key *key)
+{
+	const uint8_t *d = vsw_pkt_data(pkt);
+	uint16_t vid = 0;
+	uint16_t vlan;
+
+	if (vsw_unlikely(pkt->len < ETH_HLEN_))
+		return VSW_DROP_BAD_FRAME;
+	key->tagged = 0;
+	if (((unsigned)d[12] << 8 | d[13]) == TPID_8021Q) {
+		if (vsw_unlikely(pkt->len < ETH_HLEN_ + VLAN_HLEN_))
+			return VSW_DROP_BAD_FRAME;
+		vid = ((unsigned)d[14] << 8 | d[15]) & 0xfff;
+		if (vid == 0) {
+			/* priority tag: the frame is untagged for us */
+			vlan_pop(pkt);
+			d = vsw_pkt_data(pkt);
+		} else {
+			key->tagged = 1;
+		}
+	}
+	key->dst = d;
+	key->src = d + 6;
+	if (vin->access) {
+		if (key->tagged)
+			return VSW_DROP_VLAN_FILTERED;
+		vlan = vin->tag;
+	} else {
+		vlan = key->tagged ? vid : vin->native;
+		if (!vlan_allowed(vin, vlan))
+			return VSW_DROP_VLAN_FILTERED;
+	}
+	key->vlan = vlan;
+	return -1;
+}
+
+/*
+ * The "normal" learning-switch decision for one frame. Learns the source
+ * as a side effect.
+ */
+static inline struct sw_action
+sw_normal(struct sw_pmd *pmd, struct sw_bridge *br, const struct sw_key *key,
+	  const struct vsw_port *in, uint32_t now)
+{
+	struct sw_action a = {.kind = SW_ACT_FLOOD};
+	uint32_t out;
+
+	if (!(key->src[0] & 1)) {
+		int r = sw_fdb_learn(&br->fdb, key->vlan, key->src, in->id,
+				     now);
+
+		if (vsw_unlikely(r != 0))
+			sw_ctr_add(r > 0 ? &pmd->st.fdb_learned
+					 : &pmd->st.fdb_full,
+				   1);
+	}
+	if (key->dst[0] & 1)
+		return a;
+	out = sw_fdb_lookup(&br->fdb, key->vlan, key->dst);
+	if (out == 0)
+		return a;
+	if (out == in->id) {
+		a.kind = SW_ACT_DROP;
+		a.reason = VSW_DROP_NO_DEST;
+		return a;
+	}
+	a.kind = SW_ACT_OUTPUT;
+	a.port = (uint16_t)out;
+	return a;
+}
+
+static inline void sw_out_add(struct sw_pmd *pmd, struct vsw_port *port,
+			      unsigned idx, int tag)
+{
+	uint16_t s = pmd->slot_of[port->id];
+	struct sw_out *o;
+
+	if (s == 0xffff) {
+		s = (uint16_t)pmd->n_outs++;
+		pmd->slot_of[port->id] = s;
+		o = &pmd->outs[s];
+		o->port = port;
+		o->n = 0;
+	} else {
+		o = &pmd->outs[s];
+	}
+	o->ent[o->n++] = (uint8_t)(idx | (tag ? SW_OUT_TAG : 0));
+}
+
+static void sw_txq_lock(uint32_t *l)
+{
+	/* Acquire pairs with the release in sw_txq_unlock(). */
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) != 0) {
+		while (vsw_load_relaxed(l) != 0) {
+#if defined(__x86_64__) || defined(__i386__)
+			_mm_pause();
+#endif
+		}
+	}
+}
+
+static void sw_txq_unlock(uint32_t *l)
+{
+	/* Release: the txq and its counters, to the next lock taker. */
+	vsw_store_release(l, 0);
+}
+
+/*
+ * Send pkts[0..n) to port on this thread's txq; count what was taken and
+ * what was dropped (all of it with reason, if reason >= 0).
+ */
+static void sw_tx(struct sw_pmd *pmd, struct vsw_port *port,
+		  struct vsw_pkt *const *pkts, unsigned n, int reason)
+{
+	uint32_t info = vsw_load_relaxed(&port->txq_info);
+	unsigned nq = info & SW_TXQ_NMASK;
+	unsigned q, k = 0, i;
+	struct sw_txq *t;
+	uint64_t bytes = 0;
+	bool lock;
+
+	if (vsw_unlikely(nq == 0)) {
+		/* no txq at all: count on txq 0, shared by every thread */
+		q = 0;
+		lock = true;
+		reason = VSW_DROP_TX_DOWN;
+	} else {
+		q = pmd->idx % nq;
+		lock = info & SW_TXQ_LOCK;
+	}
+	t = &port->txq[q];
+	if (lock)
+		sw_txq_lock(&t->lock);
+	if (reason < 0 && !vsw_load_relaxed(&port->link))
+		reason = VSW_DROP_TX_DOWN;
+	if (reason < 0) {
+		k = port->ops->send(port, q, pkts, n);
+		if (k > n)
+			k = n;
+		for (i = 0; i < k; i++)
+			bytes += pkts[i]->len;
+		sw_ctr_add(&t->st.packets, k);
+		sw_ctr_add(&t->st.bytes, bytes);
+		reason = VSW_DROP_TX_FULL;
+	}
+	if (k < n)
+		sw_ctr_add(&t->st.drops[reason], n - k);
+	if (lock)
+		sw_txq_unlock(&t->lock);
+}
+
+/* Send each output's entries whose wanted tag state is `tagged`. */
+static void sw_flush_pass(struct sw_pmd *pmd, struct vsw_pkt **pkts,
+			  const uint8_t *orig, const uint8_t *bad, bool second)
+{
+	struct vsw_pkt *tmp[VSW_PORT_BURST];
+	unsigned s, i;
+
+	for (s = 0; s < pmd->n_outs; s++) {
+		struct sw_out *o = &pmd->outs[s];
+		unsigned k = 0, nbad = 0;
+
+		for (i = 0; i < o->n; i++) {
+			unsigned idx = o->ent[i] & ~SW_OUT_TAG;
+			bool want = o->ent[i] & SW_OUT_TAG;
+
+			if ((want == orig[idx]) == second)
+				continue;
+			if (second && bad[idx])
+				nbad++;
+			else
+				tmp[k++] = pkts[idx];
+		}
+		if (k != 0)
+			sw_tx(pmd, o->port, tmp, k, -1);
+		if (nbad != 0)
+			sw_tx(pmd, o->port, NULL, nbad, VSW_DROP_TX_ERROR);
+	}
+}
+
+/* Forward one received burst of in's rxq. */
+static void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
+		       struct vsw_pkt **pkts, unsigned n)
+{
+	struct vsw_switch *sw = pmd->sw;
+	struct sw_bridge *br = in->br;
+	struct sw_rxq *rq = &in->rxq[rxq];
+	const struct sw_vlan *vin;
+	const struct sw_flood *fl;
+	uint8_t orig[VSW_PORT_BURST], flip[VSW_PORT_BURST];
+	uint8_t bad[VSW_PORT_BURST];
+	uint16_t vlans[VSW_PORT_BURST];
+	uint64_t drops[VSW_DROP__COUNT] = {0};
+	uint64_t bytes = 0;
+	bool any_flip = false;
+	uint32_t now;
+	unsigned i, j, s;
+
+	/* Acquire pairs with the release stores in switch.c publishing them. */
+	vin = vsw_load_acquire(&in->vlan);
+	fl = vsw_load_acquire(&br->flood);
+	now = (uint32_t)sw_now_ms(sw);
+	for (i = 0; i < n; i++) {
+		__builtin_prefetch(vsw_pkt_data(pkts[i]));
+		bytes += pkts[i]->len;
+	}
+	pmd->n_outs = 0;
+	for (i = 0; i < n; i++) {
+		struct vsw_pkt *pkt = pkts[i];
+		struct sw_key key;
+		struct sw_action a;
+		struct vsw_port *out;
+		int r, tag;
+		bool sent = false;
+
+		pkt->in_port = in->id;
+		flip[i] = 0;
+		bad[i] = 0;
+		r = sw_parse(pkt, vin, &key);
+		if (vsw_unlikely(r >= 0)) {
+			drops[r]++;
+			continue;
+		}
+		orig[i] = key.tagged;
+		vlans[i] = key.vlan;
+		a = sw_normal(pmd, br, &key, in, now);
+		if (a.kind == SW_ACT_OUTPUT) {
+			/* Acquire pairs with the release in port add. */
+			out = vsw_load_acquire(&sw->ports[a.port]);
+			if (out != NULL && out->br == br) {
+				tag = vlan_out(vsw_load_acquire(&out->vlan),
+					       key.vlan);
+				if (tag >= 0) {
+					sw_out_add(pmd, out, i, tag);
+					flip[i] |= tag != key.tagged;
+					sent = true;
+				}
+			}
+			if (!sent)
+				drops[VSW_DROP_NO_DEST]++;
+		} else if (a.kind == SW_ACT_FLOOD) {
+			for (j = 0; j < fl->n; j++) {
+				out = fl->ports[j];
+				if (out == in)
+					continue;
+				tag = vlan_out(vsw_load_acquire(&out->vlan),
+					       key.vlan);
+				if (tag < 0)
+					continue;
+				sw_out_add(pmd, out, i, tag);
+				flip[i] |= tag != key.tagged;
+				sent = true;
+			}
+			if (!sent)
+				drops[VSW_DROP_NO_DEST]++;
+		} else {
+			drops[a.reason]++;
+		}
+		any_flip |= flip[i];
+	}
+	sw_ctr_add(&rq->st.packets, n);
+	sw_ctr_add(&rq->st.bytes, bytes);
+	for (i = 0; i < VSW_DROP__COUNT; i++)
+		if (drops[i] != 0)
+			sw_ctr_add(&rq->st.drops[i], drops[i]);
+
+	/* pass 1: every output that wants the frame as it is */
+	sw_flush_pass(pmd, pkts, orig, bad, false);
+	if (any_flip) {
+		for (i = 0; i < n; i++) {
+			if (!flip[i])
+				continue;
+			if (orig[i])
+				vlan_pop(pkts[i]);
+			else if (!vlan_push(pkts[i], vlans[i]))
+				bad[i] = 1;
+		}
+		/* pass 2: the outputs that wanted the other tag state */
+		sw_flush_pass(pmd, pkts, orig, bad, true);
+	}
+	for (s = 0; s < pmd->n_outs; s++)
+		pmd->slot_of[pmd->outs[s].port->id] = 0xffff;
+	vsw_pkt_free_burst(pkts, n);
+}
+
+/*
+ * Sleep until one of the list's rxqs (or the control thread) kicks.
+ * Returns without sleeping if a queue has no wait fd or has work.
+ */
+static void sw_pmd_sleep(struct sw_pmd *pmd, const struct sw_pmd_list *l)
+{
+	struct pollfd *fds = l->pfds;
+	bool pending = false;
+	unsigned i, armed;
+	uint64_t t0, v;
+
+	for (i = 0; i < l->n; i++) {
+		const struct vsw_port_ops *ops = l->q[i].port->ops;
+
+		if (ops->rxq_wait_fd == NULL || ops->rxq_arm == NULL ||
+		    ops->rxq_disarm == NULL)
+			return;
+		fds[i].fd = ops->rxq_wait_fd(l->q[i].port, l->q[i].rxq);
+		if (fds[i].fd < 0)
+			return;
+		fds[i].events = POLLIN;
+		fds[i].revents = 0;
+	}
+	fds[l->n].fd = pmd->wake_fd;
+	fds[l->n].events = POLLIN;
+	fds[l->n].revents = 0;
+	/* enable notifications, then re-check (the provider's rxq_arm) */
+	for (armed = 0; armed < l->n && !pending; armed++)
+		pending = l->q[armed].port->ops->rxq_arm(l->q[armed].port,
+							 l->q[armed].rxq);
+	t0 = sw_cycles();
+	if (!pending) {
+		sw_ctr_add(&pmd->st.sleeps, 1);
+		while (poll(fds, l->n + 1, -1) < 0 && errno == EINTR)
+			;
+		if (fds[l->n].revents & POLLIN) {
+			if (read(pmd->wake_fd, &v, sizeof(v)) == sizeof(v))
+				sw_ctr_add(&pmd->st.wakeups_ctl, 1);
+		}
+	}
+	for (i = 0; i < armed; i++)
+		l->q[i].port->ops->rxq_disarm(l->q[i].port, l->q[i].rxq);
+	sw_ctr_add(&pmd->st.idle_cycles, sw_cycles() - t0);
+}
+
+static void *sw_pmd_main(void *arg)
+{
+	struct sw_pmd *pmd = arg;
+	struct vsw_switch *sw = pmd->sw;
+	struct vsw_pkt *pkts[VSW_PORT_BURST];
+	unsigned empty = 0, i;
+
+	for (;;) {
+		const struct sw_pmd_list *l;
+		uint64_t t0, t1, got = 0;
+
+		/* Relaxed: a stop is followed by a wake-up and a join. */
+		if (vsw_load_relaxed(&pmd->stop))
+			break;
+		/* Acquire pairs with the release in sw_republish_lists(). */
+		l = vsw_load_acquire(&pmd->list);
+		t0 = sw_cycles();
+		for (i = 0; i < l->n; i++) {
+			struct vsw_port *p = l->q[i].port;
+			unsigned n;
+
+			n = p->ops->recv(p, l->q[i].rxq, pmd->pool, pkts,
+					 VSW_PORT_BURST);
+			if (n == 0)
+				continue;
+			if (vsw_unlikely(n > VSW_PORT_BURST))
+				abort(); /* a provider bug, not peer input */
+			got += n;
+			sw_ctr_add(&pmd->st.batches, 1);
+			sw_forward(pmd, p, l->q[i].rxq, pkts, n);
+		}
+		t1 = sw_cycles();
+		if (got != 0) {
+			sw_ctr_add(&pmd->st.packets, got);
+			sw_ctr_add(&pmd->st.busy_cycles, t1 - t0);
+			empty = 0;
+		} else {
+			sw_ctr_add(&pmd->st.idle_cycles, t1 - t0);
+			/* a thread with nothing to poll always sleeps */
+			if (++empty >= sw->cfg.idle_polls &&
+			    (l->n == 0 || !vsw_load_relaxed(&sw->force_poll))) {
+				empty = 0;
+				sw_pmd_sleep(pmd, l);
+			}
+		}
+		/*
+		 * Quiescent point: nothing read through l or the objects it
+		 * reaches is used after this. Acquire of gp pairs with the
+		 * release RMW in sw_sync(); release of qs pairs with its
+		 * acquire load there.
+		 */
+		vsw_store_release(&pmd->qs, vsw_load_acquire(&sw->gp));
+	}
+	/* final report so a sync racing with the stop does not hang */
+	vsw_store_release(&pmd->qs, vsw_load_acquire(&sw->gp));
+	return NULL;
+}
+
+int sw_pmd_start(struct vsw_switch *sw, struct sw_pmd *pmd, unsigned idx)
+{
+	struct vsw_pkt_pool_config pc = {
+		.n_small = sw->cfg.pool_small,
+		.n_large = sw->cfg.pool_large,
+	};
+	char name[16];
+	int ret;
+	unsigned i;
+
+	memset(pmd, 0, sizeof(*pmd));
+	pmd->sw = sw;
+	pmd->idx = idx;
+	pmd->wake_fd = -1;
+	ret = vsw_pkt_pool_create(&pc, &pmd->pool);
+	if (ret < 0)
+		goto fail;
+	ret = -ENOMEM;
+	pmd->list = sw_list_alloc(0);
+	pmd->slot_of =
+		malloc(sizeof(*pmd->slot_of) * (VSW_SWITCH_MAX_PORTS + 1));
+	pmd->outs = calloc(VSW_SWITCH_MAX_PORTS, sizeof(*pmd->outs));
+	if (pmd->list == NULL || pmd->slot_of == NULL || pmd->outs == NULL)
+		goto fail;
+	for (i = 0; i <= VSW_SWITCH_MAX_PORTS; i++)
+		pmd->slot_of[i] = 0xffff;
+	pmd->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pmd->wake_fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	pmd->qs = vsw_load_relaxed(&sw->gp);
+	ret = -pthread_create(&pmd->tid, NULL, sw_pmd_main, pmd);
+	if (ret < 0)
+		goto fail;
+	pmd->started = true;
+	snprintf(name, sizeof(name), "vsw-pmd%u", idx);
+	pthread_setname_np(pmd->tid, name);
+	return 0;
+fail:
+	sw_pmd_stop(pmd);
+	return ret;
+}
+
+void sw_pmd_stop(struct sw_pmd *pmd)
+{
+	uint64_t one = 1;
+
+	if (pmd->started) {
+		vsw_store_relaxed(&pmd->stop, 1);
+		if (write(pmd->wake_fd, &one, sizeof(one)) < 0)
+			abort(); /* an eventfd write cannot fail here */
+		pthread_join(pmd->tid, NULL);
+		pmd->started = false;
+	}
+	if (pmd->wake_fd >= 0)
+		close(pmd->wake_fd);
+	pmd->wake_fd = -1;
+	free(pmd->list);
+	pmd->list = NULL;
+	free(pmd->slot_of);
+	pmd->slot_of = NULL;
+	free(pmd->outs);
+	pmd->outs = NULL;
+	vsw_pkt_pool_destroy(pmd->pool);
+	pmd->pool = NULL;
+}

@@ -1,0 +1,1179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Switch control plane: bridges, ports, VLAN settings, data-thread
+ * management and the publication of what the data threads read (the
+ * protocol is described in switch_priv.h). Everything here runs on the one
+ * control thread.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "switch_priv.h"
+
+#define SW_SWEEP_MS 1000
+
+static uint64_t sw_default_clock(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sw_default_log(void *arg, enum vsw_log_level level, const char *msg)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+
+	(void)arg;
+	fprintf(stderr, "vsw %s: %s\n",
+		(unsigned)level < VSW_ARRAY_SIZE(names) ? names[level] : "?",
+		msg);
+}
+
+void sw_log(const struct vsw_switch *sw, enum vsw_log_level level,
+	    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sw->cfg.log(sw->cfg.log_arg, level, msg);
+}
+
+static __attribute__((format(printf, 3, 4))) void
+sw_err(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || err_len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}
+
+static void sw_err_clear(char *err, size_t err_len)
+{
+	if (err != NULL && err_len != 0)
+		err[0] = '\0';
+}
+
+/* ---- grace periods ---- */
+
+void sw_sync(struct vsw_switch *sw)
+{
+	uint64_t one = 1, gp;
+	unsigned i;
+
+	if (sw->n_pmds == 0)
+		return;
+	/*
+	 * Release RMW: every publication before this is visible to a thread
+	 * that loads the new gp with acquire (sw_pmd_main's quiescent point).
+	 */
+	gp = __atomic_add_fetch(&sw->gp, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < sw->n_pmds; i++) {
+		/* wake a sleeper so that it reports; eventfd never fills */
+		if (write(sw->pmds[i].wake_fd, &one, sizeof(one)) < 0)
+			abort();
+	}
+	for (i = 0; i < sw->n_pmds; i++) {
+		/*
+		 * Acquire pairs with the thread's release store of qs: what
+		 * it did with the old objects happened before.
+		 */
+		while (vsw_load_acquire(&sw->pmds[i].qs) < gp)
+			sched_yield();
+	}
+}
+
+/* ---- polling lists ---- */
+
+struct sw_pmd_list *sw_list_alloc(unsigned n)
+{
+	size_t qbytes = sizeof(struct sw_pmd_list) +
+			(size_t)n * sizeof(struct sw_pmd_rxq);
+	struct sw_pmd_list *l;
+
+	qbytes = VSW_ALIGN_UP(qbytes, sizeof(void *));
+	l = calloc(1, qbytes + (size_t)(n + 1) * sizeof(struct pollfd));
+	if (l == NULL)
+		return NULL;
+	l->pfds = (struct pollfd *)((char *)l + qbytes);
+	return l;
+}
+
+/*
+ * Entries of `old` that are also in `nw` (both sorted by port id, then
+ * rxq), or NULL on allocation failure.
+ */
+static struct sw_pmd_list *sw_list_keep(const struct sw_pmd_list *old,
+					const struct sw_pmd_list *nw)
+{
+	struct sw_pmd_list *l = sw_list_alloc(old->n);
+	unsigned i = 0, j = 0;
+
+	if (l == NULL)
+		return NULL;
+	while (i < old->n && j < nw->n) {
+		const struct sw_pmd_rxq *a = &old->q[i], *b = &nw->q[j];
+
+		if (a->port == b->port && a->rxq == b->rxq) {
+			l->q[l->n++] = *a;
+			i++;
+			j++;
+		} else if (a->port->id < b->port->id ||
+			   (a->port->id == b->port->id && a->rxq < b->rxq)) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	return l;
+}
+
+static void sw_lists_free(struct sw_pmd_list **l, unsigned n)
+{
+	unsigned t;
+
+	for (t = 0; t < n; t++) {
+		free(l[t]);
+		l[t] = NULL;
+	}
+}
+
+/*
+ * Publish every thread's polling list for the current ports. An rxq that
+ * changes thread must never be polled by both: first every thread gets its
+ * old list minus what leaves it (phase 1), one grace period, then the new
+ * lists (phase 2), another grace period; then the old lists are freed.
+ */
+int sw_republish_lists(struct vsw_switch *sw)
+{
+	struct sw_pmd_list *nl[VSW_SWITCH_MAX_THREADS] = {0};
+	struct sw_pmd_list *keep[VSW_SWITCH_MAX_THREADS] = {0};
+	struct sw_pmd_list *old[VSW_SWITCH_MAX_THREADS];
+	unsigned cnt[VSW_SWITCH_MAX_THREADS] = {0};
+	unsigned n = sw->n_pmds, k, id, q, t;
+	bool shrink = false;
+
+	if (n == 0)
+		return 0;
+	/* round robin over every (port, rxq) in id order */
+	for (k = 0, id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+
+		if (p != NULL)
+			for (q = 0; q < p->n_rxq; q++)
+				cnt[k++ % n]++;
+	}
+	for (t = 0; t < n; t++) {
+		nl[t] = sw_list_alloc(cnt[t]);
+		if (nl[t] == NULL)
+			goto nomem;
+	}
+	for (k = 0, id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+
+		if (p == NULL)
+			continue;
+		for (q = 0; q < p->n_rxq; q++) {
+			struct sw_pmd_list *l = nl[k++ % n];
+
+			l->q[l->n].port = p;
+			l->q[l->n].rxq = q;
+			l->n++;
+		}
+	}
+	for (t = 0; t < n; t++) {
+		old[t] = sw->pmds[t].list;
+		keep[t] = sw_list_keep(old[t], nl[t]);
+		if (keep[t] == NULL)
+			goto nomem;
+		if (keep[t]->n != old[t]->n)
+			shrink = true;
+	}
+	if (shrink) {
+		for (t = 0; t < n; t++)
+			/* Release pairs with the acquire in sw_pmd_main(). */
+			vsw_store_release(&sw->pmds[t].list, keep[t]);
+		sw_sync(sw);
+	}
+	for (t = 0; t < n; t++)
+		/* Release pairs with the acquire load in sw_pmd_main(). */
+		vsw_store_release(&sw->pmds[t].list, nl[t]);
+	sw_sync(sw);
+	sw_lists_free(old, n);
+	sw_lists_free(keep, n);
+	return 0;
+nomem:
+	sw_lists_free(nl, n);
+	sw_lists_free(keep, n);
+	return -ENOMEM;
+}
+
+/*
+ * Change a port's txq count / lock flag. While threads run, go through
+ * "old count, locked" and "new count, locked", one grace period each, so
+ * two threads never use one txq unlocked across the change.
+ */
+void sw_port_set_txq(struct vsw_switch *sw, struct vsw_port *port,
+		     unsigned n_txq)
+{
+	uint32_t old = vsw_load_relaxed(&port->txq_info);
+	uint32_t want = n_txq | (n_txq < sw->n_pmds ? SW_TXQ_LOCK : 0);
+
+	port->n_txq = n_txq;
+	if (old == want)
+		return;
+	if (sw->n_pmds != 0 && sw->ports[port->id] == port &&
+	    (old & SW_TXQ_NMASK) != n_txq) {
+		vsw_store_relaxed(&port->txq_info, old | SW_TXQ_LOCK);
+		sw_sync(sw);
+		vsw_store_relaxed(&port->txq_info, n_txq | SW_TXQ_LOCK);
+		sw_sync(sw);
+	}
+	vsw_store_relaxed(&port->txq_info, want);
+}
+
+/* ---- lookups ---- */
+
+static struct sw_bridge *sw_bridge_find(struct vsw_switch *sw, const char *name)
+{
+	struct sw_bridge *b;
+
+	for (b = sw->bridges; b != NULL; b = b->next)
+		if (strcmp(b->name, name) == 0)
+			return b;
+	return NULL;
+}
+
+struct vsw_port *vsw_switch_port_find(struct vsw_switch *sw, const char *name)
+{
+	unsigned id;
+
+	if (name == NULL)
+		return NULL;
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++)
+		if (sw->ports[id] != NULL &&
+		    strcmp(sw->ports[id]->name, name) == 0)
+			return sw->ports[id];
+	return NULL;
+}
+
+/* A new flood set for br (without `skip`); old one through *old. */
+static int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
+			    const struct vsw_port *skip, struct sw_flood **old)
+{
+	struct sw_flood *fl;
+	unsigned id, n = 0;
+
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++)
+		if (sw->ports[id] != NULL && sw->ports[id]->br == br)
+			n++;
+	fl = calloc(1, sizeof(*fl) + n * sizeof(fl->ports[0]));
+	if (fl == NULL)
+		return -ENOMEM;
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+
+		if (p != NULL && p->br == br && p != skip)
+			fl->ports[fl->n++] = p;
+	}
+	*old = br->flood;
+	/* Release pairs with the acquire load in sw_forward(). */
+	vsw_store_release(&br->flood, fl);
+	return 0;
+}
+
+/* ---- VLAN ---- */
+
+static int sw_vlan_build(const struct vsw_vlan_config *c, struct sw_vlan **out,
+			 char *err, size_t err_len)
+{
+	struct sw_vlan *v;
+	unsigned i;
+
+	v = calloc(1, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	switch (c->mode) {
+	case VSW_VLAN_NONE:
+		break;
+	case VSW_VLAN_ACCESS:
+		if (c->tag < 1 || c->tag > 4094) {
+			sw_err(err, err_len, "access tag %u out of 1..4094",
+			       c->tag);
+			goto inval;
+		}
+		v->access = 1;
+		v->tag = c->tag;
+		*out = v;
+		return 0;
+	case VSW_VLAN_TRUNK:
+		if (c->native > 4094) {
+			sw_err(err, err_len, "native VLAN %u out of 0..4094",
+			       c->native);
+			goto inval;
+		}
+		v->native = c->native;
+		if (c->n_trunks == 0)
+			break;
+		if (c->trunks == NULL) {
+			sw_err(err, err_len, "trunk list missing");
+			goto inval;
+		}
+		for (i = 0; i < c->n_trunks; i++) {
+			if (c->trunks[i] > 4094) {
+				sw_err(err, err_len,
+				       "trunk VLAN %u out of 0..4094",
+				       c->trunks[i]);
+				goto inval;
+			}
+			v->allowed[c->trunks[i] >> 6] |= 1ULL
+							 << (c->trunks[i] & 63);
+		}
+		if (c->native != 0 &&
+		    !((v->allowed[c->native >> 6] >> (c->native & 63)) & 1)) {
+			sw_err(err, err_len,
+			       "native VLAN %u not in the trunk list",
+			       c->native);
+			goto inval;
+		}
+		*out = v;
+		return 0;
+	default:
+		sw_err(err, err_len, "unknown VLAN mode %d", (int)c->mode);
+		goto inval;
+	}
+	/* every VLAN but the reserved 4095 */
+	memset(v->allowed, 0xff, sizeof(v->allowed));
+	v->allowed[4095 >> 6] &= ~(1ULL << (4095 & 63));
+	*out = v;
+	return 0;
+inval:
+	free(v);
+	return -EINVAL;
+}
+
+static bool sw_fdb_pred_port(const struct sw_fdb_ent *e, void *arg)
+{
+	return vsw_load_relaxed(&e->port) == *(const uint32_t *)arg;
+}
+
+int vsw_switch_set_port_vlan(struct vsw_switch *sw, const char *name,
+			     const struct vsw_vlan_config *vlan, char *err,
+			     size_t err_len)
+{
+	struct vsw_port *p;
+	struct sw_vlan *v, *old;
+	uint16_t *trunks = NULL;
+	uint32_t id;
+	int ret;
+
+	sw_err_clear(err, err_len);
+	p = vsw_switch_port_find(sw, name);
+	if (p == NULL) {
+		sw_err(err, err_len, "no port %s", name ? name : "(null)");
+		return -ENOENT;
+	}
+	if (vlan == NULL) {
+		sw_err(err, err_len, "no VLAN configuration");
+		return -EINVAL;
+	}
+	ret = sw_vlan_build(vlan, &v, err, err_len);
+	if (ret < 0)
+		return ret;
+	if (vlan->mode == VSW_VLAN_TRUNK && vlan->n_trunks != 0) {
+		trunks = malloc(vlan->n_trunks * sizeof(*trunks));
+		if (trunks == NULL) {
+			free(v);
+			return -ENOMEM;
+		}
+		memcpy(trunks, vlan->trunks, vlan->n_trunks * sizeof(*trunks));
+	}
+	old = p->vlan;
+	/* Release pairs with the acquire loads in sw_forward(). */
+	vsw_store_release(&p->vlan, v);
+	free(p->trunks);
+	p->trunks = trunks;
+	p->vlan_cfg = *vlan;
+	p->vlan_cfg.trunks = trunks;
+	if (vlan->mode != VSW_VLAN_TRUNK) {
+		p->vlan_cfg.n_trunks = 0;
+		p->vlan_cfg.trunks = NULL;
+	}
+	sw_sync(sw);
+	free(old);
+	/* its MACs were learned under the old membership */
+	id = p->id;
+	sw_fdb_sweep(sw, &p->br->fdb, sw_fdb_pred_port, &id);
+	return 0;
+}
+
+/* ---- ports ---- */
+
+static bool sw_name_ok(const char *name, size_t max)
+{
+	size_t len, i;
+
+	if (name == NULL)
+		return false;
+	len = strnlen(name, max);
+	if (len == 0 || len >= max)
+		return false;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)name[i] <= ' ' || name[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static void sw_port_free(struct vsw_port *p)
+{
+	free(p->vlan);
+	free(p->trunks);
+	free(p);
+}
+
+int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
+			    const char *name, const struct vsw_port_ops *ops,
+			    const struct vsw_port_opt *opts, unsigned n_opts,
+			    char *err, size_t err_len)
+{
+	static const struct vsw_vlan_config none = {.mode = VSW_VLAN_NONE};
+	struct sw_flood *old_fl = NULL;
+	struct sw_bridge *br;
+	struct vsw_port *p;
+	unsigned id, nr, nt;
+	int ret;
+
+	sw_err_clear(err, err_len);
+	if (!sw_name_ok(name, VSW_PORT_NAME_MAX)) {
+		sw_err(err, err_len, "invalid port name");
+		return -EINVAL;
+	}
+	if (ops == NULL || ops->open == NULL || ops->close == NULL ||
+	    ops->n_rxq == NULL || ops->n_txq == NULL || ops->recv == NULL ||
+	    ops->send == NULL) {
+		sw_err(err, err_len, "port %s: incomplete provider", name);
+		return -EINVAL;
+	}
+	br = bridge != NULL ? sw_bridge_find(sw, bridge) : NULL;
+	if (br == NULL) {
+		sw_err(err, err_len, "no bridge %s",
+		       bridge ? bridge : "(null)");
+		return -ENOENT;
+	}
+	if (vsw_switch_port_find(sw, name) != NULL) {
+		sw_err(err, err_len, "port %s already exists", name);
+		return -EEXIST;
+	}
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++)
+		if (sw->ports[id] == NULL)
+			break;
+	if (id > VSW_SWITCH_MAX_PORTS) {
+		sw_err(err, err_len, "too many ports (%u)",
+		       VSW_SWITCH_MAX_PORTS);
+		return -ENOSPC;
+	}
+	p = aligned_alloc(VSW_CACHE_LINE,
+			  VSW_ALIGN_UP(sizeof(*p), VSW_CACHE_LINE));
+	if (p == NULL)
+		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
+	p->ops = ops;
+	p->br = br;
+	p->sw = sw;
+	p->id = (uint16_t)id;
+	p->link = 1;
+	p->rl_count = 10;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	ret = sw_vlan_build(&none, &p->vlan, err, err_len);
+	if (ret < 0)
+		goto fail_free;
+	p->vlan_cfg = none;
+	ret = ops->open(p, opts, n_opts, err, err_len);
+	if (ret < 0) {
+		if (err != NULL && err_len != 0 && err[0] == '\0')
+			sw_err(err, err_len, "port %s: open failed: %s", name,
+			       strerror(-ret));
+		goto fail_free;
+	}
+	nr = ops->n_rxq(p);
+	nt = ops->n_txq(p);
+	if (nr > VSW_PORT_MAX_QUEUES || nt > VSW_PORT_MAX_QUEUES) {
+		sw_err(err, err_len, "port %s: %u/%u queues, at most %u", name,
+		       nr, nt, VSW_PORT_MAX_QUEUES);
+		ret = -EINVAL;
+		goto fail_close;
+	}
+	p->n_rxq = nr;
+	sw_port_set_txq(sw, p, nt);
+	/* Release pairs with the acquire load in sw_forward(). */
+	vsw_store_release(&sw->ports[id], p);
+	ret = sw_flood_publish(sw, br, NULL, &old_fl);
+	if (ret < 0)
+		goto fail_unpublish;
+	ret = sw_republish_lists(sw);
+	if (ret < 0) {
+		struct sw_flood *mine = br->flood;
+
+		vsw_store_release(&sw->ports[id], NULL);
+		vsw_store_release(&br->flood, old_fl);
+		sw_sync(sw);
+		free(mine);
+		goto fail_close;
+	}
+	free(old_fl);
+	sw_log(sw, VSW_LOG_INFO, "port %s (%s) added to %s, %u rxq %u txq",
+	       name, ops->type, br->name, nr, nt);
+	return 0;
+fail_unpublish:
+	vsw_store_release(&sw->ports[id], NULL);
+	sw_sync(sw);
+fail_close:
+	ops->close(p);
+fail_free:
+	sw_port_free(p);
+	return ret;
+}
+
+int vsw_switch_add_port(struct vsw_switch *sw, const char *bridge,
+			const char *name, const char *type,
+			const struct vsw_port_opt *opts, unsigned n_opts,
+			char *err, size_t err_len)
+{
+	const struct vsw_port_ops *ops;
+
+	ops = type != NULL ? vsw_port_ops_find(type) : NULL;
+	if (ops == NULL) {
+		sw_err(err, err_len, "unknown port type %s",
+		       type ? type : "(null)");
+		return -EINVAL;
+	}
+	return vsw_switch_add_port_ops(sw, bridge, name, ops, opts, n_opts, err,
+				       err_len);
+}
+
+/*
+ * Take the port out of the data path: port table, flood set, polling
+ * lists; then one grace period; then its MAC entries; then close.
+ */
+static int sw_port_remove(struct vsw_switch *sw, struct vsw_port *p)
+{
+	struct sw_flood *old_fl = NULL, *new_fl;
+	uint32_t id = p->id;
+	int ret;
+
+	vsw_store_release(&sw->ports[id], NULL);
+	if (sw->n_pmds != 0) {
+		ret = sw_flood_publish(sw, p->br, p, &old_fl);
+		if (ret < 0)
+			goto restore;
+		ret = sw_republish_lists(sw); /* syncs */
+		if (ret < 0) {
+			new_fl = p->br->flood;
+			vsw_store_release(&p->br->flood, old_fl);
+			sw_sync(sw);
+			free(new_fl);
+			goto restore;
+		}
+		free(old_fl);
+	} else {
+		/* no data thread runs: no grace period needed */
+		ret = sw_flood_publish(sw, p->br, p, &old_fl);
+		if (ret < 0)
+			goto restore;
+		free(old_fl);
+	}
+	sw_fdb_sweep(sw, &p->br->fdb, sw_fdb_pred_port, &id);
+	p->ops->close(p);
+	sw_log(sw, VSW_LOG_INFO, "port %s deleted", p->name);
+	sw_port_free(p);
+	return 0;
+restore:
+	vsw_store_release(&sw->ports[id], p);
+	return ret;
+}
+
+int vsw_switch_del_port(struct vsw_switch *sw, const char *name, char *err,
+			size_t err_len)
+{
+	struct vsw_port *p;
+	int ret;
+
+	sw_err_clear(err, err_len);
+	p = vsw_switch_port_find(sw, name);
+	if (p == NULL) {
+		sw_err(err, err_len, "no port %s", name ? name : "(null)");
+		return -ENOENT;
+	}
+	ret = sw_port_remove(sw, p);
+	if (ret < 0)
+		sw_err(err, err_len, "port %s: %s", name, strerror(-ret));
+	return ret;
+}
+
+/* ---- bridges ---- */
+
+int vsw_switch_add_bridge(struct vsw_switch *sw, const char *name, char *err,
+			  size_t err_len)
+{
+	struct sw_bridge *b, **tail;
+	int ret;
+
+	sw_err_clear(err, err_len);
+	if (!sw_name_ok(name, VSW_BRIDGE_NAME_MAX)) {
+		sw_err(err, err_len, "invalid bridge name");
+		return -EINVAL;
+	}
+	if (sw_bridge_find(sw, name) != NULL) {
+		sw_err(err, err_len, "bridge %s already exists", name);
+		return -EEXIST;
+	}
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return -ENOMEM;
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	b->flood = calloc(1, sizeof(*b->flood));
+	if (b->flood == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = sw_fdb_init(&b->fdb, sw->cfg.fdb_size);
+	if (ret < 0)
+		goto fail;
+	for (tail = &sw->bridges; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = b;
+	sw_log(sw, VSW_LOG_INFO, "bridge %s added", name);
+	return 0;
+fail:
+	free(b->flood);
+	free(b);
+	sw_err(err, err_len, "bridge %s: %s", name, strerror(-ret));
+	return ret;
+}
+
+static void sw_bridge_free(struct sw_bridge *b)
+{
+	sw_fdb_fini(&b->fdb);
+	free(b->flood);
+	free(b);
+}
+
+int vsw_switch_del_bridge(struct vsw_switch *sw, const char *name, char *err,
+			  size_t err_len)
+{
+	struct sw_bridge *b, **pp;
+	unsigned id;
+	int ret;
+
+	sw_err_clear(err, err_len);
+	b = name != NULL ? sw_bridge_find(sw, name) : NULL;
+	if (b == NULL) {
+		sw_err(err, err_len, "no bridge %s", name ? name : "(null)");
+		return -ENOENT;
+	}
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+
+		if (p == NULL || p->br != b)
+			continue;
+		ret = sw_port_remove(sw, p);
+		if (ret < 0) {
+			sw_err(err, err_len, "bridge %s: port %s: %s", name,
+			       p->name, strerror(-ret));
+			return ret;
+		}
+	}
+	for (pp = &sw->bridges; *pp != b; pp = &(*pp)->next)
+		;
+	*pp = b->next;
+	sw_log(sw, VSW_LOG_INFO, "bridge %s deleted", b->name);
+	sw_bridge_free(b);
+	return 0;
+}
+
+/* ---- threads ---- */
+
+static void sw_threads_stop(struct vsw_switch *sw)
+{
+	unsigned i;
+
+	for (i = 0; i < sw->n_pmds; i++)
+		sw_pmd_stop(&sw->pmds[i]);
+	free(sw->pmds);
+	sw->pmds = NULL;
+	sw->n_pmds = 0;
+}
+
+static int sw_threads_start(struct vsw_switch *sw, unsigned n)
+{
+	unsigned i, id;
+	int ret;
+
+	sw->pmds = aligned_alloc(VSW_CACHE_LINE,
+				 VSW_ALIGN_UP(n * sizeof(*sw->pmds),
+					      VSW_CACHE_LINE));
+	if (sw->pmds == NULL)
+		return -ENOMEM;
+	/* txq locks for the new count, before any thread runs */
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+
+		if (p != NULL)
+			vsw_store_relaxed(&p->txq_info,
+					  p->n_txq | (p->n_txq < n ? SW_TXQ_LOCK
+								   : 0));
+	}
+	for (i = 0; i < n; i++) {
+		ret = sw_pmd_start(sw, &sw->pmds[i], i);
+		if (ret < 0)
+			goto fail;
+		sw->n_pmds = i + 1;
+	}
+	ret = sw_republish_lists(sw);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	sw_threads_stop(sw);
+	return ret;
+}
+
+int vsw_switch_set_threads(struct vsw_switch *sw, unsigned n, char *err,
+			   size_t err_len)
+{
+	unsigned old = sw->n_pmds;
+	int ret;
+
+	sw_err_clear(err, err_len);
+	if (n < 1 || n > VSW_SWITCH_MAX_THREADS) {
+		sw_err(err, err_len, "threads %u out of 1..%u", n,
+		       VSW_SWITCH_MAX_THREADS);
+		return -EINVAL;
+	}
+	if (n == old)
+		return 0;
+	sw_threads_stop(sw);
+	ret = sw_threads_start(sw, n);
+	if (ret < 0) {
+		sw_err(err, err_len, "cannot start %u threads: %s", n,
+		       strerror(-ret));
+		if (sw_threads_start(sw, old) < 0)
+			sw_log(sw, VSW_LOG_ERR,
+			       "no data thread running: cannot restart %u",
+			       old);
+		return ret;
+	}
+	sw->cfg.n_threads = n;
+	return 0;
+}
+
+int vsw_switch_set_ageing(struct vsw_switch *sw, unsigned ageing_s, char *err,
+			  size_t err_len)
+{
+	sw_err_clear(err, err_len);
+	if (ageing_s < 1 || ageing_s > VSW_SWITCH_AGEING_MAX) {
+		sw_err(err, err_len, "ageing %u s out of 1..%u", ageing_s,
+		       VSW_SWITCH_AGEING_MAX);
+		return -EINVAL;
+	}
+	sw->cfg.ageing_s = ageing_s;
+	return 0;
+}
+
+void vsw_switch_set_force_poll(struct vsw_switch *sw, bool force_poll)
+{
+	sw->cfg.force_poll = force_poll;
+	vsw_store_relaxed(&sw->force_poll, force_poll ? 1 : 0);
+	/* wake sleepers so that they start polling now */
+	sw_sync(sw);
+}
+
+void vsw_switch_get_config(const struct vsw_switch *sw,
+			   struct vsw_switch_config *out)
+{
+	*out = sw->cfg;
+	out->n_threads = sw->n_pmds;
+}
+
+/* ---- create / destroy ---- */
+
+int vsw_switch_create(const struct vsw_switch_config *cfg,
+		      struct vsw_switch **out)
+{
+	struct vsw_switch *sw;
+	int ret;
+
+	if (cfg == NULL || out == NULL ||
+	    cfg->n_threads > VSW_SWITCH_MAX_THREADS ||
+	    cfg->ageing_s > VSW_SWITCH_AGEING_MAX || cfg->fdb_size > (1U << 24))
+		return -EINVAL;
+	sw = calloc(1, sizeof(*sw));
+	if (sw == NULL)
+		return -ENOMEM;
+	sw->cfg = *cfg;
+	if (sw->cfg.n_threads == 0)
+		sw->cfg.n_threads = 1;
+	if (sw->cfg.ageing_s == 0)
+		sw->cfg.ageing_s = VSW_SWITCH_AGEING_DEFAULT;
+	if (sw->cfg.fdb_size == 0)
+		sw->cfg.fdb_size = 8192;
+	if (sw->cfg.pool_small == 0)
+		sw->cfg.pool_small = 4096;
+	if (sw->cfg.pool_large == 0)
+		sw->cfg.pool_large = 64;
+	if (sw->cfg.idle_polls == 0)
+		sw->cfg.idle_polls = 1000;
+	if (sw->cfg.log == NULL)
+		sw->cfg.log = sw_default_log;
+	if (sw->cfg.clock_ms == NULL)
+		sw->cfg.clock_ms = sw_default_clock;
+	sw->force_poll = sw->cfg.force_poll;
+	sw->next_sweep = sw_now_ms(sw) + SW_SWEEP_MS;
+	ret = sw_threads_start(sw, sw->cfg.n_threads);
+	if (ret < 0) {
+		free(sw);
+		return ret;
+	}
+	*out = sw;
+	return 0;
+}
+
+void vsw_switch_destroy(struct vsw_switch *sw)
+{
+	unsigned id;
+
+	if (sw == NULL)
+		return;
+	sw_threads_stop(sw);
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+
+		if (p == NULL)
+			continue;
+		sw->ports[id] = NULL;
+		p->ops->close(p);
+		sw_port_free(p);
+	}
+	while (sw->bridges != NULL) {
+		struct sw_bridge *b = sw->bridges;
+
+		sw->bridges = b->next;
+		sw_bridge_free(b);
+	}
+	free(sw);
+}
+
+/* ---- show ---- */
+
+int vsw_switch_bridge_iter(struct vsw_switch *sw,
+			   int (*cb)(const char *bridge, void *arg), void *arg)
+{
+	struct sw_bridge *b;
+	int ret;
+
+	for (b = sw->bridges; b != NULL; b = b->next) {
+		ret = cb(b->name, arg);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+int vsw_switch_port_iter(struct vsw_switch *sw, const char *bridge,
+			 int (*cb)(const struct vsw_port_info *info, void *arg),
+			 void *arg)
+{
+	struct sw_bridge *b;
+	unsigned id;
+	int ret;
+
+	b = bridge != NULL ? sw_bridge_find(sw, bridge) : NULL;
+	if (b == NULL)
+		return -ENOENT;
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+		struct vsw_port_info info;
+
+		if (p == NULL || p->br != b)
+			continue;
+		memset(&info, 0, sizeof(info));
+		info.name = p->name;
+		info.type = p->ops->type;
+		info.bridge = b->name;
+		info.id = p->id;
+		info.link_up = vsw_port_link(p);
+		info.n_rxq = p->n_rxq;
+		info.n_txq = p->n_txq;
+		info.vlan = p->vlan_cfg;
+		if (p->ops->status != NULL)
+			p->ops->status(p, info.status, sizeof(info.status));
+		info.status[sizeof(info.status) - 1] = '\0';
+		ret = cb(&info, arg);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- counters ---- */
+
+static void sw_stats_add(struct vsw_queue_stats *to,
+			 const struct vsw_queue_stats *from)
+{
+	unsigned i;
+
+	to->packets += vsw_load_relaxed(&from->packets);
+	to->bytes += vsw_load_relaxed(&from->bytes);
+	for (i = 0; i < VSW_DROP__COUNT; i++)
+		to->drops[i] += vsw_load_relaxed(&from->drops[i]);
+}
+
+int vsw_switch_port_stats(struct vsw_switch *sw, const char *name,
+			  struct vsw_port_stats *out)
+{
+	struct vsw_port *p = vsw_switch_port_find(sw, name);
+	unsigned q;
+
+	if (p == NULL)
+		return -ENOENT;
+	if (out == NULL)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	for (q = 0; q < VSW_PORT_MAX_QUEUES; q++) {
+		sw_stats_add(&out->rx, &p->rxq[q].st);
+		sw_stats_add(&out->tx, &p->txq[q].st);
+	}
+	return 0;
+}
+
+int vsw_switch_queue_stats(struct vsw_switch *sw, const char *name, bool tx,
+			   unsigned q, struct vsw_queue_stats *out)
+{
+	struct vsw_port *p = vsw_switch_port_find(sw, name);
+
+	if (p == NULL)
+		return -ENOENT;
+	if (out == NULL || q >= VSW_PORT_MAX_QUEUES)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	sw_stats_add(out, tx ? &p->txq[q].st : &p->rxq[q].st);
+	return 0;
+}
+
+unsigned vsw_switch_n_threads(const struct vsw_switch *sw)
+{
+	return sw->n_pmds;
+}
+
+int vsw_switch_pmd_stats(const struct vsw_switch *sw, unsigned thread,
+			 struct vsw_pmd_stats *out)
+{
+	const struct vsw_pmd_stats *st;
+
+	if (thread >= sw->n_pmds || out == NULL)
+		return -EINVAL;
+	st = &sw->pmds[thread].st;
+	memset(out, 0, sizeof(*out));
+	out->n_rxq = sw->pmds[thread].list->n;
+	out->packets = vsw_load_relaxed(&st->packets);
+	out->batches = vsw_load_relaxed(&st->batches);
+	out->busy_cycles = vsw_load_relaxed(&st->busy_cycles);
+	out->idle_cycles = vsw_load_relaxed(&st->idle_cycles);
+	out->sleeps = vsw_load_relaxed(&st->sleeps);
+	out->wakeups_ctl = vsw_load_relaxed(&st->wakeups_ctl);
+	out->fdb_learned = vsw_load_relaxed(&st->fdb_learned);
+	out->fdb_full = vsw_load_relaxed(&st->fdb_full);
+	return 0;
+}
+
+/* ---- MAC table ---- */
+
+int vsw_switch_fdb_dump(struct vsw_switch *sw, const char *bridge,
+			int (*cb)(const struct vsw_fdb_entry *e, void *arg),
+			void *arg)
+{
+	struct sw_bridge *b = bridge ? sw_bridge_find(sw, bridge) : NULL;
+	uint32_t now = (uint32_t)sw_now_ms(sw);
+	unsigned bi, i, k;
+	int ret;
+
+	if (b == NULL)
+		return -ENOENT;
+	for (bi = 0; bi <= b->fdb.mask; bi++) {
+		for (i = 0; i < SW_FDB_WAYS; i++) {
+			const struct sw_fdb_ent *e = &b->fdb.b[bi].e[i];
+			/* Acquire pairs with the release in sw_fdb_learn(). */
+			uint64_t key = vsw_load_acquire(&e->key);
+			uint32_t pid = vsw_load_relaxed(&e->port);
+			uint32_t seen = vsw_load_relaxed(&e->seen);
+			struct vsw_fdb_entry fe;
+
+			if (!(key & SW_FDB_KEY_BIT) ||
+			    pid > VSW_SWITCH_MAX_PORTS ||
+			    sw->ports[pid] == NULL)
+				continue;
+			fe.vlan = (uint16_t)((key >> 48) & 0xfff);
+			for (k = 0; k < 6; k++)
+				fe.mac[k] = (uint8_t)(key >> (40 - 8 * k));
+			fe.port = sw->ports[pid]->name;
+			fe.age_s = (int32_t)(now - seen) > 0
+					   ? (now - seen) / 1000
+					   : 0;
+			ret = cb(&fe, arg);
+			if (ret != 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int vsw_switch_fdb_flush(struct vsw_switch *sw, const char *bridge)
+{
+	struct sw_bridge *b = bridge ? sw_bridge_find(sw, bridge) : NULL;
+
+	if (b == NULL)
+		return -ENOENT;
+	sw_fdb_sweep(sw, &b->fdb, NULL, NULL);
+	return 0;
+}
+
+struct sw_age_arg {
+	uint32_t now;
+	uint32_t ageing_ms;
+};
+
+static bool sw_fdb_pred_aged(const struct sw_fdb_ent *e, void *arg)
+{
+	const struct sw_age_arg *a = arg;
+	uint32_t seen = vsw_load_relaxed(&e->seen);
+
+	return (int32_t)(a->now - seen) > (int32_t)a->ageing_ms;
+}
+
+static void sw_age(struct vsw_switch *sw, uint64_t now)
+{
+	struct sw_age_arg a = {
+		.now = (uint32_t)now,
+		.ageing_ms = sw->cfg.ageing_s * 1000,
+	};
+	struct sw_bridge *b;
+	unsigned n;
+
+	for (b = sw->bridges; b != NULL; b = b->next) {
+		n = sw_fdb_sweep(sw, &b->fdb, sw_fdb_pred_aged, &a);
+		if (n != 0)
+			sw_log(sw, VSW_LOG_DEBUG, "bridge %s: %u MACs aged",
+			       b->name, n);
+	}
+}
+
+/* ---- control loop ---- */
+
+unsigned vsw_switch_pollfds(struct vsw_switch *sw, struct pollfd *fds,
+			    unsigned max)
+{
+	unsigned id, n = 0;
+
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+		int fd;
+
+		if (p == NULL || p->ops->ctl_fd == NULL)
+			continue;
+		fd = p->ops->ctl_fd(p);
+		if (fd < 0)
+			continue;
+		if (n < max && fds != NULL) {
+			fds[n].fd = fd;
+			fds[n].events = POLLIN;
+			fds[n].revents = 0;
+		}
+		n++;
+	}
+	return n;
+}
+
+int vsw_switch_timeout_ms(struct vsw_switch *sw)
+{
+	uint64_t now = sw_now_ms(sw);
+	int t, best;
+	unsigned id;
+
+	best = sw->next_sweep > now ? (int)(sw->next_sweep - now) : 0;
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+
+		if (p == NULL || p->ops->ctl_timeout_ms == NULL)
+			continue;
+		t = p->ops->ctl_timeout_ms(p);
+		if (t >= 0 && t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* revents of fd in fds, searching from the cursor (same order as ports) */
+static short sw_revents(struct vsw_switch *sw, const struct pollfd *fds,
+			unsigned n, int fd)
+{
+	unsigned i, j;
+
+	for (i = 0; i < n; i++) {
+		j = (sw->pollfd_cursor + i) % n;
+		if (fds[j].fd == fd) {
+			sw->pollfd_cursor = j + 1;
+			return fds[j].revents;
+		}
+	}
+	return 0;
+}
+
+void vsw_switch_handle(struct vsw_switch *sw, const struct pollfd *fds,
+		       unsigned n)
+{
+	uint64_t now;
+	unsigned id;
+
+	sw->pollfd_cursor = 0;
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+		bool run = false;
+		int fd;
+
+		if (p == NULL || p->ops->ctl_handle == NULL)
+			continue;
+		if (p->ops->ctl_fd != NULL && fds != NULL && n != 0) {
+			fd = p->ops->ctl_fd(p);
+			if (fd >= 0 && sw_revents(sw, fds, n, fd) != 0)
+				run = true;
+		}
+		if (!run && p->ops->ctl_timeout_ms != NULL &&
+		    p->ops->ctl_timeout_ms(p) == 0)
+			run = true;
+		if (run)
+			p->ops->ctl_handle(p);
+	}
+	now = sw_now_ms(sw);
+	if (now >= sw->next_sweep) {
+		sw_age(sw, now);
+		sw->next_sweep = now + SW_SWEEP_MS;
+	}
+}
+
+void vsw_switch_sync(struct vsw_switch *sw)
+{
+	sw_sync(sw);
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private structures of the switch core (lib/switch only).
+ *
+ * Publication protocol (RCU-like, no lock on the packet path):
+ *
+ *  - Everything a data thread reads that the control thread changes at run
+ *    time is an immutable object reached through one pointer: a thread's
+ *    polling list (sw_pmd.list), a bridge's flood set (sw_bridge.flood), a
+ *    port's VLAN filter (vsw_port.vlan), the port table (sw->ports[id]).
+ *    The control thread builds the new object, publishes the pointer with a
+ *    release store (pairs with the data thread's acquire load of that
+ *    pointer), then calls sw_sync() and only then frees the old object.
+ *
+ *  - sw_sync(): the control thread bumps the grace-period counter sw->gp
+ *    with a release RMW and wakes every data thread through its eventfd.
+ *    At the end of each loop iteration (after the batch, and after any
+ *    sleep) a data thread loads sw->gp with acquire and stores it into its
+ *    own pmd->qs with release. The control thread waits until every
+ *    pmd->qs >= the new gp (acquire load). So: (a) every access a data
+ *    thread made to an old object happens before its qs store, which the
+ *    control thread observed before freeing; (b) the thread's next
+ *    iteration reads pointers after it loaded the new gp, which the control
+ *    thread stored after publishing, so it sees the new objects. A thread
+ *    asleep in poll() is woken by the eventfd write and reports on waking;
+ *    it holds its old list while asleep, which stays valid because the
+ *    control thread is still waiting for it.
+ *
+ *  - Counters are single-writer (the rxq's owner thread; the txq's current
+ *    sender, serialized by ownership or the txq spinlock) and written with
+ *    relaxed atomic stores, so the control thread reads untorn values.
+ */
+#ifndef SWITCH_PRIV_H
+#define SWITCH_PRIV_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vsw/pkt.h>
+#include <vsw/port.h>
+#include <vsw/switch.h>
+
+#include "vsw_atomic.h"
+#include "vsw_compiler.h"
+
+#define SW_VLAN_MAX 4096
+#define SW_TXQ_LOCK 0x80000000u /* vsw_port.txq_info: take the txq lock */
+#define SW_TXQ_NMASK 0xffffu
+
+/* Immutable VLAN filter of a port (published by pointer). */
+struct sw_vlan {
+	uint8_t access;	 /* 1: access port with tag, 0: trunk */
+	uint16_t tag;	 /* access VLAN */
+	uint16_t native; /* trunk native VLAN, 0 none */
+	uint64_t allowed[SW_VLAN_MAX / 64];
+};
+
+struct sw_rxq {
+	struct vsw_queue_stats st;
+} __attribute__((aligned(VSW_CACHE_LINE)));
+
+struct sw_txq {
+	struct vsw_queue_stats st;
+	uint32_t lock; /* spinlock, used when txq_info has SW_TXQ_LOCK */
+} __attribute__((aligned(VSW_CACHE_LINE)));
+
+struct sw_bridge;
+
+struct vsw_port {
+	/* read by data threads, written only before publication */
+	const struct vsw_port_ops *ops;
+	struct sw_bridge *br;
+	struct vsw_switch *sw;
+	void *priv;
+	uint16_t id;
+	/* run-time state read by data threads */
+	uint32_t link;	      /* relaxed flag */
+	uint32_t txq_info;    /* n_txq | SW_TXQ_LOCK; relaxed */
+	struct sw_vlan *vlan; /* release / acquire */
+	/* control thread only */
+	unsigned n_rxq, n_txq;
+	struct vsw_vlan_config vlan_cfg;
+	uint16_t *trunks; /* copy of vlan_cfg.trunks */
+	char name[VSW_PORT_NAME_MAX];
+	/* log rate limit (any thread, relaxed) */
+	uint64_t rl_window;
+	uint32_t rl_count;
+	struct sw_rxq rxq[VSW_PORT_MAX_QUEUES];
+	struct sw_txq txq[VSW_PORT_MAX_QUEUES];
+};
+
+/* ---- MAC learning table ---- */
+
+#define SW_FDB_WAYS 8
+#define SW_FDB_EMPTY 0ULL
+#define SW_FDB_TOMB 1ULL  /* removed by a data thread (duplicate) */
+#define SW_FDB_TOMB2 2ULL /* removed by the control thread, grace pending */
+#define SW_FDB_BUSY 3ULL  /* being filled by an inserting data thread */
+#define SW_FDB_KEY_BIT (1ULL << 63)
+
+struct sw_fdb_ent {
+	uint64_t key;  /* SW_FDB_KEY_BIT | vlan << 48 | mac, or a state */
+	uint32_t port; /* port id; relaxed */
+	uint32_t seen; /* clock ms (truncated); relaxed */
+};
+
+struct sw_fdb_bucket {
+	struct sw_fdb_ent e[SW_FDB_WAYS];
+} __attribute__((aligned(128)));
+
+struct sw_fdb {
+	struct sw_fdb_bucket *b;
+	uint32_t mask; /* buckets - 1 */
+};
+
+/* Flood set of a bridge: every port, immutable (published by pointer). */
+struct sw_flood {
+	unsigned n;
+	struct vsw_port *ports[];
+};
+
+struct sw_bridge {
+	struct sw_bridge *next;
+	struct sw_flood *flood; /* release / acquire */
+	struct sw_fdb fdb;
+	char name[VSW_BRIDGE_NAME_MAX];
+};
+
+/* ---- data threads ---- */
+
+struct sw_pmd_rxq {
+	struct vsw_port *port;
+	unsigned rxq;
+};
+
+/*
+ * Polling list of a thread, immutable (published by pointer) except pfds,
+ * the owner thread's scratch for sleeping (n + 1 entries).
+ */
+struct sw_pmd_list {
+	unsigned n;
+	struct pollfd *pfds;
+	struct sw_pmd_rxq q[];
+};
+
+/* One output port's share of a batch. */
+struct sw_out {
+	struct vsw_port *port;
+	unsigned n;
+	uint8_t ent[VSW_PORT_BURST]; /* packet index | SW_OUT_TAG */
+};
+#define SW_OUT_TAG 0x80 /* the port wants this packet 802.1Q-tagged */
+
+struct sw_pmd {
+	struct vsw_switch *sw;
+	unsigned idx;
+	pthread_t tid;
+	bool started;
+	int wake_fd;		  /* eventfd: control thread -> this thread */
+	struct sw_pmd_list *list; /* release / acquire */
+	uint64_t qs;		  /* last grace period seen; release */
+	uint32_t stop;		  /* relaxed flag, then a wake-up */
+	struct vsw_pkt_pool *pool;
+	struct vsw_pmd_stats st; /* written by the thread, relaxed */
+	/* forwarding scratch, thread-private */
+	uint16_t *slot_of; /* port id -> index in outs, 0xffff none */
+	struct sw_out *outs;
+	unsigned n_outs;
+} __attribute__((aligned(VSW_CACHE_LINE)));
+
+struct vsw_switch {
+	struct vsw_switch_config cfg;
+	uint32_t force_poll; /* relaxed, read by data threads */
+	uint64_t gp;	     /* grace period counter, see above */
+	struct sw_pmd *pmds;
+	unsigned n_pmds;
+	struct sw_bridge *bridges;
+	/* port table by id; [0] unused. Release / acquire. */
+	struct vsw_port *ports[VSW_SWITCH_MAX_PORTS + 1];
+	uint64_t next_sweep;
+	unsigned pollfd_cursor;
+};
+
+/* Counter add by its single writer (see the protocol above). */
+static inline void sw_ctr_add(uint64_t *c, uint64_t v)
+{
+	vsw_store_relaxed(c, vsw_load_relaxed(c) + v);
+}
+
+static inline uint64_t sw_now_ms(const struct vsw_switch *sw)
+{
+	return sw->cfg.clock_ms(sw->cfg.clock_arg);
+}
+
+/* switch.c */
+void sw_log(const struct vsw_switch *sw, enum vsw_log_level level,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sw_sync(struct vsw_switch *sw);
+int sw_republish_lists(struct vsw_switch *sw);
+/* A polling list of n entries with its pfds scratch, one allocation. */
+struct sw_pmd_list *sw_list_alloc(unsigned n);
+void sw_port_set_txq(struct vsw_switch *sw, struct vsw_port *port,
+		     unsigned n_txq);
+
+/* pmd.c */
+int sw_pmd_start(struct vsw_switch *sw, struct sw_pmd *pmd, unsigned idx);
+void sw_pmd_stop(struct sw_pmd *pmd);
+
+/* fdb.c */
+int sw_fdb_init(struct sw_fdb *fdb, unsigned size);
+void sw_fdb_fini(struct sw_fdb *fdb);
+/* Data thread: the port id of (vlan, mac), or 0. */
+uint32_t sw_fdb_lookup(const struct sw_fdb *fdb, uint16_t vlan,
+		       const uint8_t *mac);
+/* Data thread: learn or refresh; returns 1 inserted, 0 known, -1 full. */
+int sw_fdb_learn(struct sw_fdb *fdb, uint16_t vlan, const uint8_t *mac,
+		 uint32_t port, uint32_t now);
+/*
+ * Control thread: remove entries for which pred returns true (all if pred
+ * is NULL) and reclaim data-thread tombstones; syncs before reusing slots.
+ * Returns entries removed.
+ */
+unsigned sw_fdb_sweep(struct vsw_switch *sw, struct sw_fdb *fdb,
+		      bool (*pred)(const struct sw_fdb_ent *e, void *arg),
+		      void *arg);
+uint64_t sw_fdb_key(uint16_t vlan, const uint8_t *mac);
+
+#endif /* SWITCH_PRIV_H */
