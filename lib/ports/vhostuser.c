@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhostuser / vhostuserclient: a port that is a virtio-net device served
+ * over vhost-user (vsw_vnet_vu) to a guest (QEMU, DPDK virtio-user, ...).
+ *  - vhostuser: vsw listens on a socket (path, default
+ *    <run_dir>/<port>.sock; the daemon passes run_dir) and the guest's
+ *    front-end connects (QEMU "-chardev socket,path=...").
+ *  - vhostuserclient: the front-end listens (QEMU "server=on") and vsw
+ *    connects, retrying with backoff while it is not there and again
+ *    whenever it goes away (a QEMU restart).
+ * Option queues=N: queue pairs offered (default 1).
+ *
+ * Queues: port rxq q is the guest's transmitq of pair q, txq q its
+ * receiveq. The port shows as many queue pairs as the guest has running
+ * (at least one) and calls vsw_port_changed() when that changes; the link
+ * is up while one of the guest's receive queues runs.
+ *
+ * Handover with the data threads. vsw_vnet_vu's own grace period expects
+ * a single data thread that calls its dp_quiesce; the switch has several
+ * threads and its own grace period (vsw_port_quiesce). So the port keeps
+ * vsw_vnet_vu's data side "offline" for good and excludes the data threads
+ * itself around every control step: ctl_handle sets `paused`, waits with
+ * vsw_port_quiesce() until no recv / send of this port runs (later ones
+ * see `paused` and return 0 at once), lets vsw_vnet_vu run the vhost-user
+ * message (which may start or stop queues, remap memory, replace the
+ * device), then clears `paused`. A control step therefore briefly stops
+ * this port's traffic, which only matters while the guest reconfigures.
+ *
+ * Packet pools: frames the guest transmits are allocated from the pool of
+ * the thread calling recv; recv points the pair's transmitq at that pool
+ * before each burst when it changed (the rxq's owner may change, and the
+ * device is replaced when a new driver starts).
+ *
+ * Control fds: vsw_vnet_vu watches up to two fds (the socket, the control
+ * queue's kick); the port API has one, so they are gathered in an epoll
+ * set whose fd is the port's ctl_fd, rebuilt after every control step.
+ *
+ * Security model: the guest and its front-end are not trusted; every
+ * message, ring access and frame is validated in vsw_vu, vsw_vq_dev and
+ * vsw_vnet. This file reads nothing from the peer itself.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <vsw/vnet_vhost_user.h>
+
+#include "tap_priv.h"
+#include "vsw_atomic.h"
+#include "vsw_compiler.h"
+
+#define VHU_DEFAULT_RUN_DIR "/run/vsw"
+
+/* What the rxq owner last set as the pool of its pair's transmitq. */
+struct vhu_rxq {
+	const struct vsw_vnet *dev;
+	struct vsw_pkt_pool *pool;
+} __attribute__((aligned(64)));
+
+struct vhu_port {
+	struct vsw_port *port;
+	struct vsw_vnet_vu *vu;
+	struct vsw_pkt_pool *idle_pool; /* the device's default; see open */
+	bool client;
+	unsigned max_qp;
+	unsigned n_qp; /* pairs shown to the switch */
+	int epfd; /* ctl_fd: readable when one of reg[] is */
+	int reg[VSW_VNET_VU_CTL_FDS];
+	unsigned n_reg;
+	char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+	/*
+	 * 1 while the control thread runs a vhost-user step. Written by the
+	 * control thread (ordered for the data threads by vsw_port_quiesce()
+	 * on set, release on clear), read with acquire by recv / send.
+	 */
+	uint32_t paused;
+	struct vhu_rxq rxq[VSW_PORT_MAX_QUEUES];
+};
+
+static void vhu_err(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void vhu_err(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static void vhu_log(void *opaque, enum vsw_vu_log_level level,
+		    const char *line)
+{
+	static const enum vsw_log_level map[] = {
+		[VSW_VU_LOG_ERR] = VSW_LOG_ERR,
+		[VSW_VU_LOG_WARN] = VSW_LOG_WARN,
+		[VSW_VU_LOG_INFO] = VSW_LOG_INFO,
+		[VSW_VU_LOG_DEBUG] = VSW_LOG_DEBUG,
+	};
+	struct vhu_port *h = opaque;
+
+	vsw_port_log(h->port,
+		     (unsigned)level < VSW_ARRAY_SIZE(map) ? map[level]
+							     : VSW_LOG_DEBUG,
+		     "%s", line);
+}
+
+/* Make the epoll set the fds vsw_vnet_vu watches now. */
+static void vhu_epoll_sync(struct vhu_port *h)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	unsigned i;
+
+	/*
+	 * Remove every fd registered before, then add the current ones: an
+	 * fd closed and reopened under the same number is then registered
+	 * again (epoll dropped the closed file by itself; the delete of the
+	 * number fails harmlessly).
+	 */
+	for (i = 0; i < h->n_reg; i++)
+		(void)epoll_ctl(h->epfd, EPOLL_CTL_DEL, h->reg[i], NULL);
+	h->n_reg = vsw_vnet_vu_ctl_fds(h->vu, h->reg);
+	for (i = 0; i < h->n_reg; i++) {
+		ev.data.fd = h->reg[i];
+		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->reg[i], &ev) < 0)
+			vsw_port_log(h->port, VSW_LOG_ERR, "epoll_ctl: %s",
+				     strerror(errno));
+	}
+}
+
+/* Pairs running now and the link; tells the switch when they changed. */
+static void vhu_refresh(struct vhu_port *h, bool *changed)
+{
+	unsigned qp, n = 1;
+	bool up = false;
+
+	for (qp = 0; qp < h->max_qp; qp++) {
+		bool rx = vsw_vnet_vu_queue_running(h->vu, 2 * qp);
+
+		if (rx || vsw_vnet_vu_queue_running(h->vu, 2 * qp + 1))
+			n = qp + 1;
+		up |= rx;
+	}
+	if (up != vsw_port_link(h->port)) {
+		vsw_port_set_link(h->port, up);
+		vsw_port_log(h->port, VSW_LOG_INFO, "link %s",
+			     up ? "up" : "down");
+	}
+	*changed = n != h->n_qp;
+	h->n_qp = n;
+}
+
+static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
+		    unsigned n_opts, char *err, size_t err_len, bool client)
+{
+	static const char *const known_server[] = {"path", "run_dir",
+						   "queues", NULL};
+	static const char *const known_client[] = {"path", "queues", NULL};
+	const struct vsw_pkt_pool_config pc = {.n_small = 1, .n_large = 0};
+	struct vsw_vnet_vu_config vc = {0};
+	const char *path, *dir;
+	struct vhu_port *h;
+	unsigned queues;
+	bool changed;
+	int ret, len;
+
+	ret = vsw_port_opts_check(port, opts, n_opts,
+				  client ? known_client : known_server, err,
+				  err_len);
+	if (ret < 0)
+		return ret;
+	ret = vsw_port_opt_uint(opts, n_opts, "queues", 1, 1,
+				VSW_VNET_MAX_QP < VSW_PORT_MAX_QUEUES
+					? VSW_VNET_MAX_QP
+					: VSW_PORT_MAX_QUEUES,
+				&queues, err, err_len);
+	if (ret < 0)
+		return ret;
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return -ENOMEM;
+	h->port = port;
+	h->client = client;
+	h->max_qp = queues;
+	h->n_qp = 1;
+	path = vsw_port_opt_get(opts, n_opts, "path");
+	if (path == NULL && client) {
+		vhu_err(err, err_len,
+			"vhostuserclient: option 'path' is required (the "
+			"front-end's listening socket)");
+		ret = -EINVAL;
+		goto err_free;
+	}
+	if (path != NULL) {
+		len = snprintf(h->path, sizeof(h->path), "%s", path);
+	} else {
+		dir = vsw_port_opt_get(opts, n_opts, "run_dir");
+		len = snprintf(h->path, sizeof(h->path), "%s/%s.sock",
+			       dir != NULL ? dir : VHU_DEFAULT_RUN_DIR,
+			       vsw_port_name(port));
+	}
+	if (len <= 0 || (size_t)len >= sizeof(h->path)) {
+		vhu_err(err, err_len, "%s: socket path too long (max %zu)",
+			client ? "vhostuserclient" : "vhostuser",
+			sizeof(h->path) - 1);
+		ret = -ENAMETOOLONG;
+		goto err_free;
+	}
+	h->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (h->epfd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	/*
+	 * vsw_vnet_vu wants a default pool for the transmitqs; recv always
+	 * sets the caller's before a burst, so this one is never drawn from.
+	 */
+	ret = vsw_pkt_pool_create(&pc, &h->idle_pool);
+	if (ret < 0)
+		goto err_epoll;
+	vc.mode = client ? VSW_VU_CLIENT : VSW_VU_SERVER;
+	vc.path = h->path;
+	vc.fd = -1;
+	vc.max_qp = (uint16_t)queues;
+	vc.port_id = (uint16_t)vsw_port_id(port);
+	/* a locally administered address derived from the port id */
+	vc.mac[0] = 0x02;
+	vc.mac[1] = 0x56;
+	vc.mac[2] = 0x53;
+	vc.mac[3] = 0x57;
+	vc.mac[4] = (uint8_t)(vsw_port_id(port) >> 8);
+	vc.mac[5] = (uint8_t)vsw_port_id(port);
+	vc.pool = h->idle_pool;
+	vc.log = vhu_log;
+	vc.log_opaque = h;
+	vc.log_level = VSW_VU_LOG_INFO;
+	ret = vsw_vnet_vu_create(&vc, &h->vu);
+	if (ret < 0) {
+		vhu_err(err, err_len, "%s: %s %s: %s",
+			client ? "vhostuserclient" : "vhostuser",
+			client ? "connect to" : "listen on", h->path,
+			strerror(-ret));
+		goto err_pool;
+	}
+	/* the data side is never "online": see the handover above */
+	vsw_vnet_vu_dp_offline(h->vu);
+	vhu_epoll_sync(h);
+	vsw_port_set_priv(port, h);
+	vsw_port_set_link(port, false);
+	vhu_refresh(h, &changed);
+	vsw_port_log(port, VSW_LOG_INFO, "%s %s, %u queue pair(s)",
+		     client ? "connecting to" : "listening on", h->path,
+		     queues);
+	return 0;
+
+err_pool:
+	vsw_pkt_pool_destroy(h->idle_pool);
+err_epoll:
+	close(h->epfd);
+err_free:
+	free(h);
+	return ret;
+}
+
+static int vhostuser_open(struct vsw_port *port,
+			  const struct vsw_port_opt *opts, unsigned n_opts,
+			  char *err, size_t err_len)
+{
+	return vhu_open(port, opts, n_opts, err, err_len, false);
+}
+
+static int vhostuserclient_open(struct vsw_port *port,
+				const struct vsw_port_opt *opts,
+				unsigned n_opts, char *err, size_t err_len)
+{
+	return vhu_open(port, opts, n_opts, err, err_len, true);
+}
+
+static void vhu_close(struct vsw_port *port)
+{
+	struct vhu_port *h = vsw_port_priv(port);
+
+	if (h == NULL)
+		return;
+	/* no data thread uses the port any more: nothing to wait for */
+	vsw_vnet_vu_destroy(h->vu);
+	vsw_pkt_pool_destroy(h->idle_pool);
+	close(h->epfd);
+	free(h);
+	vsw_port_set_priv(port, NULL);
+}
+
+static unsigned vhu_n_queues(const struct vsw_port *port)
+{
+	const struct vhu_port *h = vsw_port_priv(port);
+
+	return h->n_qp;
+}
+
+static int vhu_ctl_fd(struct vsw_port *port)
+{
+	const struct vhu_port *h = vsw_port_priv(port);
+
+	return h->epfd;
+}
+
+static int vhu_ctl_timeout_ms(struct vsw_port *port)
+{
+	const struct vhu_port *h = vsw_port_priv(port);
+
+	return vsw_vnet_vu_ctl_timeout_ms(h->vu);
+}
+
+static void vhu_ctl_handle(struct vsw_port *port)
+{
+	struct vhu_port *h = vsw_port_priv(port);
+	bool changed;
+
+	/*
+	 * Ordered before every later recv / send by vsw_port_quiesce(): a
+	 * data op that starts after the grace period sees paused set.
+	 */
+	vsw_store_relaxed(&h->paused, 1);
+	vsw_port_quiesce(port);
+	(void)vsw_vnet_vu_ctl_handle(h->vu);
+	vhu_epoll_sync(h);
+	vhu_refresh(h, &changed);
+	/*
+	 * Pairs with the load-acquire of paused in recv / send: they see
+	 * the queues, memory and device as this step left them.
+	 */
+	vsw_store_release(&h->paused, 0);
+	if (changed && vsw_port_changed(port) < 0)
+		vsw_port_log(port, VSW_LOG_WARN,
+			     "queue count change to %u not applied", h->n_qp);
+}
+
+static void vhu_status(const struct vsw_port *port, char *buf, size_t len)
+{
+	const struct vhu_port *h = vsw_port_priv(port);
+	bool conn = vsw_vu_connected(vsw_vnet_vu_endpoint(h->vu));
+
+	snprintf(buf, len, "%s %s, %s, %u/%u queue pairs",
+		 h->client ? "client of" : "server on", h->path,
+		 conn ? "connected" : "not connected", h->n_qp, h->max_qp);
+}
+
+static unsigned vhu_recv(struct vsw_port *port, unsigned rxq,
+			 struct vsw_pkt_pool *pool, struct vsw_pkt **pkts,
+			 unsigned n)
+{
+	struct vhu_port *h = vsw_port_priv(port);
+	struct vhu_rxq *q = &h->rxq[rxq];
+	const struct vsw_vnet *dev;
+
+	/* pairs with the store-release in vhu_ctl_handle() */
+	if (vsw_unlikely(vsw_load_acquire(&h->paused)) || rxq >= h->max_qp)
+		return 0;
+	/*
+	 * Not paused: the control thread does not change the device until
+	 * our op has returned (vsw_port_quiesce), so reading it is safe.
+	 */
+	dev = vsw_vnet_vu_device(h->vu);
+	if (vsw_unlikely(dev == NULL))
+		return 0;
+	if (vsw_unlikely(dev != q->dev || pool != q->pool)) {
+		/*
+		 * The transmitq of this pair is polled by this thread only
+		 * (the rxq's owner), which makes it the one writer of its
+		 * pool pointer; vsw_vnet_vu gives no non-const accessor.
+		 */
+		(void)vsw_vnet_qp_set_pool((struct vsw_vnet *)dev, rxq, pool);
+		q->dev = dev;
+		q->pool = pool;
+	}
+	return vsw_vnet_vu_tx_burst(h->vu, rxq, pkts, n);
+}
+
+static unsigned vhu_send(struct vsw_port *port, unsigned txq,
+			 struct vsw_pkt *const *pkts, unsigned n)
+{
+	struct vhu_port *h = vsw_port_priv(port);
+
+	/* pairs with the store-release in vhu_ctl_handle() */
+	if (vsw_unlikely(vsw_load_acquire(&h->paused)))
+		return 0;
+	return vsw_vnet_vu_rx_burst(h->vu, txq, pkts, n);
+}
+
+const struct vsw_port_ops vsw_port_vhostuser_ops = {
+	.type = "vhostuser",
+	.open = vhostuser_open,
+	.close = vhu_close,
+	.n_rxq = vhu_n_queues,
+	.n_txq = vhu_n_queues,
+	.ctl_fd = vhu_ctl_fd,
+	.ctl_timeout_ms = vhu_ctl_timeout_ms,
+	.ctl_handle = vhu_ctl_handle,
+	.status = vhu_status,
+	.recv = vhu_recv,
+	.send = vhu_send,
+};
+
+const struct vsw_port_ops vsw_port_vhostuserclient_ops = {
+	.type = "vhostuserclient",
+	.open = vhostuserclient_open,
+	.close = vhu_close,
+	.n_rxq = vhu_n_queues,
+	.n_txq = vhu_n_queues,
+	.ctl_fd = vhu_ctl_fd,
+	.ctl_timeout_ms = vhu_ctl_timeout_ms,
+	.ctl_handle = vhu_ctl_handle,
+	.status = vhu_status,
+	.recv = vhu_recv,
+	.send = vhu_send,
+};

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Providers inside the real switch (two data threads that go to sleep when
+ * idle): a vhostuser port with vsw's front-end as the guest and a dummy
+ * port on one bridge. Frames flood both ways; the vhostuser port's
+ * pause / quiesce handover runs against real data threads while the guest
+ * connects, sets its queue pairs and disconnects.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <vsw/switch.h>
+#include <vsw/vhost_user_fe.h>
+
+struct loop {
+	struct vsw_switch *sw;
+	pthread_t thr;
+	int stop;
+};
+
+static void *loop_main(void *arg)
+{
+	struct loop *l = arg;
+	struct pollfd fds[16];
+	unsigned n;
+	int t;
+
+	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
+		n = vsw_switch_pollfds(l->sw, fds, 16);
+		if (n > 16)
+			n = 16;
+		t = vsw_switch_timeout_ms(l->sw);
+		if (t < 0 || t > 20)
+			t = 20;
+		(void)poll(fds, n, t);
+		vsw_switch_handle(l->sw, fds, n);
+	}
+	return NULL;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void frame(uint8_t *b, size_t len, unsigned seed)
+{
+	size_t i;
+
+	memset(b, 0xff, 6); /* broadcast: flooded */
+	b[6] = 0x02;
+	b[7] = 0;
+	b[8] = 0;
+	b[9] = 0;
+	b[10] = (uint8_t)seed;
+	b[11] = 1;
+	b[12] = 0x88;
+	b[13] = 0xb5;
+	for (i = 14; i < len; i++)
+		b[i] = (uint8_t)(seed + i);
+}
+
+static void test_switch_vhostuser_dummy(void **state)
+{
+	char dir[] = "/tmp/vsw-swt-XXXXXX", path[128], err[256];
+	struct vsw_port_opt vopts[2] = {{"run_dir", dir}, {"queues", "2"}};
+	const struct vsw_pkt_pool_config pc = {.n_small = 512, .n_large = 8};
+	struct vsw_switch_config cfg = {.n_threads = 2, .idle_polls = 10};
+	struct vsw_vufe_config fc = {0};
+	struct vsw_pkt_pool *pool;
+	struct vsw_port *dummy;
+	struct vsw_pkt *pkts[32];
+	struct vsw_port_stats ps;
+	struct vsw_vufe *fe;
+	uint8_t f[1500], buf[2048];
+	struct loop l = {0};
+	unsigned i, got;
+	uint64_t end;
+	int n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(vsw_pkt_pool_create(&pc, &pool), 0);
+	assert_int_equal(vsw_switch_create(&cfg, &l.sw), 0);
+	assert_int_equal(vsw_switch_add_bridge(l.sw, "br0", err, sizeof(err)),
+			 0);
+	assert_int_equal(vsw_switch_add_port(l.sw, "br0", "d0", "dummy", NULL,
+					     0, err, sizeof(err)),
+			 0);
+	n = vsw_switch_add_port(l.sw, "br0", "v0", "vhostuser", vopts, 2, err,
+				sizeof(err));
+	if (n < 0)
+		fprintf(stderr, "add_port: %s\n", err);
+	assert_int_equal(n, 0);
+	dummy = vsw_switch_port_find(l.sw, "d0");
+	assert_non_null(dummy);
+	assert_int_equal(pthread_create(&l.thr, NULL, loop_main, &l), 0);
+
+	snprintf(path, sizeof(path), "%s/v0.sock", dir);
+	fc.path = path;
+	fc.features = VSW_VUFE_BIT(VIRTIO_F_VERSION_1) |
+		      VSW_VUFE_BIT(VIRTIO_NET_F_MRG_RXBUF) |
+		      VSW_VUFE_BIT(VIRTIO_NET_F_MQ) |
+		      VSW_VUFE_BIT(VIRTIO_NET_F_CTRL_VQ);
+	fc.queue_pairs = 2;
+	assert_int_equal(vsw_vufe_create(&fc, &fe), 0);
+	n = vsw_vufe_connect(fe);
+	if (n < 0)
+		fprintf(stderr, "connect: %s\n", vsw_vufe_error(fe));
+	assert_int_equal(n, 0);
+	assert_int_equal(vsw_vufe_set_pool(fe, 0, pool), 0);
+	assert_int_equal(vsw_vufe_set_pool(fe, 1, pool), 0);
+	/* give the link a moment to come up (control thread) */
+	end = now_ms() + 3000;
+	while (now_ms() < end &&
+	       vsw_switch_port_stats(l.sw, "v0", &ps) == 0) {
+		if (vsw_port_link(vsw_switch_port_find(l.sw, "v0")))
+			break;
+		usleep(1000);
+	}
+	assert_true(vsw_port_link(vsw_switch_port_find(l.sw, "v0")));
+
+	/* dummy -> guest: 20 frames, all on pair 0's receiveq */
+	for (i = 0; i < 20; i++) {
+		frame(f, 60 + i * 50, i);
+		while (vsw_port_dummy_inject(dummy, 0, f, 60 + i * 50, NULL) ==
+		       -ENOSPC)
+			usleep(100);
+	}
+	got = 0;
+	end = now_ms() + 3000;
+	while (got < 20 && now_ms() < end) {
+		n = vsw_vufe_rx_burst(fe, 0, pkts, 32);
+		assert_true(n >= 0);
+		for (i = 0; i < (unsigned)n; i++, got++) {
+			frame(f, 60 + got * 50, got);
+			assert_int_equal(pkts[i]->len, 60 + got * 50);
+			assert_memory_equal(vsw_pkt_data(pkts[i]), f,
+					    pkts[i]->len);
+		}
+		vsw_pkt_free_burst(pkts, (unsigned)n);
+		if (n == 0)
+			usleep(500);
+	}
+	assert_int_equal(got, 20);
+
+	/* guest -> dummy on both pairs (the data threads sleep in between) */
+	for (i = 0; i < 10; i++) {
+		usleep(i == 5 ? 50000 : 0);
+		pkts[0] = vsw_pkt_alloc_len(pool, 200);
+		assert_non_null(pkts[0]);
+		frame(vsw_pkt_data(pkts[0]), 200, 100 + i);
+		pkts[0]->len = 200;
+		assert_int_equal(vsw_vufe_tx_burst(fe, i & 1, pkts, 1), 1);
+	}
+	got = 0;
+	end = now_ms() + 3000;
+	while (got < 10 && now_ms() < end) {
+		n = vsw_port_dummy_collect(dummy, buf, sizeof(buf), NULL, NULL);
+		if (n == -EAGAIN) {
+			usleep(500);
+			continue;
+		}
+		assert_int_equal(n, 200);
+		got++;
+	}
+	assert_int_equal(got, 10);
+
+	vsw_vufe_destroy(fe);
+	__atomic_store_n(&l.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(l.thr, NULL);
+	assert_int_equal(vsw_switch_port_stats(l.sw, "v0", &ps), 0);
+	assert_int_equal(ps.rx.packets, 10);
+	assert_int_equal(ps.tx.packets, 20);
+	assert_int_equal(vsw_switch_del_port(l.sw, "v0", err, sizeof(err)), 0);
+	vsw_switch_destroy(l.sw);
+	vsw_pkt_pool_destroy(pool);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_switch_vhostuser_dummy),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

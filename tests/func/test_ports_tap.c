@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tap and internal providers. The tap interface is moved into a network
+ * namespace of its own (vsw-test-<pid>) with an address there, so the
+ * test talks to a real kernel stack: an ICMP echo sent through the port is
+ * answered by the kernel; a TSO frame written by the port arrives in the
+ * namespace as one GSO frame with its metadata, and one sent from the
+ * namespace is read by the port with its metadata. Needs root.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+
+#include <cmocka.h>
+
+#include "test_ports_harness.h"
+
+static char ns[64], tap_if[16];
+static bool ns_ready;
+
+static const uint8_t mac_port[6] = {0x02, 0x00, 0x00, 0x00, 0xaa, 0x01};
+static const uint8_t mac_host[6] = {0x02, 0x00, 0x00, 0x00, 0xcc, 0x01};
+#define IP_HOST 0x0a4d0001u /* 10.77.0.1, in the namespace */
+#define IP_PORT 0x0a4d0002u /* 10.77.0.2, "behind" the port */
+
+static void ns_cleanup(void)
+{
+	if (!ns_ready)
+		return;
+	(void)th_sh("ip netns del %s 2>/dev/null", ns);
+	ns_ready = false;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(ns, sizeof(ns), "vsw-test-%d", (int)getpid());
+	snprintf(tap_if, sizeof(tap_if), "vswt%d", (int)getpid() % 100000);
+	ns_ready = true;
+	atexit(ns_cleanup);
+	if (th_sh("ip netns add %s", ns) != 0) {
+		ns_cleanup();
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	ns_cleanup();
+	return 0;
+}
+
+static struct vsw_pkt_pool *pool_new(void)
+{
+	const struct vsw_pkt_pool_config pc = {.n_small = 512, .n_large = 16};
+	struct vsw_pkt_pool *pool;
+
+	assert_int_equal(vsw_pkt_pool_create(&pc, &pool), 0);
+	return pool;
+}
+
+/* Flags / mtu of an interface of this namespace from sysfs; -1 if none. */
+static long sysfs_num(const char *ifname, const char *attr)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%li", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Open the tap port and give its interface an address in the namespace. */
+static struct vsw_port *tap_setup(void)
+{
+	struct vsw_port_opt opt = {"ifname", tap_if};
+	struct vsw_port *port;
+	char err[256];
+	int ret;
+
+	port = th_port_open(&vsw_port_tap_ops, "tap0", &opt, 1, err,
+			    sizeof(err), &ret);
+	assert_non_null(port);
+	assert_int_equal(ret, 0);
+	/* brought up by open */
+	assert_true(sysfs_num(tap_if, "flags") & 1);
+	/* the fd stays attached when the interface changes namespace */
+	assert_int_equal(th_sh("ip link set %s netns %s", tap_if, ns), 0);
+	assert_int_equal(th_sh("ip netns exec %s sysctl -qw "
+			       "net.ipv6.conf.%s.disable_ipv6=1",
+			       ns, tap_if),
+			 0);
+	assert_int_equal(th_sh("ip -n %s link set %s address "
+			       "02:00:00:00:cc:01 up",
+			       ns, tap_if),
+			 0);
+	assert_int_equal(th_sh("ip -n %s addr add 10.77.0.1/24 dev %s", ns,
+			       tap_if),
+			 0);
+	assert_int_equal(th_sh("ip -n %s neigh add 10.77.0.2 lladdr "
+			       "02:00:00:00:aa:01 dev %s",
+			       ns, tap_if),
+			 0);
+	return port;
+}
+
+/* Frames of the port until an IPv4 one of protocol proto, >= min_len. */
+static struct vsw_pkt *port_wait_ip(struct vsw_port *port,
+				    struct vsw_pkt_pool *pool, uint8_t proto,
+				    uint32_t min_len, int ms)
+{
+	uint64_t end = th_now_ms() + (uint64_t)ms;
+	struct vsw_pkt *pkts[VSW_PORT_BURST], *hit = NULL;
+	unsigned n, i;
+
+	while (hit == NULL && th_now_ms() < end) {
+		n = th_port_recv(port, 0, pool, pkts, VSW_PORT_BURST);
+		for (i = 0; i < n; i++) {
+			const uint8_t *d = vsw_pkt_data(pkts[i]);
+
+			if (hit == NULL && pkts[i]->len >= min_len &&
+			    d[12] == 0x08 && d[13] == 0x00 && d[23] == proto) {
+				hit = pkts[i];
+				continue;
+			}
+			vsw_pkt_free(pkts[i]);
+		}
+		if (n == 0)
+			(void)th_wait_readable(
+				vsw_port_tap_ops.rxq_wait_fd(port, 0), 50);
+	}
+	return hit;
+}
+
+static uint16_t csum16(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* An ICMP echo request through the port is answered by the kernel. */
+static void test_tap_ping(void **state)
+{
+	struct vsw_pkt_pool *pool = pool_new();
+	struct vsw_port *port = tap_setup();
+	struct vsw_pkt *p, *r;
+	uint8_t *d, *ip, *icmp;
+	uint32_t a;
+	uint16_t v;
+	unsigned i;
+
+	(void)state;
+	p = vsw_pkt_alloc_len(pool, 98);
+	assert_non_null(p);
+	d = vsw_pkt_data(p);
+	th_frame(d, mac_host, mac_port, ETH_P_IP, 84, 0);
+	ip = d + 14;
+	icmp = ip + 20;
+	memset(ip, 0, 28);
+	ip[0] = 0x45;
+	ip[3] = 84;
+	ip[8] = 64;
+	ip[9] = 1;
+	a = htonl(IP_PORT);
+	memcpy(ip + 12, &a, 4);
+	a = htonl(IP_HOST);
+	memcpy(ip + 16, &a, 4);
+	v = htons(csum16(ip, 20));
+	memcpy(ip + 10, &v, 2);
+	icmp[0] = 8; /* echo request */
+	icmp[4] = 0x12;
+	icmp[5] = 0x34;
+	icmp[7] = 1;
+	for (i = 8; i < 64; i++)
+		icmp[i] = (uint8_t)i;
+	v = htons(csum16(icmp, 64));
+	memcpy(icmp + 2, &v, 2);
+	p->len = 98;
+	assert_int_equal(th_port_send(port, 0, &p, 1), 1);
+
+	r = port_wait_ip(port, pool, 1, 34, 3000);
+	assert_non_null(r);
+	d = vsw_pkt_data(r);
+	assert_int_equal(r->len, 98);
+	assert_memory_equal(d, mac_port, 6);
+	assert_memory_equal(d + 6, mac_host, 6);
+	assert_int_equal(d[34], 0); /* echo reply */
+	assert_memory_equal(d + 38, icmp + 4, 60); /* id, seq, payload */
+	assert_int_equal(csum16(d + 34, 64), 0);
+	assert_int_equal(r->in_port, 1);
+	vsw_pkt_free(r);
+	vsw_pkt_free(p);
+	assert_int_equal(th_port_drops(port, true, VSW_DROP_TX_ERROR), 0);
+	th_port_close(port);
+	vsw_pkt_pool_destroy(pool);
+}
+
+struct sock_args {
+	const char *ifname;
+	int fd;
+};
+
+static int ns_sock_fn(void *arg)
+{
+	struct sock_args *a = arg;
+
+	a->fd = th_raw_socket(a->ifname, true);
+	return a->fd < 0 ? a->fd : 0;
+}
+
+/* TSO both ways with the offload metadata intact. */
+static void test_tap_tso(void **state)
+{
+	struct vsw_pkt_pool *pool = pool_new();
+	struct vsw_port *port = tap_setup();
+	struct sock_args sa = {.ifname = tap_if, .fd = -1};
+	static uint8_t buf[16384], frame[16384];
+	struct virtio_net_hdr_v1 h;
+	struct virtio_net_hdr vh;
+	struct vsw_pkt *p;
+	uint64_t end;
+	size_t len;
+	ssize_t r = -1;
+
+	(void)state;
+	assert_int_equal(th_in_netns(ns, ns_sock_fn, &sa), 0);
+
+	/* port -> host: one 4000-byte frame, mss 1000, one GSO skb there */
+	p = vsw_pkt_alloc_len(pool, 5000);
+	assert_non_null(p);
+	p->len = (uint32_t)th_tcp4_frame(vsw_pkt_data(p), mac_host, mac_port,
+					 IP_PORT, IP_HOST, 4000, 7, 1000,
+					 &p->vnet);
+	assert_int_equal(th_port_send(port, 0, &p, 1), 1);
+	end = th_now_ms() + 3000;
+	while (th_now_ms() < end) {
+		if (th_wait_readable(sa.fd, 50) <= 0)
+			continue;
+		r = recv(sa.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r > 10 + 34 && buf[10 + 12] == 0x08 && buf[10 + 23] == 6 &&
+		    memcmp(buf + 10 + 6, mac_port, 6) == 0)
+			break;
+		r = -1;
+	}
+	assert_int_equal(r, (ssize_t)(10 + p->len));
+	memcpy(&vh, buf, sizeof(vh));
+	assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(vh.gso_size, 1000);
+	assert_memory_equal(buf + 10 + 54, vsw_pkt_data(p) + 54, 4000);
+	vsw_pkt_free(p);
+
+	/* host -> port: a 6000-byte TSO frame sent in the namespace */
+	len = th_tcp4_frame(frame, mac_port, mac_host, IP_HOST, IP_PORT, 6000,
+			    8, 1400, &h);
+	memset(&vh, 0, sizeof(vh));
+	vh.flags = h.flags;
+	vh.gso_type = h.gso_type;
+	vh.gso_size = h.gso_size;
+	vh.hdr_len = h.hdr_len;
+	vh.csum_start = h.csum_start;
+	vh.csum_offset = h.csum_offset;
+	memcpy(buf, &vh, sizeof(vh));
+	memcpy(buf + 10, frame, len);
+	assert_int_equal(send(sa.fd, buf, 10 + len, 0), (ssize_t)(10 + len));
+	/* (the kernel's RST to the first frame is shorter: skipped) */
+	p = port_wait_ip(port, pool, 6, 1000, 3000);
+	assert_non_null(p);
+	/* TSO4 announced with TUNSETOFFLOAD: one frame, not segments */
+	assert_int_equal(p->len, len);
+	assert_int_equal(p->vnet.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(p->vnet.gso_size, 1400);
+	assert_true(p->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(p->vnet.csum_start, 34);
+	assert_int_equal(p->vnet.csum_offset, 16);
+	assert_memory_equal(vsw_pkt_data(p) + 54, frame + 54, 6000);
+	assert_int_equal(p->cls, VSW_PKT_LARGE);
+	vsw_pkt_free(p);
+	close(sa.fd);
+	assert_int_equal(th_port_drops(port, false, VSW_DROP_RX_NOMEM), 0);
+	th_port_close(port);
+	vsw_pkt_pool_destroy(pool);
+}
+
+/* Options: unknown keys, bad values, mtu applied; closing removes it. */
+static void test_tap_options(void **state)
+{
+	struct vsw_port_opt bad[] = {{"ifnam", "x"}};
+	struct vsw_port_opt mtu[] = {{"ifname", "vswtmtu0"}, {"mtu", "9000"}};
+	struct vsw_port_opt small[] = {{"mtu", "12"}};
+	struct vsw_port_opt longname[] = {{"ifname", "a-much-too-long-name"}};
+	struct vsw_port *port;
+	char err[256];
+	int ret;
+
+	(void)state;
+	port = th_port_open(&vsw_port_tap_ops, "t", bad, 1, err, sizeof(err),
+			    &ret);
+	assert_null(port);
+	assert_int_equal(ret, -EINVAL);
+	assert_non_null(strstr(err, "'ifnam'"));
+	port = th_port_open(&vsw_port_tap_ops, "t", small, 1, err, sizeof(err),
+			    &ret);
+	assert_null(port);
+	assert_int_equal(ret, -EINVAL);
+	port = th_port_open(&vsw_port_tap_ops, "t", longname, 1, err,
+			    sizeof(err), &ret);
+	assert_null(port);
+	assert_int_equal(ret, -EINVAL);
+	assert_non_null(strstr(err, "a-much-too-long-name"));
+
+	port = th_port_open(&vsw_port_tap_ops, "t", mtu, 2, err, sizeof(err),
+			    &ret);
+	assert_non_null(port);
+	assert_int_equal(sysfs_num("vswtmtu0", "mtu"), 9000);
+	th_port_close(port);
+	assert_int_equal(sysfs_num("vswtmtu0", "mtu"), -1);
+}
+
+/* internal: named after the port, up, gone with the port. */
+static void test_internal(void **state)
+{
+	struct vsw_port_opt bad[] = {{"ifname", "x"}};
+	char name[16], err[256], st[128];
+	struct vsw_port *port;
+	int ret;
+
+	(void)state;
+	snprintf(name, sizeof(name), "vswi%d", (int)getpid() % 100000);
+	port = th_port_open(&vsw_port_internal_ops, name, bad, 1, err,
+			    sizeof(err), &ret);
+	assert_null(port);
+	assert_int_equal(ret, -EINVAL);
+	port = th_port_open(&vsw_port_internal_ops, name, NULL, 0, err,
+			    sizeof(err), &ret);
+	assert_non_null(port);
+	assert_true(sysfs_num(name, "flags") & 1);
+	assert_int_equal(vsw_port_internal_ops.n_rxq(port), 1);
+	vsw_port_internal_ops.status(port, st, sizeof(st));
+	assert_non_null(strstr(st, name));
+	assert_true(vsw_port_internal_ops.rxq_wait_fd(port, 0) >= 0);
+	th_port_close(port);
+	assert_int_equal(sysfs_num(name, "flags"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tap_options),
+		cmocka_unit_test(test_internal),
+		cmocka_unit_test(test_tap_ping),
+		cmocka_unit_test(test_tap_tso),
+	};
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "needs root (namespaces, TAP): skipped\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
