@@ -6,7 +6,8 @@
 # Debian packages the build, the tests and the tools need. The one list:
 # add new needs here (deps installs only what is missing).
 DEB_PKGS := meson ninja-build gcc clang libclang-rt-14-dev llvm \
-	clang-format pkg-config libcmocka-dev python3
+	clang-format pkg-config libcmocka-dev python3 \
+	libsqlite3-dev libjansson-dev libxdp-dev libbpf-dev iproute2
 
 MESON ?= meson
 PYTHON ?= python3

@@ -1,0 +1,1200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsw_cfg: vswd's configuration store over SQLite (see vsw_config.h).
+ *
+ * Trust model: the file is vswd's own but may have been damaged (a full
+ * disk, an editor, a copy of the wrong file). vsw_cfg_open() checks the
+ * header, the application id, the schema version, the tables and the
+ * integrity of every page before it writes anything, and refuses the file
+ * on any doubt. Values read back are checked again as if they came from a
+ * peer (names, keys, values, VLANs), so that a hand-edited row is reported
+ * instead of reaching the switch.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "vsw_config.h"
+
+struct vsw_cfg {
+	sqlite3 *db;
+	bool in_txn;
+	char path[4096];
+	char why[512];
+};
+
+static const char cfg_schema_v1[] =
+	"CREATE TABLE meta ("
+	" key TEXT PRIMARY KEY NOT NULL,"
+	" value TEXT NOT NULL);"
+	"CREATE TABLE bridges ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE ports ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" bridge TEXT NOT NULL REFERENCES bridges(name) ON DELETE CASCADE,"
+	" type TEXT NOT NULL,"
+	" tag INTEGER CHECK (tag IS NULL OR tag BETWEEN 0 AND 4095),"
+	" trunks TEXT);"
+	"CREATE INDEX ports_bridge ON ports(bridge);"
+	"CREATE TABLE port_options ("
+	" port TEXT NOT NULL REFERENCES ports(name) ON DELETE CASCADE,"
+	" key TEXT NOT NULL,"
+	" value TEXT NOT NULL,"
+	" PRIMARY KEY (port, key));"
+	"CREATE TABLE options ("
+	" key TEXT PRIMARY KEY NOT NULL,"
+	" value TEXT NOT NULL);";
+
+static const char *const cfg_tables_v1[] = {
+	"bridges", "meta", "options", "port_options", "ports",
+};
+
+static int cfg_fail(struct vsw_cfg *cfg, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int cfg_fail(struct vsw_cfg *cfg, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cfg->why, sizeof(cfg->why), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Map an SQLite result code to an errno. */
+static int cfg_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return -EILSEQ;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	default:
+		return -EIO;
+	}
+}
+
+static int cfg_sql_fail(struct vsw_cfg *cfg, int rc, const char *what)
+{
+	return cfg_fail(cfg, cfg_errno(rc), "%s: %s: %s", cfg->path, what,
+			sqlite3_errmsg(cfg->db));
+}
+
+static int cfg_prepare(struct vsw_cfg *cfg, const char *sql,
+		       sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(cfg->db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK)
+		return cfg_sql_fail(cfg, rc, "preparing a statement");
+	return 0;
+}
+
+/* Run @sql binding the NULL-terminated list of text arguments. */
+static int cfg_run(struct vsw_cfg *cfg, const char *sql, ...)
+{
+	sqlite3_stmt *st;
+	const char *arg;
+	va_list ap;
+	int rc, i = 1;
+
+	rc = cfg_prepare(cfg, sql, &st);
+	if (rc < 0)
+		return rc;
+	va_start(ap, sql);
+	while ((arg = va_arg(ap, const char *)) != NULL)
+		sqlite3_bind_text(st, i++, arg, -1, SQLITE_STATIC);
+	va_end(ap);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cfg_sql_fail(cfg, rc, "writing");
+	return 0;
+}
+
+/* One integer from a single-row query (a PRAGMA, a count). */
+static int cfg_query_int(struct vsw_cfg *cfg, const char *sql, long long *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(cfg->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return cfg_sql_fail(cfg, rc, "reading");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		*v = 0;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return cfg_sql_fail(cfg, rc, "reading");
+	return 0;
+}
+
+static int cfg_need_txn(struct vsw_cfg *cfg)
+{
+	if (!cfg->in_txn)
+		return cfg_fail(cfg, -EINVAL, "no transaction is open");
+	return 0;
+}
+
+/* ---- text helpers -------------------------------------------------- */
+
+bool vsw_cfg_name_valid(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > VSW_CFG_NAME_MAX || name[0] == '-')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == '-'))
+			return false;
+	}
+	/* "." and ".." cannot be interface names. */
+	return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+bool vsw_cfg_key_valid(const char *key)
+{
+	size_t i, n = strlen(key);
+
+	if (n == 0 || n > VSW_CFG_KEY_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = key[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool vsw_cfg_value_valid(const char *value)
+{
+	size_t i, n = strlen(value);
+
+	if (n > VSW_CFG_VALUE_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+bool vsw_cfg_vlan_test(const struct vsw_cfg_vlans *v, unsigned int id)
+{
+	if (id > VSW_CFG_VLAN_MAX)
+		return false;
+	return (v->bits[id / 64] >> (id % 64)) & 1;
+}
+
+void vsw_cfg_vlan_set(struct vsw_cfg_vlans *v, unsigned int id)
+{
+	if (id <= VSW_CFG_VLAN_MAX)
+		v->bits[id / 64] |= 1ULL << (id % 64);
+}
+
+unsigned int vsw_cfg_vlans_count(const struct vsw_cfg_vlans *v)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < sizeof(v->bits) / sizeof(v->bits[0]); i++)
+		n += (unsigned int)__builtin_popcountll(v->bits[i]);
+	return n;
+}
+
+/* A VLAN id at *@s: decimal digits only, 0..4095. */
+static int cfg_vlan_id(const char **s, unsigned int *id)
+{
+	const char *p = *s;
+	unsigned int v = 0;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	while (*p >= '0' && *p <= '9') {
+		v = v * 10 + (unsigned int)(*p - '0');
+		if (v > VSW_CFG_VLAN_MAX)
+			return -ERANGE;
+		p++;
+	}
+	*s = p;
+	*id = v;
+	return 0;
+}
+
+int vsw_cfg_vlans_parse(const char *s, struct vsw_cfg_vlans *v, char *err,
+			size_t errlen)
+{
+	const char *p = s;
+
+	memset(v, 0, sizeof(*v));
+	if (*p == '\0')
+		return 0;
+	for (;;) {
+		const char *start = p;
+		unsigned int lo, hi, i;
+		int rc;
+
+		rc = cfg_vlan_id(&p, &lo);
+		hi = lo;
+		if (rc == 0 && *p == '-') {
+			p++;
+			rc = cfg_vlan_id(&p, &hi);
+			if (rc == 0 && hi < lo)
+				rc = -EINVAL;
+		}
+		if (rc < 0 || (*p != ',' && *p != '\0')) {
+			snprintf(err, errlen,
+				 "bad VLAN list '%s' at '%s': expected VLAN "
+				 "ids 0..4095 or ranges LO-HI, separated by "
+				 "commas",
+				 s, start);
+			return -EINVAL;
+		}
+		for (i = lo; i <= hi; i++)
+			vsw_cfg_vlan_set(v, i);
+		if (*p == '\0')
+			return 0;
+		p++;
+	}
+}
+
+int vsw_cfg_vlans_format(const struct vsw_cfg_vlans *v, char *buf,
+			 size_t len)
+{
+	size_t off = 0;
+	unsigned int id = 0;
+
+	if (len == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	while (id <= VSW_CFG_VLAN_MAX) {
+		unsigned int end;
+		int n;
+
+		if (!vsw_cfg_vlan_test(v, id)) {
+			id++;
+			continue;
+		}
+		end = id;
+		while (end < VSW_CFG_VLAN_MAX && vsw_cfg_vlan_test(v, end + 1))
+			end++;
+		if (end == id)
+			n = snprintf(buf + off, len - off, "%s%u",
+				     off ? "," : "", id);
+		else
+			n = snprintf(buf + off, len - off, "%s%u-%u",
+				     off ? "," : "", id, end);
+		if (n < 0 || (size_t)n >= len - off)
+			return -ENOSPC;
+		off += (size_t)n;
+		id = end + 1;
+	}
+	return 0;
+}
+
+const char *vsw_cfg_port_opt(const struct vsw_cfg_port *p, const char *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_opts; i++)
+		if (strcmp(p->opts[i].key, key) == 0)
+			return p->opts[i].value;
+	return NULL;
+}
+
+/* ---- open / close ----------------------------------------------------- */
+
+static int cfg_check_tables(struct vsw_cfg *cfg)
+{
+	size_t i, n = sizeof(cfg_tables_v1) / sizeof(cfg_tables_v1[0]);
+	unsigned int found = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = cfg_prepare(cfg,
+			 "SELECT name FROM sqlite_schema WHERE type = 'table' "
+			 "ORDER BY name",
+			 &st);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		for (i = 0; name != NULL && i < n; i++)
+			if (strcmp(name, cfg_tables_v1[i]) == 0)
+				break;
+		if (name == NULL || i == n) {
+			rc = cfg_fail(cfg, -EPROTO,
+				      "%s: unexpected table '%.64s' for schema "
+				      "version %d: not a vswd configuration "
+				      "or damaged; refusing to use it",
+				      cfg->path, name ? name : "(null)",
+				      VSW_CFG_SCHEMA_VERSION);
+			sqlite3_finalize(st);
+			return rc;
+		}
+		found |= 1u << i;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return cfg_sql_fail(cfg, rc, "reading the schema");
+	for (i = 0; i < n; i++)
+		if (!(found & (1u << i)))
+			return cfg_fail(cfg, -EPROTO,
+					"%s: table '%s' is missing (schema "
+					"version %d): damaged file; refusing "
+					"to use it",
+					cfg->path, cfg_tables_v1[i],
+					VSW_CFG_SCHEMA_VERSION);
+	return 0;
+}
+
+/* PRAGMA quick_check: every page, every index entry, every constraint. */
+static int cfg_check_integrity(struct vsw_cfg *cfg)
+{
+	sqlite3_stmt *st;
+	const char *msg;
+	int rc;
+
+	rc = sqlite3_prepare_v2(cfg->db, "PRAGMA quick_check(1)", -1, &st,
+				NULL);
+	if (rc != SQLITE_OK)
+		goto corrupt;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		goto corrupt;
+	}
+	msg = (const char *)sqlite3_column_text(st, 0);
+	if (msg == NULL || strcmp(msg, "ok") != 0) {
+		cfg_fail(cfg, -EILSEQ,
+			 "%s: the database is damaged (integrity check: %s); "
+			 "refusing to use it: restore a backup or move it "
+			 "away to start with an empty configuration",
+			 cfg->path, msg ? msg : "no answer");
+		sqlite3_finalize(st);
+		return -EILSEQ;
+	}
+	sqlite3_finalize(st);
+	/* Every port row must point at a bridge, every option at a port. */
+	rc = sqlite3_prepare_v2(cfg->db, "PRAGMA foreign_key_check", -1, &st,
+				NULL);
+	if (rc != SQLITE_OK)
+		goto corrupt;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return cfg_fail(cfg, -EILSEQ,
+				"%s: the database is inconsistent (a port "
+				"without its bridge or an option without its "
+				"port); refusing to use it",
+				cfg->path);
+	if (rc != SQLITE_DONE)
+		goto corrupt;
+	return 0;
+corrupt:
+	return cfg_fail(cfg, cfg_errno(rc) == -EBUSY ? -EBUSY : -EILSEQ,
+			"%s: the database is damaged (%s); refusing to use "
+			"it: restore a backup or move it away to start with "
+			"an empty configuration",
+			cfg->path, sqlite3_errmsg(cfg->db));
+}
+
+static int cfg_create_schema(struct vsw_cfg *cfg)
+{
+	char sql[128];
+	int rc;
+
+	rc = sqlite3_exec(cfg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return cfg_sql_fail(cfg, rc, "creating the schema");
+	rc = sqlite3_exec(cfg->db, cfg_schema_v1, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA application_id = %d; PRAGMA user_version = %d",
+		 VSW_CFG_APP_ID, VSW_CFG_SCHEMA_VERSION);
+	rc = sqlite3_exec(cfg->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_exec(cfg->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	rc = cfg_sql_fail(cfg, rc, "creating the schema");
+	sqlite3_exec(cfg->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/*
+ * Look at what is in the file before anything writes to it. Sets *@empty
+ * for an SQLite database with no table and no ids (a new file).
+ */
+static int cfg_identify(struct vsw_cfg *cfg, bool *empty)
+{
+	long long app_id, version, tables;
+	int rc;
+
+	rc = cfg_query_int(cfg, "PRAGMA application_id", &app_id);
+	if (rc == 0)
+		rc = cfg_query_int(cfg, "PRAGMA user_version", &version);
+	if (rc == 0)
+		rc = cfg_query_int(cfg, "SELECT count(*) FROM sqlite_schema",
+				   &tables);
+	if (rc == -EILSEQ || rc == -EIO) {
+		if (sqlite3_errcode(cfg->db) == SQLITE_NOTADB)
+			return cfg_fail(cfg, -EILSEQ,
+					"%s: not an SQLite database, or its "
+					"header is damaged (%s); refusing to "
+					"use it: restore a backup or move it "
+					"away to start with an empty "
+					"configuration",
+					cfg->path, sqlite3_errmsg(cfg->db));
+		return cfg_fail(cfg, -EILSEQ,
+				"%s: the database is damaged (%s); refusing "
+				"to use it: restore a backup or move it away "
+				"to start with an empty configuration",
+				cfg->path, sqlite3_errmsg(cfg->db));
+	}
+	if (rc < 0)
+		return rc;
+	*empty = app_id == 0 && version == 0 && tables == 0;
+	if (*empty)
+		return 0;
+	if ((uint32_t)app_id != (uint32_t)VSW_CFG_APP_ID)
+		return cfg_fail(cfg, -EPROTO,
+				"%s: an SQLite database, but not a vswd "
+				"configuration (application_id 0x%08x, "
+				"expected 0x%08x); refusing to use it",
+				cfg->path, (unsigned int)app_id,
+				(unsigned int)VSW_CFG_APP_ID);
+	if (version != VSW_CFG_SCHEMA_VERSION)
+		return cfg_fail(cfg, -EPROTO,
+				"%s: schema version %lld, this vswd "
+				"understands version %d%s; refusing to use it",
+				cfg->path, version, VSW_CFG_SCHEMA_VERSION,
+				version > VSW_CFG_SCHEMA_VERSION ?
+					" (written by a newer vswd?)" :
+					"");
+	return 0;
+}
+
+int vsw_cfg_open(const char *path, struct vsw_cfg **out, bool *created,
+		 char *err, size_t errlen)
+{
+	struct vsw_cfg *cfg;
+	struct stat sb;
+	bool exists, empty = false;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int rc;
+
+	*out = NULL;
+	if (created)
+		*created = false;
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (strlen(path) >= sizeof(cfg->path)) {
+		rc = cfg_fail(cfg, -ENAMETOOLONG, "%.64s...: path too long",
+			      path);
+		goto fail;
+	}
+	strcpy(cfg->path, path);
+
+	exists = stat(path, &sb) == 0;
+	if (!exists && errno != ENOENT) {
+		rc = cfg_fail(cfg, -errno, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (exists && !S_ISREG(sb.st_mode)) {
+		rc = cfg_fail(cfg, -EINVAL, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (!exists)
+		flags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &cfg->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		int e = errno;
+
+		rc = cfg_fail(cfg, cfg_errno(rc), "%s: cannot open: %s%s%s",
+			      path,
+			      cfg->db ? sqlite3_errmsg(cfg->db) : "no memory",
+			      e ? ": " : "", e ? strerror(e) : "");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(cfg->db, 0);
+
+	/*
+	 * Exclusive locking: the lock taken by the first read is kept until
+	 * close, and WAL then needs no shared-memory file. Set before the
+	 * first read so that the read below takes it.
+	 */
+	rc = cfg_run(cfg, "PRAGMA locking_mode = EXCLUSIVE", NULL);
+	if (rc < 0)
+		goto fail;
+	rc = cfg_identify(cfg, &empty);
+	if (rc == -EBUSY)
+		cfg_fail(cfg, -EBUSY,
+			 "%s: in use by another process (another vswd?)",
+			 path);
+	if (rc < 0)
+		goto fail;
+	if (!empty) {
+		rc = cfg_check_tables(cfg);
+		if (rc == 0)
+			rc = cfg_check_integrity(cfg);
+		if (rc < 0)
+			goto fail;
+	}
+	/* Only now, with the file known to be ours (or empty), write. */
+	rc = cfg_run(cfg, "PRAGMA journal_mode = WAL", NULL);
+	if (rc == 0)
+		rc = cfg_run(cfg, "PRAGMA synchronous = FULL", NULL);
+	if (rc == 0)
+		rc = cfg_run(cfg, "PRAGMA foreign_keys = ON", NULL);
+	if (rc < 0)
+		goto fail;
+	/* Take the write lock now: a second vswd fails here, not later. */
+	rc = sqlite3_exec(cfg->db, "BEGIN EXCLUSIVE; COMMIT", NULL, NULL,
+			  NULL);
+	if (rc != SQLITE_OK) {
+		rc = cfg_errno(rc) == -EBUSY ?
+			     cfg_fail(cfg, -EBUSY,
+				      "%s: in use by another process "
+				      "(another vswd?)",
+				      path) :
+			     cfg_sql_fail(cfg, rc, "locking");
+		goto fail;
+	}
+	if (empty) {
+		rc = cfg_create_schema(cfg);
+		if (rc < 0)
+			goto fail;
+		if (created)
+			*created = true;
+	}
+	cfg->why[0] = '\0';
+	*out = cfg;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", cfg->why);
+	if (cfg->db)
+		sqlite3_close(cfg->db);
+	free(cfg);
+	return rc;
+}
+
+void vsw_cfg_close(struct vsw_cfg *cfg)
+{
+	if (cfg == NULL)
+		return;
+	vsw_cfg_rollback(cfg);
+	sqlite3_close(cfg->db);
+	free(cfg);
+}
+
+const char *vsw_cfg_why(const struct vsw_cfg *cfg)
+{
+	return cfg->why;
+}
+
+/* ---- transactions ----------------------------------------------------- */
+
+int vsw_cfg_begin(struct vsw_cfg *cfg)
+{
+	int rc;
+
+	if (cfg->in_txn)
+		return cfg_fail(cfg, -EBUSY, "a transaction is already open");
+	rc = sqlite3_exec(cfg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return cfg_sql_fail(cfg, rc, "starting a transaction");
+	cfg->in_txn = true;
+	return 0;
+}
+
+int vsw_cfg_commit(struct vsw_cfg *cfg)
+{
+	int rc;
+
+	rc = cfg_need_txn(cfg);
+	if (rc < 0)
+		return rc;
+	rc = sqlite3_exec(cfg->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = cfg_sql_fail(cfg, rc, "committing");
+		vsw_cfg_rollback(cfg);
+		return rc;
+	}
+	cfg->in_txn = false;
+	return 0;
+}
+
+void vsw_cfg_rollback(struct vsw_cfg *cfg)
+{
+	if (!cfg->in_txn)
+		return;
+	/* Harmless if SQLite already rolled back on its own (I/O error). */
+	if (sqlite3_get_autocommit(cfg->db) == 0)
+		sqlite3_exec(cfg->db, "ROLLBACK", NULL, NULL, NULL);
+	cfg->in_txn = false;
+}
+
+/* ---- meta --------------------------------------------------------------- */
+
+int vsw_cfg_is_initialized(struct vsw_cfg *cfg, bool *initialized)
+{
+	long long n;
+	int rc;
+
+	rc = cfg_query_int(cfg,
+			   "SELECT count(*) FROM meta "
+			   "WHERE key = 'initialized'",
+			   &n);
+	if (rc < 0)
+		return rc;
+	*initialized = n > 0;
+	return 0;
+}
+
+int vsw_cfg_set_initialized(struct vsw_cfg *cfg)
+{
+	int rc = cfg_need_txn(cfg);
+
+	if (rc < 0)
+		return rc;
+	return cfg_run(cfg,
+		       "INSERT OR REPLACE INTO meta(key, value) "
+		       "VALUES ('initialized', '1')",
+		       NULL);
+}
+
+/* ---- bridges -------------------------------------------------------------- */
+
+int vsw_cfg_bridge_exists(struct vsw_cfg *cfg, const char *name)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = cfg_prepare(cfg, "SELECT 1 FROM bridges WHERE name = ?1", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return cfg_sql_fail(cfg, rc, "reading bridges");
+}
+
+int vsw_cfg_bridge_add(struct vsw_cfg *cfg, const char *name)
+{
+	int rc = cfg_need_txn(cfg);
+
+	if (rc < 0)
+		return rc;
+	if (!vsw_cfg_name_valid(name))
+		return cfg_fail(cfg, -EINVAL, "invalid bridge name '%s'",
+				name);
+	rc = vsw_cfg_bridge_exists(cfg, name);
+	if (rc < 0)
+		return rc;
+	if (rc)
+		return cfg_fail(cfg, -EEXIST, "bridge '%s' exists", name);
+	return cfg_run(cfg, "INSERT INTO bridges(name) VALUES (?1)", name,
+		       NULL);
+}
+
+int vsw_cfg_bridge_del(struct vsw_cfg *cfg, const char *name)
+{
+	int rc = cfg_need_txn(cfg);
+
+	if (rc < 0)
+		return rc;
+	rc = vsw_cfg_bridge_exists(cfg, name);
+	if (rc < 0)
+		return rc;
+	if (!rc)
+		return cfg_fail(cfg, -ENOENT, "no bridge '%s'", name);
+	/* ON DELETE CASCADE removes the ports and their options. */
+	return cfg_run(cfg, "DELETE FROM bridges WHERE name = ?1", name,
+		       NULL);
+}
+
+int vsw_cfg_bridge_foreach(struct vsw_cfg *cfg,
+			   int (*fn)(void *opaque, const char *name),
+			   void *opaque)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = cfg_prepare(cfg, "SELECT name FROM bridges ORDER BY id", &st);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		if (name == NULL || !vsw_cfg_name_valid(name)) {
+			rc = cfg_fail(cfg, -EILSEQ,
+				      "%s: invalid bridge name '%s' in the "
+				      "database",
+				      cfg->path, name ? name : "(null)");
+			sqlite3_finalize(st);
+			return rc;
+		}
+		rc = fn(opaque, name);
+		if (rc != 0) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return cfg_sql_fail(cfg, rc, "reading bridges");
+	return 0;
+}
+
+/* ---- ports ---------------------------------------------------------------- */
+
+static bool cfg_type_valid(const char *type)
+{
+	return vsw_cfg_key_valid(type);
+}
+
+/* Check @p before it is written (and after it is read back). */
+static int cfg_port_check(struct vsw_cfg *cfg, const struct vsw_cfg_port *p)
+{
+	unsigned int i, j;
+
+	if (!vsw_cfg_name_valid(p->name))
+		return cfg_fail(cfg, -EINVAL, "invalid port name '%s'",
+				p->name);
+	if (!vsw_cfg_name_valid(p->bridge))
+		return cfg_fail(cfg, -EINVAL, "invalid bridge name '%s'",
+				p->bridge);
+	if (!cfg_type_valid(p->type))
+		return cfg_fail(cfg, -EINVAL, "invalid port type '%s'",
+				p->type);
+	if (p->tag < -1 || p->tag > VSW_CFG_VLAN_MAX)
+		return cfg_fail(cfg, -EINVAL, "invalid VLAN tag %d", p->tag);
+	if (p->n_opts > VSW_CFG_MAX_OPTS)
+		return cfg_fail(cfg, -EINVAL, "too many options (max %d)",
+				VSW_CFG_MAX_OPTS);
+	for (i = 0; i < p->n_opts; i++) {
+		if (!vsw_cfg_key_valid(p->opts[i].key))
+			return cfg_fail(cfg, -EINVAL,
+					"invalid option key '%s'",
+					p->opts[i].key);
+		if (!vsw_cfg_value_valid(p->opts[i].value))
+			return cfg_fail(cfg, -EINVAL,
+					"invalid value for option '%s'",
+					p->opts[i].key);
+		for (j = 0; j < i; j++)
+			if (!strcmp(p->opts[i].key, p->opts[j].key))
+				return cfg_fail(cfg, -EINVAL,
+						"option '%s' given twice",
+						p->opts[i].key);
+	}
+	return 0;
+}
+
+static int cfg_port_exists(struct vsw_cfg *cfg, const char *name)
+{
+	long long n = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = cfg_prepare(cfg, "SELECT count(*) FROM ports WHERE name = ?1",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return cfg_sql_fail(cfg, rc, "reading ports");
+	return n > 0;
+}
+
+/* Write tag and trunks of @p into the ports row (the row exists). */
+static int cfg_port_write_vlan(struct vsw_cfg *cfg,
+			       const struct vsw_cfg_port *p)
+{
+	char trunks[5 * (VSW_CFG_VLAN_MAX + 1)];
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = vsw_cfg_vlans_format(&p->trunks, trunks, sizeof(trunks));
+	if (rc < 0)
+		return cfg_fail(cfg, rc, "VLAN list too long");
+	rc = cfg_prepare(cfg,
+			 "UPDATE ports SET tag = ?2, trunks = ?3 "
+			 "WHERE name = ?1",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+	if (p->tag >= 0)
+		sqlite3_bind_int(st, 2, p->tag);
+	else
+		sqlite3_bind_null(st, 2);
+	if (p->has_trunks)
+		sqlite3_bind_text(st, 3, trunks, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return cfg_sql_fail(cfg, rc, "writing VLANs");
+	return 0;
+}
+
+int vsw_cfg_port_add(struct vsw_cfg *cfg, const struct vsw_cfg_port *p)
+{
+	unsigned int i;
+	int rc = cfg_need_txn(cfg);
+
+	if (rc < 0)
+		return rc;
+	rc = cfg_port_check(cfg, p);
+	if (rc < 0)
+		return rc;
+	rc = vsw_cfg_bridge_exists(cfg, p->bridge);
+	if (rc < 0)
+		return rc;
+	if (!rc)
+		return cfg_fail(cfg, -ENOENT, "no bridge '%s'", p->bridge);
+	rc = cfg_port_exists(cfg, p->name);
+	if (rc < 0)
+		return rc;
+	if (rc)
+		return cfg_fail(cfg, -EEXIST, "port '%s' exists", p->name);
+	rc = cfg_run(cfg,
+		     "INSERT INTO ports(name, bridge, type) VALUES (?1, ?2, ?3)",
+		     p->name, p->bridge, p->type, NULL);
+	if (rc < 0)
+		return rc;
+	rc = cfg_port_write_vlan(cfg, p);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < p->n_opts; i++) {
+		rc = cfg_run(cfg,
+			     "INSERT INTO port_options(port, key, value) "
+			     "VALUES (?1, ?2, ?3)",
+			     p->name, p->opts[i].key, p->opts[i].value, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int vsw_cfg_port_del(struct vsw_cfg *cfg, const char *name)
+{
+	int rc = cfg_need_txn(cfg);
+
+	if (rc < 0)
+		return rc;
+	rc = cfg_port_exists(cfg, name);
+	if (rc < 0)
+		return rc;
+	if (!rc)
+		return cfg_fail(cfg, -ENOENT, "no port '%s'", name);
+	return cfg_run(cfg, "DELETE FROM ports WHERE name = ?1", name, NULL);
+}
+
+int vsw_cfg_port_set_vlan(struct vsw_cfg *cfg, const struct vsw_cfg_port *p)
+{
+	int rc = cfg_need_txn(cfg);
+
+	if (rc < 0)
+		return rc;
+	if (p->tag < -1 || p->tag > VSW_CFG_VLAN_MAX)
+		return cfg_fail(cfg, -EINVAL, "invalid VLAN tag %d", p->tag);
+	rc = cfg_port_exists(cfg, p->name);
+	if (rc < 0)
+		return rc;
+	if (!rc)
+		return cfg_fail(cfg, -ENOENT, "no port '%s'", p->name);
+	return cfg_port_write_vlan(cfg, p);
+}
+
+static int cfg_text(struct vsw_cfg *cfg, sqlite3_stmt *st, int col,
+		    char *dst, size_t len, const char *what)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	if (s == NULL || strlen((const char *)s) >= len)
+		return cfg_fail(cfg, -EILSEQ,
+				"%s: invalid %s in the database", cfg->path,
+				what);
+	strcpy(dst, (const char *)s);
+	return 0;
+}
+
+/* Fill @p from a row of (name, bridge, type, tag, trunks). */
+static int cfg_port_from_row(struct vsw_cfg *cfg, sqlite3_stmt *st,
+			     struct vsw_cfg_port *p)
+{
+	sqlite3_stmt *ost;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	rc = cfg_text(cfg, st, 0, p->name, sizeof(p->name), "port name");
+	if (rc == 0)
+		rc = cfg_text(cfg, st, 1, p->bridge, sizeof(p->bridge),
+			      "bridge name");
+	if (rc == 0)
+		rc = cfg_text(cfg, st, 2, p->type, sizeof(p->type),
+			      "port type");
+	if (rc < 0)
+		return rc;
+	if (sqlite3_column_type(st, 3) == SQLITE_NULL) {
+		p->tag = -1;
+	} else {
+		long long tag = sqlite3_column_int64(st, 3);
+
+		if (tag < 0 || tag > VSW_CFG_VLAN_MAX)
+			return cfg_fail(cfg, -EILSEQ,
+					"%s: port '%s': invalid tag in the "
+					"database",
+					cfg->path, p->name);
+		p->tag = (int)tag;
+	}
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+		const char *t = (const char *)sqlite3_column_text(st, 4);
+		char why[160];
+
+		p->has_trunks = true;
+		if (t == NULL ||
+		    vsw_cfg_vlans_parse(t, &p->trunks, why, sizeof(why)) < 0)
+			return cfg_fail(cfg, -EILSEQ,
+					"%s: port '%s': invalid trunks in the "
+					"database",
+					cfg->path, p->name);
+	}
+
+	rc = cfg_prepare(cfg,
+			 "SELECT key, value FROM port_options WHERE port = ?1 "
+			 "ORDER BY key",
+			 &ost);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(ost, 1, p->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(ost)) == SQLITE_ROW) {
+		struct vsw_cfg_opt *o;
+
+		if (p->n_opts == VSW_CFG_MAX_OPTS) {
+			sqlite3_finalize(ost);
+			return cfg_fail(cfg, -EILSEQ,
+					"%s: port '%s': too many options in "
+					"the database",
+					cfg->path, p->name);
+		}
+		o = &p->opts[p->n_opts++];
+		rc = cfg_text(cfg, ost, 0, o->key, sizeof(o->key),
+			      "option key");
+		if (rc == 0)
+			rc = cfg_text(cfg, ost, 1, o->value, sizeof(o->value),
+				      "option value");
+		if (rc < 0) {
+			sqlite3_finalize(ost);
+			return rc;
+		}
+	}
+	sqlite3_finalize(ost);
+	if (rc != SQLITE_DONE)
+		return cfg_sql_fail(cfg, rc, "reading port options");
+	rc = cfg_port_check(cfg, p);
+	if (rc < 0)
+		return cfg_fail(cfg, -EILSEQ, "%s: port '%s' in the database: %s",
+				cfg->path, p->name, cfg->why);
+	return 0;
+}
+
+#define CFG_PORT_COLS "SELECT name, bridge, type, tag, trunks FROM ports "
+
+int vsw_cfg_port_get(struct vsw_cfg *cfg, const char *name,
+		     struct vsw_cfg_port *p)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = cfg_prepare(cfg, CFG_PORT_COLS "WHERE name = ?1", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = cfg_port_from_row(cfg, st, p);
+	else if (rc == SQLITE_DONE)
+		rc = cfg_fail(cfg, -ENOENT, "no port '%s'", name);
+	else
+		rc = cfg_sql_fail(cfg, rc, "reading ports");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int vsw_cfg_port_foreach(struct vsw_cfg *cfg, const char *bridge,
+			 int (*fn)(void *opaque, const struct vsw_cfg_port *p),
+			 void *opaque)
+{
+	struct vsw_cfg_port *p;
+	sqlite3_stmt *st;
+	int rc;
+
+	p = malloc(sizeof(*p));
+	if (p == NULL)
+		return cfg_fail(cfg, -ENOMEM, "out of memory");
+	rc = cfg_prepare(cfg,
+			 bridge ? CFG_PORT_COLS "WHERE bridge = ?1 ORDER BY id" :
+				  CFG_PORT_COLS "ORDER BY id",
+			 &st);
+	if (rc < 0)
+		goto out;
+	if (bridge)
+		sqlite3_bind_text(st, 1, bridge, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = cfg_port_from_row(cfg, st, p);
+		if (rc == 0)
+			rc = fn(opaque, p);
+		if (rc != 0)
+			goto fin;
+	}
+	rc = rc == SQLITE_DONE ? 0 : cfg_sql_fail(cfg, rc, "reading ports");
+fin:
+	sqlite3_finalize(st);
+out:
+	free(p);
+	return rc;
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+int vsw_cfg_option_set(struct vsw_cfg *cfg, const char *key,
+		       const char *value)
+{
+	int rc = cfg_need_txn(cfg);
+
+	if (rc < 0)
+		return rc;
+	if (!vsw_cfg_key_valid(key))
+		return cfg_fail(cfg, -EINVAL, "invalid option key '%s'", key);
+	if (!vsw_cfg_value_valid(value))
+		return cfg_fail(cfg, -EINVAL, "invalid value for option '%s'",
+				key);
+	return cfg_run(cfg,
+		       "INSERT OR REPLACE INTO options(key, value) "
+		       "VALUES (?1, ?2)",
+		       key, value, NULL);
+}
+
+int vsw_cfg_option_del(struct vsw_cfg *cfg, const char *key)
+{
+	int rc = cfg_need_txn(cfg);
+
+	if (rc < 0)
+		return rc;
+	return cfg_run(cfg, "DELETE FROM options WHERE key = ?1", key, NULL);
+}
+
+int vsw_cfg_option_get(struct vsw_cfg *cfg, const char *key, char *value,
+		       size_t len)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = cfg_prepare(cfg, "SELECT value FROM options WHERE key = ?1",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = cfg_text(cfg, st, 0, value, len, "option value");
+	else if (rc == SQLITE_DONE)
+		rc = cfg_fail(cfg, -ENOENT, "option '%s' is not set", key);
+	else
+		rc = cfg_sql_fail(cfg, rc, "reading options");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int vsw_cfg_option_foreach(struct vsw_cfg *cfg,
+			   int (*fn)(void *opaque, const char *key,
+				     const char *value),
+			   void *opaque)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = cfg_prepare(cfg, "SELECT key, value FROM options ORDER BY key",
+			 &st);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		const char *v = (const char *)sqlite3_column_text(st, 1);
+
+		if (k == NULL || v == NULL || !vsw_cfg_key_valid(k) ||
+		    !vsw_cfg_value_valid(v)) {
+			sqlite3_finalize(st);
+			return cfg_fail(cfg, -EILSEQ,
+					"%s: invalid option row in the "
+					"database",
+					cfg->path);
+		}
+		rc = fn(opaque, k, v);
+		if (rc != 0) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return cfg_sql_fail(cfg, rc, "reading options");
+	return 0;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsw_cfg: the durable configuration of vswd in one SQLite file.
+ *
+ * What is stored: bridges, ports (bridge, name, type, key=value options,
+ * VLAN tag and trunks) and global options. The schema version is PRAGMA
+ * user_version (VSW_CFG_SCHEMA_VERSION) and the file is marked as vswd's by
+ * PRAGMA application_id (VSW_CFG_APP_ID); see docs/control.md for the tables.
+ *
+ * Opening never discards or rewrites what it finds: a file that is not
+ * SQLite, is damaged, belongs to another application or has another schema
+ * version is refused with a message that says so. Only a file that does not
+ * exist yet, or an empty SQLite database (zero bytes, no tables), is given
+ * the schema.
+ *
+ * The file is opened in WAL mode with synchronous=FULL, so that a commit is
+ * durable when vsw_cfg_commit() returns and a process killed at any point
+ * leaves either the old or the new state. It is locked exclusively for the
+ * lifetime of the handle (a second vswd on the same file is refused).
+ *
+ * Every change goes through vsw_cfg_begin() ... vsw_cfg_commit() (or
+ * vsw_cfg_rollback()); the change functions return -EINVAL when no
+ * transaction is open. Functions return 0 or a negative errno; after an
+ * error vsw_cfg_why() says what went wrong in words.
+ *
+ * One thread at a time per handle (vswd's control thread).
+ */
+#ifndef VSW_CONFIG_H
+#define VSW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VSW_CFG_SCHEMA_VERSION 1
+#define VSW_CFG_APP_ID 0x76737764 /* "vswd" */
+
+#define VSW_CFG_NAME_MAX 15   /* bridge and port names (IFNAMSIZ - 1) */
+#define VSW_CFG_TYPE_MAX 31   /* port type */
+#define VSW_CFG_KEY_MAX 31    /* option key */
+#define VSW_CFG_VALUE_MAX 255 /* option value */
+#define VSW_CFG_MAX_OPTS 16   /* options per port */
+#define VSW_CFG_VLAN_MAX 4095 /* VLAN ids are 0..4095 */
+
+struct vsw_cfg;
+
+struct vsw_cfg_opt {
+	char key[VSW_CFG_KEY_MAX + 1];
+	char value[VSW_CFG_VALUE_MAX + 1];
+};
+
+/* A set of VLAN ids, one bit each. */
+struct vsw_cfg_vlans {
+	uint64_t bits[(VSW_CFG_VLAN_MAX + 1) / 64];
+};
+
+struct vsw_cfg_port {
+	char name[VSW_CFG_NAME_MAX + 1];
+	char bridge[VSW_CFG_NAME_MAX + 1];
+	char type[VSW_CFG_TYPE_MAX + 1];
+	int tag;	  /* access VLAN 0..4095, or -1: not an access port */
+	bool has_trunks;  /* false: every VLAN (when tag == -1) */
+	struct vsw_cfg_vlans trunks;
+	unsigned int n_opts;
+	struct vsw_cfg_opt opts[VSW_CFG_MAX_OPTS];
+};
+
+/*
+ * Open (or create) the store at @path. On success *@out is the handle and
+ * *@created (if not NULL) tells whether the schema was created now. On error
+ * @err holds a sentence naming the file and the problem:
+ *   -ENOENT    the folder of @path does not exist
+ *   -EBUSY     another process holds the file (another vswd)
+ *   -EILSEQ    not an SQLite database, or damaged (failed integrity check)
+ *   -EPROTO    an SQLite database, but not vswd's, or another schema version
+ *   -EIO, ...  any other failure of SQLite or the file system
+ */
+int vsw_cfg_open(const char *path, struct vsw_cfg **out, bool *created,
+		 char *err, size_t errlen);
+
+/* Close; rolls back an open transaction. Accepts NULL. */
+void vsw_cfg_close(struct vsw_cfg *cfg);
+
+/* The sentence describing the last error on @cfg ("" if none). */
+const char *vsw_cfg_why(const struct vsw_cfg *cfg);
+
+int vsw_cfg_begin(struct vsw_cfg *cfg);
+/* Make the transaction durable. On error it is rolled back. */
+int vsw_cfg_commit(struct vsw_cfg *cfg);
+/* Abandon the transaction (no-op without one). */
+void vsw_cfg_rollback(struct vsw_cfg *cfg);
+
+/* "initialized" marks a store that vswd has given its defaults. */
+int vsw_cfg_is_initialized(struct vsw_cfg *cfg, bool *initialized);
+int vsw_cfg_set_initialized(struct vsw_cfg *cfg);
+
+/* -EEXIST if it exists, -EINVAL for a bad name. */
+int vsw_cfg_bridge_add(struct vsw_cfg *cfg, const char *name);
+/* Deletes the bridge and its ports. -ENOENT if it does not exist. */
+int vsw_cfg_bridge_del(struct vsw_cfg *cfg, const char *name);
+/* 1 if the bridge exists, 0 if not, negative errno on error. */
+int vsw_cfg_bridge_exists(struct vsw_cfg *cfg, const char *name);
+/* Calls @fn for every bridge, in creation order; a non-zero return stops. */
+int vsw_cfg_bridge_foreach(struct vsw_cfg *cfg,
+			   int (*fn)(void *opaque, const char *name),
+			   void *opaque);
+
+/*
+ * Add @p (names, type, options, VLANs checked). Port names are unique across
+ * bridges: -EEXIST if @p->name exists, -ENOENT if the bridge does not.
+ */
+int vsw_cfg_port_add(struct vsw_cfg *cfg, const struct vsw_cfg_port *p);
+/* -ENOENT if the port does not exist. */
+int vsw_cfg_port_del(struct vsw_cfg *cfg, const char *name);
+/* Read one port into *@p; -ENOENT if it does not exist. */
+int vsw_cfg_port_get(struct vsw_cfg *cfg, const char *name,
+		     struct vsw_cfg_port *p);
+/* Replace the VLAN settings (tag, has_trunks, trunks) of port @p->name. */
+int vsw_cfg_port_set_vlan(struct vsw_cfg *cfg, const struct vsw_cfg_port *p);
+/* Ports of @bridge (all ports if NULL), in creation order. */
+int vsw_cfg_port_foreach(struct vsw_cfg *cfg, const char *bridge,
+			 int (*fn)(void *opaque, const struct vsw_cfg_port *p),
+			 void *opaque);
+
+/* Global options (key and value as text). */
+int vsw_cfg_option_set(struct vsw_cfg *cfg, const char *key,
+		       const char *value);
+/* -ENOENT if the key is not set. */
+int vsw_cfg_option_get(struct vsw_cfg *cfg, const char *key, char *value,
+		       size_t len);
+int vsw_cfg_option_del(struct vsw_cfg *cfg, const char *key);
+int vsw_cfg_option_foreach(struct vsw_cfg *cfg,
+			   int (*fn)(void *opaque, const char *key,
+				     const char *value),
+			   void *opaque);
+
+/* Helpers shared with vswd and vswctl. */
+
+/* A bridge or port name: 1..15 of [A-Za-z0-9_.-], not starting with '-'. */
+bool vsw_cfg_name_valid(const char *name);
+/* An option key: 1..31 of [a-z0-9_-]; a value: 0..255 printable chars. */
+bool vsw_cfg_key_valid(const char *key);
+bool vsw_cfg_value_valid(const char *value);
+
+/*
+ * Parse "10,20,30-40" into @v (cleared first). Every id 0..4095, ranges
+ * ascending; an empty string is the empty set. -EINVAL with a message in
+ * @err otherwise.
+ */
+int vsw_cfg_vlans_parse(const char *s, struct vsw_cfg_vlans *v, char *err,
+			size_t errlen);
+/* Canonical form ("10,20,30-40"); -ENOSPC if @len is too small. */
+int vsw_cfg_vlans_format(const struct vsw_cfg_vlans *v, char *buf,
+			 size_t len);
+bool vsw_cfg_vlan_test(const struct vsw_cfg_vlans *v, unsigned int id);
+void vsw_cfg_vlan_set(struct vsw_cfg_vlans *v, unsigned int id);
+unsigned int vsw_cfg_vlans_count(const struct vsw_cfg_vlans *v);
+
+/* The value of option @key of @p, or NULL. */
+const char *vsw_cfg_port_opt(const struct vsw_cfg_port *p, const char *key);
+
+#endif /* VSW_CONFIG_H */

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vswctl: command-line client of vswd (JSON-RPC over its control socket).
+ *
+ *   vswctl [--ctl SOCKET] [--json] [--timeout SEC] COMMAND [ARG...]
+ *
+ * Exit codes (docs/control.md): 0 success, 1 vswd refused the command (its
+ * message on stderr), 2 usage error (nothing was sent), 3 vswd could not be
+ * reached or gave no valid answer.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vsw_rpc.h"
+
+#define VSWCTL_OK 0
+#define VSWCTL_ERR 1
+#define VSWCTL_USAGE 2
+#define VSWCTL_UNREACHABLE 3
+
+struct ctl_cmd {
+	const char *name;
+	const char *args; /* for usage */
+	int min_args, max_args; /* -1: no limit */
+	const char *method;
+	/* Build the params from argv; 0 or VSWCTL_USAGE (message printed). */
+	int (*params)(char **argv, int argc, json_t **out);
+	/* Human output of the result. */
+	void (*print)(json_t *result);
+};
+
+static void ctl_usage_err(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void ctl_usage_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vswctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see vswctl --help)\n", stderr);
+}
+
+/* ---- params builders -------------------------------------------------- */
+
+static int p_none(char **argv, int argc, json_t **out)
+{
+	(void)argv;
+	(void)argc;
+	*out = NULL;
+	return 0;
+}
+
+static int p_bridge(char **argv, int argc, json_t **out)
+{
+	(void)argc;
+	*out = json_pack("{s:s}", "bridge", argv[0]);
+	return 0;
+}
+
+static int p_bridge_port(char **argv, int argc, json_t **out)
+{
+	(void)argc;
+	*out = json_pack("{s:s, s:s}", "bridge", argv[0], "port", argv[1]);
+	return 0;
+}
+
+/* Split "key=value" in place; VSWCTL_USAGE if there is no '='. */
+static int ctl_kv(char *arg, char **key, char **value, const char *what)
+{
+	char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg) {
+		ctl_usage_err("%s: expected KEY=VALUE, got '%s'", what, arg);
+		return VSWCTL_USAGE;
+	}
+	*eq = '\0';
+	*key = arg;
+	*value = eq + 1;
+	return 0;
+}
+
+static int p_add_port(char **argv, int argc, json_t **out)
+{
+	json_t *opts = json_object();
+	const char *type = NULL;
+	int i;
+
+	*out = NULL;
+	for (i = 2; i < argc; i++) {
+		char *k, *v;
+
+		if (ctl_kv(argv[i], &k, &v, "add-port") != 0)
+			goto usage;
+		if (strcmp(k, "type") == 0) {
+			if (type != NULL) {
+				ctl_usage_err("add-port: type given twice");
+				goto usage;
+			}
+			type = v;
+			continue;
+		}
+		if (json_object_get(opts, k) != NULL) {
+			ctl_usage_err("add-port: option '%s' given twice", k);
+			goto usage;
+		}
+		json_object_set_new(opts, k, json_string(v));
+	}
+	if (type == NULL || type[0] == '\0') {
+		ctl_usage_err("add-port: missing type=TYPE (e.g. type=tap)");
+		goto usage;
+	}
+	*out = json_pack("{s:s, s:s, s:s, s:o}", "bridge", argv[0], "port",
+			 argv[1], "type", type, "options", opts);
+	return 0;
+usage:
+	json_decref(opts);
+	return VSWCTL_USAGE;
+}
+
+static int p_set_port(char **argv, int argc, json_t **out)
+{
+	json_t *p = json_pack("{s:s}", "port", argv[0]);
+	int i;
+
+	*out = NULL;
+	for (i = 1; i < argc; i++) {
+		char *k, *v;
+
+		if (ctl_kv(argv[i], &k, &v, "set-port") != 0)
+			goto usage;
+		if (strcmp(k, "tag") != 0 && strcmp(k, "trunks") != 0) {
+			ctl_usage_err("set-port: unknown setting '%s' "
+				      "(known: tag, trunks)",
+				      k);
+			goto usage;
+		}
+		if (json_object_get(p, k) != NULL) {
+			ctl_usage_err("set-port: '%s' given twice", k);
+			goto usage;
+		}
+		if (*v == '\0') {
+			json_object_set_new(p, k, json_null());
+		} else if (strcmp(k, "tag") == 0) {
+			char *end;
+			long t;
+
+			errno = 0;
+			t = strtol(v, &end, 10);
+			if (errno || *end || end == v || t < 0 || t > 65535) {
+				ctl_usage_err("set-port: tag must be a VLAN "
+					      "id (1..4094), got '%s'",
+					      v);
+				goto usage;
+			}
+			json_object_set_new(p, k, json_integer(t));
+		} else {
+			json_object_set_new(p, k, json_string(v));
+		}
+	}
+	*out = p;
+	return 0;
+usage:
+	json_decref(p);
+	return VSWCTL_USAGE;
+}
+
+static int p_set_option(char **argv, int argc, json_t **out)
+{
+	json_t *opts = json_object();
+	int i;
+
+	*out = NULL;
+	for (i = 0; i < argc; i++) {
+		char *k, *v;
+
+		if (ctl_kv(argv[i], &k, &v, "set-option") != 0) {
+			json_decref(opts);
+			return VSWCTL_USAGE;
+		}
+		json_object_set_new(opts, k, json_string(v));
+	}
+	*out = json_pack("{s:o}", "options", opts);
+	return 0;
+}
+
+/* ---- human output ----------------------------------------------------- */
+
+static const char *j_str(json_t *o, const char *key, const char *def)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : def;
+}
+
+static long long j_int(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static void print_nothing(json_t *result)
+{
+	(void)result;
+}
+
+static void print_options(json_t *opts)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(opts, k, v) {
+		if (json_is_string(v))
+			printf("%s=%s\n", k, json_string_value(v));
+		else if (json_is_boolean(v))
+			printf("%s=%s\n", k, json_is_true(v) ? "on" : "off");
+		else if (json_is_integer(v))
+			printf("%s=%" JSON_INTEGER_FORMAT "\n", k,
+			       json_integer_value(v));
+	}
+}
+
+static void print_get_option(json_t *result)
+{
+	print_options(result);
+}
+
+static void print_port_vlan(json_t *port)
+{
+	json_t *tag = json_object_get(port, "tag");
+	json_t *trunks = json_object_get(port, "trunks");
+
+	if (json_is_integer(tag))
+		printf("            tag: %" JSON_INTEGER_FORMAT "\n",
+		       json_integer_value(tag));
+	if (json_is_string(trunks))
+		printf("            trunks: %s\n", json_string_value(trunks));
+}
+
+static void print_show(json_t *result)
+{
+	json_t *bridges = json_object_get(result, "bridges");
+	json_t *opts = json_object_get(result, "options");
+	json_t *br;
+	size_t i, j;
+
+	printf("vswd %s: threads=%lld ageing=%lld poll=%s\n",
+	       j_str(result, "version", "?"), j_int(opts, "threads"),
+	       j_int(opts, "ageing"),
+	       json_is_true(json_object_get(opts, "poll")) ? "on" : "off");
+	json_array_foreach(bridges, i, br) {
+		json_t *ports = json_object_get(br, "ports"), *p;
+
+		printf("    Bridge %s\n", j_str(br, "name", "?"));
+		json_array_foreach(ports, j, p) {
+			json_t *o = json_object_get(p, "options"), *v;
+			const char *k, *status = j_str(p, "status", "");
+
+			printf("        Port %s\n", j_str(p, "name", "?"));
+			printf("            type: %s\n", j_str(p, "type", "?"));
+			if (json_object_size(o) > 0) {
+				bool first = true;
+
+				printf("            options: {");
+				json_object_foreach(o, k, v) {
+					printf("%s%s=%s", first ? "" : ", ", k,
+					       json_string_value(v));
+					first = false;
+				}
+				printf("}\n");
+			}
+			print_port_vlan(p);
+			printf("            link: %s%s%s\n",
+			       j_str(p, "link", "?"), status[0] ? ", " : "",
+			       status);
+		}
+	}
+}
+
+static void print_stats_dir(const char *dir, json_t *s)
+{
+	json_t *drops = json_object_get(s, "drops"), *v;
+	const char *k;
+	long long total = 0;
+
+	json_object_foreach(drops, k, v)
+		total += json_integer_value(v);
+	printf("           %s pkts=%lld bytes=%lld drop=%lld", dir,
+	       j_int(s, "packets"), j_int(s, "bytes"), total);
+	json_object_foreach(drops, k, v)
+		if (json_integer_value(v) != 0)
+			printf(" %s=%" JSON_INTEGER_FORMAT, k,
+			       json_integer_value(v));
+	printf("\n");
+}
+
+static void print_dump_ports(json_t *result)
+{
+	json_t *ports = json_object_get(result, "ports"), *p;
+	size_t i;
+
+	printf("%s: %zu ports\n", j_str(result, "bridge", "?"),
+	       json_array_size(ports));
+	json_array_foreach(ports, i, p) {
+		printf("  port %s (%s, %s):\n", j_str(p, "name", "?"),
+		       j_str(p, "type", "?"), j_str(p, "link", "?"));
+		print_stats_dir("rx", json_object_get(p, "rx"));
+		print_stats_dir("tx", json_object_get(p, "tx"));
+	}
+}
+
+static void print_fdb(json_t *result)
+{
+	json_t *entries = json_object_get(result, "entries"), *e;
+	size_t i;
+
+	printf(" port             VLAN  MAC                Age\n");
+	json_array_foreach(entries, i, e)
+		printf(" %-15s  %4lld  %s  %4lld\n", j_str(e, "port", "?"),
+		       j_int(e, "vlan"), j_str(e, "mac", "?"),
+		       j_int(e, "age"));
+}
+
+static void print_version(json_t *result)
+{
+	printf("vswd %s\n", j_str(result, "version", "?"));
+}
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "add-br", "BRIDGE", 1, 1, "bridge.add", p_bridge, print_nothing },
+	{ "del-br", "BRIDGE", 1, 1, "bridge.del", p_bridge, print_nothing },
+	{ "add-port", "BRIDGE PORT type=TYPE [KEY=VALUE...]", 3, -1,
+	  "port.add", p_add_port, print_nothing },
+	{ "del-port", "BRIDGE PORT", 2, 2, "port.del", p_bridge_port,
+	  print_nothing },
+	{ "set-port", "PORT tag=N|tag=|trunks=N,M-O|trunks=", 2, 3,
+	  "port.set", p_set_port, print_nothing },
+	{ "show", "", 0, 0, "show", p_none, print_show },
+	{ "dump-ports", "BRIDGE", 1, 1, "port.stats", p_bridge,
+	  print_dump_ports },
+	{ "fdb-show", "BRIDGE", 1, 1, "fdb.show", p_bridge, print_fdb },
+	{ "fdb-flush", "BRIDGE", 1, 1, "fdb.flush", p_bridge, print_nothing },
+	{ "set-option", "threads=N|ageing=SEC|poll=on|off...", 1, -1,
+	  "option.set", p_set_option, print_nothing },
+	{ "get-option", "", 0, 0, "option.get", p_none, print_get_option },
+	{ "version", "", 0, 0, "version", p_none, print_version },
+};
+
+#define N_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
+
+static void ctl_help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"usage: vswctl [--ctl SOCKET] [--json] [--timeout SEC] "
+		"COMMAND [ARG...]\n\n"
+		"Commands:\n");
+	for (i = 0; i < N_CMDS; i++)
+		fprintf(f, "  %-11s %s\n", ctl_cmds[i].name, ctl_cmds[i].args);
+	fprintf(f,
+		"\nPort types: vhostuser [path=SOCK] [queues=N], "
+		"vhostuserclient path=SOCK,\n"
+		"  tap [ifname=NAME], afpacket ifname=NAME, afxdp "
+		"ifname=NAME, internal, dummy.\n"
+		"Exit codes: 0 ok, 1 vswd reported an error, 2 usage "
+		"error, 3 cannot reach vswd.\n"
+		"Default socket: $VSW_CTL, else /run/vsw/vswd.ctl (root) or "
+		"$XDG_RUNTIME_DIR/vsw/vswd.ctl.\n");
+}
+
+/* The default control socket, as vswd chooses it (docs/control.md). */
+static void ctl_default_path(char *buf, size_t len)
+{
+	const char *env = getenv("VSW_CTL");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (env != NULL && env[0] != '\0')
+		snprintf(buf, len, "%s", env);
+	else if (geteuid() == 0)
+		snprintf(buf, len, "/run/vsw/vswd.ctl");
+	else if (xdg != NULL && xdg[0] == '/')
+		snprintf(buf, len, "%s/vsw/vswd.ctl", xdg);
+	else
+		snprintf(buf, len, "/tmp/vsw-%u/vswd.ctl",
+			 (unsigned int)geteuid());
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "ctl", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct ctl_cmd *cmd = NULL;
+	struct vsw_rpc_client *cli;
+	struct vsw_rpc_err e = { 0 };
+	char ctl[256], err[512];
+	json_t *params, *result;
+	bool json_out = false;
+	long timeout_s = 30;
+	int opt, rc, nargs;
+	size_t i;
+
+	ctl_default_path(ctl, sizeof(ctl));
+	/* '+': stop at the command, so its arguments are never options. */
+	while ((opt = getopt_long(argc, argv, "+c:jt:h", longopts, NULL)) !=
+	       -1) {
+		char *end;
+
+		switch (opt) {
+		case 'c':
+			snprintf(ctl, sizeof(ctl), "%s", optarg);
+			break;
+		case 'j':
+			json_out = true;
+			break;
+		case 't':
+			timeout_s = strtol(optarg, &end, 10);
+			if (*end || end == optarg || timeout_s < 1 ||
+			    timeout_s > 3600) {
+				ctl_usage_err("--timeout: seconds 1..3600, "
+					      "got '%s'",
+					      optarg);
+				return VSWCTL_USAGE;
+			}
+			break;
+		case 'h':
+			ctl_help(stdout);
+			return VSWCTL_OK;
+		default:
+			ctl_help(stderr);
+			return VSWCTL_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		ctl_usage_err("missing command");
+		return VSWCTL_USAGE;
+	}
+	for (i = 0; i < N_CMDS; i++)
+		if (strcmp(argv[optind], ctl_cmds[i].name) == 0)
+			cmd = &ctl_cmds[i];
+	if (cmd == NULL) {
+		fprintf(stderr, "vswctl: unknown command '%s' (known:",
+			argv[optind]);
+		for (i = 0; i < N_CMDS; i++)
+			fprintf(stderr, "%s %s", i ? "," : "",
+				ctl_cmds[i].name);
+		fprintf(stderr, ")\n");
+		return VSWCTL_USAGE;
+	}
+	nargs = argc - optind - 1;
+	if (nargs < cmd->min_args ||
+	    (cmd->max_args >= 0 && nargs > cmd->max_args)) {
+		ctl_usage_err("usage: vswctl %s %s", cmd->name, cmd->args);
+		return VSWCTL_USAGE;
+	}
+	rc = cmd->params(argv + optind + 1, nargs, &params);
+	if (rc != 0)
+		return rc;
+
+	rc = vsw_rpc_client_connect(ctl, (int)timeout_s * 1000, &cli, err,
+				    sizeof(err));
+	if (rc < 0) {
+		json_decref(params);
+		fprintf(stderr, "vswctl: %s\n", err);
+		return VSWCTL_UNREACHABLE;
+	}
+	rc = vsw_rpc_client_call(cli, cmd->method, params, &result, &e);
+	vsw_rpc_client_close(cli);
+	if (rc < 0) {
+		fprintf(stderr, "vswctl: %s\n", e.message);
+		return VSWCTL_UNREACHABLE;
+	}
+	if (rc == 1) {
+		if (json_out) {
+			json_t *j = json_pack("{s:{s:i, s:s, s:i}}", "error",
+					      "code", e.code, "message",
+					      e.message, "errno", e.errnum);
+
+			json_dumpf(j, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(j);
+		}
+		fprintf(stderr, "vswctl: %s: %s\n", cmd->name, e.message);
+		return VSWCTL_ERR;
+	}
+	if (json_out) {
+		json_dumpf(result, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+		putchar('\n');
+	} else {
+		cmd->print(result);
+	}
+	json_decref(result);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "vswctl: writing the output: %s\n",
+			strerror(errno));
+		return VSWCTL_ERR;
+	}
+	return VSWCTL_OK;
+}

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vswd: the vsw switch daemon.
+ *
+ *   vswd [--db FILE] [--ctl SOCKET] [--run-dir DIR] [--threads N]
+ *        [--log-level err|warn|info|debug]
+ *
+ * Runs in the foreground. Opens the configuration store (refusing a damaged
+ * or foreign file), starts the switch with the stored configuration (or,
+ * the first time, a default bridge br0 with a tap port and a vhostuser
+ * port), serves JSON-RPC on the control socket, and on SIGTERM / SIGINT
+ * stops the data threads, removes its sockets and closes the store.
+ *
+ * One control thread runs everything here: the poll loop over the signalfd,
+ * the control socket and the switch's provider fds. Exit status: 0 after a
+ * clean shutdown, 1 if it could not start, 2 for a usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vswd.h"
+
+static const char *const vswd_level_names[] = {
+	[VSW_LOG_ERR] = "error",
+	[VSW_LOG_WARN] = "warning",
+	[VSW_LOG_INFO] = "info",
+	[VSW_LOG_DEBUG] = "debug",
+};
+
+/* sd-daemon(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const int vswd_level_prio[] = { 3, 4, 6, 7 };
+
+/*
+ * Any thread (the switch logs from its data threads): one fprintf per line,
+ * which stdio locks, and only fields that never change after start.
+ */
+void vswd_log(const struct vswd *d, enum vsw_log_level level,
+	      const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (level > d->log_level || level > VSW_LOG_DEBUG)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (d->log_prio)
+		fprintf(stderr, "<%d>%s: %s\n", vswd_level_prio[level],
+			vswd_level_names[level], line);
+	else
+		fprintf(stderr, "vswd: %s: %s\n", vswd_level_names[level],
+			line);
+}
+
+static void vswd_switch_log(void *arg, enum vsw_log_level level,
+			    const char *msg)
+{
+	vswd_log(arg, level, "%s", msg);
+}
+
+uint64_t vswd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* mkdir -p for the folder that will hold @path (@is_dir: @path itself). */
+static int vswd_mkdirs(const char *path, bool is_dir, mode_t mode)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	if (!is_dir) {
+		p = strrchr(buf, '/');
+		if (p == NULL)
+			return 0;
+		*p = '\0';
+	}
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (buf[0] != '\0' && mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void vswd_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vswd [--db FILE] [--ctl SOCKET] [--run-dir DIR] "
+		"[--threads N]\n"
+		"            [--log-level err|warn|info|debug]\n\n"
+		"Defaults as root: --db /var/lib/vsw/conf.db, "
+		"--ctl /run/vsw/vswd.ctl,\n"
+		"  --run-dir /run/vsw; otherwise under $XDG_STATE_HOME/vsw "
+		"(db) and\n  $XDG_RUNTIME_DIR/vsw (socket, run dir). "
+		"See docs/control.md.\n");
+}
+
+static int vswd_defaults_paths(struct vswd *d, const char *db,
+			       const char *ctl, const char *run_dir)
+{
+	const char *xdg_run = getenv("XDG_RUNTIME_DIR");
+	const char *xdg_state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	char rundef[PATH_MAX], dbdef[PATH_MAX];
+
+	if (geteuid() == 0) {
+		snprintf(rundef, sizeof(rundef), "/run/vsw");
+		snprintf(dbdef, sizeof(dbdef), "/var/lib/vsw/conf.db");
+	} else {
+		int n;
+
+		if (xdg_run != NULL && xdg_run[0] == '/')
+			n = snprintf(rundef, sizeof(rundef), "%s/vsw",
+				     xdg_run);
+		else
+			n = snprintf(rundef, sizeof(rundef), "/tmp/vsw-%u",
+				     (unsigned int)geteuid());
+		if (n < 0 || (size_t)n >= sizeof(rundef))
+			return -ENAMETOOLONG;
+		if (xdg_state != NULL && xdg_state[0] == '/')
+			n = snprintf(dbdef, sizeof(dbdef), "%s/vsw/conf.db",
+				     xdg_state);
+		else if (home != NULL && home[0] == '/')
+			n = snprintf(dbdef, sizeof(dbdef),
+				     "%s/.local/state/vsw/conf.db", home);
+		else
+			n = snprintf(dbdef, sizeof(dbdef), "%s/conf.db",
+				     rundef);
+		if (n < 0 || (size_t)n >= sizeof(dbdef))
+			return -ENAMETOOLONG;
+	}
+	if ((size_t)snprintf(d->run_dir, sizeof(d->run_dir), "%s",
+			     run_dir ? run_dir : rundef) >= sizeof(d->run_dir) ||
+	    (size_t)snprintf(d->db_path, sizeof(d->db_path), "%s",
+			     db ? db : dbdef) >= sizeof(d->db_path))
+		return -ENAMETOOLONG;
+	if (ctl != NULL) {
+		if (strlen(ctl) >= sizeof(d->ctl_path))
+			return -ENAMETOOLONG;
+		strcpy(d->ctl_path, ctl);
+	} else if ((size_t)snprintf(d->ctl_path, sizeof(d->ctl_path),
+				    "%s/vswd.ctl",
+				    rundef) >= sizeof(d->ctl_path)) {
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* Stored global options into the switch configuration. */
+static void vswd_stored_options(struct vswd *d, struct vsw_switch_config *sc)
+{
+	char v[VSW_CFG_VALUE_MAX + 1];
+	unsigned long n;
+	char *end;
+
+	if (vsw_cfg_option_get(d->cfg, "threads", v, sizeof(v)) == 0) {
+		n = strtoul(v, &end, 10);
+		if (*end == '\0' && n >= 1 && n <= VSW_SWITCH_MAX_THREADS)
+			sc->n_threads = (unsigned int)n;
+		else
+			vswd_log(d, VSW_LOG_WARN,
+				 "stored option threads=%s ignored", v);
+	}
+	if (vsw_cfg_option_get(d->cfg, "ageing", v, sizeof(v)) == 0) {
+		n = strtoul(v, &end, 10);
+		if (*end == '\0' && n >= 1 && n <= VSW_SWITCH_AGEING_MAX)
+			sc->ageing_s = (unsigned int)n;
+		else
+			vswd_log(d, VSW_LOG_WARN,
+				 "stored option ageing=%s ignored", v);
+	}
+	if (vsw_cfg_option_get(d->cfg, "poll", v, sizeof(v)) == 0)
+		sc->force_poll = strcmp(v, "on") == 0;
+}
+
+/* The poll loop; returns when a stop signal arrives. */
+static int vswd_loop(struct vswd *d, int sigfd)
+{
+	struct pollfd *fds = NULL;
+	unsigned int cap = 0;
+
+	for (;;) {
+		unsigned int n;
+		int t, rc;
+
+		n = vsw_switch_pollfds(d->sw, cap > 2 ? fds + 2 : NULL,
+				       cap > 2 ? cap - 2 : 0);
+		if (n + 2 > cap) {
+			struct pollfd *p = realloc(fds, (n + 18) * sizeof(*p));
+
+			if (p == NULL) {
+				free(fds);
+				return -ENOMEM;
+			}
+			fds = p;
+			cap = n + 18;
+			continue;
+		}
+		fds[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		fds[1] = (struct pollfd){ .fd = vsw_rpc_server_fd(d->rpc),
+					  .events = POLLIN };
+		t = vsw_switch_timeout_ms(d->sw);
+		if (d->n_pending > 0) {
+			uint64_t now = vswd_now_ms();
+			int r = d->next_retry_ms > now ?
+					(int)(d->next_retry_ms - now) :
+					0;
+
+			if (t < 0 || r < t)
+				t = r;
+		}
+		rc = poll(fds, n + 2, t);
+		if (rc < 0 && errno != EINTR) {
+			vswd_log(d, VSW_LOG_ERR, "poll: %s", strerror(errno));
+			free(fds);
+			return -errno;
+		}
+		if (rc > 0 && (fds[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				vswd_log(d, VSW_LOG_INFO,
+					 "%s received, shutting down",
+					 strsignal((int)si.ssi_signo));
+			free(fds);
+			return 0;
+		}
+		vsw_switch_handle(d->sw, rc > 0 ? fds + 2 : NULL,
+				  rc > 0 ? n : 0);
+		if (rc > 0 && (fds[1].revents & POLLIN))
+			vsw_rpc_server_run(d->rpc);
+		if (d->n_pending > 0 && vswd_now_ms() >= d->next_retry_ms)
+			vswd_retry_pending(d);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "ctl", required_argument, NULL, 'c' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vswd d = { .log_level = VSW_LOG_INFO };
+	struct vsw_switch_config sc = { 0 };
+	const char *db = NULL, *ctl = NULL, *run_dir = NULL;
+	unsigned long threads = 0;
+	char err[1024];
+	bool created;
+	sigset_t sigs;
+	int opt, rc, sigfd = -1, status = 1;
+
+	d.log_prio = !isatty(STDERR_FILENO);
+	while ((opt = getopt_long(argc, argv, "d:c:r:t:l:hV", longopts,
+				  NULL)) != -1) {
+		char *end;
+		unsigned int i;
+
+		switch (opt) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'c':
+			ctl = optarg;
+			break;
+		case 'r':
+			run_dir = optarg;
+			break;
+		case 't':
+			threads = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || threads < 1 ||
+			    threads > VSW_SWITCH_MAX_THREADS) {
+				fprintf(stderr,
+					"vswd: --threads: 1..%d, got '%s'\n",
+					VSW_SWITCH_MAX_THREADS, optarg);
+				return 2;
+			}
+			break;
+		case 'l':
+			for (i = 0; i <= VSW_LOG_DEBUG; i++)
+				if (!strcmp(optarg, vswd_level_names[i]) ||
+				    !strncmp(optarg, vswd_level_names[i], 3))
+					break;
+			if (i > VSW_LOG_DEBUG) {
+				fprintf(stderr,
+					"vswd: --log-level: err, warn, info "
+					"or debug, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			d.log_level = (enum vsw_log_level)i;
+			break;
+		case 'h':
+			vswd_usage(stdout);
+			return 0;
+		case 'V':
+			printf("vswd %s\n", VSWD_VERSION);
+			return 0;
+		default:
+			vswd_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vswd: unexpected argument '%s'\n",
+			argv[optind]);
+		vswd_usage(stderr);
+		return 2;
+	}
+	if (vswd_defaults_paths(&d, db, ctl, run_dir) < 0) {
+		fprintf(stderr, "vswd: a path is too long (the control "
+				"socket: at most 107 bytes)\n");
+		return 2;
+	}
+
+	/*
+	 * Block the stop signals before any thread exists, so that every
+	 * data thread inherits the mask and only the signalfd sees them.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sigfd < 0) {
+		vswd_log(&d, VSW_LOG_ERR, "signalfd: %s", strerror(errno));
+		return 1;
+	}
+
+	rc = vswd_mkdirs(d.db_path, false, 0755);
+	if (rc == 0)
+		rc = vswd_mkdirs(d.run_dir, true, 0755);
+	if (rc == 0)
+		rc = vswd_mkdirs(d.ctl_path, false, 0755);
+	if (rc < 0) {
+		vswd_log(&d, VSW_LOG_ERR, "creating folders: %s",
+			 strerror(-rc));
+		goto out;
+	}
+	rc = vsw_cfg_open(d.db_path, &d.cfg, &created, err, sizeof(err));
+	if (rc < 0) {
+		vswd_log(&d, VSW_LOG_ERR, "%s", err);
+		goto out;
+	}
+	vswd_log(&d, VSW_LOG_INFO, "configuration %s %s", d.db_path,
+		 created ? "created" : "opened");
+
+	vswd_stored_options(&d, &sc);
+	if (threads)
+		sc.n_threads = (unsigned int)threads;
+	sc.log = vswd_switch_log;
+	sc.log_arg = &d;
+	rc = vsw_switch_create(&sc, &d.sw);
+	if (rc < 0) {
+		vswd_log(&d, VSW_LOG_ERR, "starting the switch: %s",
+			 strerror(-rc));
+		goto out;
+	}
+	rc = vswd_restore(&d);
+	if (rc == 0)
+		rc = vswd_defaults(&d);
+	if (rc < 0)
+		goto out;
+	rc = vsw_rpc_server_create(d.ctl_path, vswd_methods, vswd_n_methods,
+				   &d, &d.rpc, err, sizeof(err));
+	if (rc < 0) {
+		vswd_log(&d, VSW_LOG_ERR, "control socket: %s", err);
+		goto out;
+	}
+	vswd_print_banner(&d);
+	rc = vswd_loop(&d, sigfd);
+	status = rc < 0 ? 1 : 0;
+out:
+	/* Control socket first (no new requests), then threads and ports. */
+	vsw_rpc_server_destroy(d.rpc);
+	vsw_switch_destroy(d.sw);
+	vsw_cfg_close(d.cfg);
+	vswd_free_pending(&d);
+	if (sigfd >= 0)
+		close(sigfd);
+	if (status == 0)
+		vswd_log(&d, VSW_LOG_INFO, "stopped");
+	return status;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vswd internals shared by vswd.c (process, logging, main loop) and
+ * vswd_ctl.c (configuration: restore, defaults, the JSON-RPC methods).
+ */
+#ifndef VSWD_H
+#define VSWD_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vsw/switch.h>
+
+#include "vsw_config.h"
+#include "vsw_rpc.h"
+
+#define VSWD_VERSION "0.1.0"
+/* Ports that failed to open at restore are retried this often. */
+#define VSWD_RETRY_MS 2000
+
+/* A stored port the switch could not open (its peer is missing). */
+struct vswd_pending {
+	struct vsw_cfg_port port;
+	char why[256];
+};
+
+struct vswd {
+	struct vsw_switch *sw;
+	struct vsw_cfg *cfg;
+	struct vsw_rpc_server *rpc;
+	enum vsw_log_level log_level;
+	bool log_prio;		/* "<N>" prefixes for the journal */
+	char db_path[PATH_MAX];
+	char ctl_path[108];
+	char run_dir[PATH_MAX];
+	/* Configured ports not in the switch, retried every VSWD_RETRY_MS. */
+	struct vswd_pending *pending;
+	unsigned int n_pending;
+	uint64_t next_retry_ms;
+};
+
+void vswd_log(const struct vswd *d, enum vsw_log_level level,
+	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+uint64_t vswd_now_ms(void);
+
+/* The JSON-RPC methods (vswd_ctl.c). */
+extern const struct vsw_rpc_method vswd_methods[];
+extern const size_t vswd_n_methods;
+
+/*
+ * Put the stored configuration into the switch: options, bridges, ports (a
+ * port that fails to open goes to the pending list). 0 or negative errno.
+ */
+int vswd_restore(struct vswd *d);
+/* On a store never initialized: br0 with a tap and a vhostuser port. */
+int vswd_defaults(struct vswd *d);
+/* Retry the pending ports whose time has come. */
+void vswd_retry_pending(struct vswd *d);
+/* Print the socket paths and the QEMU command line of each vhostuser port. */
+void vswd_print_banner(struct vswd *d);
+void vswd_free_pending(struct vswd *d);
+
+#endif /* VSWD_H */

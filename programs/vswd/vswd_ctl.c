@@ -1,0 +1,1276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vswd configuration: restore at start, first-start defaults, and the
+ * JSON-RPC methods that change or show the switch.
+ *
+ * One change, one transaction. Every method that changes something does,
+ * in this order:
+ *   1. check the request completely (names, type, options, VLANs);
+ *   2. BEGIN a store transaction and write the change into it;
+ *   3. apply the change to the running switch; if that fails, ROLLBACK
+ *      the store: nothing changed anywhere, the switch's message is the
+ *      answer;
+ *   4. COMMIT (durable, synchronous=FULL); if that fails, undo the switch
+ *      change (the inverse operation, built from the old configuration).
+ * A crash (kill -9) before the COMMIT leaves the old configuration in the
+ * store, after it the new one; the switch itself lives only in the process,
+ * so after a restart the switch is what the store says.
+ *
+ * Requests come from any local client allowed on the socket: every
+ * parameter is checked here (type, range, characters) before it reaches the
+ * store or the switch, and every error says what to fix.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vswd.h"
+
+#define CTL_ERR_MAX 256
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int ctl_bad_name(struct vsw_rpc_err *e, const char *what,
+			const char *name)
+{
+	return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+			    "invalid %s name '%.64s': use 1..%d letters, "
+			    "digits, '_', '.' or '-' (not first)",
+			    what, name, VSW_CFG_NAME_MAX);
+}
+
+/* The known port types, "tap, internal, ..." into @buf. */
+static void ctl_known_types(char *buf, size_t len)
+{
+	const struct vsw_port_ops *ops;
+	size_t off = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; (ops = vsw_port_ops_at(i)) != NULL; i++) {
+		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+				 ops->type);
+
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+}
+
+static struct vswd_pending *ctl_pending_find(struct vswd *d,
+					     const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->n_pending; i++)
+		if (strcmp(d->pending[i].port.name, name) == 0)
+			return &d->pending[i];
+	return NULL;
+}
+
+static void ctl_pending_remove(struct vswd *d, const char *name)
+{
+	struct vswd_pending *p = ctl_pending_find(d, name);
+
+	if (p == NULL)
+		return;
+	*p = d->pending[--d->n_pending];
+}
+
+static int ctl_pending_add(struct vswd *d, const struct vsw_cfg_port *port,
+			   const char *why)
+{
+	struct vswd_pending *p;
+
+	p = realloc(d->pending, (d->n_pending + 1) * sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	d->pending = p;
+	p = &d->pending[d->n_pending++];
+	p->port = *port;
+	snprintf(p->why, sizeof(p->why), "%s", why);
+	d->next_retry_ms = vswd_now_ms() + VSWD_RETRY_MS;
+	return 0;
+}
+
+void vswd_free_pending(struct vswd *d)
+{
+	free(d->pending);
+	d->pending = NULL;
+	d->n_pending = 0;
+}
+
+/* The switch's view of a stored port's VLANs; @buf holds the trunks. */
+static void ctl_vlan_of(const struct vsw_cfg_port *p,
+			struct vsw_vlan_config *v, uint16_t *buf)
+{
+	unsigned int id, n = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (p->has_trunks) {
+		for (id = 0; id <= VSW_CFG_VLAN_MAX; id++)
+			if (vsw_cfg_vlan_test(&p->trunks, id))
+				buf[n++] = (uint16_t)id;
+		v->mode = VSW_VLAN_TRUNK;
+		v->native = p->tag > 0 ? (uint16_t)p->tag : 0;
+		v->trunks = buf;
+		v->n_trunks = n;
+	} else if (p->tag >= 0) {
+		v->mode = VSW_VLAN_ACCESS;
+		v->tag = (uint16_t)p->tag;
+	} else {
+		v->mode = VSW_VLAN_NONE;
+	}
+}
+
+static int ctl_switch_set_vlan(struct vswd *d, const struct vsw_cfg_port *p,
+			       char *err, size_t len)
+{
+	uint16_t buf[VSW_CFG_VLAN_MAX + 1];
+	struct vsw_vlan_config v;
+
+	ctl_vlan_of(p, &v, buf);
+	return vsw_switch_set_port_vlan(d->sw, p->name, &v, err, len);
+}
+
+/* Open @p in the switch with its options and VLANs; all or nothing. */
+static int ctl_switch_add_port(struct vswd *d, const struct vsw_cfg_port *p,
+			       char *err, size_t len)
+{
+	struct vsw_port_opt opts[VSW_CFG_MAX_OPTS];
+	char why[CTL_ERR_MAX];
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < p->n_opts; i++) {
+		opts[i].key = p->opts[i].key;
+		opts[i].value = p->opts[i].value;
+	}
+	rc = vsw_switch_add_port(d->sw, p->bridge, p->name, p->type, opts,
+				 p->n_opts, err, len);
+	if (rc < 0) {
+		if (err[0] == '\0')
+			snprintf(err, len, "%s", strerror(-rc));
+		return rc;
+	}
+	if (p->tag < 0 && !p->has_trunks)
+		return 0;
+	rc = ctl_switch_set_vlan(d, p, err, len);
+	if (rc < 0) {
+		if (err[0] == '\0')
+			snprintf(err, len, "%s", strerror(-rc));
+		vsw_switch_del_port(d->sw, p->name, why, sizeof(why));
+	}
+	return rc;
+}
+
+/* Store error into the answer: -EEXIST/-ENOENT/... keep their errno. */
+static int ctl_cfg_fail(struct vswd *d, struct vsw_rpc_err *e, int rc)
+{
+	vsw_cfg_rollback(d->cfg);
+	return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
+}
+
+static int ctl_commit(struct vswd *d, struct vsw_rpc_err *e)
+{
+	int rc = vsw_cfg_commit(d->cfg);
+
+	if (rc < 0) {
+		vswd_log(d, VSW_LOG_ERR, "configuration not saved: %s",
+			 vsw_cfg_why(d->cfg));
+		return vsw_rpc_fail(e, 0, -rc,
+				    "configuration not saved (%s); the "
+				    "change was undone",
+				    vsw_cfg_why(d->cfg));
+	}
+	return 0;
+}
+
+static int ctl_bridge_param(json_t *params, const char **bridge,
+			    struct vsw_rpc_err *e)
+{
+	int rc = vsw_rpc_param_str(params, "bridge", true, bridge, e);
+
+	if (rc < 0)
+		return rc;
+	if (!vsw_cfg_name_valid(*bridge))
+		return ctl_bad_name(e, "bridge", *bridge);
+	return 0;
+}
+
+static int ctl_need_bridge(struct vswd *d, const char *bridge,
+			   struct vsw_rpc_err *e)
+{
+	int rc = vsw_cfg_bridge_exists(d->cfg, bridge);
+
+	if (rc < 0)
+		return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
+	if (rc == 0)
+		return vsw_rpc_fail(e, 0, ENOENT, "no bridge '%s'", bridge);
+	return 0;
+}
+
+/* ---- bridges ------------------------------------------------------------- */
+
+static int m_bridge_add(void *opaque, json_t *params, json_t **result,
+			struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { "bridge", NULL };
+	struct vswd *d = opaque;
+	char err[CTL_ERR_MAX] = "";
+	const char *br;
+	int rc;
+
+	(void)result;
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc == 0)
+		rc = ctl_bridge_param(params, &br, e);
+	if (rc < 0)
+		return rc;
+	rc = vsw_cfg_begin(d->cfg);
+	if (rc == 0)
+		rc = vsw_cfg_bridge_add(d->cfg, br);
+	if (rc < 0)
+		return ctl_cfg_fail(d, e, rc);
+	rc = vsw_switch_add_bridge(d->sw, br, err, sizeof(err));
+	if (rc < 0) {
+		vsw_cfg_rollback(d->cfg);
+		return vsw_rpc_fail(e, 0, -rc, "cannot add bridge '%s': %s",
+				    br, err[0] ? err : strerror(-rc));
+	}
+	rc = ctl_commit(d, e);
+	if (rc < 0) {
+		vsw_switch_del_bridge(d->sw, br, err, sizeof(err));
+		return rc;
+	}
+	vswd_log(d, VSW_LOG_DEBUG, "bridge %s added", br);
+	return 0;
+}
+
+struct ctl_port_list {
+	struct vsw_cfg_port *ports;
+	unsigned int n;
+};
+
+static int ctl_collect_port(void *opaque, const struct vsw_cfg_port *p)
+{
+	struct ctl_port_list *l = opaque;
+	struct vsw_cfg_port *np;
+
+	np = realloc(l->ports, (l->n + 1) * sizeof(*np));
+	if (np == NULL)
+		return -ENOMEM;
+	l->ports = np;
+	l->ports[l->n++] = *p;
+	return 0;
+}
+
+static int m_bridge_del(void *opaque, json_t *params, json_t **result,
+			struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { "bridge", NULL };
+	struct ctl_port_list old = { 0 };
+	struct vswd *d = opaque;
+	char err[CTL_ERR_MAX] = "";
+	const char *br;
+	unsigned int i;
+	int rc;
+
+	(void)result;
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc == 0)
+		rc = ctl_bridge_param(params, &br, e);
+	if (rc == 0)
+		rc = ctl_need_bridge(d, br, e);
+	if (rc < 0)
+		return rc;
+	/* The old ports, to put back if the commit fails. */
+	rc = vsw_cfg_port_foreach(d->cfg, br, ctl_collect_port, &old);
+	if (rc < 0) {
+		free(old.ports);
+		return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
+	}
+	rc = vsw_cfg_begin(d->cfg);
+	if (rc == 0)
+		rc = vsw_cfg_bridge_del(d->cfg, br);
+	if (rc < 0) {
+		free(old.ports);
+		return ctl_cfg_fail(d, e, rc);
+	}
+	rc = vsw_switch_del_bridge(d->sw, br, err, sizeof(err));
+	if (rc < 0) {
+		vsw_cfg_rollback(d->cfg);
+		free(old.ports);
+		return vsw_rpc_fail(e, 0, -rc, "cannot delete bridge '%s': %s",
+				    br, err[0] ? err : strerror(-rc));
+	}
+	rc = ctl_commit(d, e);
+	if (rc < 0) {
+		vsw_switch_add_bridge(d->sw, br, err, sizeof(err));
+		for (i = 0; i < old.n; i++)
+			if (ctl_pending_find(d, old.ports[i].name) == NULL &&
+			    ctl_switch_add_port(d, &old.ports[i], err,
+						sizeof(err)) < 0 &&
+			    ctl_pending_add(d, &old.ports[i], err) < 0)
+				vswd_log(d, VSW_LOG_ERR,
+					 "port %s lost until restart",
+					 old.ports[i].name);
+		free(old.ports);
+		return rc;
+	}
+	for (i = 0; i < old.n; i++)
+		ctl_pending_remove(d, old.ports[i].name);
+	free(old.ports);
+	vswd_log(d, VSW_LOG_DEBUG, "bridge %s deleted", br);
+	return 0;
+}
+
+/* ---- ports ------------------------------------------------------------------ */
+
+/* Fill @p from the params of port.add; 0 or a negative errno with @e. */
+static int ctl_port_from_params(struct vswd *d, json_t *params,
+				struct vsw_cfg_port *p, struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { "bridge", "port", "type",
+					     "options", NULL };
+	const char *br, *name, *type, *key;
+	json_t *opts, *val;
+	char types[256];
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->tag = -1;
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc == 0)
+		rc = ctl_bridge_param(params, &br, e);
+	if (rc == 0)
+		rc = vsw_rpc_param_str(params, "port", true, &name, e);
+	if (rc == 0)
+		rc = vsw_rpc_param_str(params, "type", true, &type, e);
+	if (rc < 0)
+		return rc;
+	if (!vsw_cfg_name_valid(name))
+		return ctl_bad_name(e, "port", name);
+	if (strlen(type) > VSW_CFG_TYPE_MAX || vsw_port_ops_find(type) == NULL) {
+		ctl_known_types(types, sizeof(types));
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "unknown port type '%.32s' (known: %s)",
+				    type, types);
+	}
+	strcpy(p->bridge, br);
+	strcpy(p->name, name);
+	strcpy(p->type, type);
+	opts = json_object_get(params, "options");
+	if (opts != NULL && !json_is_object(opts))
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "\"options\" must be an object of "
+				    "strings");
+	json_object_foreach(opts, key, val) {
+		const char *v = json_string_value(val);
+
+		if (v == NULL || strlen(v) != json_string_length(val))
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "option '%.32s' must be a string",
+					    key);
+		if (!vsw_cfg_key_valid(key))
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "invalid option key '%.32s': use "
+					    "1..%d of a-z, 0-9, '_', '-'",
+					    key, VSW_CFG_KEY_MAX);
+		if (!vsw_cfg_value_valid(v))
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "invalid value for option '%s': at "
+					    "most %d printable characters",
+					    key, VSW_CFG_VALUE_MAX);
+		if (p->n_opts == VSW_CFG_MAX_OPTS)
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "too many options (at most %d)",
+					    VSW_CFG_MAX_OPTS);
+		strcpy(p->opts[p->n_opts].key, key);
+		strcpy(p->opts[p->n_opts].value, v);
+		p->n_opts++;
+	}
+	/* A vhostuser port's socket defaults to RUN_DIR/PORT.sock. */
+	if (strcmp(type, "vhostuser") == 0 && !vsw_cfg_port_opt(p, "path")) {
+		struct vsw_cfg_opt *o = &p->opts[p->n_opts];
+		int n;
+
+		if (p->n_opts == VSW_CFG_MAX_OPTS)
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "too many options (at most %d)",
+					    VSW_CFG_MAX_OPTS);
+		n = snprintf(o->value, sizeof(o->value), "%s/%s.sock",
+			     d->run_dir, name);
+		if (n < 0 || (size_t)n >= sizeof(o->value))
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS,
+					    ENAMETOOLONG,
+					    "run dir too long for a default "
+					    "path: give path=SOCK");
+		strcpy(o->key, "path");
+		p->n_opts++;
+	}
+	return 0;
+}
+
+static int m_port_add(void *opaque, json_t *params, json_t **result,
+		      struct vsw_rpc_err *e)
+{
+	struct vswd *d = opaque;
+	struct vsw_cfg_port p;
+	char err[CTL_ERR_MAX] = "";
+	int rc;
+
+	(void)result;
+	rc = ctl_port_from_params(d, params, &p, e);
+	if (rc == 0)
+		rc = ctl_need_bridge(d, p.bridge, e);
+	if (rc < 0)
+		return rc;
+	rc = vsw_cfg_begin(d->cfg);
+	if (rc == 0)
+		rc = vsw_cfg_port_add(d->cfg, &p);
+	if (rc < 0)
+		return ctl_cfg_fail(d, e, rc);
+	rc = ctl_switch_add_port(d, &p, err, sizeof(err));
+	if (rc < 0) {
+		vsw_cfg_rollback(d->cfg);
+		return vsw_rpc_fail(e, 0, -rc, "cannot add port '%s': %s",
+				    p.name, err);
+	}
+	rc = ctl_commit(d, e);
+	if (rc < 0) {
+		vsw_switch_del_port(d->sw, p.name, err, sizeof(err));
+		return rc;
+	}
+	vswd_log(d, VSW_LOG_DEBUG, "port %s (%s) added to %s", p.name, p.type,
+		 p.bridge);
+	return 0;
+}
+
+/* The stored port named by params "port" (and "bridge" if @bridge_too). */
+static int ctl_port_param(struct vswd *d, json_t *params, bool bridge_too,
+			  struct vsw_cfg_port *p, struct vsw_rpc_err *e)
+{
+	const char *name, *br = NULL;
+	int rc;
+
+	rc = vsw_rpc_param_str(params, "port", true, &name, e);
+	if (rc == 0 && bridge_too)
+		rc = ctl_bridge_param(params, &br, e);
+	if (rc < 0)
+		return rc;
+	if (!vsw_cfg_name_valid(name))
+		return ctl_bad_name(e, "port", name);
+	if (br != NULL) {
+		rc = ctl_need_bridge(d, br, e);
+		if (rc < 0)
+			return rc;
+	}
+	rc = vsw_cfg_port_get(d->cfg, name, p);
+	if (rc == -ENOENT)
+		return vsw_rpc_fail(e, 0, ENOENT, "no port '%s'", name);
+	if (rc < 0)
+		return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
+	if (br != NULL && strcmp(br, p->bridge) != 0)
+		return vsw_rpc_fail(e, 0, ENOENT,
+				    "port '%s' is on bridge '%s', not '%s'",
+				    name, p->bridge, br);
+	return 0;
+}
+
+static int m_port_del(void *opaque, json_t *params, json_t **result,
+		      struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { "bridge", "port", NULL };
+	struct vswd *d = opaque;
+	struct vsw_cfg_port p;
+	char err[CTL_ERR_MAX] = "";
+	bool pending;
+	int rc;
+
+	(void)result;
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc == 0)
+		rc = ctl_port_param(d, params, true, &p, e);
+	if (rc < 0)
+		return rc;
+	pending = ctl_pending_find(d, p.name) != NULL;
+	rc = vsw_cfg_begin(d->cfg);
+	if (rc == 0)
+		rc = vsw_cfg_port_del(d->cfg, p.name);
+	if (rc < 0)
+		return ctl_cfg_fail(d, e, rc);
+	if (!pending) {
+		rc = vsw_switch_del_port(d->sw, p.name, err, sizeof(err));
+		if (rc < 0) {
+			vsw_cfg_rollback(d->cfg);
+			return vsw_rpc_fail(e, 0, -rc,
+					    "cannot delete port '%s': %s",
+					    p.name,
+					    err[0] ? err : strerror(-rc));
+		}
+	}
+	rc = ctl_commit(d, e);
+	if (rc < 0) {
+		if (!pending && ctl_switch_add_port(d, &p, err, sizeof(err)) < 0)
+			ctl_pending_add(d, &p, err);
+		return rc;
+	}
+	ctl_pending_remove(d, p.name);
+	vswd_log(d, VSW_LOG_DEBUG, "port %s deleted from %s", p.name, p.bridge);
+	return 0;
+}
+
+/* "tag" of port.set: null clears, else an integer 1..4094. */
+static int ctl_tag_param(json_t *v, struct vsw_cfg_port *p,
+			 struct vsw_rpc_err *e)
+{
+	json_int_t t;
+
+	if (json_is_null(v)) {
+		p->tag = -1;
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "\"tag\" must be a VLAN id 1..4094 or "
+				    "null");
+	t = json_integer_value(v);
+	if (t < 1 || t > 4094)
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "tag %lld out of range: a VLAN id is "
+				    "1..4094",
+				    (long long)t);
+	p->tag = (int)t;
+	return 0;
+}
+
+/* "trunks": null or "" clears, "10,20,30-40", or an array of ids. */
+static int ctl_trunks_param(json_t *v, struct vsw_cfg_port *p,
+			    struct vsw_rpc_err *e)
+{
+	char why[200];
+	size_t i;
+	json_t *x;
+
+	memset(&p->trunks, 0, sizeof(p->trunks));
+	p->has_trunks = false;
+	if (json_is_null(v))
+		return 0;
+	if (json_is_string(v)) {
+		if (vsw_cfg_vlans_parse(json_string_value(v), &p->trunks, why,
+					sizeof(why)) < 0)
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "%s", why);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+			    json_integer_value(x) > VSW_CFG_VLAN_MAX)
+				return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS,
+						    EINVAL,
+						    "\"trunks\" must hold VLAN "
+						    "ids 0..4094");
+			vsw_cfg_vlan_set(&p->trunks,
+					 (unsigned int)json_integer_value(x));
+		}
+	} else {
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "\"trunks\" must be a list like "
+				    "\"10,20,30-40\", an array, or null");
+	}
+	if (vsw_cfg_vlan_test(&p->trunks, 4095))
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "VLAN 4095 is reserved: trunks are "
+				    "0..4094");
+	p->has_trunks = vsw_cfg_vlans_count(&p->trunks) > 0;
+	return 0;
+}
+
+static int m_port_set(void *opaque, json_t *params, json_t **result,
+		      struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { "port", "tag", "trunks", NULL };
+	struct vswd *d = opaque;
+	struct vsw_cfg_port old, p;
+	struct vswd_pending *pend;
+	char err[CTL_ERR_MAX] = "";
+	json_t *v;
+	int rc;
+
+	(void)result;
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc == 0)
+		rc = ctl_port_param(d, params, false, &old, e);
+	if (rc < 0)
+		return rc;
+	p = old;
+	v = json_object_get(params, "tag");
+	if (v != NULL && (rc = ctl_tag_param(v, &p, e)) < 0)
+		return rc;
+	v = json_object_get(params, "trunks");
+	if (v != NULL && (rc = ctl_trunks_param(v, &p, e)) < 0)
+		return rc;
+	if (p.has_trunks && p.tag > 0 &&
+	    !vsw_cfg_vlan_test(&p.trunks, (unsigned int)p.tag))
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "native VLAN %d (tag) is not in the trunks "
+				    "list: add it or clear the tag",
+				    p.tag);
+	pend = ctl_pending_find(d, p.name);
+	rc = vsw_cfg_begin(d->cfg);
+	if (rc == 0)
+		rc = vsw_cfg_port_set_vlan(d->cfg, &p);
+	if (rc < 0)
+		return ctl_cfg_fail(d, e, rc);
+	if (pend == NULL) {
+		rc = ctl_switch_set_vlan(d, &p, err, sizeof(err));
+		if (rc < 0) {
+			vsw_cfg_rollback(d->cfg);
+			return vsw_rpc_fail(e, 0, -rc,
+					    "cannot set VLANs of port '%s': %s",
+					    p.name,
+					    err[0] ? err : strerror(-rc));
+		}
+	}
+	rc = ctl_commit(d, e);
+	if (rc < 0) {
+		if (pend == NULL)
+			ctl_switch_set_vlan(d, &old, err, sizeof(err));
+		return rc;
+	}
+	if (pend != NULL)
+		pend->port = p;
+	vswd_log(d, VSW_LOG_INFO, "port %s VLANs changed", p.name);
+	return 0;
+}
+
+/* ---- show -------------------------------------------------------------------- */
+
+static int ctl_info_cb(const struct vsw_port_info *info, void *arg)
+{
+	json_t *map = arg;
+	json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:i}", "link",
+			      info->link_up ? "up" : "down", "status",
+			      info->status, "rxq", (int)info->n_rxq, "txq",
+			      (int)info->n_txq, "id", (int)info->id);
+
+	if (o == NULL || json_object_set_new(map, info->name, o) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* name -> {link, status, rxq, txq, id} for the ports of @bridge. */
+static json_t *ctl_runtime(struct vswd *d, const char *bridge)
+{
+	json_t *map = json_object();
+
+	if (map != NULL &&
+	    vsw_switch_port_iter(d->sw, bridge, ctl_info_cb, map) < 0) {
+		json_decref(map);
+		return NULL;
+	}
+	return map;
+}
+
+struct ctl_show {
+	struct vswd *d;
+	json_t *ports;	 /* array being filled */
+	json_t *runtime; /* ctl_runtime() of the bridge */
+};
+
+static json_t *ctl_port_json(struct vswd *d, const struct vsw_cfg_port *p,
+			     json_t *runtime)
+{
+	char trunks[5 * (VSW_CFG_VLAN_MAX + 1)];
+	struct vswd_pending *pend = ctl_pending_find(d, p->name);
+	json_t *o, *opts, *rt;
+	unsigned int i;
+
+	opts = json_object();
+	for (i = 0; opts != NULL && i < p->n_opts; i++)
+		json_object_set_new(opts, p->opts[i].key,
+				    json_string(p->opts[i].value));
+	vsw_cfg_vlans_format(&p->trunks, trunks, sizeof(trunks));
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", p->name, "type",
+		      p->type, "options", opts ? opts : json_object(), "tag",
+		      p->tag >= 0 ? json_integer(p->tag) : json_null(),
+		      "trunks",
+		      p->has_trunks ? json_string(trunks) : json_null());
+	if (o == NULL)
+		return NULL;
+	rt = json_object_get(runtime, p->name);
+	if (rt != NULL) {
+		json_object_update(o, rt);
+	} else {
+		char status[300];
+
+		snprintf(status, sizeof(status), "not open: %s (retrying)",
+			 pend ? pend->why : "not in the switch");
+		json_object_set_new(o, "link", json_string("down"));
+		json_object_set_new(o, "status", json_string(status));
+		json_object_set_new(o, "rxq", json_integer(0));
+		json_object_set_new(o, "txq", json_integer(0));
+	}
+	return o;
+}
+
+static int ctl_show_port(void *opaque, const struct vsw_cfg_port *p)
+{
+	struct ctl_show *s = opaque;
+	json_t *o = ctl_port_json(s->d, p, s->runtime);
+
+	if (o == NULL || json_array_append_new(s->ports, o) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int ctl_show_bridge(void *opaque, const char *name)
+{
+	json_t *bridges = opaque, *br;
+
+	br = json_pack("{s:s, s:[]}", "name", name, "ports");
+	if (br == NULL || json_array_append_new(bridges, br) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static json_t *ctl_options_json(struct vswd *d)
+{
+	struct vsw_switch_config c;
+
+	vsw_switch_get_config(d->sw, &c);
+	return json_pack("{s:i, s:i, s:b}", "threads",
+			 (int)vsw_switch_n_threads(d->sw), "ageing",
+			 (int)c.ageing_s, "poll", c.force_poll);
+}
+
+static int m_show(void *opaque, json_t *params, json_t **result,
+		  struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { NULL };
+	struct vswd *d = opaque;
+	json_t *bridges, *br, *out;
+	size_t i;
+	int rc;
+
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc < 0)
+		return rc;
+	bridges = json_array();
+	if (bridges == NULL)
+		return vsw_rpc_fail(e, 0, ENOMEM, "out of memory");
+	rc = vsw_cfg_bridge_foreach(d->cfg, ctl_show_bridge, bridges);
+	json_array_foreach(bridges, i, br) {
+		struct ctl_show s = { .d = d };
+		const char *name = json_string_value(
+			json_object_get(br, "name"));
+
+		if (rc < 0)
+			break;
+		s.ports = json_object_get(br, "ports");
+		s.runtime = ctl_runtime(d, name);
+		rc = vsw_cfg_port_foreach(d->cfg, name, ctl_show_port, &s);
+		json_decref(s.runtime);
+	}
+	if (rc < 0) {
+		json_decref(bridges);
+		return vsw_rpc_fail(e, 0, -rc, "cannot read the "
+				    "configuration: %s", vsw_cfg_why(d->cfg));
+	}
+	out = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "version",
+			VSWD_VERSION, "db", d->db_path, "ctl", d->ctl_path,
+			"run_dir", d->run_dir, "options", ctl_options_json(d),
+			"bridges", bridges);
+	if (out == NULL)
+		return vsw_rpc_fail(e, 0, ENOMEM, "out of memory");
+	*result = out;
+	return 0;
+}
+
+static json_t *ctl_qstats_json(const struct vsw_queue_stats *q)
+{
+	json_t *drops = json_object();
+	unsigned int r;
+
+	for (r = 0; drops != NULL && r < VSW_DROP__COUNT; r++) {
+		const char *name = vsw_drop_reason_name(r);
+
+		if (name != NULL)
+			json_object_set_new(drops, name,
+					    json_integer((json_int_t)q->drops[r]));
+	}
+	return json_pack("{s:I, s:I, s:o}", "packets", (json_int_t)q->packets,
+			 "bytes", (json_int_t)q->bytes, "drops",
+			 drops ? drops : json_object());
+}
+
+static int ctl_stats_port(void *opaque, const struct vsw_cfg_port *p)
+{
+	struct ctl_show *s = opaque;
+	struct vsw_port_stats st;
+	json_t *rt = json_object_get(s->runtime, p->name), *o;
+
+	memset(&st, 0, sizeof(st));
+	if (rt != NULL)
+		vsw_switch_port_stats(s->d->sw, p->name, &st);
+	o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", p->name, "type",
+		      p->type, "link",
+		      rt ? json_string_value(json_object_get(rt, "link")) :
+			   "down",
+		      "rx", ctl_qstats_json(&st.rx), "tx",
+		      ctl_qstats_json(&st.tx));
+	if (o == NULL || json_array_append_new(s->ports, o) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int m_port_stats(void *opaque, json_t *params, json_t **result,
+			struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { "bridge", NULL };
+	struct vswd *d = opaque;
+	struct ctl_show s = { .d = d };
+	const char *br;
+	int rc;
+
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc == 0)
+		rc = ctl_bridge_param(params, &br, e);
+	if (rc == 0)
+		rc = ctl_need_bridge(d, br, e);
+	if (rc < 0)
+		return rc;
+	s.ports = json_array();
+	s.runtime = ctl_runtime(d, br);
+	rc = s.ports && s.runtime ?
+		     vsw_cfg_port_foreach(d->cfg, br, ctl_stats_port, &s) :
+		     -ENOMEM;
+	json_decref(s.runtime);
+	if (rc < 0) {
+		json_decref(s.ports);
+		return vsw_rpc_fail(e, 0, -rc, "cannot read ports");
+	}
+	*result = json_pack("{s:s, s:o}", "bridge", br, "ports", s.ports);
+	return 0;
+}
+
+/* ---- MAC table ------------------------------------------------------------ */
+
+static int ctl_fdb_cb(const struct vsw_fdb_entry *fe, void *arg)
+{
+	char mac[18];
+	json_t *o;
+
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+		 fe->mac[0], fe->mac[1], fe->mac[2], fe->mac[3], fe->mac[4],
+		 fe->mac[5]);
+	o = json_pack("{s:s, s:i, s:s, s:i}", "port", fe->port, "vlan",
+		      (int)fe->vlan, "mac", mac, "age", (int)fe->age_s);
+	if (o == NULL || json_array_append_new(arg, o) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int m_fdb_show(void *opaque, json_t *params, json_t **result,
+		      struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { "bridge", NULL };
+	struct vswd *d = opaque;
+	const char *br;
+	json_t *entries;
+	int rc;
+
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc == 0)
+		rc = ctl_bridge_param(params, &br, e);
+	if (rc == 0)
+		rc = ctl_need_bridge(d, br, e);
+	if (rc < 0)
+		return rc;
+	entries = json_array();
+	if (entries == NULL)
+		return vsw_rpc_fail(e, 0, ENOMEM, "out of memory");
+	rc = vsw_switch_fdb_dump(d->sw, br, ctl_fdb_cb, entries);
+	if (rc < 0) {
+		json_decref(entries);
+		return vsw_rpc_fail(e, 0, -rc, "cannot read the MAC table of "
+				    "'%s': %s", br, strerror(-rc));
+	}
+	*result = json_pack("{s:s, s:o}", "bridge", br, "entries", entries);
+	return 0;
+}
+
+static int m_fdb_flush(void *opaque, json_t *params, json_t **result,
+		       struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { "bridge", NULL };
+	struct vswd *d = opaque;
+	const char *br;
+	int rc;
+
+	(void)result;
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc == 0)
+		rc = ctl_bridge_param(params, &br, e);
+	if (rc == 0)
+		rc = ctl_need_bridge(d, br, e);
+	if (rc < 0)
+		return rc;
+	rc = vsw_switch_fdb_flush(d->sw, br);
+	if (rc < 0)
+		return vsw_rpc_fail(e, 0, -rc, "cannot flush '%s': %s", br,
+				    strerror(-rc));
+	return 0;
+}
+
+/* ---- global options ---------------------------------------------------------- */
+
+struct ctl_opt_val {
+	const char *key;
+	char text[32];	/* as stored */
+	unsigned long num;
+	bool given;
+};
+
+/* A value of option.set as text: a string, an integer or a boolean. */
+static int ctl_opt_text(const char *key, json_t *v, char *buf, size_t len,
+			struct vsw_rpc_err *e)
+{
+	if (json_is_string(v) && json_string_length(v) < len)
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(v));
+	else if (json_is_boolean(v))
+		snprintf(buf, len, "%s", json_is_true(v) ? "on" : "off");
+	else
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "bad value for option '%s'", key);
+	return 0;
+}
+
+static int ctl_opt_uint(struct ctl_opt_val *o, unsigned long min,
+			unsigned long max, struct vsw_rpc_err *e)
+{
+	char *end;
+
+	errno = 0;
+	o->num = strtoul(o->text, &end, 10);
+	if (errno || end == o->text || *end || o->text[0] == '-' ||
+	    o->num < min || o->num > max)
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "%s=%s: expected a number %lu..%lu",
+				    o->key, o->text, min, max);
+	snprintf(o->text, sizeof(o->text), "%lu", o->num);
+	return 0;
+}
+
+static int m_option_set(void *opaque, json_t *params, json_t **result,
+			struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { "options", NULL };
+	struct vswd *d = opaque;
+	struct ctl_opt_val v[3] = {
+		{ .key = "threads" }, { .key = "ageing" }, { .key = "poll" }
+	};
+	struct vsw_switch_config old;
+	unsigned int old_threads, i;
+	char err[CTL_ERR_MAX] = "";
+	json_t *opts, *val;
+	const char *key;
+	int rc;
+
+	(void)result;
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc < 0)
+		return rc;
+	opts = json_object_get(params, "options");
+	if (!json_is_object(opts) || json_object_size(opts) == 0)
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "\"options\" must be a non-empty object "
+				    "(threads, ageing, poll)");
+	json_object_foreach(opts, key, val) {
+		for (i = 0; i < 3; i++)
+			if (strcmp(key, v[i].key) == 0)
+				break;
+		if (i == 3)
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "unknown option '%.32s' (known: "
+					    "threads, ageing, poll)",
+					    key);
+		rc = ctl_opt_text(key, val, v[i].text, sizeof(v[i].text), e);
+		if (rc < 0)
+			return rc;
+		v[i].given = true;
+	}
+	if (v[0].given &&
+	    (rc = ctl_opt_uint(&v[0], 1, VSW_SWITCH_MAX_THREADS, e)) < 0)
+		return rc;
+	if (v[1].given &&
+	    (rc = ctl_opt_uint(&v[1], 1, VSW_SWITCH_AGEING_MAX, e)) < 0)
+		return rc;
+	if (v[2].given) {
+		if (strcmp(v[2].text, "on") && strcmp(v[2].text, "off"))
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "poll=%s: expected on or off",
+					    v[2].text);
+	}
+
+	vsw_switch_get_config(d->sw, &old);
+	old_threads = vsw_switch_n_threads(d->sw);
+	rc = vsw_cfg_begin(d->cfg);
+	for (i = 0; rc == 0 && i < 3; i++)
+		if (v[i].given)
+			rc = vsw_cfg_option_set(d->cfg, v[i].key, v[i].text);
+	if (rc < 0)
+		return ctl_cfg_fail(d, e, rc);
+	rc = 0;
+	if (v[0].given && v[0].num != old_threads)
+		rc = vsw_switch_set_threads(d->sw, (unsigned int)v[0].num, err,
+					    sizeof(err));
+	if (rc == 0 && v[1].given)
+		rc = vsw_switch_set_ageing(d->sw, (unsigned int)v[1].num, err,
+					   sizeof(err));
+	if (rc < 0)
+		goto undo;
+	if (v[2].given)
+		vsw_switch_set_force_poll(d->sw, !strcmp(v[2].text, "on"));
+	rc = ctl_commit(d, e);
+	if (rc < 0)
+		goto undo_switch;
+	vswd_log(d, VSW_LOG_INFO, "options changed");
+	return 0;
+undo:
+	vsw_cfg_rollback(d->cfg);
+	vsw_rpc_fail(e, 0, -rc, "cannot set options: %s",
+		     err[0] ? err : strerror(-rc));
+undo_switch:
+	if (vsw_switch_n_threads(d->sw) != old_threads)
+		vsw_switch_set_threads(d->sw, old_threads, err, sizeof(err));
+	vsw_switch_set_ageing(d->sw, old.ageing_s, err, sizeof(err));
+	vsw_switch_set_force_poll(d->sw, old.force_poll);
+	return -e->errnum;
+}
+
+static int m_option_get(void *opaque, json_t *params, json_t **result,
+			struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { NULL };
+	struct vswd *d = opaque;
+	struct vsw_switch_config c;
+	int rc;
+
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc < 0)
+		return rc;
+	vsw_switch_get_config(d->sw, &c);
+	*result = json_pack("{s:i, s:i, s:s}", "threads",
+			    (int)vsw_switch_n_threads(d->sw), "ageing",
+			    (int)c.ageing_s, "poll",
+			    c.force_poll ? "on" : "off");
+	return 0;
+}
+
+static int m_version(void *opaque, json_t *params, json_t **result,
+		     struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { NULL };
+	int rc;
+
+	(void)opaque;
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc < 0)
+		return rc;
+	*result = json_pack("{s:s}", "version", VSWD_VERSION);
+	return 0;
+}
+
+const struct vsw_rpc_method vswd_methods[] = {
+	{ "bridge.add", m_bridge_add },	{ "bridge.del", m_bridge_del },
+	{ "port.add", m_port_add },	{ "port.del", m_port_del },
+	{ "port.set", m_port_set },	{ "port.stats", m_port_stats },
+	{ "show", m_show },		{ "fdb.show", m_fdb_show },
+	{ "fdb.flush", m_fdb_flush },	{ "option.set", m_option_set },
+	{ "option.get", m_option_get }, { "version", m_version },
+};
+const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);
+
+/* ---- start ------------------------------------------------------------------- */
+
+static int ctl_restore_bridge(void *opaque, const char *name)
+{
+	struct vswd *d = opaque;
+	char err[CTL_ERR_MAX] = "";
+	int rc;
+
+	rc = vsw_switch_add_bridge(d->sw, name, err, sizeof(err));
+	if (rc < 0)
+		vswd_log(d, VSW_LOG_ERR, "restoring bridge %s: %s", name,
+			 err[0] ? err : strerror(-rc));
+	return rc;
+}
+
+static int ctl_restore_port(void *opaque, const struct vsw_cfg_port *p)
+{
+	struct vswd *d = opaque;
+	char err[CTL_ERR_MAX] = "";
+	int rc;
+
+	rc = ctl_switch_add_port(d, p, err, sizeof(err));
+	if (rc == 0)
+		return 0;
+	vswd_log(d, VSW_LOG_WARN,
+		 "port %s (%s) restored down: %s; retrying every %d s",
+		 p->name, p->type, err, VSWD_RETRY_MS / 1000);
+	return ctl_pending_add(d, p, err);
+}
+
+int vswd_restore(struct vswd *d)
+{
+	int rc;
+
+	rc = vsw_cfg_bridge_foreach(d->cfg, ctl_restore_bridge, d);
+	if (rc == 0)
+		rc = vsw_cfg_port_foreach(d->cfg, NULL, ctl_restore_port, d);
+	if (rc < 0 && vsw_cfg_why(d->cfg)[0])
+		vswd_log(d, VSW_LOG_ERR, "restoring the configuration: %s",
+			 vsw_cfg_why(d->cfg));
+	return rc;
+}
+
+void vswd_retry_pending(struct vswd *d)
+{
+	unsigned int i = 0;
+
+	while (i < d->n_pending) {
+		struct vswd_pending *p = &d->pending[i];
+		char err[CTL_ERR_MAX] = "";
+
+		if (ctl_switch_add_port(d, &p->port, err, sizeof(err)) < 0) {
+			if (strcmp(err, p->why) != 0) {
+				vswd_log(d, VSW_LOG_INFO,
+					 "port %s still down: %s",
+					 p->port.name, err);
+				snprintf(p->why, sizeof(p->why), "%s", err);
+			}
+			i++;
+			continue;
+		}
+		vswd_log(d, VSW_LOG_INFO, "port %s is back", p->port.name);
+		*p = d->pending[--d->n_pending];
+	}
+	d->next_retry_ms = vswd_now_ms() + VSWD_RETRY_MS;
+}
+
+/* Add a default port to the store and the switch; a failure only warns. */
+static int ctl_default_port(struct vswd *d, const char *name,
+			    const char *type, const char *path)
+{
+	struct vsw_cfg_port p = { .tag = -1 };
+	char err[CTL_ERR_MAX] = "";
+	int rc;
+
+	strcpy(p.bridge, "br0");
+	strcpy(p.name, name);
+	strcpy(p.type, type);
+	if (path != NULL) {
+		strcpy(p.opts[0].key, "path");
+		snprintf(p.opts[0].value, sizeof(p.opts[0].value), "%s", path);
+		p.n_opts = 1;
+	}
+	rc = ctl_switch_add_port(d, &p, err, sizeof(err));
+	if (rc < 0) {
+		vswd_log(d, VSW_LOG_WARN,
+			 "default port %s (%s) not created: %s", name, type,
+			 err);
+		return 0;
+	}
+	rc = vsw_cfg_port_add(d->cfg, &p);
+	if (rc < 0)
+		vswd_log(d, VSW_LOG_ERR, "%s", vsw_cfg_why(d->cfg));
+	return rc;
+}
+
+int vswd_defaults(struct vswd *d)
+{
+	char err[CTL_ERR_MAX] = "", path[VSW_CFG_VALUE_MAX + 1];
+	bool done;
+	int rc;
+
+	rc = vsw_cfg_is_initialized(d->cfg, &done);
+	if (rc < 0 || done)
+		return rc;
+	rc = vsw_cfg_begin(d->cfg);
+	if (rc < 0)
+		goto fail;
+	if (vsw_cfg_bridge_exists(d->cfg, "br0") == 0) {
+		rc = vsw_cfg_bridge_add(d->cfg, "br0");
+		if (rc < 0)
+			goto fail;
+		rc = vsw_switch_add_bridge(d->sw, "br0", err, sizeof(err));
+		if (rc < 0) {
+			vswd_log(d, VSW_LOG_ERR, "default bridge br0: %s", err);
+			goto fail;
+		}
+		rc = ctl_default_port(d, "vsw0", "tap", NULL);
+		if (rc == 0) {
+			if ((size_t)snprintf(path, sizeof(path), "%s/vhu0.sock",
+					     d->run_dir) < sizeof(path))
+				rc = ctl_default_port(d, "vhu0", "vhostuser",
+						      path);
+			else
+				vswd_log(d, VSW_LOG_WARN,
+					 "run dir too long: no default "
+					 "vhostuser port");
+		}
+		if (rc < 0)
+			goto fail;
+	}
+	rc = vsw_cfg_set_initialized(d->cfg);
+	if (rc == 0)
+		rc = vsw_cfg_commit(d->cfg);
+	if (rc < 0)
+		goto fail;
+	vswd_log(d, VSW_LOG_INFO, "new configuration: bridge br0 created");
+	return 0;
+fail:
+	if (vsw_cfg_why(d->cfg)[0])
+		vswd_log(d, VSW_LOG_ERR, "creating the default "
+			 "configuration: %s", vsw_cfg_why(d->cfg));
+	vsw_cfg_rollback(d->cfg);
+	return rc;
+}
+
+static int ctl_banner_port(void *opaque, const struct vsw_cfg_port *p)
+{
+	struct vswd *d = opaque;
+	const char *path = vsw_cfg_port_opt(p, "path");
+	const char *q = vsw_cfg_port_opt(p, "queues");
+	bool client = strcmp(p->type, "vhostuserclient") == 0;
+	char mq[96] = "";
+
+	if (path == NULL ||
+	    (strcmp(p->type, "vhostuser") != 0 && !client))
+		return 0;
+	if (q != NULL && strcmp(q, "1") != 0)
+		snprintf(mq, sizeof(mq), ",queues=%s", q);
+	vswd_log(d, VSW_LOG_INFO,
+		 "attach a guest to port %s: qemu-system-x86_64 -enable-kvm "
+		 "-m 1G -object memory-backend-memfd,id=mem0,size=1G,share=on "
+		 "-numa node,memdev=mem0 -chardev socket,id=chr0,path=%s%s "
+		 "-netdev vhost-user,id=net0,chardev=chr0%s -device "
+		 "virtio-net-pci,netdev=net0%s -nographic "
+		 "-drive file=guest.img,if=virtio",
+		 p->name, path, client ? ",server=on,wait=off" : "", mq,
+		 mq[0] ? ",mq=on" : "");
+	return 0;
+}
+
+void vswd_print_banner(struct vswd *d)
+{
+	vswd_log(d, VSW_LOG_INFO, "vswd %s ready: control socket %s, run dir "
+		 "%s, configuration %s",
+		 VSWD_VERSION, d->ctl_path, d->run_dir, d->db_path);
+	vsw_cfg_port_foreach(d->cfg, NULL, ctl_banner_port, d);
+}

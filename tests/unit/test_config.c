@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the configuration store (lib/config): round trip through a
+ * close and reopen, transactions, checks, and refusal of damaged or foreign
+ * files without touching them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "vsw_config.h"
+
+struct tc_env {
+	char dir[64];
+	char path[128];
+	char err[512];
+};
+
+static int tc_setup(void **state)
+{
+	struct tc_env *env = calloc(1, sizeof(*env));
+
+	assert_non_null(env);
+	strcpy(env->dir, "/tmp/vsw-test-config-XXXXXX");
+	assert_non_null(mkdtemp(env->dir));
+	snprintf(env->path, sizeof(env->path), "%s/conf.db", env->dir);
+	*state = env;
+	return 0;
+}
+
+static int tc_teardown(void **state)
+{
+	struct tc_env *env = *state;
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", env->dir);
+	assert_int_equal(system(cmd), 0);
+	free(env);
+	return 0;
+}
+
+static struct vsw_cfg *tc_open(struct tc_env *env, bool want_created)
+{
+	struct vsw_cfg *cfg = NULL;
+	bool created = !want_created;
+	int rc;
+
+	rc = vsw_cfg_open(env->path, &cfg, &created, env->err,
+			  sizeof(env->err));
+	if (rc != 0)
+		fail_msg("open: %d %s", rc, env->err);
+	assert_non_null(cfg);
+	assert_int_equal(created, want_created);
+	return cfg;
+}
+
+static void tc_port(struct vsw_cfg_port *p, const char *br, const char *name,
+		    const char *type)
+{
+	memset(p, 0, sizeof(*p));
+	p->tag = -1;
+	strcpy(p->bridge, br);
+	strcpy(p->name, name);
+	strcpy(p->type, type);
+}
+
+static void tc_opt(struct vsw_cfg_port *p, const char *k, const char *v)
+{
+	strcpy(p->opts[p->n_opts].key, k);
+	strcpy(p->opts[p->n_opts].value, v);
+	p->n_opts++;
+}
+
+struct tc_names {
+	char names[8][16];
+	int n;
+};
+
+static int tc_collect_bridge(void *opaque, const char *name)
+{
+	struct tc_names *l = opaque;
+
+	assert_true(l->n < 8);
+	strcpy(l->names[l->n++], name);
+	return 0;
+}
+
+static int tc_collect_port(void *opaque, const struct vsw_cfg_port *p)
+{
+	struct tc_names *l = opaque;
+
+	assert_true(l->n < 8);
+	strcpy(l->names[l->n++], p->name);
+	return 0;
+}
+
+static void test_roundtrip(void **state)
+{
+	struct tc_env *env = *state;
+	struct vsw_cfg_port p, q;
+	struct tc_names l = { 0 };
+	struct vsw_cfg *cfg;
+	char v[64], buf[64];
+	bool init;
+
+	cfg = tc_open(env, true);
+	assert_int_equal(vsw_cfg_is_initialized(cfg, &init), 0);
+	assert_false(init);
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br1"), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
+	tc_port(&p, "br1", "vhu0", "vhostuser");
+	tc_opt(&p, "path", "/run/vsw/vhu0.sock");
+	tc_opt(&p, "queues", "4");
+	p.tag = 10;
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), 0);
+	tc_port(&p, "br0", "tap0", "tap");
+	p.has_trunks = true;
+	assert_int_equal(vsw_cfg_vlans_parse("1,5-7,4094", &p.trunks, buf,
+					     sizeof(buf)),
+			 0);
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), 0);
+	tc_port(&p, "br0", "dum", "dummy");
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), 0);
+	assert_int_equal(vsw_cfg_option_set(cfg, "threads", "2"), 0);
+	assert_int_equal(vsw_cfg_option_set(cfg, "threads", "3"), 0);
+	assert_int_equal(vsw_cfg_set_initialized(cfg), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	vsw_cfg_close(cfg);
+
+	cfg = tc_open(env, false);
+	assert_int_equal(vsw_cfg_is_initialized(cfg, &init), 0);
+	assert_true(init);
+	assert_int_equal(vsw_cfg_bridge_foreach(cfg, tc_collect_bridge, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.names[0], "br1"); /* creation order */
+	assert_string_equal(l.names[1], "br0");
+	l.n = 0;
+	assert_int_equal(vsw_cfg_port_foreach(cfg, "br0", tc_collect_port, &l),
+			 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.names[0], "tap0");
+	assert_string_equal(l.names[1], "dum");
+
+	assert_int_equal(vsw_cfg_port_get(cfg, "vhu0", &q), 0);
+	assert_string_equal(q.bridge, "br1");
+	assert_string_equal(q.type, "vhostuser");
+	assert_int_equal(q.tag, 10);
+	assert_false(q.has_trunks);
+	assert_int_equal(q.n_opts, 2);
+	assert_string_equal(vsw_cfg_port_opt(&q, "path"), "/run/vsw/vhu0.sock");
+	assert_string_equal(vsw_cfg_port_opt(&q, "queues"), "4");
+	assert_null(vsw_cfg_port_opt(&q, "ifname"));
+
+	assert_int_equal(vsw_cfg_port_get(cfg, "tap0", &q), 0);
+	assert_int_equal(q.tag, -1);
+	assert_true(q.has_trunks);
+	assert_int_equal(vsw_cfg_vlans_count(&q.trunks), 5);
+	assert_int_equal(vsw_cfg_vlans_format(&q.trunks, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "1,5-7,4094");
+
+	assert_int_equal(vsw_cfg_option_get(cfg, "threads", v, sizeof(v)), 0);
+	assert_string_equal(v, "3");
+	assert_int_equal(vsw_cfg_option_get(cfg, "ageing", v, sizeof(v)),
+			 -ENOENT);
+	vsw_cfg_close(cfg);
+}
+
+static void test_transactions(void **state)
+{
+	struct tc_env *env = *state;
+	struct vsw_cfg_port p, q;
+	struct vsw_cfg *cfg;
+
+	cfg = tc_open(env, true);
+	/* No change outside a transaction. */
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), -EINVAL);
+	assert_int_equal(vsw_cfg_bridge_exists(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), -EINVAL);
+
+	/* Rolled back: nothing left. */
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_begin(cfg), -EBUSY);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_bridge_exists(cfg, "br0"), 1);
+	vsw_cfg_rollback(cfg);
+	assert_int_equal(vsw_cfg_bridge_exists(cfg, "br0"), 0);
+
+	/* Checks. */
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), -EEXIST);
+	assert_non_null(strstr(vsw_cfg_why(cfg), "exists"));
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "bad name"), -EINVAL);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "0123456789abcdef"), -EINVAL);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "-x"), -EINVAL);
+	tc_port(&p, "nobr", "p0", "dummy");
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), -ENOENT);
+	tc_port(&p, "br0", "p0", "dummy");
+	tc_opt(&p, "rxq", "2");
+	tc_opt(&p, "rxq", "3");
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), -EINVAL);
+	p.n_opts = 1;
+	strcpy(p.opts[0].value, "a\nb");
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), -EINVAL);
+	strcpy(p.opts[0].value, "2");
+	p.tag = 4096;
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), -EINVAL);
+	p.tag = 7;
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), 0);
+	tc_port(&q, "br0", "p0", "tap");
+	assert_int_equal(vsw_cfg_port_add(cfg, &q), -EEXIST);
+	assert_int_equal(vsw_cfg_port_del(cfg, "nope"), -ENOENT);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+
+	/* VLAN change, then bridge delete cascades to ports and options. */
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	p.tag = -1;
+	p.has_trunks = true;
+	vsw_cfg_vlan_set(&p.trunks, 100);
+	assert_int_equal(vsw_cfg_port_set_vlan(cfg, &p), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	assert_int_equal(vsw_cfg_port_get(cfg, "p0", &q), 0);
+	assert_int_equal(q.tag, -1);
+	assert_true(vsw_cfg_vlan_test(&q.trunks, 100));
+	assert_int_equal(vsw_cfg_vlans_count(&q.trunks), 1);
+
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_del(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_bridge_del(cfg, "br0"), -ENOENT);
+	assert_int_equal(vsw_cfg_port_get(cfg, "p0", &q), -ENOENT);
+	vsw_cfg_rollback(cfg);
+	/* Rolled back: the port and its option are back. */
+	assert_int_equal(vsw_cfg_port_get(cfg, "p0", &q), 0);
+	assert_string_equal(vsw_cfg_port_opt(&q, "rxq"), "2");
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_del(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	vsw_cfg_close(cfg);
+
+	cfg = tc_open(env, false);
+	assert_int_equal(vsw_cfg_bridge_exists(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_port_get(cfg, "p0", &q), -ENOENT);
+	vsw_cfg_close(cfg);
+}
+
+static void test_vlans(void **state)
+{
+	struct vsw_cfg_vlans v;
+	char err[200], buf[64];
+
+	(void)state;
+	assert_int_equal(vsw_cfg_vlans_parse("", &v, err, sizeof(err)), 0);
+	assert_int_equal(vsw_cfg_vlans_count(&v), 0);
+	assert_int_equal(vsw_cfg_vlans_parse("0,4095", &v, err, sizeof(err)),
+			 0);
+	assert_int_equal(vsw_cfg_vlans_count(&v), 2);
+	assert_int_equal(vsw_cfg_vlans_parse("20,10,11,12", &v, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(vsw_cfg_vlans_format(&v, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "10-12,20");
+	assert_int_equal(vsw_cfg_vlans_format(&v, buf, 4), -ENOSPC);
+	static const char *const bad[] = { "4096", "1,,2", ",1", "1,", "5-3",
+					   "a", "1-", "-1", "1 2", "99999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(vsw_cfg_vlans_parse(bad[i], &v, err,
+						     sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "bad VLAN list"));
+	}
+	assert_true(vsw_cfg_name_valid("br0"));
+	assert_true(vsw_cfg_name_valid("a.b_c-d"));
+	assert_false(vsw_cfg_name_valid(""));
+	assert_false(vsw_cfg_name_valid(".."));
+	assert_false(vsw_cfg_name_valid("a/b"));
+	assert_true(vsw_cfg_key_valid("ifname"));
+	assert_false(vsw_cfg_key_valid("IfName"));
+	assert_false(vsw_cfg_key_valid("a=b"));
+}
+
+/* Bytes of a file, to show that a refused file was not touched. */
+static size_t tc_slurp(const char *path, unsigned char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = read(fd, buf, cap);
+	close(fd);
+	assert_true(n >= 0);
+	return (size_t)n;
+}
+
+static void tc_write(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/* Open must fail with @want and a message containing @needle, file intact. */
+static void tc_refused(struct tc_env *env, int want, const char *needle)
+{
+	static unsigned char before[1 << 20], after[1 << 20];
+	struct vsw_cfg *cfg = (struct vsw_cfg *)1;
+	char wal[160];
+	size_t n1, n2;
+	int rc;
+
+	n1 = tc_slurp(env->path, before, sizeof(before));
+	env->err[0] = '\0';
+	rc = vsw_cfg_open(env->path, &cfg, NULL, env->err, sizeof(env->err));
+	if (rc != want)
+		fail_msg("open gave %d, want %d: %s", rc, want, env->err);
+	assert_null(cfg);
+	if (strstr(env->err, needle) == NULL)
+		fail_msg("message '%s' lacks '%s'", env->err, needle);
+	assert_non_null(strstr(env->err, env->path));
+	n2 = tc_slurp(env->path, after, sizeof(after));
+	assert_int_equal(n1, n2);
+	assert_memory_equal(before, after, n1);
+	snprintf(wal, sizeof(wal), "%s-wal", env->path);
+	assert_int_not_equal(access(wal, F_OK), 0);
+}
+
+/* A valid store with a few rows, closed. */
+static void tc_make_store(struct tc_env *env, int n_ports)
+{
+	struct vsw_cfg *cfg = tc_open(env, true);
+	struct vsw_cfg_port p;
+	int i;
+
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
+	for (i = 0; i < n_ports; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "p%d", i);
+		tc_port(&p, "br0", name, "dummy");
+		tc_opt(&p, "rxq", "1");
+		assert_int_equal(vsw_cfg_port_add(cfg, &p), 0);
+	}
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	vsw_cfg_close(cfg);
+}
+
+static void test_garbage(void **state)
+{
+	struct tc_env *env = *state;
+	unsigned char junk[8192];
+	size_t i;
+
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)(i * 131 + 7);
+	tc_write(env->path, junk, sizeof(junk));
+	tc_refused(env, -EILSEQ, "not an SQLite database");
+	/* A text file. */
+	tc_write(env->path, "bridge br0\n", 11);
+	tc_refused(env, -EILSEQ, "not an SQLite database");
+}
+
+static void test_truncated(void **state)
+{
+	struct tc_env *env = *state;
+	static unsigned char buf[1 << 20];
+	size_t n, cut;
+
+	tc_make_store(env, 300);
+	n = tc_slurp(env->path, buf, sizeof(buf));
+	assert_true(n > 4 * 4096);
+	/* Cut at several places: inside the header, mid-file, a page short. */
+	for (cut = 0; cut < 3; cut++) {
+		size_t len = cut == 0 ? 60 : cut == 1 ? n / 2 : n - 4096;
+
+		tc_write(env->path, buf, len);
+		tc_refused(env, -EILSEQ, "damaged");
+	}
+}
+
+static void test_damaged_page(void **state)
+{
+	struct tc_env *env = *state;
+	static unsigned char buf[1 << 20];
+	size_t n, i;
+
+	tc_make_store(env, 300);
+	n = tc_slurp(env->path, buf, sizeof(buf));
+	/* Scribble over the middle of the last page (b-tree content). */
+	for (i = n - 3000; i < n - 1000; i++)
+		buf[i] ^= 0x5a;
+	tc_write(env->path, buf, n);
+	tc_refused(env, -EILSEQ, "damaged");
+}
+
+static void tc_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void test_wrong_schema(void **state)
+{
+	struct tc_env *env = *state;
+
+	tc_make_store(env, 1);
+	tc_sql(env->path, "PRAGMA journal_mode=DELETE; PRAGMA user_version=2");
+	tc_refused(env, -EPROTO, "schema version 2");
+	tc_sql(env->path, "PRAGMA user_version=0");
+	tc_refused(env, -EPROTO, "schema version 0");
+	/* The right version, a table missing. */
+	tc_sql(env->path, "PRAGMA user_version=1; DROP TABLE options");
+	tc_refused(env, -EPROTO, "'options' is missing");
+	/* An extra table. */
+	tc_sql(env->path, "CREATE TABLE options (key TEXT PRIMARY KEY NOT NULL,"
+			  " value TEXT NOT NULL); CREATE TABLE zz (x)");
+	tc_refused(env, -EPROTO, "unexpected table 'zz'");
+}
+
+static void test_foreign_db(void **state)
+{
+	struct tc_env *env = *state;
+
+	tc_sql(env->path, "CREATE TABLE songs (title TEXT)");
+	tc_refused(env, -EPROTO, "not a vswd configuration");
+}
+
+static void test_inconsistent_rows(void **state)
+{
+	struct tc_env *env = *state;
+	struct vsw_cfg *cfg;
+	struct vsw_cfg_port p;
+
+	tc_make_store(env, 1);
+	/* A port whose bridge is gone (foreign keys off in this writer). */
+	tc_sql(env->path, "PRAGMA journal_mode=DELETE; "
+			  "DELETE FROM bridges WHERE name = 'br0'");
+	tc_refused(env, -EILSEQ, "inconsistent");
+	/* A hand-edited row with a bad value is reported on read. */
+	tc_sql(env->path, "INSERT INTO bridges(name) VALUES ('br0');"
+			  "UPDATE ports SET trunks = '1,zz'");
+	cfg = tc_open(env, false);
+	assert_int_equal(vsw_cfg_port_get(cfg, "p0", &p), -EILSEQ);
+	assert_non_null(strstr(vsw_cfg_why(cfg), "invalid trunks"));
+	vsw_cfg_close(cfg);
+}
+
+static void test_locked_and_missing(void **state)
+{
+	struct tc_env *env = *state;
+	struct vsw_cfg *a, *b = NULL;
+	char path[160];
+
+	a = tc_open(env, true);
+	assert_int_equal(vsw_cfg_open(env->path, &b, NULL, env->err,
+				      sizeof(env->err)),
+			 -EBUSY);
+	assert_null(b);
+	assert_non_null(strstr(env->err, "another"));
+	vsw_cfg_close(a);
+	b = tc_open(env, false);
+	vsw_cfg_close(b);
+
+	snprintf(path, sizeof(path), "%s/nodir/conf.db", env->dir);
+	assert_int_equal(vsw_cfg_open(path, &b, NULL, env->err,
+				      sizeof(env->err)),
+			 -ENOENT);
+	assert_int_equal(vsw_cfg_open(env->dir, &b, NULL, env->err,
+				      sizeof(env->err)),
+			 -EINVAL);
+	assert_non_null(strstr(env->err, "not a regular file"));
+}
+
+static void test_empty_file(void **state)
+{
+	struct tc_env *env = *state;
+	struct vsw_cfg *cfg;
+
+	/* A zero-length file is an empty SQLite database: given the schema. */
+	tc_write(env->path, "", 0);
+	cfg = tc_open(env, true);
+	vsw_cfg_close(cfg);
+	cfg = tc_open(env, false);
+	vsw_cfg_close(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_roundtrip, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_transactions, tc_setup,
+						tc_teardown),
+		cmocka_unit_test(test_vlans),
+		cmocka_unit_test_setup_teardown(test_garbage, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_truncated, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_page, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_schema, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_db, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_inconsistent_rows,
+						tc_setup, tc_teardown),
+		cmocka_unit_test_setup_teardown(test_locked_and_missing,
+						tc_setup, tc_teardown),
+		cmocka_unit_test_setup_teardown(test_empty_file, tc_setup,
+						tc_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

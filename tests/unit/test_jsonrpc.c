@@ -1,0 +1,690 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the JSON-RPC layer (lib/control): framing with partial and
+ * oversized reads, request and response checks, and a server on a real Unix
+ * socket fed malformed, huge, split and batched input.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vsw_rpc.h"
+
+/* ---- framing --------------------------------------------------------------- */
+
+static void test_rbuf_partial(void **state)
+{
+	static const char stream[] = "{\"a\":1}\n\n  \r\n{\"b\":2}\r\n{\"c\"";
+	struct vsw_rpc_rbuf rb;
+	const char *msg;
+	size_t len, i;
+	int got = 0;
+
+	(void)state;
+	vsw_rpc_rbuf_init(&rb, 64);
+	/* One byte at a time: messages appear exactly when their '\n' does. */
+	for (i = 0; i < sizeof(stream) - 1; i++) {
+		int rc;
+
+		assert_int_equal(vsw_rpc_rbuf_feed(&rb, &stream[i], 1), 0);
+		while ((rc = vsw_rpc_rbuf_next(&rb, &msg, &len)) == 1) {
+			if (got == 0) {
+				assert_int_equal(i, 7);
+				assert_string_equal(msg, "{\"a\":1}");
+			} else {
+				assert_int_equal(i, 21);
+				assert_int_equal(len, 7);
+				assert_string_equal(msg, "{\"b\":2}");
+			}
+			got++;
+		}
+		assert_int_equal(rc, 0);
+	}
+	assert_int_equal(got, 2);
+	assert_int_equal(vsw_rpc_rbuf_pending(&rb), 4); /* {"c" */
+	vsw_rpc_rbuf_fini(&rb);
+}
+
+static void test_rbuf_many_in_one(void **state)
+{
+	struct vsw_rpc_rbuf rb;
+	const char *msg;
+	char buf[4096];
+	size_t len, off = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+					"[%d]\n", i);
+	vsw_rpc_rbuf_init(&rb, 16);
+	assert_int_equal(vsw_rpc_rbuf_feed(&rb, buf, off), 0);
+	for (i = 0; i < 100; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "[%d]", i);
+		assert_int_equal(vsw_rpc_rbuf_next(&rb, &msg, &len), 1);
+		assert_string_equal(msg, want);
+	}
+	assert_int_equal(vsw_rpc_rbuf_next(&rb, &msg, &len), 0);
+	vsw_rpc_rbuf_fini(&rb);
+}
+
+static void test_rbuf_oversize(void **state)
+{
+	struct vsw_rpc_rbuf rb;
+	char big[40];
+	const char *msg;
+	size_t len;
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	/* Exactly the maximum passes. */
+	vsw_rpc_rbuf_init(&rb, 16);
+	assert_int_equal(vsw_rpc_rbuf_feed(&rb, big, 16), 0);
+	assert_int_equal(vsw_rpc_rbuf_next(&rb, &msg, &len), 0);
+	assert_int_equal(vsw_rpc_rbuf_feed(&rb, "\n", 1), 0);
+	assert_int_equal(vsw_rpc_rbuf_next(&rb, &msg, &len), 1);
+	assert_int_equal(len, 16);
+	/* One more byte without a newline is refused before the newline. */
+	assert_int_equal(vsw_rpc_rbuf_feed(&rb, big, 17), 0);
+	assert_int_equal(vsw_rpc_rbuf_next(&rb, &msg, &len), -EMSGSIZE);
+	vsw_rpc_rbuf_fini(&rb);
+	/* And with its newline in the same read. */
+	vsw_rpc_rbuf_init(&rb, 16);
+	assert_int_equal(vsw_rpc_rbuf_feed(&rb, big, 20), 0);
+	assert_int_equal(vsw_rpc_rbuf_feed(&rb, "\n{}\n", 4), 0);
+	assert_int_equal(vsw_rpc_rbuf_next(&rb, &msg, &len), -EMSGSIZE);
+	vsw_rpc_rbuf_fini(&rb);
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+static int tj_check(const char *text, struct vsw_rpc_request *req,
+		    struct vsw_rpc_err *e, json_t **root)
+{
+	*root = vsw_rpc_parse(text, strlen(text), e);
+	if (*root == NULL)
+		return e->code;
+	return vsw_rpc_check_request(*root, req, e);
+}
+
+static void test_request_checks(void **state)
+{
+	static const struct {
+		const char *text;
+		int code;
+	} cases[] = {
+		{ "{", VSW_RPC_PARSE_ERROR },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"x\"} trailing",
+		  VSW_RPC_PARSE_ERROR },
+		{ "{\"a\":1,\"a\":2}", VSW_RPC_PARSE_ERROR },
+		{ "\"just a string\"", VSW_RPC_PARSE_ERROR },
+		{ "[1", VSW_RPC_PARSE_ERROR },
+		{ "{\"method\":\"x\",\"id\":1}", VSW_RPC_INVALID_REQUEST },
+		{ "{\"jsonrpc\":\"1.0\",\"method\":\"x\",\"id\":1}",
+		  VSW_RPC_INVALID_REQUEST },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1}", VSW_RPC_INVALID_REQUEST },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":7,\"id\":1}",
+		  VSW_RPC_INVALID_REQUEST },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"\",\"id\":1}",
+		  VSW_RPC_INVALID_REQUEST },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"id\":1.5}",
+		  VSW_RPC_INVALID_REQUEST },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"id\":{}}",
+		  VSW_RPC_INVALID_REQUEST },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":3,\"id\":1}",
+		  VSW_RPC_INVALID_REQUEST },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":[1],\"id\":1}",
+		  VSW_RPC_INVALID_PARAMS },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"parmas\":{},\"id\":1}",
+		  VSW_RPC_INVALID_REQUEST },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"x\\u0000y\",\"id\":1}",
+		  VSW_RPC_PARSE_ERROR },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":{},\"id\":\"a\"}",
+		  0 },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"x\"}", 0 },
+	};
+	struct vsw_rpc_request req;
+	struct vsw_rpc_err e;
+	json_t *root;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = tj_check(cases[i].text, &req, &e, &root);
+
+		if (rc != cases[i].code)
+			fail_msg("case %zu (%s): got %d want %d (%s)", i,
+				 cases[i].text, rc, cases[i].code, e.message);
+		if (rc == 0)
+			assert_string_equal(req.method, "x");
+		else
+			assert_true(strlen(e.message) > 5);
+		json_decref(root);
+	}
+	/* Notification: no id. The id of a bad request is kept. */
+	assert_int_equal(tj_check("{\"jsonrpc\":\"2.0\",\"method\":\"x\"}", &req,
+				  &e, &root),
+			 0);
+	assert_null(req.id);
+	assert_null(req.params);
+	json_decref(root);
+	assert_int_equal(tj_check("{\"jsonrpc\":\"9\",\"method\":\"x\",\"id\":42}",
+				  &req, &e, &root),
+			 VSW_RPC_INVALID_REQUEST);
+	assert_int_equal(json_integer_value(req.id), 42);
+	json_decref(root);
+}
+
+static void test_deep_nesting(void **state)
+{
+	size_t depth = 100000, i;
+	struct vsw_rpc_err e;
+	char *s = malloc(2 * depth + 1);
+
+	(void)state;
+	assert_non_null(s);
+	for (i = 0; i < depth; i++) {
+		s[i] = '[';
+		s[depth + i] = ']';
+	}
+	s[2 * depth] = '\0';
+	/* Bounded by the parser's depth limit: an error, not a crash. */
+	assert_null(vsw_rpc_parse(s, 2 * depth, &e));
+	assert_int_equal(e.code, VSW_RPC_PARSE_ERROR);
+	free(s);
+}
+
+static void test_response_checks(void **state)
+{
+	struct vsw_rpc_err e;
+	json_t *m, *result;
+	char *text;
+	size_t len;
+
+	(void)state;
+	json_t *id = json_integer(5);
+
+	m = vsw_rpc_result_new(id, json_pack("{s:i}", "n", 3));
+	json_decref(id); /* borrowed: m holds its own reference */
+	assert_non_null(m);
+	text = vsw_rpc_encode(m, 1000, &len);
+	assert_non_null(text);
+	assert_string_equal(text, "{\"jsonrpc\":\"2.0\",\"id\":5,"
+				  "\"result\":{\"n\":3}}\n");
+	assert_int_equal(len, strlen(text));
+	assert_null(vsw_rpc_encode(m, 10, &len)); /* over the maximum */
+	free(text);
+	assert_int_equal(vsw_rpc_check_response(m, 5, &result, &e), 0);
+	assert_int_equal(json_integer_value(json_object_get(result, "n")), 3);
+	json_decref(result);
+	assert_true(vsw_rpc_check_response(m, 6, &result, &e) < 0);
+	assert_null(result);
+	json_decref(m);
+
+	vsw_rpc_fail(&e, 0, EEXIST, "bridge '%s' exists", "br0");
+	m = vsw_rpc_error_new(NULL, &e);
+	text = vsw_rpc_encode(m, 1000, &len);
+	assert_string_equal(text,
+			    "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{"
+			    "\"code\":-32000,\"message\":\"bridge 'br0' "
+			    "exists\",\"data\":{\"errno\":17,\"name\":"
+			    "\"EEXIST\"}}}\n");
+	free(text);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(vsw_rpc_check_response(m, 9, &result, &e), 1);
+	assert_int_equal(e.code, VSW_RPC_APP_ERROR);
+	assert_int_equal(e.errnum, EEXIST);
+	assert_string_equal(e.message, "bridge 'br0' exists");
+	json_decref(m);
+
+	m = json_pack("{s:s, s:i, s:i, s:{}}", "jsonrpc", "2.0", "id", 1,
+		      "result", 1, "error");
+	assert_true(vsw_rpc_check_response(m, 1, &result, &e) < 0);
+	json_decref(m);
+	m = json_pack("{s:s, s:i, s:{s:s}}", "jsonrpc", "2.0", "id", 1,
+		      "error", "code", "x");
+	assert_true(vsw_rpc_check_response(m, 1, &result, &e) < 0);
+	json_decref(m);
+}
+
+static void test_params(void **state)
+{
+	static const char *const known[] = { "bridge", NULL };
+	json_t *p = json_pack("{s:s, s:i}", "bridge", "br0", "n", 1);
+	struct vsw_rpc_err e;
+	const char *s;
+
+	(void)state;
+	assert_int_equal(vsw_rpc_param_str(p, "bridge", true, &s, &e), 0);
+	assert_string_equal(s, "br0");
+	assert_int_equal(vsw_rpc_param_str(p, "n", true, &s, &e), -EINVAL);
+	assert_int_equal(e.code, VSW_RPC_INVALID_PARAMS);
+	assert_non_null(strstr(e.message, "must be a string"));
+	assert_int_equal(vsw_rpc_param_str(p, "port", true, &s, &e), -EINVAL);
+	assert_non_null(strstr(e.message, "missing parameter \"port\""));
+	assert_int_equal(vsw_rpc_param_str(p, "port", false, &s, &e), 0);
+	assert_null(s);
+	assert_int_equal(vsw_rpc_params_only(p, known, &e), -EINVAL);
+	assert_non_null(strstr(e.message, "unknown parameter \"n\""));
+	json_decref(p);
+}
+
+/* ---- server on a real socket --------------------------------------------- */
+
+struct ts_env {
+	char dir[64];
+	char path[128];
+	struct vsw_rpc_server *srv;
+	pthread_t thread;
+	int stop; /* eventfd */
+	int calls;
+};
+
+static int ts_echo(void *opaque, json_t *params, json_t **result,
+		   struct vsw_rpc_err *e)
+{
+	struct ts_env *env = opaque;
+
+	(void)e;
+	env->calls++;
+	*result = json_incref(params);
+	return 0;
+}
+
+static int ts_fail(void *opaque, json_t *params, json_t **result,
+		   struct vsw_rpc_err *e)
+{
+	(void)opaque;
+	(void)params;
+	(void)result;
+	return vsw_rpc_fail(e, 0, ENOENT, "no bridge '%s'", "brX");
+}
+
+static int ts_big(void *opaque, json_t *params, json_t **result,
+		  struct vsw_rpc_err *e)
+{
+	size_t n = (size_t)json_integer_value(json_object_get(params, "n"));
+	char *s = malloc(n + 1);
+
+	(void)opaque;
+	(void)e;
+	memset(s, 'y', n);
+	s[n] = '\0';
+	*result = json_string(s);
+	free(s);
+	return 0;
+}
+
+static const struct vsw_rpc_method ts_methods[] = {
+	{ "echo", ts_echo },
+	{ "fail", ts_fail },
+	{ "big", ts_big },
+};
+
+static void *ts_thread(void *arg)
+{
+	struct ts_env *env = arg;
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = vsw_rpc_server_fd(env->srv), .events = POLLIN },
+			{ .fd = env->stop, .events = POLLIN },
+		};
+
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents)
+			return NULL;
+		vsw_rpc_server_run(env->srv);
+	}
+}
+
+static int ts_setup(void **state)
+{
+	struct ts_env *env = calloc(1, sizeof(*env));
+	char err[256];
+
+	assert_non_null(env);
+	strcpy(env->dir, "/tmp/vsw-test-rpc-XXXXXX");
+	assert_non_null(mkdtemp(env->dir));
+	snprintf(env->path, sizeof(env->path), "%s/ctl", env->dir);
+	assert_int_equal(vsw_rpc_server_create(env->path, ts_methods, 3, env,
+					       &env->srv, err, sizeof(err)),
+			 0);
+	env->stop = eventfd(0, EFD_CLOEXEC);
+	assert_true(env->stop >= 0);
+	assert_int_equal(pthread_create(&env->thread, NULL, ts_thread, env),
+			 0);
+	*state = env;
+	return 0;
+}
+
+static int ts_teardown(void **state)
+{
+	struct ts_env *env = *state;
+	uint64_t one = 1;
+	struct stat sb;
+
+	assert_int_equal(write(env->stop, &one, sizeof(one)), sizeof(one));
+	pthread_join(env->thread, NULL);
+	vsw_rpc_server_destroy(env->srv);
+	/* The socket file is gone with the server. */
+	assert_int_not_equal(stat(env->path, &sb), 0);
+	close(env->stop);
+	rmdir(env->dir);
+	free(env);
+	return 0;
+}
+
+static int ts_raw_connect(struct ts_env *env)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(a.sun_path, env->path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* One raw connection and its reader (answers may arrive together). */
+struct ts_conn {
+	int fd;
+	struct vsw_rpc_rbuf rb;
+};
+
+static void ts_conn_open(struct ts_env *env, struct ts_conn *c)
+{
+	c->fd = ts_raw_connect(env);
+	vsw_rpc_rbuf_init(&c->rb, VSW_RPC_MAX_RESPONSE);
+}
+
+static void ts_conn_close(struct ts_conn *c)
+{
+	close(c->fd);
+	vsw_rpc_rbuf_fini(&c->rb);
+}
+
+/* Read one answer; NULL at end of file. */
+static json_t *ts_read_answer(struct ts_conn *c)
+{
+	struct vsw_rpc_err e;
+	const char *msg;
+	json_t *j = NULL;
+	size_t len;
+
+	for (;;) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (vsw_rpc_rbuf_next(&c->rb, &msg, &len) == 1) {
+			j = vsw_rpc_parse(msg, len, &e);
+			assert_non_null(j);
+			break;
+		}
+		assert_int_equal(poll(&p, 1, 10000), 1);
+		n = vsw_rpc_rbuf_fill(&c->rb, c->fd);
+		if (n == 0)
+			break;
+		assert_true(n > 0);
+	}
+	return j;
+}
+
+static void ts_send(int fd, const char *s, size_t len)
+{
+	assert_int_equal(send(fd, s, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+static int ts_err_code(json_t *ans)
+{
+	return (int)json_integer_value(
+		json_object_get(json_object_get(ans, "error"), "code"));
+}
+
+static void test_server_client(void **state)
+{
+	struct ts_env *env = *state;
+	struct vsw_rpc_client *cli;
+	struct vsw_rpc_err e;
+	json_t *result;
+	char err[256];
+	int i;
+
+	assert_int_equal(vsw_rpc_client_connect(env->path, 5000, &cli, err,
+						sizeof(err)),
+			 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(vsw_rpc_client_call(cli, "echo",
+						     json_pack("{s:i}", "i", i),
+						     &result, &e),
+				 0);
+		assert_int_equal(json_integer_value(json_object_get(result,
+								    "i")),
+				 i);
+		json_decref(result);
+	}
+	assert_int_equal(vsw_rpc_client_call(cli, "fail", NULL, &result, &e),
+			 1);
+	assert_int_equal(e.code, VSW_RPC_APP_ERROR);
+	assert_int_equal(e.errnum, ENOENT);
+	assert_string_equal(e.message, "no bridge 'brX'");
+	assert_int_equal(vsw_rpc_client_call(cli, "nope", NULL, &result, &e),
+			 1);
+	assert_int_equal(e.code, VSW_RPC_METHOD_NOT_FOUND);
+	assert_non_null(strstr(e.message, "unknown method \"nope\""));
+	/* A large answer (4 MiB) arrives whole. */
+	assert_int_equal(vsw_rpc_client_call(cli, "big",
+					     json_pack("{s:i}", "n", 4 << 20),
+					     &result, &e),
+			 0);
+	assert_int_equal(json_string_length(result), 4 << 20);
+	json_decref(result);
+	vsw_rpc_client_close(cli);
+
+	/* Nobody there. */
+	assert_int_equal(vsw_rpc_client_connect("/tmp/vsw-no-such-socket",
+						1000, &cli, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "is vswd running"));
+}
+
+static void test_server_garbage(void **state)
+{
+	struct ts_env *env = *state;
+	static const char reqs[] =
+		"this is not json\n"
+		"{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":1,"
+		"\"params\":[]}\n"
+		"{\"jsonrpc\":\"2.0\",\"method\":\"echo\"}\n" /* notification */
+		"{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":\"s\","
+		"\"params\":{\"k\":\"v\"}}\n";
+	struct ts_conn c;
+	json_t *a;
+
+	ts_conn_open(env, &c);
+	ts_send(c.fd, reqs, sizeof(reqs) - 1);
+	a = ts_read_answer(&c);
+	assert_int_equal(ts_err_code(a), VSW_RPC_PARSE_ERROR);
+	assert_true(json_is_null(json_object_get(a, "id")));
+	json_decref(a);
+	a = ts_read_answer(&c);
+	assert_int_equal(ts_err_code(a), VSW_RPC_INVALID_PARAMS);
+	assert_int_equal(json_integer_value(json_object_get(a, "id")), 1);
+	json_decref(a);
+	/* The notification got no answer: next is the "s" request. */
+	a = ts_read_answer(&c);
+	assert_string_equal(json_string_value(json_object_get(a, "id")), "s");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(a, "result"), "k")),
+			    "v");
+	json_decref(a);
+	assert_int_equal(env->calls, 2);
+	ts_conn_close(&c);
+}
+
+static void test_server_split_and_batch(void **state)
+{
+	struct ts_env *env = *state;
+	static const char req[] =
+		"[{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":1},"
+		"{\"jsonrpc\":\"2.0\",\"method\":\"echo\"},"
+		"{\"jsonrpc\":\"2.0\",\"method\":\"fail\",\"id\":2},5]\n";
+	struct ts_conn c;
+	json_t *a;
+	size_t i;
+
+	ts_conn_open(env, &c);
+	/* One byte per send: the server waits for the whole line. */
+	for (i = 0; i < sizeof(req) - 1; i++) {
+		ts_send(c.fd, &req[i], 1);
+		if (i % 16 == 0)
+			usleep(100);
+	}
+	a = ts_read_answer(&c);
+	assert_true(json_is_array(a));
+	assert_int_equal(json_array_size(a), 3);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(a, 0), "id")),
+			 1);
+	assert_int_equal(ts_err_code(json_array_get(a, 1)), VSW_RPC_APP_ERROR);
+	assert_int_equal(ts_err_code(json_array_get(a, 2)),
+			 VSW_RPC_INVALID_REQUEST);
+	json_decref(a);
+	ts_send(c.fd, "[]\n", 3);
+	a = ts_read_answer(&c);
+	assert_int_equal(ts_err_code(a), VSW_RPC_INVALID_REQUEST);
+	json_decref(a);
+	/* The last request of a connection may lack its newline. */
+	ts_send(c.fd, "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":7}",
+		40);
+	shutdown(c.fd, SHUT_WR);
+	a = ts_read_answer(&c);
+	assert_int_equal(json_integer_value(json_object_get(a, "id")), 7);
+	json_decref(a);
+	assert_null(ts_read_answer(&c));
+	ts_conn_close(&c);
+}
+
+static void test_server_huge(void **state)
+{
+	struct ts_env *env = *state;
+	size_t n = VSW_RPC_MAX_REQUEST + 4096, off = 0;
+	char *big = malloc(n);
+	struct ts_conn c;
+	json_t *a;
+
+	ts_conn_open(env, &c);
+	assert_non_null(big);
+	memset(big, ' ', n);
+	memcpy(big, "{\"x\":\"", 6);
+	/* The server answers and closes once the limit is passed. */
+	while (off < n) {
+		ssize_t w = send(c.fd, big + off, n - off, MSG_NOSIGNAL);
+
+		if (w < 0)
+			break; /* EPIPE / ECONNRESET once it closed */
+		off += (size_t)w;
+	}
+	a = ts_read_answer(&c);
+	assert_non_null(a);
+	assert_int_equal(ts_err_code(a), VSW_RPC_INVALID_REQUEST);
+	assert_non_null(strstr(json_string_value(json_object_get(
+				       json_object_get(a, "error"), "message")),
+			       "longer than"));
+	json_decref(a);
+	assert_null(ts_read_answer(&c));
+	ts_conn_close(&c);
+	free(big);
+	/* The server still serves others. */
+	ts_conn_open(env, &c);
+	ts_send(c.fd, "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":3}\n",
+		41);
+	a = ts_read_answer(&c);
+	assert_int_equal(json_integer_value(json_object_get(a, "id")), 3);
+	json_decref(a);
+	ts_conn_close(&c);
+}
+
+static void test_server_socket_file(void **state)
+{
+	struct vsw_rpc_server *a, *b;
+	char dir[] = "/tmp/vsw-test-rpc2-XXXXXX", path[128], err[256];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ctl", dir);
+	assert_int_equal(vsw_rpc_server_create(path, ts_methods, 3, NULL, &a,
+					       err, sizeof(err)),
+			 0);
+	/* A live socket is not stolen. */
+	assert_int_equal(vsw_rpc_server_create(path, ts_methods, 3, NULL, &b,
+					       err, sizeof(err)),
+			 -EADDRINUSE);
+	assert_non_null(strstr(err, "another vswd"));
+	vsw_rpc_server_destroy(a);
+	/* A stale socket (nobody listening) is replaced. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		strcpy(sa.sun_path, path);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)),
+				 0);
+	}
+	close(fd);
+	assert_int_equal(vsw_rpc_server_create(path, ts_methods, 3, NULL, &a,
+					       err, sizeof(err)),
+			 0);
+	vsw_rpc_server_destroy(a);
+	/* Any other file is left alone. */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(vsw_rpc_server_create(path, ts_methods, 3, NULL, &a,
+					       err, sizeof(err)),
+			 -EEXIST);
+	assert_non_null(strstr(err, "not a socket"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rbuf_partial),
+		cmocka_unit_test(test_rbuf_many_in_one),
+		cmocka_unit_test(test_rbuf_oversize),
+		cmocka_unit_test(test_request_checks),
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_response_checks),
+		cmocka_unit_test(test_params),
+		cmocka_unit_test_setup_teardown(test_server_client, ts_setup,
+						ts_teardown),
+		cmocka_unit_test_setup_teardown(test_server_garbage, ts_setup,
+						ts_teardown),
+		cmocka_unit_test_setup_teardown(test_server_split_and_batch,
+						ts_setup, ts_teardown),
+		cmocka_unit_test_setup_teardown(test_server_huge, ts_setup,
+						ts_teardown),
+		cmocka_unit_test(test_server_socket_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
