@@ -1,5 +1,5 @@
 # vsw: a thin layer over Meson. The two commands a newcomer needs are
-#   make run    build and run the main program (today: the ring demo)
+#   make run    build and run the switch daemon vswd in the foreground
 #   make test   every test suite, a bounded fuzz run, a pass/fail summary
 # Everything else is plain Meson: see README.md.
 
@@ -17,9 +17,10 @@ BENCH_DIR ?= build-bench
 FUZZ_SECONDS ?= 60
 TEST_SUITES := unit func integ interop fuzz-regress
 RUN_ARGS ?=
+DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: all build run test bench clean format deps
+.PHONY: all build run demo test bench clean format deps
 
 all: build
 
@@ -59,8 +60,14 @@ build:
 		$(MESON) setup $(BUILD_DIR) -Dbuildtype=debugoptimized
 	@$(MESON) compile -C $(BUILD_DIR)
 
+# The switch in the foreground: a default bridge br0 with a TAP port to the
+# host (vsw0) and a vhost-user port (vhu0) on first start; Ctrl-C stops it.
 run: deps build
-	@$(BUILD_DIR)/programs/vsw-ringdemo $(RUN_ARGS)
+	@$(BUILD_DIR)/programs/vswd/vswd $(RUN_ARGS)
+
+# The two-process ring demo (what `make run` ran before the switch existed).
+demo: deps build
+	@$(BUILD_DIR)/programs/vsw-ringdemo $(DEMO_ARGS)
 
 # Each step records its result; a failed step fails the target but the
 # summary (tests/summary.py) still runs and prints the last line.
