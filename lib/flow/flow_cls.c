@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tuple space search classifier.
+ *
+ * One subtable per distinct mask; a subtable is a chained hash table of the
+ * rules having that mask, keyed by the masked key (hashed over the non-zero
+ * mask words only). The published vector lists the subtables by descending
+ * highest priority; a lookup stops at the first subtable whose highest
+ * priority cannot beat the best match so far, so a table whose high
+ * priority rules share a few masks is answered after visiting those few.
+ *
+ * Writers: the control thread only (see flow_priv.h for the publication
+ * protocol). Readers: any number of data threads, no locks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow_priv.h"
+
+#define CLS_MIN_BUCKETS 16u
+
+static uint32_t cls_hash(const struct cls_subtable *st,
+			 const struct vsw_flow_key *key)
+{
+	uint64_t h = st->n_words;
+	unsigned i;
+
+	for (i = 0; i < st->n_words; i++) {
+		unsigned w = st->words[i];
+
+		h = flow_mix(h, key->w[w] & st->mask.w[w]);
+	}
+	return flow_fin(h);
+}
+
+static inline bool cls_rule_matches(const struct cls_subtable *st,
+				    const struct vsw_flow_rule *r,
+				    const struct vsw_flow_key *key)
+{
+	unsigned i;
+
+	for (i = 0; i < st->n_words; i++) {
+		unsigned w = st->words[i];
+
+		if ((key->w[w] & st->mask.w[w]) != r->match.key.w[w])
+			return false;
+	}
+	return true;
+}
+
+struct vsw_flow_rule *vsw_flow_lookup(const struct vsw_flow_table *t,
+				      const struct vsw_flow_key *key)
+{
+	/* Acquire pairs with the release store in cls_publish(). */
+	const struct cls_vec *v = vsw_load_acquire(&t->vec);
+	struct vsw_flow_rule *best = NULL;
+	unsigned best_prio = 0;
+	unsigned i;
+
+	for (i = 0; i < v->n; i++) {
+		const struct cls_subtable *st = v->e[i].st;
+		const struct cls_buckets *tab;
+		struct vsw_flow_rule *r;
+		uint32_t h;
+
+		if (best != NULL && best_prio >= v->e[i].max_prio)
+			break; /* no later subtable can do better */
+		h = cls_hash(st, key);
+		/* Acquire pairs with the release in cls_resize() / insert. */
+		tab = vsw_load_acquire(&st->tab);
+		/* Acquire pairs with the release stores linking rules. */
+		r = vsw_load_acquire(&tab->b[h & tab->mask]);
+		for (; r != NULL; r = vsw_load_acquire(&r->next[tab->slot])) {
+			if (r->hash != h || !cls_rule_matches(st, r, key))
+				continue;
+			if (best == NULL || r->priority > best_prio) {
+				best = r;
+				best_prio = r->priority;
+			}
+		}
+	}
+	return best;
+}
+
+/*
+ * The same decision for up to VSW_FLOW_BATCH keys at once. Per subtable,
+ * the bucket heads of every key still in the running are prefetched, then
+ * the first rules of their chains, then the chains are walked: the cache
+ * misses of a table too large for the cache overlap instead of adding up.
+ */
+void cls_lookup_batch(const struct vsw_flow_table *t,
+		      const struct vsw_flow_key *const *keys, unsigned n,
+		      struct vsw_flow_rule **out)
+{
+	/* Acquire pairs with the release store in cls_publish(). */
+	const struct cls_vec *v = vsw_load_acquire(&t->vec);
+	struct vsw_flow_rule *const *head[VSW_FLOW_BATCH];
+	uint32_t h[VSW_FLOW_BATCH];
+	int best[VSW_FLOW_BATCH];
+	unsigned i, j;
+
+	for (j = 0; j < n; j++) {
+		out[j] = NULL;
+		best[j] = -1;
+	}
+	for (i = 0; i < v->n; i++) {
+		const struct cls_subtable *st = v->e[i].st;
+		int maxp = (int)v->e[i].max_prio;
+		const struct cls_buckets *tab;
+		unsigned live = 0;
+
+		/* Acquire pairs with the release in cls_resize(). */
+		tab = vsw_load_acquire(&st->tab);
+		for (j = 0; j < n; j++) {
+			if (best[j] >= maxp) {
+				head[j] = NULL;
+				continue;
+			}
+			h[j] = cls_hash(st, keys[j]);
+			head[j] = &tab->b[h[j] & tab->mask];
+			__builtin_prefetch(head[j]);
+			live++;
+		}
+		if (live == 0)
+			break; /* no later subtable can do better for anyone */
+		for (j = 0; j < n; j++) {
+			struct vsw_flow_rule *r;
+
+			if (head[j] == NULL)
+				continue;
+			/* Acquire pairs with the release linking rules. */
+			r = vsw_load_acquire(head[j]);
+			if (r != NULL)
+				__builtin_prefetch(r);
+		}
+		for (j = 0; j < n; j++) {
+			struct vsw_flow_rule *r;
+
+			if (head[j] == NULL)
+				continue;
+			r = vsw_load_acquire(head[j]);
+			for (; r != NULL;
+			     r = vsw_load_acquire(&r->next[tab->slot])) {
+				if (r->hash != h[j] ||
+				    !cls_rule_matches(st, r, keys[j]))
+					continue;
+				if ((int)r->priority > best[j]) {
+					best[j] = r->priority;
+					out[j] = r;
+				}
+			}
+		}
+	}
+}
+
+static bool mask_equal(const struct vsw_flow_key *a,
+		       const struct vsw_flow_key *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+static struct cls_subtable *cls_find_subtable(struct vsw_flow_table *t,
+					      const struct vsw_flow_key *mask)
+{
+	unsigned i;
+
+	for (i = 0; i < t->n_sts; i++)
+		if (mask_equal(&t->sts[i]->mask, mask))
+			return t->sts[i];
+	return NULL;
+}
+
+struct vsw_flow_rule *cls_find_exact(struct vsw_flow_table *t,
+				     const struct vsw_flow_match *m,
+				     unsigned priority)
+{
+	struct cls_subtable *st = cls_find_subtable(t, &m->mask);
+	struct cls_buckets *tab;
+	struct vsw_flow_rule *r;
+	uint32_t h;
+
+	if (st == NULL)
+		return NULL;
+	h = cls_hash(st, &m->key);
+	tab = st->tab;
+	for (r = tab->b[h & tab->mask]; r != NULL; r = r->next[tab->slot])
+		if (r->hash == h && r->priority == priority &&
+		    memcmp(&r->match.key, &m->key, sizeof(m->key)) == 0)
+			return r;
+	return NULL;
+}
+
+static struct cls_buckets *cls_buckets_alloc(uint32_t n, uint32_t slot)
+{
+	struct cls_buckets *b;
+
+	b = calloc(1, sizeof(*b) + (size_t)n * sizeof(b->b[0]));
+	if (b == NULL)
+		return NULL;
+	b->mask = n - 1;
+	b->slot = slot;
+	return b;
+}
+
+/*
+ * Grow st's bucket array to n buckets, chaining through the other link
+ * slot. On allocation failure the old (longer-chained) array stays.
+ */
+static void cls_resize(struct vsw_flow_table *t, struct cls_subtable *st,
+		       uint32_t n)
+{
+	struct cls_buckets *old = st->tab, *nb;
+	uint32_t i, slot = old->slot ^ 1;
+
+	/*
+	 * The array before `old` chained through `slot` too; readers may
+	 * still walk it until a grace period passes since it was replaced.
+	 */
+	if (st->resize_epoch == t->epoch)
+		flow_gc_reclaim(t);
+	nb = cls_buckets_alloc(n, slot);
+	if (nb == NULL)
+		return;
+	for (i = 0; i <= old->mask; i++) {
+		struct vsw_flow_rule *r;
+
+		for (r = old->b[i]; r != NULL; r = r->next[old->slot]) {
+			uint32_t b = r->hash & nb->mask;
+
+			r->next[slot] = nb->b[b];
+			nb->b[b] = r;
+		}
+	}
+	/*
+	 * Release: the new chains are complete before a reader can reach
+	 * them; pairs with the acquire of st->tab in vsw_flow_lookup().
+	 */
+	vsw_store_release(&st->tab, nb);
+	st->resize_epoch = t->epoch;
+	flow_gc_push(t, old);
+}
+
+static struct cls_subtable *cls_subtable_new(struct vsw_flow_table *t,
+					     const struct vsw_flow_key *mask)
+{
+	struct cls_subtable *st;
+	unsigned i;
+
+	if (t->n_sts == t->cap_sts) {
+		unsigned cap = t->cap_sts ? t->cap_sts * 2 : 8;
+		struct cls_subtable **n;
+
+		n = realloc(t->sts, cap * sizeof(*n));
+		if (n == NULL)
+			return NULL;
+		t->sts = n;
+		t->cap_sts = cap;
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return NULL;
+	st->mask = *mask;
+	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
+		if (mask->w[i] != 0)
+			st->words[st->n_words++] = (uint8_t)i;
+	st->tab = cls_buckets_alloc(CLS_MIN_BUCKETS, 0);
+	if (st->tab == NULL) {
+		free(st);
+		return NULL;
+	}
+	/* never equal to a table epoch before the first resize */
+	st->resize_epoch = UINT64_MAX;
+	t->sts[t->n_sts++] = st;
+	t->vec_dirty = true;
+	return st;
+}
+
+int cls_insert(struct vsw_flow_table *t, struct vsw_flow_rule *r)
+{
+	struct cls_subtable *st = cls_find_subtable(t, &r->match.mask);
+	struct cls_buckets *tab;
+	uint32_t b;
+
+	/* a new subtable or a higher priority must be publishable */
+	if (cls_reserve(t) < 0)
+		return -ENOMEM;
+	if (st == NULL) {
+		st = cls_subtable_new(t, &r->match.mask);
+		if (st == NULL)
+			return -ENOMEM;
+	}
+	/* load factor <= 1: a miss walks about one rule */
+	if (st->n_rules + 1 > st->tab->mask + 1)
+		cls_resize(t, st, 2 * (st->tab->mask + 1));
+	tab = st->tab;
+	r->st = st;
+	r->hash = cls_hash(st, &r->match.key);
+	b = r->hash & tab->mask;
+	r->next[tab->slot] = tab->b[b];
+	/*
+	 * Release: the rule (match, priority, actions, link) is complete
+	 * before a reader can see it; pairs with the acquire of the bucket
+	 * head in vsw_flow_lookup().
+	 */
+	vsw_store_release(&tab->b[b], r);
+	st->n_rules++;
+	if (st->n_rules == 1 || r->priority > st->max_prio) {
+		st->max_prio = r->priority;
+		st->n_at_max = 1;
+		t->vec_dirty = true;
+	} else if (r->priority == st->max_prio) {
+		st->n_at_max++;
+	}
+	return 0;
+}
+
+static void cls_rescan_max(struct cls_subtable *st)
+{
+	const struct cls_buckets *tab = st->tab;
+	const struct vsw_flow_rule *r;
+	uint32_t i;
+
+	st->max_prio = 0;
+	st->n_at_max = 0;
+	for (i = 0; i <= tab->mask; i++) {
+		for (r = tab->b[i]; r != NULL; r = r->next[tab->slot]) {
+			if (st->n_at_max == 0 || r->priority > st->max_prio) {
+				st->max_prio = r->priority;
+				st->n_at_max = 1;
+			} else if (r->priority == st->max_prio) {
+				st->n_at_max++;
+			}
+		}
+	}
+}
+
+void cls_remove(struct vsw_flow_table *t, struct vsw_flow_rule *r)
+{
+	struct cls_subtable *st = r->st;
+	struct cls_buckets *tab = st->tab;
+	struct vsw_flow_rule **pp = &tab->b[r->hash & tab->mask];
+	unsigned i;
+
+	while (*pp != r)
+		pp = &(*pp)->next[tab->slot];
+	/*
+	 * Release: a reader reaching the successor through the new link
+	 * sees it complete (it was published before; this keeps the
+	 * pointer store single-copy atomic and ordered for TSan's model).
+	 * A reader standing on r still follows r's own link, unchanged.
+	 */
+	vsw_store_release(pp, r->next[tab->slot]);
+	r->st = NULL;
+	st->n_rules--;
+	if (st->n_rules == 0) {
+		for (i = 0; i < t->n_sts; i++) {
+			if (t->sts[i] == st) {
+				t->sts[i] = t->sts[--t->n_sts];
+				break;
+			}
+		}
+		t->vec_dirty = true;
+		/* the vec still lists it: freed after the next publish */
+		st->dead_next = t->dead;
+		t->dead = st;
+		return;
+	}
+	if (r->priority == st->max_prio && --st->n_at_max == 0) {
+		cls_rescan_max(st);
+		t->vec_dirty = true;
+	}
+}
+
+static int cls_vec_cmp(const void *a, const void *b)
+{
+	const struct cls_vec_ent *x = a, *y = b;
+
+	if (x->max_prio != y->max_prio)
+		return x->max_prio > y->max_prio ? -1 : 1;
+	/* more rules first among equals: likelier to hold the match */
+	if (x->st->n_rules != y->st->n_rules)
+		return x->st->n_rules > y->st->n_rules ? -1 : 1;
+	return 0;
+}
+
+int cls_reserve(struct vsw_flow_table *t)
+{
+	unsigned cap = t->n_sts + 1;
+	struct cls_vec *v;
+
+	if (t->spare != NULL && t->spare_cap >= cap)
+		return 0;
+	cap = cap < 8 ? 8 : cap * 2;
+	v = malloc(sizeof(*v) + (size_t)cap * sizeof(v->e[0]));
+	if (v == NULL)
+		return -ENOMEM;
+	free(t->spare);
+	t->spare = v;
+	t->spare_cap = cap;
+	return 0;
+}
+
+void cls_publish(struct vsw_flow_table *t)
+{
+	struct cls_vec *v = t->spare, *old = t->vec;
+	unsigned i;
+
+	if (!t->vec_dirty)
+		return;
+	if (v == NULL || t->spare_cap < t->n_sts) {
+		if (cls_reserve(t) < 0)
+			return;
+		v = t->spare;
+	}
+	t->spare = NULL;
+	t->spare_cap = 0;
+	v->n = t->n_sts;
+	for (i = 0; i < t->n_sts; i++) {
+		v->e[i].st = t->sts[i];
+		v->e[i].max_prio = t->sts[i]->max_prio;
+	}
+	qsort(v->e, v->n, sizeof(v->e[0]), cls_vec_cmp);
+	/* Release pairs with the acquire of t->vec in vsw_flow_lookup(). */
+	vsw_store_release(&t->vec, v);
+	t->vec_dirty = false;
+	if (old != NULL)
+		flow_gc_push(t, old);
+	/* readers may still be in them until the next grace period */
+	while (t->dead != NULL) {
+		struct cls_subtable *st = t->dead;
+
+		t->dead = st->dead_next;
+		flow_gc_push(t, st->tab);
+		flow_gc_push(t, st);
+	}
+}
+
+void cls_destroy(struct vsw_flow_table *t)
+{
+	unsigned i;
+
+	for (i = 0; i < t->n_sts; i++) {
+		free(t->sts[i]->tab);
+		free(t->sts[i]);
+	}
+	while (t->dead != NULL) {
+		struct cls_subtable *st = t->dead;
+
+		t->dead = st->dead_next;
+		free(st->tab);
+		free(st);
+	}
+	free(t->sts);
+	free(t->vec);
+	free(t->spare);
+}
+
+bool flow_mask_is_subset(const struct vsw_flow_match *narrow,
+			 const struct vsw_flow_match *wide)
+{
+	unsigned i;
+
+	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++) {
+		uint64_t wm = wide->mask.w[i];
+
+		if ((narrow->mask.w[i] & wm) != wm)
+			return false;
+		if ((narrow->key.w[i] & wm) != wide->key.w[i])
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The flow table: rules, the ovs-ofctl operations on them, timeouts,
+ * counters, deferred reclamation, and the per-thread exact-match cache.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow_priv.h"
+
+#define FLOW_MAX_RULES_DEFAULT 1000000u
+
+/* ---- deferred reclamation ---- */
+
+void flow_gc_reclaim(struct vsw_flow_table *t)
+{
+	unsigned i;
+
+	if (t->n_garbage == 0)
+		return;
+	if (t->cfg.sync != NULL)
+		t->cfg.sync(t->cfg.sync_arg);
+	for (i = 0; i < t->n_garbage; i++)
+		free(t->garbage[i]);
+	t->n_garbage = 0;
+	t->epoch++;
+}
+
+void flow_gc_push(struct vsw_flow_table *t, void *p)
+{
+	if (t->n_garbage == t->cap_garbage) {
+		unsigned cap = t->cap_garbage ? t->cap_garbage * 2 : 64;
+		void **g = realloc(t->garbage, cap * sizeof(*g));
+
+		if (g == NULL) {
+			/* no room to defer: wait now, then free directly */
+			flow_gc_reclaim(t);
+			if (t->cfg.sync != NULL)
+				t->cfg.sync(t->cfg.sync_arg);
+			free(p);
+			return;
+		}
+		t->garbage = g;
+		t->cap_garbage = cap;
+	}
+	t->garbage[t->n_garbage++] = p;
+}
+
+/* End of every changing operation: publish, and reclaim in batches. */
+static void flow_op_end(struct vsw_flow_table *t, bool changed)
+{
+	cls_publish(t);
+	if (changed) {
+		/*
+		 * Release: the links / unlinks above are visible to an EMC
+		 * that sees the new generation; pairs with the acquire in
+		 * vsw_flow_emc_lookup_burst().
+		 */
+		vsw_store_release(&t->gen, t->gen + 1);
+	}
+	if (t->n_garbage >= FLOW_GC_BATCH)
+		flow_gc_reclaim(t);
+}
+
+/* ---- rules ---- */
+
+static struct vsw_flow_actions *acts_dup(const struct vsw_flow_actions *a)
+{
+	size_t sz = sizeof(*a) + (size_t)a->n * sizeof(a->a[0]);
+	struct vsw_flow_actions *c = malloc(sz);
+
+	if (c != NULL)
+		memcpy(c, a, sz);
+	return c;
+}
+
+static void rule_free_now(struct vsw_flow_rule *r)
+{
+	free(r->actions);
+	free(r);
+}
+
+static void rule_unlink(struct vsw_flow_table *t, struct vsw_flow_rule *r)
+{
+	cls_remove(t, r);
+	if (r->all_prev != NULL)
+		r->all_prev->all_next = r->all_next;
+	else
+		t->all = r->all_next;
+	if (r->all_next != NULL)
+		r->all_next->all_prev = r->all_prev;
+	t->n_rules--;
+	if (r->idle_timeout != 0 || r->hard_timeout != 0)
+		t->n_timed--;
+	flow_gc_push(t, r->actions);
+	flow_gc_push(t, r);
+}
+
+static void rule_reset(struct vsw_flow_rule *r, const struct vsw_flow_spec *s,
+		       uint64_t now_ms)
+{
+	r->idle_timeout = s->idle_timeout;
+	r->hard_timeout = s->hard_timeout;
+	r->cookie = s->cookie;
+	r->created_ms = now_ms;
+	/* relaxed: data threads may be counting concurrently */
+	vsw_store_relaxed(&r->n_packets, 0);
+	vsw_store_relaxed(&r->n_bytes, 0);
+	vsw_store_relaxed(&r->used_ms, now_ms);
+}
+
+static void rule_set_actions(struct vsw_flow_table *t, struct vsw_flow_rule *r,
+			     struct vsw_flow_actions *a)
+{
+	struct vsw_flow_actions *old = r->actions;
+
+	/*
+	 * Release: the list is complete before a data thread reads it;
+	 * pairs with the acquire in vsw_flow_rule_actions().
+	 */
+	vsw_store_release(&r->actions, a);
+	flow_gc_push(t, old);
+}
+
+int vsw_flow_table_add(struct vsw_flow_table *t, const struct vsw_flow_spec *s,
+		       uint64_t now_ms)
+{
+	struct vsw_flow_rule *r, *old;
+	struct vsw_flow_actions *a;
+	bool timed = s->idle_timeout != 0 || s->hard_timeout != 0;
+	int ret;
+
+	if (s->actions == NULL)
+		return -EINVAL;
+	a = acts_dup(s->actions);
+	if (a == NULL)
+		return -ENOMEM;
+	old = cls_find_exact(t, &s->match, s->priority);
+	if (old != NULL) {
+		/* same match and priority: replace in place, fresh state */
+		if (old->idle_timeout != 0 || old->hard_timeout != 0)
+			t->n_timed--;
+		rule_reset(old, s, now_ms);
+		rule_set_actions(t, old, a);
+		if (timed)
+			t->n_timed++;
+		flow_op_end(t, false);
+		return 0;
+	}
+	if (t->n_rules >= t->cfg.max_rules) {
+		free(a);
+		return -ENOSPC;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		free(a);
+		return -ENOMEM;
+	}
+	r->match = s->match;
+	r->priority = s->priority;
+	r->actions = a;
+	rule_reset(r, s, now_ms);
+	r->seq = t->seq++;
+	ret = cls_insert(t, r);
+	if (ret < 0) {
+		rule_free_now(r);
+		flow_op_end(t, false);
+		return ret;
+	}
+	r->all_next = t->all;
+	if (t->all != NULL)
+		t->all->all_prev = r;
+	t->all = r;
+	t->n_rules++;
+	if (timed)
+		t->n_timed++;
+	flow_op_end(t, true);
+	return 0;
+}
+
+static bool rule_outputs_to(const struct vsw_flow_rule *r, uint16_t port)
+{
+	unsigned i;
+
+	if (port == VSW_FLOW_PORT_NONE)
+		return true;
+	for (i = 0; i < r->actions->n; i++) {
+		const struct vsw_flow_act *a = &r->actions->a[i];
+
+		if (a->type == VSW_FLOW_ACT_OUTPUT && a->arg == port)
+			return true;
+		if (a->type == VSW_FLOW_ACT_IN_PORT &&
+		    port == VSW_FLOW_PORT_IN_PORT)
+			return true;
+	}
+	return false;
+}
+
+static bool rule_selected(const struct vsw_flow_rule *r,
+			  const struct vsw_flow_spec *s, bool strict)
+{
+	if (strict) {
+		if (r->priority != s->priority ||
+		    memcmp(&r->match, &s->match, sizeof(r->match)) != 0)
+			return false;
+	} else if (!flow_mask_is_subset(&r->match, &s->match)) {
+		return false;
+	}
+	return rule_outputs_to(r, s->out_port);
+}
+
+int vsw_flow_table_del(struct vsw_flow_table *t, const struct vsw_flow_spec *s,
+		       bool strict)
+{
+	struct vsw_flow_rule *r, *next;
+	int n = 0;
+
+	for (r = t->all; r != NULL; r = next) {
+		next = r->all_next;
+		if (!rule_selected(r, s, strict))
+			continue;
+		rule_unlink(t, r);
+		n++;
+	}
+	flow_op_end(t, n != 0);
+	return n;
+}
+
+int vsw_flow_table_mod(struct vsw_flow_table *t, const struct vsw_flow_spec *s,
+		       bool strict, uint64_t now_ms)
+{
+	struct vsw_flow_rule *r;
+	int n = 0;
+
+	if (s->actions == NULL)
+		return -EINVAL;
+	for (r = t->all; r != NULL; r = r->all_next) {
+		struct vsw_flow_actions *a;
+
+		if (!rule_selected(r, s, strict))
+			continue;
+		a = acts_dup(s->actions);
+		if (a == NULL) {
+			flow_op_end(t, false);
+			return -ENOMEM;
+		}
+		rule_set_actions(t, r, a);
+		n++;
+	}
+	if (n == 0) {
+		/* OpenFlow 1.0: a modify that selects nothing adds */
+		int ret = vsw_flow_table_add(t, s, now_ms);
+
+		return ret < 0 ? ret : 1;
+	}
+	/* rules keep their identity: EMC entries stay valid */
+	flow_op_end(t, false);
+	return n;
+}
+
+static bool rule_expired(const struct vsw_flow_rule *r, uint64_t now_ms)
+{
+	if (r->hard_timeout != 0 &&
+	    now_ms >= r->created_ms + (uint64_t)r->hard_timeout * 1000)
+		return true;
+	if (r->idle_timeout != 0) {
+		/* relaxed: data threads refresh it */
+		uint64_t used = vsw_load_relaxed(&r->used_ms);
+
+		if (now_ms >= used + (uint64_t)r->idle_timeout * 1000)
+			return true;
+	}
+	return false;
+}
+
+int vsw_flow_table_expire(struct vsw_flow_table *t, uint64_t now_ms)
+{
+	struct vsw_flow_rule *r, *next;
+	int n = 0;
+
+	if (t->n_timed != 0) {
+		for (r = t->all; r != NULL; r = next) {
+			next = r->all_next;
+			if (!rule_expired(r, now_ms))
+				continue;
+			rule_unlink(t, r);
+			n++;
+		}
+	}
+	flow_op_end(t, n != 0);
+	/* periodic: nothing stays queued for longer than one period */
+	flow_gc_reclaim(t);
+	return n;
+}
+
+unsigned vsw_flow_table_n_rules(const struct vsw_flow_table *t)
+{
+	return t->n_rules;
+}
+
+unsigned vsw_flow_table_n_subtables(const struct vsw_flow_table *t)
+{
+	return t->n_sts;
+}
+
+static int rule_dump_cmp(const void *a, const void *b)
+{
+	const struct vsw_flow_rule *x = *(const struct vsw_flow_rule *const *)a;
+	const struct vsw_flow_rule *y = *(const struct vsw_flow_rule *const *)b;
+
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void rule_stats(const struct vsw_flow_rule *r, uint64_t now_ms,
+		       struct vsw_flow_stats *st)
+{
+	uint64_t used = vsw_load_relaxed(&r->used_ms);
+
+	st->n_packets = vsw_load_relaxed(&r->n_packets);
+	st->n_bytes = vsw_load_relaxed(&r->n_bytes);
+	st->duration_ms = now_ms > r->created_ms ? now_ms - r->created_ms : 0;
+	st->idle_ms = now_ms > used ? now_ms - used : 0;
+}
+
+/* The dump-flows line of r. */
+static int rule_format(const struct vsw_flow_rule *r,
+		       const struct vsw_flow_stats *st, char *buf, size_t len)
+{
+	size_t o;
+	int k;
+
+	k = snprintf(buf, len,
+		     " cookie=0x%" PRIx64 ", duration=%" PRIu64 ".%03us, "
+		     "table=0, n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", ",
+		     r->cookie, st->duration_ms / 1000,
+		     (unsigned)(st->duration_ms % 1000), st->n_packets,
+		     st->n_bytes);
+	o = (size_t)k < len ? (size_t)k : len;
+	if (r->idle_timeout != 0) {
+		k = snprintf(buf + o, len - o, "idle_timeout=%u, ",
+			     r->idle_timeout);
+		o += (size_t)k < len - o ? (size_t)k : len - o;
+	}
+	if (r->hard_timeout != 0) {
+		k = snprintf(buf + o, len - o, "hard_timeout=%u, ",
+			     r->hard_timeout);
+		o += (size_t)k < len - o ? (size_t)k : len - o;
+	}
+	k = vsw_flow_format_match(&r->match, r->priority, buf + o, len - o);
+	o += (size_t)k < len - o ? (size_t)k : len - o;
+	if (k > 0 && o < len - 1)
+		buf[o++] = ' ';
+	k = snprintf(buf + o, len - o, "actions=");
+	o += (size_t)k < len - o ? (size_t)k : len - o;
+	vsw_flow_format_actions(r->actions, buf + o, len - o);
+	return 0;
+}
+
+int vsw_flow_table_dump(struct vsw_flow_table *t,
+			const struct vsw_flow_spec *filter, uint64_t now_ms,
+			int (*cb)(const struct vsw_flow_rule *r,
+				  const struct vsw_flow_stats *st,
+				  const char *line, void *arg),
+			void *arg)
+{
+	struct vsw_flow_rule **v, *r;
+	unsigned n = 0, i, max_acts = 0;
+	size_t line_len;
+	char *line = NULL;
+	int ret = 0;
+
+	v = malloc((t->n_rules + 1) * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	for (r = t->all; r != NULL; r = r->all_next) {
+		if (filter != NULL && !rule_selected(r, filter, false))
+			continue;
+		v[n++] = r;
+		if (r->actions->n > max_acts)
+			max_acts = r->actions->n;
+	}
+	/* the longest match prints in < 400 bytes, an action in < 48 */
+	line_len = 512 + (size_t)max_acts * 48;
+	line = malloc(line_len);
+	if (line == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	qsort(v, n, sizeof(*v), rule_dump_cmp);
+	for (i = 0; i < n && ret == 0; i++) {
+		struct vsw_flow_stats st;
+
+		rule_stats(v[i], now_ms, &st);
+		rule_format(v[i], &st, line, line_len);
+		ret = cb(v[i], &st, line, arg);
+	}
+out:
+	free(v);
+	free(line);
+	return ret;
+}
+
+unsigned vsw_flow_rule_priority(const struct vsw_flow_rule *r)
+{
+	return r->priority;
+}
+
+const struct vsw_flow_match *vsw_flow_rule_match(const struct vsw_flow_rule *r)
+{
+	return &r->match;
+}
+
+const struct vsw_flow_actions *
+vsw_flow_rule_actions(const struct vsw_flow_rule *r)
+{
+	/* Acquire pairs with the release in rule_set_actions(). */
+	return vsw_load_acquire(&r->actions);
+}
+
+void vsw_flow_rule_account(struct vsw_flow_rule *r, uint64_t packets,
+			   uint64_t bytes, uint64_t now_ms)
+{
+	/* Relaxed: counters, read as independent values by dumps. */
+	__atomic_fetch_add(&r->n_packets, packets, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&r->n_bytes, bytes, __ATOMIC_RELAXED);
+	/* store only on change: keeps the line shared between threads */
+	if (vsw_load_relaxed(&r->used_ms) < now_ms)
+		vsw_store_relaxed(&r->used_ms, now_ms);
+}
+
+/* ---- table ---- */
+
+int vsw_flow_table_create(const struct vsw_flow_table_config *cfg,
+			  uint64_t now_ms, struct vsw_flow_table **out)
+{
+	struct vsw_flow_spec def;
+	struct vsw_flow_table *t;
+	int ret;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	if (cfg != NULL)
+		t->cfg = *cfg;
+	if (t->cfg.max_rules == 0)
+		t->cfg.max_rules = FLOW_MAX_RULES_DEFAULT;
+	t->gen = 1;
+	ret = -ENOMEM;
+	if (cls_reserve(t) < 0)
+		goto fail;
+	t->vec_dirty = true;
+	cls_publish(t);
+	if (t->vec == NULL)
+		goto fail;
+	ret = vsw_flow_parse("priority=0,actions=normal", VSW_FLOW_PARSE_ADD,
+			     NULL, &def, NULL, 0);
+	if (ret < 0)
+		goto fail;
+	ret = vsw_flow_table_add(t, &def, now_ms);
+	vsw_flow_spec_fini(&def);
+	if (ret < 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	vsw_flow_table_destroy(t);
+	return ret;
+}
+
+void vsw_flow_table_destroy(struct vsw_flow_table *t)
+{
+	struct vsw_flow_rule *r, *next;
+	unsigned i;
+
+	if (t == NULL)
+		return;
+	for (r = t->all; r != NULL; r = next) {
+		next = r->all_next;
+		rule_free_now(r);
+	}
+	for (i = 0; i < t->n_garbage; i++)
+		free(t->garbage[i]);
+	free(t->garbage);
+	cls_destroy(t);
+	free(t);
+}
+
+/* ---- exact-match cache ---- */
+
+struct emc_ent {
+	struct vsw_flow_key key;
+	struct vsw_flow_rule *rule; /* NULL with gen != 0: a cached miss */
+	uint64_t gen;		    /* 0: empty */
+	uint32_t hash;
+};
+
+struct vsw_flow_emc {
+	const struct vsw_flow_table *t;
+	uint32_t mask;
+	/* counters: written by the owner, relaxed; read by anyone */
+	uint64_t hits, misses, revalidated;
+	uint32_t n_used;
+	struct emc_ent *ent;
+};
+
+int vsw_flow_emc_create(const struct vsw_flow_table *t, unsigned n,
+			struct vsw_flow_emc **out)
+{
+	struct vsw_flow_emc *e;
+
+	*out = NULL;
+	if (n == 0)
+		n = VSW_FLOW_EMC_DEFAULT;
+	if (n < 2 || n > (1u << 20) || (n & (n - 1)) != 0)
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	e->ent = aligned_alloc(VSW_CACHE_LINE,
+			       VSW_ALIGN_UP(n * sizeof(*e->ent),
+					    (size_t)VSW_CACHE_LINE));
+	if (e->ent == NULL) {
+		free(e);
+		return -ENOMEM;
+	}
+	memset(e->ent, 0, n * sizeof(*e->ent));
+	e->t = t;
+	e->mask = n - 1;
+	*out = e;
+	return 0;
+}
+
+void vsw_flow_emc_destroy(struct vsw_flow_emc *e)
+{
+	if (e == NULL)
+		return;
+	free(e->ent);
+	free(e);
+}
+
+static inline bool key_eq(const struct vsw_flow_key *a,
+			  const struct vsw_flow_key *b)
+{
+	uint64_t d = 0;
+	unsigned i;
+
+	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
+		d |= a->w[i] ^ b->w[i];
+	return d == 0;
+}
+
+static void emc_fill(struct vsw_flow_emc *e, const struct vsw_flow_key *k,
+		     uint32_t h, struct vsw_flow_rule *rule, uint64_t gen,
+		     struct emc_ent *hit)
+{
+	struct emc_ent *a = &e->ent[h & e->mask];
+	struct emc_ent *b = &e->ent[(h >> 16 ^ h << 3) & e->mask];
+	struct emc_ent *victim;
+
+	if (hit != NULL)
+		victim = hit;
+	else if (a->gen != gen)
+		victim = a; /* empty (0) or stale: free to take */
+	else if (b->gen != gen)
+		victim = b;
+	else
+		victim = (h & 0x80000000u) ? a : b;
+	if (victim->gen == 0)
+		vsw_store_relaxed(&e->n_used, e->n_used + 1);
+	victim->key = *k;
+	victim->hash = h;
+	victim->rule = rule;
+	victim->gen = gen;
+}
+
+static void emc_burst(struct vsw_flow_emc *e, const struct vsw_flow_key *keys,
+		      const uint32_t *hashes, unsigned n,
+		      struct vsw_flow_rule **rules, uint64_t gen)
+{
+	const struct vsw_flow_key *mk[VSW_FLOW_BATCH];
+	struct vsw_flow_rule *mr[VSW_FLOW_BATCH];
+	struct emc_ent *mhit[VSW_FLOW_BATCH];
+	unsigned midx[VSW_FLOW_BATCH];
+	uint64_t hits = 0, reval = 0;
+	unsigned i, nm = 0;
+
+	for (i = 0; i < n; i++)
+		__builtin_prefetch(&e->ent[hashes[i] & e->mask]);
+	for (i = 0; i < n; i++) {
+		uint32_t h = hashes[i];
+		struct emc_ent *a = &e->ent[h & e->mask];
+		struct emc_ent *b = &e->ent[(h >> 16 ^ h << 3) & e->mask];
+		struct emc_ent *hit = NULL;
+
+		if (a->hash == h && a->gen != 0 && key_eq(&a->key, &keys[i]))
+			hit = a;
+		else if (b->hash == h && b->gen != 0 &&
+			 key_eq(&b->key, &keys[i]))
+			hit = b;
+		if (vsw_likely(hit != NULL && hit->gen == gen)) {
+			rules[i] = hit->rule;
+			hits++;
+			continue;
+		}
+		reval += hit != NULL;
+		mk[nm] = &keys[i];
+		mhit[nm] = hit;
+		midx[nm++] = i;
+	}
+	if (nm != 0) {
+		/* the upcall: classify the misses together, cache them */
+		cls_lookup_batch(e->t, mk, nm, mr);
+		for (i = 0; i < nm; i++) {
+			rules[midx[i]] = mr[i];
+			emc_fill(e, mk[i], hashes[midx[i]], mr[i], gen,
+				 mhit[i]);
+		}
+	}
+	/* relaxed: single writer, readers want untorn values only */
+	vsw_store_relaxed(&e->hits, e->hits + hits);
+	vsw_store_relaxed(&e->misses, e->misses + nm);
+	vsw_store_relaxed(&e->revalidated, e->revalidated + reval);
+}
+
+void vsw_flow_emc_lookup_burst(struct vsw_flow_emc *e,
+			       const struct vsw_flow_key *keys,
+			       const uint32_t *hashes, unsigned n,
+			       struct vsw_flow_rule **rules)
+{
+	/*
+	 * Acquire pairs with the release in flow_op_end(): a lookup done
+	 * after this load sees every change up to generation gen.
+	 */
+	uint64_t gen = vsw_load_acquire(&e->t->gen);
+	unsigned i;
+
+	for (i = 0; i < n; i += VSW_FLOW_BATCH) {
+		unsigned k = n - i < VSW_FLOW_BATCH ? n - i : VSW_FLOW_BATCH;
+
+		emc_burst(e, keys + i, hashes + i, k, rules + i, gen);
+	}
+}
+
+void vsw_flow_emc_stats(const struct vsw_flow_emc *e,
+			struct vsw_flow_emc_stats *out)
+{
+	out->n_entries = e->mask + 1;
+	out->n_used = vsw_load_relaxed(&e->n_used);
+	out->hits = vsw_load_relaxed(&e->hits);
+	out->misses = vsw_load_relaxed(&e->misses);
+	out->revalidated = vsw_load_relaxed(&e->revalidated);
+}
