@@ -19,8 +19,10 @@
  * and that the device wrote nothing past it.
  *
  * VSW_STRESS_COUNT sets the chains per configuration, VSW_STRESS_SEED the
- * random seed (printed, to replay a failure).
+ * random seed (printed, to replay a failure), VSW_STRESS_ONLY=name runs one
+ * configuration (a glob: "packed*" runs the packed ones).
  */
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -57,7 +59,19 @@
 #define ST_IOV_MAX 64
 #define ST_BURST 16
 #define ST_HOLD_MAX 6
+/*
+ * A side asleep for ST_TIMEOUT_MS looks at the ring. If the peer's work is
+ * there (an available chain for the device, a used buffer for the driver),
+ * the peer owed a signal: after ST_GRACE_MS more (the peer may sit between
+ * its publish and its kick_prepare / need_notify) that is a lost
+ * notification. If nothing is there, the peer is only slow (a loaded or
+ * paused machine stops both processes for seconds): keep sleeping, up to
+ * ST_STALL_MS in all.
+ */
 #define ST_TIMEOUT_MS 10000
+#define ST_GRACE_MS 2000
+#define ST_STALL_MS 120000
+#define ST_STALL_TEXT "120 s"
 #define ST_PAT_SIZE 65536
 #define ST_POISON 0xa5
 #define ST_DEFAULT_COUNT 2000000
@@ -172,10 +186,10 @@ static const uint8_t *st_in_pat(const struct st_ctx *c, uint64_t seq)
 }
 
 /*
- * Wait for fd to become readable and drain it. 0, or -ETIMEDOUT, or -EPIPE
- * when peer_fd (if >= 0) reports the peer gone.
+ * Wait up to ms for fd to become readable and drain it. 0, or -ETIMEDOUT,
+ * or -EPIPE when peer_fd (if >= 0) reports the peer gone.
  */
-static int st_wait(int fd, int peer_fd)
+static int st_wait_ms(int fd, int peer_fd, int ms)
 {
 	struct pollfd p[2] = {
 		{.fd = fd, .events = POLLIN},
@@ -185,7 +199,7 @@ static int st_wait(int fd, int peer_fd)
 	int n;
 
 	do {
-		n = poll(p, peer_fd >= 0 ? 2 : 1, ST_TIMEOUT_MS);
+		n = poll(p, peer_fd >= 0 ? 2 : 1, ms);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -199,11 +213,85 @@ static int st_wait(int fd, int peer_fd)
 	return 0;
 }
 
+/*
+ * Sleep until the peer signals fd (see ST_TIMEOUT_MS). pending() tells
+ * whether the peer's work is already on the ring. 0 when woken; -ENOLINK
+ * for a lost notification; -ETIMEDOUT when the peer made no progress for
+ * ST_STALL_MS; -EPIPE when the peer is gone.
+ */
+static int st_sleep(int fd, int peer_fd, bool (*pending)(void *), void *arg)
+{
+	int waited = 0, ret;
+
+	for (;;) {
+		ret = st_wait_ms(fd, peer_fd, ST_TIMEOUT_MS);
+		if (ret != -ETIMEDOUT)
+			return ret;
+		waited += ST_TIMEOUT_MS;
+		if (pending(arg)) {
+			ret = st_wait_ms(fd, peer_fd, ST_GRACE_MS);
+			return ret == -ETIMEDOUT ? -ENOLINK : ret;
+		}
+		if (waited >= ST_STALL_MS)
+			return -ETIMEDOUT;
+	}
+}
+
 static int st_signal(int fd)
 {
 	uint64_t one = 1;
 
 	return write(fd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
+}
+
+/*
+ * After a timeout: the ring state as one side sees it, for the report (who
+ * waits at which position, what the peer asked for in its event area).
+ */
+static void st_dump_ring(const char *who, const struct st_config *cfg,
+			 const void *ring)
+{
+	struct vsw_vq_addrs a;
+	uint32_t i;
+
+	vsw_vq_ring_layout(cfg->features, cfg->num, 0, &a);
+	if (cfg->features & F(VIRTIO_F_RING_PACKED)) {
+		const struct vring_packed_desc *d = ring;
+		const struct vring_packed_desc_event *de =
+			(const void *)((const char *)ring + a.driver);
+		const struct vring_packed_desc_event *ve =
+			(const void *)((const char *)ring + a.device);
+
+		fprintf(stderr,
+			"stress %s: driver event flags %u off_wrap 0x%04x, "
+			"device event flags %u off_wrap 0x%04x; flags/id:",
+			who, le16toh(de->flags), le16toh(de->off_wrap),
+			le16toh(ve->flags), le16toh(ve->off_wrap));
+		for (i = 0; i < cfg->num; i++) {
+			uint16_t f = le16toh(d[i].flags);
+
+			fprintf(stderr, "%s%u:%c%c/%u", i % 8 ? " " : "\n  ", i,
+				f & (1U << VRING_PACKED_DESC_F_AVAIL) ? 'A'
+								      : '-',
+				f & (1U << VRING_PACKED_DESC_F_USED) ? 'U'
+								     : '-',
+				le16toh(d[i].id));
+		}
+		fputc('\n', stderr);
+	} else {
+		const struct vring_avail *av =
+			(const void *)((const char *)ring + a.driver);
+		const struct vring_used *us =
+			(const void *)((const char *)ring + a.device);
+		const uint16_t *avail_event = (const void *)&us->ring[cfg->num];
+
+		fprintf(stderr,
+			"stress %s: avail flags %u idx %u used_event %u, "
+			"used flags %u idx %u avail_event %u\n",
+			who, le16toh(av->flags), le16toh(av->idx),
+			le16toh(av->ring[cfg->num]), le16toh(us->flags),
+			le16toh(us->idx), le16toh(*avail_event));
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -356,6 +444,11 @@ static uint32_t st_dev_process(struct st_dev *d, const struct vsw_vq_chain *ch)
 	return s.written;
 }
 
+static bool st_dev_pending(void *vq)
+{
+	return vsw_vq_dev_has_avail(vq);
+}
+
 static void st_dev_run(struct st_ctx *c, int peer_fd)
 {
 	struct st_devmem dm;
@@ -407,11 +500,21 @@ static void st_dev_run(struct st_ctx *c, int peer_fd)
 			break;
 		if (vsw_vq_dev_enable_notify(d->vq))
 			continue; /* raced with an add: poll again */
-		ret = st_wait(c->kick_fd, peer_fd);
-		if (ret == -ETIMEDOUT)
-			st_die("no kick for %d ms after %" PRIu64 " chains "
-			       "(lost notification?)",
-			       ST_TIMEOUT_MS, d->next_seq);
+		ret = st_sleep(c->kick_fd, peer_fd, st_dev_pending, d->vq);
+		if (ret == -ENOLINK || ret == -ETIMEDOUT) {
+			size_t bytes = vsw_vq_ring_bytes(c->cfg->features,
+							 c->cfg->num);
+
+			st_dump_ring("device", c->cfg,
+				     vsw_mem_translate(&dm.mem, c->addrs.desc,
+						       bytes));
+			st_die("%s after %" PRIu64 " chains, base 0x%x",
+			       ret == -ENOLINK
+				       ? "lost notification: a chain is "
+					 "available and no kick came"
+				       : "no kick and no chain for " ST_STALL_TEXT,
+			       d->next_seq, vsw_vq_dev_get_base(d->vq));
+		}
 		if (ret < 0)
 			st_die("wait for kick: %d", ret);
 		vsw_vq_dev_disable_notify(d->vq);
@@ -440,6 +543,7 @@ struct st_drv {
 	uint64_t added, completed;
 	struct st_stats st;
 	uint8_t *scratch;
+	void *ring; /* for the dump after a timeout */
 };
 
 static void st_slot_put(struct st_drv *d, struct st_slot *s)
@@ -569,6 +673,11 @@ static int st_drv_reap(struct st_drv *d)
 	return n;
 }
 
+static bool st_drv_pending(void *vq)
+{
+	return vsw_vq_drv_has_used(vq);
+}
+
 static int st_drv_run(struct st_drv *d, int peer_fd)
 {
 	struct st_ctx *c = d->c;
@@ -615,16 +724,31 @@ static int st_drv_run(struct st_drv *d, int peer_fd)
 			continue;
 		}
 		d->st.sleeps++;
-		ret = st_wait(c->call_fd, peer_fd);
-		if (ret == -ETIMEDOUT) {
-			fprintf(stderr, "stress driver: no interrupt for %d ms "
-				"with %" PRIu64 " chains in flight (lost "
-				"notification?)\n", ST_TIMEOUT_MS,
-				d->added - d->completed);
+		ret = st_sleep(c->call_fd, peer_fd, st_drv_pending, d->vq);
+		if (ret == -ENOLINK || ret == -ETIMEDOUT) {
+			fprintf(stderr,
+				"stress driver: %s, %" PRIu64
+				" chains in flight, %u descriptors free\n",
+				ret == -ENOLINK
+					? "lost notification: a buffer is "
+					  "used and no interrupt came"
+					: "no interrupt and no used buffer "
+					  "for " ST_STALL_TEXT,
+				d->added - d->completed,
+				vsw_vq_drv_num_free(d->vq));
+			st_dump_ring("driver", c->cfg, d->ring);
 			return ret;
 		}
 		if (ret == -EPIPE) {
-			fprintf(stderr, "stress driver: device exited early\n");
+			fprintf(stderr,
+				"stress driver: the device exited while we "
+				"slept, %" PRIu64 " of %" PRIu64 " chains "
+				"added, %" PRIu64 " in flight, %u descriptors "
+				"free, has_used %d\n",
+				d->added, c->count, d->added - d->completed,
+				vsw_vq_drv_num_free(d->vq),
+				vsw_vq_drv_has_used(d->vq));
+			st_dump_ring("driver", c->cfg, d->ring);
 			return ret;
 		}
 		if (ret < 0)
@@ -633,9 +757,10 @@ static int st_drv_run(struct st_drv *d, int peer_fd)
 		vsw_vq_drv_disable_cb(d->vq);
 	}
 	if (vsw_vq_drv_num_free(d->vq) != c->cfg->num) {
-		fprintf(stderr, "stress driver: %u descriptors free at the end, "
-			"expected %u\n", vsw_vq_drv_num_free(d->vq),
-			c->cfg->num);
+		fprintf(stderr,
+			"stress driver: %u descriptors free at the end, "
+			"expected %u\n",
+			vsw_vq_drv_num_free(d->vq), c->cfg->num);
 		return -EPROTO;
 	}
 	if (vsw_vq_drv_detach_unused(d->vq) != NULL) {
@@ -727,6 +852,7 @@ static int st_run(const struct st_config *cfg, struct st_stats *stats,
 			s->boundary = r->gpa + r->size;
 		st_slot_put(&d, s);
 	}
+	d.ring = dc.ring;
 	ret = vsw_vq_drv_create(&dc, &d.vq);
 	if (ret < 0)
 		goto out;
@@ -787,8 +913,10 @@ static int st_run(const struct st_config *cfg, struct st_stats *stats,
 	fflush(stdout);
 out:
 	if (ret < 0)
-		fprintf(stderr, "stress %s: failed with %d (seed 0x%" PRIx64
-			")\n", cfg->name, ret, c->seed);
+		fprintf(stderr,
+			"stress %s: failed with %d (replay: "
+			"VSW_STRESS_SEED=0x%" PRIx64 " VSW_STRESS_ONLY=%s)\n",
+			cfg->name, ret, c->seed ^ cfg->features, cfg->name);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)
@@ -839,6 +967,7 @@ static void test_stress(void **state)
 int main(void)
 {
 	struct CMUnitTest stress_2proc[VSW_ARRAY_SIZE(st_configs)];
+	const char *only = getenv("VSW_STRESS_ONLY");
 	unsigned i;
 
 	for (i = 0; i < VSW_ARRAY_SIZE(st_configs); i++) {
@@ -850,5 +979,8 @@ int main(void)
 
 		stress_2proc[i] = t;
 	}
+	/* VSW_STRESS_ONLY=name (a cmocka glob) runs those configurations */
+	if (only != NULL && *only != '\0')
+		cmocka_set_test_filter(only);
 	return cmocka_run_group_tests(stress_2proc, NULL, NULL);
 }
