@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsw_vnet_vu (lib/virtio-net/vnet_vhost_user.c): a vhost-user front-end
+ * written by the test (test_vhost_user_fe.c over a socketpair, rings driven
+ * with vsw_vq_drv on a memfd) against the glue, with a real data-plane
+ * thread that echoes every frame the "guest" transmits back into its
+ * receive queue. Checks: offered features, every echoed byte, queue stop
+ * (GET_VRING_BASE) and restart while the data thread polls, the control
+ * queue answered on the control thread, a disconnect with the data
+ * thread still online, no fd leak.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <vsw/vnet_vhost_user.h>
+
+#include "test_vhost_user_fe.h"
+
+#define GPA_BASE 0x100000ULL
+#define MEM_SIZE (4 << 20)
+#define QSIZE 256
+#define NBUF 64	      /* rx buffers / tx frames per round */
+#define BUF_SIZE 2048 /* one rx buffer */
+#define FRAME_LEN 200 /* bytes of each test frame */
+#define HDR 12	      /* virtio_net_hdr_v1 */
+
+struct fe_q {
+	struct vsw_vq_drv *drv;
+	struct vsw_vq_addrs addrs;
+	uint64_t ring_gpa;
+	int kick, call;
+};
+
+struct echo {
+	struct vsw_vnet_vu *v;
+	atomic_bool stop;
+	atomic_uint echoed;
+	atomic_uint rounds; /* poll rounds, to see the thread is alive */
+};
+
+static void *echo_thread(void *arg)
+{
+	struct echo *e = arg;
+	struct vsw_pkt *pkts[32];
+	unsigned n = 0, done = 0, k;
+
+	vsw_vnet_vu_dp_online(e->v);
+	while (!atomic_load(&e->stop)) {
+		/* one round = one burst: never wait inside a round */
+		vsw_vnet_vu_dp_quiesce(e->v);
+		atomic_fetch_add(&e->rounds, 1);
+		if (done < n) {
+			/* frames waiting for guest buffers */
+			k = vsw_vnet_vu_rx_burst(e->v, 0, pkts + done,
+						 n - done);
+			done += k;
+			if (done == n) {
+				atomic_fetch_add(&e->echoed, n);
+				vsw_pkt_free_burst(pkts, n);
+				n = done = 0;
+			} else if (k == 0) {
+				vsw_vnet_vu_dp_sleep(e->v, 1, NULL, 0, 20);
+			}
+			continue;
+		}
+		n = vsw_vnet_vu_tx_burst(e->v, 0, pkts, 32);
+		done = 0;
+		if (n == 0)
+			vsw_vnet_vu_dp_sleep(e->v, 0, NULL, 0, 20);
+	}
+	vsw_pkt_free_burst(pkts, n);
+	vsw_vnet_vu_dp_offline(e->v);
+	return NULL;
+}
+
+static void q_setup(struct vsw_vu *vu, int fd, struct th_mem *m,
+		    uint64_t features, uint32_t idx, uint32_t base,
+		    struct fe_q *q, bool new_ring)
+{
+	struct vsw_vq_drv_config dc = {0};
+	struct vhost_vring_addr a = {0};
+	uint64_t v;
+
+	if (new_ring) {
+		q->ring_gpa = th_alloc(m, vsw_vq_ring_bytes(features, QSIZE),
+				       4096);
+		vsw_vq_ring_layout(features, QSIZE, q->ring_gpa, &q->addrs);
+		dc.features = features;
+		dc.num = QSIZE;
+		dc.ring = th_ptr(m, q->ring_gpa,
+				 vsw_vq_ring_bytes(features, QSIZE));
+		dc.ring_gpa = q->ring_gpa;
+		assert_int_equal(vsw_vq_drv_create(&dc, &q->drv), 0);
+		q->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		q->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		assert_true(q->kick >= 0 && q->call >= 0);
+	}
+	fe_vring(vu, fd, VSW_VU_REQ_SET_VRING_NUM, idx, QSIZE);
+	fe_vring(vu, fd, VSW_VU_REQ_SET_VRING_BASE, idx, base);
+	a.index = idx;
+	a.desc_user_addr = fe_uva(m, q->addrs.desc);
+	a.avail_user_addr = fe_uva(m, q->addrs.driver);
+	a.used_user_addr = fe_uva(m, q->addrs.device);
+	assert_int_equal(fe_do(vu, fd, VSW_VU_REQ_SET_VRING_ADDR, &a,
+			       sizeof(a), NULL, 0),
+			 0);
+	v = idx;
+	assert_int_equal(fe_do(vu, fd, VSW_VU_REQ_SET_VRING_KICK, &v,
+			       sizeof(v), &q->kick, 1),
+			 0);
+	assert_int_equal(fe_do(vu, fd, VSW_VU_REQ_SET_VRING_CALL, &v,
+			       sizeof(v), &q->call, 1),
+			 0);
+	fe_vring(vu, fd, VSW_VU_REQ_SET_VRING_ENABLE, idx, 1);
+}
+
+static void q_close(struct fe_q *q)
+{
+	vsw_vq_drv_destroy(q->drv);
+	close(q->kick);
+	close(q->call);
+}
+
+static uint8_t frame_byte(unsigned frame, unsigned i)
+{
+	return (uint8_t)(frame * 31u + i * 7u + 1u);
+}
+
+/* Wait (up to 10 s) for one used buffer of q. */
+static void *wait_used(struct fe_q *q, uint32_t *len)
+{
+	const struct timespec pause = {0, 100000};
+	void *tok;
+	unsigned i;
+
+	for (i = 0; i < 100000; i++) {
+		tok = vsw_vq_drv_get_used(q->drv, len);
+		if (tok != NULL)
+			return tok;
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * One round: NBUF receive buffers, NBUF frames transmitted, every frame
+ * must come back intact in order.
+ */
+static void round_trip(struct th_mem *m, struct fe_q *q, uint64_t rx_gpa,
+		       uint64_t tx_gpa, unsigned first)
+{
+	uint8_t f[HDR + FRAME_LEN], got[HDR + FRAME_LEN];
+	struct vsw_sg sg;
+	uintptr_t tok;
+	uint32_t len;
+	unsigned i, j;
+
+	for (i = 0; i < NBUF; i++) {
+		sg.addr = rx_gpa + (uint64_t)i * BUF_SIZE;
+		sg.len = BUF_SIZE;
+		assert_int_equal(vsw_vq_drv_add(q[0].drv, &sg, 0, 1,
+						(void *)(uintptr_t)(i + 1)),
+				 0);
+	}
+	if (vsw_vq_drv_kick_prepare(q[0].drv))
+		assert_int_equal(eventfd_write(q[0].kick, 1), 0);
+	for (i = 0; i < NBUF; i++) {
+		memset(f, 0, HDR);
+		for (j = 0; j < FRAME_LEN; j++)
+			f[HDR + j] = frame_byte(first + i, j);
+		sg.addr = tx_gpa + (uint64_t)i * BUF_SIZE;
+		sg.len = sizeof(f);
+		assert_int_equal(th_write(m, sg.addr, f, sizeof(f)), 0);
+		assert_int_equal(vsw_vq_drv_add(q[1].drv, &sg, 1, 0,
+						(void *)(uintptr_t)(i + 1)),
+				 0);
+	}
+	if (vsw_vq_drv_kick_prepare(q[1].drv))
+		assert_int_equal(eventfd_write(q[1].kick, 1), 0);
+	for (i = 0; i < NBUF; i++) {
+		tok = (uintptr_t)wait_used(&q[0], &len);
+		assert_int_equal(tok, i + 1); /* one queue: in order */
+		assert_int_equal(len, HDR + FRAME_LEN);
+		assert_int_equal(th_read(m, rx_gpa + (uint64_t)i * BUF_SIZE,
+					 got, len),
+				 0);
+		/* num_buffers 1 (MRG_RXBUF), no offload flags */
+		assert_int_equal(got[0], 0);
+		assert_int_equal(got[10] | got[11] << 8, 1);
+		for (j = 0; j < FRAME_LEN; j++)
+			assert_int_equal(got[HDR + j], frame_byte(first + i, j));
+	}
+	for (i = 0; i < NBUF; i++)
+		assert_non_null(wait_used(&q[1], &len));
+}
+
+static void traffic(bool packed)
+{
+	const uint64_t pfeat = FE_PF;
+	uint64_t features = (1ULL << VIRTIO_F_VERSION_1) |
+			    (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+			    (1ULL << VIRTIO_NET_F_MRG_RXBUF) |
+			    (1ULL << VIRTIO_NET_F_CTRL_VQ) |
+			    (1ULL << VIRTIO_NET_F_CTRL_RX) |
+			    (1ULL << VSW_VU_F_PROTOCOL_FEATURES);
+	uint32_t base0 = packed ? 0x80008000u : 0;
+	unsigned fds0 = count_fds();
+	struct vsw_pkt_pool_config pc = {.n_small = 512, .n_large = 4};
+	struct vsw_vnet_vu_config vc = {0};
+	struct vhost_vring_state s = {0};
+	struct vsw_vu_mem_table t;
+	int fds[VSW_VU_MEM_TABLE_MAX], sv[2];
+	struct fe_q q[3];
+	struct echo e;
+	struct th_mem m;
+	struct vsw_pkt_pool *pool;
+	struct vsw_vu *vu;
+	pthread_t th;
+	uint64_t rx_gpa, tx_gpa, cmd_gpa;
+	uint32_t size, len;
+	unsigned r0;
+
+	if (packed)
+		features |= 1ULL << VIRTIO_F_RING_PACKED;
+	assert_int_equal(th_mem_create(&m, MEM_SIZE, GPA_BASE, 2), 0);
+	assert_int_equal(vsw_pkt_pool_create(&pc, &pool), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	vc.mode = VSW_VU_FD;
+	vc.fd = sv[0];
+	vc.max_qp = 1;
+	vc.pool = pool;
+	vc.log_level = VSW_VU_LOG_WARN;
+	memcpy(vc.mac, "\x52\x54\x00\x00\x00\x01", 6);
+	assert_int_equal(vsw_vnet_vu_create(&vc, &e.v), 0);
+	vu = vsw_vnet_vu_endpoint(e.v);
+	atomic_init(&e.stop, false);
+	atomic_init(&e.echoed, 0);
+	atomic_init(&e.rounds, 0);
+	assert_int_equal(pthread_create(&th, NULL, echo_thread, &e), 0);
+
+	/* the offer: everything vsw_vnet does, MTU, protocol features */
+	assert_int_equal(fe_get_u64(vu, sv[1], VSW_VU_REQ_GET_FEATURES),
+			 VSW_VNET_VU_FEATURES |
+				 (1ULL << VSW_VU_F_PROTOCOL_FEATURES));
+	assert_int_equal(fe_get_u64(vu, sv[1],
+				    VSW_VU_REQ_GET_PROTOCOL_FEATURES) &
+				 (1ULL << VSW_VU_PF_NET_MTU),
+			 1ULL << VSW_VU_PF_NET_MTU);
+	fe_set_u64(vu, sv[1], VSW_VU_REQ_SET_PROTOCOL_FEATURES,
+		   pfeat | (1ULL << VSW_VU_PF_NET_MTU));
+	/* data queues of one pair plus the control queue */
+	assert_int_equal(fe_get_u64(vu, sv[1], VSW_VU_REQ_GET_QUEUE_NUM), 3);
+	assert_int_equal(fe_do(vu, sv[1], VSW_VU_REQ_SET_OWNER, NULL, 0, NULL,
+			       0),
+			 0);
+	fe_set_u64(vu, sv[1], VSW_VU_REQ_NET_SET_MTU, 9000);
+	assert_int_equal(vsw_vnet_vu_mtu(e.v), 9000);
+	fe_set_u64(vu, sv[1], VSW_VU_REQ_SET_FEATURES, features);
+	size = fe_mem_table(&m, &t, fds);
+	assert_int_equal(fe_do(vu, sv[1], VSW_VU_REQ_SET_MEM_TABLE, &t, size,
+			       fds, m.nregions),
+			 0);
+	assert_null(vsw_vnet_vu_device(e.v));
+	q_setup(vu, sv[1], &m, features, 0, base0, &q[0], true);
+	q_setup(vu, sv[1], &m, features, 1, base0, &q[1], true);
+	/* without MQ the control queue is queue 2 */
+	q_setup(vu, sv[1], &m, features, 2, base0, &q[2], true);
+	assert_true(vsw_vnet_vu_queue_running(e.v, 0));
+	assert_true(vsw_vnet_vu_queue_running(e.v, 1));
+	assert_non_null(vsw_vnet_vu_device(e.v));
+	fe_set_u64(vu, sv[1], VSW_VU_REQ_SET_STATUS, 0xf);
+	assert_int_equal(vsw_vnet_vu_status(e.v), 0xf);
+
+	rx_gpa = th_alloc(&m, (size_t)NBUF * BUF_SIZE, 64);
+	tx_gpa = th_alloc(&m, (size_t)NBUF * BUF_SIZE, 64);
+	round_trip(&m, q, rx_gpa, tx_gpa, 0);
+	round_trip(&m, q, rx_gpa, tx_gpa, NBUF);
+	assert_int_equal(atomic_load(&e.echoed), 2 * NBUF);
+
+	/* stop the transmitq under the polling thread, read its base */
+	s.index = 1;
+	assert_int_equal(fe_do(vu, sv[1], VSW_VU_REQ_GET_VRING_BASE, &s,
+			       sizeof(s), NULL, 0),
+			 0);
+	fe_reply(sv[1], VSW_VU_REQ_GET_VRING_BASE, &s, sizeof(s));
+	if (packed) /* 128 descriptors used: position 128, wrap 1 */
+		assert_int_equal(s.num, (128u | 1u << 15) * 0x10001u);
+	else
+		assert_int_equal(s.num, 2 * NBUF);
+	assert_false(vsw_vnet_vu_queue_running(e.v, 1));
+	assert_true(vsw_vnet_vu_queue_running(e.v, 0));
+	/* a frame sent now stays in the ring: nobody takes it */
+	{
+		uint8_t f[HDR + 60] = {0};
+		struct vsw_sg sg = {.addr = tx_gpa, .len = sizeof(f)};
+
+		assert_int_equal(th_write(&m, tx_gpa, f, sizeof(f)), 0);
+		assert_int_equal(vsw_vq_drv_add(q[1].drv, &sg, 1, 0, &e), 0);
+		assert_int_equal(eventfd_write(q[1].kick, 1), 0);
+		r0 = atomic_load(&e.rounds);
+		while (atomic_load(&e.rounds) < r0 + 3)
+			usleep(1000);
+		assert_false(vsw_vq_drv_has_used(q[1].drv));
+		/* restart at the reported base: the frame is echoed */
+		sg.addr = rx_gpa;
+		sg.len = BUF_SIZE;
+		assert_int_equal(vsw_vq_drv_add(q[0].drv, &sg, 0, 1, &e), 0);
+		if (vsw_vq_drv_kick_prepare(q[0].drv))
+			assert_int_equal(eventfd_write(q[0].kick, 1), 0);
+		q_setup(vu, sv[1], &m, features, 1, s.num, &q[1], false);
+		assert_ptr_equal(wait_used(&q[1], &len), &e);
+		assert_ptr_equal(wait_used(&q[0], &len), &e);
+		assert_int_equal(len, sizeof(f));
+	}
+
+	/* the control queue: RX_PROMISC off, answered on ctl_handle */
+	{
+		struct vsw_sg sg[2];
+		uint8_t cmd[3] = {VIRTIO_NET_CTRL_RX,
+				  VIRTIO_NET_CTRL_RX_PROMISC, 0};
+		uint8_t ack = 0xff;
+		const struct vsw_vnet_ctrl_state *cs;
+
+		cmd_gpa = th_alloc(&m, 64, 64);
+		assert_int_equal(th_write(&m, cmd_gpa, cmd, sizeof(cmd)), 0);
+		assert_int_equal(th_write(&m, cmd_gpa + 32, &ack, 1), 0);
+		sg[0].addr = cmd_gpa;
+		sg[0].len = sizeof(cmd);
+		sg[1].addr = cmd_gpa + 32;
+		sg[1].len = 1;
+		assert_int_equal(vsw_vq_drv_add(q[2].drv, sg, 1, 1, &e), 0);
+		if (vsw_vq_drv_kick_prepare(q[2].drv))
+			assert_int_equal(eventfd_write(q[2].kick, 1), 0);
+		assert_int_equal(vsw_vnet_vu_ctl_handle(e.v), 0);
+		assert_ptr_equal(vsw_vq_drv_get_used(q[2].drv, &len), &e);
+		assert_int_equal(len, 1);
+		assert_int_equal(th_read(&m, cmd_gpa + 32, &ack, 1), 0);
+		assert_int_equal(ack, VIRTIO_NET_OK);
+		cs = vsw_vnet_ctrl_state(vsw_vnet_vu_device(e.v));
+		assert_false(cs->promisc);
+	}
+
+	/* disconnect while the data thread still polls: it is waited for */
+	vsw_vu_disconnect(vu);
+	assert_false(vsw_vnet_vu_queue_running(e.v, 0));
+	assert_false(vsw_vnet_vu_queue_running(e.v, 1));
+	atomic_store(&e.stop, true);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	vsw_vnet_vu_destroy(e.v); /* the data thread is gone */
+	assert_int_equal(atomic_load(&e.echoed), 2 * NBUF + 1);
+	q_close(&q[0]);
+	q_close(&q[1]);
+	q_close(&q[2]);
+	close(sv[1]);
+	vsw_pkt_pool_destroy(pool);
+	th_mem_destroy(&m);
+	assert_int_equal(count_fds(), fds0);
+}
+
+static void test_split(void **state)
+{
+	(void)state;
+	traffic(false);
+}
+
+static void test_packed(void **state)
+{
+	(void)state;
+	traffic(true);
+}
+
+static void test_config(void **state)
+{
+	struct vsw_pkt_pool_config pc = {.n_small = 8};
+	struct vsw_vnet_vu_config vc = {0};
+	struct vsw_pkt_pool *pool;
+	struct vsw_vnet_vu *v = NULL;
+	unsigned fds0 = count_fds();
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(vsw_pkt_pool_create(&pc, &pool), 0);
+	vc.mode = VSW_VU_FD;
+	vc.pool = pool;
+	vc.max_qp = 2;
+	/* more than one pair needs MQ among the offered features */
+	vc.features = 1ULL << VIRTIO_F_VERSION_1;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	vc.fd = sv[0];
+	assert_int_equal(vsw_vnet_vu_create(&vc, &v), -EINVAL);
+	close(sv[1]);
+	/* a feature vsw_vnet does not implement */
+	vc.max_qp = 1;
+	vc.features = 1ULL << VIRTIO_NET_F_GUEST_UFO;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	vc.fd = sv[0];
+	assert_int_equal(vsw_vnet_vu_create(&vc, &v), -EINVAL);
+	/* no pool */
+	vc.features = 0;
+	vc.pool = NULL;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	vc.fd = sv[0];
+	assert_int_equal(vsw_vnet_vu_create(&vc, &v), -EINVAL);
+	assert_null(v);
+	vsw_vnet_vu_destroy(NULL);
+	vsw_pkt_pool_destroy(pool);
+	/* FD mode owns the fd also on failure: nothing leaks */
+	assert_int_equal(count_fds(), fds0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_packed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
