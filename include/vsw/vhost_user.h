@@ -155,6 +155,7 @@ struct vsw_vu_queue {
 	int call_fd;	       /* -1: the driver does not want interrupts */
 	int err_fd;	       /* -1 if none */
 	uint64_t features;     /* negotiated virtio features */
+	uint32_t num;	       /* queue size (SET_VRING_NUM) */
 };
 
 /*
@@ -186,6 +187,15 @@ struct vsw_vu_device {
 	 * Required.
 	 */
 	void (*queue_stop)(void *opaque, const struct vsw_vu_queue *q);
+	/*
+	 * Whether the device only reads the buffers of queue index (e.g. a
+	 * virtio-net transmit queue), with the negotiated features: its
+	 * vsw_vq_dev is then created with VSW_VQ_DEV_F_READ_ONLY (WRITE
+	 * flags ignored, every segment readable). Asked each time the queue
+	 * starts, before queue_start. Optional: NULL means no such queue.
+	 */
+	bool (*queue_read_only)(void *opaque, uint32_t index,
+				uint64_t features);
 	/* SET_STATUS (virtio device status byte). Optional; 0 or -errno. */
 	int (*status_set)(void *opaque, uint8_t status);
 	/* NET_SET_MTU. -errno rejects the value (the connection stays). */

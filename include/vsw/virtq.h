@@ -185,17 +185,28 @@ enum vsw_vq_fault {
 /* Short human text for a fault ("head index out of range", ...). */
 const char *vsw_vq_fault_str(enum vsw_vq_fault f);
 
+/*
+ * The device only reads this queue's buffers (e.g. a virtio-net transmit
+ * queue): pop reports every segment readable (n_in 0, in_len 0) and ignores
+ * VRING_DESC_F_WRITE in ring descriptors and indirect tables alike, the way
+ * vhost implementations treat transmit queues (some drivers set WRITE on
+ * their TX indirect entries). A driver therefore cannot make the device
+ * write through such a queue, and VSW_VQ_FAULT_WRITE_ORDER never occurs.
+ */
+#define VSW_VQ_DEV_F_READ_ONLY (1U << 0)
+
 struct vsw_vq_dev_config {
 	uint64_t features;          /* negotiated */
 	uint32_t num;               /* queue size */
 	struct vsw_vq_addrs addrs;  /* guest-physical */
 	const struct vsw_mem *mem;  /* must outlive the queue */
+	uint32_t flags;             /* VSW_VQ_DEV_F_*, 0 for none */
 };
 
 /*
- * 0; -EINVAL (size or features); -EFAULT (an area is not inside one region
- * of mem, or misaligned); -ENOMEM. The queue starts at base 0 (split: the
- * used index is taken from the ring, as vhost does).
+ * 0; -EINVAL (size, features or unknown flags); -EFAULT (an area is not
+ * inside one region of mem, or misaligned); -ENOMEM. The queue starts at
+ * base 0 (split: the used index is taken from the ring, as vhost does).
  */
 int vsw_vq_dev_create(const struct vsw_vq_dev_config *cfg,
 		      struct vsw_vq_dev **out);
@@ -247,10 +258,15 @@ struct vsw_vq_used {
 
 /*
  * Return chains to the driver, published together (one index/flag store
- * last). With VIRTIO_F_IN_ORDER they must come in pop order; a run of entries
- * with len 0 ending in any entry is then written as one used entry (§2.6.9 /
- * §2.7.9 batching). Returns 0; -EINVAL if an id is not in flight (a bug of the
- * caller, the queue is not marked broken); the queue's error if broken.
+ * last). With VIRTIO_F_IN_ORDER they must come in pop order. Each chain gets
+ * its own used entry (split) / used descriptor (packed), also with IN_ORDER:
+ * §2.6.9 / §2.7.9 would let a run of len 0 entries be folded into the next
+ * one, but drivers exist that count one used entry per buffer (DPDK 22.11's
+ * virtio PMD in-order TX cleanup never gets folded buffers back), so the
+ * device side never folds. The driver side still accepts folded entries
+ * from other devices. Returns 0; -EINVAL if an id is not in flight (a bug
+ * of the caller, the queue is not marked broken); the queue's error if
+ * broken.
  */
 int vsw_vq_dev_push_burst(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 			  unsigned n);

@@ -248,6 +248,7 @@ static void vu_queue_info(const struct vsw_vu *vu, uint32_t idx,
 	info->call_fd = q->call_fd;
 	info->err_fd = q->err_fd;
 	info->features = vu->features;
+	info->num = q->num;
 }
 
 /* front-end address -> guest-physical, through the region holding it */
@@ -329,6 +330,9 @@ static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 	cfg.features = vu->features;
 	cfg.num = q->num;
 	cfg.mem = &vu->mem;
+	if (vu->dev->queue_read_only != NULL &&
+	    vu->dev->queue_read_only(vu->dev->opaque, idx, vu->features))
+		cfg.flags |= VSW_VQ_DEV_F_READ_ONLY;
 	ret = vsw_vq_dev_create(&cfg, &vq);
 	if (ret < 0)
 		return vu_fail(vu, ret, "queue %" PRIu32 ": ring rejected: %s",
@@ -353,8 +357,10 @@ static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 			       idx, strerror(-ret));
 	}
 	vu_log(vu, VSW_VU_LOG_DEBUG,
-	       "queue %" PRIu32 " started (size %" PRIu32 ", base %" PRIu32 ")",
-	       idx, q->num, base);
+	       "queue %" PRIu32 " started (size %" PRIu32 ", base %" PRIu32
+	       "%s)",
+	       idx, q->num, base,
+	       (cfg.flags & VSW_VQ_DEV_F_READ_ONLY) ? ", read-only" : "");
 	return 0;
 }
 
@@ -511,6 +517,7 @@ static int vu_region_map(struct vsw_vu *vu, const struct vsw_vu_mem_region *r,
 	out->map = p;
 	out->map_len = len;
 	out->hva = (uint8_t *)p + skip;
+	out->refs = 1;
 	return 0;
 }
 
@@ -591,6 +598,7 @@ static int vu_set_protocol_features(struct vsw_vu *vu, struct vu_msg *m)
 			       " were not offered",
 			       v & ~vu->pf_offered);
 	vu->pfeatures = v;
+	vu->pf_set = true;
 	return 0;
 }
 
@@ -688,7 +696,20 @@ static int vu_add_mem_reg(struct vsw_vu *vu, struct vu_msg *m)
 	struct vu_region fresh = {{0}};
 	int ret;
 
+	unsigned i;
+
 	memcpy(&s, m->payload, sizeof(s));
+	/* the same region again (one per queue pair): count it, map once */
+	for (i = 0; i < vu->nregions; i++) {
+		const struct vsw_vu_mem_region *r = &vu->regions[i].r;
+
+		if (r->gpa == s.region.gpa && r->uva == s.region.uva &&
+		    r->size == s.region.size &&
+		    r->mmap_offset == s.region.mmap_offset) {
+			vu->regions[i].refs++;
+			return 0;
+		}
+	}
 	if (vu->nregions >= VSW_MEM_MAX_REGIONS)
 		return vu_fail(vu, -ENOSPC, "memory table full (%d regions)",
 			       VSW_MEM_MAX_REGIONS);
@@ -726,6 +747,10 @@ static int vu_rem_mem_reg(struct vsw_vu *vu, struct vu_msg *m)
 			       "no region at gpa 0x%" PRIx64 " uva 0x%" PRIx64
 			       " size 0x%" PRIx64,
 			       s.region.gpa, s.region.uva, s.region.size);
+	if (vu->regions[i].refs > 1) {
+		vu->regions[i].refs--;
+		return 0;
+	}
 	vu_stop_all(vu);
 	vu_region_unmap(&vu->regions[i]);
 	memmove(&vu->regions[i], &vu->regions[i + 1],
@@ -881,7 +906,13 @@ static int vu_set_vring_enable(struct vsw_vu *vu, struct vu_msg *m)
 
 	if (ret < 0)
 		return ret;
-	if (!(vu->features & (1ULL << VSW_VU_F_PROTOCOL_FEATURES)))
+	/*
+	 * Allowed once PROTOCOL_FEATURES is negotiated. QEMU (7.2) sends it
+	 * before SET_FEATURES, right after SET_PROTOCOL_FEATURES, which a
+	 * front-end only sends when we offered the bit: that counts too.
+	 */
+	if (!(vu->features & (1ULL << VSW_VU_F_PROTOCOL_FEATURES)) &&
+	    !vu->pf_set)
 		return vu_fail(vu, -EPROTO, "PROTOCOL_FEATURES not negotiated");
 	if (s.num > 1)
 		return vu_fail(vu, -EINVAL, "queue %u: enable value %u",

@@ -38,6 +38,9 @@ struct vu_region {
 	void *map;		    /* mmap() base */
 	size_t map_len;
 	void *hva; /* host address of r.gpa, inside map */
+	/* ADD_MEM_REG of this same region seen this many times: QEMU sends
+	 * one per vhost device, i.e. per queue pair, over one connection */
+	unsigned refs;
 };
 
 struct vu_queue {
@@ -71,6 +74,7 @@ struct vsw_vu {
 	uint64_t features; /* negotiated (SET_FEATURES) */
 	bool features_set;
 	uint64_t pfeatures; /* negotiated (SET_PROTOCOL_FEATURES) */
+	bool pf_set;	    /* SET_PROTOCOL_FEATURES seen */
 	bool owner;
 	uint8_t status;
 	unsigned nregions;

@@ -36,6 +36,8 @@ struct vnvu_q {
 	 */
 	uint32_t running;
 	bool notify_on; /* data thread: notifications enabled by dp_sleep */
+	/* data thread: this queue's break was logged (reset at start) */
+	bool fault_logged;
 	int kick_fd;	/* set before running, read by the data thread */
 	struct vsw_vq_dev *vq;
 } __attribute__((aligned(64)));
@@ -161,6 +163,21 @@ static int vnvu_vnet_ready(struct vsw_vnet_vu *v, uint64_t features)
 	return 0;
 }
 
+/*
+ * The transmitqs (odd indices, §5.1.2) carry only buffers the device reads:
+ * their WRITE flags are ignored, as every vhost does (DPDK's virtio PMD sets
+ * WRITE on its packed TX indirect entries). The receiveqs and the control
+ * queue (an even index, see vnvu_ctrl_index) are written to.
+ */
+static bool vnvu_queue_read_only(void *opaque, uint32_t index,
+				 uint64_t features)
+{
+	struct vsw_vnet_vu *v = opaque;
+
+	return (index & 1) && index < 2U * v->max_qp &&
+	       index != vnvu_ctrl_index(features, v->max_qp);
+}
+
 static int vnvu_queue_start(void *opaque, const struct vsw_vu_queue *q)
 {
 	struct vsw_vnet_vu *v = opaque;
@@ -185,17 +202,15 @@ static int vnvu_queue_start(void *opaque, const struct vsw_vu_queue *q)
 			 q->index);
 		return -EINVAL;
 	}
-	/*
-	 * The queue size is not passed by vsw_vu: size the per-queue arrays
-	 * for the largest ring (bursts still stop at what the ring holds).
-	 */
-	ret = vsw_vnet_queue_attach(v->vnet, q->index, q->vq, VSW_VQ_MAX_SIZE,
+	/* per-queue arrays sized for this ring (SET_VRING_NUM) */
+	ret = vsw_vnet_queue_attach(v->vnet, q->index, q->vq, q->num,
 				    q->call_fd);
 	if (ret < 0)
 		return ret;
 	dq = &v->q[q->index];
 	dq->vq = q->vq;
 	dq->kick_fd = q->kick_fd;
+	dq->fault_logged = false;
 	v->nattached++;
 	/*
 	 * Pairs with the load-acquire of running in the data thread: it sees
@@ -320,6 +335,7 @@ int vsw_vnet_vu_create(const struct vsw_vnet_vu_config *cfg,
 	v->dev.opaque = v;
 	v->dev.queue_start = vnvu_queue_start;
 	v->dev.queue_stop = vnvu_queue_stop;
+	v->dev.queue_read_only = vnvu_queue_read_only;
 	v->dev.status_set = vnvu_status_set;
 	v->dev.mtu_set = vnvu_mtu_set;
 	v->dev.disconnected = vnvu_disconnected;
@@ -504,24 +520,55 @@ void vsw_vnet_vu_dp_quiesce(struct vsw_vnet_vu *v)
 	vsw_store_release(&v->seen, g);
 }
 
+/*
+ * Data thread: a data queue broke (the guest wrote something its ring may
+ * not hold). vsw_vnet counts it in the queue's stats; the reason is logged
+ * here once per queue start (the queue stays broken until the front-end
+ * restarts it), so a hostile guest cannot flood the log. This is the one
+ * call of the log callback from the data thread.
+ */
+static VSW_COLD void vnvu_q_fault(struct vsw_vnet_vu *v, unsigned qidx)
+{
+	struct vnvu_q *dq = &v->q[qidx];
+
+	dq->fault_logged = true;
+	vnvu_log(v, VSW_VU_LOG_WARN, "queue %u (%s %u) broken: %s", qidx,
+		 (qidx & 1) ? "transmitq" : "receiveq", qidx / 2,
+		 vsw_vq_fault_str(vsw_vq_dev_fault(dq->vq)));
+}
+
 unsigned vsw_vnet_vu_tx_burst(struct vsw_vnet_vu *v, unsigned qp,
 			      struct vsw_pkt **pkts, unsigned n)
 {
+	struct vnvu_q *dq;
+	unsigned got;
+
 	/* pairs with the store-release of running in queue_start */
 	if (vsw_unlikely(qp >= v->max_qp ||
 			 !vsw_load_acquire(&v->q[2 * qp + 1].running)))
 		return 0;
-	return vsw_vnet_tx_burst(v->vnet, qp, pkts, n);
+	dq = &v->q[2 * qp + 1];
+	got = vsw_vnet_tx_burst(v->vnet, qp, pkts, n);
+	if (vsw_unlikely(!dq->fault_logged && vsw_vq_dev_error(dq->vq) != 0))
+		vnvu_q_fault(v, 2 * qp + 1);
+	return got;
 }
 
 unsigned vsw_vnet_vu_rx_burst(struct vsw_vnet_vu *v, unsigned qp,
 			      struct vsw_pkt *const *pkts, unsigned n)
 {
+	struct vnvu_q *dq;
+	unsigned got;
+
 	/* pairs with the store-release of running in queue_start */
 	if (vsw_unlikely(qp >= v->max_qp ||
 			 !vsw_load_acquire(&v->q[2 * qp].running)))
 		return 0;
-	return vsw_vnet_rx_burst(v->vnet, qp, pkts, n);
+	dq = &v->q[2 * qp];
+	got = vsw_vnet_rx_burst(v->vnet, qp, pkts, n);
+	if (vsw_unlikely(!dq->fault_logged && vsw_vq_dev_error(dq->vq) != 0))
+		vnvu_q_fault(v, 2 * qp);
+	return got;
 }
 
 int vsw_vnet_vu_dp_sleep(struct vsw_vnet_vu *v, uint64_t rx_wait,

@@ -239,7 +239,8 @@ int vsw_vq_dev_create(const struct vsw_vq_dev_config *cfg,
 	int ret;
 
 	if (cfg == NULL || out == NULL || cfg->mem == NULL ||
-	    !vq_num_valid(cfg->features, cfg->num))
+	    !vq_num_valid(cfg->features, cfg->num) ||
+	    (cfg->flags & ~VSW_VQ_DEV_F_READ_ONLY) != 0)
 		return -EINVAL;
 	vq = calloc(1, sizeof(*vq));
 	if (vq == NULL)
@@ -248,6 +249,7 @@ int vsw_vq_dev_create(const struct vsw_vq_dev_config *cfg,
 	vq->num = cfg->num;
 	vq->mem = cfg->mem;
 	vq->addrs = cfg->addrs;
+	vq->read_only = cfg->flags & VSW_VQ_DEV_F_READ_ONLY;
 	vq_set_flags(vq->features, &vq->packed, &vq->event_idx, &vq->indirect,
 		     &vq->in_order);
 	ret = VQ_CALL(vq, vq_dev_init);

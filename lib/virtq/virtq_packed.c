@@ -530,6 +530,16 @@ struct vq_pk_walk {
 	uint64_t out_len, in_len;
 };
 
+/*
+ * Whether a buffer descriptor is device-writable. A read-only queue reads
+ * every buffer whatever its flags say: DPDK's virtio PMD sets WRITE on the
+ * entries of its TX indirect tables, and vhost ignores it there.
+ */
+static inline bool vq_pk_writable(const struct vsw_vq_dev *vq, uint16_t flags)
+{
+	return (flags & VRING_DESC_F_WRITE) && !vq->read_only;
+}
+
 /* Map one buffer into the iov; 0 or the fault. */
 static enum vsw_vq_fault vq_pk_add_buf(const struct vsw_mem *mem,
 				       struct vq_pk_walk *w, uint64_t addr,
@@ -588,7 +598,7 @@ static enum vsw_vq_fault vq_pk_walk_indirect(struct vsw_vq_dev *vq,
 		if (flags & VRING_DESC_F_INDIRECT)
 			return VSW_VQ_FAULT_INDIRECT_NESTED;
 		f = vq_pk_add_buf(vq->mem, w, le64toh(d.addr), le32toh(d.len),
-				  flags & VRING_DESC_F_WRITE);
+				  vq_pk_writable(vq, flags));
 		if (f != VSW_VQ_FAULT_NONE)
 			return f;
 	}
@@ -636,7 +646,7 @@ int vq_dev_pop_packed(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 		} else {
 			f = vq_pk_add_buf(vq->mem, &w, le64toh(d.addr),
 					  le32toh(d.len),
-					  flags & VRING_DESC_F_WRITE);
+					  vq_pk_writable(vq, flags));
 		}
 		if (f != VSW_VQ_FAULT_NONE)
 			return vq_dev_fail(vq, f);
@@ -742,7 +752,7 @@ int vq_dev_push_burst_packed(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 	struct vring_packed_desc *first = NULL;
 	uint16_t first_flags = 0, pos = pk->last_used;
 	bool wrap = pk->used_wrap;
-	uint32_t skip = 0, total = 0;
+	uint32_t skip, total = 0;
 	unsigned i;
 
 	if (!vq_pk_push_valid(vq, u, n))
@@ -751,15 +761,14 @@ int vq_dev_push_burst_packed(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 		struct vring_packed_desc *d = &pk->desc[pos];
 		uint16_t flags;
 
-		skip += pk->id_ndesc[u[i].id];
+		skip = pk->id_ndesc[u[i].id];
 		pk->id_ndesc[u[i].id] = 0;
 		/*
-		 * IN_ORDER (§2.7.9): a run of len 0 entries and the entry
-		 * after it become one used descriptor with the last id; the
-		 * driver skips the whole batch's descriptors.
+		 * One used descriptor per chain, also with IN_ORDER: §2.7.9
+		 * would allow one for a whole batch, but drivers exist that
+		 * count one per buffer (as DPDK's in-order TX cleanup does
+		 * on split rings), so the device never folds.
 		 */
-		if (vq->in_order && u[i].len == 0 && i + 1 < n)
-			continue;
 		d->id = htole16(u[i].id);
 		d->len = htole32(u[i].len);
 		flags = vq_pk_used_bits(wrap);
@@ -772,7 +781,6 @@ int vq_dev_push_burst_packed(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 		}
 		vq_pk_advance(&pos, &wrap, skip, vq->num);
 		total += skip;
-		skip = 0;
 	}
 	if (vq->in_order) {
 		pk->order_head += n;

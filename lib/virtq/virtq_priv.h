@@ -35,6 +35,7 @@ struct vsw_vq_dev {
 	uint64_t features;
 	uint32_t num;
 	bool packed, event_idx, indirect, in_order;
+	bool read_only;        /* VSW_VQ_DEV_F_READ_ONLY: WRITE ignored */
 	int error;             /* sticky: 0 or negative errno */
 	enum vsw_vq_fault fault;
 	const struct vsw_mem *mem;

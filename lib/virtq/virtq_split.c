@@ -522,7 +522,8 @@ int vq_dev_pop_split(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 		/* bounds the walk whatever loops the tables contain */
 		if (vsw_unlikely(++nbuf > vq->num))
 			return vq_dev_fail(vq, VSW_VQ_FAULT_LOOP);
-		if (flags & VRING_DESC_F_WRITE) {
+		/* a read-only queue reads every buffer, whatever it says */
+		if ((flags & VRING_DESC_F_WRITE) && !vq->read_only) {
 			seen_write = true;
 			in_len += len;
 		} else {
@@ -598,14 +599,13 @@ int vq_dev_push_burst_split(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 		s->busy[id] = 0;
 	}
 	idx = s->used_idx;
+	/*
+	 * One used entry per chain, also with IN_ORDER. §2.6.9 would allow
+	 * one entry for the last of a run of len 0 buffers, but some drivers
+	 * (DPDK 22.11's in-order TX cleanup) count one entry per buffer and
+	 * never get folded ones back.
+	 */
 	for (k = 0; k < n; k++) {
-		/*
-		 * §2.6.9: in order, one used entry for the last buffer of a
-		 * batch completes every earlier one; only buffers the device
-		 * wrote nothing to may be folded into a later entry.
-		 */
-		if (vq->in_order && u[k].len == 0 && k + 1 < n)
-			continue;
 		e = &s->used->ring[idx & s->mask];
 		vsw_store_relaxed(&e->id, htole32(u[k].id));
 		vsw_store_relaxed(&e->len, htole32(u[k].len));

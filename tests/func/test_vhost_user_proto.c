@@ -101,7 +101,7 @@ static void test_qemu_start_sequence(void **state)
 	struct vhost_vring_state s = {0};
 	struct vsw_vu_mem_table t;
 	int fds[VSW_VU_MEM_TABLE_MAX];
-	struct fe_q q[TD_QUEUES];
+	struct fe_q q[TD_QUEUES] = {{0}};
 	struct th_mem m;
 	struct tdev td;
 	struct vsw_vu *vu;
@@ -131,6 +131,16 @@ static void test_qemu_start_sequence(void **state)
 			 0);
 	assert_int_equal(fe_get_u64(vu, fe, VSW_VU_REQ_GET_FEATURES),
 			 TD_FEATURES | (1ULL << VSW_VU_F_PROTOCOL_FEATURES));
+	/*
+	 * QEMU 7.2 (vhost_net with MQ) disables the rings of the extra pairs
+	 * before SET_FEATURES: allowed once SET_PROTOCOL_FEATURES was seen.
+	 */
+	s.index = 0;
+	s.num = 0;
+	assert_int_equal(fe_do(vu, fe, VSW_VU_REQ_SET_VRING_ENABLE, &s,
+			       sizeof(s), NULL, 0),
+			 0);
+	assert_true(vsw_vu_connected(vu));
 	for (i = 0; i < TD_QUEUES; i++) {
 		int efd = eventfd(0, EFD_CLOEXEC);
 
@@ -213,6 +223,20 @@ static void test_qemu_start_sequence(void **state)
 	assert_int_equal(count_fds(), fds0);
 }
 
+/* The device of traffic(): queue 1 is its transmit queue, read only. */
+static bool td_queue_read_only(void *opaque, uint32_t index,
+			       uint64_t features)
+{
+	struct tdev *td = opaque;
+
+	/* asked with the negotiated features, before queue_start */
+	assert_true(features & (1ULL << VIRTIO_F_VERSION_1));
+	assert_true(features & (1ULL << VSW_VU_F_PROTOCOL_FEATURES));
+	assert_true(index < TD_QUEUES);
+	assert_false(td->running[index]);
+	return index == 1;
+}
+
 /* Traffic through started queues, checked byte for byte, with kick and
  * call eventfds; then a memory table change restarts the rings. */
 static void traffic(uint64_t features)
@@ -222,7 +246,7 @@ static void traffic(uint64_t features)
 	struct vsw_vq_drv_config dc = {0};
 	struct vsw_vu_mem_table t;
 	int fds[VSW_VU_MEM_TABLE_MAX];
-	struct fe_q q[TD_QUEUES];
+	struct fe_q q[TD_QUEUES] = {{0}};
 	struct iovec iov[8];
 	struct vsw_vq_chain c;
 	struct vsw_sg sg;
@@ -238,6 +262,7 @@ static void traffic(uint64_t features)
 		skip();
 	assert_int_equal(th_mem_create(&m, MEM_SIZE, GPA_BASE, 2), 0);
 	tdev_init(&td, false);
+	td.dev.queue_read_only = td_queue_read_only;
 	vu = fe_backend_pair(&td, &fe);
 	fe_setup(vu, fe, &m, features);
 	features |= 1ULL << VSW_VU_F_PROTOCOL_FEATURES;
@@ -286,6 +311,22 @@ static void traffic(uint64_t features)
 		assert_int_equal(cnt, 1);
 		assert_ptr_equal(vsw_vq_drv_get_used(q[1].drv, &len), &token);
 
+		/*
+		 * queue 1 is read only (also after the restart of round 1):
+		 * a segment the driver marked writable is reported readable
+		 */
+		assert_int_equal(vsw_vq_drv_add(q[1].drv, &sg, 0, 1, &token),
+				 0);
+		assert_int_equal(vsw_vq_dev_pop(td.q[1].vq, &c, iov, 8), 1);
+		assert_int_equal(c.n_out, 1);
+		assert_int_equal(c.n_in, 0);
+		assert_int_equal(c.out_len, sizeof(data));
+		assert_int_equal(c.in_len, 0);
+		assert_memory_equal(iov[0].iov_base, data, sizeof(data));
+		assert_int_equal(vsw_vq_dev_push(td.q[1].vq, &c, 0), 0);
+		assert_ptr_equal(vsw_vq_drv_get_used(q[1].drv, &len), &token);
+		assert_int_equal(len, 0);
+
 		/* guest RX on queue 0: the device writes the bytes */
 		assert_int_equal(th_write(&m, buf_gpa, "\0\0\0\0\0\0\0\0", 8),
 				 0);
@@ -317,9 +358,9 @@ static void traffic(uint64_t features)
 			 0);
 	fe_reply(fe, VSW_VU_REQ_GET_VRING_BASE, &s, sizeof(s));
 	if (features & (1ULL << VIRTIO_F_RING_PACKED)) /* avail | used << 16 */
-		assert_int_equal(s.num, (2 | 1u << 15) * 0x10001u);
+		assert_int_equal(s.num, (4 | 1u << 15) * 0x10001u);
 	else
-		assert_int_equal(s.num, 2);
+		assert_int_equal(s.num, 4);
 	assert_false(td.running[1]);
 	assert_true(td.running[0]);
 
@@ -435,10 +476,26 @@ static void test_mem_slots(void **state)
 	}
 	assert_int_equal(vsw_vu_mem(vu)->nregions, 4);
 	assert_int_equal(count_maps("memfd:th_mem"), maps0 + 4);
-	/* remove region 1: one mapping fewer, its GPAs no longer translate */
+	/*
+	 * QEMU with MQ sends every region once per queue pair (one vhost
+	 * device each) over the same connection: the same region again is
+	 * accepted without a new mapping, and needs as many removals.
+	 */
 	one.region.gpa = GPA_BASE + per;
 	one.region.size = per;
 	one.region.uva = (uint64_t)(uintptr_t)m.maps[1];
+	one.region.mmap_offset = per;
+	assert_int_equal(fe_do(vu, fe, VSW_VU_REQ_ADD_MEM_REG, &one,
+			       sizeof(one), &m.fd, 1),
+			 0);
+	assert_int_equal(vsw_vu_mem(vu)->nregions, 4);
+	assert_int_equal(count_maps("memfd:th_mem"), maps0 + 4);
+	assert_int_equal(fe_do(vu, fe, VSW_VU_REQ_REM_MEM_REG, &one,
+			       sizeof(one), NULL, 0),
+			 0);
+	assert_int_equal(vsw_vu_mem(vu)->nregions, 4);
+	assert_non_null(vsw_mem_translate(vsw_vu_mem(vu), GPA_BASE + per, 1));
+	/* remove region 1: one mapping fewer, its GPAs no longer translate */
 	assert_int_equal(fe_do(vu, fe, VSW_VU_REQ_REM_MEM_REG, &one,
 			       sizeof(one), NULL, 0),
 			 0);

@@ -85,6 +85,41 @@ static void *echo_thread(void *arg)
 	return NULL;
 }
 
+/* Log lines of the endpoint, from the control and the data thread. */
+struct logcap {
+	pthread_mutex_t lock;
+	char buf[8192];
+	size_t len;
+};
+
+static void logcap_fn(void *opaque, enum vsw_vu_log_level level,
+		      const char *line)
+{
+	struct logcap *lc = opaque;
+	int n;
+
+	(void)level;
+	pthread_mutex_lock(&lc->lock);
+	n = snprintf(lc->buf + lc->len, sizeof(lc->buf) - lc->len, "%s\n",
+		     line);
+	if (n > 0 && (size_t)n < sizeof(lc->buf) - lc->len)
+		lc->len += (size_t)n;
+	pthread_mutex_unlock(&lc->lock);
+}
+
+/* Occurrences of needle in the captured log. */
+static unsigned logcap_count(struct logcap *lc, const char *needle)
+{
+	const char *p;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&lc->lock);
+	for (p = lc->buf; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	pthread_mutex_unlock(&lc->lock);
+	return n;
+}
+
 static void q_setup(struct vsw_vu *vu, int fd, struct th_mem *m,
 		    uint64_t features, uint32_t idx, uint32_t base,
 		    struct fe_q *q, bool new_ring)
@@ -223,6 +258,7 @@ static void traffic(bool packed)
 	struct vsw_vu_mem_table t;
 	int fds[VSW_VU_MEM_TABLE_MAX], sv[2];
 	struct fe_q q[3];
+	struct logcap lc = {.len = 0};
 	struct echo e;
 	struct th_mem m;
 	struct vsw_pkt_pool *pool;
@@ -243,6 +279,9 @@ static void traffic(bool packed)
 	vc.max_qp = 1;
 	vc.pool = pool;
 	vc.log_level = VSW_VU_LOG_WARN;
+	vc.log = logcap_fn;
+	vc.log_opaque = &lc;
+	assert_int_equal(pthread_mutex_init(&lc.lock, NULL), 0);
 	memcpy(vc.mac, "\x52\x54\x00\x00\x00\x01", 6);
 	assert_int_equal(vsw_vnet_vu_create(&vc, &e.v), 0);
 	vu = vsw_vnet_vu_endpoint(e.v);
@@ -290,16 +329,50 @@ static void traffic(bool packed)
 	round_trip(&m, q, rx_gpa, tx_gpa, NBUF);
 	assert_int_equal(atomic_load(&e.echoed), 2 * NBUF);
 
+	/*
+	 * The transmitq is read only: a frame whose segments are all marked
+	 * device-writable (DPDK's virtio PMD does that on its TX indirect
+	 * entries, the header's included) is read and echoed, not refused.
+	 */
+	{
+		uint8_t f[HDR + FRAME_LEN] = {0}, got[HDR + FRAME_LEN];
+		struct vsw_sg sg[2];
+		unsigned j;
+
+		for (j = 0; j < FRAME_LEN; j++)
+			f[HDR + j] = frame_byte(500, j);
+		assert_int_equal(th_write(&m, tx_gpa, f, sizeof(f)), 0);
+		sg[0].addr = tx_gpa;
+		sg[0].len = HDR;
+		sg[1].addr = tx_gpa + HDR;
+		sg[1].len = FRAME_LEN;
+		assert_int_equal(vsw_vq_drv_add(q[1].drv, sg, 0, 2, &e), 0);
+		if (vsw_vq_drv_kick_prepare(q[1].drv))
+			assert_int_equal(eventfd_write(q[1].kick, 1), 0);
+		sg[0].addr = rx_gpa;
+		sg[0].len = BUF_SIZE;
+		assert_int_equal(vsw_vq_drv_add(q[0].drv, sg, 0, 1, &e), 0);
+		if (vsw_vq_drv_kick_prepare(q[0].drv))
+			assert_int_equal(eventfd_write(q[0].kick, 1), 0);
+		assert_ptr_equal(wait_used(&q[0], &len), &e);
+		assert_int_equal(len, sizeof(f));
+		assert_int_equal(th_read(&m, rx_gpa, got, len), 0);
+		assert_memory_equal(got + HDR, f + HDR, FRAME_LEN);
+		assert_ptr_equal(wait_used(&q[1], &len), &e);
+		assert_int_equal(len, 0); /* nothing written into it */
+		assert_false(vsw_vq_drv_is_broken(q[1].drv));
+	}
+
 	/* stop the transmitq under the polling thread, read its base */
 	s.index = 1;
 	assert_int_equal(fe_do(vu, sv[1], VSW_VU_REQ_GET_VRING_BASE, &s,
 			       sizeof(s), NULL, 0),
 			 0);
 	fe_reply(sv[1], VSW_VU_REQ_GET_VRING_BASE, &s, sizeof(s));
-	if (packed) /* 128 descriptors used: position 128, wrap 1 */
-		assert_int_equal(s.num, (128u | 1u << 15) * 0x10001u);
+	if (packed) /* 128 + 2 descriptors used: position 130, wrap 1 */
+		assert_int_equal(s.num, (130u | 1u << 15) * 0x10001u);
 	else
-		assert_int_equal(s.num, 2 * NBUF);
+		assert_int_equal(s.num, 2 * NBUF + 1);
 	assert_false(vsw_vnet_vu_queue_running(e.v, 1));
 	assert_true(vsw_vnet_vu_queue_running(e.v, 0));
 	/* a frame sent now stays in the ring: nobody takes it */
@@ -353,6 +426,32 @@ static void traffic(bool packed)
 		assert_false(cs->promisc);
 	}
 
+	/*
+	 * A transmitq the guest breaks (a buffer outside its memory) is
+	 * logged with the reason, once, from the data thread: a second bad
+	 * buffer and more kicks add no line.
+	 */
+	{
+		struct vsw_sg sg = {.addr = GPA_BASE - 4096, .len = 64};
+		const char *want = "queue 1 (transmitq 0) broken: "
+				   "buffer outside guest memory";
+		unsigned i;
+
+		assert_int_equal(logcap_count(&lc, "broken"), 0);
+		assert_int_equal(vsw_vq_drv_add(q[1].drv, &sg, 1, 0, &lc), 0);
+		assert_int_equal(eventfd_write(q[1].kick, 1), 0);
+		for (i = 0; i < 10000 && logcap_count(&lc, want) == 0; i++)
+			usleep(1000);
+		assert_int_equal(logcap_count(&lc, want), 1);
+		assert_int_equal(vsw_vq_drv_add(q[1].drv, &sg, 1, 0, &lc), 0);
+		assert_int_equal(eventfd_write(q[1].kick, 1), 0);
+		r0 = atomic_load(&e.rounds);
+		while (atomic_load(&e.rounds) < r0 + 5)
+			usleep(1000);
+		assert_int_equal(logcap_count(&lc, "broken"), 1);
+		assert_false(vsw_vq_drv_has_used(q[1].drv));
+	}
+
 	/* disconnect while the data thread still polls: it is waited for */
 	vsw_vu_disconnect(vu);
 	assert_false(vsw_vnet_vu_queue_running(e.v, 0));
@@ -360,13 +459,14 @@ static void traffic(bool packed)
 	atomic_store(&e.stop, true);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	vsw_vnet_vu_destroy(e.v); /* the data thread is gone */
-	assert_int_equal(atomic_load(&e.echoed), 2 * NBUF + 1);
+	assert_int_equal(atomic_load(&e.echoed), 2 * NBUF + 2);
 	q_close(&q[0]);
 	q_close(&q[1]);
 	q_close(&q[2]);
 	close(sv[1]);
 	vsw_pkt_pool_destroy(pool);
 	th_mem_destroy(&m);
+	pthread_mutex_destroy(&lc.lock);
 	assert_int_equal(count_fds(), fds0);
 }
 

@@ -5,7 +5,7 @@
  *
  * Input format (all multi-byte fields little-endian):
  *   [0]    features: bit0 INDIRECT_DESC, bit1 EVENT_IDX, bit2 RING_PACKED,
- *          bit3 IN_ORDER (VERSION_1 always)
+ *          bit3 IN_ORDER (VERSION_1 always); bit4 VSW_VQ_DEV_F_READ_ONLY
  *   [1]    queue size: index (low 3 bits) into fz_split_num / fz_packed_num
  *   [2]    layout: bit0 two regions, bit1 memfd-backed (else anonymous),
  *          bit2 a GPA gap between the regions, bits 3-4 ring placement
@@ -32,7 +32,9 @@
  *     notification or reports buffers;
  *   - set_base / get_base round-trip, and packed set_base refuses exactly the
  *     positions >= num;
- *   - a ring placed wholly inside one region is accepted by create.
+ *   - a ring placed wholly inside one region is accepted by create;
+ *   - a read-only queue pops no writable segment and never faults on the
+ *     order of readable and writable ones.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -99,6 +101,7 @@ struct fz_state {
 	int memfd;
 	uint32_t num;
 	bool packed;
+	bool read_only;
 	unsigned iov_small;
 	uint64_t ring_gpa;
 	struct vsw_vq_dev *vq;
@@ -243,6 +246,7 @@ static void fz_pop_failed(struct fz_state *s, int ret)
 	fz_check(ret >= -4095);
 	fz_check(vsw_vq_dev_error(s->vq) == ret);
 	fz_check(f != VSW_VQ_FAULT_NONE && f < VSW_VQ_FAULT__COUNT);
+	fz_check(!s->read_only || f != VSW_VQ_FAULT_WRITE_ORDER);
 	s->broken = ret;
 }
 
@@ -258,6 +262,7 @@ static void fz_check_chain(struct fz_state *s, const struct vsw_vq_chain *c,
 	fz_check(c->id < s->num);
 	fz_check(c->ndesc >= 1 && c->ndesc <= s->num);
 	fz_check((unsigned)c->n_out + c->n_in <= iov_max);
+	fz_check(!s->read_only || (c->n_in == 0 && c->in_len == 0));
 	for (i = 0; i < (unsigned)c->n_out + c->n_in; i++) {
 		const struct iovec *v = &s->iov[i];
 
@@ -516,6 +521,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (hdr[0] & 8)
 		cfg.features |= 1ULL << VIRTIO_F_IN_ORDER;
 	s->packed = hdr[0] & 4;
+	s->read_only = hdr[0] & 16;
+	if (s->read_only)
+		cfg.flags = VSW_VQ_DEV_F_READ_ONLY;
 	s->num = s->packed ? fz_packed_num[hdr[1] & 7]
 			   : fz_split_num[hdr[1] & 7];
 	s->iov_small = 1 + (hdr[3] & 15);

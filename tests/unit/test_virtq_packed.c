@@ -84,7 +84,7 @@ static uint64_t alloc1(struct env *e, size_t len, size_t align)
 static void env_setup(struct env *e, uint32_t num, uint64_t feat,
 		      unsigned nregions, uint16_t ind_max, bool with_driver)
 {
-	struct vsw_vq_dev_config dc;
+	struct vsw_vq_dev_config dc = {0};
 	size_t bytes;
 
 	memset(e, 0, sizeof(*e));
@@ -290,7 +290,7 @@ static void rec_check(struct env *e, const struct rec *r, uint32_t len)
 	for (i = r->n_out; i < r->n_out + r->n_in; i++)
 		in_total += r->len[i];
 	if (len == 0)
-		return; /* an IN_ORDER batch member: nothing to check */
+		return; /* the device reported nothing written */
 	assert_int_equal(len, in_total);
 	for (i = r->n_out; i < r->n_out + r->n_in; i++) {
 		assert_int_equal(th_read(&e->m, r->gpa[i], buf, r->len[i]), 0);
@@ -1006,8 +1006,24 @@ static void test_event_offwrap_api_65535(void **state)
 	env_teardown(&e);
 }
 
-/* IN_ORDER: one used descriptor completes a batch. */
-static void test_in_order_batch(void **state)
+/* Assert a used descriptor at pos: id, len, AVAIL = USED = wrap. */
+static void assert_used_desc(const struct env *e, unsigned pos, bool wrap,
+			     uint16_t id, uint32_t len)
+{
+	uint16_t f = le16toh(e->desc[pos].flags);
+
+	assert_int_equal(!!(f & AVAIL_BIT), wrap);
+	assert_int_equal(!!(f & USED_BIT), wrap);
+	assert_int_equal(le16toh(e->desc[pos].id), id);
+	assert_int_equal(le32toh(e->desc[pos].len), len);
+}
+
+/*
+ * IN_ORDER, device side: one used descriptor per chain, also for len 0
+ * entries (never folded into the next: DPDK's driver counts one per buffer),
+ * each at the position where its chain started.
+ */
+static void test_in_order_push(void **state)
 {
 	static const unsigned shape[4] = {1, 2, 3, 1};
 	struct vsw_vq_chain c[4];
@@ -1026,9 +1042,8 @@ static void test_in_order_batch(void **state)
 	}
 	for (lap = 0; lap < 7; lap++) {
 		/* 8 descriptors per lap: where chain 0 starts, in which wrap */
-		unsigned start = (lap * 8) % 5;
-		bool wrap = ((lap * 8) / 5) % 2 == 0;
-		uint16_t first_flags;
+		unsigned start = (lap * 8) % 5, pos;
+		bool wrap = ((lap * 8) / 5) % 2 == 0, w;
 
 		for (i = 0; i < 2; i++) {
 			assert_int_equal(vsw_vq_drv_add(e.drv, sg, shape[i], 0,
@@ -1053,18 +1068,15 @@ static void test_in_order_batch(void **state)
 		assert_true(vsw_vq_drv_enable_cb(e.drv));
 		assert_int_equal(vsw_vq_dev_push_burst(e.dev, u, 2), 0);
 		assert_true(vsw_vq_dev_need_notify(e.dev));
-		/* one used descriptor at chain 0's position, with id 1 */
-		first_flags = le16toh(e.desc[start].flags);
-		assert_int_equal(!!(first_flags & AVAIL_BIT), wrap);
-		assert_int_equal(!!(first_flags & USED_BIT), wrap);
-		assert_int_equal(le16toh(e.desc[start].id), c[1].id);
-		assert_int_equal(le32toh(e.desc[start].len), 77);
-		/* chain 1's slot still holds the driver's avail descriptor */
-		{
-			uint16_t f = le16toh(e.desc[(start + 1) % 5].flags);
-
-			assert_true(!!(f & AVAIL_BIT) != !!(f & USED_BIT));
+		/* chain 0 (len 0) at its own position, chain 1 right after */
+		assert_used_desc(&e, start, wrap, c[0].id, 0);
+		pos = start + 1;
+		w = wrap;
+		if (pos == 5) {
+			pos = 0;
+			w = !w;
 		}
+		assert_used_desc(&e, pos, w, c[1].id, 77);
 		assert_true(vsw_vq_drv_has_used(e.drv));
 		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
 		assert_int_equal(len, 0);
@@ -1074,7 +1086,9 @@ static void test_in_order_batch(void **state)
 		assert_false(vsw_vq_drv_has_used(e.drv));
 		assert_null(vsw_vq_drv_get_used(e.drv, &len));
 
-		/* 3 + 1 + 1: lens 0, 0, 5 in one burst, then 0 alone */
+		/* 3 + 1 + 1: lens 0, 0, 5 as bursts of 2 and 1 */
+		start = (start + 3) % 5;
+		wrap = (lap * 8 + 3) / 5 % 2 == 0;
 		for (i = 0; i < 3; i++) {
 			unsigned n = i < 2 ? shape[i + 2] : 1;
 
@@ -1088,7 +1102,15 @@ static void test_in_order_batch(void **state)
 		assert_int_equal(vsw_vq_drv_num_free(e.drv), 0);
 		assert_int_equal(vsw_vq_dev_push_burst(e.dev, u, 2), 0);
 		assert_int_equal(vsw_vq_dev_push_burst(e.dev, u + 2, 1), 0);
-		/* first burst ends in a len 0 entry: written as id c[1] */
+		/* three used descriptors at 0, +3, +4 from start */
+		for (i = 0, pos = start, w = wrap; i < 3; i++) {
+			assert_used_desc(&e, pos, w, c[i].id, u[i].len);
+			pos += c[i].ndesc;
+			if (pos >= 5) {
+				pos -= 5;
+				w = !w;
+			}
+		}
 		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
 		assert_int_equal(len, 0);
 		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
@@ -1100,6 +1122,68 @@ static void test_in_order_batch(void **state)
 		assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
 	}
 	assert_false(vsw_vq_drv_is_broken(e.drv));
+	env_teardown(&e);
+}
+
+/*
+ * IN_ORDER, driver side: another device may fold a batch into one used
+ * descriptor carrying the last buffer's id (§2.7.9). Written by hand here
+ * (our device never does it); every token must come back, in order, the
+ * earlier ones with len 0, and every descriptor must be free again.
+ */
+static void test_in_order_driver_folded(void **state)
+{
+	static const unsigned shape[2][3] = {{1, 2, 1}, {2, 1, 1}};
+	struct vsw_sg sg[2];
+	struct env e;
+	uint32_t len;
+	unsigned r, i, pos = 0, last_pos;
+	bool wrap = true;
+	int tok[3];
+
+	(void)state;
+	env_setup(&e, 5, F_BASE | F_IO, 1, 0, true);
+	for (i = 0; i < 2; i++) {
+		sg[i].addr = e.data_gpa + 64 * i;
+		sg[i].len = 16;
+	}
+	for (r = 0; r < 2; r++) {
+		unsigned first = pos;
+		bool first_wrap = wrap;
+		uint16_t last_id;
+
+		/* round 0 takes positions 0-3; round 1 wraps: 4, 0, 1, 2 */
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(vsw_vq_drv_add(e.drv, sg, 0,
+							shape[r][i], &tok[i]),
+					 0);
+			last_pos = pos;
+			pos += shape[r][i];
+			if (pos >= 5) {
+				pos -= 5;
+				wrap = !wrap;
+			}
+		}
+		/* the id the driver gave the last chain */
+		last_id = le16toh(e.desc[last_pos].id);
+		e.desc[first].id = htole16(last_id);
+		e.desc[first].len = htole32(9);
+		__atomic_store_n(&e.desc[first].flags,
+				 htole16(first_wrap ? AVAIL_BIT | USED_BIT
+						    : 0),
+				 __ATOMIC_RELEASE);
+		assert_true(vsw_vq_drv_has_used(e.drv));
+		for (i = 0; i < 3; i++) {
+			len = 0xdead;
+			assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len),
+					 &tok[i]);
+			assert_int_equal(len, i == 2 ? 9 : 0);
+		}
+		assert_false(vsw_vq_drv_has_used(e.drv));
+		assert_null(vsw_vq_drv_get_used(e.drv, &len));
+		assert_int_equal(vsw_vq_drv_num_free(e.drv), 5);
+		assert_false(vsw_vq_drv_is_broken(e.drv));
+	}
 	env_teardown(&e);
 }
 
@@ -1400,6 +1484,118 @@ static void test_hostile_write_order(void **state)
 	env_teardown(&e);
 }
 
+/* Replace the device side of e by one created with flags. */
+static void env_dev_flags(struct env *e, uint32_t flags)
+{
+	struct vsw_vq_dev_config dc = {0};
+
+	vsw_vq_dev_destroy(e->dev);
+	e->dev = NULL;
+	dc.features = e->feat;
+	dc.num = e->num;
+	dc.addrs = e->a;
+	dc.mem = &e->devmem;
+	dc.flags = flags;
+	assert_int_equal(vsw_vq_dev_create(&dc, &e->dev), 0);
+}
+
+/*
+ * Pop on a read-only queue: one chain of n segments of 16 bytes each at
+ * data_gpa + 16 * i, all readable whatever their WRITE flags said.
+ */
+static void expect_read_only_chain(struct env *e, uint16_t id, unsigned ndesc,
+				   unsigned n)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[8];
+	unsigned i;
+
+	assert_int_equal(vsw_vq_dev_pop(e->dev, &c, iov, 8), 1);
+	assert_int_equal(c.id, id);
+	assert_int_equal(c.ndesc, ndesc);
+	assert_int_equal(c.n_out, n);
+	assert_int_equal(c.n_in, 0);
+	assert_int_equal(c.out_len, 16 * n);
+	assert_int_equal(c.in_len, 0);
+	for (i = 0; i < n; i++) {
+		assert_ptr_equal(iov[i].iov_base,
+				 th_ptr(&e->m, e->data_gpa + 16 * i, 16));
+		assert_int_equal(iov[i].iov_len, 16);
+	}
+	assert_int_equal(vsw_vq_dev_push(e->dev, &c, 0), 0);
+	assert_int_equal(vsw_vq_dev_error(e->dev), 0);
+	assert_canary(e);
+}
+
+/*
+ * VSW_VQ_DEV_F_READ_ONLY: WRITE flags are ignored in ring descriptors and
+ * in indirect tables (DPDK's packed TX sets WRITE on every indirect entry,
+ * the header's included); without the flag the same chains break the queue.
+ */
+static void test_read_only(void **state)
+{
+	struct vsw_vq_dev_config dc = {0};
+	struct vsw_vq_dev *dev = NULL;
+	struct env e;
+	uint64_t t;
+
+	(void)state;
+	/* direct: writable, readable, writable */
+	hostile_setup(&e, 0);
+	env_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
+	raw_desc(&e, 0, e.data_gpa, 16, 0,
+		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
+	raw_desc(&e, 1, e.data_gpa + 16, 16, 0, VRING_DESC_F_NEXT);
+	raw_desc(&e, 2, e.data_gpa + 32, 16, 4, VRING_DESC_F_WRITE);
+	expect_read_only_chain(&e, 4, 3, 3);
+	env_teardown(&e);
+
+	/* the same without the flag: readable after writable */
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.data_gpa, 16, 0,
+		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
+	raw_desc(&e, 1, e.data_gpa + 16, 16, 0, VRING_DESC_F_NEXT);
+	raw_desc(&e, 2, e.data_gpa + 32, 16, 4, VRING_DESC_F_WRITE);
+	expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
+	env_teardown(&e);
+
+	/* indirect, as DPDK's TX: every entry WRITE, then a readable one */
+	hostile_setup(&e, F_IND);
+	env_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
+	t = e.data_gpa + 256;
+	raw_table(&e, t, 0, e.data_gpa, 16, VRING_DESC_F_WRITE);
+	raw_table(&e, t, 1, e.data_gpa + 16, 16, VRING_DESC_F_WRITE);
+	raw_table(&e, t, 2, e.data_gpa + 32, 16, 0);
+	raw_desc(&e, 0, t, 48, 6, VRING_DESC_F_INDIRECT);
+	expect_read_only_chain(&e, 6, 1, 3);
+	env_teardown(&e);
+
+	/* the same without the flag */
+	hostile_setup(&e, F_IND);
+	raw_table(&e, e.data_gpa + 256, 0, e.data_gpa, 16, VRING_DESC_F_WRITE);
+	raw_table(&e, e.data_gpa + 256, 1, e.data_gpa + 16, 16,
+		  VRING_DESC_F_WRITE);
+	raw_table(&e, e.data_gpa + 256, 2, e.data_gpa + 32, 16, 0);
+	raw_desc(&e, 0, e.data_gpa + 256, 48, 6, VRING_DESC_F_INDIRECT);
+	expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
+	env_teardown(&e);
+
+	/* the flag changes nothing else: other faults still break it */
+	hostile_setup(&e, 0);
+	env_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
+	raw_desc(&e, 0, e.data_gpa, 16, HOSTILE_NUM, VRING_DESC_F_WRITE);
+	expect_fault(&e, 8, -ERANGE, VSW_VQ_FAULT_ID_RANGE);
+	/* an unknown flag bit is refused */
+	dc.features = e.feat;
+	dc.num = e.num;
+	dc.addrs = e.a;
+	dc.mem = &e.devmem;
+	dc.flags = VSW_VQ_DEV_F_READ_ONLY << 1;
+	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EINVAL);
+	assert_null(dev);
+	env_teardown(&e);
+}
+
 static void test_hostile_segments(void **state)
 {
 	struct env e;
@@ -1474,7 +1670,7 @@ static void test_avail_used_bits(void **state)
 /* A ring the device may not map is refused at create. */
 static void test_dev_create_bad_areas(void **state)
 {
-	struct vsw_vq_dev_config dc;
+	struct vsw_vq_dev_config dc = {0};
 	struct vsw_vq_dev *dev = NULL;
 	struct env e;
 
@@ -1499,6 +1695,221 @@ static void test_dev_create_bad_areas(void **state)
 	env_teardown(&e);
 }
 
+/* ------------------------------------------------------------------ */
+/* Notification protocol, driver and device interleaved call by call   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Both sides run the loop of tests/func/test_stress_2proc.c (and of any real
+ * driver / device): add a batch, kick if kick_prepare says so, reap; sleep
+ * only after enable_cb / enable_notify said it is safe, wake on the peer's
+ * signal, disable again. Here one scheduler interleaves the two loops one
+ * API call at a time, in random runs, with the eventfds as counters. A lost
+ * kick or interrupt shows as both sides asleep with no signal pending.
+ */
+enum ni_drv_state { NI_ADD, NI_KICK, NI_REAP, NI_ENABLE_CB, NI_DRV_SLEEP };
+enum ni_dev_state { NI_POP, NI_FLUSH, NI_NOTIFY, NI_ENABLE, NI_DEV_SLEEP };
+
+struct ni {
+	struct env e;
+	enum ni_drv_state ds;
+	enum ni_dev_state vs;
+	unsigned kicks, calls;	   /* eventfd counters */
+	unsigned batch, k, reaped; /* driver: this round's adds and reaps */
+	uint64_t added, completed, popped;
+	struct vsw_vq_used burst[16];
+	unsigned nburst, burst_max;
+	bool idle;
+	unsigned long sleeps[2];
+};
+
+/* One call of the driver's loop. */
+static void ni_drv_step(struct ni *t, void **tok)
+{
+	struct vsw_sg sg[6];
+	uint32_t len;
+	unsigned n, n_out, i;
+	void *got;
+	int ret;
+
+	switch (t->ds) {
+	case NI_ADD:
+		if (t->k == t->batch) {
+			t->ds = NI_KICK;
+			break;
+		}
+		n = 1 + rnd() % (t->e.num < 6 ? t->e.num : 6);
+		n_out = rnd() % (n + 1);
+		for (i = 0; i < n; i++) {
+			sg[i].addr = t->e.data_gpa + 64 * i;
+			sg[i].len = 8;
+		}
+		ret = vsw_vq_drv_add(t->e.drv, sg, n_out, n - n_out,
+				     &tok[t->added % t->e.num]);
+		if (ret == -ENOSPC) {
+			t->ds = NI_KICK;
+			break;
+		}
+		assert_int_equal(ret, 0);
+		t->added++;
+		t->k++;
+		break;
+	case NI_KICK:
+		if (t->k > 0 && vsw_vq_drv_kick_prepare(t->e.drv))
+			t->kicks++;
+		t->reaped = 0;
+		t->ds = NI_REAP;
+		break;
+	case NI_REAP:
+		got = vsw_vq_drv_get_used(t->e.drv, &len);
+		if (got != NULL) {
+			/* the device completes in pop order: FIFO */
+			assert_ptr_equal(got, &tok[t->completed % t->e.num]);
+			t->completed++;
+			t->reaped++;
+			break;
+		}
+		assert_false(vsw_vq_drv_is_broken(t->e.drv));
+		if (t->k > 0 || t->reaped > 0) {
+			t->k = 0;
+			t->batch = 1 + rnd() % 48;
+			t->ds = NI_ADD;
+		} else {
+			t->ds = NI_ENABLE_CB;
+		}
+		break;
+	case NI_ENABLE_CB:
+		if (vsw_vq_drv_enable_cb(t->e.drv)) {
+			t->ds = NI_DRV_SLEEP;
+			break;
+		}
+		vsw_vq_drv_disable_cb(t->e.drv);
+		t->k = 0;
+		t->ds = NI_ADD;
+		break;
+	case NI_DRV_SLEEP: /* woken: the scheduler saw calls > 0 */
+		t->sleeps[0]++;
+		t->calls = 0;
+		vsw_vq_drv_disable_cb(t->e.drv);
+		t->k = 0;
+		t->ds = NI_ADD;
+		break;
+	}
+}
+
+/* One call of the device's loop. */
+static void ni_dev_step(struct ni *t)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[8];
+	int ret;
+
+	switch (t->vs) {
+	case NI_POP:
+		ret = vsw_vq_dev_pop(t->e.dev, &c, iov, 8);
+		assert_true(ret == 0 || ret == 1);
+		t->idle = ret == 0;
+		if (ret == 1) {
+			struct vsw_vq_used *u = &t->burst[t->nburst++];
+
+			u->id = c.id;
+			u->ndesc = c.ndesc;
+			/* len 0 now and then: still one used entry each */
+			u->len = rnd() % 4 == 0 ? 0 : (uint32_t)c.in_len;
+			t->popped++;
+		}
+		if (t->idle || t->nburst == t->burst_max)
+			t->vs = NI_FLUSH;
+		break;
+	case NI_FLUSH:
+		if (t->nburst == 0) {
+			t->vs = t->idle ? NI_ENABLE : NI_POP;
+			break;
+		}
+		ret = vsw_vq_dev_push_burst(t->e.dev, t->burst, t->nburst);
+		assert_int_equal(ret, 0);
+		t->nburst = 0;
+		t->burst_max = 1 + rnd() % 16;
+		t->vs = NI_NOTIFY;
+		break;
+	case NI_NOTIFY:
+		if (vsw_vq_dev_need_notify(t->e.dev))
+			t->calls++;
+		t->vs = t->idle ? NI_ENABLE : NI_POP;
+		break;
+	case NI_ENABLE:
+		t->vs = vsw_vq_dev_enable_notify(t->e.dev) ? NI_POP
+							   : NI_DEV_SLEEP;
+		break;
+	case NI_DEV_SLEEP: /* woken: the scheduler saw kicks > 0 */
+		t->sleeps[1]++;
+		t->kicks = 0;
+		vsw_vq_dev_disable_notify(t->e.dev);
+		t->vs = NI_POP;
+		break;
+	}
+}
+
+static void ni_run(uint64_t feat, uint32_t num, uint64_t target)
+{
+	struct ni t = {0};
+	void **tok = calloc(num, sizeof(*tok));
+	unsigned steps = 0, run = 0;
+	bool drv_turn = true;
+
+	assert_non_null(tok);
+	env_setup(&t.e, num, feat, 1, 0, true);
+	t.batch = 1 + rnd() % 48;
+	t.burst_max = 1 + rnd() % 16;
+	vsw_vq_drv_disable_cb(t.e.drv);
+	while (t.completed < target) {
+		bool drv_ready = t.ds != NI_DRV_SLEEP || t.calls > 0;
+		bool dev_ready = t.vs != NI_DEV_SLEEP || t.kicks > 0;
+
+		if (!drv_ready && !dev_ready)
+			fail_msg("features 0x%llx num %u: both sides asleep "
+				 "after %u calls, %llu added, %llu popped, "
+				 "%llu completed, driver has_used %d, device "
+				 "has_avail %d",
+				 (unsigned long long)feat, num, steps,
+				 (unsigned long long)t.added,
+				 (unsigned long long)t.popped,
+				 (unsigned long long)t.completed,
+				 vsw_vq_drv_has_used(t.e.drv),
+				 vsw_vq_dev_has_avail(t.e.dev));
+		/* runs of 1..12 calls on one side, as preemption gives */
+		if (run == 0) {
+			drv_turn = rnd() & 1;
+			run = 1 + rnd() % 12;
+		}
+		run--;
+		if ((drv_turn && drv_ready) || !dev_ready)
+			ni_drv_step(&t, tok);
+		else
+			ni_dev_step(&t);
+		assert_true(++steps < 200 * target);
+	}
+	/* both sides really slept and were woken, many times */
+	assert_true(t.sleeps[0] > target / 50);
+	assert_true(t.sleeps[1] > target / 50);
+	assert_int_equal(vsw_vq_dev_error(t.e.dev), 0);
+	env_teardown(&t.e);
+	free(tok);
+}
+
+static void test_notify_interleavings(void **state)
+{
+	static const uint64_t feats[] = {0, F_EI, F_IO, F_IO | F_EI};
+	static const uint32_t nums[] = {1, 5, 61};
+	unsigned f, n, seed;
+
+	(void)state;
+	for (f = 0; f < VSW_ARRAY_SIZE(feats); f++)
+		for (n = 0; n < VSW_ARRAY_SIZE(nums); n++)
+			for (seed = 0; seed < 4; seed++)
+				ni_run(F_BASE | feats[f], nums[n], 4000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1514,7 +1925,9 @@ int main(void)
 		cmocka_unit_test(test_interrupt_suppression),
 		cmocka_unit_test(test_event_offwrap),
 		cmocka_unit_test(test_event_offwrap_api_65535),
-		cmocka_unit_test(test_in_order_batch),
+		cmocka_unit_test(test_in_order_push),
+		cmocka_unit_test(test_in_order_driver_folded),
+		cmocka_unit_test(test_notify_interleavings),
 		cmocka_unit_test(test_driver_bogus_used_id),
 		cmocka_unit_test(test_hostile_id_range),
 		cmocka_unit_test(test_hostile_id_inuse),
@@ -1528,6 +1941,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_indirect_next),
 		cmocka_unit_test(test_hostile_write_order),
 		cmocka_unit_test(test_hostile_segments),
+		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_avail_used_bits),
 		cmocka_unit_test(test_dev_create_bad_areas),
 	};

@@ -292,6 +292,7 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 	struct iovec iov[MAX_SEG * 2];
 	unsigned fifo_h = 0, fifo_t = 0, npop, i, k, done = 0;
 	unsigned next_id = 0; /* IN_ORDER: descriptors used in ring order */
+	uint16_t used0;
 	uint64_t pool;
 	bool in_order = features & F_ORDER;
 
@@ -386,7 +387,7 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 			iov_check(iov + eo, ei, s, false, il);
 			s->pushed_len = il ? rnd((uint32_t)il + 1) : 0;
 			if (in_order && rnd(3) == 0)
-				s->pushed_len = 0; /* lets pushes batch */
+				s->pushed_len = 0; /* must not be folded */
 			iov_fill(iov + eo, ei, s, s->pushed_len);
 			npop++;
 		}
@@ -401,6 +402,7 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 				pop[i - 1] = pop[j];
 				pop[j] = t;
 			}
+		used0 = le16_at(&f.used->idx);
 		for (i = 0; i < npop;) {
 			struct vsw_vq_used u[8];
 			unsigned b = 1 + rnd(8);
@@ -414,6 +416,9 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 		}
 		vsw_vq_dev_need_notify(f.dev);
 		assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
+		/* one used entry per chain, with IN_ORDER too */
+		assert_int_equal(le16_at(&f.used->idx),
+				 (uint16_t)(used0 + npop));
 
 		/* driver: collect and check; IN_ORDER returns in add order */
 		for (i = 0; i < npop; i++) {
@@ -710,7 +715,11 @@ static void test_wrap(void **state)
 /* IN_ORDER                                                            */
 /* ------------------------------------------------------------------ */
 
-static void test_in_order_batching(void **state)
+/*
+ * IN_ORDER, device side: one used entry per chain, also for len 0 entries
+ * (never folded into the next one: DPDK's driver counts one per buffer).
+ */
+static void test_in_order_push(void **state)
 {
 	struct vsw_vq_chain c[4];
 	struct vsw_vq_used u[4];
@@ -735,11 +744,13 @@ static void test_in_order_batching(void **state)
 	assert_int_equal(vsw_vq_dev_error(f.dev), 0);
 	assert_int_equal(le16_at(&f.used->idx), 0);
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 4);
-	/* 0, 0, 0, 40: one used entry carrying the last id */
+	/* 0, 0, 0, 40: four used entries, in order */
 	assert_int_equal(vsw_vq_dev_push_burst(f.dev, u, 4), 0);
-	assert_int_equal(le16_at(&f.used->idx), 1);
-	assert_int_equal(le32toh(f.used->ring[0].id), c[3].id);
-	assert_int_equal(le32toh(f.used->ring[0].len), 40);
+	assert_int_equal(le16_at(&f.used->idx), 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(le32toh(f.used->ring[i].id), c[i].id);
+		assert_int_equal(le32toh(f.used->ring[i].len), u[i].len);
+	}
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
 	assert_true(vsw_vq_drv_has_used(f.drv));
 	get1(&f, T(0), 0);
@@ -751,7 +762,7 @@ static void test_in_order_batching(void **state)
 	assert_null(vsw_vq_drv_get_used(f.drv, &len));
 	assert_int_equal(vsw_vq_drv_num_free(f.drv), 8);
 
-	/* 0, 50, 0, 0 -> (id1, 50) and (id3, 0) */
+	/* 0, 50, 0, 0: four entries again, the trailing len 0 ones too */
 	for (i = 0; i < 4; i++)
 		add1(&f, T(4 + i));
 	for (i = 0; i < 4; i++) {
@@ -763,16 +774,19 @@ static void test_in_order_batching(void **state)
 	}
 	used0 = le16_at(&f.used->idx);
 	assert_int_equal(vsw_vq_dev_push_burst(f.dev, u, 4), 0);
-	assert_int_equal(le16_at(&f.used->idx), (uint16_t)(used0 + 2));
-	assert_int_equal(le32toh(f.used->ring[used0 & 7].id), c[1].id);
-	assert_int_equal(le32toh(f.used->ring[used0 & 7].len), 50);
-	assert_int_equal(le32toh(f.used->ring[(used0 + 1) & 7].id), c[3].id);
+	assert_int_equal(le16_at(&f.used->idx), (uint16_t)(used0 + 4));
+	for (i = 0; i < 4; i++) {
+		const vring_used_elem_t *e = &f.used->ring[(used0 + i) & 7];
+
+		assert_int_equal(le32toh(e->id), c[i].id);
+		assert_int_equal(le32toh(e->len), u[i].len);
+	}
 	get1(&f, T(4), 0);
 	get1(&f, T(5), 50);
 	get1(&f, T(6), 0);
 	get1(&f, T(7), 0);
 	assert_null(vsw_vq_drv_get_used(f.drv, &len));
-	/* pushes of single entries are written one by one */
+	/* single pushes */
 	add1(&f, T(8));
 	add1(&f, T(9));
 	pop1(&f, &c[0]);
@@ -781,10 +795,71 @@ static void test_in_order_batching(void **state)
 	assert_int_equal(c[1].id, 1);
 	push1(&f, &c[0], 0);
 	push1(&f, &c[1], 9);
-	assert_int_equal(le16_at(&f.used->idx), (uint16_t)(used0 + 4));
+	assert_int_equal(le16_at(&f.used->idx), (uint16_t)(used0 + 6));
 	get1(&f, T(8), 0);
 	get1(&f, T(9), 9);
 	assert_false(vsw_vq_drv_is_broken(f.drv));
+	fx_fini(&f);
+}
+
+/* Write used entry idx by hand and publish used->idx = idx + 1. */
+static void raw_used(struct fx *f, uint16_t idx, uint32_t id, uint32_t len)
+{
+	f->used->ring[idx & (f->num - 1)].id = htole32(id);
+	f->used->ring[idx & (f->num - 1)].len = htole32(len);
+	__atomic_store_n(&f->used->idx, htole16((uint16_t)(idx + 1)),
+			 __ATOMIC_RELEASE);
+}
+
+/*
+ * IN_ORDER, driver side: another device may write one used entry for the
+ * last buffer of a batch (§2.6.9). Written by hand here (our device never
+ * does it); every token must come back in order, the earlier ones with
+ * len 0, and every descriptor must be free again, across the ring's end.
+ */
+static void test_in_order_driver_folded(void **state)
+{
+	static const unsigned shape[3] = {1, 2, 1};
+	struct vsw_sg sg[2];
+	struct fx f;
+	unsigned r, i;
+	uint32_t len;
+	uint16_t head = 0, used = 0;
+
+	(void)state;
+	fx_small(&f, F_V1 | F_ORDER);
+	sg[0].addr = g_buf;
+	sg[0].len = 64;
+	sg[1].addr = g_buf + 64;
+	sg[1].len = 64;
+	for (r = 0; r < 5; r++) {
+		/* three chains of 4 descriptors: the table of 8 wraps */
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(vsw_vq_drv_add(f.drv, sg, 0, shape[i],
+							T(3 * r + i)),
+					 0);
+			head = le16toh(f.avail->ring[(3 * r + i) & 7]);
+		}
+		/* one entry for the last head; then two in one batch */
+		if (r % 2 == 0) {
+			raw_used(&f, used++, head, 33);
+		} else {
+			raw_used(&f, used++,
+				 le16toh(f.avail->ring[(3 * r + 1) & 7]), 0);
+			raw_used(&f, used++, head, 60);
+		}
+		assert_true(vsw_vq_drv_has_used(f.drv));
+		for (i = 0; i < 3; i++) {
+			len = 0xdead;
+			assert_ptr_equal(vsw_vq_drv_get_used(f.drv, &len),
+					 T(3 * r + i));
+			assert_int_equal(len, i < 2 ? 0 : r % 2 ? 60 : 33);
+		}
+		assert_false(vsw_vq_drv_has_used(f.drv));
+		assert_null(vsw_vq_drv_get_used(f.drv, &len));
+		assert_int_equal(vsw_vq_drv_num_free(f.drv), 8);
+		assert_false(vsw_vq_drv_is_broken(f.drv));
+	}
 	fx_fini(&f);
 }
 
@@ -1449,6 +1524,119 @@ static void test_hostile_write_order(void **state)
 	fx_fini(&f);
 }
 
+/* Replace the device side of f by one created with flags. */
+static void fx_dev_flags(struct fx *f, uint32_t flags)
+{
+	struct vsw_vq_dev_config vc = {0};
+
+	vsw_vq_dev_destroy(f->dev);
+	f->dev = NULL;
+	vc.features = f->features;
+	vc.num = f->num;
+	vc.addrs = f->a;
+	vc.mem = &f->m.mem;
+	vc.flags = flags;
+	assert_int_equal(vsw_vq_dev_create(&vc, &f->dev), 0);
+}
+
+/* Pop on a read-only queue: n segments of 16 bytes at buf + 16 * i. */
+static void expect_read_only_chain(struct fx *f, uint64_t buf, uint16_t head,
+				   unsigned ndesc, unsigned n)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[8];
+	unsigned i;
+
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, 8), 1);
+	assert_int_equal(c.id, head);
+	assert_int_equal(c.ndesc, ndesc);
+	assert_int_equal(c.n_out, n);
+	assert_int_equal(c.n_in, 0);
+	assert_int_equal(c.out_len, 16 * n);
+	assert_int_equal(c.in_len, 0);
+	for (i = 0; i < n; i++) {
+		assert_ptr_equal(iov[i].iov_base,
+				 th_ptr(&f->m, buf + 16 * i, 16));
+		assert_int_equal(iov[i].iov_len, 16);
+	}
+	assert_int_equal(vsw_vq_dev_push(f->dev, &c, 0), 0);
+	assert_int_equal(vsw_vq_dev_error(f->dev), 0);
+	assert_int_equal(le16_at(&f->used->idx), 1);
+	assert_int_equal(le32toh(f->used->ring[0].id), head);
+	assert_int_equal(le32toh(f->used->ring[0].len), 0);
+	canaries_check(f);
+}
+
+/*
+ * VSW_VQ_DEV_F_READ_ONLY: WRITE flags are ignored in the descriptor table
+ * and in indirect tables; without the flag the same chains break the queue.
+ */
+static void test_read_only(void **state)
+{
+	struct vsw_vq_dev_config vc = {0};
+	struct vsw_vq_dev *dev = NULL;
+	struct vring_desc *t;
+	struct fx f;
+	uint64_t buf, tg;
+	unsigned ro;
+
+	(void)state;
+	for (ro = 0; ro < 2; ro++) {
+		/* direct: writable, readable, writable */
+		fx_hostile(&f, F_V1, &buf, &tg);
+		if (ro)
+			fx_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
+		raw_desc(f.desc, 3, buf, 16,
+			 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 5);
+		raw_desc(f.desc, 5, buf + 16, 16, VRING_DESC_F_NEXT, 6);
+		raw_desc(f.desc, 6, buf + 32, 16, VRING_DESC_F_WRITE, 0);
+		raw_avail(&f, 0, 3, 1);
+		if (ro)
+			expect_read_only_chain(&f, buf, 3, 3, 3);
+		else
+			expect_fault(&f, 8, -EPROTO,
+				     VSW_VQ_FAULT_WRITE_ORDER);
+		fx_fini(&f);
+
+		/* indirect: a readable ring descriptor, then a table whose
+		 * entries are all WRITE but the last */
+		t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+		if (ro)
+			fx_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
+		raw_desc(f.desc, 2, buf, 16, VRING_DESC_F_NEXT, 4);
+		raw_desc(f.desc, 4, tg, 48, VRING_DESC_F_INDIRECT, 0);
+		raw_desc(t, 0, buf + 16, 16,
+			 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+		raw_desc(t, 1, buf + 32, 16,
+			 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2);
+		raw_desc(t, 2, buf + 48, 16, 0, 0);
+		raw_avail(&f, 0, 2, 1);
+		if (ro)
+			expect_read_only_chain(&f, buf, 2, 2, 4);
+		else
+			expect_fault(&f, 8, -EPROTO,
+				     VSW_VQ_FAULT_WRITE_ORDER);
+		fx_fini(&f);
+	}
+
+	/* the flag changes nothing else: other faults still break it */
+	fx_hostile(&f, F_V1, &buf, &tg);
+	fx_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
+	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
+		 8);
+	raw_avail(&f, 0, 0, 1);
+	expect_fault(&f, 8, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE);
+	/* an unknown flag bit is refused */
+	vc.features = f.features;
+	vc.num = f.num;
+	vc.addrs = f.a;
+	vc.mem = &f.m.mem;
+	vc.flags = VSW_VQ_DEV_F_READ_ONLY << 1;
+	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EINVAL);
+	assert_null(dev);
+	fx_fini(&f);
+}
+
 static void test_hostile_avail_idx(void **state)
 {
 	struct vsw_vq_chain c;
@@ -1617,7 +1805,8 @@ int main(void)
 		cmocka_unit_test(test_notify_event_idx),
 		cmocka_unit_test(test_enable_cb_race),
 		cmocka_unit_test(test_wrap),
-		cmocka_unit_test(test_in_order_batching),
+		cmocka_unit_test(test_in_order_push),
+		cmocka_unit_test(test_in_order_driver_folded),
 		cmocka_unit_test(test_unpop),
 		cmocka_unit_test(test_unpop_several),
 		cmocka_unit_test(test_push_bad_id),
@@ -1639,6 +1828,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_indirect_feature),
 		cmocka_unit_test(test_hostile_indirect_next),
 		cmocka_unit_test(test_hostile_write_order),
+		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_hostile_avail_idx),
 		cmocka_unit_test(test_hostile_segments),
 		cmocka_unit_test(test_hostile_head_in_flight),
