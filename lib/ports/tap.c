@@ -17,11 +17,25 @@
  * per frame. What is batched is everything around it: packets are taken
  * from the pool in one burst and unused ones returned in one burst.
  *
+ * The interface going away under the port (`ip link del`, or the network
+ * namespace it was moved to is deleted) leaves the fd detached: reads and
+ * writes fail with EBADFD and poll reports POLLERR for ever. The data
+ * thread that sees it first records it in `gone`, sets the link down and
+ * kicks `ctl_ev` (the port's ctl_fd), once. The control thread then
+ * logs it, drops the port to zero queues with vsw_port_changed() (no data
+ * thread polls, sleeps on or sends to the dead fd after that returns),
+ * closes the fd, and every TAP_REOPEN_MS creates / attaches the interface
+ * of that name again (the same setup as open); when that works the port
+ * gets its queue back and the link goes up.
+ *
  * Security model: the kernel is trusted to write sane headers; a frame
  * shorter than an Ethernet header is still dropped (bad_frame).
  *
  * Threads: as in vsw/port.h. recv touches only the rx scratch, send only
- * the tx header array; the fd is shared (the kernel serialises).
+ * the tx header array; the fd is shared (the kernel serialises). fd,
+ * n_q and the reopen state are written by the control thread only, either
+ * while no data op can run (zero queues) or before vsw_port_changed(),
+ * whose grace period orders the write before every later data op.
  */
 #include <endian.h>
 #include <errno.h>
@@ -32,19 +46,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/if_ether.h>
 #include <linux/if_tun.h>
 
 #include "tap_priv.h"
+#include "vsw_atomic.h"
 #include "vsw_compiler.h"
 
+/* How often a port whose interface went away tries to get it back. */
+#define TAP_REOPEN_MS 2000
+
 struct tap_port {
-	int fd;
+	int fd;	      /* -1 while the interface is gone */
+	unsigned n_q; /* queues each way: 1, or 0 while gone */
+	/*
+	 * 0, or the errno (EBADFD) with which the fd was found detached
+	 * from its interface. Set once by the first data thread that sees
+	 * it, cleared by the control thread when the interface is back.
+	 */
+	int gone;
+	int ctl_ev;	    /* eventfd, ctl_fd: kicked when gone is set */
+	uint64_t reopen_ms; /* CLOCK_MONOTONIC ms of the next reopen try */
+	int reopen_err;	    /* errno of the last failed try, 0 if none */
+	char why[128];	    /* its message, for status */
 	char ifname[IFNAMSIZ];
 	unsigned mtu;
 	/*
@@ -112,15 +143,66 @@ out:
 	return ret;
 }
 
+/*
+ * Create the TAP interface ifname, or attach to the existing one of that
+ * name, with the vnet header and offloads set up, and bring it up. The fd,
+ * or a negative errno with a message in err; *actual gets the name the
+ * kernel used.
+ */
+static int tap_attach(const char *ifname, unsigned mtu, char actual[IFNAMSIZ],
+		      char *err, size_t err_len)
+{
+	const int hdr_sz = sizeof(struct virtio_net_hdr_v1);
+	const unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
+				  TUN_F_TSO_ECN;
+	struct ifreq ifr;
+	int fd, le = 1, ret;
+
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		tap_err(err, err_len, "tap: open /dev/net/tun: %s",
+			strerror(-ret));
+		return ret;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		ret = -errno;
+		tap_err(err, err_len, "tap: TUNSETIFF %s: %s", ifname,
+			strerror(-ret));
+		goto err_close;
+	}
+	snprintf(actual, IFNAMSIZ, "%s", ifr.ifr_name);
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_sz) < 0 ||
+	    ioctl(fd, TUNSETVNETLE, &le) < 0) {
+		ret = -errno;
+		tap_err(err, err_len, "tap: %s: vnet header setup: %s", actual,
+			strerror(-ret));
+		goto err_close;
+	}
+	if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
+		ret = -errno;
+		tap_err(err, err_len, "tap: %s: TUNSETOFFLOAD: %s", actual,
+			strerror(-ret));
+		goto err_close;
+	}
+	ret = tap_ifconfig(actual, mtu, err, err_len);
+	if (ret < 0)
+		goto err_close;
+	return fd;
+
+err_close:
+	close(fd);
+	return ret;
+}
+
 int vsw_tap_open_params(struct vsw_port *port, const struct vsw_tap_params *tp,
 			char *err, size_t err_len)
 {
-	const int hdr_sz = sizeof(struct virtio_net_hdr_v1);
-	const unsigned offloads =
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 	struct tap_port *t;
-	struct ifreq ifr;
-	int le = 1, ret;
+	int ret;
 
 	if (tp->ifname[0] == '\0' || strlen(tp->ifname) >= IFNAMSIZ) {
 		tap_err(err, err_len,
@@ -131,52 +213,31 @@ int vsw_tap_open_params(struct vsw_port *port, const struct vsw_tap_params *tp,
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return -ENOMEM;
+	t->fd = -1;
 	t->rx_spill = malloc(VSW_PKT_LARGE_ROOM);
 	if (t->rx_spill == NULL) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
-	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (t->fd < 0) {
+	t->ctl_ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (t->ctl_ev < 0) {
 		ret = -errno;
-		tap_err(err, err_len, "tap: open /dev/net/tun: %s",
-			strerror(-ret));
+		tap_err(err, err_len, "tap: eventfd: %s", strerror(-ret));
 		goto err_free;
 	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tp->ifname);
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
-		ret = -errno;
-		tap_err(err, err_len, "tap: TUNSETIFF %s: %s", tp->ifname,
-			strerror(-ret));
-		goto err_close;
-	}
-	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
-	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_sz) < 0 ||
-	    ioctl(t->fd, TUNSETVNETLE, &le) < 0) {
-		ret = -errno;
-		tap_err(err, err_len, "tap: %s: vnet header setup: %s",
-			t->ifname, strerror(-ret));
-		goto err_close;
-	}
-	if (ioctl(t->fd, TUNSETOFFLOAD, offloads) < 0) {
-		ret = -errno;
-		tap_err(err, err_len, "tap: %s: TUNSETOFFLOAD: %s", t->ifname,
-			strerror(-ret));
-		goto err_close;
-	}
-	ret = tap_ifconfig(t->ifname, tp->mtu, err, err_len);
+	ret = tap_attach(tp->ifname, tp->mtu, t->ifname, err, err_len);
 	if (ret < 0)
-		goto err_close;
+		goto err_ev;
+	t->fd = ret;
+	t->n_q = 1;
 	t->mtu = tp->mtu;
 	vsw_port_set_priv(port, t);
 	vsw_port_set_link(port, true);
 	vsw_port_log(port, VSW_LOG_INFO, "tap interface %s up", t->ifname);
 	return 0;
 
-err_close:
-	close(t->fd);
+err_ev:
+	close(t->ctl_ev);
 err_free:
 	free(t->rx_spill);
 	free(t);
@@ -189,7 +250,9 @@ void vsw_tap_close(struct vsw_port *port)
 
 	if (t == NULL)
 		return;
-	close(t->fd); /* removes the (non-persistent) interface */
+	if (t->fd >= 0)
+		close(t->fd); /* removes the (non-persistent) interface */
+	close(t->ctl_ev);
 	free(t->rx_spill);
 	free(t);
 	vsw_port_set_priv(port, NULL);
@@ -197,18 +260,52 @@ void vsw_tap_close(struct vsw_port *port)
 
 unsigned vsw_tap_n_queues(const struct vsw_port *port)
 {
-	(void)port;
-	return 1;
+	const struct tap_port *t = vsw_port_priv(port);
+
+	return t->n_q;
 }
 
 void vsw_tap_status(const struct vsw_port *port, char *buf, size_t len)
 {
 	const struct tap_port *t = vsw_port_priv(port);
+	char mtu[24] = "";
 
 	if (t->mtu != 0)
-		snprintf(buf, len, "ifname %s, mtu %u", t->ifname, t->mtu);
+		snprintf(mtu, sizeof(mtu), ", mtu %u", t->mtu);
+	if (t->fd >= 0)
+		snprintf(buf, len, "ifname %s%s", t->ifname, mtu);
+	else if (t->reopen_err == 0)
+		snprintf(buf, len, "ifname %s%s, interface gone, retrying",
+			 t->ifname, mtu);
 	else
-		snprintf(buf, len, "ifname %s", t->ifname);
+		snprintf(buf, len, "ifname %s%s, interface gone, retrying: %s",
+			 t->ifname, mtu, t->why);
+}
+
+/*
+ * Data thread: the fd has lost its interface (err is the errno of the
+ * failed read or write). The first caller takes the link down and wakes
+ * the control thread; later ones do nothing. Out of line: it happens once.
+ */
+static VSW_COLD void tap_set_gone(struct vsw_port *port, struct tap_port *t,
+				  int err)
+{
+	const uint64_t one = 1;
+	int expected = 0;
+
+	/*
+	 * Relaxed: the errno is the only thing handed over; the control
+	 * thread reaches the fd only after the grace period of
+	 * vsw_port_changed().
+	 */
+	if (!__atomic_compare_exchange_n(&t->gone, &expected, err, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	vsw_port_set_link(port, false);
+	/* one system call, once: an eventfd write cannot block or fail */
+	if (write(t->ctl_ev, &one, sizeof(one)) < 0)
+		vsw_port_log_rl(port, VSW_LOG_ERR, "eventfd write: %s",
+				strerror(errno));
 }
 
 static void tap_hdr_to_pkt(struct vsw_pkt *p, const struct virtio_net_hdr_v1 *h)
@@ -264,6 +361,9 @@ unsigned vsw_tap_recv(struct vsw_port *port, unsigned rxq,
 	struct iovec iov[3];
 	ssize_t r;
 
+	/* Relaxed: pairs with nothing, see tap_set_gone(). */
+	if (vsw_unlikely(vsw_load_relaxed(&t->gone) != 0))
+		return 0;
 	got = vsw_pkt_alloc_burst(pool, pkts, n);
 	if (got == 0) {
 		struct pollfd pfd = {.fd = t->fd, .events = POLLIN};
@@ -290,9 +390,12 @@ unsigned vsw_tap_recv(struct vsw_port *port, unsigned rxq,
 		/* one read per frame: a tap fd has no batched read */
 		r = readv(t->fd, iov, 3);
 		if (r < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno == EBADFD)
+				tap_set_gone(port, t, errno);
+			else if (errno != EAGAIN && errno != EINTR)
 				vsw_port_log_rl(port, VSW_LOG_WARN,
-						"tap read: %s", strerror(errno));
+						"tap read: %s",
+						strerror(errno));
 			break;
 		}
 		if ((size_t)r < sizeof(hdr) + ETH_HLEN) {
@@ -305,8 +408,8 @@ unsigned vsw_tap_recv(struct vsw_port *port, unsigned rxq,
 			struct vsw_pkt *l = tap_rx_large(t, pool, p, len);
 
 			if (l == NULL) {
-				vsw_port_rxq_drop(port, rxq,
-						  VSW_DROP_RX_NOMEM, 1);
+				vsw_port_rxq_drop(port, rxq, VSW_DROP_RX_NOMEM,
+						  1);
 				continue;
 			}
 			vsw_pkt_free(p);
@@ -330,6 +433,9 @@ unsigned vsw_tap_send(struct vsw_port *port, unsigned txq,
 	struct iovec iov[2];
 	unsigned i;
 
+	/* Relaxed: pairs with nothing, see tap_set_gone(). */
+	if (vsw_unlikely(vsw_load_relaxed(&t->gone) != 0))
+		return 0; /* the link is down: counted tx_down */
 	for (i = 0; i < n; i++) {
 		const struct vsw_pkt *p = pkts[i];
 
@@ -343,7 +449,11 @@ unsigned vsw_tap_send(struct vsw_port *port, unsigned txq,
 			continue;
 		if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR)
 			break; /* the rest is counted tx_full by the caller */
-		/* refused (bad GSO metadata, interface gone): taken, lost */
+		if (errno == EBADFD) {
+			tap_set_gone(port, t, errno);
+			break;
+		}
+		/* refused (bad GSO metadata, interface down): taken, lost */
 		vsw_port_txq_drop(port, txq, VSW_DROP_TX_ERROR, 1);
 		vsw_port_log_rl(port, VSW_LOG_WARN, "tap write: %s",
 				strerror(errno));
@@ -356,7 +466,12 @@ int vsw_tap_rxq_wait_fd(struct vsw_port *port, unsigned rxq)
 	const struct tap_port *t = vsw_port_priv(port);
 
 	(void)rxq;
-	return t->fd; /* readable while a frame is queued: no arming needed */
+	/*
+	 * Readable while a frame is queued: no arming needed. A detached fd
+	 * polls as POLLERR: the thread wakes, recv sees it and the port
+	 * loses this rxq as soon as the control thread runs.
+	 */
+	return t->fd;
 }
 
 bool vsw_tap_rxq_arm(struct vsw_port *port, unsigned rxq)
@@ -375,6 +490,120 @@ void vsw_tap_rxq_disarm(struct vsw_port *port, unsigned rxq)
 	(void)rxq;
 }
 
+static uint64_t tap_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int vsw_tap_ctl_fd(struct vsw_port *port)
+{
+	const struct tap_port *t = vsw_port_priv(port);
+
+	return t->ctl_ev;
+}
+
+int vsw_tap_ctl_timeout_ms(struct vsw_port *port)
+{
+	const struct tap_port *t = vsw_port_priv(port);
+	uint64_t now;
+
+	/* Relaxed: see tap_set_gone(). */
+	if (t->fd >= 0 && vsw_load_relaxed(&t->gone) == 0)
+		return -1;
+	/* reopen_ms is 0 until the first step after the fd died */
+	now = tap_now_ms();
+	return t->reopen_ms > now ? (int)(t->reopen_ms - now) : 0;
+}
+
+/* The fd lost its interface: no queues, close it, retry later. */
+static void tap_drop_fd(struct vsw_port *port, struct tap_port *t, int why)
+{
+	t->n_q = 0;
+	/*
+	 * On return no data thread polls, sleeps on or sends to this port
+	 * any more (zero queues); recv / send return 0 until then (gone).
+	 */
+	if (vsw_port_changed(port) < 0) {
+		/* a data thread may still own the rxq: keep the fd for now */
+		t->reopen_ms = tap_now_ms() + TAP_REOPEN_MS;
+		vsw_port_log(port, VSW_LOG_ERR,
+			     "tap interface %s is gone but its queue could "
+			     "not be removed; retrying",
+			     t->ifname);
+		return;
+	}
+	close(t->fd);
+	t->fd = -1;
+	t->reopen_err = 0;
+	t->reopen_ms = tap_now_ms() + TAP_REOPEN_MS;
+	vsw_port_log(port, VSW_LOG_WARN,
+		     "tap interface %s is gone (%s); link down, re-creating "
+		     "it every %d s",
+		     t->ifname, strerror(why), TAP_REOPEN_MS / 1000);
+}
+
+/* Create / attach the interface again; back to one queue if it worked. */
+static void tap_reopen(struct vsw_port *port, struct tap_port *t)
+{
+	char why[sizeof(t->why)], actual[IFNAMSIZ];
+	int fd;
+
+	t->reopen_ms = tap_now_ms() + TAP_REOPEN_MS;
+	fd = tap_attach(t->ifname, t->mtu, actual, why, sizeof(why));
+	if (fd < 0) {
+		/* one line per new reason, not one every try */
+		if (-fd != t->reopen_err || strcmp(why, t->why) != 0)
+			vsw_port_log(port, VSW_LOG_INFO,
+				     "cannot re-create %s yet: %s", t->ifname,
+				     why);
+		t->reopen_err = -fd;
+		snprintf(t->why, sizeof(t->why), "%s", why);
+		return;
+	}
+	t->fd = fd;
+	t->n_q = 1;
+	t->reopen_err = 0;
+	/*
+	 * Relaxed: no data op of this port runs now (zero queues); the
+	 * grace period of vsw_port_changed() orders this, and the fd above,
+	 * before the first recv / send on the queue it gives back.
+	 */
+	vsw_store_relaxed(&t->gone, 0);
+	t->reopen_ms = 0; /* the next death is handled at once */
+	vsw_port_set_link(port, true);
+	if (vsw_port_changed(port) < 0)
+		/* n_rxq is re-read by the next remapping of any port */
+		vsw_port_log(port, VSW_LOG_WARN,
+			     "tap interface %s is back, its queue not yet "
+			     "mapped",
+			     t->ifname);
+	else
+		vsw_port_log(port, VSW_LOG_INFO,
+			     "tap interface %s is back, link up", t->ifname);
+}
+
+void vsw_tap_ctl_handle(struct vsw_port *port)
+{
+	struct tap_port *t = vsw_port_priv(port);
+	uint64_t v;
+	int why;
+
+	if (read(t->ctl_ev, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		vsw_port_log(port, VSW_LOG_ERR, "eventfd read: %s",
+			     strerror(errno));
+	/* Relaxed: see tap_set_gone(). */
+	why = vsw_load_relaxed(&t->gone);
+	if (why == 0 || tap_now_ms() < t->reopen_ms)
+		return; /* spurious call */
+	if (t->fd >= 0)
+		tap_drop_fd(port, t, why);
+	else
+		tap_reopen(port, t);
+}
+
 static int tap_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 		    unsigned n_opts, char *err, size_t err_len)
 {
@@ -388,8 +617,8 @@ static int tap_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 	tp.ifname = vsw_port_opt_get(opts, n_opts, "ifname");
 	if (tp.ifname == NULL)
 		tp.ifname = vsw_port_name(port);
-	ret = vsw_port_opt_uint(opts, n_opts, "mtu", 0, 68, 65535, &tp.mtu,
-				err, err_len);
+	ret = vsw_port_opt_uint(opts, n_opts, "mtu", 0, 68, 65535, &tp.mtu, err,
+				err_len);
 	if (ret < 0)
 		return ret;
 	return vsw_tap_open_params(port, &tp, err, err_len);
@@ -401,6 +630,9 @@ const struct vsw_port_ops vsw_port_tap_ops = {
 	.close = vsw_tap_close,
 	.n_rxq = vsw_tap_n_queues,
 	.n_txq = vsw_tap_n_queues,
+	.ctl_fd = vsw_tap_ctl_fd,
+	.ctl_timeout_ms = vsw_tap_ctl_timeout_ms,
+	.ctl_handle = vsw_tap_ctl_handle,
 	.status = vsw_tap_status,
 	.recv = vsw_tap_recv,
 	.send = vsw_tap_send,

@@ -27,7 +27,12 @@ struct vsw_tap_params {
 int vsw_tap_open_params(struct vsw_port *port, const struct vsw_tap_params *tp,
 			char *err, size_t err_len);
 void vsw_tap_close(struct vsw_port *port);
+/* 1 queue each way; 0 while the interface is gone (being re-created). */
 unsigned vsw_tap_n_queues(const struct vsw_port *port);
+/* Notice an interface gone under the port, re-create it (control). */
+int vsw_tap_ctl_fd(struct vsw_port *port);
+int vsw_tap_ctl_timeout_ms(struct vsw_port *port);
+void vsw_tap_ctl_handle(struct vsw_port *port);
 void vsw_tap_status(const struct vsw_port *port, char *buf, size_t len);
 unsigned vsw_tap_recv(struct vsw_port *port, unsigned rxq,
 		      struct vsw_pkt_pool *pool, struct vsw_pkt **pkts,

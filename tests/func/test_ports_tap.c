@@ -306,6 +306,158 @@ static void test_tap_tso(void **state)
 	vsw_pkt_pool_destroy(pool);
 }
 
+/* Wait up to ms for the port's control step to be due (timeout 0). */
+static bool ctl_due(struct vsw_port *port, int ms)
+{
+	uint64_t end = th_now_ms() + (uint64_t)ms;
+	int t;
+
+	for (;;) {
+		t = vsw_port_tap_ops.ctl_timeout_ms(port);
+		if (t == 0)
+			return true;
+		if (th_now_ms() >= end)
+			return false;
+		(void)th_wait_readable(vsw_port_tap_ops.ctl_fd(port),
+				       t < 0 || t > 50 ? 50 : t);
+	}
+}
+
+/* Receive and free what the port has; wait on its rxq fd up to ms. */
+static void drain(struct vsw_port *port, struct vsw_pkt_pool *pool, int ms)
+{
+	struct vsw_pkt *pkts[VSW_PORT_BURST];
+	unsigned n;
+
+	(void)th_wait_readable(vsw_port_tap_ops.rxq_wait_fd(port, 0), ms);
+	n = th_port_recv(port, 0, pool, pkts, VSW_PORT_BURST);
+	vsw_pkt_free_burst(pkts, n);
+}
+
+/*
+ * The interface goes away under the port (its namespace is deleted): the
+ * data side notices once, the link goes down, the control step takes the
+ * queues away and logs it; re-creation is retried until the name is free,
+ * then the port works again.
+ */
+static void test_tap_gone(void **state)
+{
+	struct vsw_port_opt opt = {"ifname", tap_if};
+	struct vsw_pkt_pool *pool = pool_new();
+	struct vsw_pkt *pkts[VSW_PORT_BURST], *p;
+	uint8_t frame[64];
+	char err[256], st[256], ns2[80];
+	struct vsw_port *port;
+	unsigned changes;
+	uint64_t end;
+	int ret, fd, ctl_fd, t;
+
+	(void)state;
+	port = th_port_open(&vsw_port_tap_ops, "tap0", &opt, 1, err,
+			    sizeof(err), &ret);
+	assert_non_null(port);
+	ctl_fd = vsw_port_tap_ops.ctl_fd(port);
+	assert_true(ctl_fd >= 0);
+	/* healthy: no control work, nothing to wake up for */
+	assert_int_equal(vsw_port_tap_ops.ctl_timeout_ms(port), -1);
+	assert_int_equal(th_wait_readable(ctl_fd, 0), 0);
+	changes = th_port_changes(port);
+
+	snprintf(ns2, sizeof(ns2), "%s-gone", ns);
+	assert_int_equal(th_sh("ip netns add %s", ns2), 0);
+	assert_int_equal(th_sh("ip link set %s netns %s", tap_if, ns2), 0);
+	assert_int_equal(th_sh("ip netns del %s", ns2), 0);
+	/* namespaces are destroyed asynchronously: wait for the POLLERR */
+	end = th_now_ms() + 5000;
+	while (vsw_port_link(port) && th_now_ms() < end)
+		drain(port, pool, 50);
+	assert_false(vsw_port_link(port));
+	/* a detached fd: recv and send do nothing, count nothing */
+	assert_int_equal(th_port_recv(port, 0, pool, pkts, VSW_PORT_BURST), 0);
+	p = vsw_pkt_alloc_len(pool, sizeof(frame));
+	assert_non_null(p);
+	p->len = (uint32_t)th_frame(vsw_pkt_data(p), mac_host, mac_port, 0x88b5,
+				    50, 1);
+	assert_int_equal(th_port_send(port, 0, &p, 1), 0);
+	assert_int_equal(th_port_drops(port, true, VSW_DROP_TX_ERROR), 0);
+	assert_false(th_port_logged(port, "tap read"));
+	/* the data side woke the control side, which has work now */
+	assert_int_equal(th_wait_readable(ctl_fd, 0), 1);
+	assert_int_equal(vsw_port_tap_ops.ctl_timeout_ms(port), 0);
+	/* block the re-creation: a non-TAP interface of that name */
+	assert_int_equal(th_sh("ip link add %s type veth peer name %sp", tap_if,
+			       tap_if),
+			 0);
+	vsw_port_tap_ops.ctl_handle(port);
+	assert_int_equal(th_port_changes(port), changes + 1);
+	assert_int_equal(vsw_port_tap_ops.n_rxq(port), 0);
+	assert_int_equal(vsw_port_tap_ops.n_txq(port), 0);
+	assert_true(th_port_logged(port, "is gone"));
+	assert_int_equal(th_wait_readable(ctl_fd, 0), 0); /* drained */
+	t = vsw_port_tap_ops.ctl_timeout_ms(port);
+	assert_true(t > 1000 && t <= 2000);
+	vsw_port_tap_ops.status(port, st, sizeof(st));
+	assert_non_null(strstr(st, "interface gone"));
+
+	/* the name is taken: the retry fails, the port stays down */
+	assert_true(ctl_due(port, 3000));
+	vsw_port_tap_ops.ctl_handle(port);
+	assert_int_equal(th_port_changes(port), changes + 1);
+	assert_false(vsw_port_link(port));
+	assert_true(th_port_logged(port, "cannot re-create"));
+	vsw_port_tap_ops.status(port, st, sizeof(st));
+	assert_non_null(strstr(st, "TUNSETIFF"));
+	assert_int_equal(sysfs_num(tap_if, "tun_flags"), -1); /* not a TAP */
+
+	/* name free again: the next retry re-creates the interface */
+	assert_int_equal(th_sh("ip link del %s", tap_if), 0); /* and peer */
+	assert_true(ctl_due(port, 3000));
+	vsw_port_tap_ops.ctl_handle(port);
+	assert_int_equal(th_port_changes(port), changes + 2);
+	assert_true(vsw_port_link(port));
+	assert_int_equal(vsw_port_tap_ops.n_rxq(port), 1);
+	assert_int_equal(vsw_port_tap_ops.n_txq(port), 1);
+	assert_int_equal(vsw_port_tap_ops.ctl_timeout_ms(port), -1);
+	assert_true(th_port_logged(port, "is back"));
+	assert_true(sysfs_num(tap_if, "flags") & 1);
+	assert_true(sysfs_num(tap_if, "tun_flags") >= 0);
+	/* and carries frames: the port's frame arrives in the host */
+	fd = th_raw_socket(tap_if, false);
+	assert_true(fd >= 0);
+	assert_int_equal(th_port_send(port, 0, &p, 1), 1);
+	end = th_now_ms() + 3000;
+	ret = -1;
+	while (th_now_ms() < end) {
+		ssize_t r;
+
+		if (th_wait_readable(fd, 50) <= 0)
+			continue;
+		r = recv(fd, frame, sizeof(frame), MSG_DONTWAIT);
+		if (r == (ssize_t)p->len &&
+		    memcmp(frame, vsw_pkt_data(p), p->len) == 0) {
+			ret = 0;
+			break;
+		}
+	}
+	assert_int_equal(ret, 0);
+	close(fd);
+	vsw_pkt_free(p);
+	assert_int_equal(th_port_drops(port, true, VSW_DROP_TX_ERROR), 0);
+	/* gone again, this time with ip link del in our own namespace */
+	assert_int_equal(th_sh("ip link del %s", tap_if), 0);
+	end = th_now_ms() + 3000;
+	while (vsw_port_link(port) && th_now_ms() < end)
+		drain(port, pool, 50);
+	assert_false(vsw_port_link(port));
+	assert_int_equal(vsw_port_tap_ops.ctl_timeout_ms(port), 0);
+	vsw_port_tap_ops.ctl_handle(port);
+	assert_int_equal(vsw_port_tap_ops.n_rxq(port), 0);
+	/* closing a port whose interface is gone */
+	th_port_close(port);
+	assert_int_equal(sysfs_num(tap_if, "flags"), -1);
+	vsw_pkt_pool_destroy(pool);
+}
+
 /* Options: unknown keys, bad values, mtu applied; closing removes it. */
 static void test_tap_options(void **state)
 {
@@ -374,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_internal),
 		cmocka_unit_test(test_tap_ping),
 		cmocka_unit_test(test_tap_tso),
+		cmocka_unit_test(test_tap_gone),
 	};
 
 	if (geteuid() != 0) {

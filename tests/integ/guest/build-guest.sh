@@ -7,8 +7,9 @@
 #   OUTDIR/vmlinuz      Debian's stock kernel (linux-image-amd64's current
 #                       package), taken from the .deb without installing it
 #   OUTDIR/initrd.img   gzip'd newc cpio: busybox-static with its applet
-#                       links, the virtio / virtio_net / qemu_fw_cfg modules
-#                       and their dependencies, and /init (init.sh here)
+#                       links, the virtio / virtio_net / qemu_fw_cfg / 8021q
+#                       modules and their dependencies, and /init (init.sh
+#                       here), which loads them all at boot
 #   OUTDIR/stamp        hash of the inputs the image was built from
 #
 # A rebuild is skipped when OUTDIR/stamp matches the hash of this script,
@@ -34,8 +35,10 @@ mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
 cache=${VSW_GUEST_CACHE:-$outdir/cache}
 
-# Modules the guest loads; their dependencies are resolved below.
-want_modules="virtio_pci virtio_net qemu_fw_cfg"
+# Modules the guest loads at boot, in this order, each after its
+# dependencies (resolved below). 8021q (needs llc, stp, garp, mrp) lets a
+# test create VLAN interfaces (vconfig / ip link add ... type vlan).
+want_modules="virtio_pci virtio_net qemu_fw_cfg 8021q"
 
 log() { echo "build-guest: $*" >&2; }
 die() { log "error: $*"; exit 1; }
