@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vsw/flow.h>
 #include <vsw/port.h>
 
 struct vsw_switch;
@@ -171,6 +172,7 @@ struct vsw_port_info {
 	const char *type;
 	const char *bridge;
 	unsigned id;
+	unsigned ofport; /* OpenFlow port number in its bridge */
 	bool link_up;
 	unsigned n_rxq;
 	unsigned n_txq;
@@ -218,12 +220,91 @@ struct vsw_pmd_stats {
 	uint64_t wakeups_ctl; /* of which ended by the control thread */
 	uint64_t fdb_learned; /* MAC entries inserted */
 	uint64_t fdb_full;    /* MACs not learned: bucket full */
+	uint64_t emc_hits;    /* exact-match cache hits (all bridges) */
+	uint64_t emc_misses;  /* classifier lookups ("upcalls") */
+	uint64_t fast_normal; /* packets of bridges whose table is only
+			       * actions=normal: no lookup at all */
 };
 
 unsigned vsw_switch_n_threads(const struct vsw_switch *sw);
-/* -EINVAL if thread >= vsw_switch_n_threads(). */
+/*
+ * -EINVAL if thread >= vsw_switch_n_threads(). Counted since the thread
+ * started or the last vsw_switch_pmd_stats_clear().
+ */
 int vsw_switch_pmd_stats(const struct vsw_switch *sw, unsigned thread,
 			 struct vsw_pmd_stats *out);
+/*
+ * Restart every thread's counters from zero (pmd-stats-clear). The
+ * threads keep counting; the switch remembers a baseline. Control thread.
+ */
+void vsw_switch_pmd_stats_clear(struct vsw_switch *sw);
+
+/* ---- OpenFlow ports and flow tables ---- */
+
+/*
+ * Every port has an OpenFlow port number ("ofport", 1 ..
+ * VSW_FLOW_PORT_MAX - 1), unique in its bridge: at add, the lowest free one.
+ * Set a given one (e.g. the stored one, so that it is stable across
+ * restarts): -ENOENT, -EINVAL (out of range), -EEXIST (taken in the bridge).
+ * Rules keep naming the number, whatever port holds it.
+ */
+int vsw_switch_set_port_ofport(struct vsw_switch *sw, const char *port,
+			       unsigned ofport, char *err, size_t err_len);
+
+/*
+ * Each bridge has one flow table (vsw/flow.h), created with the rule
+ * "priority=0,actions=normal". The data threads extract a flow key from
+ * every frame (in_port = the in port's ofport), look it up in their
+ * exact-match cache for the bridge, on a miss in the classifier, and run
+ * the rule's actions: OUTPUT to an ofport (a missing port, or the in port,
+ * drops that copy), LOCAL (the bridge's port named like the bridge, if any),
+ * IN_PORT, FLOOD / ALL (every port of the bridge but the in port, as the
+ * frame is), NORMAL (the learning switch with its VLAN processing), and
+ * the edits. No rule, or no action: drop (counted as no_dest on the rxq).
+ * While the table holds a single catch-all rule whose actions are exactly
+ * "normal", the threads skip the key, cache and classifier altogether.
+ *
+ * The calls below are the ovs-ofctl operations (see vsw_flow_table_*);
+ * each takes effect for every packet a data thread receives after it
+ * returned. Control thread. -ENOENT (no bridge) plus the table's errors.
+ */
+int vsw_switch_flow_add(struct vsw_switch *sw, const char *bridge,
+			const struct vsw_flow_spec *spec, char *err,
+			size_t err_len);
+/* spec NULL: every rule. Returns the number deleted. */
+int vsw_switch_flow_del(struct vsw_switch *sw, const char *bridge,
+			const struct vsw_flow_spec *spec, bool strict,
+			char *err, size_t err_len);
+/* Returns the number modified (1 when it added the flow). */
+int vsw_switch_flow_mod(struct vsw_switch *sw, const char *bridge,
+			const struct vsw_flow_spec *spec, bool strict,
+			char *err, size_t err_len);
+/* Remove the rules of the bridge whose timeout expired; the count. */
+int vsw_switch_flow_expire(struct vsw_switch *sw, const char *bridge);
+/* vsw_flow_table_dump() of the bridge's table (filter NULL: all). */
+int vsw_switch_flow_dump(struct vsw_switch *sw, const char *bridge,
+			 const struct vsw_flow_spec *filter,
+			 int (*cb)(const struct vsw_flow_rule *r,
+				   const struct vsw_flow_stats *st,
+				   const char *line, void *arg),
+			 void *arg);
+
+/* What dpif-stats shows of one bridge (caches summed over threads). */
+struct vsw_dpif_stats {
+	unsigned n_rules;
+	unsigned n_subtables;
+	bool fast_normal;     /* only actions=normal: no lookups */
+	unsigned emc_caches;  /* one per data thread */
+	unsigned emc_entries; /* capacity of each cache */
+	unsigned emc_used;    /* entries holding a flow, all caches */
+	uint64_t emc_hits;
+	uint64_t emc_misses;	  /* classifier lookups (upcalls) */
+	uint64_t emc_revalidated; /* of which: stale after a rule change */
+};
+
+/* -ENOENT. */
+int vsw_switch_dpif_stats(struct vsw_switch *sw, const char *bridge,
+			  struct vsw_dpif_stats *out);
 
 /* ---- MAC table ---- */
 

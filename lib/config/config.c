@@ -52,8 +52,38 @@ static const char cfg_schema_v1[] =
 	" key TEXT PRIMARY KEY NOT NULL,"
 	" value TEXT NOT NULL);";
 
+/*
+ * Version 2: ports get their OpenFlow port number (unique per bridge) and
+ * the bridges' flow tables are stored, one row per rule, in dump order.
+ */
+static const char cfg_schema_v2[] =
+	"ALTER TABLE ports ADD COLUMN ofport INTEGER"
+	" CHECK (ofport IS NULL OR ofport BETWEEN 1 AND 65279);"
+	"CREATE UNIQUE INDEX ports_ofport ON ports(bridge, ofport);"
+	"CREATE TABLE flows ("
+	" id INTEGER PRIMARY KEY,"
+	" bridge TEXT NOT NULL REFERENCES bridges(name) ON DELETE CASCADE,"
+	" priority INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 65535),"
+	" flow TEXT NOT NULL);"
+	"CREATE INDEX flows_bridge ON flows(bridge);";
+
+/*
+ * v1 -> v2: every port gets an ofport (1, 2... per bridge in creation
+ * order) and every bridge the default table "priority=0,actions=normal",
+ * which is what it had.
+ */
+static const char cfg_migrate_v2[] =
+	"UPDATE ports SET ofport = (SELECT count(*) FROM ports AS q"
+	" WHERE q.bridge = ports.bridge AND q.id <= ports.id);"
+	"INSERT INTO flows(bridge, priority, flow)"
+	" SELECT name, 0, '" VSW_CFG_FLOW_DEFAULT "' FROM bridges ORDER BY id;";
+
+/* The tables of each version, sorted by name. */
 static const char *const cfg_tables_v1[] = {
-	"bridges", "meta", "options", "port_options", "ports",
+	"bridges", "meta", "options", "port_options", "ports", NULL,
+};
+static const char *const cfg_tables_v2[] = {
+	"bridges", "flows", "meta", "options", "port_options", "ports", NULL,
 };
 
 static int cfg_fail(struct vsw_cfg *cfg, int err, const char *fmt, ...)
@@ -341,13 +371,17 @@ const char *vsw_cfg_port_opt(const struct vsw_cfg_port *p, const char *key)
 
 /* ---- open / close ----------------------------------------------------- */
 
-static int cfg_check_tables(struct vsw_cfg *cfg)
+static int cfg_check_tables(struct vsw_cfg *cfg, int version)
 {
-	size_t i, n = sizeof(cfg_tables_v1) / sizeof(cfg_tables_v1[0]);
+	const char *const *tables = version == 1 ? cfg_tables_v1 :
+						     cfg_tables_v2;
+	size_t i, n = 0;
 	unsigned int found = 0;
 	sqlite3_stmt *st;
 	int rc;
 
+	while (tables[n] != NULL)
+		n++;
 	rc = cfg_prepare(cfg,
 			 "SELECT name FROM sqlite_schema WHERE type = 'table' "
 			 "ORDER BY name",
@@ -358,7 +392,7 @@ static int cfg_check_tables(struct vsw_cfg *cfg)
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 
 		for (i = 0; name != NULL && i < n; i++)
-			if (strcmp(name, cfg_tables_v1[i]) == 0)
+			if (strcmp(name, tables[i]) == 0)
 				break;
 		if (name == NULL || i == n) {
 			rc = cfg_fail(cfg, -EPROTO,
@@ -366,7 +400,7 @@ static int cfg_check_tables(struct vsw_cfg *cfg)
 				      "version %d: not a vswd configuration "
 				      "or damaged; refusing to use it",
 				      cfg->path, name ? name : "(null)",
-				      VSW_CFG_SCHEMA_VERSION);
+				      version);
 			sqlite3_finalize(st);
 			return rc;
 		}
@@ -381,8 +415,7 @@ static int cfg_check_tables(struct vsw_cfg *cfg)
 					"%s: table '%s' is missing (schema "
 					"version %d): damaged file; refusing "
 					"to use it",
-					cfg->path, cfg_tables_v1[i],
-					VSW_CFG_SCHEMA_VERSION);
+					cfg->path, tables[i], version);
 	return 0;
 }
 
@@ -448,6 +481,9 @@ static int cfg_create_schema(struct vsw_cfg *cfg)
 	rc = sqlite3_exec(cfg->db, cfg_schema_v1, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
+	rc = sqlite3_exec(cfg->db, cfg_schema_v2, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
 	snprintf(sql, sizeof(sql),
 		 "PRAGMA application_id = %d; PRAGMA user_version = %d",
 		 VSW_CFG_APP_ID, VSW_CFG_SCHEMA_VERSION);
@@ -464,11 +500,38 @@ fail:
 	return rc;
 }
 
+/* Bring a checked version 1 store to version 2, in one transaction. */
+static int cfg_migrate(struct vsw_cfg *cfg)
+{
+	int rc;
+
+	rc = sqlite3_exec(cfg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return cfg_sql_fail(cfg, rc, "upgrading the schema");
+	rc = sqlite3_exec(cfg->db, cfg_schema_v2, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(cfg->db, cfg_migrate_v2, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(cfg->db, "PRAGMA user_version = 2", NULL,
+				  NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(cfg->db, "COMMIT", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		return 0;
+	rc = cfg_fail(cfg, cfg_errno(rc),
+		      "%s: upgrading the schema from version 1 to 2: %s; "
+		      "the file is unchanged",
+		      cfg->path, sqlite3_errmsg(cfg->db));
+	sqlite3_exec(cfg->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 /*
  * Look at what is in the file before anything writes to it. Sets *@empty
- * for an SQLite database with no table and no ids (a new file).
+ * for an SQLite database with no table and no ids (a new file), *@version
+ * to the schema version found (1 or VSW_CFG_SCHEMA_VERSION).
  */
-static int cfg_identify(struct vsw_cfg *cfg, bool *empty)
+static int cfg_identify(struct vsw_cfg *cfg, bool *empty, int *ver)
 {
 	long long app_id, version, tables;
 	int rc;
@@ -506,7 +569,8 @@ static int cfg_identify(struct vsw_cfg *cfg, bool *empty)
 				"expected 0x%08x); refusing to use it",
 				cfg->path, (unsigned int)app_id,
 				(unsigned int)VSW_CFG_APP_ID);
-	if (version != VSW_CFG_SCHEMA_VERSION)
+	*ver = (int)version;
+	if (version != VSW_CFG_SCHEMA_VERSION && version != 1)
 		return cfg_fail(cfg, -EPROTO,
 				"%s: schema version %lld, this vswd "
 				"understands version %d%s; refusing to use it",
@@ -523,6 +587,7 @@ int vsw_cfg_open(const char *path, struct vsw_cfg **out, bool *created,
 	struct vsw_cfg *cfg;
 	struct stat sb;
 	bool exists, empty = false;
+	int version = VSW_CFG_SCHEMA_VERSION;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	int rc;
 
@@ -572,7 +637,7 @@ int vsw_cfg_open(const char *path, struct vsw_cfg **out, bool *created,
 	rc = cfg_run(cfg, "PRAGMA locking_mode = EXCLUSIVE", NULL);
 	if (rc < 0)
 		goto fail;
-	rc = cfg_identify(cfg, &empty);
+	rc = cfg_identify(cfg, &empty, &version);
 	if (rc == -EBUSY)
 		cfg_fail(cfg, -EBUSY,
 			 "%s: in use by another process (another vswd?)",
@@ -580,7 +645,7 @@ int vsw_cfg_open(const char *path, struct vsw_cfg **out, bool *created,
 	if (rc < 0)
 		goto fail;
 	if (!empty) {
-		rc = cfg_check_tables(cfg);
+		rc = cfg_check_tables(cfg, version);
 		if (rc == 0)
 			rc = cfg_check_integrity(cfg);
 		if (rc < 0)
@@ -612,6 +677,12 @@ int vsw_cfg_open(const char *path, struct vsw_cfg **out, bool *created,
 			goto fail;
 		if (created)
 			*created = true;
+	} else if (version == 1) {
+		rc = cfg_migrate(cfg);
+		if (rc == 0)
+			rc = cfg_check_tables(cfg, VSW_CFG_SCHEMA_VERSION);
+		if (rc < 0)
+			goto fail;
 	}
 	cfg->why[0] = '\0';
 	*out = cfg;
@@ -743,8 +814,15 @@ int vsw_cfg_bridge_add(struct vsw_cfg *cfg, const char *name)
 		return rc;
 	if (rc)
 		return cfg_fail(cfg, -EEXIST, "bridge '%s' exists", name);
-	return cfg_run(cfg, "INSERT INTO bridges(name) VALUES (?1)", name,
-		       NULL);
+	rc = cfg_run(cfg, "INSERT INTO bridges(name) VALUES (?1)", name,
+		     NULL);
+	if (rc < 0)
+		return rc;
+	/* a new bridge's flow table: the default rule */
+	return cfg_run(cfg,
+		       "INSERT INTO flows(bridge, priority, flow) "
+		       "VALUES (?1, 0, '" VSW_CFG_FLOW_DEFAULT "')",
+		       name, NULL);
 }
 
 int vsw_cfg_bridge_del(struct vsw_cfg *cfg, const char *name)
@@ -758,7 +836,7 @@ int vsw_cfg_bridge_del(struct vsw_cfg *cfg, const char *name)
 		return rc;
 	if (!rc)
 		return cfg_fail(cfg, -ENOENT, "no bridge '%s'", name);
-	/* ON DELETE CASCADE removes the ports and their options. */
+	/* ON DELETE CASCADE removes the ports, their options, the flows. */
 	return cfg_run(cfg, "DELETE FROM bridges WHERE name = ?1", name,
 		       NULL);
 }
@@ -893,8 +971,45 @@ static int cfg_port_write_vlan(struct vsw_cfg *cfg,
 	return 0;
 }
 
-int vsw_cfg_port_add(struct vsw_cfg *cfg, const struct vsw_cfg_port *p)
+/* The lowest ofport no port of @bridge has, into *@of. */
+static int cfg_free_ofport(struct vsw_cfg *cfg, const char *bridge,
+			   unsigned int *of)
 {
+	sqlite3_stmt *st;
+	int rc;
+
+	/* 1 if free, else the first n + 1 that is not taken */
+	rc = cfg_prepare(cfg,
+			 "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM ports "
+			 " WHERE bridge = ?1 AND ofport = 1) THEN 1 ELSE "
+			 " (SELECT min(p.ofport) + 1 FROM ports AS p "
+			 "  WHERE p.bridge = ?1 AND p.ofport IS NOT NULL AND "
+			 "  NOT EXISTS (SELECT 1 FROM ports AS q WHERE "
+			 "  q.bridge = ?1 AND q.ofport = p.ofport + 1)) END",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, bridge, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		long long v = sqlite3_column_int64(st, 0);
+
+		sqlite3_finalize(st);
+		if (v < 1 || v > VSW_CFG_OFPORT_MAX)
+			return cfg_fail(cfg, -ENOSPC,
+					"bridge '%s': no OpenFlow port number "
+					"left",
+					bridge);
+		*of = (unsigned int)v;
+		return 0;
+	}
+	sqlite3_finalize(st);
+	return cfg_sql_fail(cfg, rc, "reading ports");
+}
+
+int vsw_cfg_port_add(struct vsw_cfg *cfg, struct vsw_cfg_port *p)
+{
+	char ofs[16];
 	unsigned int i;
 	int rc = cfg_need_txn(cfg);
 
@@ -913,9 +1028,23 @@ int vsw_cfg_port_add(struct vsw_cfg *cfg, const struct vsw_cfg_port *p)
 		return rc;
 	if (rc)
 		return cfg_fail(cfg, -EEXIST, "port '%s' exists", p->name);
+	if (p->ofport > VSW_CFG_OFPORT_MAX)
+		return cfg_fail(cfg, -EINVAL, "invalid ofport %u (1..%d)",
+				p->ofport, VSW_CFG_OFPORT_MAX);
+	if (p->ofport == 0) {
+		rc = cfg_free_ofport(cfg, p->bridge, &p->ofport);
+		if (rc < 0)
+			return rc;
+	}
+	snprintf(ofs, sizeof(ofs), "%u", p->ofport);
 	rc = cfg_run(cfg,
-		     "INSERT INTO ports(name, bridge, type) VALUES (?1, ?2, ?3)",
-		     p->name, p->bridge, p->type, NULL);
+		     "INSERT INTO ports(name, bridge, type, ofport) "
+		     "VALUES (?1, ?2, ?3, CAST(?4 AS INTEGER))",
+		     p->name, p->bridge, p->type, ofs, NULL);
+	if (rc == -EEXIST)
+		return cfg_fail(cfg, -EEXIST,
+				"ofport %u is taken in bridge '%s'",
+				p->ofport, p->bridge);
 	if (rc < 0)
 		return rc;
 	rc = cfg_port_write_vlan(cfg, p);
@@ -1004,6 +1133,18 @@ static int cfg_port_from_row(struct vsw_cfg *cfg, sqlite3_stmt *st,
 					cfg->path, p->name);
 		p->tag = (int)tag;
 	}
+	if (sqlite3_column_type(st, 5) == SQLITE_NULL) {
+		p->ofport = 0; /* the switch numbers it */
+	} else {
+		long long of = sqlite3_column_int64(st, 5);
+
+		if (of < 1 || of > VSW_CFG_OFPORT_MAX)
+			return cfg_fail(cfg, -EILSEQ,
+					"%s: port '%s': invalid ofport in the "
+					"database",
+					cfg->path, p->name);
+		p->ofport = (unsigned int)of;
+	}
 	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
 		const char *t = (const char *)sqlite3_column_text(st, 4);
 		char why[160];
@@ -1055,7 +1196,8 @@ static int cfg_port_from_row(struct vsw_cfg *cfg, sqlite3_stmt *st,
 	return 0;
 }
 
-#define CFG_PORT_COLS "SELECT name, bridge, type, tag, trunks FROM ports "
+#define CFG_PORT_COLS \
+	"SELECT name, bridge, type, tag, trunks, ofport FROM ports "
 
 int vsw_cfg_port_get(struct vsw_cfg *cfg, const char *name,
 		     struct vsw_cfg_port *p)
@@ -1110,6 +1252,91 @@ fin:
 out:
 	free(p);
 	return rc;
+}
+
+/* ---- flows ---------------------------------------------------------------- */
+
+int vsw_cfg_flows_set(struct vsw_cfg *cfg, const char *bridge,
+		      const struct vsw_cfg_flow *flows, unsigned int n)
+{
+	sqlite3_stmt *st;
+	unsigned int i;
+	int rc = cfg_need_txn(cfg);
+
+	if (rc < 0)
+		return rc;
+	rc = vsw_cfg_bridge_exists(cfg, bridge);
+	if (rc < 0)
+		return rc;
+	if (!rc)
+		return cfg_fail(cfg, -ENOENT, "no bridge '%s'", bridge);
+	rc = cfg_run(cfg, "DELETE FROM flows WHERE bridge = ?1", bridge, NULL);
+	if (rc < 0)
+		return rc;
+	rc = cfg_prepare(cfg,
+			 "INSERT INTO flows(bridge, priority, flow) "
+			 "VALUES (?1, ?2, ?3)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (flows[i].priority > 65535 || flows[i].flow == NULL) {
+			sqlite3_finalize(st);
+			return cfg_fail(cfg, -EINVAL, "invalid flow rule");
+		}
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, bridge, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, (int)flows[i].priority);
+		sqlite3_bind_text(st, 3, flows[i].flow, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE) {
+			rc = cfg_sql_fail(cfg, rc, "writing flows");
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int vsw_cfg_flow_foreach(struct vsw_cfg *cfg, const char *bridge,
+			 int (*fn)(void *opaque, const struct vsw_cfg_flow *f),
+			 void *opaque)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = cfg_prepare(cfg,
+			 "SELECT priority, flow FROM flows WHERE bridge = ?1 "
+			 "ORDER BY id",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, bridge, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct vsw_cfg_flow f;
+		long long prio = sqlite3_column_int64(st, 0);
+
+		f.flow = (const char *)sqlite3_column_text(st, 1);
+		if (prio < 0 || prio > 65535 || f.flow == NULL) {
+			rc = cfg_fail(cfg, -EILSEQ,
+				      "%s: bridge '%s': invalid flow in the "
+				      "database",
+				      cfg->path, bridge);
+			sqlite3_finalize(st);
+			return rc;
+		}
+		f.priority = (unsigned int)prio;
+		rc = fn(opaque, &f);
+		if (rc != 0) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return cfg_sql_fail(cfg, rc, "reading flows");
+	return 0;
 }
 
 /* ---- options -------------------------------------------------------------- */

@@ -2,16 +2,19 @@
 /*
  * vsw_cfg: the durable configuration of vswd in one SQLite file.
  *
- * What is stored: bridges, ports (bridge, name, type, key=value options,
- * VLAN tag and trunks) and global options. The schema version is PRAGMA
- * user_version (VSW_CFG_SCHEMA_VERSION) and the file is marked as vswd's by
- * PRAGMA application_id (VSW_CFG_APP_ID); see docs/control.md for the tables.
+ * What is stored: bridges, ports (bridge, name, type, OpenFlow port
+ * number, key=value options, VLAN tag and trunks), the bridges' flow rules
+ * and global options. The schema version is PRAGMA user_version
+ * (VSW_CFG_SCHEMA_VERSION) and the file is marked as vswd's by PRAGMA
+ * application_id (VSW_CFG_APP_ID); see docs/control.md for the tables.
  *
- * Opening never discards or rewrites what it finds: a file that is not
- * SQLite, is damaged, belongs to another application or has another schema
- * version is refused with a message that says so. Only a file that does not
- * exist yet, or an empty SQLite database (zero bytes, no tables), is given
- * the schema.
+ * Opening never discards what it finds: a file that is not SQLite, is
+ * damaged, belongs to another application or has another schema version is
+ * refused with a message that says so. Only a file that does not exist
+ * yet, or an empty SQLite database (zero bytes, no tables), is given the
+ * schema; a checked version 1 store is upgraded to version 2 in one
+ * transaction (ports numbered 1, 2... per bridge in creation order, each
+ * bridge with the default flow table), keeping its bridges and ports.
  *
  * The file is opened in WAL mode with synchronous=FULL, so that a commit is
  * durable when vsw_cfg_commit() returns and a process killed at any point
@@ -32,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VSW_CFG_SCHEMA_VERSION 1
+#define VSW_CFG_SCHEMA_VERSION 2
 #define VSW_CFG_APP_ID 0x76737764 /* "vswd" */
 
 #define VSW_CFG_NAME_MAX 15   /* bridge and port names (IFNAMSIZ - 1) */
@@ -41,6 +44,9 @@
 #define VSW_CFG_VALUE_MAX 255 /* option value */
 #define VSW_CFG_MAX_OPTS 16   /* options per port */
 #define VSW_CFG_VLAN_MAX 4095 /* VLAN ids are 0..4095 */
+#define VSW_CFG_OFPORT_MAX 65279 /* OpenFlow port numbers are 1..65279 */
+/* The flow table of a new bridge, as stored. */
+#define VSW_CFG_FLOW_DEFAULT "priority=0 actions=NORMAL"
 
 struct vsw_cfg;
 
@@ -58,6 +64,7 @@ struct vsw_cfg_port {
 	char name[VSW_CFG_NAME_MAX + 1];
 	char bridge[VSW_CFG_NAME_MAX + 1];
 	char type[VSW_CFG_TYPE_MAX + 1];
+	unsigned int ofport; /* 1..VSW_CFG_OFPORT_MAX; 0 at add: assign */
 	int tag;	  /* access VLAN 0..4095, or -1: not an access port */
 	bool has_trunks;  /* false: every VLAN (when tag == -1) */
 	struct vsw_cfg_vlans trunks;
@@ -107,9 +114,11 @@ int vsw_cfg_bridge_foreach(struct vsw_cfg *cfg,
 
 /*
  * Add @p (names, type, options, VLANs checked). Port names are unique across
- * bridges: -EEXIST if @p->name exists, -ENOENT if the bridge does not.
+ * bridges: -EEXIST if @p->name exists (or @p->ofport in the bridge),
+ * -ENOENT if the bridge does not. @p->ofport 0: the lowest number free in
+ * the bridge is given and written back into @p.
  */
-int vsw_cfg_port_add(struct vsw_cfg *cfg, const struct vsw_cfg_port *p);
+int vsw_cfg_port_add(struct vsw_cfg *cfg, struct vsw_cfg_port *p);
 /* -ENOENT if the port does not exist. */
 int vsw_cfg_port_del(struct vsw_cfg *cfg, const char *name);
 /* Read one port into *@p; -ENOENT if it does not exist. */
@@ -120,6 +129,24 @@ int vsw_cfg_port_set_vlan(struct vsw_cfg *cfg, const struct vsw_cfg_port *p);
 /* Ports of @bridge (all ports if NULL), in creation order. */
 int vsw_cfg_port_foreach(struct vsw_cfg *cfg, const char *bridge,
 			 int (*fn)(void *opaque, const struct vsw_cfg_port *p),
+			 void *opaque);
+
+/*
+ * Flow rules of a bridge, each an add-flow string with numeric ports
+ * ("cookie=0x0, idle_timeout=5, priority=10,in_port=1 actions=output:2"),
+ * in dump order (priority descending, then age).
+ */
+struct vsw_cfg_flow {
+	unsigned int priority;
+	const char *flow;
+};
+
+/* Replace every rule of @bridge by @flows[0..@n). -ENOENT (no bridge). */
+int vsw_cfg_flows_set(struct vsw_cfg *cfg, const char *bridge,
+		      const struct vsw_cfg_flow *flows, unsigned int n);
+/* Calls @fn for each rule of @bridge in order; non-zero stops. */
+int vsw_cfg_flow_foreach(struct vsw_cfg *cfg, const char *bridge,
+			 int (*fn)(void *opaque, const struct vsw_cfg_flow *f),
 			 void *opaque);
 
 /* Global options (key and value as text). */

@@ -3,14 +3,22 @@
  * Data-plane threads ("vsw-pmd<N>") and the "normal" forwarding.
  *
  * Each thread polls the rxqs of its list (struct sw_pmd_list) in bursts of
- * VSW_PORT_BURST. A burst goes through three stages:
+ * VSW_PORT_BURST. While the bridge's flow table is only "actions=normal"
+ * (sw_bridge.normal_rule, see flows.c) a burst goes through three stages:
  *   1. parse: each frame once into a struct sw_key (MACs, VLAN, tag state);
  *   2. decide: sw_normal(key, in_port) -> struct sw_action (drop with a
- *      reason, output to one port, or flood). This is the one function a
- *      flow table / exact-match cache will sit in front of;
+ *      reason, output to one port, or flood);
  *   3. execute: outputs are grouped per output port and sent as one burst
  *      per port; egress VLAN tags are pushed / popped in place (headroom),
- *      each frame changing tag state at most once per burst.
+ *      each frame changing tag state at most once per burst;
+ * and the burst is counted on the rule once. Otherwise (sw_forward_flows)
+ * stage 2 is: a flow key per frame, the thread's exact-match cache for the
+ * bridge (the classifier on a miss), the rule counted once per burst, and
+ * the rule's actions per frame: edits in place, then the outputs added to
+ * the same per-port groups (NORMAL's with their VLAN processing, the others
+ * leave the frame as the actions made it), sent by stage 3. A frame whose
+ * actions need several versions of it (an edit after an output, or NORMAL
+ * after another output) is sent action by action instead (send copies).
  * No lock (except a txq spinlock when txqs are shared), no allocation, no
  * system call per packet. The packets are freed after every send (send
  * copies).
@@ -301,6 +309,361 @@ static void sw_flush_pass(struct sw_pmd *pmd, struct vsw_pkt **pkts,
 	}
 }
 
+/*
+ * Stage 3: send every output group (frames as they are, then the ones
+ * changing tag state), forget the groups, free the burst.
+ */
+static void sw_flush_burst(struct sw_pmd *pmd, struct vsw_pkt **pkts,
+			   unsigned n, const uint8_t *orig, const uint8_t *flip,
+			   uint8_t *bad, const uint16_t *vlans, bool any_flip)
+{
+	unsigned i, s;
+
+	/* pass 1: every output that wants the frame as it is */
+	sw_flush_pass(pmd, pkts, orig, bad, false);
+	if (any_flip) {
+		for (i = 0; i < n; i++) {
+			if (!flip[i])
+				continue;
+			if (orig[i])
+				vlan_pop(pkts[i]);
+			else if (!vlan_push(pkts[i], vlans[i]))
+				bad[i] = 1;
+		}
+		/* pass 2: the outputs that wanted the other tag state */
+		sw_flush_pass(pmd, pkts, orig, bad, true);
+	}
+	for (s = 0; s < pmd->n_outs; s++)
+		pmd->slot_of[pmd->outs[s].port->id] = 0xffff;
+	vsw_pkt_free_burst(pkts, n);
+}
+
+static void sw_count_rx(struct sw_rxq *rq, unsigned n, uint64_t bytes,
+			const uint64_t *drops)
+{
+	unsigned i;
+
+	sw_ctr_add(&rq->st.packets, n);
+	sw_ctr_add(&rq->st.bytes, bytes);
+	for (i = 0; i < VSW_DROP__COUNT; i++)
+		if (drops[i] != 0)
+			sw_ctr_add(&rq->st.drops[i], drops[i]);
+}
+
+/* ---- the flow table path ---- */
+
+/* The frame carries an 802.1Q header now. */
+static inline uint8_t sw_is_tagged(const struct vsw_pkt *pkt)
+{
+	const uint8_t *d = vsw_pkt_data(pkt);
+
+	return pkt->len >= ETH_HLEN_ + VLAN_HLEN_ &&
+	       ((unsigned)d[12] << 8 | d[13]) == TPID_8021Q;
+}
+
+/*
+ * Send one frame to port right now, in the tag state `want` (it is in
+ * `tagged`; vlan is what a pushed tag carries), and put it back as it was.
+ */
+static void sw_send_now(struct sw_pmd *pmd, struct vsw_port *port,
+			struct vsw_pkt *pkt, int want, int tagged,
+			uint16_t vlan)
+{
+	const uint8_t *d;
+	uint16_t tci;
+
+	if (want == tagged) {
+		sw_tx(pmd, port, &pkt, 1, -1);
+	} else if (tagged) {
+		d = vsw_pkt_data(pkt);
+		tci = (uint16_t)((unsigned)d[14] << 8 | d[15]);
+		vlan_pop(pkt);
+		sw_tx(pmd, port, &pkt, 1, -1);
+		if (!vlan_push(pkt, tci))
+			abort(); /* the pop just freed that headroom */
+	} else if (vlan_push(pkt, vlan)) {
+		sw_tx(pmd, port, &pkt, 1, -1);
+		vlan_pop(pkt);
+	} else {
+		sw_tx(pmd, port, NULL, 1, VSW_DROP_TX_ERROR);
+	}
+}
+
+/* Per-frame state of the flow path's stage 3 bookkeeping. */
+struct sw_fl {
+	struct vsw_pkt **pkts;
+	uint8_t orig[VSW_PORT_BURST], flip[VSW_PORT_BURST];
+	uint8_t bad[VSW_PORT_BURST];
+	uint16_t vlans[VSW_PORT_BURST];
+	bool any_flip;
+};
+
+/*
+ * Queue frame i for port in tag state want (the frame is in `tagged`); a
+ * group already holding a whole burst (a frame sent twice to one port)
+ * sends at once.
+ */
+static void sw_fl_out(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
+		      struct vsw_port *port, int want, int tagged)
+{
+	uint16_t s = pmd->slot_of[port->id];
+
+	if (vsw_unlikely(s != 0xffff && pmd->outs[s].n == VSW_PORT_BURST)) {
+		sw_send_now(pmd, port, b->pkts[i], want, tagged, b->vlans[i]);
+		return;
+	}
+	sw_out_add(pmd, port, i, want);
+	b->flip[i] |= want != tagged;
+}
+
+/* The port an OUTPUT action names, or NULL (gone, or the in port). */
+static inline struct vsw_port *sw_of_port(const struct sw_flood *fl,
+					  const struct vsw_port *in,
+					  uint16_t of)
+{
+	struct vsw_port *p;
+
+	if (of == VSW_FLOW_PORT_LOCAL)
+		p = fl->local;
+	else
+		p = of < fl->n_of ? fl->by_of[of] : NULL;
+	return p == in ? NULL : p;
+}
+
+/*
+ * true if the frame can go through the grouped outputs: edits before every
+ * output, NORMAL (which may remove a priority tag) first among them.
+ */
+static bool sw_acts_grouped(const struct vsw_flow_actions *a)
+{
+	bool out = false;
+	unsigned k;
+
+	if (a->flags & VSW_FLOW_ACTS_EDIT_AFTER_OUT)
+		return false;
+	for (k = 0; k < a->n; k++) {
+		switch (a->a[k].type) {
+		case VSW_FLOW_ACT_NORMAL:
+			if (out)
+				return false;
+			out = true;
+			break;
+		case VSW_FLOW_ACT_OUTPUT:
+		case VSW_FLOW_ACT_IN_PORT:
+		case VSW_FLOW_ACT_FLOOD:
+		case VSW_FLOW_ACT_ALL:
+			out = true;
+			break;
+		default:
+			break;
+		}
+	}
+	return true;
+}
+
+/*
+ * NORMAL for frame i: VLAN ingress, learning, the decision; each output
+ * queued (grouped) or sent now. Returns true if it went anywhere, else
+ * *reason says why not.
+ */
+static bool sw_fl_normal(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
+			 struct vsw_port *in, const struct sw_vlan *vin,
+			 const struct sw_flood *fl, uint32_t now, bool grouped,
+			 int *reason)
+{
+	struct vsw_switch *sw = pmd->sw;
+	struct vsw_pkt *pkt = b->pkts[i];
+	struct sw_key key;
+	struct sw_action a;
+	struct vsw_port *out;
+	bool sent = false;
+	unsigned j;
+	int r, tag;
+
+	r = sw_parse(pkt, vin, &key);
+	if (r >= 0) {
+		*reason = r;
+		return false;
+	}
+	b->vlans[i] = key.vlan;
+	a = sw_normal(pmd, in->br, &key, in, now);
+	if (a.kind == SW_ACT_DROP) {
+		*reason = a.reason;
+		return false;
+	}
+	for (j = 0; j < (a.kind == SW_ACT_FLOOD ? fl->n : 1u); j++) {
+		if (a.kind == SW_ACT_FLOOD) {
+			out = fl->ports[j];
+			if (out == in)
+				continue;
+		} else {
+			/* Acquire pairs with the release in port add. */
+			out = vsw_load_acquire(&sw->ports[a.port]);
+			if (out == NULL || out->br != in->br)
+				break;
+		}
+		tag = vlan_out(vsw_load_acquire(&out->vlan), key.vlan);
+		if (tag < 0)
+			continue;
+		if (grouped)
+			sw_fl_out(pmd, b, i, out, tag, key.tagged);
+		else
+			sw_send_now(pmd, out, pkt, tag, key.tagged, key.vlan);
+		sent = true;
+	}
+	if (!sent)
+		*reason = VSW_DROP_NO_DEST;
+	return sent;
+}
+
+/*
+ * Run the actions of frame i. grouped: outputs join the burst's groups
+ * (sw_acts_grouped() said so); else each is sent as the frame is at that
+ * point. Returns true if a copy went somewhere, else *reason.
+ */
+static bool sw_fl_exec(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
+		       const struct vsw_flow_actions *acts, struct vsw_port *in,
+		       const struct sw_vlan *vin, const struct sw_flood *fl,
+		       uint32_t now, bool grouped, int *reason)
+{
+	struct vsw_pkt *pkt = b->pkts[i];
+	bool sent = false;
+	int tagged = -1;
+	unsigned k, j;
+
+	for (k = 0; k < acts->n; k++) {
+		const struct vsw_flow_act *a = &acts->a[k];
+		struct vsw_port *out = NULL;
+
+		switch (a->type) {
+		case VSW_FLOW_ACT_NORMAL:
+			if (sw_fl_normal(pmd, b, i, in, vin, fl, now, grouped,
+					 reason))
+				sent = true;
+			tagged = -1;
+			continue;
+		case VSW_FLOW_ACT_OUTPUT:
+			out = sw_of_port(fl, in, a->arg);
+			break;
+		case VSW_FLOW_ACT_IN_PORT:
+			out = in;
+			break;
+		case VSW_FLOW_ACT_FLOOD:
+		case VSW_FLOW_ACT_ALL:
+			if (tagged < 0)
+				tagged = sw_is_tagged(pkt);
+			for (j = 0; j < fl->n; j++) {
+				if (fl->ports[j] == in)
+					continue;
+				if (grouped)
+					sw_fl_out(pmd, b, i, fl->ports[j],
+						  tagged, tagged);
+				else
+					sw_tx(pmd, fl->ports[j], &pkt, 1, -1);
+				sent = true;
+			}
+			continue;
+		default:
+			/* an edit; -ENOSPC leaves the frame unchanged */
+			(void)vsw_flow_act_edit(pkt, a);
+			tagged = -1;
+			continue;
+		}
+		if (out == NULL)
+			continue;
+		if (tagged < 0)
+			tagged = sw_is_tagged(pkt);
+		if (grouped)
+			sw_fl_out(pmd, b, i, out, tagged, tagged);
+		else
+			sw_tx(pmd, out, &pkt, 1, -1);
+		sent = true;
+	}
+	if (grouped)
+		b->orig[i] = sw_is_tagged(pkt);
+	return sent;
+}
+
+/* A burst through the flow table (see the top of the file). */
+static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
+			     struct sw_rxq *rq, const struct sw_vlan *vin,
+			     const struct sw_flood *fl, struct vsw_pkt **pkts,
+			     unsigned n, uint64_t now64)
+{
+	struct sw_bridge *br = in->br;
+	struct vsw_flow_key keys[VSW_PORT_BURST];
+	uint32_t hashes[VSW_PORT_BURST];
+	struct vsw_flow_rule *rules[VSW_PORT_BURST];
+	uint8_t kidx[VSW_PORT_BURST];
+	struct vsw_flow_rule *dr[VSW_PORT_BURST];
+	uint64_t dpk[VSW_PORT_BURST], dby[VSW_PORT_BURST];
+	uint64_t drops[VSW_DROP__COUNT] = {0};
+	uint64_t bytes = 0;
+	struct sw_fl b;
+	uint16_t ofport = vsw_load_relaxed(&in->ofport);
+	unsigned i, m = 0, k, nd = 0;
+
+	b.pkts = pkts;
+	b.any_flip = false;
+	pmd->n_outs = 0;
+	for (i = 0; i < n; i++) {
+		struct vsw_pkt *pkt = pkts[i];
+
+		pkt->in_port = in->id;
+		bytes += pkt->len;
+		b.flip[i] = 0;
+		b.bad[i] = 0;
+		b.orig[i] = 0;
+		b.vlans[i] = 0;
+		if (vsw_unlikely(pkt->len < ETH_HLEN_)) {
+			drops[VSW_DROP_BAD_FRAME]++;
+			continue;
+		}
+		hashes[m] = vsw_flow_key_extract(vsw_pkt_data(pkt), pkt->len,
+						 ofport, &keys[m]);
+		kidx[m++] = (uint8_t)i;
+	}
+	vsw_flow_emc_lookup_burst(br->emc[pmd->idx], keys, hashes, m, rules);
+	/* counters: once per distinct rule of the burst */
+	for (k = 0; k < m; k++) {
+		unsigned d;
+
+		if (rules[k] == NULL)
+			continue;
+		for (d = 0; d < nd && dr[d] != rules[k]; d++)
+			;
+		if (d == nd) {
+			dr[nd] = rules[k];
+			dpk[nd] = 0;
+			dby[nd++] = 0;
+		}
+		dpk[d]++;
+		dby[d] += pkts[kidx[k]]->len;
+	}
+	for (k = 0; k < nd; k++)
+		vsw_flow_rule_account(dr[k], dpk[k], dby[k], now64);
+	for (k = 0; k < m; k++) {
+		const struct vsw_flow_actions *acts;
+		int reason = VSW_DROP_NO_DEST;
+		bool grouped;
+
+		i = kidx[k];
+		if (rules[k] == NULL) {
+			drops[VSW_DROP_NO_DEST]++;
+			continue;
+		}
+		acts = vsw_flow_rule_actions(rules[k]);
+		grouped = sw_acts_grouped(acts);
+		if (!sw_fl_exec(pmd, &b, i, acts, in, vin, fl, (uint32_t)now64,
+				grouped, &reason))
+			drops[reason]++;
+		b.any_flip |= b.flip[i];
+	}
+	sw_count_rx(rq, n, bytes, drops);
+	sw_flush_burst(pmd, pkts, n, b.orig, b.flip, b.bad, b.vlans,
+		       b.any_flip);
+}
+
 /* Forward one received burst of in's rxq. */
 static void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 		       struct vsw_pkt **pkts, unsigned n)
@@ -310,19 +673,27 @@ static void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 	struct sw_rxq *rq = &in->rxq[rxq];
 	const struct sw_vlan *vin;
 	const struct sw_flood *fl;
+	struct vsw_flow_rule *rule0;
 	uint8_t orig[VSW_PORT_BURST], flip[VSW_PORT_BURST];
 	uint8_t bad[VSW_PORT_BURST];
 	uint16_t vlans[VSW_PORT_BURST];
 	uint64_t drops[VSW_DROP__COUNT] = {0};
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, runt_bytes = 0, now64;
 	bool any_flip = false;
 	uint32_t now;
-	unsigned i, j, s;
+	unsigned i, j;
 
 	/* Acquire pairs with the release stores in switch.c publishing them. */
 	vin = vsw_load_acquire(&in->vlan);
 	fl = vsw_load_acquire(&br->flood);
-	now = (uint32_t)sw_now_ms(sw);
+	now64 = sw_now_ms(sw);
+	now = (uint32_t)now64;
+	/* Acquire pairs with the release stores in flows.c. */
+	rule0 = vsw_load_acquire(&br->normal_rule);
+	if (vsw_unlikely(rule0 == NULL)) {
+		sw_forward_flows(pmd, in, rq, vin, fl, pkts, n, now64);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		__builtin_prefetch(vsw_pkt_data(pkts[i]));
 		bytes += pkts[i]->len;
@@ -342,6 +713,8 @@ static void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 		r = sw_parse(pkt, vin, &key);
 		if (vsw_unlikely(r >= 0)) {
 			drops[r]++;
+			if (r == VSW_DROP_BAD_FRAME)
+				runt_bytes += pkt->len;
 			continue;
 		}
 		orig[i] = key.tagged;
@@ -381,29 +754,12 @@ static void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 		}
 		any_flip |= flip[i];
 	}
-	sw_ctr_add(&rq->st.packets, n);
-	sw_ctr_add(&rq->st.bytes, bytes);
-	for (i = 0; i < VSW_DROP__COUNT; i++)
-		if (drops[i] != 0)
-			sw_ctr_add(&rq->st.drops[i], drops[i]);
-
-	/* pass 1: every output that wants the frame as it is */
-	sw_flush_pass(pmd, pkts, orig, bad, false);
-	if (any_flip) {
-		for (i = 0; i < n; i++) {
-			if (!flip[i])
-				continue;
-			if (orig[i])
-				vlan_pop(pkts[i]);
-			else if (!vlan_push(pkts[i], vlans[i]))
-				bad[i] = 1;
-		}
-		/* pass 2: the outputs that wanted the other tag state */
-		sw_flush_pass(pmd, pkts, orig, bad, true);
-	}
-	for (s = 0; s < pmd->n_outs; s++)
-		pmd->slot_of[pmd->outs[s].port->id] = 0xffff;
-	vsw_pkt_free_burst(pkts, n);
+	sw_count_rx(rq, n, bytes, drops);
+	/* the rule's counters, as if each frame had been looked up */
+	vsw_flow_rule_account(rule0, n - drops[VSW_DROP_BAD_FRAME],
+			      bytes - runt_bytes, now64);
+	sw_ctr_add(&pmd->st.fast_normal, n);
+	sw_flush_burst(pmd, pkts, n, orig, flip, bad, vlans, any_flip);
 }
 
 /*

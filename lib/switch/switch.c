@@ -247,7 +247,7 @@ void sw_port_set_txq(struct vsw_switch *sw, struct vsw_port *port,
 
 /* ---- lookups ---- */
 
-static struct sw_bridge *sw_bridge_find(struct vsw_switch *sw, const char *name)
+struct sw_bridge *sw_bridge_find(struct vsw_switch *sw, const char *name)
 {
 	struct sw_bridge *b;
 
@@ -270,24 +270,39 @@ struct vsw_port *vsw_switch_port_find(struct vsw_switch *sw, const char *name)
 	return NULL;
 }
 
-/* A new flood set for br (without `skip`); old one through *old. */
-static int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
-			    const struct vsw_port *skip, struct sw_flood **old)
+/*
+ * A new port set for br (without `skip`): flood set, ofport map, LOCAL
+ * port; the old one through *old.
+ */
+int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
+		     const struct vsw_port *skip, struct sw_flood **old)
 {
 	struct sw_flood *fl;
-	unsigned id, n = 0;
+	unsigned id, n = 0, n_of = 0;
 
-	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++)
-		if (sw->ports[id] != NULL && sw->ports[id]->br == br)
-			n++;
-	fl = calloc(1, sizeof(*fl) + n * sizeof(fl->ports[0]));
-	if (fl == NULL)
-		return -ENOMEM;
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
 		struct vsw_port *p = sw->ports[id];
 
-		if (p != NULL && p->br == br && p != skip)
-			fl->ports[fl->n++] = p;
+		if (p != NULL && p->br == br && p != skip) {
+			n++;
+			if (p->ofport >= n_of)
+				n_of = p->ofport + 1u;
+		}
+	}
+	fl = calloc(1, sizeof(*fl) + (n + n_of) * sizeof(fl->ports[0]));
+	if (fl == NULL)
+		return -ENOMEM;
+	fl->by_of = &fl->ports[n];
+	fl->n_of = n_of;
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+
+		if (p == NULL || p->br != br || p == skip)
+			continue;
+		fl->ports[fl->n++] = p;
+		fl->by_of[p->ofport] = p;
+		if (strcmp(p->name, br->name) == 0)
+			fl->local = p;
 	}
 	*old = br->flood;
 	/* Release pairs with the acquire load in sw_forward(). */
@@ -437,6 +452,68 @@ static bool sw_name_ok(const char *name, size_t max)
 	return true;
 }
 
+/* The lowest ofport no port of br holds (ports <= VSW_SWITCH_MAX_PORTS). */
+static unsigned sw_free_ofport(struct vsw_switch *sw,
+			       const struct sw_bridge *br)
+{
+	uint8_t used[VSW_SWITCH_MAX_PORTS + 2] = {0};
+	unsigned id, of;
+
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		struct vsw_port *p = sw->ports[id];
+
+		if (p != NULL && p->br == br && p->ofport < sizeof(used))
+			used[p->ofport] = 1;
+	}
+	for (of = 1; used[of]; of++)
+		;
+	return of;
+}
+
+int vsw_switch_set_port_ofport(struct vsw_switch *sw, const char *name,
+			       unsigned ofport, char *err, size_t err_len)
+{
+	struct sw_flood *old = NULL;
+	struct vsw_port *p, *q;
+	unsigned id, prev;
+	int ret;
+
+	sw_err_clear(err, err_len);
+	p = vsw_switch_port_find(sw, name);
+	if (p == NULL) {
+		sw_err(err, err_len, "no port %s", name ? name : "(null)");
+		return -ENOENT;
+	}
+	if (ofport < 1 || ofport >= VSW_FLOW_PORT_MAX) {
+		sw_err(err, err_len, "ofport %u out of 1..%u", ofport,
+		       VSW_FLOW_PORT_MAX - 1);
+		return -EINVAL;
+	}
+	if (p->ofport == ofport)
+		return 0;
+	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
+		q = sw->ports[id];
+		if (q != NULL && q != p && q->br == p->br &&
+		    q->ofport == ofport) {
+			sw_err(err, err_len, "ofport %u is port %s's", ofport,
+			       q->name);
+			return -EEXIST;
+		}
+	}
+	prev = p->ofport;
+	/* Relaxed: the sync below is what orders it for the threads. */
+	vsw_store_relaxed(&p->ofport, (uint16_t)ofport);
+	ret = sw_flood_publish(sw, p->br, NULL, &old);
+	if (ret < 0) {
+		vsw_store_relaxed(&p->ofport, (uint16_t)prev);
+		sw_err(err, err_len, "port %s: %s", name, strerror(-ret));
+		return ret;
+	}
+	sw_sync(sw);
+	free(old);
+	return 0;
+}
+
 static void sw_port_free(struct vsw_port *p)
 {
 	free(p->vlan);
@@ -453,7 +530,7 @@ int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
 	struct sw_flood *old_fl = NULL;
 	struct sw_bridge *br;
 	struct vsw_port *p;
-	unsigned id, nr, nt;
+	unsigned id, nr, nt, ofport;
 	int ret;
 
 	sw_err_clear(err, err_len);
@@ -485,6 +562,7 @@ int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
 		       VSW_SWITCH_MAX_PORTS);
 		return -ENOSPC;
 	}
+	ofport = sw_free_ofport(sw, br);
 	p = aligned_alloc(VSW_CACHE_LINE,
 			  VSW_ALIGN_UP(sizeof(*p), VSW_CACHE_LINE));
 	if (p == NULL)
@@ -494,6 +572,7 @@ int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
 	p->br = br;
 	p->sw = sw;
 	p->id = (uint16_t)id;
+	p->ofport = (uint16_t)ofport;
 	p->link = 1;
 	p->rl_count = 10;
 	snprintf(p->name, sizeof(p->name), "%s", name);
@@ -652,6 +731,11 @@ int vsw_switch_add_bridge(struct vsw_switch *sw, const char *name, char *err,
 	ret = sw_fdb_init(&b->fdb, sw->cfg.fdb_size);
 	if (ret < 0)
 		goto fail;
+	ret = sw_flows_init(sw, b);
+	if (ret < 0) {
+		sw_fdb_fini(&b->fdb);
+		goto fail;
+	}
 	for (tail = &sw->bridges; *tail != NULL; tail = &(*tail)->next)
 		;
 	*tail = b;
@@ -666,6 +750,7 @@ fail:
 
 static void sw_bridge_free(struct sw_bridge *b)
 {
+	sw_flows_fini(b);
 	sw_fdb_fini(&b->fdb);
 	free(b->flood);
 	free(b);
@@ -722,6 +807,9 @@ static int sw_threads_start(struct vsw_switch *sw, unsigned n)
 	unsigned i, id;
 	int ret;
 
+	ret = sw_flows_threads(sw, n);
+	if (ret < 0)
+		return ret;
 	sw->pmds = aligned_alloc(VSW_CACHE_LINE,
 				 VSW_ALIGN_UP(n * sizeof(*sw->pmds),
 					      VSW_CACHE_LINE));
@@ -745,6 +833,8 @@ static int sw_threads_start(struct vsw_switch *sw, unsigned n)
 	ret = sw_republish_lists(sw);
 	if (ret < 0)
 		goto fail;
+	/* the caches outlive the threads: count from now */
+	vsw_switch_pmd_stats_clear(sw);
 	return 0;
 fail:
 	sw_threads_stop(sw);
@@ -914,6 +1004,7 @@ int vsw_switch_port_iter(struct vsw_switch *sw, const char *bridge,
 		info.type = p->ops->type;
 		info.bridge = b->name;
 		info.id = p->id;
+		info.ofport = p->ofport;
 		info.link_up = vsw_port_link(p);
 		info.n_rxq = p->n_rxq;
 		info.n_txq = p->n_txq;
@@ -978,16 +1069,14 @@ unsigned vsw_switch_n_threads(const struct vsw_switch *sw)
 	return sw->n_pmds;
 }
 
-int vsw_switch_pmd_stats(const struct vsw_switch *sw, unsigned thread,
-			 struct vsw_pmd_stats *out)
+/* Raw counters of a thread since it started (EMC ones: its caches). */
+static void sw_pmd_stats_raw(const struct vsw_switch *sw, unsigned thread,
+			     struct vsw_pmd_stats *out)
 {
-	const struct vsw_pmd_stats *st;
+	const struct vsw_pmd_stats *st = &sw->pmds[thread].st;
+	const struct sw_bridge *b;
 
-	if (thread >= sw->n_pmds || out == NULL)
-		return -EINVAL;
-	st = &sw->pmds[thread].st;
 	memset(out, 0, sizeof(*out));
-	out->n_rxq = sw->pmds[thread].list->n;
 	out->packets = vsw_load_relaxed(&st->packets);
 	out->batches = vsw_load_relaxed(&st->batches);
 	out->busy_cycles = vsw_load_relaxed(&st->busy_cycles);
@@ -996,7 +1085,54 @@ int vsw_switch_pmd_stats(const struct vsw_switch *sw, unsigned thread,
 	out->wakeups_ctl = vsw_load_relaxed(&st->wakeups_ctl);
 	out->fdb_learned = vsw_load_relaxed(&st->fdb_learned);
 	out->fdb_full = vsw_load_relaxed(&st->fdb_full);
+	out->fast_normal = vsw_load_relaxed(&st->fast_normal);
+	for (b = sw->bridges; b != NULL; b = b->next) {
+		struct vsw_flow_emc_stats es;
+
+		if (b->emc[thread] == NULL)
+			continue;
+		vsw_flow_emc_stats(b->emc[thread], &es);
+		out->emc_hits += es.hits;
+		out->emc_misses += es.misses;
+	}
+}
+
+/* a - b, 0 if a deleted bridge took counts away */
+static uint64_t sw_since(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+int vsw_switch_pmd_stats(const struct vsw_switch *sw, unsigned thread,
+			 struct vsw_pmd_stats *out)
+{
+	const struct vsw_pmd_stats *b;
+
+	if (thread >= sw->n_pmds || out == NULL)
+		return -EINVAL;
+	b = &sw->pmds[thread].base;
+	sw_pmd_stats_raw(sw, thread, out);
+	out->n_rxq = sw->pmds[thread].list->n;
+	out->packets = sw_since(out->packets, b->packets);
+	out->batches = sw_since(out->batches, b->batches);
+	out->busy_cycles = sw_since(out->busy_cycles, b->busy_cycles);
+	out->idle_cycles = sw_since(out->idle_cycles, b->idle_cycles);
+	out->sleeps = sw_since(out->sleeps, b->sleeps);
+	out->wakeups_ctl = sw_since(out->wakeups_ctl, b->wakeups_ctl);
+	out->fdb_learned = sw_since(out->fdb_learned, b->fdb_learned);
+	out->fdb_full = sw_since(out->fdb_full, b->fdb_full);
+	out->emc_hits = sw_since(out->emc_hits, b->emc_hits);
+	out->emc_misses = sw_since(out->emc_misses, b->emc_misses);
+	out->fast_normal = sw_since(out->fast_normal, b->fast_normal);
 	return 0;
+}
+
+void vsw_switch_pmd_stats_clear(struct vsw_switch *sw)
+{
+	unsigned i;
+
+	for (i = 0; i < sw->n_pmds; i++)
+		sw_pmd_stats_raw(sw, i, &sw->pmds[i].base);
 }
 
 /* ---- MAC table ---- */

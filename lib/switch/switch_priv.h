@@ -38,6 +38,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <vsw/flow.h>
 #include <vsw/pkt.h>
 #include <vsw/port.h>
 #include <vsw/switch.h>
@@ -75,6 +76,7 @@ struct vsw_port {
 	struct vsw_switch *sw;
 	void *priv;
 	uint16_t id;
+	uint16_t ofport; /* relaxed (set_ofport changes it, then syncs) */
 	/* run-time state read by data threads */
 	uint32_t link;	      /* relaxed flag */
 	uint32_t txq_info;    /* n_txq | SW_TXQ_LOCK; relaxed */
@@ -115,9 +117,16 @@ struct sw_fdb {
 	uint32_t mask; /* buckets - 1 */
 };
 
-/* Flood set of a bridge: every port, immutable (published by pointer). */
+/*
+ * Port set of a bridge, immutable (published by pointer): every port (the
+ * flood set), the ports by ofport (by_of[0 .. n_of), NULL holes) and the
+ * LOCAL port (the one named like the bridge, or NULL).
+ */
 struct sw_flood {
 	unsigned n;
+	unsigned n_of;
+	struct vsw_port *local;
+	struct vsw_port **by_of;
 	struct vsw_port *ports[];
 };
 
@@ -125,6 +134,15 @@ struct sw_bridge {
 	struct sw_bridge *next;
 	struct sw_flood *flood; /* release / acquire */
 	struct sw_fdb fdb;
+	/* flows.c: the flow table and one exact-match cache per thread */
+	struct vsw_flow_table *flows;
+	/*
+	 * The table's only rule while it is a catch-all with actions=normal
+	 * (the fast path: no key, no lookup), else NULL. Release / acquire;
+	 * cleared before any change of the table (see flows.c).
+	 */
+	struct vsw_flow_rule *normal_rule;
+	struct vsw_flow_emc *emc[VSW_SWITCH_MAX_THREADS]; /* [pmd idx] */
 	char name[VSW_BRIDGE_NAME_MAX];
 };
 
@@ -164,6 +182,7 @@ struct sw_pmd {
 	uint32_t stop;		  /* relaxed flag, then a wake-up */
 	struct vsw_pkt_pool *pool;
 	struct vsw_pmd_stats st; /* written by the thread, relaxed */
+	struct vsw_pmd_stats base; /* control thread: pmd-stats-clear */
 	/* forwarding scratch, thread-private */
 	uint16_t *slot_of; /* port id -> index in outs, 0xffff none */
 	struct sw_out *outs;
@@ -203,6 +222,18 @@ int sw_republish_lists(struct vsw_switch *sw);
 struct sw_pmd_list *sw_list_alloc(unsigned n);
 void sw_port_set_txq(struct vsw_switch *sw, struct vsw_port *port,
 		     unsigned n_txq);
+
+/* flows.c */
+/* The bridge's table and caches for the current threads. */
+int sw_flows_init(struct vsw_switch *sw, struct sw_bridge *br);
+void sw_flows_fini(struct sw_bridge *br);
+/* Caches for threads 0 .. n-1 of every bridge (threads restart). */
+int sw_flows_threads(struct vsw_switch *sw, unsigned n);
+/* Bridge by name, or NULL. */
+struct sw_bridge *sw_bridge_find(struct vsw_switch *sw, const char *name);
+/* Republish br's port set (flood, ofports, LOCAL) without skip. */
+int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
+		     const struct vsw_port *skip, struct sw_flood **old);
 
 /* pmd.c */
 int sw_pmd_start(struct vsw_switch *sw, struct sw_pmd *pmd, unsigned idx);

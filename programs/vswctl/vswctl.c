@@ -193,6 +193,108 @@ static int p_set_option(char **argv, int argc, json_t **out)
 	return 0;
 }
 
+/* The FLOW / MATCH words of a flow command, joined by spaces ("" if none). */
+static char *ctl_join(char **argv, int argc)
+{
+	size_t len = 1;
+	char *s;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = malloc(len);
+	if (s == NULL)
+		return NULL;
+	s[0] = '\0';
+	for (i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+/*
+ * BRIDGE [--strict] WORDS...: "bridge", "strict" (if @strict_ok), and the
+ * joined words as @member (left out when there are none and !@need).
+ */
+static int p_flow_common(char **argv, int argc, json_t **out,
+			 const char *cmd, const char *member, bool strict_ok,
+			 bool need)
+{
+	char *words[64];
+	bool strict = false;
+	int i, n = 0;
+	char *s;
+
+	*out = NULL;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--strict") == 0 && strict_ok) {
+			strict = true;
+			continue;
+		}
+		if (strncmp(argv[i], "--", 2) == 0) {
+			ctl_usage_err("%s: unknown option '%s'", cmd, argv[i]);
+			return VSWCTL_USAGE;
+		}
+		if (n == 64) {
+			ctl_usage_err("%s: too many words (quote the flow)",
+				      cmd);
+			return VSWCTL_USAGE;
+		}
+		words[n++] = argv[i];
+	}
+	if (n == 0 && need) {
+		ctl_usage_err("%s: missing the flow (e.g. "
+			      "'priority=10,in_port=1,actions=output:2')",
+			      cmd);
+		return VSWCTL_USAGE;
+	}
+	*out = json_pack("{s:s}", "bridge", argv[0]);
+	if (strict_ok)
+		json_object_set_new(*out, "strict", json_boolean(strict));
+	if (n > 0) {
+		s = ctl_join(words, n);
+		if (s == NULL) {
+			json_decref(*out);
+			*out = NULL;
+			ctl_usage_err("%s: out of memory", cmd);
+			return VSWCTL_USAGE;
+		}
+		json_object_set_new(*out, member, json_string(s));
+		free(s);
+	}
+	return 0;
+}
+
+static int p_add_flow(char **argv, int argc, json_t **out)
+{
+	return p_flow_common(argv, argc, out, "add-flow", "flow", false, true);
+}
+
+static int p_mod_flows(char **argv, int argc, json_t **out)
+{
+	return p_flow_common(argv, argc, out, "mod-flows", "flow", true, true);
+}
+
+static int p_del_flows(char **argv, int argc, json_t **out)
+{
+	return p_flow_common(argv, argc, out, "del-flows", "match", true,
+			     false);
+}
+
+static int p_dump_flows(char **argv, int argc, json_t **out)
+{
+	return p_flow_common(argv, argc, out, "dump-flows", "match", false,
+			     false);
+}
+
+static int p_opt_bridge(char **argv, int argc, json_t **out)
+{
+	*out = argc > 0 ? json_pack("{s:s}", "bridge", argv[0]) : NULL;
+	return 0;
+}
+
 /* ---- human output ----------------------------------------------------- */
 
 static const char *j_str(json_t *o, const char *key, const char *def)
@@ -266,6 +368,7 @@ static void print_show(json_t *result)
 
 			printf("        Port %s\n", j_str(p, "name", "?"));
 			printf("            type: %s\n", j_str(p, "type", "?"));
+			printf("            ofport: %lld\n", j_int(p, "ofport"));
 			if (json_object_size(o) > 0) {
 				bool first = true;
 
@@ -310,8 +413,9 @@ static void print_dump_ports(json_t *result)
 	printf("%s: %zu ports\n", j_str(result, "bridge", "?"),
 	       json_array_size(ports));
 	json_array_foreach(ports, i, p) {
-		printf("  port %s (%s, %s):\n", j_str(p, "name", "?"),
-		       j_str(p, "type", "?"), j_str(p, "link", "?"));
+		printf("  port %s (%s, %s), ofport %lld:\n",
+		       j_str(p, "name", "?"), j_str(p, "type", "?"),
+		       j_str(p, "link", "?"), j_int(p, "ofport"));
 		print_stats_dir("rx", json_object_get(p, "rx"));
 		print_stats_dir("tx", json_object_get(p, "tx"));
 	}
@@ -327,6 +431,83 @@ static void print_fdb(json_t *result)
 		printf(" %-15s  %4lld  %s  %4lld\n", j_str(e, "port", "?"),
 		       j_int(e, "vlan"), j_str(e, "mac", "?"),
 		       j_int(e, "age"));
+}
+
+/* dump-flows: the ovs-ofctl lines */
+static void print_flows(json_t *result)
+{
+	json_t *flows = json_object_get(result, "flows"), *f;
+	size_t i;
+
+	json_array_foreach(flows, i, f)
+		printf("%s\n", j_str(f, "line", "?"));
+}
+
+static void print_count(json_t *result)
+{
+	long long n = j_int(result, "count");
+
+	if (n != 1)
+		printf("%lld flows\n", n);
+}
+
+static double j_real(json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+static void print_dpif(json_t *result)
+{
+	json_t *bridges = json_object_get(result, "bridges"), *b;
+	size_t i;
+
+	json_array_foreach(bridges, i, b) {
+		printf("%s:\n", j_str(b, "bridge", "?"));
+		printf("  flow table: %lld rules, %lld subtables%s\n",
+		       j_int(b, "rules"), j_int(b, "subtables"),
+		       json_is_true(json_object_get(b, "fast_path"))
+			       ? " (only actions=normal: fast path, no "
+				 "lookups)"
+			       : "");
+		printf("  exact match cache: %lld x %lld entries, %lld used\n",
+		       j_int(b, "emc_caches"), j_int(b, "emc_size"),
+		       j_int(b, "emc_entries"));
+		printf("  hits: %lld\n  misses: %lld\n  upcalls: %lld "
+		       "(revalidated: %lld)\n  hit rate: %.1f%%\n",
+		       j_int(b, "emc_hits"), j_int(b, "emc_misses"),
+		       j_int(b, "upcalls"), j_int(b, "revalidated"),
+		       j_real(b, "hit_rate"));
+	}
+}
+
+static void print_pmd(json_t *result)
+{
+	json_t *threads = json_object_get(result, "threads"), *t;
+	size_t i;
+
+	json_array_foreach(threads, i, t) {
+		long long busy = j_int(t, "busy_cycles");
+		long long idle = j_int(t, "idle_cycles");
+		double total = (double)busy + (double)idle;
+
+		printf("pmd thread %lld (vsw-pmd%lld, %lld rxqs):\n",
+		       j_int(t, "thread"), j_int(t, "thread"), j_int(t, "rxqs"));
+		printf("  packets received: %lld\n", j_int(t, "packets"));
+		printf("  batches: %lld\n", j_int(t, "batches"));
+		printf("  fast path (table only actions=normal): %lld\n",
+		       j_int(t, "fast_path"));
+		printf("  emc hits: %lld\n", j_int(t, "emc_hits"));
+		printf("  emc misses (classifier lookups): %lld\n",
+		       j_int(t, "emc_misses"));
+		printf("  idle cycles: %lld (%.2f %%)\n", idle,
+		       total > 0 ? 100.0 * (double)idle / total : 0.0);
+		printf("  processing cycles: %lld (%.2f %%)\n", busy,
+		       total > 0 ? 100.0 * (double)busy / total : 0.0);
+		printf("  avg cycles per packet: %.2f\n",
+		       j_real(t, "cycles_per_packet"));
+		printf("  avg processing cycles per packet: %.2f\n",
+		       j_real(t, "busy_cycles_per_packet"));
+	}
 }
 
 static void print_version(json_t *result)
@@ -351,6 +532,19 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "set-option", "threads=N|ageing=SEC|poll=on|off...", 1, -1,
 	  "option.set", p_set_option, print_nothing },
 	{ "get-option", "", 0, 0, "option.get", p_none, print_get_option },
+	{ "add-flow", "BRIDGE FLOW", 2, -1, "flow.add", p_add_flow,
+	  print_nothing },
+	{ "del-flows", "BRIDGE [--strict] [MATCH]", 1, -1, "flow.del",
+	  p_del_flows, print_count },
+	{ "mod-flows", "BRIDGE [--strict] FLOW", 2, -1, "flow.mod",
+	  p_mod_flows, print_count },
+	{ "dump-flows", "BRIDGE [MATCH]", 1, -1, "flow.dump", p_dump_flows,
+	  print_flows },
+	{ "dpif-stats", "[BRIDGE]", 0, 1, "dpif.stats", p_opt_bridge,
+	  print_dpif },
+	{ "pmd-stats", "", 0, 0, "pmd.stats", p_none, print_pmd },
+	{ "pmd-stats-clear", "", 0, 0, "pmd.stats.clear", p_none,
+	  print_nothing },
 	{ "version", "", 0, 0, "version", p_none, print_version },
 };
 
@@ -365,12 +559,14 @@ static void ctl_help(FILE *f)
 		"COMMAND [ARG...]\n\n"
 		"Commands:\n");
 	for (i = 0; i < N_CMDS; i++)
-		fprintf(f, "  %-11s %s\n", ctl_cmds[i].name, ctl_cmds[i].args);
+		fprintf(f, "  %-15s %s\n", ctl_cmds[i].name, ctl_cmds[i].args);
 	fprintf(f,
 		"\nPort types: vhostuser [path=SOCK] [queues=N], "
 		"vhostuserclient path=SOCK,\n"
 		"  tap [ifname=NAME], afpacket ifname=NAME, afxdp "
 		"ifname=NAME, internal, dummy.\n"
+		"FLOW: ovs-ofctl syntax, e.g. 'priority=10,in_port=1,"
+		"actions=output:2'.\n"
 		"Exit codes: 0 ok, 1 vswd reported an error, 2 usage "
 		"error, 3 cannot reach vswd.\n"
 		"Default socket: $VSW_CTL, else /run/vsw/vswd.ctl (root) or "

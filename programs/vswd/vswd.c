@@ -253,6 +253,11 @@ static int vswd_loop(struct vswd *d, int sigfd)
 			vsw_rpc_server_run(d->rpc);
 		if (d->n_pending > 0 && vswd_now_ms() >= d->next_retry_ms)
 			vswd_retry_pending(d);
+		/* the switch's own timeout wakes the loop at least every s */
+		if (vswd_now_ms() >= d->next_expire_ms) {
+			vswd_flows_expire(d);
+			d->next_expire_ms = vswd_now_ms() + 1000;
+		}
 	}
 }
 

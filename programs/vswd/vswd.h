@@ -38,6 +38,7 @@ struct vswd {
 	struct vswd_pending *pending;
 	unsigned int n_pending;
 	uint64_t next_retry_ms;
+	uint64_t next_expire_ms; /* flow timeouts, checked every second */
 };
 
 void vswd_log(const struct vswd *d, enum vsw_log_level level,
@@ -60,5 +61,27 @@ void vswd_retry_pending(struct vswd *d);
 /* Print the socket paths and the QEMU command line of each vhostuser port. */
 void vswd_print_banner(struct vswd *d);
 void vswd_free_pending(struct vswd *d);
+
+/* Flow tables (vswd_flow.c). */
+/* Put each bridge's stored flow table into the switch (after the ports). */
+int vswd_flows_restore(struct vswd *d);
+/* Expire idle / hard timeouts, removing the flows from the store too. */
+void vswd_flows_expire(struct vswd *d);
+/* JSON-RPC flow.add, flow.del, flow.mod, flow.dump, dpif.stats,
+ * pmd.stats, pmd.stats.clear. */
+int vswd_m_flow_add(void *opaque, json_t *params, json_t **result,
+		    struct vsw_rpc_err *e);
+int vswd_m_flow_del(void *opaque, json_t *params, json_t **result,
+		    struct vsw_rpc_err *e);
+int vswd_m_flow_mod(void *opaque, json_t *params, json_t **result,
+		    struct vsw_rpc_err *e);
+int vswd_m_flow_dump(void *opaque, json_t *params, json_t **result,
+		     struct vsw_rpc_err *e);
+int vswd_m_dpif_stats(void *opaque, json_t *params, json_t **result,
+		      struct vsw_rpc_err *e);
+int vswd_m_pmd_stats(void *opaque, json_t *params, json_t **result,
+		     struct vsw_rpc_err *e);
+int vswd_m_pmd_stats_clear(void *opaque, json_t *params, json_t **result,
+			   struct vsw_rpc_err *e);
 
 #endif /* VSWD_H */

@@ -154,6 +154,15 @@ static int ctl_switch_add_port(struct vswd *d, const struct vsw_cfg_port *p,
 			snprintf(err, len, "%s", strerror(-rc));
 		return rc;
 	}
+	/* the stored OpenFlow port number, stable across restarts */
+	if (p->ofport != 0) {
+		rc = vsw_switch_set_port_ofport(d->sw, p->name, p->ofport, err,
+						len);
+		if (rc < 0) {
+			vsw_switch_del_port(d->sw, p->name, why, sizeof(why));
+			return rc;
+		}
+	}
 	if (p->tag < 0 && !p->has_trunks)
 		return 0;
 	rc = ctl_switch_set_vlan(d, p, err, len);
@@ -650,10 +659,11 @@ static int m_port_set(void *opaque, json_t *params, json_t **result,
 static int ctl_info_cb(const struct vsw_port_info *info, void *arg)
 {
 	json_t *map = arg;
-	json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:i}", "link",
+	json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i}", "link",
 			      info->link_up ? "up" : "down", "status",
 			      info->status, "rxq", (int)info->n_rxq, "txq",
-			      (int)info->n_txq, "id", (int)info->id);
+			      (int)info->n_txq, "id", (int)info->id, "ofport",
+			      (int)info->ofport);
 
 	if (o == NULL || json_object_set_new(map, info->name, o) < 0)
 		return -ENOMEM;
@@ -692,8 +702,9 @@ static json_t *ctl_port_json(struct vswd *d, const struct vsw_cfg_port *p,
 		json_object_set_new(opts, p->opts[i].key,
 				    json_string(p->opts[i].value));
 	vsw_cfg_vlans_format(&p->trunks, trunks, sizeof(trunks));
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", p->name, "type",
-		      p->type, "options", opts ? opts : json_object(), "tag",
+	o = json_pack("{s:s, s:s, s:i, s:o, s:o, s:o}", "name", p->name,
+		      "type", p->type, "ofport", (int)p->ofport, "options",
+		      opts ? opts : json_object(), "tag",
 		      p->tag >= 0 ? json_integer(p->tag) : json_null(),
 		      "trunks",
 		      p->has_trunks ? json_string(trunks) : json_null());
@@ -814,8 +825,8 @@ static int ctl_stats_port(void *opaque, const struct vsw_cfg_port *p)
 	memset(&st, 0, sizeof(st));
 	if (rt != NULL)
 		vsw_switch_port_stats(s->d->sw, p->name, &st);
-	o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", p->name, "type",
-		      p->type, "link",
+	o = json_pack("{s:s, s:s, s:i, s:s, s:o, s:o}", "name", p->name,
+		      "type", p->type, "ofport", (int)p->ofport, "link",
 		      rt ? json_string_value(json_object_get(rt, "link")) :
 			   "down",
 		      "rx", ctl_qstats_json(&st.rx), "tx",
@@ -1093,6 +1104,10 @@ const struct vsw_rpc_method vswd_methods[] = {
 	{ "show", m_show },		{ "fdb.show", m_fdb_show },
 	{ "fdb.flush", m_fdb_flush },	{ "option.set", m_option_set },
 	{ "option.get", m_option_get }, { "version", m_version },
+	{ "flow.add", vswd_m_flow_add },	{ "flow.del", vswd_m_flow_del },
+	{ "flow.mod", vswd_m_flow_mod },	{ "flow.dump", vswd_m_flow_dump },
+	{ "dpif.stats", vswd_m_dpif_stats }, { "pmd.stats", vswd_m_pmd_stats },
+	{ "pmd.stats.clear", vswd_m_pmd_stats_clear },
 };
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);
 
@@ -1133,6 +1148,8 @@ int vswd_restore(struct vswd *d)
 	rc = vsw_cfg_bridge_foreach(d->cfg, ctl_restore_bridge, d);
 	if (rc == 0)
 		rc = vsw_cfg_port_foreach(d->cfg, NULL, ctl_restore_port, d);
+	if (rc == 0)
+		rc = vswd_flows_restore(d);
 	if (rc < 0 && vsw_cfg_why(d->cfg)[0])
 		vswd_log(d, VSW_LOG_ERR, "restoring the configuration: %s",
 			 vsw_cfg_why(d->cfg));
@@ -1189,6 +1206,10 @@ static int ctl_default_port(struct vswd *d, const char *name,
 	rc = vsw_cfg_port_add(d->cfg, &p);
 	if (rc < 0)
 		vswd_log(d, VSW_LOG_ERR, "%s", vsw_cfg_why(d->cfg));
+	else
+		/* the number the store gave it */
+		rc = vsw_switch_set_port_ofport(d->sw, name, p.ofport, err,
+						sizeof(err));
 	return rc;
 }
 

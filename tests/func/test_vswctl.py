@@ -12,6 +12,7 @@ usage: test_vswctl.py VSWD VSWCTL
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -279,8 +280,251 @@ def test_raw_protocol():
           "invalid params")
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of process pid so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_port(name, pred, secs):
+    """The port's show entry once pred(entry) holds, or the last one."""
+    deadline = time.time() + secs
+    while True:
+        p = port(show(), "br1", name)
+        if (p is not None and pred(p)) or time.time() >= deadline:
+            return p
+        time.sleep(0.1)
+
+
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, capture_output=True,
+                          text=True).returncode
+
+
+def test_tap_gone(d):
+    """The interface of a tap port is deleted under it: link down, no busy
+    data thread, one log line, re-created when the name is free, del-port
+    works."""
+    if not ("tap" in known_types() and IS_ROOT and
+            os.path.exists("/dev/net/tun")):
+        print("note: not root or no TAP: interface loss not checked")
+        return
+    ifname = "vswg%d" % (os.getpid() % 100000)
+    ns = "vsw-func-gone-%d" % os.getpid()
+    log = os.path.join(TMP, "vswd.log")
+    ok("add-port", "br1", "tg", "type=tap", "ifname=" + ifname)
+    check(wait_port("tg", lambda p: p["link"] == "up", 5)["rxq"] == 1,
+          "tap port up with its queue")
+    check(sh("ip netns add %s && ip link set %s netns %s && "
+             "ip netns del %s" % (ns, ifname, ns, ns)) == 0,
+          "interface moved to a namespace, namespace deleted")
+    # keep the name taken (by a veth) so the port stays down for a while
+    check(sh("ip link add %s type veth peer name %sp" % (ifname, ifname))
+          == 0, "name taken by a veth")
+    p = wait_port("tg", lambda p: p["link"] == "down" and
+                  "interface gone" in p["status"], 10)
+    check(p["link"] == "down" and p["rxq"] == 0 and p["txq"] == 0,
+          "link down, no queues: %s" % p)
+    check("interface gone" in p["status"], "status: %s" % p["status"])
+    # no busy loop: vswd (all threads) idles while the port is dead; the
+    # vhostuser port vhu0 goes first, as a data thread polls it without
+    # sleeping while no guest is connected
+    if port(show(), "br0", "vhu0") is not None:
+        ok("del-port", "br0", "vhu0")
+    t0, c0 = time.time(), cpu_s(d.p.pid)
+    time.sleep(1.5)
+    used = (cpu_s(d.p.pid) - c0) / (time.time() - t0)
+    check(used < 0.25, "vswd CPU use while the port is dead: %.0f%%" %
+          (used * 100))
+    out = ok("show")
+    check("link: down" in out.split("Port tg")[1].split("Port ")[0],
+          "vswctl show: tg link down:\n" + out)
+    gone = [x for x in open(log).read().splitlines()
+            if "tap interface %s is gone" % ifname in x]
+    check(len(gone) == 1, "one log line for the loss: %s" % gone)
+    check(open(log).read().count("tap read") == 0, "no read warnings")
+    # the name is free again: re-created by the next retry (every 2 s)
+    check(sh("ip link del %s" % ifname) == 0, "veth removed")
+    p = wait_port("tg", lambda p: p["link"] == "up", 6)
+    check(p["link"] == "up" and p["rxq"] == 1 and p["txq"] == 1,
+          "tap port back: %s" % p)
+    check(os.path.exists("/sys/class/net/%s/tun_flags" % ifname),
+          "interface re-created as a TAP")
+    # gone again (ip link del here), then deleted while down
+    check(sh("ip link del %s" % ifname) == 0, "ip link del")
+    p = wait_port("tg", lambda p: p["link"] == "down", 5)
+    check(p["link"] == "down", "down again after ip link del: %s" % p)
+    ok("del-port", "br1", "tg")
+    check(port(show(), "br1", "tg") is None, "del-port of a dead tap port")
+    time.sleep(2.5)  # a retry would have re-created it by now
+    check(not os.path.exists("/sys/class/net/%s" % ifname),
+          "no interface left after del-port")
+
+
+FLOW_LINE = re.compile(r"^ cookie=0x[0-9a-f]+, duration=\d+\.\d{3}s, "
+                       r"table=0, n_packets=\d+, n_bytes=\d+, (.*)$")
+
+
+def flows(bridge):
+    """dump-flows BRIDGE --json as (priority, match, actions) tuples."""
+    rc, out, err = ctl("dump-flows", bridge, json_out=True)
+    check(rc == 0, "dump-flows %s --json: %s" % (bridge, err))
+    return [(f["priority"], f["match"], f["actions"])
+            for f in json.loads(out)["flows"]]
+
+
+def flow_lines(bridge):
+    """The human dump-flows lines without duration and counters."""
+    out = ok("dump-flows", bridge)
+    rest = []
+    for line in out.splitlines():
+        m = FLOW_LINE.match(line)
+        check(m is not None, "ovs-ofctl format: %r" % line)
+        if m:
+            rest.append(m.group(1))
+    return rest
+
+
+BAD_FLOWS = [
+    # (args, exit code, stderr must contain)
+    (["add-flow", "br1", "in_prt=1,actions=drop"], 1,
+     "in_prt: unknown field"),
+    (["add-flow", "br1", "in_port=nope,actions=drop"], 1, "nope"),
+    (["add-flow", "br1", "tp_dst=80,actions=drop"], 1, "tp_dst"),
+    (["add-flow", "br1", "in_port=1"], 1, "actions"),
+    (["add-flow", "br1", "actions=output:frob"], 1, "frob"),
+    (["add-flow", "br1", "actions=mod_vlan_vid:5000"], 1, "5000"),
+    (["add-flow", "nobr", "actions=drop"], 1, "no bridge 'nobr'"),
+    (["add-flow", "br1"], 2, "usage"),
+    (["add-flow", "br1", "--bogus", "actions=drop"], 2, "--bogus"),
+    (["mod-flows", "br1", "in_port=1"], 1, "actions"),
+    (["del-flows", "br1", "--strict"], 1, "--strict needs a match"),
+    (["del-flows", "br1", "in_port=1,actions=drop"], 1, "actions"),
+    (["dump-flows", "nobr"], 1, "no bridge 'nobr'"),
+    (["dpif-stats", "nobr"], 1, "no bridge 'nobr'"),
+    (["dpif-stats", "br0", "br1"], 2, "usage"),
+    (["pmd-stats", "x"], 2, "usage"),
+]
+
+
+def test_flows():
+    s = show()
+    ofs = {p["name"]: p["ofport"] for b in s["bridges"]
+           for p in b["ports"]}
+    check(ofs.get("d0") == 1 and ofs.get("d1") == 2 and ofs.get("d2") == 3,
+          "ofports in creation order: %s" % ofs)
+    check("ofport: 1" in ok("show"), "show prints ofports")
+    check("port d0 (dummy, up), ofport 1:" in ok("dump-ports", "br1"),
+          "dump-ports prints ofports")
+    # the default table
+    check(flow_lines("br1") == ["priority=0 actions=NORMAL"],
+          "default table: %s" % flow_lines("br1"))
+    ok("add-flow", "br1", "priority=100,in_port=d0,actions=output:d1")
+    ok("add-flow", "br1", "priority=90,in_port=d1,dl_vlan=10,"
+       "actions=strip_vlan,output:1,output:3")
+    ok("add-flow", "br1", "tcp,nw_dst=10.0.0.0/24,tp_dst=80,"
+       "idle_timeout=600,actions=mod_nw_dst:10.0.0.9,normal")
+    ok("add-flow", "br1", "priority=80", "in_port=3", "actions=drop")
+    want = ["tcp,nw_dst=10.0.0.0/24,tp_dst=80 actions=mod_nw_dst:10.0.0.9,"
+            "NORMAL",
+            "priority=100,in_port=1 actions=output:2",
+            "priority=90,in_port=2,dl_vlan=10 actions=strip_vlan,output:1,"
+            "output:3",
+            "priority=80,in_port=3 actions=drop",
+            "priority=0 actions=NORMAL"]
+    got = flow_lines("br1")
+    got[0] = got[0].replace("idle_timeout=600, ", "")
+    check(got == want, "dump-flows after add:\n%s" % "\n".join(got))
+    check("idle_timeout=600, tcp" in ok("dump-flows", "br1"),
+          "idle_timeout shown")
+    j = flows("br1")
+    check(j[1] == (100, "in_port=1", "output:2"), "json flow: %s" % (j,))
+    # a filter
+    check(flow_lines("br1", ) and
+          len(json.loads(ctl("dump-flows", "br1", "in_port=2",
+                             json_out=True)[1])["flows"]) == 1,
+          "dump-flows with a match")
+    # mod-flows strict and not
+    out = ok("mod-flows", "br1", "--strict",
+             "priority=100,in_port=d0,actions=drop")
+    check(out == "", "mod of one flow prints nothing: %r" % out)
+    check(flows("br1")[1] == (100, "in_port=1", "drop"), "strict mod")
+    out = ok("mod-flows", "br1", "in_port=1,actions=output:3")
+    check(out == "", "non-strict mod of one flow: %r" % out)
+    check(flows("br1")[1] == (100, "in_port=1", "output:3"), "mod")
+    rc, out, _ = ctl("mod-flows", "br1", "priority=5,in_port=9,actions=drop",
+                     json_out=True)
+    check(rc == 0 and json.loads(out)["count"] == 1, "mod adds: %s" % out)
+    # del-flows strict (priority must match) and not
+    out = ok("del-flows", "br1", "--strict", "priority=99,in_port=1")
+    check(out == "0 flows\n", "strict del with another priority: %r" % out)
+    out = ok("del-flows", "br1", "--strict", "priority=5,in_port=9")
+    check(len(flows("br1")) == 5, "strict del removed one")
+    # bad flows: rejected with the parser's message, nothing changed
+    before = flows("br1")
+    for args, code, needle in BAD_FLOWS:
+        rc, out, err = ctl(*args)
+        check(rc == code and needle in err,
+              "vswctl %s: rc %d (want %d), stderr %r (want %r)" %
+              (" ".join(args), rc, code, err, needle))
+        if code == 1:
+            rc, out, _ = ctl(*args, json_out=True)
+            e = json.loads(out)["error"] if out else {}
+            check(rc == 1 and needle in e.get("message", ""),
+                  "--json error for %s: %s" % (args, out))
+    check(flows("br1") == before, "bad flows changed nothing")
+    # statistics
+    out = ok("dpif-stats", "br1")
+    for needle in ("br1:", "5 rules", "subtables", "exact match cache",
+                   "hits: ", "misses: ", "upcalls: ", "hit rate"):
+        check(needle in out, "dpif-stats has %r:\n%s" % (needle, out))
+    rc, out, _ = ctl("dpif-stats", json_out=True)
+    j = json.loads(out)
+    b1 = [b for b in j["bridges"] if b["bridge"] == "br1"]
+    check(rc == 0 and len(b1) == 1 and b1[0]["rules"] == 5 and
+          b1[0]["emc_size"] == 8192 and not b1[0]["fast_path"] and
+          b1[0]["emc_caches"] == 2, "dpif-stats json: %s" % out)
+    b0 = [b for b in j["bridges"] if b["bridge"] == "br0"]
+    check(len(b0) == 1 and b0[0]["fast_path"] and b0[0]["rules"] == 1,
+          "br0 on the fast path: %s" % b0)
+    out = ok("pmd-stats")
+    for needle in ("pmd thread 0", "pmd thread 1", "packets received:",
+                   "emc hits:", "emc misses", "idle cycles:",
+                   "processing cycles:", "avg cycles per packet:"):
+        check(needle in out, "pmd-stats has %r:\n%s" % (needle, out))
+    rc, out, _ = ctl("pmd-stats", json_out=True)
+    j = json.loads(out)
+    check(rc == 0 and len(j["threads"]) == 2 and
+          {"packets", "emc_hits", "emc_misses", "busy_cycles",
+           "idle_cycles", "cycles_per_packet"} <= set(j["threads"][0]),
+          "pmd-stats json: %s" % out)
+    idle0 = j["threads"][0]["idle_cycles"]
+    ok("pmd-stats-clear")
+    j = json.loads(ctl("pmd-stats", json_out=True)[1])
+    check(j["threads"][0]["idle_cycles"] < idle0,
+          "pmd-stats-clear restarts the counters")
+    # an idle timeout expires through vswd's control loop
+    ok("add-flow", "br1", "priority=7,in_port=2,idle_timeout=1,"
+       "actions=drop")
+    check(any(f[0] == 7 for f in flows("br1")), "timed flow added")
+    deadline = time.time() + 10
+    while time.time() < deadline and any(f[0] == 7 for f in flows("br1")):
+        time.sleep(0.2)
+    check(not any(f[0] == 7 for f in flows("br1")), "idle flow expired")
+    # del-flows BR without a match: empty table, then the default again
+    ok("add-br", "br3")
+    ok("add-flow", "br3", "priority=1,actions=drop")
+    out = ok("del-flows", "br3")
+    check(out == "2 flows\n" and flows("br3") == [], "del-flows all")
+    ok("add-flow", "br3", "priority=0,actions=normal")
+    check(flows("br3") == [(0, "", "NORMAL")], "default back: %s" % flows("br3"))
+    ok("del-br", "br3")
+
+
 def test_restart(d):
     before = config_of(show())
+    flows_before = flow_lines("br1")
     rc = d.stop(signal.SIGTERM)
     check(rc == 0, "SIGTERM: clean exit, got %d" % rc)
     check(not os.path.exists(CTL), "control socket removed")
@@ -290,14 +534,26 @@ def test_restart(d):
     after = config_of(show())
     check(after == before, "restart after SIGTERM restores:\n%s\n%s" %
           (json.dumps(before), json.dumps(after)))
+    check(flow_lines("br1") == flows_before,
+          "restart keeps the flows:\n%s\n%s" % (flows_before,
+                                                 flow_lines("br1")))
+    ok("add-flow", "br1", "priority=33,dl_dst=02:00:00:00:00:01,"
+       "actions=mod_dl_src:02:00:00:00:00:02,output:2")
+    flows_before = flow_lines("br1")
     ok("add-port", "br1", "d9", "type=dummy")
     ok("set-port", "d9", "trunks=5")
+    ofport_d9 = port(show(), "br1", "d9")["ofport"]
     before = config_of(show())
     d.stop(signal.SIGKILL)
     d = Daemon()
     after = config_of(show())
     check(after == before, "restart after kill -9 restores:\n%s\n%s" %
           (json.dumps(before), json.dumps(after)))
+    check(flow_lines("br1") == flows_before,
+          "kill -9 keeps the flows:\n%s\n%s" % (flows_before,
+                                                 flow_lines("br1")))
+    check(port(show(), "br1", "d9")["ofport"] == ofport_d9,
+          "ofport stable across restarts")
     return d
 
 
@@ -342,9 +598,11 @@ def main():
         d = Daemon()
         test_defaults_and_commands()
         test_errors()
+        test_flows()
         test_raw_protocol()
         test_second_daemon()
         d = test_restart(d)
+        test_tap_gone(d)
         check(d.stop() == 0, "final stop")
         d = None
         test_corrupt()

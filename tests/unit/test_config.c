@@ -420,17 +420,166 @@ static void test_wrong_schema(void **state)
 	struct tc_env *env = *state;
 
 	tc_make_store(env, 1);
-	tc_sql(env->path, "PRAGMA journal_mode=DELETE; PRAGMA user_version=2");
-	tc_refused(env, -EPROTO, "schema version 2");
+	tc_sql(env->path, "PRAGMA journal_mode=DELETE; PRAGMA user_version=3");
+	tc_refused(env, -EPROTO, "schema version 3");
 	tc_sql(env->path, "PRAGMA user_version=0");
 	tc_refused(env, -EPROTO, "schema version 0");
+	/* Version 1 with version 2's tables: not upgraded, refused. */
+	tc_sql(env->path, "PRAGMA user_version=1");
+	tc_refused(env, -EPROTO, "unexpected table 'flows'");
 	/* The right version, a table missing. */
-	tc_sql(env->path, "PRAGMA user_version=1; DROP TABLE options");
+	tc_sql(env->path, "PRAGMA user_version=2; DROP TABLE options");
 	tc_refused(env, -EPROTO, "'options' is missing");
 	/* An extra table. */
 	tc_sql(env->path, "CREATE TABLE options (key TEXT PRIMARY KEY NOT NULL,"
 			  " value TEXT NOT NULL); CREATE TABLE zz (x)");
 	tc_refused(env, -EPROTO, "unexpected table 'zz'");
+}
+
+/* A schema version 1 store, written the way vswd 0.1 did. */
+static const char tc_v1_sql[] =
+	"PRAGMA journal_mode=DELETE;"
+	"CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL,"
+	" value TEXT NOT NULL);"
+	"CREATE TABLE bridges (id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE ports (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" bridge TEXT NOT NULL REFERENCES bridges(name) ON DELETE CASCADE,"
+	" type TEXT NOT NULL,"
+	" tag INTEGER CHECK (tag IS NULL OR tag BETWEEN 0 AND 4095),"
+	" trunks TEXT);"
+	"CREATE INDEX ports_bridge ON ports(bridge);"
+	"CREATE TABLE port_options ("
+	" port TEXT NOT NULL REFERENCES ports(name) ON DELETE CASCADE,"
+	" key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (port, key));"
+	"CREATE TABLE options (key TEXT PRIMARY KEY NOT NULL,"
+	" value TEXT NOT NULL);"
+	"INSERT INTO meta VALUES ('initialized', '1');"
+	"INSERT INTO bridges(name) VALUES ('br0'), ('br1');"
+	"INSERT INTO ports(name, bridge, type, tag) VALUES"
+	" ('a', 'br0', 'dummy', 10), ('b', 'br1', 'dummy', NULL),"
+	" ('c', 'br0', 'tap', NULL);"
+	"INSERT INTO port_options VALUES ('a', 'rxq', '2');"
+	"INSERT INTO options VALUES ('threads', '2');"
+	"PRAGMA application_id = 1987278692; PRAGMA user_version = 1;";
+
+struct tc_flows {
+	unsigned n;
+	char flow[4][128];
+	unsigned prio[4];
+};
+
+static int tc_flow_cb(void *opaque, const struct vsw_cfg_flow *f)
+{
+	struct tc_flows *l = opaque;
+
+	if (l->n < 4) {
+		snprintf(l->flow[l->n], sizeof(l->flow[0]), "%s", f->flow);
+		l->prio[l->n] = f->priority;
+	}
+	l->n++;
+	return 0;
+}
+
+/* v1 -> v2: bridges, ports, options kept; ofports and default flows */
+static void test_migrate_v1(void **state)
+{
+	struct tc_env *env = *state;
+	struct vsw_cfg_port p;
+	struct tc_flows fl = {0};
+	struct vsw_cfg *cfg;
+	char v[32];
+	long long ver = 0;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	tc_sql(env->path, tc_v1_sql);
+	cfg = tc_open(env, false);
+	assert_int_equal(vsw_cfg_port_get(cfg, "a", &p), 0);
+	assert_string_equal(p.bridge, "br0");
+	assert_int_equal(p.tag, 10);
+	assert_int_equal(p.ofport, 1);
+	assert_string_equal(vsw_cfg_port_opt(&p, "rxq"), "2");
+	assert_int_equal(vsw_cfg_port_get(cfg, "b", &p), 0);
+	assert_int_equal(p.ofport, 1);
+	assert_int_equal(vsw_cfg_port_get(cfg, "c", &p), 0);
+	assert_int_equal(p.ofport, 2);
+	assert_int_equal(vsw_cfg_option_get(cfg, "threads", v, sizeof(v)), 0);
+	assert_string_equal(v, "2");
+	assert_int_equal(vsw_cfg_flow_foreach(cfg, "br1", tc_flow_cb, &fl), 0);
+	assert_int_equal(fl.n, 1);
+	assert_string_equal(fl.flow[0], VSW_CFG_FLOW_DEFAULT);
+	/* a new port takes the lowest free number; ofports are unique */
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	tc_port(&p, "br0", "d", "dummy");
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), 0);
+	assert_int_equal(p.ofport, 3);
+	assert_int_equal(vsw_cfg_port_del(cfg, "a"), 0);
+	tc_port(&p, "br0", "e", "dummy");
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), 0);
+	assert_int_equal(p.ofport, 1);
+	tc_port(&p, "br0", "f", "dummy");
+	p.ofport = 2;
+	assert_int_equal(vsw_cfg_port_add(cfg, &p), -EEXIST);
+	assert_non_null(strstr(vsw_cfg_why(cfg), "ofport 2"));
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	vsw_cfg_close(cfg);
+	/* the file is version 2 now */
+	assert_int_equal(sqlite3_open(env->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+					    NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	ver = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(ver, VSW_CFG_SCHEMA_VERSION);
+	cfg = tc_open(env, false);
+	assert_int_equal(vsw_cfg_port_get(cfg, "e", &p), 0);
+	assert_int_equal(p.ofport, 1);
+	vsw_cfg_close(cfg);
+}
+
+/* flows: replaced per bridge, in order, durable, gone with the bridge */
+static void test_flows(void **state)
+{
+	struct tc_env *env = *state;
+	const struct vsw_cfg_flow f[] = {
+		{100, "cookie=0x0, priority=100,in_port=1 actions=output:2"},
+		{0, "cookie=0x0, priority=0 actions=drop"},
+	};
+	struct tc_flows fl = {0};
+	struct vsw_cfg *cfg = tc_open(env, true);
+
+	assert_int_equal(vsw_cfg_flows_set(cfg, "br0", f, 2), -EINVAL);
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br1"), 0);
+	assert_int_equal(vsw_cfg_flows_set(cfg, "nope", f, 2), -ENOENT);
+	assert_int_equal(vsw_cfg_flows_set(cfg, "br0", f, 2), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	vsw_cfg_close(cfg);
+	cfg = tc_open(env, false);
+	assert_int_equal(vsw_cfg_flow_foreach(cfg, "br0", tc_flow_cb, &fl), 0);
+	assert_int_equal(fl.n, 2);
+	assert_string_equal(fl.flow[0], f[0].flow);
+	assert_int_equal(fl.prio[0], 100);
+	assert_string_equal(fl.flow[1], f[1].flow);
+	memset(&fl, 0, sizeof(fl));
+	assert_int_equal(vsw_cfg_flow_foreach(cfg, "br1", tc_flow_cb, &fl), 0);
+	assert_int_equal(fl.n, 1);
+	assert_string_equal(fl.flow[0], VSW_CFG_FLOW_DEFAULT);
+	/* an empty table is stored as empty */
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_flows_set(cfg, "br1", NULL, 0), 0);
+	assert_int_equal(vsw_cfg_bridge_del(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	memset(&fl, 0, sizeof(fl));
+	assert_int_equal(vsw_cfg_flow_foreach(cfg, "br1", tc_flow_cb, &fl), 0);
+	assert_int_equal(fl.n, 0);
+	assert_int_equal(vsw_cfg_flow_foreach(cfg, "br0", tc_flow_cb, &fl), 0);
+	assert_int_equal(fl.n, 0);
+	vsw_cfg_close(cfg);
 }
 
 static void test_foreign_db(void **state)
@@ -517,6 +666,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_schema, tc_setup,
 						tc_teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_db, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_flows, tc_setup,
 						tc_teardown),
 		cmocka_unit_test_setup_teardown(test_inconsistent_rows,
 						tc_setup, tc_teardown),
