@@ -5,6 +5,9 @@
 
 # Debian packages the build, the tests and the tools need. The one list:
 # add new needs here (deps installs only what is missing).
+# Extra packages for the side-by-side benchmark only (make bench-compare).
+BENCH_PKGS := dpdk dpdk-dev openvswitch-switch-dpdk gnuplot-nox sysstat
+
 DEB_PKGS := meson ninja-build gcc clang libclang-rt-14-dev llvm \
 	clang-format pkg-config libcmocka-dev python3 \
 	libsqlite3-dev libjansson-dev libxdp-dev libbpf-dev iproute2 \
@@ -21,7 +24,7 @@ RUN_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: all build run demo test bench clean format deps
+.PHONY: all build run demo test bench bench-compare clean format deps
 
 all: build
 
@@ -104,6 +107,16 @@ bench: deps
 		$(MESON) setup $(BENCH_DIR) -Dbuildtype=release -Dtests=false
 	@$(MESON) compile -C $(BENCH_DIR)
 	@$(BENCH_DIR)/bench/vsw-ringbench $(BENCH_ARGS)
+
+# vsw against dpdk-testpmd and Open vSwitch with DPDK, interleaved
+# repetitions, table and plot written to docs/performance.md (10-20 min;
+# run it on an otherwise idle machine). Options: COMPARE_ARGS="--quick".
+bench-compare:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) $(BENCH_PKGS)"
+	@[ -f $(BENCH_DIR)/build.ninja ] || \
+		$(MESON) setup $(BENCH_DIR) -Dbuildtype=release -Dtests=false
+	@$(MESON) compile -C $(BENCH_DIR)
+	@$(PYTHON) bench/compare/run.py --build-dir $(BENCH_DIR) $(COMPARE_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_DIR) $(BENCH_DIR) build-*/
