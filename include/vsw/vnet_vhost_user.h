@@ -145,6 +145,47 @@ unsigned vsw_vnet_vu_rx_burst(struct vsw_vnet_vu *v, unsigned qp,
 			      struct vsw_pkt *const *pkts, unsigned n);
 
 /*
+ * Data thread: frames of pair qp's transmitq are allocated from pool (the
+ * calling thread's own) from now on. Cheap when nothing changed (one load
+ * and a compare): call it before every burst. Each queue start, and each
+ * new vsw_vnet (a new driver), begins with cfg->pool again, so a caller
+ * that calls this before each burst never draws from cfg->pool. 0,
+ * -EINVAL (qp), -ENODEV (the transmitq is not running: nothing to do).
+ */
+int vsw_vnet_vu_dp_tx_set_pool(struct vsw_vnet_vu *v, unsigned qp,
+			       struct vsw_pkt_pool *pool);
+
+/*
+ * Idle sleep in the caller's own poll loop (a switch thread that also
+ * polls other ports) on the transmitq of pair qp. One round goes
+ * dp_tx_kick_fd(), dp_tx_arm(), poll() on the fd, dp_tx_disarm(), with no
+ * dp_quiesce() in between: a queue_stop meanwhile (which precedes every
+ * close or replacement of the kick fd, vsw_vu) waits for the next
+ * quiescent point, so the queue and its kick fd stay attached and open
+ * until disarm has returned. The fd changes with every queue start:
+ * re-read it every round, never keep it across a quiescent point.
+ *
+ * dp_tx_kick_fd: the kick fd of the running transmitq; -1 if that queue is
+ * not running (vsw_vnet_vu_queue_running() tells) or has no kick fd (the
+ * front-end set VHOST_USER_VRING_NOFD_MASK: the ring must be polled).
+ * Poll it, do not read it: dp_tx_disarm() drains it.
+ */
+int vsw_vnet_vu_dp_tx_kick_fd(const struct vsw_vnet_vu *v, unsigned qp);
+/*
+ * Ask the guest to kick (vsw_vq_dev_enable_notify()), then re-check the
+ * ring: true if frames are already there (do not sleep); false if it is
+ * safe to sleep on the kick fd, and also when the transmitq is not
+ * running (nothing was enabled then).
+ */
+bool vsw_vnet_vu_dp_tx_arm(struct vsw_vnet_vu *v, unsigned qp);
+/*
+ * After the wake-up: suppress kicks again and drain the kick fd (one
+ * non-blocking check and read, per wake-up, never per frame). Does
+ * nothing if dp_tx_arm() enabled nothing.
+ */
+void vsw_vnet_vu_dp_tx_disarm(struct vsw_vnet_vu *v, unsigned qp);
+
+/*
  * Sleep until there is work: the guest kicks a running transmitq, or the
  * receiveq of a pair whose bit is set in rx_wait (frames wait for guest
  * buffers), a queue starts or stops, an extra fd (up to

@@ -26,10 +26,27 @@
  * device), then clears `paused`. A control step therefore briefly stops
  * this port's traffic, which only matters while the guest reconfigures.
  *
+ * Idle sleep (rxq_wait_fd / rxq_arm / rxq_disarm): rxq q sleeps on the
+ * kick fd of the guest's transmitq q while that queue runs (arm enables the
+ * guest's kicks and re-checks the ring, disarm suppresses them again and
+ * drains the fd). While the transmitq does not run (no guest connected, or
+ * the guest does not use that pair) the rxq's wait fd is `quiet_fd`, an
+ * eventfd nobody writes: the thread sleeps until the switch wakes it. It
+ * does when a guest comes: every control step begins with
+ * vsw_port_quiesce(), which wakes every sleeping data thread and waits until
+ * each has left its sleep (and every op of this port). The kick fd is only
+ * closed or replaced inside a control step (vsw_vu stops the queue first),
+ * so no thread polls a closed fd: a sleep that began before the step has
+ * ended when the step starts, and while the step runs rxq_wait_fd returns
+ * -1 (`paused`: the thread keeps polling for that short while and reads
+ * the new fd when it next sleeps). A queue running without a kick fd
+ * (VHOST_USER_VRING_NOFD_MASK) also gives -1: the ring must be polled.
+ *
  * Packet pools: frames the guest transmits are allocated from the pool of
- * the thread calling recv; recv points the pair's transmitq at that pool
- * before each burst when it changed (the rxq's owner may change, and the
- * device is replaced when a new driver starts).
+ * the thread calling recv; recv hands vsw_vnet_vu that pool before each
+ * burst (vsw_vnet_vu_dp_tx_set_pool(), a compare when unchanged), as the
+ * rxq's owner may change and every queue start begins with the device's
+ * default pool.
  *
  * Control fds: vsw_vnet_vu watches up to two fds (the socket, the control
  * queue's kick); the port API has one, so they are gathered in an epoll
@@ -45,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -56,12 +74,6 @@
 
 #define VHU_DEFAULT_RUN_DIR "/run/vsw"
 
-/* What the rxq owner last set as the pool of its pair's transmitq. */
-struct vhu_rxq {
-	const struct vsw_vnet *dev;
-	struct vsw_pkt_pool *pool;
-} __attribute__((aligned(64)));
-
 struct vhu_port {
 	struct vsw_port *port;
 	struct vsw_vnet_vu *vu;
@@ -72,6 +84,7 @@ struct vhu_port {
 	int epfd; /* ctl_fd: readable when one of reg[] is */
 	int reg[VSW_VNET_VU_CTL_FDS];
 	unsigned n_reg;
+	int quiet_fd; /* rxq_wait_fd of a rxq whose transmitq is not running */
 	char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	/*
 	 * 1 while the control thread runs a vhost-user step. Written by the
@@ -79,7 +92,6 @@ struct vhu_port {
 	 * on set, release on clear), read with acquire by recv / send.
 	 */
 	uint32_t paused;
-	struct vhu_rxq rxq[VSW_PORT_MAX_QUEUES];
 };
 
 static void vhu_err(char *err, size_t len, const char *fmt, ...)
@@ -219,13 +231,19 @@ static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 		ret = -errno;
 		goto err_free;
 	}
+	/* never written: polling it only ever ends through the switch */
+	h->quiet_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h->quiet_fd < 0) {
+		ret = -errno;
+		goto err_epoll;
+	}
 	/*
 	 * vsw_vnet_vu wants a default pool for the transmitqs; recv always
 	 * sets the caller's before a burst, so this one is never drawn from.
 	 */
 	ret = vsw_pkt_pool_create(&pc, &h->idle_pool);
 	if (ret < 0)
-		goto err_epoll;
+		goto err_quiet;
 	vc.mode = client ? VSW_VU_CLIENT : VSW_VU_SERVER;
 	vc.path = h->path;
 	vc.fd = -1;
@@ -263,6 +281,8 @@ static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 
 err_pool:
 	vsw_pkt_pool_destroy(h->idle_pool);
+err_quiet:
+	close(h->quiet_fd);
 err_epoll:
 	close(h->epfd);
 err_free:
@@ -293,6 +313,7 @@ static void vhu_close(struct vsw_port *port)
 	/* no data thread uses the port any more: nothing to wait for */
 	vsw_vnet_vu_destroy(h->vu);
 	vsw_pkt_pool_destroy(h->idle_pool);
+	close(h->quiet_fd);
 	close(h->epfd);
 	free(h);
 	vsw_port_set_priv(port, NULL);
@@ -358,29 +379,17 @@ static unsigned vhu_recv(struct vsw_port *port, unsigned rxq,
 			 unsigned n)
 {
 	struct vhu_port *h = vsw_port_priv(port);
-	struct vhu_rxq *q = &h->rxq[rxq];
-	const struct vsw_vnet *dev;
 
 	/* pairs with the store-release in vhu_ctl_handle() */
 	if (vsw_unlikely(vsw_load_acquire(&h->paused)) || rxq >= h->max_qp)
 		return 0;
 	/*
-	 * Not paused: the control thread does not change the device until
-	 * our op has returned (vsw_port_quiesce), so reading it is safe.
+	 * Not paused: the control thread changes no queue or device until
+	 * our op has returned (vsw_port_quiesce). This thread owns the rxq,
+	 * so it is the one data thread of the pair's transmitq.
 	 */
-	dev = vsw_vnet_vu_device(h->vu);
-	if (vsw_unlikely(dev == NULL))
-		return 0;
-	if (vsw_unlikely(dev != q->dev || pool != q->pool)) {
-		/*
-		 * The transmitq of this pair is polled by this thread only
-		 * (the rxq's owner), which makes it the one writer of its
-		 * pool pointer; vsw_vnet_vu gives no non-const accessor.
-		 */
-		(void)vsw_vnet_qp_set_pool((struct vsw_vnet *)dev, rxq, pool);
-		q->dev = dev;
-		q->pool = pool;
-	}
+	if (vsw_unlikely(vsw_vnet_vu_dp_tx_set_pool(h->vu, rxq, pool) < 0))
+		return 0; /* the transmitq is not running */
 	return vsw_vnet_vu_tx_burst(h->vu, rxq, pkts, n);
 }
 
@@ -395,6 +404,52 @@ static unsigned vhu_send(struct vsw_port *port, unsigned txq,
 	return vsw_vnet_vu_rx_burst(h->vu, txq, pkts, n);
 }
 
+static int vhu_rxq_wait_fd(struct vsw_port *port, unsigned rxq)
+{
+	struct vhu_port *h = vsw_port_priv(port);
+	int fd;
+
+	/*
+	 * Pairs with the store-release in vhu_ctl_handle(). A control step
+	 * runs: its fds may be closed meanwhile, so no sleep (the step is
+	 * short); the next sleep after it reads the fds it left.
+	 */
+	if (vsw_unlikely(vsw_load_acquire(&h->paused)) || rxq >= h->max_qp)
+		return -1;
+	fd = vsw_vnet_vu_dp_tx_kick_fd(h->vu, rxq);
+	if (fd < 0 && !vsw_vnet_vu_queue_running(h->vu, 2 * rxq + 1))
+		return h->quiet_fd; /* the next control step wakes us */
+	return fd;
+}
+
+static bool vhu_rxq_arm(struct vsw_port *port, unsigned rxq)
+{
+	struct vhu_port *h = vsw_port_priv(port);
+
+	/*
+	 * The switch arms only after rxq_wait_fd gave an fd in the same
+	 * round, which saw paused clear: no control step can start before
+	 * our quiescent point. The check keeps a caller that skipped it
+	 * polling. Pairs with the store-release in vhu_ctl_handle().
+	 */
+	if (vsw_unlikely(vsw_load_acquire(&h->paused)) || rxq >= h->max_qp)
+		return true;
+	return vsw_vnet_vu_dp_tx_arm(h->vu, rxq);
+}
+
+static void vhu_rxq_disarm(struct vsw_port *port, unsigned rxq)
+{
+	struct vhu_port *h = vsw_port_priv(port);
+
+	/*
+	 * No paused check: we are still before the quiescent point that
+	 * follows the arm, so a control step that set paused meanwhile has
+	 * not started yet and the queue arm enabled is still attached.
+	 */
+	if (rxq < h->max_qp)
+		vsw_vnet_vu_dp_tx_disarm(h->vu, rxq);
+}
+
 const struct vsw_port_ops vsw_port_vhostuser_ops = {
 	.type = "vhostuser",
 	.open = vhostuser_open,
@@ -407,6 +462,9 @@ const struct vsw_port_ops vsw_port_vhostuser_ops = {
 	.status = vhu_status,
 	.recv = vhu_recv,
 	.send = vhu_send,
+	.rxq_wait_fd = vhu_rxq_wait_fd,
+	.rxq_arm = vhu_rxq_arm,
+	.rxq_disarm = vhu_rxq_disarm,
 };
 
 const struct vsw_port_ops vsw_port_vhostuserclient_ops = {
@@ -421,4 +479,7 @@ const struct vsw_port_ops vsw_port_vhostuserclient_ops = {
 	.status = vhu_status,
 	.recv = vhu_recv,
 	.send = vhu_send,
+	.rxq_wait_fd = vhu_rxq_wait_fd,
+	.rxq_arm = vhu_rxq_arm,
+	.rxq_disarm = vhu_rxq_disarm,
 };

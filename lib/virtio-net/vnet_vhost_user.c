@@ -35,11 +35,18 @@ struct vnvu_q {
 	 * read by the data thread with acquire before each use.
 	 */
 	uint32_t running;
-	bool notify_on; /* data thread: notifications enabled by dp_sleep */
+	/* data thread: notifications enabled by dp_sleep or dp_tx_arm */
+	bool notify_on;
 	/* data thread: this queue's break was logged (reset at start) */
 	bool fault_logged;
 	int kick_fd;	/* set before running, read by the data thread */
 	struct vsw_vq_dev *vq;
+	/*
+	 * Transmitqs: the pool the data thread last gave this attachment
+	 * (dp_tx_set_pool). Reset by queue_start before running is set,
+	 * then written by the data thread only.
+	 */
+	struct vsw_pkt_pool *dp_pool;
 } __attribute__((aligned(64)));
 
 struct vsw_vnet_vu {
@@ -211,6 +218,8 @@ static int vnvu_queue_start(void *opaque, const struct vsw_vu_queue *q)
 	dq->vq = q->vq;
 	dq->kick_fd = q->kick_fd;
 	dq->fault_logged = false;
+	dq->notify_on = false;
+	dq->dp_pool = NULL; /* the vsw_vnet queue may be new: set it again */
 	v->nattached++;
 	/*
 	 * Pairs with the load-acquire of running in the data thread: it sees
@@ -569,6 +578,88 @@ unsigned vsw_vnet_vu_rx_burst(struct vsw_vnet_vu *v, unsigned qp,
 	if (vsw_unlikely(!dq->fault_logged && vsw_vq_dev_error(dq->vq) != 0))
 		vnvu_q_fault(v, 2 * qp);
 	return got;
+}
+
+int vsw_vnet_vu_dp_tx_set_pool(struct vsw_vnet_vu *v, unsigned qp,
+			       struct vsw_pkt_pool *pool)
+{
+	struct vnvu_q *dq;
+
+	if (qp >= v->max_qp)
+		return -EINVAL;
+	dq = &v->q[2 * qp + 1];
+	/* pairs with the store-release of running in queue_start */
+	if (vsw_unlikely(!vsw_load_acquire(&dq->running)))
+		return -ENODEV;
+	if (vsw_likely(dq->dp_pool == pool))
+		return 0;
+	/*
+	 * The transmitq is attached to v->vnet (running) and only this
+	 * thread polls it: the one writer of the pair's pool pointer.
+	 */
+	(void)vsw_vnet_qp_set_pool(v->vnet, qp, pool);
+	dq->dp_pool = pool;
+	return 0;
+}
+
+int vsw_vnet_vu_dp_tx_kick_fd(const struct vsw_vnet_vu *v, unsigned qp)
+{
+	const struct vnvu_q *dq;
+
+	if (qp >= v->max_qp)
+		return -1;
+	dq = &v->q[2 * qp + 1];
+	/*
+	 * Pairs with the store-release of running in queue_start: kick_fd
+	 * is the one of this attachment. It stays open until a queue_stop
+	 * got past our next quiescent point (see the header).
+	 */
+	if (!vsw_load_acquire(&dq->running))
+		return -1;
+	return dq->kick_fd;
+}
+
+bool vsw_vnet_vu_dp_tx_arm(struct vsw_vnet_vu *v, unsigned qp)
+{
+	struct vnvu_q *dq;
+
+	if (qp >= v->max_qp)
+		return false;
+	dq = &v->q[2 * qp + 1];
+	/* pairs with the store-release of running in queue_start */
+	if (!vsw_load_acquire(&dq->running))
+		return false;
+	dq->notify_on = true;
+	return vsw_vq_dev_enable_notify(dq->vq);
+}
+
+void vsw_vnet_vu_dp_tx_disarm(struct vsw_vnet_vu *v, unsigned qp)
+{
+	struct vnvu_q *dq;
+	struct pollfd p;
+	eventfd_t cnt;
+
+	if (qp >= v->max_qp)
+		return;
+	dq = &v->q[2 * qp + 1];
+	if (!dq->notify_on)
+		return;
+	/*
+	 * Still attached: no quiescent point since dp_tx_arm() saw it
+	 * running, so a queue_stop is still waiting for us.
+	 */
+	dq->notify_on = false;
+	vsw_vq_dev_disable_notify(dq->vq);
+	if (dq->kick_fd < 0)
+		return;
+	/*
+	 * The front-end owns the kick fd's file flags (it may be blocking):
+	 * read only a signalled counter, so the read never blocks.
+	 */
+	p.fd = dq->kick_fd;
+	p.events = POLLIN;
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+		(void)eventfd_read(dq->kick_fd, &cnt);
 }
 
 int vsw_vnet_vu_dp_sleep(struct vsw_vnet_vu *v, uint64_t rx_wait,
