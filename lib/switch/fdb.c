@@ -26,14 +26,6 @@
 
 #include "switch_priv.h"
 
-uint64_t sw_fdb_key(uint16_t vlan, const uint8_t *mac)
-{
-	return SW_FDB_KEY_BIT | (uint64_t)(vlan & 0xfff) << 48 |
-	       (uint64_t)mac[0] << 40 | (uint64_t)mac[1] << 32 |
-	       (uint64_t)mac[2] << 24 | (uint64_t)mac[3] << 16 |
-	       (uint64_t)mac[4] << 8 | (uint64_t)mac[5];
-}
-
 static inline struct sw_fdb_bucket *fdb_bucket(const struct sw_fdb *fdb,
 					       uint64_t key)
 {
@@ -79,18 +71,16 @@ static struct sw_fdb_ent *fdb_find(const struct sw_fdb *fdb, uint64_t key)
 	return NULL;
 }
 
-uint32_t sw_fdb_lookup(const struct sw_fdb *fdb, uint16_t vlan,
-		       const uint8_t *mac)
+uint32_t sw_fdb_lookup(const struct sw_fdb *fdb, uint64_t key)
 {
-	struct sw_fdb_ent *e = fdb_find(fdb, sw_fdb_key(vlan, mac));
+	struct sw_fdb_ent *e = fdb_find(fdb, key);
 
 	return e != NULL ? vsw_load_relaxed(&e->port) : 0;
 }
 
-int sw_fdb_learn(struct sw_fdb *fdb, uint16_t vlan, const uint8_t *mac,
-		 uint32_t port, uint32_t now)
+int sw_fdb_learn(struct sw_fdb *fdb, uint64_t key, uint32_t port,
+		 uint32_t now)
 {
-	uint64_t key = sw_fdb_key(vlan, mac);
 	struct sw_fdb_bucket *b = fdb_bucket(fdb, key);
 	struct sw_fdb_ent *e = fdb_find(fdb, key);
 	unsigned i, j;

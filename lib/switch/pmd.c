@@ -166,28 +166,53 @@ static inline int sw_parse(struct vsw_pkt *pkt, const struct sw_vlan *vin,
 }
 
 /*
+ * The MAC table work of the previous frame of one burst (one in port, one
+ * bridge, one clock value): the frames of a burst mostly share their
+ * addresses, and repeating a learn or lookup of the same key would find
+ * what the previous one left. 0 (no valid key has it) means none.
+ */
+struct sw_fdb_memo {
+	uint64_t src;	   /* key learned (or refreshed) on the in port */
+	uint64_t dst;	   /* key looked up ... */
+	uint32_t dst_port; /* ... and its result */
+};
+
+/*
  * The "normal" learning-switch decision for one frame. Learns the source
  * as a side effect.
  */
 static inline struct sw_action
 sw_normal(struct sw_pmd *pmd, struct sw_bridge *br, const struct sw_key *key,
-	  const struct vsw_port *in, uint32_t now)
+	  const struct vsw_port *in, uint32_t now, struct sw_fdb_memo *m)
 {
 	struct sw_action a = {.kind = SW_ACT_FLOOD};
+	uint64_t k;
 	uint32_t out;
 
 	if (!(key->src[0] & 1)) {
-		int r = sw_fdb_learn(&br->fdb, key->vlan, key->src, in->id,
-				     now);
+		k = sw_fdb_key(key->vlan, key->src);
+		if (k != m->src) {
+			int r = sw_fdb_learn(&br->fdb, k, in->id, now);
 
-		if (vsw_unlikely(r != 0))
-			sw_ctr_add(r > 0 ? &pmd->st.fdb_learned
-					 : &pmd->st.fdb_full,
-				   1);
+			if (vsw_unlikely(r != 0))
+				sw_ctr_add(r > 0 ? &pmd->st.fdb_learned
+						 : &pmd->st.fdb_full,
+					   1);
+			/* a full bucket is retried (and counted) per frame */
+			m->src = r >= 0 ? k : 0;
+			/* the learn may have moved the remembered dst */
+			if (k == m->dst)
+				m->dst = 0;
+		}
 	}
 	if (key->dst[0] & 1)
 		return a;
-	out = sw_fdb_lookup(&br->fdb, key->vlan, key->dst);
+	k = sw_fdb_key(key->vlan, key->dst);
+	if (k != m->dst) {
+		m->dst = k;
+		m->dst_port = sw_fdb_lookup(&br->fdb, k);
+	}
+	out = m->dst_port;
 	if (out == 0)
 		return a;
 	if (out == in->id) {
@@ -237,17 +262,18 @@ static void sw_txq_unlock(uint32_t *l)
 }
 
 /*
- * Send pkts[0..n) to port on this thread's txq; count what was taken and
- * what was dropped (all of it with reason, if reason >= 0).
+ * Send pkts[0..n) (bytes in all, if reason < 0) to port on this thread's
+ * txq; count what was taken and what was dropped (all of it with reason,
+ * if reason >= 0).
  */
-static void sw_tx(struct sw_pmd *pmd, struct vsw_port *port,
-		  struct vsw_pkt *const *pkts, unsigned n, int reason)
+static void sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
+		    struct vsw_pkt *const *pkts, unsigned n, uint64_t bytes,
+		    int reason)
 {
 	uint32_t info = vsw_load_relaxed(&port->txq_info);
 	unsigned nq = info & SW_TXQ_NMASK;
 	unsigned q, k = 0, i;
 	struct sw_txq *t;
-	uint64_t bytes = 0;
 	bool lock;
 
 	if (vsw_unlikely(nq == 0)) {
@@ -268,8 +294,9 @@ static void sw_tx(struct sw_pmd *pmd, struct vsw_port *port,
 		k = port->ops->send(port, q, pkts, n);
 		if (k > n)
 			k = n;
-		for (i = 0; i < k; i++)
-			bytes += pkts[i]->len;
+		if (vsw_unlikely(k < n))
+			for (bytes = 0, i = 0; i < k; i++)
+				bytes += pkts[i]->len;
 		sw_ctr_add(&t->st.packets, k);
 		sw_ctr_add(&t->st.bytes, bytes);
 		reason = VSW_DROP_TX_FULL;
@@ -278,6 +305,19 @@ static void sw_tx(struct sw_pmd *pmd, struct vsw_port *port,
 		sw_ctr_add(&t->st.drops[reason], n - k);
 	if (lock)
 		sw_txq_unlock(&t->lock);
+}
+
+/* sw_tx_n() for frames whose bytes are not summed yet. */
+static void sw_tx(struct sw_pmd *pmd, struct vsw_port *port,
+		  struct vsw_pkt *const *pkts, unsigned n, int reason)
+{
+	uint64_t bytes = 0;
+	unsigned i;
+
+	if (reason < 0)
+		for (i = 0; i < n; i++)
+			bytes += pkts[i]->len;
+	sw_tx_n(pmd, port, pkts, n, bytes, reason);
 }
 
 /* Send each output's entries whose wanted tag state is `tagged`. */
@@ -290,6 +330,7 @@ static void sw_flush_pass(struct sw_pmd *pmd, struct vsw_pkt **pkts,
 	for (s = 0; s < pmd->n_outs; s++) {
 		struct sw_out *o = &pmd->outs[s];
 		unsigned k = 0, nbad = 0;
+		uint64_t bytes = 0;
 
 		for (i = 0; i < o->n; i++) {
 			unsigned idx = o->ent[i] & ~SW_OUT_TAG;
@@ -300,10 +341,10 @@ static void sw_flush_pass(struct sw_pmd *pmd, struct vsw_pkt **pkts,
 			if (second && bad[idx])
 				nbad++;
 			else
-				tmp[k++] = pkts[idx];
+				bytes += (tmp[k++] = pkts[idx])->len;
 		}
 		if (k != 0)
-			sw_tx(pmd, o->port, tmp, k, -1);
+			sw_tx_n(pmd, o->port, tmp, k, bytes, -1);
 		if (nbad != 0)
 			sw_tx(pmd, o->port, NULL, nbad, VSW_DROP_TX_ERROR);
 	}
@@ -396,6 +437,7 @@ struct sw_fl {
 	uint8_t bad[VSW_PORT_BURST];
 	uint16_t vlans[VSW_PORT_BURST];
 	bool any_flip;
+	struct sw_fdb_memo memo; /* NORMAL's, for the whole burst */
 };
 
 /*
@@ -486,7 +528,7 @@ static bool sw_fl_normal(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
 		return false;
 	}
 	b->vlans[i] = key.vlan;
-	a = sw_normal(pmd, in->br, &key, in, now);
+	a = sw_normal(pmd, in->br, &key, in, now, &b->memo);
 	if (a.kind == SW_ACT_DROP) {
 		*reason = a.reason;
 		return false;
@@ -605,6 +647,14 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 
 	b.pkts = pkts;
 	b.any_flip = false;
+	b.memo = (struct sw_fdb_memo){0};
+	/*
+	 * Only keys[0..m) and hashes[0..m) are read, but gcc 12 cannot tell
+	 * (-Wmaybe-uninitialized on the const arguments, once sw_fdb_key() is
+	 * inlined): one element written keeps it quiet.
+	 */
+	hashes[0] = 0;
+	memset(&keys[0], 0, sizeof(keys[0]));
 	pmd->n_outs = 0;
 	for (i = 0; i < n; i++) {
 		struct vsw_pkt *pkt = pkts[i];
@@ -678,6 +728,7 @@ static void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 	uint8_t bad[VSW_PORT_BURST];
 	uint16_t vlans[VSW_PORT_BURST];
 	uint64_t drops[VSW_DROP__COUNT] = {0};
+	struct sw_fdb_memo memo = {0};
 	uint64_t bytes = 0, runt_bytes = 0, now64;
 	bool any_flip = false;
 	uint32_t now;
@@ -719,7 +770,7 @@ static void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 		}
 		orig[i] = key.tagged;
 		vlans[i] = key.vlan;
-		a = sw_normal(pmd, br, &key, in, now);
+		a = sw_normal(pmd, br, &key, in, now, &memo);
 		if (a.kind == SW_ACT_OUTPUT) {
 			/* Acquire pairs with the release in port add. */
 			out = vsw_load_acquire(&sw->ports[a.port]);
@@ -764,24 +815,27 @@ static void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 
 /*
  * Sleep until one of the list's rxqs (or the control thread) kicks.
- * Returns without sleeping if a queue has no wait fd or has work.
+ * Returns without sleeping if a queue has no wait fd or has work. now is
+ * the TSC read that ended the last iteration (counted up to there); returns
+ * the TSC at the end, counting the time in between as idle.
  */
-static void sw_pmd_sleep(struct sw_pmd *pmd, const struct sw_pmd_list *l)
+static uint64_t sw_pmd_sleep(struct sw_pmd *pmd, const struct sw_pmd_list *l,
+			     uint64_t now)
 {
 	struct pollfd *fds = l->pfds;
 	bool pending = false;
 	unsigned i, armed;
-	uint64_t t0, v;
+	uint64_t t1, v;
 
 	for (i = 0; i < l->n; i++) {
 		const struct vsw_port_ops *ops = l->q[i].port->ops;
 
 		if (ops->rxq_wait_fd == NULL || ops->rxq_arm == NULL ||
 		    ops->rxq_disarm == NULL)
-			return;
+			return now;
 		fds[i].fd = ops->rxq_wait_fd(l->q[i].port, l->q[i].rxq);
 		if (fds[i].fd < 0)
-			return;
+			return now;
 		fds[i].events = POLLIN;
 		fds[i].revents = 0;
 	}
@@ -792,7 +846,6 @@ static void sw_pmd_sleep(struct sw_pmd *pmd, const struct sw_pmd_list *l)
 	for (armed = 0; armed < l->n && !pending; armed++)
 		pending = l->q[armed].port->ops->rxq_arm(l->q[armed].port,
 							 l->q[armed].rxq);
-	t0 = sw_cycles();
 	if (!pending) {
 		sw_ctr_add(&pmd->st.sleeps, 1);
 		while (poll(fds, l->n + 1, -1) < 0 && errno == EINTR)
@@ -804,7 +857,9 @@ static void sw_pmd_sleep(struct sw_pmd *pmd, const struct sw_pmd_list *l)
 	}
 	for (i = 0; i < armed; i++)
 		l->q[i].port->ops->rxq_disarm(l->q[i].port, l->q[i].rxq);
-	sw_ctr_add(&pmd->st.idle_cycles, sw_cycles() - t0);
+	t1 = sw_cycles();
+	sw_ctr_add(&pmd->st.idle_cycles, t1 - now);
+	return t1;
 }
 
 static void *sw_pmd_main(void *arg)
@@ -813,17 +868,22 @@ static void *sw_pmd_main(void *arg)
 	struct vsw_switch *sw = pmd->sw;
 	struct vsw_pkt *pkts[VSW_PORT_BURST];
 	unsigned empty = 0, i;
+	uint64_t t0 = sw_cycles();
 
+	/*
+	 * One TSC read per iteration (rdtsc costs tens of ns in some VMs):
+	 * the read ending an iteration starts the next one, and the time in
+	 * between is busy if the iteration got packets, else idle.
+	 */
 	for (;;) {
 		const struct sw_pmd_list *l;
-		uint64_t t0, t1, got = 0;
+		uint64_t t1, got = 0;
 
 		/* Relaxed: a stop is followed by a wake-up and a join. */
 		if (vsw_load_relaxed(&pmd->stop))
 			break;
 		/* Acquire pairs with the release in sw_republish_lists(). */
 		l = vsw_load_acquire(&pmd->list);
-		t0 = sw_cycles();
 		for (i = 0; i < l->n; i++) {
 			struct vsw_port *p = l->q[i].port;
 			unsigned n;
@@ -849,9 +909,10 @@ static void *sw_pmd_main(void *arg)
 			if (++empty >= sw->cfg.idle_polls &&
 			    (l->n == 0 || !vsw_load_relaxed(&sw->force_poll))) {
 				empty = 0;
-				sw_pmd_sleep(pmd, l);
+				t1 = sw_pmd_sleep(pmd, l, t1);
 			}
 		}
+		t0 = t1;
 		/*
 		 * Quiescent point: nothing read through l or the objects it
 		 * reaches is used after this. Acquire of gp pairs with the

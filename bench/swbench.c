@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsw-swbench: a deterministic forwarding workload for instruction counts
+ * (valgrind --tool=callgrind), not a throughput benchmark.
+ *
+ * One switch, one data thread, one bridge ("actions=normal"), two ports of
+ * a provider defined here: each port's rxq hands out exactly `burst` 64-byte
+ * frames per recv (copied into the thread's packets, as a real provider
+ * does) until it has produced `count`; port 0's frames go to port 1's MAC
+ * and back. send only counts. Nothing is produced until every port is in
+ * place and the data thread sleeps, so every run takes the same path:
+ *
+ *   valgrind --tool=callgrind --callgrind-out-file=cg.out \
+ *       vsw-swbench --count 100000 --burst 32
+ *   callgrind_annotate --inclusive=yes cg.out
+ *
+ * and instructions / (2 * count) is the per-packet cost of the loop, the
+ * normal path and the two provider calls.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/eventfd.h>
+
+#include <vsw/pkt.h>
+#include <vsw/port.h>
+#include <vsw/switch.h>
+
+#define SB_FRAME 64
+
+struct sb_ctx;
+
+struct sb_port {
+	struct sb_ctx *ctx;
+	unsigned id;
+	int efd;
+	uint64_t produced;	/* data thread only */
+	uint64_t sent;		/* data thread writes, main reads (atomic) */
+	uint8_t frame[SB_FRAME];
+};
+
+struct sb_ctx {
+	uint64_t count;
+	unsigned burst;
+	uint32_t go; /* main writes, data thread reads (atomic) */
+	struct sb_port port[2];
+};
+
+static void sb_mac(uint8_t *m, unsigned id)
+{
+	static const uint8_t base[6] = {0x02, 0, 0, 0, 0, 0};
+
+	memcpy(m, base, 6);
+	m[5] = (uint8_t)(id + 1);
+}
+
+static int sb_open(struct vsw_port *port, const struct vsw_port_opt *opts,
+		   unsigned n_opts, char *err, size_t err_len)
+{
+	struct sb_ctx *ctx = NULL;
+	struct sb_port *p;
+	unsigned id = 0, i;
+
+	for (i = 0; i < n_opts; i++) {
+		if (strcmp(opts[i].key, "ctx") == 0)
+			ctx = (struct sb_ctx *)(uintptr_t)strtoull(
+				opts[i].value, NULL, 16);
+		else if (strcmp(opts[i].key, "id") == 0)
+			id = (unsigned)strtoul(opts[i].value, NULL, 10);
+	}
+	if (ctx == NULL || id > 1) {
+		snprintf(err, err_len, "swbench: bad options");
+		return -EINVAL;
+	}
+	p = &ctx->port[id];
+	p->ctx = ctx;
+	p->id = id;
+	sb_mac(p->frame, id ^ 1);
+	sb_mac(p->frame + 6, id);
+	p->frame[12] = 0x08;
+	p->frame[13] = 0x00;
+	for (i = 14; i < SB_FRAME; i++)
+		p->frame[i] = (uint8_t)i;
+	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->efd < 0)
+		return -errno;
+	vsw_port_set_priv(port, p);
+	vsw_port_set_link(port, true);
+	return 0;
+}
+
+static void sb_close(struct vsw_port *port)
+{
+	struct sb_port *p = vsw_port_priv(port);
+
+	if (p != NULL && p->efd >= 0)
+		close(p->efd);
+}
+
+static unsigned sb_nq(const struct vsw_port *port)
+{
+	(void)port;
+	return 1;
+}
+
+static unsigned sb_recv(struct vsw_port *port, unsigned rxq,
+			struct vsw_pkt_pool *pool, struct vsw_pkt **pkts,
+			unsigned n)
+{
+	struct sb_port *p = vsw_port_priv(port);
+	unsigned k = 0;
+
+	(void)rxq;
+	/* Acquire pairs with the release store of go in main(). */
+	if (!__atomic_load_n(&p->ctx->go, __ATOMIC_ACQUIRE))
+		return 0;
+	if (n > p->ctx->burst)
+		n = p->ctx->burst;
+	while (k < n && p->produced < p->ctx->count) {
+		struct vsw_pkt *pkt = vsw_pkt_alloc_len(pool, SB_FRAME);
+
+		if (pkt == NULL)
+			break;
+		memcpy(vsw_pkt_append(pkt, SB_FRAME), p->frame, SB_FRAME);
+		pkts[k++] = pkt;
+		p->produced++;
+	}
+	return k;
+}
+
+static unsigned sb_send(struct vsw_port *port, unsigned txq,
+			struct vsw_pkt *const *pkts, unsigned n)
+{
+	struct sb_port *p = vsw_port_priv(port);
+
+	(void)txq;
+	(void)pkts;
+	/* Relaxed: main only polls the total. */
+	__atomic_fetch_add(&p->sent, n, __ATOMIC_RELAXED);
+	return n;
+}
+
+static int sb_wait_fd(struct vsw_port *port, unsigned rxq)
+{
+	struct sb_port *p = vsw_port_priv(port);
+
+	(void)rxq;
+	return p->efd;
+}
+
+static bool sb_arm(struct vsw_port *port, unsigned rxq)
+{
+	struct sb_port *p = vsw_port_priv(port);
+
+	(void)rxq;
+	/* Acquire pairs with the release store of go in main(). */
+	return __atomic_load_n(&p->ctx->go, __ATOMIC_ACQUIRE) &&
+	       p->produced < p->ctx->count;
+}
+
+static void sb_disarm(struct vsw_port *port, unsigned rxq)
+{
+	struct sb_port *p = vsw_port_priv(port);
+	uint64_t v;
+
+	(void)rxq;
+	if (read(p->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		perror("swbench: eventfd read");
+}
+
+static const struct vsw_port_ops sb_ops = {
+	.type = "swbench",
+	.open = sb_open,
+	.close = sb_close,
+	.n_rxq = sb_nq,
+	.n_txq = sb_nq,
+	.recv = sb_recv,
+	.send = sb_send,
+	.rxq_wait_fd = sb_wait_fd,
+	.rxq_arm = sb_arm,
+	.rxq_disarm = sb_disarm,
+};
+
+static uint64_t sb_clock(void *arg)
+{
+	(void)arg;
+	return 1000000; /* fixed: no ageing during a run */
+}
+
+static void sb_sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{"count", required_argument, NULL, 'c'},
+		{"burst", required_argument, NULL, 'b'},
+		{NULL, 0, NULL, 0},
+	};
+	struct vsw_switch_config cfg = {
+		.n_threads = 1,
+		.idle_polls = 4,
+		.clock_ms = sb_clock,
+	};
+	struct sb_ctx ctx = {.count = 100000, .burst = 32};
+	struct vsw_pmd_stats st;
+	struct vsw_switch *sw;
+	char err[256], ptr[32], name[8];
+	uint64_t one = 1, got;
+	unsigned i;
+	int c, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "c:b:", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			ctx.count = strtoull(optarg, NULL, 10);
+			break;
+		case 'b':
+			ctx.burst = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		default:
+			fprintf(stderr, "usage: %s [--count N] [--burst B]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (ctx.burst < 1 || ctx.burst > VSW_PORT_BURST || ctx.count == 0) {
+		fprintf(stderr, "swbench: burst 1..%u, count > 0\n",
+			VSW_PORT_BURST);
+		return 2;
+	}
+	if (vsw_switch_create(&cfg, &sw) < 0 ||
+	    vsw_switch_add_bridge(sw, "br0", err, sizeof(err)) < 0) {
+		fprintf(stderr, "swbench: switch setup failed\n");
+		return 1;
+	}
+	snprintf(ptr, sizeof(ptr), "%" PRIxPTR, (uintptr_t)&ctx);
+	for (i = 0; i < 2; i++) {
+		struct vsw_port_opt o[2] = {{"ctx", ptr}, {"id", NULL}};
+
+		o[1].value = i ? "1" : "0";
+		snprintf(name, sizeof(name), "sb%u", i);
+		if (vsw_switch_add_port_ops(sw, "br0", name, &sb_ops, o, 2, err,
+					    sizeof(err)) < 0) {
+			fprintf(stderr, "swbench: %s\n", err);
+			goto out;
+		}
+	}
+	/* let the data thread run out of idle polls and sleep */
+	sb_sleep_ms(200);
+	vsw_switch_pmd_stats_clear(sw);
+	/* Release: the ports' setup, to sb_recv()'s acquire of go. */
+	__atomic_store_n(&ctx.go, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 2; i++)
+		if (write(ctx.port[i].efd, &one, sizeof(one)) < 0)
+			perror("swbench: eventfd write");
+	do {
+		sb_sleep_ms(10);
+		got = __atomic_load_n(&ctx.port[0].sent, __ATOMIC_RELAXED) +
+		      __atomic_load_n(&ctx.port[1].sent, __ATOMIC_RELAXED);
+	} while (got < 2 * ctx.count);
+	vsw_switch_sync(sw);
+	if (vsw_switch_pmd_stats(sw, 0, &st) == 0)
+		printf("frames %" PRIu64 " packets %" PRIu64 " batches %" PRIu64
+		       " busy_cycles/packet %.1f sleeps %" PRIu64 "\n",
+		       got, st.packets, st.batches,
+		       st.packets ? (double)st.busy_cycles / st.packets : 0.0,
+		       st.sleeps);
+	ret = got == 2 * ctx.count ? 0 : 1;
+out:
+	vsw_switch_destroy(sw);
+	return ret;
+}
