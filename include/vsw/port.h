@@ -268,6 +268,13 @@ int vsw_port_opt_uint(const struct vsw_port_opt *opts, unsigned n_opts,
 		      const char *key, unsigned def, unsigned min, unsigned max,
 		      unsigned *out, char *err, size_t err_len);
 
+/*
+ * Format an error message for the user into err (err_len bytes; nothing
+ * when err is NULL or err_len is 0): what providers' open() reports.
+ */
+void vsw_port_errf(char *err, size_t err_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* ---- registry ---- */
 
 /* The built-in provider of that type name, or NULL. */

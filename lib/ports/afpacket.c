@@ -83,20 +83,6 @@ struct vsw_afp {
 	uint8_t *scratch; /* software offloads (no PACKET_VNET_HDR) */
 };
 
-static void afp_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void afp_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 /* ------------------------------------------------------------------ */
 /* Software offloads                                                   */
 /* ------------------------------------------------------------------ */
@@ -157,7 +143,7 @@ int vsw_afp_create(struct vsw_port *port, const char *ifname, char *err,
 
 	if (ifname == NULL || ifname[0] == '\0' ||
 	    strlen(ifname) >= IFNAMSIZ) {
-		afp_err(err, err_len,
+		vsw_port_errf(err, err_len,
 			"afpacket: option 'ifname' must name an interface "
 			"(1 to %d characters)", IFNAMSIZ - 1);
 		return -EINVAL;
@@ -171,20 +157,20 @@ int vsw_afp_create(struct vsw_port *port, const char *ifname, char *err,
 	a->ifindex = (int)if_nametoindex(ifname);
 	if (a->ifindex == 0) {
 		ret = -ENODEV;
-		afp_err(err, err_len, "afpacket: no interface '%s'", ifname);
+		vsw_port_errf(err, err_len, "afpacket: no interface '%s'", ifname);
 		goto err_free;
 	}
 	/* protocol 0: nothing is queued before the ring exists */
 	a->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (a->fd < 0) {
 		ret = -errno;
-		afp_err(err, err_len, "afpacket: socket: %s", strerror(-ret));
+		vsw_port_errf(err, err_len, "afpacket: socket: %s", strerror(-ret));
 		goto err_free;
 	}
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_VERSION, &ver,
 		       sizeof(ver)) < 0) {
 		ret = -errno;
-		afp_err(err, err_len, "afpacket: TPACKET_V3: %s",
+		vsw_port_errf(err, err_len, "afpacket: TPACKET_V3: %s",
 			strerror(-ret));
 		goto err_close;
 	}
@@ -205,7 +191,7 @@ int vsw_afp_create(struct vsw_port *port, const char *ifname, char *err,
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &req,
 		       sizeof(req)) < 0) {
 		ret = -errno;
-		afp_err(err, err_len, "afpacket: PACKET_RX_RING: %s",
+		vsw_port_errf(err, err_len, "afpacket: PACKET_RX_RING: %s",
 			strerror(-ret));
 		goto err_close;
 	}
@@ -214,7 +200,7 @@ int vsw_afp_create(struct vsw_port *port, const char *ifname, char *err,
 		       MAP_SHARED | MAP_POPULATE, a->fd, 0);
 	if (a->ring == MAP_FAILED) {
 		ret = -errno;
-		afp_err(err, err_len, "afpacket: mmap ring: %s",
+		vsw_port_errf(err, err_len, "afpacket: mmap ring: %s",
 			strerror(-ret));
 		goto err_close;
 	}
@@ -226,7 +212,7 @@ int vsw_afp_create(struct vsw_port *port, const char *ifname, char *err,
 	sll.sll_ifindex = a->ifindex;
 	if (bind(a->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		ret = -errno;
-		afp_err(err, err_len, "afpacket: bind to %s: %s", ifname,
+		vsw_port_errf(err, err_len, "afpacket: bind to %s: %s", ifname,
 			strerror(-ret));
 		goto err_unmap;
 	}
@@ -235,7 +221,7 @@ int vsw_afp_create(struct vsw_port *port, const char *ifname, char *err,
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
 		       sizeof(mr)) < 0) {
 		ret = -errno;
-		afp_err(err, err_len, "afpacket: promiscuous mode on %s: %s",
+		vsw_port_errf(err, err_len, "afpacket: promiscuous mode on %s: %s",
 			ifname, strerror(-ret));
 		goto err_unmap;
 	}

@@ -74,20 +74,6 @@ struct afxdp_port {
 #endif
 };
 
-static void afxdp_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void afxdp_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 #ifdef VSW_HAVE_LIBXDP
 static void afxdp_xsk_destroy(struct afxdp_xsk *x)
 {
@@ -130,7 +116,7 @@ static int afxdp_xsk_create(struct afxdp_port *ap, char *why, size_t why_len)
 	if (x->area == MAP_FAILED) {
 		ret = -errno;
 		x->area = NULL;
-		afxdp_err(why, why_len, "umem mmap: %s", strerror(-ret));
+		vsw_port_errf(why, why_len, "umem mmap: %s", strerror(-ret));
 		goto err;
 	}
 	ret = xsk_umem__create(&x->umem, x->area,
@@ -138,7 +124,7 @@ static int afxdp_xsk_create(struct afxdp_port *ap, char *why, size_t why_len)
 			       &x->cq, &ucfg);
 	if (ret < 0) {
 		x->umem = NULL;
-		afxdp_err(why, why_len, "umem: %s", strerror(-ret));
+		vsw_port_errf(why, why_len, "umem: %s", strerror(-ret));
 		goto err;
 	}
 	/*
@@ -155,7 +141,7 @@ static int afxdp_xsk_create(struct afxdp_port *ap, char *why, size_t why_len)
 	}
 	if (ret < 0) {
 		x->xsk = NULL;
-		afxdp_err(why, why_len, "xsk socket on queue %u: %s",
+		vsw_port_errf(why, why_len, "xsk socket on queue %u: %s",
 			  ap->queue, strerror(-ret));
 		goto err;
 	}
@@ -163,7 +149,7 @@ static int afxdp_xsk_create(struct afxdp_port *ap, char *why, size_t why_len)
 	/* the first half of the frames waits in the fill ring */
 	if (xsk_ring_prod__reserve(&x->fq, AFXDP_RING, &idx) != AFXDP_RING) {
 		ret = -ENOSPC;
-		afxdp_err(why, why_len, "fill ring too small");
+		vsw_port_errf(why, why_len, "fill ring too small");
 		goto err;
 	}
 	for (i = 0; i < AFXDP_RING; i++)
@@ -322,13 +308,13 @@ static int afxdp_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 		return ret;
 	if (ifname == NULL || ifname[0] == '\0' ||
 	    strlen(ifname) >= IFNAMSIZ) {
-		afxdp_err(err, err_len,
+		vsw_port_errf(err, err_len,
 			  "afxdp: option 'ifname' must name an interface "
 			  "(1 to %d characters)", IFNAMSIZ - 1);
 		return -EINVAL;
 	}
 	if (if_nametoindex(ifname) == 0) {
-		afxdp_err(err, err_len, "afxdp: no interface '%s'", ifname);
+		vsw_port_errf(err, err_len, "afxdp: no interface '%s'", ifname);
 		return -ENODEV;
 	}
 	ap = calloc(1, sizeof(*ap));

@@ -88,20 +88,6 @@ struct tap_port {
 	struct virtio_net_hdr_v1 tx_hdr[VSW_PORT_BURST];
 };
 
-static void tap_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void tap_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 /* Bring the interface up and set its MTU through an AF_INET socket. */
 static int tap_ifconfig(const char *ifname, unsigned mtu, char *err,
 			size_t err_len)
@@ -112,7 +98,7 @@ static int tap_ifconfig(const char *ifname, unsigned mtu, char *err,
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0) {
 		ret = -errno;
-		tap_err(err, err_len, "tap: socket: %s", strerror(-ret));
+		vsw_port_errf(err, err_len, "tap: socket: %s", strerror(-ret));
 		return ret;
 	}
 	memset(&ifr, 0, sizeof(ifr));
@@ -121,21 +107,21 @@ static int tap_ifconfig(const char *ifname, unsigned mtu, char *err,
 		ifr.ifr_mtu = (int)mtu;
 		if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
 			ret = -errno;
-			tap_err(err, err_len, "tap: %s: cannot set mtu %u: %s",
+			vsw_port_errf(err, err_len, "tap: %s: cannot set mtu %u: %s",
 				ifname, mtu, strerror(-ret));
 			goto out;
 		}
 	}
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
 		ret = -errno;
-		tap_err(err, err_len, "tap: %s: SIOCGIFFLAGS: %s", ifname,
+		vsw_port_errf(err, err_len, "tap: %s: SIOCGIFFLAGS: %s", ifname,
 			strerror(-ret));
 		goto out;
 	}
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
 		ret = -errno;
-		tap_err(err, err_len, "tap: %s: cannot bring up: %s", ifname,
+		vsw_port_errf(err, err_len, "tap: %s: cannot bring up: %s", ifname,
 			strerror(-ret));
 	}
 out:
@@ -161,7 +147,7 @@ static int tap_attach(const char *ifname, unsigned mtu, char actual[IFNAMSIZ],
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		tap_err(err, err_len, "tap: open /dev/net/tun: %s",
+		vsw_port_errf(err, err_len, "tap: open /dev/net/tun: %s",
 			strerror(-ret));
 		return ret;
 	}
@@ -170,7 +156,7 @@ static int tap_attach(const char *ifname, unsigned mtu, char actual[IFNAMSIZ],
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
-		tap_err(err, err_len, "tap: TUNSETIFF %s: %s", ifname,
+		vsw_port_errf(err, err_len, "tap: TUNSETIFF %s: %s", ifname,
 			strerror(-ret));
 		goto err_close;
 	}
@@ -178,13 +164,13 @@ static int tap_attach(const char *ifname, unsigned mtu, char actual[IFNAMSIZ],
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_sz) < 0 ||
 	    ioctl(fd, TUNSETVNETLE, &le) < 0) {
 		ret = -errno;
-		tap_err(err, err_len, "tap: %s: vnet header setup: %s", actual,
+		vsw_port_errf(err, err_len, "tap: %s: vnet header setup: %s", actual,
 			strerror(-ret));
 		goto err_close;
 	}
 	if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
 		ret = -errno;
-		tap_err(err, err_len, "tap: %s: TUNSETOFFLOAD: %s", actual,
+		vsw_port_errf(err, err_len, "tap: %s: TUNSETOFFLOAD: %s", actual,
 			strerror(-ret));
 		goto err_close;
 	}
@@ -205,7 +191,7 @@ int vsw_tap_open_params(struct vsw_port *port, const struct vsw_tap_params *tp,
 	int ret;
 
 	if (tp->ifname[0] == '\0' || strlen(tp->ifname) >= IFNAMSIZ) {
-		tap_err(err, err_len,
+		vsw_port_errf(err, err_len,
 			"tap: interface name '%s' must have 1 to %d characters",
 			tp->ifname, IFNAMSIZ - 1);
 		return -EINVAL;
@@ -222,7 +208,7 @@ int vsw_tap_open_params(struct vsw_port *port, const struct vsw_tap_params *tp,
 	t->ctl_ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (t->ctl_ev < 0) {
 		ret = -errno;
-		tap_err(err, err_len, "tap: eventfd: %s", strerror(-ret));
+		vsw_port_errf(err, err_len, "tap: eventfd: %s", strerror(-ret));
 		goto err_free;
 	}
 	ret = tap_attach(tp->ifname, tp->mtu, t->ifname, err, err_len);

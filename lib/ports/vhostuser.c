@@ -94,20 +94,6 @@ struct vhu_port {
 	uint32_t paused;
 };
 
-static void vhu_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void vhu_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 static void vhu_log(void *opaque, enum vsw_vu_log_level level,
 		    const char *line)
 {
@@ -205,7 +191,7 @@ static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 	h->n_qp = 1;
 	path = vsw_port_opt_get(opts, n_opts, "path");
 	if (path == NULL && client) {
-		vhu_err(err, err_len,
+		vsw_port_errf(err, err_len,
 			"vhostuserclient: option 'path' is required (the "
 			"front-end's listening socket)");
 		ret = -EINVAL;
@@ -220,7 +206,7 @@ static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 			       vsw_port_name(port));
 	}
 	if (len <= 0 || (size_t)len >= sizeof(h->path)) {
-		vhu_err(err, err_len, "%s: socket path too long (max %zu)",
+		vsw_port_errf(err, err_len, "%s: socket path too long (max %zu)",
 			client ? "vhostuserclient" : "vhostuser",
 			sizeof(h->path) - 1);
 		ret = -ENAMETOOLONG;
@@ -262,7 +248,7 @@ static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 	vc.log_level = VSW_VU_LOG_INFO;
 	ret = vsw_vnet_vu_create(&vc, &h->vu);
 	if (ret < 0) {
-		vhu_err(err, err_len, "%s: %s %s: %s",
+		vsw_port_errf(err, err_len, "%s: %s %s: %s",
 			client ? "vhostuserclient" : "vhostuser",
 			client ? "connect to" : "listen on", h->path,
 			strerror(-ret));

@@ -139,61 +139,7 @@ void vsw_port_quiesce(struct vsw_port *port)
 	pthread_mutex_unlock(&port->data_lock);
 }
 
-const char *vsw_port_opt_get(const struct vsw_port_opt *opts, unsigned n_opts,
-			     const char *key)
-{
-	const char *v = NULL;
-	unsigned i;
-
-	for (i = 0; i < n_opts; i++)
-		if (strcmp(opts[i].key, key) == 0)
-			v = opts[i].value;
-	return v;
-}
-
-int vsw_port_opts_check(const struct vsw_port *port,
-			const struct vsw_port_opt *opts, unsigned n_opts,
-			const char *const *known, char *err, size_t err_len)
-{
-	unsigned i, k;
-
-	for (i = 0; i < n_opts; i++) {
-		for (k = 0; known[k] != NULL; k++)
-			if (strcmp(opts[i].key, known[k]) == 0)
-				break;
-		if (known[k] == NULL) {
-			snprintf(err, err_len,
-				 "unknown option '%s' for type %s",
-				 opts[i].key, port->ops->type);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-int vsw_port_opt_uint(const struct vsw_port_opt *opts, unsigned n_opts,
-		      const char *key, unsigned def, unsigned min, unsigned max,
-		      unsigned *out, char *err, size_t err_len)
-{
-	const char *v = vsw_port_opt_get(opts, n_opts, key);
-	unsigned long x;
-	char *end;
-
-	if (v == NULL) {
-		*out = def;
-		return 0;
-	}
-	errno = 0;
-	x = strtoul(v, &end, 10);
-	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 ||
-	    x < min || x > max) {
-		snprintf(err, err_len, "option %s: '%s' is not in %u..%u", key,
-			 v, min, max);
-		return -EINVAL;
-	}
-	*out = (unsigned)x;
-	return 0;
-}
+/* Options: lib/ports/opts.c, linked from libvsw. */
 
 /* ---- harness ---- */
 

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Option parsing and error messages shared by the port providers
+ * (vsw_port_opt_*, vsw_port_errf): independent of the switch, so provider
+ * tests can link them without it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vsw/port.h>
+
+const char *vsw_port_opt_get(const struct vsw_port_opt *opts, unsigned n_opts,
+			     const char *key)
+{
+	const char *v = NULL;
+	unsigned i;
+
+	for (i = 0; i < n_opts; i++)
+		if (opts[i].key != NULL && strcmp(opts[i].key, key) == 0)
+			v = opts[i].value;
+	return v;
+}
+
+int vsw_port_opts_check(const struct vsw_port *port,
+			const struct vsw_port_opt *opts, unsigned n_opts,
+			const char *const *known, char *err, size_t err_len)
+{
+	unsigned i, k;
+
+	for (i = 0; i < n_opts; i++) {
+		bool found = false;
+
+		for (k = 0; known != NULL && known[k] != NULL; k++)
+			if (opts[i].key != NULL &&
+			    strcmp(opts[i].key, known[k]) == 0)
+				found = true;
+		if (!found || opts[i].value == NULL) {
+			vsw_port_errf(err, err_len,
+				      "%s option '%s' for type %s",
+				      found ? "no value for" : "unknown",
+				      opts[i].key ? opts[i].key : "(null)",
+				      vsw_port_type(port));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void vsw_port_errf(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || err_len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}
+
+int vsw_port_opt_uint(const struct vsw_port_opt *opts, unsigned n_opts,
+		      const char *key, unsigned def, unsigned min, unsigned max,
+		      unsigned *out, char *err, size_t err_len)
+{
+	const char *v = vsw_port_opt_get(opts, n_opts, key);
+	unsigned long x;
+	char *end;
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || x < min ||
+	    x > max) {
+		vsw_port_errf(err, err_len,
+			      "option %s=%s: expected an integer in %u..%u",
+			      key, v, min, max);
+		return -EINVAL;
+	}
+	*out = (unsigned)x;
+	return 0;
+}
