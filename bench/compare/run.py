@@ -23,8 +23,11 @@ Devices (rows):
                 dpdkvhostuser ports, the NORMAL action, one PMD thread
   vsw           vswd, bridge br0, two vhostuser ports, default behaviour
   vsw-poll      the same with "vswctl set-option poll=on" (never sleeps)
-  vsw-flows-N   vswd with N flow rules and N flows in the traffic: needs
-                "vswctl add-flow"; skipped with a note while it is missing
+  vsw-flows-N   vswd with N flow rules loaded by "vswctl add-flows"
+                (in_port,udp,nw_src exact -> the other port); the traffic
+                is testpmd --txonly-multi-flow: 256 distinct flows at most
+                (an 8-bit source-address counter), so for N > 256 only 256
+                rules are hit (the row's note says how many)
 
 Besides throughput: round-trip latency (vsw-pktgen ping on A, vsw-pktgen
 echo on B), CPU of each device with idle but connected ports
@@ -496,38 +499,101 @@ class VswDevice(Device):
 
 
 def vsw_flow_support(h):
-    """None if vswctl has add-flow, else why not."""
-    rc, out = run_cmd([h.vswctl, "add-flow"], check=False)
+    """None if vswctl has add-flows, else why not."""
+    rc, out = run_cmd([h.vswctl, "add-flows"], check=False)
     if rc == 2 and re.search(r"unknown command", out, re.I):
-        return ("vswctl has no 'add-flow' command yet (the flow table is "
-                "being written)")
+        return "vswctl has no 'add-flows' command"
     return None
 
 
-class VswFlowsDevice(VswDevice):
-    """vsw with N flow rules; the generator is told to make N flows.
+# What "dpdk-testpmd --txonly-multi-flow" sends (app/test-pmd/txonly.c,
+# DPDK 22.11, checked with this row's hit counts): UDP to 198.18.0.2 port 9
+# from port 9, the IPv4 source varied per packet as (dst | n << 8) + lcore
+# with n an 8-bit per-lcore counter: 198.18.N.(2 + lcore), 256 sources.
+# gen_testpmd's forwarding lcore is GEN_CPU (the main lcore is DUT_CPU);
+# "start tx_first 16" sends 16 bursts of 32 on each port from that one
+# counter, after which io forwarding keeps the same frames circulating: 256
+# distinct flows in all, each port's frames carrying half of them. There is
+# no option for more (--tx-ip / --tx-udp only set the fixed addresses).
+TXONLY_FLOWS = 256
 
-    Pluggable row: it runs only once vswctl has add-flow. The rule shape
-    (one rule per destination IPv4 address, output to the other port) is
-    the intended one; check it against docs/control.md when flows land."""
+
+def txonly_sources():
+    return ["198.18.%d.%d" % (n, 2 + GEN_CPU) for n in range(TXONLY_FLOWS)]
+
+
+class VswFlowsDevice(VswDevice):
+    """vsw with N flow rules (and the generator told to make many flows).
+
+    N = 1: the single rule "udp,actions=flood" (on a two-port bridge, the
+    other port), single-flow traffic. N >= 2: exact rules in_port,udp,
+    nw_src=S -> output to the other port, one per (in port, source): first
+    the 2 x 256 that testpmd's multi-flow traffic can carry (which half
+    arrives on which port depends on testpmd's stream order: 256 of them are
+    hit), then rules for sources it never sends (10.x.y.z), up to N, in the
+    same classifier subtable. The default NORMAL rule is deleted: a frame no
+    rule matches is dropped (and the row shows it)."""
 
     def __init__(self, h, nflows):
         super().__init__(h)
-        self.flows = nflows
+        self.rules = nflows
+        # the generator's multi-flow option; one flow for the 1-rule row
+        self.flows = nflows if nflows > 1 else 0
         self.name = "vsw-flows-%d" % nflows
+        self.notes = []
+
+    def rule_lines(self):
+        if self.rules == 1:
+            return ["priority=10,udp,actions=flood"]
+        fmt = "priority=10,in_port=%d,udp,nw_src=%s,actions=output:%d"
+        lines = []
+        for src in txonly_sources():
+            for a, b in ((1, 2), (2, 1)):
+                lines.append(fmt % (a, src, b))
+        i = 0
+        while len(lines) < self.rules:
+            src = "10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255)
+            for a, b in ((1, 2), (2, 1)):
+                lines.append(fmt % (a, src, b))
+            i += 1
+        return lines[: self.rules]
 
     def start(self, nports=2):
         why = vsw_flow_support(self.h)
         if why:
             raise Skip(why)
         socks = super().start(nports)
+        lines = self.rule_lines()
         rules = os.path.join(self.dir, "flows.txt")
         with open(rules, "w") as f:
-            for i in range(self.flows):
-                f.write("in_port=p0,ip,nw_dst=10.%d.%d.%d actions=output:p1\n"
-                        % (1 + (i >> 16), (i >> 8) & 255, i & 255))
-        self.vswctl("add-flow", "br0", "@" + rules, timeout=600)
+            f.write("# %d rules (bench/compare/run.py)\n" % len(lines))
+            f.write("\n".join(lines) + "\n")
+        self.vswctl("del-flows", "br0")
+        t0 = time.monotonic()
+        self.vswctl("add-flows", "br0", rules, timeout=600)
+        self.notes.append("%d rules loaded by add-flows in %.2f s"
+                          % (len(lines), time.monotonic() - t0))
+        n = len(json.loads(self.vswctl("--json", "dump-flows",
+                                       "br0", timeout=120)[1])["flows"])
+        if n != self.rules:
+            raise BenchError("br0 has %d rules, %d loaded" % (n, self.rules))
+        if self.rules > 1:
+            self.notes.append("traffic: testpmd --txonly-multi-flow, "
+                              "%d distinct flows (its maximum)"
+                              % TXONLY_FLOWS)
         return socks
+
+    def hit_note(self):
+        """How many rules the traffic hit (after the measurement)."""
+        rc, out = self.vswctl("--json", "dump-flows", "br0", check=False,
+                              timeout=120)
+        if rc != 0:
+            return "dump-flows failed: " + out.strip()[:200]
+        fl = json.loads(out)["flows"]
+        hit = [f["match"] for f in fl if f["n_packets"] > 0]
+        return "%d of %d rules hit%s" % (
+            len(hit), len(fl), " (%s)" % ", ".join(hit) if len(hit) <= 4
+            else "")
 
 
 def make_device(h, name):
@@ -760,8 +826,11 @@ class Harness:
             socks = dev.start(2)
             samples, notes = GENERATORS[gen](self, dev, socks, size,
                                              self.args.duration, dev.flows)
-            res["samples"], res["notes"] = samples, notes
+            res["samples"] = samples
+            res["notes"] = getattr(dev, "notes", []) + notes
             res["device_counters"] = dev.counters()
+            if hasattr(dev, "hit_note"):
+                res["notes"].append(dev.hit_note())
             if not samples or max(s[0] for s in samples) == 0:
                 res["error"] = "no traffic through the device"
         except Skip as e:

@@ -289,6 +289,190 @@ static int p_dump_flows(char **argv, int argc, json_t **out)
 			     false);
 }
 
+/* ---- add-flows: a file of rules ------------------------------------------ */
+
+/* Room for the request's envelope besides the flows (bridge, lines...). */
+#define ADDF_ENVELOPE 4096
+
+struct addf {
+	json_t *flows; /* FLOW strings, in file order */
+	json_t *lines; /* their line numbers */
+};
+
+/* The bytes @s takes as a JSON string (quotes, escapes). */
+static size_t addf_json_len(const char *s)
+{
+	size_t n = 2;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			n += 2;
+		else if (c < 0x20)
+			n += 6;
+		else
+			n += 1;
+	}
+	return n;
+}
+
+/* Strip trailing spaces / CR / LF and leading spaces; NULL if nothing. */
+static char *addf_trim(char *s)
+{
+	size_t len;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' ||
+			   s[len - 1] == ' ' || s[len - 1] == '\t'))
+		s[--len] = '\0';
+	return (*s == '\0' || *s == '#') ? NULL : s;
+}
+
+/* Read FILE ("-": stdin): one flow a line, '#' comments, blank lines. */
+static int addf_read(const char *path, struct addf *a)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0;
+	long long lineno = 0;
+	int rc = 0;
+
+	a->flows = json_array();
+	a->lines = json_array();
+	if (f == NULL) {
+		fprintf(stderr, "vswctl: add-flows: %s: %s\n", path,
+			strerror(errno));
+		return VSWCTL_ERR;
+	}
+	while (getline(&buf, &cap, f) >= 0) {
+		char *s = addf_trim(buf);
+
+		lineno++;
+		if (s == NULL)
+			continue;
+		if (json_array_append_new(a->flows, json_string(s)) < 0 ||
+		    json_array_append_new(a->lines,
+					  json_integer(lineno)) < 0) {
+			fprintf(stderr, "vswctl: add-flows: %s: line %lld: "
+				"not valid UTF-8 or out of memory\n",
+				path, lineno);
+			rc = VSWCTL_ERR;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		fprintf(stderr, "vswctl: add-flows: reading %s: %s\n", path,
+			strerror(errno));
+		rc = VSWCTL_ERR;
+	}
+	free(buf);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+/*
+ * Send rules [*pos, end of chunk) of @a; the chunk ends before the request
+ * would exceed VSW_RPC_MAX_REQUEST. 0, 1 (refused: @e), -1 (unreachable).
+ */
+static int addf_call(struct vsw_rpc_client *cli, const char *br,
+		     const struct addf *a, size_t *pos, bool check,
+		     long long *count, struct vsw_rpc_err *e)
+{
+	size_t i, n = json_array_size(a->flows);
+	size_t room = VSW_RPC_MAX_REQUEST - ADDF_ENVELOPE - strlen(br);
+	json_t *flows = json_array(), *lines = json_array(), *params, *res;
+	int rc;
+
+	for (i = *pos; i < n; i++) {
+		json_t *fl = json_array_get(a->flows, i);
+		size_t need = addf_json_len(json_string_value(fl)) + 24;
+
+		if (need > room && i > *pos)
+			break;
+		room = need > room ? 0 : room - need;
+		json_array_append(flows, fl);
+		json_array_append(lines, json_array_get(a->lines, i));
+	}
+	*pos = i;
+	params = json_pack("{s:s, s:o, s:o, s:b}", "bridge", br, "flows",
+			   flows, "lines", lines, "check", check);
+	rc = vsw_rpc_client_call(cli, "flow.add", params, &res, e);
+	if (rc == 0) {
+		*count += json_integer_value(json_object_get(res, "count"));
+		json_decref(res);
+	}
+	return rc;
+}
+
+/* Whether the whole file goes in one request. */
+static bool addf_fits(const struct addf *a, const char *br)
+{
+	size_t i, total = ADDF_ENVELOPE + strlen(br);
+
+	for (i = 0; i < json_array_size(a->flows); i++)
+		total += addf_json_len(json_string_value(
+				 json_array_get(a->flows, i))) +
+			 24;
+	return total <= VSW_RPC_MAX_REQUEST;
+}
+
+/*
+ * add-flows BRIDGE FILE: every rule in one flow.add call (one transaction:
+ * all or nothing). A file too big for one request goes in several calls,
+ * each atomic; all of them are first sent with "check" so that a line that
+ * does not parse changes nothing.
+ */
+static int ctl_add_flows(struct vsw_rpc_client *cli, char **argv,
+			 bool json_out)
+{
+	struct vsw_rpc_err e = { 0 };
+	struct addf a = { 0 };
+	size_t pos, n;
+	long long count = 0;
+	int rc;
+
+	rc = addf_read(argv[1], &a);
+	if (rc != 0)
+		goto out;
+	n = json_array_size(a.flows);
+	if (!addf_fits(&a, argv[0])) {
+		pos = 0;
+		do
+			rc = addf_call(cli, argv[0], &a, &pos, true, &count,
+				       &e);
+		while (rc == 0 && pos < n);
+	}
+	count = 0;
+	pos = 0;
+	while (rc == 0) {
+		rc = addf_call(cli, argv[0], &a, &pos, false, &count, &e);
+		if (pos >= n)
+			break;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "vswctl: %s\n", e.message);
+		rc = VSWCTL_UNREACHABLE;
+	} else if (rc == 1) {
+		fprintf(stderr, "vswctl: add-flows: %s\n", e.message);
+		rc = VSWCTL_ERR;
+	} else if (json_out) {
+		json_t *j = json_pack("{s:s, s:I}", "bridge", argv[0], "count",
+				      (json_int_t)count);
+
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(j);
+	}
+out:
+	json_decref(a.flows);
+	json_decref(a.lines);
+	return rc;
+}
+
 static int p_opt_bridge(char **argv, int argc, json_t **out)
 {
 	*out = argc > 0 ? json_pack("{s:s}", "bridge", argv[0]) : NULL;
@@ -534,6 +718,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "get-option", "", 0, 0, "option.get", p_none, print_get_option },
 	{ "add-flow", "BRIDGE FLOW", 2, -1, "flow.add", p_add_flow,
 	  print_nothing },
+	{ "add-flows", "BRIDGE FILE", 2, 2, "flow.add", p_none,
+	  print_nothing },
 	{ "del-flows", "BRIDGE [--strict] [MATCH]", 1, -1, "flow.del",
 	  p_del_flows, print_count },
 	{ "mod-flows", "BRIDGE [--strict] FLOW", 2, -1, "flow.mod",
@@ -672,6 +858,11 @@ int main(int argc, char **argv)
 		json_decref(params);
 		fprintf(stderr, "vswctl: %s\n", err);
 		return VSWCTL_UNREACHABLE;
+	}
+	if (strcmp(cmd->name, "add-flows") == 0) {
+		rc = ctl_add_flows(cli, argv + optind + 1, json_out);
+		vsw_rpc_client_close(cli);
+		return rc;
 	}
 	rc = vsw_rpc_client_call(cli, cmd->method, params, &result, &e);
 	vsw_rpc_client_close(cli);

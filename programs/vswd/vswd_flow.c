@@ -373,10 +373,182 @@ static int fl_change(struct vswd *d, const char *br, enum fl_op op,
 	return 0;
 }
 
+/* ---- add-flows: many rules, one transaction -------------------------------- */
+
+/*
+ * The label of rule @i in an error: "line N" from the optional "lines"
+ * array the client sent (its file's line numbers), else "flow N" (1-based).
+ */
+static void fl_where(json_t *lines, size_t i, char *buf, size_t len)
+{
+	json_t *v = json_array_get(lines, i);
+
+	if (json_is_integer(v))
+		snprintf(buf, len, "line %" JSON_INTEGER_FORMAT,
+			 json_integer_value(v));
+	else
+		snprintf(buf, len, "flow %zu", i + 1);
+}
+
+static void fl_specs_free(struct vsw_flow_spec *specs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		vsw_flow_spec_fini(&specs[i]);
+	free(specs);
+}
+
+/*
+ * Parse every string of @flows; the first bad one is the answer (with its
+ * line), and nothing else happens.
+ */
+static int fl_parse_all(struct vswd *d, const char *br, json_t *flows,
+			json_t *lines, struct vsw_flow_spec **out,
+			struct vsw_rpc_err *e)
+{
+	struct fl_pm pma = { .d = d, .bridge = br };
+	struct vsw_flow_port_map pm = { .by_name = fl_by_name, .arg = &pma };
+	size_t i, n = json_array_size(flows);
+	struct vsw_flow_spec *specs;
+	char err[FL_ERR_MAX], where[48];
+	int rc;
+
+	specs = calloc(n ? n : 1, sizeof(*specs));
+	if (specs == NULL)
+		return vsw_rpc_fail(e, 0, ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		json_t *v = json_array_get(flows, i);
+		const char *s;
+
+		fl_where(lines, i, where, sizeof(where));
+		if (!json_is_string(v)) {
+			fl_specs_free(specs, i);
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "%s: \"flows\" must hold strings",
+					    where);
+		}
+		s = json_string_value(v);
+		err[0] = '\0';
+		rc = vsw_flow_parse(s, VSW_FLOW_PARSE_ADD, &pm, &specs[i], err,
+				    sizeof(err));
+		if (rc < 0) {
+			fl_specs_free(specs, i);
+			return vsw_rpc_fail(e, rc == -EINVAL ?
+					    VSW_RPC_INVALID_PARAMS : 0, -rc,
+					    "%s: bad flow '%.160s': %s", where,
+					    s, err[0] ? err : strerror(-rc));
+		}
+	}
+	*out = specs;
+	return 0;
+}
+
+/*
+ * Add @n rules to @br: BEGIN, add each to the switch, rewrite the rows,
+ * COMMIT. The switch syncs with its data threads only when its reclaim
+ * batch fills (vsw/flow.h), not once per rule. Any failure puts the
+ * switch's table back from the rows it had and rolls back: all or nothing.
+ */
+static int fl_add_all(struct vswd *d, const char *br,
+		      const struct vsw_flow_spec *specs, size_t n,
+		      json_t *lines, struct vsw_rpc_err *e)
+{
+	struct fl_rows old = { 0 };
+	char err[FL_ERR_MAX] = "", where[48];
+	size_t i;
+	int rc;
+
+	rc = fl_load(d, br, &old);
+	if (rc < 0)
+		return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
+	rc = vsw_cfg_begin(d->cfg);
+	if (rc < 0) {
+		fl_rows_free(&old);
+		return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
+	}
+	for (i = 0; i < n; i++) {
+		rc = vsw_switch_flow_add(d->sw, br, &specs[i], err,
+					 sizeof(err));
+		if (rc < 0) {
+			fl_where(lines, i, where, sizeof(where));
+			vsw_rpc_fail(e, 0, -rc, "%s: %s; no flow was added",
+				     where, err[0] ? err : strerror(-rc));
+			goto undo;
+		}
+	}
+	rc = fl_save(d, br);
+	if (rc == 0)
+		rc = vsw_cfg_commit(d->cfg);
+	if (rc < 0) {
+		vswd_log(d, VSW_LOG_ERR, "flows of %s not saved: %s", br,
+			 vsw_cfg_why(d->cfg));
+		vsw_rpc_fail(e, 0, -rc,
+			     "configuration not saved (%s); the change was "
+			     "undone",
+			     vsw_cfg_why(d->cfg)[0] ? vsw_cfg_why(d->cfg) :
+						      strerror(-rc));
+		goto undo;
+	}
+	fl_rows_free(&old);
+	return 0;
+undo:
+	vsw_cfg_rollback(d->cfg);
+	if (fl_apply(d, br, &old) < 0)
+		vswd_log(d, VSW_LOG_ERR, "bridge %s: flow table not put back",
+			 br);
+	fl_rows_free(&old);
+	return -e->errnum;
+}
+
+/*
+ * flow.add with "flows": [FLOW...] (optionally "lines": [N...], and
+ * "check": true to parse them only, changing nothing).
+ */
+static int fl_add_many(struct vswd *d, json_t *params, const char *br,
+		       json_t **result, struct vsw_rpc_err *e)
+{
+	json_t *flows = json_object_get(params, "flows");
+	json_t *lines = json_object_get(params, "lines"), *check;
+	struct vsw_flow_spec *specs = NULL;
+	size_t n;
+	int rc;
+
+	if (json_object_get(params, "flow") != NULL)
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "give \"flow\" or \"flows\", not both");
+	if (!json_is_array(flows) ||
+	    (lines != NULL && (!json_is_array(lines) ||
+			       json_array_size(lines) !=
+				       json_array_size(flows))))
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "\"flows\" must be an array of FLOW "
+				    "strings (\"lines\": as many integers)");
+	n = json_array_size(flows);
+	check = json_object_get(params, "check");
+	if (check != NULL && !json_is_boolean(check))
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "\"check\" must be true or false");
+	rc = fl_parse_all(d, br, flows, lines, &specs, e);
+	if (rc < 0)
+		return rc;
+	if (json_is_true(check))
+		rc = 0;
+	else
+		rc = fl_add_all(d, br, specs, n, lines, e);
+	fl_specs_free(specs, n);
+	if (rc < 0)
+		return rc;
+	*result = json_pack("{s:s, s:I}", "bridge", br, "count",
+			    (json_int_t)n);
+	return 0;
+}
+
 int vswd_m_flow_add(void *opaque, json_t *params, json_t **result,
 		      struct vsw_rpc_err *e)
 {
-	static const char *const known[] = { "bridge", "flow", NULL };
+	static const char *const known[] = { "bridge", "flow", "flows",
+					     "lines", "check", NULL };
 	struct vswd *d = opaque;
 	struct vsw_flow_spec spec;
 	const char *br;
@@ -386,6 +558,10 @@ int vswd_m_flow_add(void *opaque, json_t *params, json_t **result,
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
 		rc = fl_bridge(d, params, true, &br, e);
+	if (rc == 0 && (json_object_get(params, "flows") != NULL ||
+			json_object_get(params, "lines") != NULL ||
+			json_object_get(params, "check") != NULL))
+		return fl_add_many(d, params, br, result, e);
 	if (rc == 0)
 		rc = fl_parse(d, params, br, "flow", true, VSW_FLOW_PARSE_ADD,
 			      &spec, &given, e);
@@ -407,7 +583,7 @@ int vswd_m_flow_del(void *opaque, json_t *params, json_t **result,
 	struct vswd *d = opaque;
 	struct vsw_flow_spec spec;
 	const char *br;
-	bool given = false, strict;
+	bool given = false, strict = false;
 	int rc, n = 0;
 
 	rc = vsw_rpc_params_only(params, known, e);
@@ -441,7 +617,7 @@ int vswd_m_flow_mod(void *opaque, json_t *params, json_t **result,
 	struct vswd *d = opaque;
 	struct vsw_flow_spec spec;
 	const char *br;
-	bool given, strict;
+	bool given, strict = false;
 	int rc, n = 0;
 
 	rc = vsw_rpc_params_only(params, known, e);

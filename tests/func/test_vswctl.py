@@ -557,6 +557,66 @@ def test_restart(d):
     return d
 
 
+def test_add_flows(d):
+    """add-flows: 1,000 rules from a file in one call, all or nothing."""
+    ok("add-br", "bf")
+    ok("add-port", "bf", "f0", "type=dummy")
+    ok("add-port", "bf", "f1", "type=dummy")
+    path = os.path.join(TMP, "flows.txt")
+    want = set()
+    with open(path, "w") as f:
+        f.write("# 1,000 rules, both directions\n\n")
+        for i in range(1000):
+            src, dst = (1, 2) if i % 2 == 0 else (2, 1)
+            f.write("  priority=10,in_port=%d,udp,nw_src=10.0.%d.%d,"
+                    "tp_src=%d,actions=output:%d  \n" %
+                    (src, i >> 8, i & 255, 1000 + i, dst))
+            if i % 100 == 0:
+                f.write("# comment %d\n" % i)
+            want.add((10, "udp,in_port=%d,nw_src=10.0.%d.%d,tp_src=%d" %
+                      (src, i >> 8, i & 255, 1000 + i), "output:%d" % dst))
+    rc, out, err = ctl("add-flows", "bf", path, json_out=True)
+    check(rc == 0 and json.loads(out)["count"] == 1000,
+          "add-flows 1,000: rc %d %r %r" % (rc, out, err))
+    got = flows("bf")
+    check(len(got) == 1001 and set(got) - {(0, "", "NORMAL")} == want,
+          "add-flows round trip: %d rules, %d unexpected" %
+          (len(got), len(set(got) - want)))
+    # a bad line (line 7 of the file) rejects the whole file
+    before = flow_lines("bf")
+    bad = os.path.join(TMP, "bad.txt")
+    with open(bad, "w") as f:
+        f.write("priority=5,in_port=1,actions=drop\n# c\n\n"
+                "in_port=2,actions=output:1\n\n\n"
+                "in_prt=1,actions=drop\npriority=6,actions=drop\n")
+    rc, out, err = ctl("add-flows", "bf", bad)
+    check(rc == 1 and "line 7" in err and "in_prt: unknown field" in err,
+          "bad line named: rc %d %r" % (rc, err))
+    check(flow_lines("bf") == before, "a bad file changes nothing")
+    # stdin, and the errors that are not the file's lines
+    p = subprocess.run([VSWCTL, "--ctl", CTL, "add-flows", "bf", "-"],
+                       input="priority=7,in_port=1,actions=output:2\n",
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "add-flows from stdin: %r" % p.stderr)
+    check((7, "in_port=1", "output:2") in flows("bf"), "stdin rule added")
+    rc, out, err = ctl("add-flows", "bf", os.path.join(TMP, "nofile"))
+    check(rc == 1 and "nofile" in err, "missing file: rc %d %r" % (rc, err))
+    rc, out, err = ctl("add-flows", "nobr", path)
+    check(rc == 1 and "no bridge 'nobr'" in err,
+          "add-flows, no bridge: rc %d %r" % (rc, err))
+    rc, out, err = ctl("add-flows", "bf")
+    check(rc == 2, "add-flows without FILE: usage, rc %d" % rc)
+    # restart keeps them
+    before = flow_lines("bf")
+    check(len(before) == 1002, "1,002 rules before restart: %d" %
+          len(before))
+    check(d.stop(signal.SIGTERM) == 0, "SIGTERM after add-flows")
+    d = Daemon()
+    check(flow_lines("bf") == before, "restart keeps the add-flows rules")
+    ok("del-br", "bf")
+    return d
+
+
 def test_second_daemon():
     other_ctl = os.path.join(TMP, "other.ctl")
     p = subprocess.run([VSWD, "--db", DB, "--ctl", other_ctl, "--run-dir",
@@ -602,6 +662,7 @@ def main():
         test_raw_protocol()
         test_second_daemon()
         d = test_restart(d)
+        d = test_add_flows(d)
         test_tap_gone(d)
         check(d.stop() == 0, "final stop")
         d = None
