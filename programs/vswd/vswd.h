@@ -62,6 +62,13 @@ void vswd_retry_pending(struct vswd *d);
 void vswd_print_banner(struct vswd *d);
 void vswd_free_pending(struct vswd *d);
 
+/*
+ * Request parameter "bridge" (vswd_ctl.c): a valid name of an existing
+ * bridge. Absent is an error when required, else 0 with *br NULL.
+ */
+int vswd_bridge_param(struct vswd *d, json_t *params, bool required,
+		      const char **br, struct vsw_rpc_err *e);
+
 /* Flow tables (vswd_flow.c). */
 /* Put each bridge's stored flow table into the switch (after the ports). */
 int vswd_flows_restore(struct vswd *d);

@@ -220,6 +220,18 @@ static int ctl_need_bridge(struct vswd *d, const char *bridge,
 	return 0;
 }
 
+int vswd_bridge_param(struct vswd *d, json_t *params, bool required,
+		      const char **br, struct vsw_rpc_err *e)
+{
+	int rc = vsw_rpc_param_str(params, "bridge", required, br, e);
+
+	if (rc < 0 || *br == NULL)
+		return rc;
+	if (!vsw_cfg_name_valid(*br))
+		return ctl_bad_name(e, "bridge", *br);
+	return ctl_need_bridge(d, *br, e);
+}
+
 /* ---- bridges ------------------------------------------------------------- */
 
 static int m_bridge_add(void *opaque, json_t *params, json_t **result,
@@ -289,9 +301,7 @@ static int m_bridge_del(void *opaque, json_t *params, json_t **result,
 	(void)result;
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = ctl_bridge_param(params, &br, e);
-	if (rc == 0)
-		rc = ctl_need_bridge(d, br, e);
+		rc = vswd_bridge_param(d, params, true, &br, e);
 	if (rc < 0)
 		return rc;
 	/* The old ports, to put back if the commit fails. */
@@ -847,9 +857,7 @@ static int m_port_stats(void *opaque, json_t *params, json_t **result,
 
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = ctl_bridge_param(params, &br, e);
-	if (rc == 0)
-		rc = ctl_need_bridge(d, br, e);
+		rc = vswd_bridge_param(d, params, true, &br, e);
 	if (rc < 0)
 		return rc;
 	s.ports = json_array();
@@ -894,9 +902,7 @@ static int m_fdb_show(void *opaque, json_t *params, json_t **result,
 
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = ctl_bridge_param(params, &br, e);
-	if (rc == 0)
-		rc = ctl_need_bridge(d, br, e);
+		rc = vswd_bridge_param(d, params, true, &br, e);
 	if (rc < 0)
 		return rc;
 	entries = json_array();
@@ -923,9 +929,7 @@ static int m_fdb_flush(void *opaque, json_t *params, json_t **result,
 	(void)result;
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = ctl_bridge_param(params, &br, e);
-	if (rc == 0)
-		rc = ctl_need_bridge(d, br, e);
+		rc = vswd_bridge_param(d, params, true, &br, e);
 	if (rc < 0)
 		return rc;
 	rc = vsw_switch_fdb_flush(d->sw, br);

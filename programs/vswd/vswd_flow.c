@@ -27,24 +27,6 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int fl_bridge(struct vswd *d, json_t *params, bool required,
-		     const char **br, struct vsw_rpc_err *e)
-{
-	int rc = vsw_rpc_param_str(params, "bridge", required, br, e);
-
-	if (rc < 0 || *br == NULL)
-		return rc;
-	if (!vsw_cfg_name_valid(*br))
-		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
-				    "invalid bridge name '%.64s'", *br);
-	rc = vsw_cfg_bridge_exists(d->cfg, *br);
-	if (rc < 0)
-		return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
-	if (rc == 0)
-		return vsw_rpc_fail(e, 0, ENOENT, "no bridge '%s'", *br);
-	return 0;
-}
-
 /* "strict": absent or a boolean. */
 static int fl_strict(json_t *params, bool *strict, struct vsw_rpc_err *e)
 {
@@ -557,7 +539,7 @@ int vswd_m_flow_add(void *opaque, json_t *params, json_t **result,
 
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = fl_bridge(d, params, true, &br, e);
+		rc = vswd_bridge_param(d, params, true, &br, e);
 	if (rc == 0 && (json_object_get(params, "flows") != NULL ||
 			json_object_get(params, "lines") != NULL ||
 			json_object_get(params, "check") != NULL))
@@ -588,7 +570,7 @@ int vswd_m_flow_del(void *opaque, json_t *params, json_t **result,
 
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = fl_bridge(d, params, true, &br, e);
+		rc = vswd_bridge_param(d, params, true, &br, e);
 	if (rc == 0)
 		rc = fl_strict(params, &strict, e);
 	if (rc == 0)
@@ -622,7 +604,7 @@ int vswd_m_flow_mod(void *opaque, json_t *params, json_t **result,
 
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = fl_bridge(d, params, true, &br, e);
+		rc = vswd_bridge_param(d, params, true, &br, e);
 	if (rc == 0)
 		rc = fl_strict(params, &strict, e);
 	if (rc == 0)
@@ -680,7 +662,7 @@ int vswd_m_flow_dump(void *opaque, json_t *params, json_t **result,
 
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = fl_bridge(d, params, true, &br, e);
+		rc = vswd_bridge_param(d, params, true, &br, e);
 	if (rc == 0)
 		rc = fl_parse(d, params, br, "match", false,
 			      VSW_FLOW_PARSE_MATCH, &spec, &given, e);
@@ -743,7 +725,7 @@ int vswd_m_dpif_stats(void *opaque, json_t *params, json_t **result,
 
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = fl_bridge(a.d, params, false, &br, e);
+		rc = vswd_bridge_param(a.d, params, false, &br, e);
 	if (rc < 0)
 		return rc;
 	a.arr = json_array();
