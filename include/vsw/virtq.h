@@ -242,6 +242,26 @@ struct vsw_vq_chain {
 int vsw_vq_dev_pop(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 		   struct iovec *iov, unsigned iov_max);
 
+/* A chain of exactly one ring descriptor, mapped: see vsw_vq_dev_pop_bufs. */
+struct vsw_vq_buf {
+	void *addr;   /* host address of the whole buffer (one region) */
+	uint32_t len; /* bytes: readable on a READ_ONLY queue, else writable */
+	uint16_t id;  /* hand back in push (ndesc is 1) */
+};
+
+/*
+ * The fast path for what drivers post almost always: pop up to n chains
+ * that each are one descriptor (no NEXT, no INDIRECT) lying in one memory
+ * region, and that are writable (VRING_DESC_F_WRITE) unless the queue is
+ * READ_ONLY, into b[0 .. ret). The available index is read once. It stops
+ * at the first chain that is anything else without consuming it: the next
+ * vsw_vq_dev_pop() takes that one, with every check and fault it reports.
+ * Returns how many it popped, 0 on a broken queue. Popped chains are in
+ * flight like those of vsw_vq_dev_pop() (push, unpop newest first).
+ */
+unsigned vsw_vq_dev_pop_bufs(struct vsw_vq_dev *vq, struct vsw_vq_buf *b,
+			     unsigned n);
+
 /*
  * Give back a popped, not yet pushed chain (e.g. no room for a packet): the
  * next pop returns it again. Several chains may be given back, newest first;

@@ -293,6 +293,26 @@ int vsw_vq_dev_pop(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 	return VQ_CALL(vq, vq_dev_pop, c, iov, iov_max);
 }
 
+unsigned vsw_vq_dev_pop_bufs(struct vsw_vq_dev *vq, struct vsw_vq_buf *b,
+			     unsigned n)
+{
+	if (vsw_unlikely(vq->error))
+		return 0;
+	return VQ_CALL(vq, vq_dev_pop_bufs, b, n);
+}
+
+VSW_COLD void *vq_dev_map_slow(struct vsw_vq_dev *vq, uint64_t gpa,
+			       uint64_t len)
+{
+	const struct vsw_mem_region *r = vsw_mem_find(vq->mem, gpa);
+
+	/* gpa >= r->gpa; the range fits if len <= bytes left in r */
+	if (r == NULL || len > r->size - (gpa - r->gpa))
+		return NULL;
+	vq->hint = *r;
+	return (void *)(uintptr_t)(r->hva + (gpa - r->gpa));
+}
+
 void vsw_vq_dev_unpop(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c)
 {
 	if (vsw_unlikely(vq->error))

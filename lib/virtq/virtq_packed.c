@@ -681,6 +681,51 @@ int vq_dev_pop_packed(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 	return 1;
 }
 
+unsigned vq_dev_pop_bufs_packed(struct vsw_vq_dev *vq, struct vsw_vq_buf *b,
+				 unsigned n)
+{
+	struct vq_packed_dev *pk = &vq->pk;
+	struct vring_packed_desc d;
+	uint16_t pos, flags, id;
+	unsigned k;
+	void *p;
+
+	for (k = 0; k < n; k++) {
+		pos = pk->last_avail;
+		/* pairs with the driver's release store of the head flags */
+		flags = le16toh(vsw_load_acquire(&pk->desc[pos].flags));
+		if (!vq_pk_is_avail(flags, pk->avail_wrap))
+			break;
+		/* the acquired flags are the ones checked, not d.flags */
+		if (vsw_unlikely(flags & (VRING_DESC_F_NEXT |
+					  VRING_DESC_F_INDIRECT)) ||
+		    vsw_unlikely(!vq->read_only &&
+				 !(flags & VRING_DESC_F_WRITE)))
+			break;
+		vq_pk_read_desc(&d, &pk->desc[pos]);
+		id = le16toh(d.id);
+		if (vsw_unlikely(id >= vq->num || pk->id_ndesc[id] != 0))
+			break;
+		p = vq_dev_map(vq, le64toh(d.addr), le32toh(d.len));
+		if (vsw_unlikely(p == NULL))
+			break;
+		b[k].addr = p;
+		b[k].len = le32toh(d.len);
+		b[k].id = id;
+		pk->id_start[id] = vq_pk_off_wrap(pos, pk->avail_wrap);
+		vq_pk_advance(&pk->last_avail, &pk->avail_wrap, 1, vq->num);
+		pk->id_ndesc[id] = 1;
+		if (vq->in_order) {
+			uint32_t tail = pk->order_head + pk->order_count;
+
+			pk->order[tail >= vq->num ? tail - vq->num : tail] = id;
+			pk->order_count++;
+		}
+	}
+	pk->inflight += k;
+	return k;
+}
+
 void vq_dev_unpop_packed(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c)
 {
 	struct vq_packed_dev *pk = &vq->pk;

@@ -39,6 +39,12 @@ struct vsw_vq_dev {
 	int error;             /* sticky: 0 or negative errno */
 	enum vsw_vq_fault fault;
 	const struct vsw_mem *mem;
+	/*
+	 * The region the last buffer was found in (a copy; size 0 = none).
+	 * The table cannot change under a queue: vhost-user stops every queue
+	 * before it swaps the table, and a new queue starts without a hint.
+	 */
+	struct vsw_mem_region hint;
 	struct vsw_vq_addrs addrs;
 	union {
 		struct vq_split_dev split;
@@ -48,6 +54,24 @@ struct vsw_vq_dev {
 
 /* Mark the device queue broken for reason f; returns the errno to report. */
 int vq_dev_fail(struct vsw_vq_dev *vq, enum vsw_vq_fault f);
+
+void *vq_dev_map_slow(struct vsw_vq_dev *vq, uint64_t gpa, uint64_t len);
+
+/*
+ * Host address of [gpa, gpa + len) if it lies inside one region, else NULL.
+ * Buffers of a queue nearly always come from one region: try that first.
+ * off wraps to a huge value for gpa below the hint, so one compare covers
+ * both ends without overflow.
+ */
+static inline void *vq_dev_map(struct vsw_vq_dev *vq, uint64_t gpa,
+			       uint64_t len)
+{
+	uint64_t off = gpa - vq->hint.gpa;
+
+	if (vsw_likely(off < vq->hint.size && len <= vq->hint.size - off))
+		return (void *)(uintptr_t)(vq->hint.hva + off);
+	return vq_dev_map_slow(vq, gpa, len);
+}
 
 /* Little-endian ring fields (VIRTIO 1.x is always little-endian). */
 static inline uint16_t vq_le16(uint16_t v) { return le16toh(v); }
@@ -89,6 +113,8 @@ int vq_dev_set_base_split(struct vsw_vq_dev *vq, uint32_t base);
 uint32_t vq_dev_get_base_split(const struct vsw_vq_dev *vq);
 int vq_dev_pop_split(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 		     struct iovec *iov, unsigned iov_max);
+unsigned vq_dev_pop_bufs_split(struct vsw_vq_dev *vq, struct vsw_vq_buf *b,
+				unsigned n);
 void vq_dev_unpop_split(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c);
 int vq_dev_push_burst_split(struct vsw_vq_dev *vq,
 			    const struct vsw_vq_used *u, unsigned n);
@@ -104,6 +130,8 @@ int vq_dev_set_base_packed(struct vsw_vq_dev *vq, uint32_t base);
 uint32_t vq_dev_get_base_packed(const struct vsw_vq_dev *vq);
 int vq_dev_pop_packed(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 		      struct iovec *iov, unsigned iov_max);
+unsigned vq_dev_pop_bufs_packed(struct vsw_vq_dev *vq, struct vsw_vq_buf *b,
+				 unsigned n);
 void vq_dev_unpop_packed(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c);
 int vq_dev_push_burst_packed(struct vsw_vq_dev *vq,
 			     const struct vsw_vq_used *u, unsigned n);

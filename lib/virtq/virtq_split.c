@@ -532,11 +532,22 @@ int vq_dev_pop_split(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 						   VSW_VQ_FAULT_WRITE_ORDER);
 			out_len += len;
 		}
-		ret = vsw_mem_map_iov(vq->mem, addr, len, iov, iov_max, &n);
-		if (vsw_unlikely(ret < 0))
-			return vq_dev_fail(vq, ret == -ENOBUFS
-						       ? VSW_VQ_FAULT_SEGMENTS
-						       : VSW_VQ_FAULT_ADDR);
+		/*
+		 * Most buffers lie in one region: one segment, no search
+		 * (a zero-length buffer adds no segment: map_iov checks it).
+		 */
+		if (len > 0 && n < iov_max &&
+		    (iov[n].iov_base = vq_dev_map(vq, addr, len)) != NULL) {
+			iov[n++].iov_len = len;
+		} else {
+			ret = vsw_mem_map_iov(vq->mem, addr, len, iov, iov_max,
+					      &n);
+			if (vsw_unlikely(ret < 0))
+				return vq_dev_fail(
+					vq, ret == -ENOBUFS
+						    ? VSW_VQ_FAULT_SEGMENTS
+						    : VSW_VQ_FAULT_ADDR);
+		}
 		if (!seen_write)
 			n_out = n;
 		if (!(flags & VRING_DESC_F_NEXT))
@@ -558,6 +569,62 @@ int vq_dev_pop_split(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 	if (vq->in_order)
 		s->order[s->order_tail++ & s->mask] = head;
 	return 1;
+}
+
+unsigned vq_dev_pop_bufs_split(struct vsw_vq_dev *vq, struct vsw_vq_buf *b,
+				unsigned n)
+{
+	struct vq_split_dev *s = &vq->split;
+	/* what the flags of a one-descriptor chain must be, under mask */
+	const uint16_t fmask = vq->read_only ? (uint16_t)~VRING_DESC_F_WRITE
+					     : 0xffff;
+	const uint16_t fwant = vq->read_only ? 0 : VRING_DESC_F_WRITE;
+	uint16_t avail = (uint16_t)(s->avail_idx - s->last_avail);
+	uint16_t head, flags;
+	struct vring_desc d;
+	unsigned k;
+	void *p;
+
+	if (avail < n) {
+		/*
+		 * Pairs with the release store of avail->idx in
+		 * vq_drv_add_split(): the slots and descriptors of every
+		 * entry up to idx are visible after this load. One load for
+		 * the whole burst; a bad index is left to vq_dev_pop_split()
+		 * to report.
+		 */
+		uint16_t idx = vq_le16(vsw_load_acquire(&s->avail->idx));
+
+		if ((uint16_t)(idx - s->last_avail) <= vq->num) {
+			s->avail_idx = idx;
+			avail = (uint16_t)(idx - s->last_avail);
+		}
+		if (avail < n)
+			n = avail;
+	}
+	for (k = 0; k < n; k++) {
+		head = vq_le16(vsw_load_relaxed(
+			&s->avail->ring[s->last_avail & s->mask]));
+		if (vsw_unlikely(head >= vq->num || s->busy[head]))
+			break;
+		vq_dev_fetch_desc(&d, &s->desc[head]);
+		flags = vq_le16(d.flags);
+		if (vsw_unlikely((flags & fmask) != fwant))
+			break;
+		p = vq_dev_map(vq, vq_le64(d.addr), vq_le32(d.len));
+		if (vsw_unlikely(p == NULL))
+			break;
+		b[k].addr = p;
+		b[k].len = vq_le32(d.len);
+		b[k].id = head;
+		s->pop_idx[head] = s->last_avail;
+		s->last_avail++;
+		s->busy[head] = 1;
+		if (vq->in_order)
+			s->order[s->order_tail++ & s->mask] = head;
+	}
+	s->inflight += k;
+	return k;
 }
 
 void vq_dev_unpop_split(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c)

@@ -1302,6 +1302,80 @@ static void test_hostile_id_inuse(void **state)
 	env_teardown(&e);
 }
 
+static void env_dev_flags(struct env *e, uint32_t flags);
+
+/* The fast pop takes single-descriptor chains and leaves the rest to pop. */
+static void test_pop_bufs(void **state)
+{
+	struct vsw_vq_buf b[8];
+	struct vsw_vq_chain c;
+	struct iovec iov[8];
+	struct env e;
+
+	(void)state;
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.data_gpa, 64, 3, VRING_DESC_F_WRITE);
+	raw_desc(&e, 1, e.data_gpa + 64, 16, 0,
+		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
+	raw_desc(&e, 2, e.data_gpa + 128, 16, 1, VRING_DESC_F_WRITE);
+	raw_desc(&e, 3, e.data_gpa + 256, 16, 2, 0); /* readable */
+	raw_desc(&e, 4, e.data_gpa + 512, 16, 4, VRING_DESC_F_WRITE);
+	raw_desc(&e, 5, e.canary_gpa, 16, 5, VRING_DESC_F_WRITE);
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
+	assert_int_equal(b[0].id, 3);
+	assert_int_equal(b[0].len, 64);
+	assert_ptr_equal(b[0].addr, th_ptr(&e.m, e.data_gpa, 64));
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
+	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
+	assert_int_equal(c.id, 1);
+	assert_int_equal(c.ndesc, 2);
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
+	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
+	assert_int_equal(c.n_out, 1);
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
+	assert_int_equal(b[0].id, 4);
+	/* the canary page is outside the device's memory: pop reports */
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
+	assert_int_equal(vsw_vq_dev_error(e.dev), 0);
+	/* the fast pops are in flight and go back newest first */
+	c = (struct vsw_vq_chain){.id = 4, .ndesc = 1};
+	vsw_vq_dev_unpop(e.dev, &c);
+	assert_int_equal(vsw_vq_dev_inflight(e.dev), 3);
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
+	assert_int_equal(b[0].id, 4);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
+	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
+	env_teardown(&e);
+
+	/* an id in flight, posted again; an id out of range */
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.data_gpa, 16, 1, VRING_DESC_F_WRITE);
+	raw_desc(&e, 1, e.data_gpa, 16, 1, VRING_DESC_F_WRITE);
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
+	expect_fault(&e, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
+	env_teardown(&e);
+	hostile_setup(&e, 0);
+	raw_desc(&e, 0, e.data_gpa, 16, HOSTILE_NUM, VRING_DESC_F_WRITE);
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
+	expect_fault(&e, 4, -ERANGE, VSW_VQ_FAULT_ID_RANGE);
+	env_teardown(&e);
+
+	/* read-only: WRITE or not, both taken; INDIRECT left to pop */
+	hostile_setup(&e, F_IND);
+	env_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
+	raw_desc(&e, 0, e.data_gpa, 16, 0, VRING_DESC_F_WRITE);
+	raw_desc(&e, 1, e.data_gpa + 16, 16, 1, 0);
+	raw_desc(&e, 2, e.data_gpa + 1024, 16, 2, VRING_DESC_F_INDIRECT);
+	raw_table(&e, e.data_gpa + 1024, 0, e.data_gpa + 32, 16, 0);
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 2);
+	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
+	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
+	assert_int_equal(c.id, 2);
+	assert_int_equal(c.out_len, 16);
+	env_teardown(&e);
+}
+
 static void test_hostile_loop(void **state)
 {
 	struct env e;
@@ -1931,6 +2005,7 @@ int main(void)
 		cmocka_unit_test(test_driver_bogus_used_id),
 		cmocka_unit_test(test_hostile_id_range),
 		cmocka_unit_test(test_hostile_id_inuse),
+		cmocka_unit_test(test_pop_bufs),
 		cmocka_unit_test(test_hostile_loop),
 		cmocka_unit_test(test_hostile_addr),
 		cmocka_unit_test(test_hostile_overflow),

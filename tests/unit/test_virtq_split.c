@@ -1694,6 +1694,125 @@ static void test_hostile_head_in_flight(void **state)
 	fx_fini(&f);
 }
 
+/*
+ * vsw_vq_dev_pop_bufs takes single-descriptor chains only and leaves every
+ * other chain, hostile or not, to vsw_vq_dev_pop with its checks.
+ */
+static void test_pop_bufs(void **state)
+{
+	uint64_t half = MEM_BASE + MEM_SIZE / 2, buf, tg;
+	struct vsw_vq_used u[2];
+	struct vsw_vq_buf b[8];
+	struct vsw_vq_chain c;
+	struct iovec iov[8];
+	struct fx f;
+
+	(void)state;
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 64, VRING_DESC_F_WRITE, 0);
+	raw_desc(f.desc, 1, buf + 64, 16,
+		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2);
+	raw_desc(f.desc, 2, buf + 128, 16, VRING_DESC_F_WRITE, 0);
+	raw_desc(f.desc, 3, buf + 256, 32, 0, 0); /* readable */
+	raw_desc(f.desc, 4, buf + 512, 32, VRING_DESC_F_WRITE, 0);
+	/* crosses from one region into the next */
+	raw_desc(f.desc, 5, half - 8, 16, VRING_DESC_F_WRITE, 0);
+	raw_desc(f.desc, 6, 0x1000, 16, VRING_DESC_F_WRITE, 0); /* outside */
+	raw_avail(&f, 0, 0, 1);
+	raw_avail(&f, 1, 1, 2);
+	raw_avail(&f, 2, 3, 3);
+	raw_avail(&f, 3, 4, 4);
+	raw_avail(&f, 4, 5, 5);
+	raw_avail(&f, 5, 6, 6);
+
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
+	assert_int_equal(b[0].id, 0);
+	assert_int_equal(b[0].len, 64);
+	assert_ptr_equal(b[0].addr, th_ptr(&f.m, buf, 64));
+	/* a two-descriptor chain: left for pop */
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	assert_int_equal(c.id, 1);
+	assert_int_equal(c.n_in, 2);
+	/* readable on a queue the device writes: left for pop */
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	assert_int_equal(c.n_out, 1);
+	/* one more, then the buffer across two regions stops it */
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
+	assert_int_equal(b[0].id, 4);
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	assert_int_equal(c.n_in, 2);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 5);
+	/* pushed like any other chain */
+	u[0] = (struct vsw_vq_used){.id = 0, .ndesc = 1, .len = 10};
+	u[1] = (struct vsw_vq_used){.id = 4, .ndesc = 1, .len = 0};
+	assert_int_equal(vsw_vq_dev_push_burst(f.dev, u, 2), 0);
+	assert_int_equal(le16_at(&f.used->idx), 2);
+	assert_int_equal(le32toh(f.used->ring[0].len), 10);
+	/* outside guest memory: no fault from the fast path, pop reports */
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
+	assert_int_equal(vsw_vq_dev_error(f.dev), 0);
+	expect_fault(&f, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
+	fx_fini(&f);
+
+	/* a head already in flight, posted again */
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_WRITE, 0);
+	raw_avail(&f, 0, 0, 1);
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
+	raw_avail(&f, 1, 0, 2);
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
+	expect_fault(&f, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
+	fx_fini(&f);
+
+	/* an avail index that jumped: left for pop to report */
+	fx_hostile(&f, F_V1, &buf, &tg);
+	raw_avail(&f, 0, 0, 100);
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
+	expect_fault(&f, 4, -EOVERFLOW, VSW_VQ_FAULT_AVAIL_IDX);
+	fx_fini(&f);
+
+	/* head out of range, indirect: left for pop */
+	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	raw_avail(&f, 0, 8, 1);
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
+	expect_fault(&f, 4, -ERANGE, VSW_VQ_FAULT_HEAD_RANGE);
+	fx_fini(&f);
+
+	/* read-only: WRITE ignored, but NEXT / INDIRECT still left to pop;
+	 * unpop takes fast pops back newest first */
+	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
+	fx_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
+	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_WRITE, 0);
+	raw_desc(f.desc, 1, buf + 16, 16, 0, 0);
+	raw_desc(f.desc, 2, tg, 16, VRING_DESC_F_INDIRECT, 0);
+	raw_desc((struct vring_desc *)th_ptr(&f.m, tg, 16), 0, buf + 32, 16,
+		 0, 0);
+	raw_avail(&f, 0, 0, 1);
+	raw_avail(&f, 1, 1, 2);
+	raw_avail(&f, 2, 2, 3);
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 2);
+	assert_int_equal(b[0].id, 0);
+	assert_int_equal(b[1].id, 1);
+	c = (struct vsw_vq_chain){.id = 1, .ndesc = 1};
+	vsw_vq_dev_unpop(f.dev, &c);
+	c.id = 0;
+	vsw_vq_dev_unpop(f.dev, &c);
+	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 1), 1);
+	assert_int_equal(b[0].id, 0);
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
+	assert_int_equal(b[0].id, 1);
+	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
+	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	assert_int_equal(c.id, 2);
+	assert_int_equal(c.out_len, 16);
+	fx_fini(&f);
+}
+
 /* ------------------------------------------------------------------ */
 /* Two threads: the orderings under real concurrency                   */
 /* ------------------------------------------------------------------ */
@@ -1832,6 +1951,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_avail_idx),
 		cmocka_unit_test(test_hostile_segments),
 		cmocka_unit_test(test_hostile_head_in_flight),
+		cmocka_unit_test(test_pop_bufs),
 		cmocka_unit_test(test_two_threads),
 	};
 
