@@ -21,6 +21,8 @@
 #include "vnet_priv.h"
 
 #define VNET_ETH_HLEN 14
+/* chains popped at once by the fast paths */
+#define VNET_FAST_BURST 32U
 
 /* vnet_rx_write() / vnet_rx_pkt() outcomes besides 0 (delivered) */
 #define VNET_DROPPED 1
@@ -57,6 +59,8 @@ int vsw_vnet_create(const struct vsw_vnet_config *cfg, struct vsw_vnet **out)
 	dev->hdr_size = (vnet_has(dev, VIRTIO_F_VERSION_1) || dev->mrg)
 				? sizeof(struct virtio_net_hdr_v1)
 				: sizeof(struct virtio_net_hdr);
+	/* §5.1.6.4: num_buffers is 1 also without MRG_RXBUF */
+	dev->rx_hdr.num_buffers = htole16(1);
 	/* the TSO/USO features depend on the checksum one (§5.1.3.1) */
 	dev->guest_csum = vnet_has(dev, VIRTIO_NET_F_GUEST_CSUM);
 	dev->guest_tso4 = dev->guest_csum &&
@@ -283,18 +287,153 @@ static int vnet_tx_hdr_parse(const struct vsw_vnet *dev,
 	return 0;
 }
 
+/*
+ * The fast path: chains of one descriptor (header and frame together, as
+ * drivers post them), popped a burst at a time, their buffers prefetched
+ * before the first copy so the cache misses overlap. A zero header (no
+ * offload asked for: flags, gso_type and hdr_len 0) needs no parse. Returns
+ * the chains consumed (0: the next one needs vnet_tx_one), -1 when the
+ * packet pool ran out (the rest of the burst went back to the ring).
+ */
+static int vnet_tx_fast(struct vsw_vnet *dev, struct vnet_q *q,
+			struct vsw_pkt **pkts, unsigned n, unsigned *npkt,
+			unsigned *nu, uint64_t *bytes)
+{
+	const unsigned hsz = dev->hdr_size;
+	struct vsw_vq_buf b[VNET_FAST_BURST];
+	unsigned want = n - *npkt, k, i;
+
+	if (want > VNET_FAST_BURST)
+		want = VNET_FAST_BURST;
+	if (want > q->num - *nu)
+		want = q->num - *nu;
+	k = vsw_vq_dev_pop_bufs(q->vq, b, want);
+	for (i = 0; i < k; i++) {
+		__builtin_prefetch(b[i].addr);
+		__builtin_prefetch((uint8_t *)b[i].addr + b[i].len - 1);
+	}
+	for (i = 0; i < k; i++) {
+		const uint8_t *src = b[i].addr;
+		struct virtio_net_hdr_v1 w;
+		struct vsw_pkt *pkt;
+		uint32_t flen, head;
+
+		q->used[*nu].id = b[i].id;
+		q->used[*nu].ndesc = 1;
+		q->used[*nu].len = 0;
+		if (vsw_unlikely(b[i].len < hsz + VNET_ETH_HLEN)) {
+			q->st.drop_bad_hdr++;
+			(*nu)++;
+			continue;
+		}
+		flen = b[i].len - hsz;
+		if (vsw_unlikely(flen > VSW_PKT_MAX_LEN)) {
+			q->st.drop_too_big++;
+			(*nu)++;
+			continue;
+		}
+		pkt = vsw_pkt_alloc_len(q->pool, flen);
+		if (vsw_unlikely(pkt == NULL)) {
+			/* the frames wait in the ring for free packets */
+			while (k > i) {
+				struct vsw_vq_chain c = {.id = b[--k].id};
+
+				vsw_vq_dev_unpop(q->vq, &c);
+			}
+			q->st.pool_empty++;
+			return -1;
+		}
+		(*nu)++;
+		/* num_buffers means nothing on transmit: 10 bytes suffice */
+		memcpy(&w, src, sizeof(struct virtio_net_hdr));
+		/* every check below sees this copy, never the guest's bytes */
+		__asm__ __volatile__("" ::: "memory");
+		memcpy(&head, &w, sizeof(head));
+		/* flags, gso_type, hdr_len: non-zero only to ask for offloads */
+		if (vsw_unlikely(head != 0) &&
+		    vnet_tx_hdr_parse(dev, &w, flen, &pkt->vnet) < 0) {
+			vsw_pkt_free(pkt);
+			q->st.drop_bad_hdr++;
+			continue;
+		}
+		vnet_copy(vsw_pkt_data(pkt), src + hsz, flen);
+		pkt->len = flen;
+		pkt->in_port = dev->port_id;
+		pkts[(*npkt)++] = pkt;
+		*bytes += flen;
+	}
+	return (int)k;
+}
+
+/*
+ * Any other chain, one at a time, through an iovec: 1 consumed, 0 none
+ * available, -1 stop (ring broken or pool empty).
+ */
+static int vnet_tx_one(struct vsw_vnet *dev, struct vnet_q *q,
+		       struct vsw_pkt **pkts, unsigned *npkt, unsigned *nu,
+		       uint64_t *bytes)
+{
+	const unsigned hsz = dev->hdr_size;
+	struct virtio_net_hdr_v1 w;
+	struct vsw_vq_chain c;
+	struct vnet_cur cur;
+	struct vsw_pkt *pkt;
+	uint32_t flen;
+	int ret;
+
+	ret = vsw_vq_dev_pop(q->vq, &c, q->iov, q->iov_max);
+	if (ret <= 0) {
+		if (vsw_unlikely(ret < 0)) {
+			vnet_q_broken(q);
+			return -1;
+		}
+		return 0;
+	}
+	q->used[*nu].id = c.id;
+	q->used[*nu].ndesc = c.ndesc;
+	q->used[*nu].len = 0; /* nothing written into a TX chain */
+	/* writable segments, if any, are ignored: only n_out counts */
+	if (vsw_unlikely(c.out_len < hsz + VNET_ETH_HLEN)) {
+		q->st.drop_bad_hdr++;
+		(*nu)++;
+		return 1;
+	}
+	if (vsw_unlikely(c.out_len - hsz > VSW_PKT_MAX_LEN)) {
+		q->st.drop_too_big++;
+		(*nu)++;
+		return 1;
+	}
+	flen = (uint32_t)(c.out_len - hsz);
+	memset(&w, 0, sizeof(w));
+	vnet_cur_init(&cur, q->iov, c.n_out);
+	vnet_cur_read(&cur, &w, hsz);
+	pkt = vsw_pkt_alloc_len(q->pool, flen);
+	if (vsw_unlikely(pkt == NULL)) {
+		/* the frame waits in the ring for a free packet */
+		vsw_vq_dev_unpop(q->vq, &c);
+		q->st.pool_empty++;
+		return -1;
+	}
+	(*nu)++;
+	if (vsw_unlikely(vnet_tx_hdr_parse(dev, &w, flen, &pkt->vnet) < 0 ||
+			 vnet_cur_read(&cur, vsw_pkt_data(pkt), flen) != flen)) {
+		vsw_pkt_free(pkt);
+		q->st.drop_bad_hdr++;
+		return 1;
+	}
+	pkt->len = flen;
+	pkt->in_port = dev->port_id;
+	pkts[(*npkt)++] = pkt;
+	*bytes += flen;
+	return 1;
+}
+
 unsigned vsw_vnet_tx_burst(struct vsw_vnet *dev, unsigned qp,
 			   struct vsw_pkt **pkts, unsigned n)
 {
-	const unsigned hsz = dev->hdr_size;
 	struct vnet_q *q;
-	struct vsw_vq_chain c;
-	struct virtio_net_hdr_v1 w;
-	struct vnet_cur cur;
-	struct vsw_pkt *pkt;
 	unsigned npkt = 0, nu = 0;
 	uint64_t bytes = 0;
-	uint32_t flen;
 	int ret;
 
 	if (vsw_unlikely(qp >= dev->max_qp))
@@ -307,50 +446,12 @@ unsigned vsw_vnet_tx_burst(struct vsw_vnet *dev, unsigned qp,
 		return 0;
 	}
 	while (npkt < n && nu < q->num) {
-		ret = vsw_vq_dev_pop(q->vq, &c, q->iov, q->iov_max);
-		if (ret <= 0) {
-			if (vsw_unlikely(ret < 0))
-				vnet_q_broken(q);
+		ret = vnet_tx_fast(dev, q, pkts, n, &npkt, &nu, &bytes);
+		if (ret > 0)
+			continue;
+		if (ret < 0 ||
+		    vnet_tx_one(dev, q, pkts, &npkt, &nu, &bytes) <= 0)
 			break;
-		}
-		q->used[nu].id = c.id;
-		q->used[nu].ndesc = c.ndesc;
-		q->used[nu].len = 0; /* nothing written into a TX chain */
-		/* writable segments, if any, are ignored: only n_out counts */
-		if (vsw_unlikely(c.out_len < hsz + VNET_ETH_HLEN)) {
-			q->st.drop_bad_hdr++;
-			nu++;
-			continue;
-		}
-		if (vsw_unlikely(c.out_len - hsz > VSW_PKT_MAX_LEN)) {
-			q->st.drop_too_big++;
-			nu++;
-			continue;
-		}
-		flen = (uint32_t)(c.out_len - hsz);
-		memset(&w, 0, sizeof(w));
-		vnet_cur_init(&cur, q->iov, c.n_out);
-		vnet_cur_read(&cur, &w, hsz);
-		pkt = vsw_pkt_alloc_len(q->pool, flen);
-		if (vsw_unlikely(pkt == NULL)) {
-			/* the frame waits in the ring for a free packet */
-			vsw_vq_dev_unpop(q->vq, &c);
-			q->st.pool_empty++;
-			break;
-		}
-		nu++;
-		if (vsw_unlikely(vnet_tx_hdr_parse(dev, &w, flen, &pkt->vnet) <
-					 0 ||
-				 vnet_cur_read(&cur, vsw_pkt_data(pkt), flen) !=
-					 flen)) {
-			vsw_pkt_free(pkt);
-			q->st.drop_bad_hdr++;
-			continue;
-		}
-		pkt->len = flen;
-		pkt->in_port = dev->port_id;
-		pkts[npkt++] = pkt;
-		bytes += flen;
 	}
 	if (vsw_unlikely(vnet_q_flush(dev, q, nu) < 0))
 		vnet_q_broken(q); /* frames copied out stay valid */
@@ -610,12 +711,65 @@ static int vnet_rx_pkt(struct vsw_vnet *dev, struct vnet_q *q,
 	return ret;
 }
 
+/*
+ * The fast path: one packet per single-descriptor buffer, buffers popped a
+ * burst at a time and prefetched for writing, a constant header (no offload
+ * to describe: num_buffers 1, the rest 0). Stops at the first packet that
+ * needs more (offload flags, a frame larger than its buffer): the buffers
+ * not used go back to the ring and vnet_rx_pkt() takes over. Returns the
+ * packets delivered.
+ */
+static unsigned vnet_rx_fast(struct vsw_vnet *dev, struct vnet_q *q,
+			     struct vsw_pkt *const *pkts, unsigned n,
+			     unsigned *nu, struct vnet_acc *acc)
+{
+	const unsigned hsz = dev->hdr_size;
+	struct vsw_vq_buf b[VNET_FAST_BURST];
+	unsigned want = n, k, i;
+
+	if (want > VNET_FAST_BURST)
+		want = VNET_FAST_BURST;
+	if (want > q->num - *nu)
+		want = q->num - *nu;
+	k = vsw_vq_dev_pop_bufs(q->vq, b, want);
+	for (i = 0; i < k; i++)
+		__builtin_prefetch(b[i].addr, 1);
+	for (i = 0; i < k; i++) {
+		const struct vsw_pkt *pkt = pkts[i];
+		uint8_t *dst = b[i].addr;
+
+		if (i + 1 < k)
+			__builtin_prefetch(vsw_pkt_data(pkts[i + 1]));
+		if (vsw_unlikely((pkt->vnet.flags | pkt->vnet.gso_type) != 0 ||
+				 (uint64_t)hsz + pkt->len > b[i].len))
+			break;
+		/* two sizes only: constant-size copies, no call */
+		if (hsz == sizeof(struct virtio_net_hdr_v1))
+			memcpy(dst, &dev->rx_hdr, sizeof(dev->rx_hdr));
+		else
+			memcpy(dst, &dev->rx_hdr, sizeof(struct virtio_net_hdr));
+		vnet_copy(dst + hsz, vsw_pkt_data(pkt), pkt->len);
+		q->used[*nu].id = b[i].id;
+		q->used[*nu].ndesc = 1;
+		q->used[(*nu)++].len = hsz + pkt->len;
+		acc->packets++;
+		acc->bytes += pkt->len;
+	}
+	/* newest first, as unpop wants */
+	while (k > i) {
+		struct vsw_vq_chain c = {.id = b[--k].id};
+
+		vsw_vq_dev_unpop(q->vq, &c);
+	}
+	return i;
+}
+
 unsigned vsw_vnet_rx_burst(struct vsw_vnet *dev, unsigned qp,
 			   struct vsw_pkt *const *pkts, unsigned n)
 {
 	struct vnet_acc acc = {0, 0};
 	struct vnet_q *q;
-	unsigned i, nu = 0;
+	unsigned i = 0, nu = 0;
 	int ret = 0;
 
 	if (vsw_unlikely(qp >= dev->max_qp))
@@ -628,12 +782,14 @@ unsigned vsw_vnet_rx_burst(struct vsw_vnet *dev, unsigned qp,
 		q->st.drop_broken += n;
 		return n;
 	}
-	for (i = 0; i < n; i++) {
-		if (i + 1 < n)
-			__builtin_prefetch(vsw_pkt_data(pkts[i + 1]));
+	while (i < n) {
+		i += vnet_rx_fast(dev, q, pkts + i, n - i, &nu, &acc);
+		if (i == n)
+			break;
 		ret = vnet_rx_pkt(dev, q, pkts[i], &nu, &acc);
 		if (vsw_unlikely(ret < 0))
 			break;
+		i++;
 	}
 	if (vsw_unlikely(ret == -ENOBUFS))
 		q->st.no_buf++;

@@ -637,6 +637,61 @@ static void test_rx_offloads_passed(void **state)
 	env_free(e);
 }
 
+/*
+ * One burst that mixes what the fast path takes (a plain frame, one
+ * single-descriptor buffer) with what it hands over: a frame with offload
+ * metadata, a frame larger than one buffer (merged), a two-segment buffer.
+ * Order, headers and bytes must come out as if one path did it all.
+ */
+static void test_rx_mixed_burst(void **state)
+{
+	struct env *e = env_new(state,
+				F(VIRTIO_NET_F_MRG_RXBUF) |
+					F(VIRTIO_NET_F_GUEST_CSUM),
+				1);
+	static uint8_t buf[4096];
+	const struct virtio_net_hdr_v1 *h = (const void *)buf;
+	const struct vsw_vnet_q_stats *st = vsw_vnet_queue_stats(e->vn, 0);
+	static const uint32_t lens[5] = {60, 1400, 3000, 64, 100};
+	struct vsw_pkt *p[5];
+	uint32_t len, want;
+	unsigned i;
+
+	for (i = 0; i < 5; i++)
+		p[i] = mkpkt(e, lens[i], 20 + i);
+	p[1]->vnet.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	/* buffers of 2 KiB: one descriptor each except the fifth */
+	post_rx(e, 5, 2048, 1);
+	post_rx(e, 1, 2048, 2);
+	assert_int_equal(vsw_vnet_rx_burst(e->vn, 0, p, 5), 5);
+	for (i = 0; i < 5; i++) {
+		want = HSZ + lens[i];
+		if (i == 2)
+			want = 2048; /* the first of two buffers */
+		len = reap_rx(e, buf);
+		assert_int_equal(len, want);
+		assert_int_equal(le16toh(h->num_buffers), i == 2 ? 2 : 1);
+		assert_int_equal(h->flags,
+				 i == 1 ? VIRTIO_NET_HDR_F_DATA_VALID : 0);
+		assert_int_equal(h->gso_type, 0);
+		assert_memory_equal(buf + HSZ, vsw_pkt_data(p[i]),
+				    len - HSZ);
+		if (i == 2) {
+			len = reap_rx(e, buf);
+			assert_int_equal(len, 3000 - (2048 - HSZ));
+			assert_memory_equal(buf, vsw_pkt_data(p[2]) + 2048 - HSZ,
+					    len);
+		}
+	}
+	assert_int_equal(st->packets, 5);
+	assert_int_equal(st->bytes, 60 + 1400 + 3000 + 64 + 100);
+	/* no buffers left: the next frame stays with the caller */
+	assert_int_equal(vsw_vnet_rx_burst(e->vn, 0, p, 1), 0);
+	assert_int_equal(st->no_buf, 1);
+	vsw_pkt_free_burst(p, 5);
+	env_free(e);
+}
+
 static void test_broken_queue(void **state)
 {
 	struct env *e = env_new(state, 0, 1);
@@ -898,6 +953,7 @@ int main(void)
 		BOTH(test_rx_mrg_jumbo),
 		BOTH(test_rx_sw_offloads),
 		BOTH(test_rx_offloads_passed),
+		BOTH(test_rx_mixed_burst),
 		BOTH(test_broken_queue),
 		BOTH(test_ctrl),
 	};
