@@ -209,6 +209,13 @@ static int vnvu_queue_start(void *opaque, const struct vsw_vu_queue *q)
 			 q->index);
 		return -EINVAL;
 	}
+	/*
+	 * The data thread polls this queue: the driver need not kick for
+	 * every buffer it adds (a system call on its side each time).
+	 * dp_sleep re-enables kicks, with the re-check, only before it
+	 * sleeps. The data thread does not see the queue yet (running is 0).
+	 */
+	vsw_vq_dev_disable_notify(q->vq);
 	/* per-queue arrays sized for this ring (SET_VRING_NUM) */
 	ret = vsw_vnet_queue_attach(v->vnet, q->index, q->vq, q->num,
 				    q->call_fd);
