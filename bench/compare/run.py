@@ -67,6 +67,7 @@ PROMPT = b"testpmd> "
 DEVICES = ("testpmd", "ovs", "vsw", "vsw-poll")
 FLOW_COUNTS = (1, 1000, 100000)
 T0 = time.monotonic()
+HZ = None            # TSC rate, set by main() (tsc_hz)
 
 
 class BenchError(Exception):
@@ -259,6 +260,54 @@ def mem_kb(pid):
     return res
 
 
+def thread_list(pid):
+    """[(tid, comm)] of every thread of pid."""
+    out = []
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                out.append((int(tid), f.read().strip()))
+        except OSError:
+            pass
+    return out
+
+
+def pin_threads(pid, on_dut):
+    """Put every thread of pid on GEN_CPU, except the data-plane threads
+    (on_dut(comm) true), which go on DUT_CPU: housekeeping (main threads,
+    DPDK control threads, OVS handlers and revalidators, vswd's control
+    thread) never shares the device's data-plane core, for every row
+    alike. Threads a process creates later are caught by the next call
+    (each measurement calls it again). Returns a short placement note."""
+    dut, other = [], 0
+    for tid, comm in thread_list(pid):
+        cpu = DUT_CPU if on_dut(comm) else GEN_CPU
+        try:
+            os.sched_setaffinity(tid, {cpu})
+        except OSError:
+            continue   # the thread is gone
+        if cpu == DUT_CPU:
+            dut.append(comm)
+        else:
+            other += 1
+    return "%s on core %d, %d other threads on core %d" % (
+        "+".join(dut) or "nothing", DUT_CPU, other, GEN_CPU)
+
+
+def tsc_hz():
+    """The TSC rate every DUT's cycle counters use (constant_tsc)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"cpu MHz\s*:\s*([\d.]+)", f.read())
+        return float(m.group(1)) * 1e6 if m else None
+    except OSError:
+        return None
+
+
 # ---------------------------------------------------------------------------
 # testpmd
 # ---------------------------------------------------------------------------
@@ -272,9 +321,12 @@ class Testpmd(Proc):
     """dpdk-testpmd in interactive mode; one forwarding lcore (the one that
     is not the main lcore). stdbuf -oL keeps its output in order."""
 
-    def __init__(self, reg, name, vdevs, main_lcore, extra=(), mem=256):
-        argv = ["stdbuf", "-oL", "dpdk-testpmd", "-l", "0,1",
-                "--main-lcore", str(main_lcore), "--no-pci", "--in-memory",
+    def __init__(self, reg, name, vdevs, main_cpu, fwd_cpu, extra=(),
+                 mem=256):
+        # lcore 0 (main: the command line) and lcore 1 (forwarding) each
+        # on its own CPU, which may be the same one for a generator
+        argv = ["stdbuf", "-oL", "dpdk-testpmd", "--lcores",
+                "0@%d,1@%d" % (main_cpu, fwd_cpu), "--no-pci", "--in-memory",
                 "--single-file-segments", "-m", str(mem),
                 "--log-level", "lib.eal:notice"]
         for v in vdevs:
@@ -282,7 +334,18 @@ class Testpmd(Proc):
         argv += ["--", "-i", "--forward-mode=io", "--nb-cores=1",
                  "--total-num-mbufs=32768"] + list(extra)
         super().__init__(reg, name, argv)
+        self.fwd_cpu = fwd_cpu
         self.pos = self.wait_for(PROMPT, 0, 60, "first prompt")
+        self.pin()
+
+    def pin(self):
+        """The forwarding lcore's thread (DPDK 22.11: rte-worker-1) stays
+        on its CPU; the main thread and DPDK's control threads (interrupt,
+        telemetry, vhost-events...) go on GEN_CPU."""
+        if self.fwd_cpu == DUT_CPU:
+            return pin_threads(self.pid,
+                               lambda c: c.startswith(("rte-worker", "lcore-worker")))
+        return pin_threads(self.pid, lambda c: False)
 
     def cmd(self, line, timeout=20):
         start = self.offset()
@@ -347,6 +410,20 @@ class Device:
         """Device-side evidence for the log (text)."""
         return ""
 
+    def pin(self):
+        """Re-place the device's threads (see pin_threads); a note."""
+        return ""
+
+    def measure_begin(self):
+        """Start of the measured interval: reset the device's own cycle
+        counters."""
+
+    def measure_end(self):
+        """End of the measured interval: the device's own processing
+        cycles per packet over it (None if it has no such counter) and
+        the raw text it came from."""
+        return None, ""
+
     def stop(self):
         self.h.reg.kill(self.procs)
         self.procs = []
@@ -358,10 +435,11 @@ class TestpmdDevice(Device):
     def start(self, nports=2):
         socks = self.socks(nports)
         vdevs = ["net_vhost%d,iface=%s" % (i, s) for i, s in enumerate(socks)]
-        # main lcore GEN_CPU (reads stdin), forwarding lcore DUT_CPU
+        # main lcore GEN_CPU (reads stdin), forwarding lcore DUT_CPU;
+        # --record-core-cycles: its own cycles per packet
         mem = 256 if nports <= 2 else 1024
         self.tp = Testpmd(self.h.reg, "dut-testpmd", vdevs, GEN_CPU,
-                          mem=mem)
+                          DUT_CPU, extra=["--record-core-cycles"], mem=mem)
         self.procs.append(self.tp)
         self.tp.cmd("start")
         for s in socks:
@@ -373,6 +451,17 @@ class TestpmdDevice(Device):
             return self.tp.cmd("show port stats all")
         except BenchError as e:
             return str(e)
+
+    def pin(self):
+        return self.tp.pin()
+
+    def measure_begin(self):
+        self.tp.cmd("clear fwd stats all")
+
+    def measure_end(self):
+        out = self.tp.cmd("show fwd stats all")
+        m = re.search(r"CPU cycles/packet=([\d.]+)", out)
+        return (float(m.group(1)) if m else None), out
 
 
 class OvsDevice(Device):
@@ -427,7 +516,28 @@ class OvsDevice(Device):
             socks.append(os.path.join(d, "p%d" % i))
         for s in socks:
             wait_path(s, 20, self.vswitchd)
+        self.placed = self.pin()
         return socks
+
+    def pin(self):
+        # pmd-cpu-mask put the PMD thread (pmd-c00/id:N) on DUT_CPU; the
+        # main thread, handlers, revalidators, urcu, vhost and DPDK's
+        # control threads go on GEN_CPU (the DPDK main lcore is there
+        # already: dpdk-lcore-mask)
+        return pin_threads(self.vswitchd.pid, lambda c: c.startswith("pmd"))
+
+    def appctl(self, *args):
+        return run_cmd(["ovs-appctl", "-t",
+                        os.path.join(self.dir, "vswitchd.ctl")] + list(args),
+                       check=False, env=self.env)[1]
+
+    def measure_begin(self):
+        self.appctl("dpif-netdev/pmd-stats-clear")
+
+    def measure_end(self):
+        out = self.appctl("dpif-netdev/pmd-stats-show")
+        m = re.search(r"avg processing cycles per packet:\s*([\d.]+)", out)
+        return (float(m.group(1)) if m else None), out
 
     def pids(self):
         return [self.vswitchd.pid]
@@ -470,7 +580,7 @@ class VswDevice(Device):
                          [self.h.vswd, "--db", os.path.join(d, "conf.db"),
                           "--ctl", self.ctl, "--run-dir", d, "--threads", "1",
                           "--log-level", "warn"],
-                         cpus=str(DUT_CPU), stdin=False)
+                         stdin=False)
         self.procs.append(self.vswd)
         wait_path(self.ctl, 20, self.vswd)
         self.vswctl("version")
@@ -489,7 +599,24 @@ class VswDevice(Device):
                         "path=" + s)
         for s in socks:
             wait_path(s, 10, self.vswd)
+        self.placed = self.pin()
         return socks
+
+    def pin(self):
+        # the poll-mode thread (vsw-pmd0) on DUT_CPU, the control thread
+        # on GEN_CPU
+        return pin_threads(self.vswd.pid, lambda c: c.startswith("vsw-pmd"))
+
+    def measure_begin(self):
+        self.vswctl("pmd-stats-clear")
+
+    def measure_end(self):
+        rc, out = self.vswctl("--json", "pmd-stats", check=False)
+        try:
+            t = json.loads(out)["threads"][0]
+            return float(t["busy_cycles_per_packet"]), out
+        except (ValueError, KeyError, IndexError):
+            return None, out
 
     def pids(self):
         return [self.vswd.pid]
@@ -510,7 +637,7 @@ def vsw_flow_support(h):
 # DPDK 22.11, checked with this row's hit counts): UDP to 198.18.0.2 port 9
 # from port 9, the IPv4 source varied per packet as (dst | n << 8) + lcore
 # with n an 8-bit per-lcore counter: 198.18.N.(2 + lcore), 256 sources.
-# gen_testpmd's forwarding lcore is GEN_CPU (the main lcore is DUT_CPU);
+# gen_testpmd's forwarding lcore is lcore 1 (on GEN_CPU);
 # "start tx_first 16" sends 16 bursts of 32 on each port from that one
 # counter, after which io forwarding keeps the same frames circulating: 256
 # distinct flows in all, each port's frames carrying half of them. There is
@@ -518,8 +645,12 @@ def vsw_flow_support(h):
 TXONLY_FLOWS = 256
 
 
+GEN_FWD_LCORE = 1   # the generator's forwarding lcore id ("--lcores 0@c,1@c")
+
+
 def txonly_sources():
-    return ["198.18.%d.%d" % (n, 2 + GEN_CPU) for n in range(TXONLY_FLOWS)]
+    return ["198.18.%d.%d" % (n, 2 + GEN_FWD_LCORE)
+            for n in range(TXONLY_FLOWS)]
 
 
 class VswFlowsDevice(VswDevice):
@@ -618,47 +749,67 @@ def make_device(h, name):
 # ---------------------------------------------------------------------------
 
 def gen_testpmd(h, dev, socks, size, seconds, flows=0):
-    """testpmd loopback generator; samples are the sum of both rx rates."""
+    """testpmd loopback generator; samples are the sum of both rx rates.
+
+    The population of circulating frames is fixed: BURSTS bursts of 32 per
+    port, injected once ("start tx_first"). If a direction stays empty (its
+    frames were sent before the device's port was up), the generator is
+    started again from scratch rather than injecting more on top, so every
+    row runs with the same number of frames in flight; the note records
+    how many circulated (tx - rx of the generator, at the start and at the
+    end of the measured interval)."""
     vdevs = ["net_virtio_user%d,path=%s" % (i, s) for i, s in enumerate(socks)]
     extra = ["--txpkts=%d" % size]
     if flows:
         extra.append("--txonly-multi-flow")
-    tp = Testpmd(h.reg, "gen-testpmd", vdevs, DUT_CPU, extra=extra)
-    samples, notes = [], []
+    notes = []
+    for attempt in range(3):
+        # main lcore and forwarding lcore both on the generator's core
+        tp = Testpmd(h.reg, "gen-testpmd", vdevs, GEN_CPU, GEN_CPU,
+                     extra=extra)
+        try:
+            tp.wait_links(2)
+            tp.cmd("start tx_first %d" % BURSTS)
+            time.sleep(2)
+            first = tp.port_stats()
+            time.sleep(1)
+            st = tp.port_stats()
+            if all(st[p][0] > first[p][0] for p in st):
+                break
+            notes.append("generator restarted: a direction was empty "
+                         "(rx %s)" % [st[p][0] - first[p][0]
+                                      for p in sorted(st)])
+        except BenchError:
+            h.reg.kill([tp])
+            raise
+        tp.quit()
+        h.reg.kill([tp])
+    else:
+        raise BenchError("a direction stayed empty after 3 starts")
+    samples = []
     try:
-        tp.wait_links(2)
-        tp.cmd("start tx_first %d" % BURSTS)
+        notes.append("device threads: " + (dev.pin() or "as started"))
+        dev.measure_begin()
         prev, tprev = tp.port_stats(), time.monotonic()
-        reinjected = 0
-        warm = 2   # seconds dropped at the start
-        n = 0
+        pop0 = sum(prev[p][2] - prev[p][0] for p in prev)
         while len(samples) < seconds:
             time.sleep(max(0.0, tprev + 1.0 - time.monotonic()))
             cur, tcur = tp.port_stats(), time.monotonic()
             dt = tcur - tprev
             d = {p: [c - o for c, o in zip(cur[p], prev[p])] for p in cur}
-            n += 1
-            # a direction whose burst was lost (sent before the DUT's
-            # port was up) stays empty: inject again, up to 3 times
-            if n <= 4 and any(d[p][0] == 0 for p in d) and reinjected < 3:
-                reinjected += 1
-                notes.append("re-injected after %d s (rx %s)"
-                             % (n, [d[p][0] for p in sorted(d)]))
-                tp.cmd("stop")
-                tp.cmd("start tx_first %d" % BURSTS)
-                warm = n + 2
-            elif n > warm:
-                pkts = sum(d[p][0] for p in d)
-                byts = sum(d[p][1] for p in d)
-                samples.append((pkts / dt, byts * 8 / dt))
+            pkts = sum(d[p][0] for p in d)
+            byts = sum(d[p][1] for p in d)
+            samples.append((pkts / dt, byts * 8 / dt))
             prev, tprev = cur, tcur
-            if n > seconds + 10:
-                break
+        cpp, raw = dev.measure_end()
+        pop1 = sum(prev[p][2] - prev[p][0] for p in prev)
+        notes.append("frames circulating %d at the start, %d at the end "
+                     "(%d injected)" % (pop0, pop1, 2 * BURSTS * 32))
         tp.cmd("stop")
     finally:
         tp.quit()
         h.reg.kill([tp])
-    return samples, notes
+    return samples, notes, cpp, raw
 
 
 PG_RX_RE = re.compile(r"interval: ([\d.]+) s tx \d+ pkts \d+ bytes, rx (\d+) "
@@ -678,7 +829,14 @@ def gen_pktgen(h, dev, socks, size, seconds, flows=0):
               [h.pktgen, "--socket", socks[0], "--mode", "tx", "--size",
                str(size), "--seconds", str(total)],
               cpus=str(GEN_CPU), stdin=False)
+    cpp, raw = None, ""
     try:
+        # the measured interval: after the warm-up samples dropped below
+        time.sleep(3)
+        dev.pin()
+        dev.measure_begin()
+        time.sleep(seconds)
+        cpp, raw = dev.measure_end()
         rx.wait_exit(total + 15)
         tx.wait_exit(5)
     finally:
@@ -695,7 +853,7 @@ def gen_pktgen(h, dev, socks, size, seconds, flows=0):
     tot = re.search(r"total: .*", rx.text())
     if tot:
         notes.append("rx " + tot.group(0))
-    return samples[:seconds], notes
+    return samples[:seconds], notes, cpp, raw
 
 
 GENERATORS = {"testpmd": gen_testpmd, "pktgen": gen_pktgen}
@@ -824,9 +982,11 @@ class Harness:
                "samples": [], "notes": []}
         try:
             socks = dev.start(2)
-            samples, notes = GENERATORS[gen](self, dev, socks, size,
-                                             self.args.duration, dev.flows)
+            samples, notes, cpp, raw = GENERATORS[gen](
+                self, dev, socks, size, self.args.duration, dev.flows)
             res["samples"] = samples
+            res["cycles_per_packet"] = cpp
+            res["dut_cycles_raw"] = raw
             res["notes"] = getattr(dev, "notes", []) + notes
             res["device_counters"] = dev.counters()
             if hasattr(dev, "hit_note"):
@@ -850,7 +1010,7 @@ class Harness:
             socks = dev.start(2)
             vdevs = ["net_virtio_user%d,path=%s" % (i, s)
                      for i, s in enumerate(socks)]
-            tp = Testpmd(self.reg, "idle-frontend", vdevs, DUT_CPU)
+            tp = Testpmd(self.reg, "idle-frontend", vdevs, GEN_CPU, GEN_CPU)
             tp.wait_links(2)
             time.sleep(2)
             pids = dev.pids()
@@ -912,7 +1072,8 @@ def summarize(results):
     rows = {}
     for r in results:
         key = (r["device"], r["gen"], r["size"])
-        row = rows.setdefault(key, {"mpps": [], "gbps": [], "notes": []})
+        row = rows.setdefault(key, {"mpps": [], "gbps": [], "cpp": [],
+                                    "notes": []})
         if r.get("skip"):
             row["skip"] = r["skip"]
         elif r.get("error") or not r["samples"]:
@@ -922,6 +1083,8 @@ def summarize(results):
             pps, bps = rep_value(r["samples"])
             row["mpps"].append(pps / 1e6)
             row["gbps"].append(bps / 1e9)
+            if r.get("cycles_per_packet"):
+                row["cpp"].append(r["cycles_per_packet"])
     return rows
 
 
@@ -949,14 +1112,24 @@ def build_table(args, rows, idle, mem, lat, meta):
     L.append("### Throughput (min / median / max over repetitions; each "
              "repetition is the median of its per-second samples)")
     L.append("")
+    L.append("Cycles/packet are each device's own counters over the same "
+             "measured interval (vsw: `vswctl pmd-stats`, processing cycles "
+             "per packet; OVS: `dpif-netdev/pmd-stats-show`, avg processing "
+             "cycles per packet; testpmd: `--record-core-cycles`, CPU "
+             "cycles/packet), median over repetitions. *Counters allow* is "
+             "the TSC rate (%.0f MHz) divided by that: the rate the device "
+             "would reach with its core 100 %% busy. A measured rate far "
+             "below it means the generator (or something else) was the "
+             "limit, not the device." % ((HZ or 0) / 1e6))
+    L.append("")
     L.append("| device | generator | frame | Mpps | Gbit/s | "
-             "vs testpmd | vs ovs |")
-    L.append("|---|---|---|---|---|---|---|")
+             "vs testpmd | vs ovs | cycles/packet | counters allow |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
     for (dev, gen, size), row in sorted(
             rows.items(), key=lambda kv: (kv[0][1], kv[0][2],
                                           order_key(kv[0][0]))):
         if row.get("skip"):
-            L.append("| %s | %s | %d | skipped: %s | | | |"
+            L.append("| %s | %s | %d | skipped: %s | | | | | |"
                      % (dev, gen, size, row["skip"]))
             continue
         m = mmm(row["mpps"])
@@ -972,9 +1145,20 @@ def build_table(args, rows, idle, mem, lat, meta):
         note = ""
         if row["notes"]:
             note = " (" + "; ".join(row["notes"])[:300] + ")"
-        L.append("| %s | %s | %d | %s%s | %s | %s | %s |"
+        cpp = statistics.median(row["cpp"]) if row["cpp"] else None
+        allow = ""
+        if cpp and HZ and m:
+            cap = HZ / cpp / 1e6
+            allow = "%.1f Mpps" % cap
+            if m[1] < 0.7 * cap:
+                allow += " (measured %.0f %%: not device-bound)" % (
+                    100 * m[1] / cap)
+            elif m[1] > 1.15 * cap:
+                allow += " (measured above it: counter covers part of " \
+                         "the work?)"
+        L.append("| %s | %s | %d | %s%s | %s | %s | %s | %s | %s |"
                  % (dev, gen, size, fmt3(m), note, fmt3(g), ratios[0],
-                    ratios[1]))
+                    ratios[1], "%.0f" % cpp if cpp else "-", allow))
     if idle:
         L.append("")
         L.append("### Idle CPU (ports connected, no traffic, %d s; %% of "
@@ -1173,6 +1357,8 @@ def from_json(args):
     with open(args.from_json) as f:
         d = json.load(f)
     saved = argparse.Namespace(**d["args"])
+    global HZ
+    HZ = d["meta"].get("tsc_hz")
     lat = {}
     for k, v in d["latency"].items():
         dev, _, rate = k.rpartition("@")
@@ -1201,6 +1387,8 @@ def main():
         print("compare: needs 2 CPUs (generator and device)", file=sys.stderr)
         return 2
     h = Harness(args)
+    global HZ
+    HZ = tsc_hz()
 
     def on_signal(sig, frame):
         raise KeyboardInterrupt
@@ -1212,7 +1400,7 @@ def main():
     meta = {"when": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
             "host": "%s, %d CPUs, %s" % (platform.node(), os.cpu_count(),
                                          platform.release()),
-            "load_before": loadavg()}
+            "load_before": loadavg(), "tsc_hz": HZ}
     if float(meta["load_before"]) > 0.5:
         log("warning: load average %s: something else runs on this "
             "machine; the figures will show it" % meta["load_before"])
@@ -1244,12 +1432,14 @@ def main():
                         log("device counters:\n" + r["device_counters"])
                 else:
                     pps = [x[0] / 1e6 for x in r["samples"]]
-                    log("rep %d %-14s %-7s %4d B: median %.3f Mpps "
-                        "(per s: %s)%s" % (rep, d, g, s,
-                                           statistics.median(pps),
-                                           " ".join("%.2f" % x for x in pps),
-                                           "; " + "; ".join(r["notes"])
-                                           if r["notes"] else ""))
+                    log("rep %d %-14s %-7s %4d B: median %.3f Mpps, "
+                        "%s cycles/packet (per s: %s)%s"
+                        % (rep, d, g, s, statistics.median(pps),
+                           "%.0f" % r["cycles_per_packet"]
+                           if r.get("cycles_per_packet") else "no",
+                           " ".join("%.2f" % x for x in pps),
+                           "; " + "; ".join(r["notes"])
+                           if r["notes"] else ""))
         base = [d for d in args.devices if d in DEVICES]
         if not args.no_idle:
             for d in base:
