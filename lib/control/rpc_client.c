@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "vsw_rpc.h"
+#include "vsw_time.h"
 
 struct vsw_rpc_client {
 	int fd;
@@ -25,14 +26,6 @@ struct vsw_rpc_client {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-static long long cli_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for @events on the socket until @deadline; -ETIMEDOUT. */
 static int cli_wait(struct vsw_rpc_client *cli, short events,
 		    long long deadline)
@@ -40,7 +33,7 @@ static int cli_wait(struct vsw_rpc_client *cli, short events,
 	struct pollfd pfd = { .fd = cli->fd, .events = events };
 
 	for (;;) {
-		long long left = deadline - cli_now_ms();
+		long long left = deadline - vsw_now_ms();
 		int n;
 
 		if (left <= 0)
@@ -121,35 +114,50 @@ static int cli_send(struct vsw_rpc_client *cli, const char *buf, size_t len,
 	return 0;
 }
 
+static int cli_send_failed(const struct vsw_rpc_client *cli, int rc,
+			   struct vsw_rpc_err *e)
+{
+	return vsw_rpc_fail(e, VSW_RPC_INTERNAL_ERROR, -rc,
+			    "sending to vswd at %s: %s", cli->path,
+			    strerror(-rc));
+}
+
 int vsw_rpc_client_call(struct vsw_rpc_client *cli, const char *method,
 			json_t *params, json_t **result,
 			struct vsw_rpc_err *e)
 {
-	long long deadline = cli_now_ms() + cli->timeout_ms;
+	long long deadline = vsw_now_ms() + cli->timeout_ms;
 	json_int_t id = cli->next_id++;
 	const char *text;
 	json_t *req, *msg;
+	int rc, send_rc;
 	size_t len;
 	char *buf;
-	int rc;
 
 	*result = NULL;
 	req = vsw_rpc_request_new(method, params, id);
 	if (req == NULL)
 		return vsw_rpc_fail(e, VSW_RPC_INTERNAL_ERROR, ENOMEM,
 				    "out of memory");
-	buf = vsw_rpc_encode(req, VSW_RPC_MAX_REQUEST, &len);
+	/*
+	 * The server enforces its own request limit and says so in its
+	 * answer; this bound only keeps the encoding finite.
+	 */
+	buf = vsw_rpc_encode(req, VSW_RPC_MAX_RESPONSE, &len);
 	json_decref(req);
 	if (buf == NULL)
 		return vsw_rpc_fail(e, VSW_RPC_INTERNAL_ERROR, EMSGSIZE,
 				    "request too large (max %u bytes)",
-				    VSW_RPC_MAX_REQUEST);
-	rc = cli_send(cli, buf, len, deadline);
+				    VSW_RPC_MAX_RESPONSE);
+	send_rc = cli_send(cli, buf, len, deadline);
 	free(buf);
-	if (rc < 0)
-		return vsw_rpc_fail(e, VSW_RPC_INTERNAL_ERROR, -rc,
-				    "sending to vswd at %s: %s", cli->path,
-				    strerror(-rc));
+	/*
+	 * A server that refused the request part-way closes its end: read
+	 * the answer it left before the close, report the send error only
+	 * if there is none.
+	 */
+	if (send_rc < 0 && send_rc != -EPIPE && send_rc != -ECONNRESET)
+		return cli_send_failed(cli, send_rc, e);
 	for (;;) {
 		ssize_t n;
 
@@ -162,6 +170,8 @@ int vsw_rpc_client_call(struct vsw_rpc_client *cli, const char *method,
 					    "bytes",
 					    VSW_RPC_MAX_RESPONSE);
 		rc = cli_wait(cli, POLLIN, deadline);
+		if (rc < 0 && send_rc < 0)
+			return cli_send_failed(cli, send_rc, e);
 		if (rc < 0)
 			return vsw_rpc_fail(e, VSW_RPC_INTERNAL_ERROR, -rc,
 					    "waiting for vswd at %s: %s",
@@ -170,6 +180,8 @@ int vsw_rpc_client_call(struct vsw_rpc_client *cli, const char *method,
 						    "no answer in time" :
 						    strerror(-rc));
 		n = vsw_rpc_rbuf_fill(&cli->in, cli->fd);
+		if (n <= 0 && n != -EAGAIN && send_rc < 0)
+			return cli_send_failed(cli, send_rc, e);
 		if (n == 0)
 			return vsw_rpc_fail(e, VSW_RPC_INTERNAL_ERROR,
 					    ECONNRESET,

@@ -9,6 +9,13 @@
  * does not read its answers is disconnected. Requests of one connection are
  * answered in order; while answers are queued, nothing more is read from
  * that connection (back-pressure instead of an unbounded queue).
+ *
+ * A connection dropped for breaking the framing (a request over the limit)
+ * first gets its error answer, then a shut-down write side, then its input
+ * read and thrown away until the client closes, for at most SRV_DRAIN_MS
+ * and SRV_DRAIN_MAX bytes. Closing a Unix socket with unread input resets
+ * the peer (ECONNRESET), and the client would see that instead of our
+ * answer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,15 +30,22 @@
 #include <unistd.h>
 
 #include "vsw_rpc.h"
+#include "vsw_time.h"
 
 #define SRV_OUT_MAX (2 * (size_t)VSW_RPC_MAX_RESPONSE)
+#define SRV_DRAIN_MS 500
+#define SRV_DRAIN_MAX (4 * (size_t)VSW_RPC_MAX_REQUEST)
 
 struct srv_conn {
 	int fd;
 	struct vsw_rpc_rbuf in;
 	char *out;
 	size_t out_len, out_off;
-	bool closing; /* close once the output is flushed */
+	bool closing;  /* close once the output is flushed */
+	bool reject;   /* drain instead, once the output is flushed */
+	bool draining; /* write side shut, discarding input */
+	size_t drained;
+	long long drain_end_ms;
 };
 
 struct vsw_rpc_server {
@@ -405,10 +419,47 @@ static int srv_conn_input(struct vsw_rpc_server *srv, struct srv_conn *c)
 		vsw_rpc_fail(&e, VSW_RPC_INVALID_REQUEST, EMSGSIZE,
 			     "request longer than %u bytes; closing",
 			     VSW_RPC_MAX_REQUEST);
-		c->closing = true;
+		c->reject = true;
 		return srv_queue(c, vsw_rpc_error_new(NULL, &e), NULL);
 	}
 	return rc;
+}
+
+/*
+ * Discard what @c sends: -EAGAIN while it may send more, 0 at its end of
+ * file, another negative errno to close now (error, or over the bounds).
+ */
+static int srv_drain(struct srv_conn *c)
+{
+	char sink[4096];
+
+	if (vsw_now_ms() >= c->drain_end_ms)
+		return -ETIMEDOUT;
+	for (;;) {
+		ssize_t n = read(c->fd, sink, sizeof(sink));
+
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		}
+		c->drained += (size_t)n;
+		if (c->drained > SRV_DRAIN_MAX)
+			return -EMSGSIZE;
+	}
+}
+
+/* The answer is out: stop writing, start discarding input. */
+static int srv_drain_start(struct srv_conn *c)
+{
+	c->draining = true;
+	c->drain_end_ms = vsw_now_ms() + SRV_DRAIN_MS;
+	/* EOF for the client once it has read the answer */
+	if (shutdown(c->fd, SHUT_WR) < 0)
+		return -errno;
+	return srv_drain(c);
 }
 
 static void srv_conn_event(struct vsw_rpc_server *srv, struct srv_conn *c,
@@ -417,11 +468,28 @@ static void srv_conn_event(struct vsw_rpc_server *srv, struct srv_conn *c,
 	struct epoll_event ev;
 	int rc = 0;
 
-	if (c->out_len == 0 && !c->closing &&
+	if (c->draining) {
+		rc = srv_drain(c);
+		if (rc != -EAGAIN || (events & (EPOLLERR | EPOLLHUP)))
+			srv_conn_close(srv, c);
+		return;
+	}
+	if (c->out_len == 0 && !c->closing && !c->reject &&
 	    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
 		rc = srv_conn_input(srv, c);
 	if (rc == 0)
 		rc = srv_flush(c);
+	if (rc == 0 && c->reject && !(events & (EPOLLERR | EPOLLHUP))) {
+		rc = srv_drain_start(c);
+		if (rc != -EAGAIN) {
+			srv_conn_close(srv, c);
+			return;
+		}
+		ev.events = EPOLLIN | EPOLLRDHUP;
+		ev.data.ptr = c;
+		epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		return;
+	}
 	if (rc == -EAGAIN) {
 		/* Answers pending: wait for room, read nothing more. */
 		ev.events = EPOLLOUT;
@@ -429,7 +497,8 @@ static void srv_conn_event(struct vsw_rpc_server *srv, struct srv_conn *c,
 		epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 		return;
 	}
-	if (rc < 0 || c->closing || (events & (EPOLLERR | EPOLLHUP))) {
+	if (rc < 0 || c->closing || c->reject ||
+	    (events & (EPOLLERR | EPOLLHUP))) {
 		srv_conn_close(srv, c);
 		return;
 	}
@@ -438,10 +507,30 @@ static void srv_conn_event(struct vsw_rpc_server *srv, struct srv_conn *c,
 	epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+int vsw_rpc_server_timeout_ms(const struct vsw_rpc_server *srv)
+{
+	long long now = vsw_now_ms(), t = -1;
+	size_t i;
+
+	for (i = 0; i < VSW_RPC_MAX_CLIENTS; i++) {
+		const struct srv_conn *c = srv->conns[i];
+		long long left;
+
+		if (c == NULL || !c->draining)
+			continue;
+		left = c->drain_end_ms > now ? c->drain_end_ms - now : 0;
+		if (t < 0 || left < t)
+			t = left;
+	}
+	return (int)t;
+}
+
 int vsw_rpc_server_run(struct vsw_rpc_server *srv)
 {
 	struct epoll_event evs[16];
+	long long now;
 	int i, n;
+	size_t k;
 
 	n = epoll_wait(srv->epfd, evs, 16, 0);
 	if (n < 0)
@@ -451,6 +540,14 @@ int vsw_rpc_server_run(struct vsw_rpc_server *srv)
 			srv_accept(srv);
 		else
 			srv_conn_event(srv, evs[i].data.ptr, evs[i].events);
+	}
+	/* Drains out of time (after the events: evs is done with them). */
+	now = vsw_now_ms();
+	for (k = 0; k < VSW_RPC_MAX_CLIENTS; k++) {
+		struct srv_conn *c = srv->conns[k];
+
+		if (c != NULL && c->draining && now >= c->drain_end_ms)
+			srv_conn_close(srv, c);
 	}
 	return 0;
 }

@@ -157,8 +157,13 @@ int vsw_rpc_server_create(const char *path,
 			  const struct vsw_rpc_method *methods, size_t n,
 			  void *opaque, struct vsw_rpc_server **out,
 			  char *err, size_t errlen);
-/* A file descriptor that polls readable when vsw_rpc_server_run has work. */
+/*
+ * A file descriptor that polls readable when vsw_rpc_server_run has work;
+ * call it also once vsw_rpc_server_timeout_ms has passed.
+ */
 int vsw_rpc_server_fd(const struct vsw_rpc_server *srv);
+/* Milliseconds until the server has a deadline to keep, -1 if none. */
+int vsw_rpc_server_timeout_ms(const struct vsw_rpc_server *srv);
 /* Handle everything pending without blocking. 0 or a negative errno. */
 int vsw_rpc_server_run(struct vsw_rpc_server *srv);
 /* Close every connection, remove the socket file if it is still ours. */

@@ -203,7 +203,7 @@ static int vswd_loop(struct vswd *d, int sigfd)
 
 	for (;;) {
 		unsigned int n;
-		int t, rc;
+		int t, rt, rc;
 
 		n = vsw_switch_pollfds(d->sw, cap > 2 ? fds + 2 : NULL,
 				       cap > 2 ? cap - 2 : 0);
@@ -222,6 +222,9 @@ static int vswd_loop(struct vswd *d, int sigfd)
 		fds[1] = (struct pollfd){ .fd = vsw_rpc_server_fd(d->rpc),
 					  .events = POLLIN };
 		t = vsw_switch_timeout_ms(d->sw);
+		rt = vsw_rpc_server_timeout_ms(d->rpc);
+		if (rt >= 0 && (t < 0 || rt < t))
+			t = rt;
 		if (d->n_pending > 0) {
 			uint64_t now = vswd_now_ms();
 			int r = d->next_retry_ms > now ?
@@ -249,7 +252,8 @@ static int vswd_loop(struct vswd *d, int sigfd)
 		}
 		vsw_switch_handle(d->sw, rc > 0 ? fds + 2 : NULL,
 				  rc > 0 ? n : 0);
-		if (rc > 0 && (fds[1].revents & POLLIN))
+		/* a drain's deadline (rt) needs a run even without input */
+		if ((rc > 0 && (fds[1].revents & POLLIN)) || rt >= 0)
 			vsw_rpc_server_run(d->rpc);
 		if (d->n_pending > 0 && vswd_now_ms() >= d->next_retry_ms)
 			vswd_retry_pending(d);

@@ -652,6 +652,40 @@ def test_corrupt():
         check(not os.path.exists(CTL), "no socket left behind")
 
 
+def test_oversized():
+    """A request over vswd's 1 MiB limit: vswctl prints vswd's own answer,
+    a raw client gets that answer and then a clean end of file, and vswd
+    goes on serving with nothing changed."""
+    import socket
+    before = show()
+    big = ["k%d=%s" % (i, "x" * 100000) for i in range(12)]
+    rc, out, err = ctl("add-port", "br0", "big0", "type=tap", *big)
+    check(rc == 1, "oversized request: exit %d, want 1 (%s)"
+          % (rc, err.strip()[:200]))
+    check("longer than 1048576 bytes" in err,
+          "oversized request: vswd's answer printed, got %r" % err[:300])
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(CTL)
+    s.sendall(b'{"x":"' + b" " * ((1 << 20) + 4096))
+    buf, reset = b"", False
+    s.settimeout(10)
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    except ConnectionResetError:
+        reset = True
+    s.close()
+    check(not reset, "oversized raw request: connection reset")
+    lines = [json.loads(x) for x in buf.split(b"\n") if x]
+    check(len(lines) == 1 and lines[0]["error"]["code"] == -32600 and
+          "longer than" in lines[0]["error"]["message"],
+          "oversized raw request: one error answer, got %r" % buf[:300])
+    check(show() == before, "oversized requests changed nothing")
+
+
 def main():
     d = None
     try:
@@ -660,6 +694,7 @@ def main():
         test_errors()
         test_flows()
         test_raw_protocol()
+        test_oversized()
         test_second_daemon()
         d = test_restart(d)
         d = test_add_flows(d)

@@ -347,7 +347,7 @@ static void *ts_thread(void *arg)
 			{ .fd = env->stop, .events = POLLIN },
 		};
 
-		if (poll(p, 2, -1) < 0)
+		if (poll(p, 2, vsw_rpc_server_timeout_ms(env->srv)) < 0)
 			continue;
 		if (p[1].revents)
 			return NULL;
@@ -581,44 +581,145 @@ static void test_server_split_and_batch(void **state)
 	ts_conn_close(&c);
 }
 
-static void test_server_huge(void **state)
+/*
+ * Send @n bytes of one unterminated request (a JSON string that never
+ * ends); stop at the first error, which is EPIPE / ECONNRESET once the
+ * server has closed. Returns the bytes sent.
+ */
+static size_t ts_send_huge(int fd, size_t n)
 {
-	struct ts_env *env = *state;
-	size_t n = VSW_RPC_MAX_REQUEST + 4096, off = 0;
 	char *big = malloc(n);
-	struct ts_conn c;
-	json_t *a;
+	size_t off = 0;
 
-	ts_conn_open(env, &c);
 	assert_non_null(big);
 	memset(big, ' ', n);
 	memcpy(big, "{\"x\":\"", 6);
-	/* The server answers and closes once the limit is passed. */
 	while (off < n) {
-		ssize_t w = send(c.fd, big + off, n - off, MSG_NOSIGNAL);
+		ssize_t w = send(fd, big + off, n - off, MSG_NOSIGNAL);
 
 		if (w < 0)
-			break; /* EPIPE / ECONNRESET once it closed */
+			break;
 		off += (size_t)w;
 	}
-	a = ts_read_answer(&c);
+	free(big);
+	return off;
+}
+
+static void ts_assert_too_long(json_t *a)
+{
 	assert_non_null(a);
 	assert_int_equal(ts_err_code(a), VSW_RPC_INVALID_REQUEST);
 	assert_non_null(strstr(json_string_value(json_object_get(
 				       json_object_get(a, "error"), "message")),
 			       "longer than"));
 	json_decref(a);
-	assert_null(ts_read_answer(&c));
-	ts_conn_close(&c);
-	free(big);
-	/* The server still serves others. */
+}
+
+/* The server still serves others. */
+static void ts_assert_serves(struct ts_env *env)
+{
+	struct ts_conn c;
+	json_t *a;
+
 	ts_conn_open(env, &c);
 	ts_send(c.fd, "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":3}\n",
 		41);
 	a = ts_read_answer(&c);
+	assert_non_null(a);
 	assert_int_equal(json_integer_value(json_object_get(a, "id")), 3);
 	json_decref(a);
 	ts_conn_close(&c);
+}
+
+/*
+ * A request over the limit: the server answers, shuts its write side and
+ * reads on until the client stops, so the whole request goes out, the
+ * answer arrives and then a clean end of file (no reset).
+ */
+static void test_server_huge(void **state)
+{
+	struct ts_env *env = *state;
+	size_t n = VSW_RPC_MAX_REQUEST + 4096;
+	struct ts_conn c;
+
+	ts_conn_open(env, &c);
+	assert_int_equal(ts_send_huge(c.fd, n), n);
+	ts_assert_too_long(ts_read_answer(&c));
+	assert_null(ts_read_answer(&c));
+	ts_conn_close(&c);
+	ts_assert_serves(env);
+}
+
+/*
+ * A client that sends far more than the server discards: the server
+ * closes, the send fails, and the answer is still there to read.
+ */
+static void test_server_huge_flood(void **state)
+{
+	struct ts_env *env = *state;
+	size_t n = 8 * (size_t)VSW_RPC_MAX_REQUEST;
+	struct ts_conn c;
+
+	ts_conn_open(env, &c);
+	assert_true(ts_send_huge(c.fd, n) < n);
+	ts_assert_too_long(ts_read_answer(&c));
+	ts_conn_close(&c);
+	ts_assert_serves(env);
+}
+
+/* A client that stops sending but never closes is dropped in bounded time. */
+static void test_server_huge_stall(void **state)
+{
+	struct ts_env *env = *state;
+	struct pollfd p;
+	struct ts_conn c;
+	char ch;
+
+	ts_conn_open(env, &c);
+	assert_int_equal(ts_send_huge(c.fd, VSW_RPC_MAX_REQUEST + 4096),
+			 VSW_RPC_MAX_REQUEST + 4096);
+	ts_assert_too_long(ts_read_answer(&c));
+	assert_null(ts_read_answer(&c)); /* the write side is shut */
+	/* Keep the connection open: the server gives up on it (0.5 s). */
+	p = (struct pollfd){ .fd = c.fd, .events = POLLOUT };
+	for (;;) {
+		assert_int_equal(poll(&p, 1, 10000), 1);
+		if (send(c.fd, "", 0, MSG_NOSIGNAL) < 0 ||
+		    (p.revents & (POLLHUP | POLLERR)))
+			break;
+		usleep(50 * 1000);
+	}
+	assert_true(recv(c.fd, &ch, 1, MSG_DONTWAIT) <= 0);
+	ts_conn_close(&c);
+	ts_assert_serves(env);
+}
+
+/* Through the client library, as vswctl calls: the server's own answer. */
+static void test_server_huge_client(void **state)
+{
+	struct ts_env *env = *state;
+	size_t n = VSW_RPC_MAX_REQUEST + 1024;
+	struct vsw_rpc_client *cli;
+	struct vsw_rpc_err e;
+	json_t *params, *result;
+	char err[256], *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, 'a', n);
+	s[n] = '\0';
+	params = json_pack("{s:s}", "x", s);
+	free(s);
+	assert_non_null(params);
+	assert_int_equal(vsw_rpc_client_connect(env->path, 5000, &cli, err,
+						sizeof(err)),
+			 0);
+	assert_int_equal(vsw_rpc_client_call(cli, "echo", params, &result, &e),
+			 1);
+	assert_null(result);
+	assert_int_equal(e.code, VSW_RPC_INVALID_REQUEST);
+	assert_non_null(strstr(e.message, "longer than"));
+	vsw_rpc_client_close(cli);
+	ts_assert_serves(env);
 }
 
 static void test_server_socket_file(void **state)
@@ -682,6 +783,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_split_and_batch,
 						ts_setup, ts_teardown),
 		cmocka_unit_test_setup_teardown(test_server_huge, ts_setup,
+						ts_teardown),
+		cmocka_unit_test_setup_teardown(test_server_huge_flood, ts_setup,
+						ts_teardown),
+		cmocka_unit_test_setup_teardown(test_server_huge_stall, ts_setup,
+						ts_teardown),
+		cmocka_unit_test_setup_teardown(test_server_huge_client, ts_setup,
 						ts_teardown),
 		cmocka_unit_test(test_server_socket_file),
 	};
