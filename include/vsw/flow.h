@@ -116,9 +116,23 @@ struct vsw_flow_key {
  */
 uint32_t vsw_flow_key_extract(const uint8_t *frame, uint32_t len,
 			      uint16_t in_port, struct vsw_flow_key *key);
+/* The same without the hash. */
+void vsw_flow_key_parse(const uint8_t *frame, uint32_t len, uint16_t in_port,
+			struct vsw_flow_key *key);
 
 /* Hash of the whole key (what the EMC uses). */
 uint32_t vsw_flow_key_hash(const struct vsw_flow_key *key);
+
+static inline bool vsw_flow_key_eq(const struct vsw_flow_key *a,
+				   const struct vsw_flow_key *b)
+{
+	uint64_t d = 0;
+	unsigned i;
+
+	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
+		d |= a->w[i] ^ b->w[i];
+	return d == 0;
+}
 
 /* A match: the bits of key that matter are those set in mask. */
 struct vsw_flow_match {
@@ -384,6 +398,12 @@ void vsw_flow_emc_lookup_burst(struct vsw_flow_emc *emc,
 			       const struct vsw_flow_key *keys,
 			       const uint32_t *hashes, unsigned n,
 			       struct vsw_flow_rule **rules);
+/*
+ * Count n hits that the caller resolved without a lookup: frames whose key
+ * equals that of a frame looked up just before in the same burst. Owner
+ * thread.
+ */
+void vsw_flow_emc_note_hits(struct vsw_flow_emc *emc, unsigned n);
 
 struct vsw_flow_emc_stats {
 	unsigned n_entries; /* capacity */

@@ -123,8 +123,8 @@ static void flow_arp(const uint8_t *p, uint32_t left, struct vsw_flow_key *key)
 	memcpy(key->nw_dst, p + 24, 4);
 }
 
-uint32_t vsw_flow_key_extract(const uint8_t *d, uint32_t len, uint16_t in_port,
-			      struct vsw_flow_key *key)
+void vsw_flow_key_parse(const uint8_t *d, uint32_t len, uint16_t in_port,
+			struct vsw_flow_key *key)
 {
 	uint32_t off = 12;
 	uint16_t type;
@@ -157,6 +157,13 @@ uint32_t vsw_flow_key_extract(const uint8_t *d, uint32_t len, uint16_t in_port,
 	else if (type == ETH_P_ARP_)
 		flow_arp(d + off, len - off, key);
 out:
+	return;
+}
+
+uint32_t vsw_flow_key_extract(const uint8_t *d, uint32_t len, uint16_t in_port,
+			      struct vsw_flow_key *key)
+{
+	vsw_flow_key_parse(d, len, in_port, key);
 	return vsw_flow_key_hash(key);
 }
 

@@ -544,17 +544,6 @@ void vsw_flow_emc_destroy(struct vsw_flow_emc *e)
 	free(e);
 }
 
-static inline bool key_eq(const struct vsw_flow_key *a,
-			  const struct vsw_flow_key *b)
-{
-	uint64_t d = 0;
-	unsigned i;
-
-	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
-		d |= a->w[i] ^ b->w[i];
-	return d == 0;
-}
-
 static void emc_fill(struct vsw_flow_emc *e, const struct vsw_flow_key *k,
 		     uint32_t h, struct vsw_flow_rule *rule, uint64_t gen,
 		     struct emc_ent *hit)
@@ -598,10 +587,11 @@ static void emc_burst(struct vsw_flow_emc *e, const struct vsw_flow_key *keys,
 		struct emc_ent *b = &e->ent[(h >> 16 ^ h << 3) & e->mask];
 		struct emc_ent *hit = NULL;
 
-		if (a->hash == h && a->gen != 0 && key_eq(&a->key, &keys[i]))
+		if (a->hash == h && a->gen != 0 &&
+		    vsw_flow_key_eq(&a->key, &keys[i]))
 			hit = a;
 		else if (b->hash == h && b->gen != 0 &&
-			 key_eq(&b->key, &keys[i]))
+			 vsw_flow_key_eq(&b->key, &keys[i]))
 			hit = b;
 		if (vsw_likely(hit != NULL && hit->gen == gen)) {
 			rules[i] = hit->rule;
@@ -645,6 +635,12 @@ void vsw_flow_emc_lookup_burst(struct vsw_flow_emc *e,
 
 		emc_burst(e, keys + i, hashes + i, k, rules + i, gen);
 	}
+}
+
+void vsw_flow_emc_note_hits(struct vsw_flow_emc *e, unsigned n)
+{
+	/* relaxed: single writer, readers want untorn values only */
+	vsw_store_relaxed(&e->hits, e->hits + n);
 }
 
 void vsw_flow_emc_stats(const struct vsw_flow_emc *e,

@@ -13,7 +13,8 @@
  *      each frame changing tag state at most once per burst;
  * and the burst is counted on the rule once. Otherwise (sw_forward_flows)
  * stage 2 is: a flow key per frame, the thread's exact-match cache for the
- * bridge (the classifier on a miss), the rule counted once per burst, and
+ * bridge (the classifier on a miss; a frame whose key is that of the frame
+ * before it takes that frame's rule), the rule counted once per burst, and
  * the rule's actions per frame: edits in place, then the outputs added to
  * the same per-port groups (NORMAL's with their VLAN processing, the others
  * leave the frame as the actions made it), sent by stage 3. A frame whose
@@ -621,8 +622,9 @@ static bool sw_fl_exec(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
 			sw_tx(pmd, out, &pkt, 1, -1);
 		sent = true;
 	}
+	/* tagged >= 0: nothing changed the frame since it was read */
 	if (grouped)
-		b->orig[i] = sw_is_tagged(pkt);
+		b->orig[i] = tagged >= 0 ? tagged : sw_is_tagged(pkt);
 	return sent;
 }
 
@@ -633,59 +635,78 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 			     unsigned n, uint64_t now64)
 {
 	struct sw_bridge *br = in->br;
+	struct vsw_flow_emc *emc = br->emc[pmd->idx];
+	/* per distinct key (a run of equal keys is one) */
 	struct vsw_flow_key keys[VSW_PORT_BURST];
 	uint32_t hashes[VSW_PORT_BURST];
 	struct vsw_flow_rule *rules[VSW_PORT_BURST];
-	uint8_t kidx[VSW_PORT_BURST];
+	/* per parsed frame: its index in pkts, its key's index in keys */
+	uint8_t kidx[VSW_PORT_BURST], kkey[VSW_PORT_BURST];
 	struct vsw_flow_rule *dr[VSW_PORT_BURST];
 	uint64_t dpk[VSW_PORT_BURST], dby[VSW_PORT_BURST];
 	uint64_t drops[VSW_DROP__COUNT] = {0};
 	uint64_t bytes = 0;
 	struct sw_fl b;
 	uint16_t ofport = vsw_load_relaxed(&in->ofport);
-	unsigned i, m = 0, k, nd = 0;
+	const struct vsw_flow_actions *acts = NULL;
+	unsigned i, m = 0, u = 0, k, nd = 0, d = 0, last = ~0u;
+	bool grouped = false;
 
 	b.pkts = pkts;
 	b.any_flip = false;
 	b.memo = (struct sw_fdb_memo){0};
 	/*
-	 * Only keys[0..m) and hashes[0..m) are read, but gcc 12 cannot tell
+	 * Only keys[0..u) and hashes[0..u) are read, but gcc 12 cannot tell
 	 * (-Wmaybe-uninitialized on the const arguments, once sw_fdb_key() is
 	 * inlined): one element written keeps it quiet.
 	 */
 	hashes[0] = 0;
 	memset(&keys[0], 0, sizeof(keys[0]));
 	pmd->n_outs = 0;
+	memset(b.flip, 0, n * sizeof(b.flip[0]));
+	memset(b.bad, 0, n * sizeof(b.bad[0]));
+	memset(b.orig, 0, n * sizeof(b.orig[0]));
+	memset(b.vlans, 0, n * sizeof(b.vlans[0]));
 	for (i = 0; i < n; i++) {
 		struct vsw_pkt *pkt = pkts[i];
 
 		pkt->in_port = in->id;
 		bytes += pkt->len;
-		b.flip[i] = 0;
-		b.bad[i] = 0;
-		b.orig[i] = 0;
-		b.vlans[i] = 0;
 		if (vsw_unlikely(pkt->len < ETH_HLEN_)) {
 			drops[VSW_DROP_BAD_FRAME]++;
 			continue;
 		}
-		hashes[m] = vsw_flow_key_extract(vsw_pkt_data(pkt), pkt->len,
-						 ofport, &keys[m]);
+		/*
+		 * A frame with the key of the frame before it gets that
+		 * frame's rule: no hash, no cache probe (one flow per
+		 * burst is the common case).
+		 */
+		vsw_flow_key_parse(vsw_pkt_data(pkt), pkt->len, ofport,
+				   &keys[u]);
+		if (u == 0 || !vsw_flow_key_eq(&keys[u], &keys[u - 1])) {
+			hashes[u] = vsw_flow_key_hash(&keys[u]);
+			u++;
+		}
+		kkey[m] = (uint8_t)(u - 1);
 		kidx[m++] = (uint8_t)i;
 	}
-	vsw_flow_emc_lookup_burst(br->emc[pmd->idx], keys, hashes, m, rules);
+	vsw_flow_emc_lookup_burst(emc, keys, hashes, u, rules);
+	if (m > u)
+		vsw_flow_emc_note_hits(emc, m - u);
 	/* counters: once per distinct rule of the burst */
 	for (k = 0; k < m; k++) {
-		unsigned d;
+		struct vsw_flow_rule *r = rules[kkey[k]];
 
-		if (rules[k] == NULL)
+		if (r == NULL)
 			continue;
-		for (d = 0; d < nd && dr[d] != rules[k]; d++)
-			;
-		if (d == nd) {
-			dr[nd] = rules[k];
-			dpk[nd] = 0;
-			dby[nd++] = 0;
+		if (nd == 0 || dr[d] != r) {
+			for (d = 0; d < nd && dr[d] != r; d++)
+				;
+			if (d == nd) {
+				dr[nd] = r;
+				dpk[nd] = 0;
+				dby[nd++] = 0;
+			}
 		}
 		dpk[d]++;
 		dby[d] += pkts[kidx[k]]->len;
@@ -693,17 +714,18 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 	for (k = 0; k < nd; k++)
 		vsw_flow_rule_account(dr[k], dpk[k], dby[k], now64);
 	for (k = 0; k < m; k++) {
-		const struct vsw_flow_actions *acts;
 		int reason = VSW_DROP_NO_DEST;
-		bool grouped;
 
 		i = kidx[k];
-		if (rules[k] == NULL) {
+		if (rules[kkey[k]] == NULL) {
 			drops[VSW_DROP_NO_DEST]++;
 			continue;
 		}
-		acts = vsw_flow_rule_actions(rules[k]);
-		grouped = sw_acts_grouped(acts);
+		if (kkey[k] != last) {
+			last = kkey[k];
+			acts = vsw_flow_rule_actions(rules[last]);
+			grouped = sw_acts_grouped(acts);
+		}
 		if (!sw_fl_exec(pmd, &b, i, acts, in, vin, fl, (uint32_t)now64,
 				grouped, &reason))
 			drops[reason]++;

@@ -692,6 +692,55 @@ static void test_stats(void **state)
 	assert_int_equal(vsw_switch_flow_expire(t->sw, "nope"), -ENOENT);
 }
 
+/*
+ * Runs of frames with one key inside a burst take the rule of the frame
+ * before them without a lookup: interleaved runs of two flows still reach
+ * each its own rule, in order, counted per rule, and every frame counts as
+ * one cache hit or miss.
+ */
+static void test_key_runs(void **state)
+{
+	static const char pattern[] = "AABAABBBAAAABABBBBBA";
+	static const uint8_t sip[4] = {10, 0, 0, 9};
+	static const uint8_t da[4] = {10, 0, 0, 1}, db[4] = {10, 0, 0, 2};
+	struct ts *t = *state;
+	uint8_t A[6], f[sizeof(pattern)][128];
+	size_t len[sizeof(pattern)];
+	struct vsw_dpif_stats ds;
+	struct rule_ctr ca, cb;
+	unsigned i, na = 0, nb = 0, round;
+
+	four(t);
+	ts_mac(A, 1);
+	del_all(t);
+	add_flow(t, "priority=20,udp,nw_dst=10.0.0.1,actions=output:2");
+	add_flow(t, "priority=30,udp,nw_dst=10.0.0.2,actions=output:3");
+	for (i = 0; pattern[i] != '\0'; i++)
+		len[i] = udp_frame(f[i], bcast, A, sip,
+				   pattern[i] == 'A' ? da : db, (uint8_t)i);
+	for (round = 0; round < 3; round++) {
+		for (i = 0; pattern[i] != '\0'; i++)
+			ts_inject(t->p[0], f[i], len[i]);
+		ts_settle(t);
+		for (i = 0; pattern[i] != '\0'; i++) {
+			ts_expect(t->p[pattern[i] == 'A' ? 1 : 2], f[i],
+				  len[i]);
+			if (round == 0)
+				*(pattern[i] == 'A' ? &na : &nb) += 1;
+		}
+		ts_expect_none(t->p[1]);
+		ts_expect_none(t->p[2]);
+		ts_expect_none(t->p[3]);
+	}
+	ca = rule_ctr(t, 20);
+	cb = rule_ctr(t, 30);
+	assert_int_equal(ca.packets, 3 * na);
+	assert_int_equal(cb.packets, 3 * nb);
+	assert_int_equal(vsw_switch_dpif_stats(t->sw, "br0", &ds), 0);
+	assert_int_equal(ds.emc_hits + ds.emc_misses,
+			 3 * (sizeof(pattern) - 1));
+}
+
 #define BOTH(fn)                                                               \
 	cmocka_unit_test_setup_teardown(fn, ts_setup1, ts_teardown),           \
 		cmocka_unit_test_setup_teardown(fn, ts_setup2, ts_teardown)
@@ -710,6 +759,7 @@ int main(void)
 		BOTH(test_changes_under_traffic),
 		BOTH(test_ofports),
 		BOTH(test_stats),
+		BOTH(test_key_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
