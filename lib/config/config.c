@@ -581,14 +581,24 @@ static int cfg_identify(struct vsw_cfg *cfg, bool *empty, int *ver)
 	return 0;
 }
 
-int vsw_cfg_open(const char *path, struct vsw_cfg **out, bool *created,
-		 char *err, size_t errlen)
+/* Does @path's write-ahead log hold anything (a store not checkpointed)? */
+static bool cfg_wal_has_data(const char *path)
+{
+	char wal[sizeof(((struct vsw_cfg *)0)->path) + 8];
+	struct stat sb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return stat(wal, &sb) == 0 && sb.st_size > 0;
+}
+
+int vsw_cfg_open(const char *path, unsigned flags, struct vsw_cfg **out,
+		 bool *created, char *err, size_t errlen)
 {
 	struct vsw_cfg *cfg;
 	struct stat sb;
 	bool exists, empty = false;
 	int version = VSW_CFG_SCHEMA_VERSION;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	int rc;
 
 	*out = NULL;
@@ -615,9 +625,23 @@ int vsw_cfg_open(const char *path, struct vsw_cfg **out, bool *created,
 		rc = cfg_fail(cfg, -EINVAL, "%s: not a regular file", path);
 		goto fail;
 	}
+	/*
+	 * SQLite takes a zero-length file for an empty database; a store
+	 * that lost its contents must not come back as a fresh one.
+	 */
+	if (exists && sb.st_size == 0 && !(flags & VSW_CFG_OPEN_EMPTY_OK) &&
+	    !cfg_wal_has_data(path)) {
+		rc = cfg_fail(cfg, -EILSEQ,
+			      "%s: zero-length file (truncated?), not a "
+			      "configuration; refusing to start from an empty "
+			      "one in its place (remove it, or ask for a new "
+			      "store explicitly)",
+			      path);
+		goto fail;
+	}
 	if (!exists)
-		flags |= SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(path, &cfg->db, flags, NULL);
+		oflags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &cfg->db, oflags, NULL);
 	if (rc != SQLITE_OK) {
 		int e = errno;
 

@@ -72,18 +72,28 @@ struct vsw_cfg_port {
 	struct vsw_cfg_opt opts[VSW_CFG_MAX_OPTS];
 };
 
+/* vsw_cfg_open() flags */
+enum {
+	/* an existing zero-length file is a new store, not damage */
+	VSW_CFG_OPEN_EMPTY_OK = 1u << 0,
+};
+
 /*
  * Open (or create) the store at @path. On success *@out is the handle and
- * *@created (if not NULL) tells whether the schema was created now. On error
- * @err holds a sentence naming the file and the problem:
+ * *@created (if not NULL) tells whether the schema was created now. A file
+ * that does not exist is created; one that exists and is empty (zero
+ * length: truncated, or made by hand) is refused unless @flags has
+ * VSW_CFG_OPEN_EMPTY_OK. On error @err holds a sentence naming the file and
+ * the problem:
  *   -ENOENT    the folder of @path does not exist
  *   -EBUSY     another process holds the file (another vswd)
- *   -EILSEQ    not an SQLite database, or damaged (failed integrity check)
+ *   -EILSEQ    not an SQLite database, or damaged (failed integrity check),
+ *              or zero-length
  *   -EPROTO    an SQLite database, but not vswd's, or another schema version
  *   -EIO, ...  any other failure of SQLite or the file system
  */
-int vsw_cfg_open(const char *path, struct vsw_cfg **out, bool *created,
-		 char *err, size_t errlen);
+int vsw_cfg_open(const char *path, unsigned flags, struct vsw_cfg **out,
+		 bool *created, char *err, size_t errlen);
 
 /* Close; rolls back an open transaction. Accepts NULL. */
 void vsw_cfg_close(struct vsw_cfg *cfg);

@@ -109,7 +109,10 @@ static void vswd_usage(FILE *f)
 	fprintf(f,
 		"usage: vswd [--db FILE] [--ctl SOCKET] [--run-dir DIR] "
 		"[--threads N]\n"
-		"            [--log-level err|warn|info|debug]\n\n"
+		"            [--log-level err|warn|info|debug] [--new-db]\n\n"
+		"--new-db: an existing zero-length --db file becomes a new "
+		"configuration\n  (without it such a file is refused as "
+		"damaged; a missing file is always\n  created).\n"
 		"Defaults as root: --db /var/lib/vsw/conf.db, "
 		"--ctl /run/vsw/vswd.ctl,\n"
 		"  --run-dir /run/vsw; otherwise under $XDG_STATE_HOME/vsw "
@@ -273,6 +276,7 @@ int main(int argc, char **argv)
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "new-db", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -282,12 +286,13 @@ int main(int argc, char **argv)
 	const char *db = NULL, *ctl = NULL, *run_dir = NULL;
 	unsigned long threads = 0;
 	char err[1024];
+	unsigned int cfg_flags = 0;
 	bool created;
 	sigset_t sigs;
 	int opt, rc, sigfd = -1, status = 1;
 
 	d.log_prio = !isatty(STDERR_FILENO);
-	while ((opt = getopt_long(argc, argv, "d:c:r:t:l:hV", longopts,
+	while ((opt = getopt_long(argc, argv, "d:c:r:t:l:nhV", longopts,
 				  NULL)) != -1) {
 		char *end;
 		unsigned int i;
@@ -325,6 +330,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			d.log_level = (enum vsw_log_level)i;
+			break;
+		case 'n':
+			cfg_flags |= VSW_CFG_OPEN_EMPTY_OK;
 			break;
 		case 'h':
 			vswd_usage(stdout);
@@ -374,7 +382,8 @@ int main(int argc, char **argv)
 			 strerror(-rc));
 		goto out;
 	}
-	rc = vsw_cfg_open(d.db_path, &d.cfg, &created, err, sizeof(err));
+	rc = vsw_cfg_open(d.db_path, cfg_flags, &d.cfg, &created, err,
+			  sizeof(err));
 	if (rc < 0) {
 		vswd_log(&d, VSW_LOG_ERR, "%s", err);
 		goto out;

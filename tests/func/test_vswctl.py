@@ -635,7 +635,8 @@ def test_corrupt():
     for name, data, needle in (
             ("garbage", bytes((i * 37 + 11) & 0xff for i in range(8192)),
              "not an SQLite database"),
-            ("text", b"bridge br0\n", "not an SQLite database")):
+            ("text", b"bridge br0\n", "not an SQLite database"),
+            ("zero-length", b"", "zero-length")):
         with open(DB, "wb") as f:
             f.write(data)
         for suffix in ("-wal", "-shm"):
@@ -650,6 +651,13 @@ def test_corrupt():
         with open(DB, "rb") as f:
             check(f.read() == data, "%s db left untouched" % name)
         check(not os.path.exists(CTL), "no socket left behind")
+    # asked for explicitly: the empty file becomes a new store
+    d = Daemon(extra=("--new-db",))
+    s = show()
+    check([b["name"] for b in s["bridges"]] == ["br0"],
+          "--new-db: a first start in the empty file: %s" % s)
+    check(d.stop() == 0, "--new-db: clean stop")
+    check(os.path.getsize(DB) > 0, "--new-db: the store was written")
 
 
 def test_oversized():

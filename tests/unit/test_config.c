@@ -55,7 +55,7 @@ static struct vsw_cfg *tc_open(struct tc_env *env, bool want_created)
 	bool created = !want_created;
 	int rc;
 
-	rc = vsw_cfg_open(env->path, &cfg, &created, env->err,
+	rc = vsw_cfg_open(env->path, 0, &cfg, &created, env->err,
 			  sizeof(env->err));
 	if (rc != 0)
 		fail_msg("open: %d %s", rc, env->err);
@@ -323,7 +323,7 @@ static void tc_refused(struct tc_env *env, int want, const char *needle)
 
 	n1 = tc_slurp(env->path, before, sizeof(before));
 	env->err[0] = '\0';
-	rc = vsw_cfg_open(env->path, &cfg, NULL, env->err, sizeof(env->err));
+	rc = vsw_cfg_open(env->path, 0, &cfg, NULL, env->err, sizeof(env->err));
 	if (rc != want)
 		fail_msg("open gave %d, want %d: %s", rc, want, env->err);
 	assert_null(cfg);
@@ -617,7 +617,7 @@ static void test_locked_and_missing(void **state)
 	char path[160];
 
 	a = tc_open(env, true);
-	assert_int_equal(vsw_cfg_open(env->path, &b, NULL, env->err,
+	assert_int_equal(vsw_cfg_open(env->path, 0, &b, NULL, env->err,
 				      sizeof(env->err)),
 			 -EBUSY);
 	assert_null(b);
@@ -627,25 +627,48 @@ static void test_locked_and_missing(void **state)
 	vsw_cfg_close(b);
 
 	snprintf(path, sizeof(path), "%s/nodir/conf.db", env->dir);
-	assert_int_equal(vsw_cfg_open(path, &b, NULL, env->err,
+	assert_int_equal(vsw_cfg_open(path, 0, &b, NULL, env->err,
 				      sizeof(env->err)),
 			 -ENOENT);
-	assert_int_equal(vsw_cfg_open(env->dir, &b, NULL, env->err,
+	assert_int_equal(vsw_cfg_open(env->dir, 0, &b, NULL, env->err,
 				      sizeof(env->err)),
 			 -EINVAL);
 	assert_non_null(strstr(env->err, "not a regular file"));
 }
 
+/*
+ * A zero-length file is refused like other damage (SQLite alone would take
+ * it for an empty database), and left as it is; with VSW_CFG_OPEN_EMPTY_OK
+ * it becomes a new store.
+ */
 static void test_empty_file(void **state)
 {
 	struct tc_env *env = *state;
-	struct vsw_cfg *cfg;
+	struct vsw_cfg *cfg = NULL;
+	bool created = false;
+	struct stat sb;
 
-	/* A zero-length file is an empty SQLite database: given the schema. */
 	tc_write(env->path, "", 0);
-	cfg = tc_open(env, true);
+	assert_int_equal(vsw_cfg_open(env->path, 0, &cfg, &created, env->err,
+				      sizeof(env->err)),
+			 -EILSEQ);
+	assert_null(cfg);
+	assert_non_null(strstr(env->err, "zero-length"));
+	assert_non_null(strstr(env->err, env->path));
+	assert_int_equal(stat(env->path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(vsw_cfg_open(env->path, VSW_CFG_OPEN_EMPTY_OK, &cfg,
+				      &created, env->err, sizeof(env->err)),
+			 0);
+	assert_true(created);
 	vsw_cfg_close(cfg);
+	/* a store now: opened as such, the flag changes nothing */
 	cfg = tc_open(env, false);
+	vsw_cfg_close(cfg);
+	assert_int_equal(vsw_cfg_open(env->path, VSW_CFG_OPEN_EMPTY_OK, &cfg,
+				      &created, env->err, sizeof(env->err)),
+			 0);
+	assert_false(created);
 	vsw_cfg_close(cfg);
 }
 
