@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The adaptive spin window of an idle data thread (lib/switch only; pure,
+ * so tests/unit/test_switch_spin.c checks it without timing).
+ *
+ * After its last packet a thread keeps polling for a window w before it
+ * sleeps (and only after idle_polls empty polls, the older rule). The
+ * window adapts like Linux cpuidle-haltpoll / KVM halt polling: a sleep
+ * that traffic ended soon after the last packet means a longer spin would
+ * have caught the traffic without paying for a wake-up (tens of us in a
+ * VM); a sleep longer than the cap means no spin we allow would have.
+ */
+#ifndef SW_SPIN_H
+#define SW_SPIN_H
+
+#include <stdint.h>
+
+/* The window a thread starts with and never shrinks below, us. */
+#define SW_SPIN_BASE_US 50
+
+/*
+ * The window after a sleep that traffic ended (rxq kicked, or had work when
+ * armed). All values in the same unit (TSC cycles in pmd.c). w: the window
+ * before; gap: from the last packet to the wake-up (the spin plus the
+ * sleep); base: the smallest window; cap: the largest, 0 for no spin.
+ *  - gap > cap: no allowed window would have caught it: halve w;
+ *  - w < gap <= cap: a longer spin would have: double w;
+ *  - gap <= w (the window changed meanwhile): keep it;
+ * the result clamped to base .. cap (base is cut to cap).
+ */
+static inline uint64_t sw_spin_next(uint64_t w, uint64_t gap, uint64_t base,
+				    uint64_t cap)
+{
+	if (base > cap)
+		base = cap;
+	if (gap > cap)
+		w /= 2;
+	else if (gap > w)
+		w *= 2;
+	if (w < base)
+		w = base;
+	if (w > cap)
+		w = cap;
+	return w;
+}
+
+#endif /* SW_SPIN_H */
