@@ -123,8 +123,8 @@ void vsw_switch_set_force_poll(struct vsw_switch *sw, bool force_poll);
  * (and after idle_polls empty polls) sleeps until a kick. The window
  * starts at 50 us (or spin_us if smaller), doubles each time traffic
  * woke the thread within spin_us of its last packet (a longer spin would
- * have saved the wake-up), halves (not below the start) each time the
- * thread slept longer than spin_us. spin_us 0 .. VSW_SWITCH_SPIN_MAX_US;
+ * have saved the wake-up), shrinks by 1/8 (not below the start) each time
+ * the thread slept longer than spin_us. spin_us 0 .. VSW_SWITCH_SPIN_MAX_US;
  * 0: no spin, sleep after idle_polls empty polls. With no traffic at all a
  * thread sleeps for good after at most one window. Threads apply it at
  * their next wake-up or window change. -EINVAL.

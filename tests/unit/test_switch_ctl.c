@@ -195,8 +195,8 @@ static void test_spin(void **state)
 	}
 	assert_true(most > SW_BASE_US);
 	assert_true(most <= VSW_SWITCH_SPIN_DEFAULT_US);
-	/* gaps of 30 ms (> the cap): back to the base */
-	for (i = 0; i < 12; i++) {
+	/* gaps of 30 ms (> the cap): back to the base (-1/8 each) */
+	for (i = 0; i < 40; i++) {
 		ts_sleep_us(30000);
 		n = ts_frame(f, bcast, A, false, 0, 60, (uint8_t)i);
 		ts_inject(a, f, n);

@@ -45,20 +45,24 @@ static void test_grow(void **state)
 	assert_int_equal(sw_spin_next(0, 10, BASE, CAP), BASE);
 }
 
-/* Traffic after a sleep longer than the cap: halve, down to the base. */
+/*
+ * Traffic after a sleep longer than the cap: shrink by 1/8 (not 1/2, see
+ * spin.h), down to the base.
+ */
 static void test_shrink(void **state)
 {
 	uint64_t w = CAP;
 	unsigned n = 0;
 
 	(void)state;
-	assert_int_equal(sw_spin_next(w, CAP + 1, BASE, CAP), CAP / 2);
+	assert_int_equal(sw_spin_next(w, CAP + 1, BASE, CAP), CAP - CAP / 8);
 	while (w > BASE) {
 		w = sw_spin_next(w, 50000, BASE, CAP);
 		n++;
+		assert_true(n < 40);
 	}
 	assert_int_equal(w, BASE);
-	assert_int_equal(n, 6); /* 1000 500 250 125 62 50 */
+	assert_true(n >= 25 && n <= 30); /* ln(40) / ln(8/7) = 27.6 */
 	assert_int_equal(sw_spin_next(w, 50000, BASE, CAP), BASE);
 	/* a window above a lowered cap comes down to it */
 	assert_int_equal(sw_spin_next(1600, 100, BASE, 500), 500);
@@ -86,9 +90,32 @@ static void test_rate_change(void **state)
 		if (w < 990)
 			w = sw_spin_next(w, 990, BASE, CAP);
 	assert_true(w >= 990 && w <= CAP);
-	for (i = 0; i < 10; i++)
+	for (i = 0; i < 40; i++)
 		w = sw_spin_next(w, w + 50000, BASE, CAP);
 	assert_int_equal(w, BASE);
+}
+
+/*
+ * 1000/s with a stall of the sender now and then (a gap > cap, then gaps
+ * of 990 again): the window that covered 990 survives most stalls.
+ */
+static void test_stalls(void **state)
+{
+	uint64_t w = 1600;
+	unsigned i, sleeps = 0;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		/* a stall every 5th gap; a sleep only where w < gap */
+		uint64_t gap = i % 5 == 0 ? 4000 : 990;
+
+		if (gap <= w)
+			continue;
+		w = sw_spin_next(w, gap, BASE, CAP);
+		sleeps += gap == 990;
+	}
+	/* 20 stalls; a probe slept after every ~4th of them, not every one */
+	assert_true(sleeps <= 6);
 }
 
 int main(void)
@@ -99,6 +126,7 @@ int main(void)
 		cmocka_unit_test(test_shrink),
 		cmocka_unit_test(test_cap0),
 		cmocka_unit_test(test_rate_change),
+		cmocka_unit_test(test_stalls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
