@@ -55,6 +55,14 @@ struct vsw_switch;
 /* Default and limits of the MAC ageing time, seconds. */
 #define VSW_SWITCH_AGEING_DEFAULT 300
 #define VSW_SWITCH_AGEING_MAX 1000000
+/*
+ * Default and limit of the adaptive spin of an idle data thread
+ * (vsw_switch_set_spin), microseconds; VSW_SWITCH_SPIN_OFF in
+ * vsw_switch_config.spin_us: none.
+ */
+#define VSW_SWITCH_SPIN_DEFAULT_US 2000
+#define VSW_SWITCH_SPIN_MAX_US 1000000
+#define VSW_SWITCH_SPIN_OFF 0xffffffffu
 
 struct vsw_switch_config {
 	unsigned n_threads;  /* data threads; 0 means 1 */
@@ -68,6 +76,13 @@ struct vsw_switch_config {
 	 * a thread tries to sleep; 0 means 1000.
 	 */
 	unsigned idle_polls;
+	/*
+	 * Longest adaptive spin before sleeping, microseconds (see
+	 * vsw_switch_set_spin): 0 means VSW_SWITCH_SPIN_DEFAULT_US,
+	 * VSW_SWITCH_SPIN_OFF none. vsw_switch_get_config() reports the value
+	 * in use, 0 for none.
+	 */
+	unsigned spin_us;
 	/* Log sink (NULL: stderr); called from any thread. */
 	void (*log)(void *arg, enum vsw_log_level level, const char *msg);
 	void *log_arg;
@@ -81,8 +96,10 @@ struct vsw_switch_config {
 
 /*
  * Create a switch with no bridge and start its data threads. 0, -EINVAL
- * (n_threads > VSW_SWITCH_MAX_THREADS, ageing_s > VSW_SWITCH_AGEING_MAX),
- * -ENOMEM, or the errno of thread / eventfd creation.
+ * (n_threads > VSW_SWITCH_MAX_THREADS, ageing_s > VSW_SWITCH_AGEING_MAX,
+ * spin_us > VSW_SWITCH_SPIN_MAX_US and not VSW_SWITCH_SPIN_OFF), -ENOMEM,
+ * or the errno of thread / eventfd creation. Takes ~2 ms: it measures the
+ * TSC rate once.
  */
 int vsw_switch_create(const struct vsw_switch_config *cfg,
 		      struct vsw_switch **out);
@@ -100,6 +117,20 @@ int vsw_switch_set_ageing(struct vsw_switch *sw, unsigned ageing_s, char *err,
 			  size_t err_len);
 /* true: pure polling; false: sleep when idle. Wakes sleeping threads. */
 void vsw_switch_set_force_poll(struct vsw_switch *sw, bool force_poll);
+/*
+ * The adaptive spin of idle threads (what cpuidle-haltpoll does for a
+ * vCPU): after its last packet a thread keeps polling for a window, then
+ * (and after idle_polls empty polls) sleeps until a kick. The window
+ * starts at 50 us (or spin_us if smaller), doubles each time traffic
+ * woke the thread within spin_us of its last packet (a longer spin would
+ * have saved the wake-up), shrinks by 1/8 (not below the start) each time
+ * the thread slept longer than spin_us. spin_us 0 .. VSW_SWITCH_SPIN_MAX_US;
+ * 0: no spin, sleep after idle_polls empty polls. With no traffic at all a
+ * thread sleeps for good after at most one window. Threads apply it at
+ * their next wake-up or window change. -EINVAL.
+ */
+int vsw_switch_set_spin(struct vsw_switch *sw, unsigned spin_us, char *err,
+			size_t err_len);
 /* Current settings (n_threads, force_poll, ageing_s, fdb_size...). */
 void vsw_switch_get_config(const struct vsw_switch *sw,
 			   struct vsw_switch_config *out);
@@ -211,18 +242,20 @@ int vsw_switch_queue_stats(struct vsw_switch *sw, const char *port, bool tx,
 
 /* Per data thread, for pmd-stats. Cycles are TSC ticks. */
 struct vsw_pmd_stats {
-	unsigned n_rxq;	      /* rxqs it polls now */
-	uint64_t packets;     /* received */
-	uint64_t batches;     /* recv calls that returned packets */
-	uint64_t busy_cycles; /* iterations that found packets */
-	uint64_t idle_cycles; /* iterations that found none, and sleep */
-	uint64_t sleeps;      /* times it blocked in poll() */
-	uint64_t wakeups_ctl; /* of which ended by the control thread */
-	uint64_t fdb_learned; /* MAC entries inserted */
-	uint64_t fdb_full;    /* MACs not learned: bucket full */
-	uint64_t emc_hits;    /* exact-match cache hits (all bridges) */
-	uint64_t emc_misses;  /* classifier lookups ("upcalls") */
-	uint64_t fast_normal; /* packets of bridges whose table is only
+	unsigned n_rxq;	       /* rxqs it polls now */
+	uint64_t packets;      /* received */
+	uint64_t batches;      /* recv calls that returned packets */
+	uint64_t busy_cycles;  /* iterations that found packets */
+	uint64_t idle_cycles;  /* iterations that found none, and sleep */
+	uint64_t sleeps;       /* times it blocked in poll() */
+	uint64_t wakeups_ctl;  /* of which ended by the control thread */
+	uint64_t sleep_cycles; /* of idle_cycles: asleep (the rest: polling) */
+	unsigned spin_us;      /* its adaptive spin window now, microseconds */
+	uint64_t fdb_learned;  /* MAC entries inserted */
+	uint64_t fdb_full;     /* MACs not learned: bucket full */
+	uint64_t emc_hits;     /* exact-match cache hits (all bridges) */
+	uint64_t emc_misses;   /* classifier lookups ("upcalls") */
+	uint64_t fast_normal;  /* packets of bridges whose table is only
 			       * actions=normal: no lookup at all */
 };
 

@@ -61,6 +61,53 @@ static inline uint64_t sw_cycles(void)
 #endif
 }
 
+static uint64_t sw_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A clock reading and the TSC at that moment (the middle of the two TSC
+ * reads around it); taken again (a few times) when the thread was
+ * preempted in between, which would skew the rate.
+ */
+static void sw_clock_pair(uint64_t *tsc, uint64_t *ns)
+{
+	uint64_t a, b, n;
+	unsigned i;
+
+	for (i = 0;; i++) {
+		a = sw_cycles();
+		n = sw_mono_ns();
+		b = sw_cycles();
+		if (b - a < 20000 || i == 8)
+			break;
+	}
+	*tsc = a + (b - a) / 2;
+	*ns = n;
+}
+
+uint64_t sw_cycles_per_us(void)
+{
+	struct timespec d = {.tv_nsec = 2000000};
+	uint64_t c0, n0, c1, n1, r;
+
+	/*
+	 * No kernel interface tells the TSC rate: measure it against
+	 * CLOCK_MONOTONIC over >= 2 ms (0.1 % is plenty for spin windows).
+	 */
+	sw_clock_pair(&c0, &n0);
+	do {
+		nanosleep(&d, NULL);
+		sw_clock_pair(&c1, &n1);
+	} while (n1 - n0 < 2000000);
+	r = (c1 - c0) * 1000 / (n1 - n0);
+	return r != 0 ? r : 1;
+}
+
 /* The parsed header of one frame. */
 struct sw_key {
 	const uint8_t *dst;
@@ -839,15 +886,18 @@ static void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
  * Sleep until one of the list's rxqs (or the control thread) kicks.
  * Returns without sleeping if a queue has no wait fd or has work. now is
  * the TSC read that ended the last iteration (counted up to there); returns
- * the TSC at the end, counting the time in between as idle.
+ * the TSC at the end, counting the time in between as idle. *rx: traffic
+ * ended it (a queue had work when armed, or an rxq's fd is readable).
  */
 static uint64_t sw_pmd_sleep(struct sw_pmd *pmd, const struct sw_pmd_list *l,
-			     uint64_t now)
+			     uint64_t now, bool *rx)
 {
 	struct pollfd *fds = l->pfds;
 	bool pending = false;
 	unsigned i, armed;
 	uint64_t t1, v;
+
+	*rx = false;
 
 	for (i = 0; i < l->n; i++) {
 		const struct vsw_port_ops *ops = l->q[i].port->ops;
@@ -876,12 +926,32 @@ static uint64_t sw_pmd_sleep(struct sw_pmd *pmd, const struct sw_pmd_list *l,
 			if (read(pmd->wake_fd, &v, sizeof(v)) == sizeof(v))
 				sw_ctr_add(&pmd->st.wakeups_ctl, 1);
 		}
+		for (i = 0; i < l->n; i++)
+			*rx |= (fds[i].revents & POLLIN) != 0;
 	}
+	*rx |= pending;
 	for (i = 0; i < armed; i++)
 		l->q[i].port->ops->rxq_disarm(l->q[i].port, l->q[i].rxq);
 	t1 = sw_cycles();
 	sw_ctr_add(&pmd->st.idle_cycles, t1 - now);
+	if (!pending)
+		sw_ctr_add(&pmd->st.sleep_cycles, t1 - now);
 	return t1;
+}
+
+/*
+ * The next spin window (spin.h) after a wake-up by traffic gap cycles
+ * after the last packet, published for pmd-stats.
+ */
+static uint64_t sw_pmd_spin(struct sw_pmd *pmd, uint64_t spin, uint64_t gap,
+			    uint64_t base)
+{
+	const struct vsw_switch *sw = pmd->sw;
+
+	/* Relaxed: a setting, vsw_switch_set_spin() publishes no more. */
+	spin = sw_spin_next(spin, gap, base, vsw_load_relaxed(&sw->spin_cap));
+	sw_ctr_set(&pmd->st.spin_us, (unsigned)(spin / sw->cycles_per_us));
+	return spin;
 }
 
 static void *sw_pmd_main(void *arg)
@@ -889,13 +959,19 @@ static void *sw_pmd_main(void *arg)
 	struct sw_pmd *pmd = arg;
 	struct vsw_switch *sw = pmd->sw;
 	struct vsw_pkt *pkts[VSW_PORT_BURST];
+	const uint64_t base = SW_SPIN_BASE_US * sw->cycles_per_us;
 	unsigned empty = 0, i;
 	uint64_t t0 = sw_cycles();
+	uint64_t last_rx = t0; /* end of the last iteration that got packets */
+	uint64_t spin;	       /* the spin window, cycles (spin.h) */
 
+	spin = sw_pmd_spin(pmd, 0, 0, base);
 	/*
 	 * One TSC read per iteration (rdtsc costs tens of ns in some VMs):
 	 * the read ending an iteration starts the next one, and the time in
-	 * between is busy if the iteration got packets, else idle.
+	 * between is busy if the iteration got packets, else idle. The same
+	 * read times the spin: an idle thread sleeps once spin cycles passed
+	 * since its last packet (and idle_polls empty polls).
 	 */
 	for (;;) {
 		const struct sw_pmd_list *l;
@@ -925,13 +1001,20 @@ static void *sw_pmd_main(void *arg)
 			sw_ctr_add(&pmd->st.packets, got);
 			sw_ctr_add(&pmd->st.busy_cycles, t1 - t0);
 			empty = 0;
+			last_rx = t1;
 		} else {
 			sw_ctr_add(&pmd->st.idle_cycles, t1 - t0);
 			/* a thread with nothing to poll always sleeps */
 			if (++empty >= sw->cfg.idle_polls &&
+			    t1 - last_rx >= spin &&
 			    (l->n == 0 || !vsw_load_relaxed(&sw->force_poll))) {
+				bool rx;
+
 				empty = 0;
-				t1 = sw_pmd_sleep(pmd, l, t1);
+				t1 = sw_pmd_sleep(pmd, l, t1, &rx);
+				if (rx)
+					spin = sw_pmd_spin(pmd, spin,
+							   t1 - last_rx, base);
 			}
 		}
 		t0 = t1;

@@ -891,6 +891,21 @@ void vsw_switch_set_force_poll(struct vsw_switch *sw, bool force_poll)
 	sw_sync(sw);
 }
 
+int vsw_switch_set_spin(struct vsw_switch *sw, unsigned spin_us, char *err,
+			size_t err_len)
+{
+	sw_err_clear(err, err_len);
+	if (spin_us > VSW_SWITCH_SPIN_MAX_US) {
+		sw_err(err, err_len, "spin %u us out of 0..%u", spin_us,
+		       VSW_SWITCH_SPIN_MAX_US);
+		return -EINVAL;
+	}
+	sw->cfg.spin_us = spin_us;
+	/* Relaxed: a setting, read by each thread when it adapts its window. */
+	vsw_store_relaxed(&sw->spin_cap, (uint64_t)spin_us * sw->cycles_per_us);
+	return 0;
+}
+
 void vsw_switch_get_config(const struct vsw_switch *sw,
 			   struct vsw_switch_config *out)
 {
@@ -908,7 +923,10 @@ int vsw_switch_create(const struct vsw_switch_config *cfg,
 
 	if (cfg == NULL || out == NULL ||
 	    cfg->n_threads > VSW_SWITCH_MAX_THREADS ||
-	    cfg->ageing_s > VSW_SWITCH_AGEING_MAX || cfg->fdb_size > (1U << 24))
+	    cfg->ageing_s > VSW_SWITCH_AGEING_MAX ||
+	    cfg->fdb_size > (1U << 24) ||
+	    (cfg->spin_us > VSW_SWITCH_SPIN_MAX_US &&
+	     cfg->spin_us != VSW_SWITCH_SPIN_OFF))
 		return -EINVAL;
 	sw = calloc(1, sizeof(*sw));
 	if (sw == NULL)
@@ -926,6 +944,12 @@ int vsw_switch_create(const struct vsw_switch_config *cfg,
 		sw->cfg.pool_large = 64;
 	if (sw->cfg.idle_polls == 0)
 		sw->cfg.idle_polls = 1000;
+	if (sw->cfg.spin_us == 0)
+		sw->cfg.spin_us = VSW_SWITCH_SPIN_DEFAULT_US;
+	else if (sw->cfg.spin_us == VSW_SWITCH_SPIN_OFF)
+		sw->cfg.spin_us = 0;
+	sw->cycles_per_us = sw_cycles_per_us();
+	sw->spin_cap = (uint64_t)sw->cfg.spin_us * sw->cycles_per_us;
 	if (sw->cfg.log == NULL)
 		sw->cfg.log = sw_default_log;
 	if (sw->cfg.clock_ms == NULL)
@@ -1083,6 +1107,8 @@ static void sw_pmd_stats_raw(const struct vsw_switch *sw, unsigned thread,
 	out->idle_cycles = vsw_load_relaxed(&st->idle_cycles);
 	out->sleeps = vsw_load_relaxed(&st->sleeps);
 	out->wakeups_ctl = vsw_load_relaxed(&st->wakeups_ctl);
+	out->sleep_cycles = vsw_load_relaxed(&st->sleep_cycles);
+	out->spin_us = vsw_load_relaxed(&st->spin_us);
 	out->fdb_learned = vsw_load_relaxed(&st->fdb_learned);
 	out->fdb_full = vsw_load_relaxed(&st->fdb_full);
 	out->fast_normal = vsw_load_relaxed(&st->fast_normal);
@@ -1119,6 +1145,7 @@ int vsw_switch_pmd_stats(const struct vsw_switch *sw, unsigned thread,
 	out->idle_cycles = sw_since(out->idle_cycles, b->idle_cycles);
 	out->sleeps = sw_since(out->sleeps, b->sleeps);
 	out->wakeups_ctl = sw_since(out->wakeups_ctl, b->wakeups_ctl);
+	out->sleep_cycles = sw_since(out->sleep_cycles, b->sleep_cycles);
 	out->fdb_learned = sw_since(out->fdb_learned, b->fdb_learned);
 	out->fdb_full = sw_since(out->fdb_full, b->fdb_full);
 	out->emc_hits = sw_since(out->emc_hits, b->emc_hits);

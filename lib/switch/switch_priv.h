@@ -44,6 +44,7 @@
 #include <vsw/port.h>
 #include <vsw/switch.h>
 
+#include "spin.h"
 #include "vsw_atomic.h"
 #include "vsw_compiler.h"
 
@@ -193,6 +194,9 @@ struct sw_pmd {
 struct vsw_switch {
 	struct vsw_switch_config cfg;
 	uint32_t force_poll; /* relaxed, read by data threads */
+	uint64_t cycles_per_us; /* TSC rate, measured at create; immutable */
+	uint64_t spin_cap;	/* cfg.spin_us in cycles; relaxed, read by
+				 * data threads after a sleep */
 	uint64_t gp;	     /* grace period counter, see above */
 	struct sw_pmd *pmds;
 	unsigned n_pmds;
@@ -207,6 +211,12 @@ struct vsw_switch {
 static inline void sw_ctr_add(uint64_t *c, uint64_t v)
 {
 	vsw_store_relaxed(c, vsw_load_relaxed(c) + v);
+}
+
+/* A gauge set by its single writer (same protocol). */
+static inline void sw_ctr_set(unsigned *c, unsigned v)
+{
+	vsw_store_relaxed(c, v);
 }
 
 static inline uint64_t sw_now_ms(const struct vsw_switch *sw)
@@ -239,6 +249,8 @@ int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
 /* pmd.c */
 int sw_pmd_start(struct vsw_switch *sw, struct sw_pmd *pmd, unsigned idx);
 void sw_pmd_stop(struct sw_pmd *pmd);
+/* TSC ticks per microsecond, measured (~2 ms); at switch creation. */
+uint64_t sw_cycles_per_us(void);
 
 /* fdb.c */
 int sw_fdb_init(struct sw_fdb *fdb, unsigned size);

@@ -538,10 +538,11 @@ static void print_show(json_t *result)
 	json_t *br;
 	size_t i, j;
 
-	printf("vswd %s: threads=%lld ageing=%lld poll=%s\n",
+	printf("vswd %s: threads=%lld ageing=%lld poll=%s spin=%lld\n",
 	       j_str(result, "version", "?"), j_int(opts, "threads"),
 	       j_int(opts, "ageing"),
-	       json_is_true(json_object_get(opts, "poll")) ? "on" : "off");
+	       json_is_true(json_object_get(opts, "poll")) ? "on" : "off",
+	       j_int(opts, "spin"));
 	json_array_foreach(bridges, i, br) {
 		json_t *ports = json_object_get(br, "ports"), *p;
 
@@ -685,6 +686,9 @@ static void print_pmd(json_t *result)
 		       j_int(t, "emc_misses"));
 		printf("  idle cycles: %lld (%.2f %%)\n", idle,
 		       total > 0 ? 100.0 * (double)idle / total : 0.0);
+		printf("  of which asleep: %lld (%lld sleeps)\n",
+		       j_int(t, "sleep_cycles"), j_int(t, "sleeps"));
+		printf("  spin window: %lld us\n", j_int(t, "spin_us"));
 		printf("  processing cycles: %lld (%.2f %%)\n", busy,
 		       total > 0 ? 100.0 * (double)busy / total : 0.0);
 		printf("  avg cycles per packet: %.2f\n",
@@ -713,7 +717,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  print_dump_ports },
 	{ "fdb-show", "BRIDGE", 1, 1, "fdb.show", p_bridge, print_fdb },
 	{ "fdb-flush", "BRIDGE", 1, 1, "fdb.flush", p_bridge, print_nothing },
-	{ "set-option", "threads=N|ageing=SEC|poll=on|off...", 1, -1,
+	{ "set-option", "threads=N|ageing=SEC|poll=on|off|spin=US...", 1, -1,
 	  "option.set", p_set_option, print_nothing },
 	{ "get-option", "", 0, 0, "option.get", p_none, print_get_option },
 	{ "add-flow", "BRIDGE FLOW", 2, -1, "flow.add", p_add_flow,

@@ -196,6 +196,14 @@ static void vswd_stored_options(struct vswd *d, struct vsw_switch_config *sc)
 	}
 	if (vsw_cfg_option_get(d->cfg, "poll", v, sizeof(v)) == 0)
 		sc->force_poll = strcmp(v, "on") == 0;
+	if (vsw_cfg_option_get(d->cfg, "spin", v, sizeof(v)) == 0) {
+		n = strtoul(v, &end, 10);
+		if (*end == '\0' && end != v && n <= VSW_SWITCH_SPIN_MAX_US)
+			sc->spin_us = n ? (unsigned int)n : VSW_SWITCH_SPIN_OFF;
+		else
+			vswd_log(d, VSW_LOG_WARN,
+				 "stored option spin=%s ignored", v);
+	}
 }
 
 /* The poll loop; returns when a stop signal arrives. */

@@ -761,9 +761,10 @@ static json_t *ctl_options_json(struct vswd *d)
 	struct vsw_switch_config c;
 
 	vsw_switch_get_config(d->sw, &c);
-	return json_pack("{s:i, s:i, s:b}", "threads",
+	return json_pack("{s:i, s:i, s:b, s:i}", "threads",
 			 (int)vsw_switch_n_threads(d->sw), "ageing",
-			 (int)c.ageing_s, "poll", c.force_poll);
+			 (int)c.ageing_s, "poll", c.force_poll, "spin",
+			 (int)c.spin_us);
 }
 
 static int m_show(void *opaque, json_t *params, json_t **result,
@@ -986,8 +987,9 @@ static int m_option_set(void *opaque, json_t *params, json_t **result,
 {
 	static const char *const known[] = { "options", NULL };
 	struct vswd *d = opaque;
-	struct ctl_opt_val v[3] = {
-		{ .key = "threads" }, { .key = "ageing" }, { .key = "poll" }
+	struct ctl_opt_val v[4] = {
+		{ .key = "threads" }, { .key = "ageing" }, { .key = "poll" },
+		{ .key = "spin" }
 	};
 	struct vsw_switch_config old;
 	unsigned int old_threads, i;
@@ -1004,15 +1006,15 @@ static int m_option_set(void *opaque, json_t *params, json_t **result,
 	if (!json_is_object(opts) || json_object_size(opts) == 0)
 		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
 				    "\"options\" must be a non-empty object "
-				    "(threads, ageing, poll)");
+				    "(threads, ageing, poll, spin)");
 	json_object_foreach(opts, key, val) {
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 4; i++)
 			if (strcmp(key, v[i].key) == 0)
 				break;
-		if (i == 3)
+		if (i == 4)
 			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
 					    "unknown option '%.32s' (known: "
-					    "threads, ageing, poll)",
+					    "threads, ageing, poll, spin)",
 					    key);
 		rc = ctl_opt_text(key, val, v[i].text, sizeof(v[i].text), e);
 		if (rc < 0)
@@ -1031,11 +1033,14 @@ static int m_option_set(void *opaque, json_t *params, json_t **result,
 					    "poll=%s: expected on or off",
 					    v[2].text);
 	}
+	if (v[3].given &&
+	    (rc = ctl_opt_uint(&v[3], 0, VSW_SWITCH_SPIN_MAX_US, e)) < 0)
+		return rc;
 
 	vsw_switch_get_config(d->sw, &old);
 	old_threads = vsw_switch_n_threads(d->sw);
 	rc = vsw_cfg_begin(d->cfg);
-	for (i = 0; rc == 0 && i < 3; i++)
+	for (i = 0; rc == 0 && i < 4; i++)
 		if (v[i].given)
 			rc = vsw_cfg_option_set(d->cfg, v[i].key, v[i].text);
 	if (rc < 0)
@@ -1047,6 +1052,9 @@ static int m_option_set(void *opaque, json_t *params, json_t **result,
 	if (rc == 0 && v[1].given)
 		rc = vsw_switch_set_ageing(d->sw, (unsigned int)v[1].num, err,
 					   sizeof(err));
+	if (rc == 0 && v[3].given)
+		rc = vsw_switch_set_spin(d->sw, (unsigned int)v[3].num, err,
+					 sizeof(err));
 	if (rc < 0)
 		goto undo;
 	if (v[2].given)
@@ -1064,6 +1072,7 @@ undo_switch:
 	if (vsw_switch_n_threads(d->sw) != old_threads)
 		vsw_switch_set_threads(d->sw, old_threads, err, sizeof(err));
 	vsw_switch_set_ageing(d->sw, old.ageing_s, err, sizeof(err));
+	vsw_switch_set_spin(d->sw, old.spin_us, err, sizeof(err));
 	vsw_switch_set_force_poll(d->sw, old.force_poll);
 	return -e->errnum;
 }
@@ -1080,10 +1089,11 @@ static int m_option_get(void *opaque, json_t *params, json_t **result,
 	if (rc < 0)
 		return rc;
 	vsw_switch_get_config(d->sw, &c);
-	*result = json_pack("{s:i, s:i, s:s}", "threads",
+	*result = json_pack("{s:i, s:i, s:s, s:i}", "threads",
 			    (int)vsw_switch_n_threads(d->sw), "ageing",
 			    (int)c.ageing_s, "poll",
-			    c.force_poll ? "on" : "off");
+			    c.force_poll ? "on" : "off", "spin",
+			    (int)c.spin_us);
 	return 0;
 }
 

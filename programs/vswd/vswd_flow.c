@@ -763,7 +763,7 @@ int vswd_m_pmd_stats(void *opaque, json_t *params, json_t **result,
 			continue;
 		total = st.busy_cycles + st.idle_cycles;
 		o = json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			      "s:I, s:f, s:f, s:f}",
+			      "s:I, s:I, s:i, s:f, s:f, s:f}",
 			      "thread", (int)i, "rxqs", (int)st.n_rxq,
 			      "packets", (json_int_t)st.packets, "batches",
 			      (json_int_t)st.batches, "emc_hits",
@@ -772,7 +772,9 @@ int vswd_m_pmd_stats(void *opaque, json_t *params, json_t **result,
 			      (json_int_t)st.fast_normal, "busy_cycles",
 			      (json_int_t)st.busy_cycles, "idle_cycles",
 			      (json_int_t)st.idle_cycles, "sleeps",
-			      (json_int_t)st.sleeps, "busy_percent",
+			      (json_int_t)st.sleeps, "sleep_cycles",
+			      (json_int_t)st.sleep_cycles, "spin_us",
+			      (int)st.spin_us, "busy_percent",
 			      total ? 100.0 * (double)st.busy_cycles /
 					      (double)total :
 				      0.0,

@@ -176,6 +176,11 @@ def test_defaults_and_commands():
     rc, out, _ = ctl("get-option", json_out=True)
     j = json.loads(out)
     check(j["ageing"] == 100 and j["poll"] == "off", "get-option json")
+    check(j["spin"] == 2000, "spin default: %s" % j)
+    ok("set-option", "spin=0")
+    check(show()["options"]["spin"] == 0, "spin=0 applied")
+    ok("set-option", "spin=500")
+    check("spin=500" in ok("get-option"), "spin=500 applied")
     ok("set-option", "threads=2")
     check(show()["options"]["threads"] == 2, "threads=2 applied")
 
@@ -229,6 +234,8 @@ BAD = [
     (["set-option", "speed=9"], 1, "unknown option 'speed'"),
     (["set-option", "poll=maybe"], 1, "expected on or off"),
     (["set-option", "ageing=100", "threads=x"], 1, "threads=x"),
+    (["set-option", "spin=1000001"], 1, "spin=1000001: expected a number"),
+    (["set-option", "spin=-1"], 1, "spin=-1: expected a number"),
     (["set-option"], 2, "usage"),
     (["fdb-show", "nobr"], 1, "no bridge 'nobr'"),
     (["fdb-flush", "nobr"], 1, "no bridge 'nobr'"),
@@ -491,13 +498,15 @@ def test_flows():
     out = ok("pmd-stats")
     for needle in ("pmd thread 0", "pmd thread 1", "packets received:",
                    "emc hits:", "emc misses", "idle cycles:",
-                   "processing cycles:", "avg cycles per packet:"):
+                   "processing cycles:", "avg cycles per packet:",
+                   "of which asleep:", "spin window:"):
         check(needle in out, "pmd-stats has %r:\n%s" % (needle, out))
     rc, out, _ = ctl("pmd-stats", json_out=True)
     j = json.loads(out)
     check(rc == 0 and len(j["threads"]) == 2 and
           {"packets", "emc_hits", "emc_misses", "busy_cycles",
-           "idle_cycles", "cycles_per_packet"} <= set(j["threads"][0]),
+           "idle_cycles", "sleep_cycles", "spin_us",
+           "cycles_per_packet"} <= set(j["threads"][0]),
           "pmd-stats json: %s" % out)
     idle0 = j["threads"][0]["idle_cycles"]
     ok("pmd-stats-clear")

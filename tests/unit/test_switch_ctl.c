@@ -12,6 +12,9 @@
 
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
+/* lib/switch/spin.h: the window a thread starts with, us */
+#define SW_BASE_US 50
+
 static struct vsw_pmd_stats pmd_sum(struct ts *t)
 {
 	struct vsw_pmd_stats s = {0}, st;
@@ -147,6 +150,97 @@ static void test_force_poll(void **state)
 	ts_inject(a, f, n);
 	ts_settle(t);
 	ts_expect(b, f, n);
+}
+
+/* the pmd-stats spin window of thread 0 */
+static unsigned spin_now(struct ts *t)
+{
+	struct vsw_pmd_stats st;
+
+	assert_int_equal(vsw_switch_pmd_stats(t->sw, 0, &st), 0);
+	return st.spin_us;
+}
+
+/*
+ * The adaptive spin (the rule itself: test_switch_spin): on by default,
+ * grows under frequent traffic, back to the base after long gaps, settable
+ * 0 .. max at run time and at create; 0 still sleeps and forwards.
+ */
+static void test_spin(void **state)
+{
+	struct ts *t = *state;
+	struct vsw_port *a = ts_add(t, "a", NULL);
+	struct vsw_port *b = ts_add(t, "b", NULL);
+	struct vsw_switch_config cfg = {.spin_us = VSW_SWITCH_SPIN_MAX_US + 1};
+	struct vsw_switch *sw2;
+	uint8_t A[6], f[128];
+	unsigned i, most = 0;
+	uint64_t s0;
+	char err[128];
+	size_t n;
+
+	vsw_switch_get_config(t->sw, &cfg);
+	assert_int_equal(cfg.spin_us, VSW_SWITCH_SPIN_DEFAULT_US);
+	assert_int_equal(spin_now(t), SW_BASE_US);
+	ts_mac(A, 1);
+	/* a frame every 0.5 ms: the sleeps were too short, the window grows */
+	for (i = 0; i < 100 && most <= SW_BASE_US; i++) {
+		n = ts_frame(f, bcast, A, false, 0, 60, (uint8_t)i);
+		ts_inject(a, f, n);
+		ts_settle(t);
+		ts_expect(b, f, n);
+		ts_sleep_us(500);
+		if (spin_now(t) > most)
+			most = spin_now(t);
+	}
+	assert_true(most > SW_BASE_US);
+	assert_true(most <= VSW_SWITCH_SPIN_DEFAULT_US);
+	/* gaps of 30 ms (> the cap): back to the base (-1/8 each) */
+	for (i = 0; i < 40; i++) {
+		ts_sleep_us(30000);
+		n = ts_frame(f, bcast, A, false, 0, 60, (uint8_t)i);
+		ts_inject(a, f, n);
+		ts_settle(t);
+		ts_expect(b, f, n);
+	}
+	ts_sleep_us(30000);
+	assert_int_equal(spin_now(t), SW_BASE_US);
+
+	assert_int_equal(vsw_switch_set_spin(t->sw, VSW_SWITCH_SPIN_MAX_US + 1,
+					     err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "out of 0.."));
+	vsw_switch_get_config(t->sw, &cfg);
+	assert_int_equal(cfg.spin_us, VSW_SWITCH_SPIN_DEFAULT_US);
+	/* 0: no window (applied at the next wake-up), still sleeps */
+	assert_int_equal(vsw_switch_set_spin(t->sw, 0, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	vsw_switch_get_config(t->sw, &cfg);
+	assert_int_equal(cfg.spin_us, 0);
+	for (i = 0; i < 3; i++) {
+		s0 = wait_sleeps(t, 0);
+		ts_sleep_us(20000);
+		s0 = pmd_sum(t).sleeps;
+		n = ts_frame(f, bcast, A, false, 0, 60, (uint8_t)i);
+		ts_inject(a, f, n);
+		ts_settle(t);
+		ts_expect(b, f, n);
+		wait_sleeps(t, s0);
+	}
+	assert_int_equal(spin_now(t), 0);
+	assert_int_equal(vsw_switch_set_spin(t->sw, VSW_SWITCH_SPIN_MAX_US, err,
+					     sizeof(err)),
+			 0);
+
+	/* at create: out of range, or off */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.spin_us = VSW_SWITCH_SPIN_MAX_US + 1;
+	assert_int_equal(vsw_switch_create(&cfg, &sw2), -EINVAL);
+	cfg.spin_us = VSW_SWITCH_SPIN_OFF;
+	assert_int_equal(vsw_switch_create(&cfg, &sw2), 0);
+	vsw_switch_get_config(sw2, &cfg);
+	assert_int_equal(cfg.spin_us, 0);
+	vsw_switch_destroy(sw2);
 }
 
 /* a queue without a wait fd keeps its thread polling */
@@ -540,6 +634,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_sleep, setup_sleepy2,
 						ts_teardown),
 		cmocka_unit_test_setup_teardown(test_force_poll, setup_poll,
+						ts_teardown),
+		cmocka_unit_test_setup_teardown(test_spin, setup_sleepy,
 						ts_teardown),
 		cmocka_unit_test_setup_teardown(test_no_wait_fd, setup_sleepy,
 						ts_teardown),
