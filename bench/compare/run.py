@@ -892,7 +892,8 @@ def gen_flowgen(h, dev, socks, size, seconds, flows=0):
     the ring refuses what the device has not taken yet. The note gives
     that refused share (testpmd's TX-dropped over its tx attempts) over the
     measured interval: when it is well above zero the generator had frames
-    ready that the device did not take, so the device was the limit."""
+    ready that the device had not taken, because it was busy or because it
+    did not run (asleep, or its core taken): "counters allow" says which."""
     n = flows or FLOWGEN_FLOWS
     vdevs = ["net_virtio_user%d,path=%s" % (i, s) for i, s in enumerate(socks)]
     # +4: flowgen's frames are --txpkts minus the FCS
@@ -1362,7 +1363,9 @@ def flow_table(rows):
          "same generator and frame size (medians); *generator refused*: "
          "the share of the generator's tx attempts that the device's full "
          "ring refused (median over repetitions). Above zero, the "
-         "generator had frames ready the device did not take.", "",
+         "generator had frames ready the device had not taken: it was "
+         "busy, or it did not run (asleep, or its core taken), which "
+         "*counters allow* tells apart.", "",
          "| device | generator | frame | Mpps | vs vsw-flows-1 | vs vsw | "
          "generator refused | rules hit (last repetition) |",
          "|---|---|---|---|---|---|---|---|"]
