@@ -15,6 +15,12 @@ Generators (pinned to GEN_CPU, the device's data-plane core is DUT_CPU):
             The DUT's forwarding rate is the sum of the generator's rx rates.
   pktgen    vsw-pktgen: "--mode tx" on A and "--mode rx" on B, one direction;
             two processes share the generator core (there are only two).
+  flowgen   dpdk-testpmd as for "testpmd" but in flowgen mode: it builds new
+            UDP frames of N flows (the IPv4 destination varies) on both
+            ports and counts and frees what comes back; N is the row's flow
+            count (100,000 for rows without one). Throughput = the sum of
+            the generator's rx rates; the share of its tx attempts that
+            the device's full ring refused shows whether it kept up.
 
 Devices (rows):
   testpmd       dpdk-testpmd, two net_vhost ports, io forwarding (the upper
@@ -23,10 +29,13 @@ Devices (rows):
                 dpdkvhostuser ports, the NORMAL action, one PMD thread
   vsw           vswd, bridge br0, two vhostuser ports, default behaviour
   vsw-poll      the same with "vswctl set-option poll=on" (never sleeps)
-  vsw-flows-N   vswd with N flow rules loaded by "vswctl add-flows"
-                (in_port,udp,nw_src exact -> the other port); the traffic
-                is testpmd --txonly-multi-flow: 256 distinct flows at most
-                (an 8-bit source-address counter), so for N > 256 only 256
+  vsw-flows-N   vswd with flow rules loaded by "vswctl add-flows".
+                With the flowgen generator: N distinct flows in the
+                traffic and 2N rules (in_port,udp,nw_dst exact -> the other
+                port, one per flow and in port), every one hit. With the
+                testpmd generator: N rules (in_port,udp,nw_src exact) and
+                --txonly-multi-flow traffic, 256 distinct flows at most (an
+                8-bit source-address counter), so for N > 256 only 256
                 rules are hit (the row's note says how many)
 
 Besides throughput: round-trip latency (vsw-pktgen ping on A, vsw-pktgen
@@ -48,6 +57,7 @@ import platform
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -322,7 +332,7 @@ class Testpmd(Proc):
     is not the main lcore). stdbuf -oL keeps its output in order."""
 
     def __init__(self, reg, name, vdevs, main_cpu, fwd_cpu, extra=(),
-                 mem=256):
+                 mem=256, mode="io"):
         # lcore 0 (main: the command line) and lcore 1 (forwarding) each
         # on its own CPU, which may be the same one for a generator
         argv = ["stdbuf", "-oL", "dpdk-testpmd", "--lcores",
@@ -331,7 +341,7 @@ class Testpmd(Proc):
                 "--log-level", "lib.eal:notice"]
         for v in vdevs:
             argv += ["--vdev", v]
-        argv += ["--", "-i", "--forward-mode=io", "--nb-cores=1",
+        argv += ["--", "-i", "--forward-mode=" + mode, "--nb-cores=1",
                  "--total-num-mbufs=32768"] + list(extra)
         super().__init__(reg, name, argv)
         self.fwd_cpu = fwd_cpu
@@ -653,39 +663,79 @@ def txonly_sources():
             for n in range(TXONLY_FLOWS)]
 
 
+# What "dpdk-testpmd --forward-mode=flowgen" sends (app/test-pmd/flowgen.c,
+# DPDK 22.11, the same up to 22.11.11): every burst is made of newly
+# allocated mbufs (or, with --flowgen-clones, refcount copies of one) with
+# Ethernet 00:01:02:03:04:00 -> 00:01:02:03:04:01, IPv4 10.254.0.0 ->
+# 10.253.0.0 + n, UDP port 1000 -> 1001, TTL 64, IP checksum computed, no
+# UDP checksum; only the destination address varies: n is a per-lcore
+# counter that counts every packet modulo --flowgen-flows (default 1024)
+# and is set back by the packets the tx burst refused. Each forwarding
+# stream receives a burst on its rx port and frees it (counted, never
+# forwarded), then transmits a new burst of 32 on its tx port; with two
+# paired ports on one lcore, the bursts alternate between the ports from
+# the one counter, so over time every flow is sent on both ports. Frames
+# are --txpkts minus 4 bytes long (flowgen takes 4 off for the FCS).
+FLOWGEN_SRC = "10.254.0.0"
+FLOWGEN_DST = "10.253.0.0"
+FLOWGEN_FLOWS = max(FLOW_COUNTS)   # for devices that ask for no count
+
+
+def flowgen_dst(n):
+    """The destination address of flowgen's flow n."""
+    a = int.from_bytes(socket.inet_aton(FLOWGEN_DST), "big") + n
+    return socket.inet_ntoa((a & 0xffffffff).to_bytes(4, "big"))
+
+
 class VswFlowsDevice(VswDevice):
-    """vsw with N flow rules (and the generator told to make many flows).
+    """vsw with flow rules for N flows, shaped to the generator's traffic.
 
-    N = 1: the single rule "udp,actions=flood" (on a two-port bridge, the
-    other port), single-flow traffic. N >= 2: exact rules in_port,udp,
-    nw_src=S -> output to the other port, one per (in port, source): first
-    the 2 x 256 that testpmd's multi-flow traffic can carry (which half
-    arrives on which port depends on testpmd's stream order: 256 of them are
-    hit), then rules for sources it never sends (10.x.y.z), up to N, in the
-    same classifier subtable. The default NORMAL rule is deleted: a frame no
-    rule matches is dropped (and the row shows it)."""
+    testpmd and pktgen generators: N rules. N = 1: the single rule
+    "udp,actions=flood" (on a two-port bridge, the other port),
+    single-flow traffic. N >= 2: exact rules in_port,udp,nw_src=S -> output
+    to the other port, one per (in port, source): first the 2 x 256 that
+    testpmd's multi-flow traffic can carry (which half arrives on which
+    port depends on testpmd's stream order: 256 of them are hit), then
+    rules for sources it never sends (10.x.y.z), up to N, in the same
+    classifier subtable.
 
-    def __init__(self, h, nflows):
+    flowgen generator: N distinct flows in the traffic (N = 1 included),
+    and for each flow one rule per in port, in_port,udp,nw_dst=D -> output
+    to the other port: 2N rules, every (flow, port) its own rule, since
+    flowgen sends every flow on both ports (see FLOWGEN_SRC).
+
+    The default NORMAL rule is deleted: a frame no rule matches is dropped
+    (and the row shows it)."""
+
+    def __init__(self, h, nflows, gen=None):
         super().__init__(h)
-        self.rules = nflows
-        # the generator's multi-flow option; one flow for the 1-rule row
-        self.flows = nflows if nflows > 1 else 0
+        self.flowgen = gen == "flowgen"
+        if self.flowgen:
+            self.rules = 2 * nflows
+            self.flows = nflows
+        else:
+            self.rules = nflows
+            # the generator's multi-flow option; one flow for the 1-rule row
+            self.flows = nflows if nflows > 1 else 0
         self.name = "vsw-flows-%d" % nflows
         self.notes = []
 
     def rule_lines(self):
+        fmt = "priority=10,in_port=%d,udp,%s=%s,actions=output:%d"
+        if self.flowgen:
+            return [fmt % (a, "nw_dst", flowgen_dst(n), b)
+                    for n in range(self.flows) for a, b in ((1, 2), (2, 1))]
         if self.rules == 1:
             return ["priority=10,udp,actions=flood"]
-        fmt = "priority=10,in_port=%d,udp,nw_src=%s,actions=output:%d"
         lines = []
         for src in txonly_sources():
             for a, b in ((1, 2), (2, 1)):
-                lines.append(fmt % (a, src, b))
+                lines.append(fmt % (a, "nw_src", src, b))
         i = 0
         while len(lines) < self.rules:
             src = "10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255)
             for a, b in ((1, 2), (2, 1)):
-                lines.append(fmt % (a, src, b))
+                lines.append(fmt % (a, "nw_src", src, b))
             i += 1
         return lines[: self.rules]
 
@@ -708,7 +758,7 @@ class VswFlowsDevice(VswDevice):
                                        "br0", timeout=120)[1])["flows"])
         if n != self.rules:
             raise BenchError("br0 has %d rules, %d loaded" % (n, self.rules))
-        if self.rules > 1:
+        if self.rules > 1 and not self.flowgen:
             self.notes.append("traffic: testpmd --txonly-multi-flow, "
                               "%d distinct flows (its maximum)"
                               % TXONLY_FLOWS)
@@ -727,7 +777,9 @@ class VswFlowsDevice(VswDevice):
             else "")
 
 
-def make_device(h, name):
+def make_device(h, name, gen=None):
+    """The device NAME; GEN, the generator that will drive it, if some
+    device's set-up depends on its traffic (vsw-flows-N)."""
     if name == "testpmd":
         return TestpmdDevice(h)
     if name == "ovs":
@@ -740,13 +792,39 @@ def make_device(h, name):
         return d
     m = re.fullmatch(r"vsw-flows-(\d+)", name)
     if m:
-        return VswFlowsDevice(h, int(m.group(1)))
+        return VswFlowsDevice(h, int(m.group(1)), gen)
     raise BenchError("unknown device %s" % name)
 
 
 # ---------------------------------------------------------------------------
-# Generators: each returns per-second samples of (pps, bps) through the DUT
+# Generators: each returns {"samples": per-second (pps, bps) through the
+# DUT, "notes": [text], "cycles_per_packet" and "dut_cycles_raw": the
+# device's own counters over the same interval (measure_end), and what else
+# the generator knows (flowgen: "gen_refused_pct")}
 # ---------------------------------------------------------------------------
+
+def testpmd_sample(tp, dev, seconds):
+    """The measured interval of a testpmd generator (its caller has
+    re-pinned the device's threads): the device's counters cleared, one
+    sample a second of the sum of the generator's rx rates (what the device
+    forwarded), the device's counters read. Returns (samples, cycles/packet, raw counter
+    text, the generator's port stats at the start and at the end)."""
+    dev.measure_begin()
+    prev, tprev = tp.port_stats(), time.monotonic()
+    first = prev
+    samples = []
+    while len(samples) < seconds:
+        time.sleep(max(0.0, tprev + 1.0 - time.monotonic()))
+        cur, tcur = tp.port_stats(), time.monotonic()
+        dt = tcur - tprev
+        d = {p: [c - o for c, o in zip(cur[p], prev[p])] for p in cur}
+        pkts = sum(d[p][0] for p in d)
+        byts = sum(d[p][1] for p in d)
+        samples.append((pkts / dt, byts * 8 / dt))
+        prev, tprev = cur, tcur
+    cpp, raw = dev.measure_end()
+    return samples, cpp, raw, first, prev
+
 
 def gen_testpmd(h, dev, socks, size, seconds, flows=0):
     """testpmd loopback generator; samples are the sum of both rx rates.
@@ -786,30 +864,77 @@ def gen_testpmd(h, dev, socks, size, seconds, flows=0):
         h.reg.kill([tp])
     else:
         raise BenchError("a direction stayed empty after 3 starts")
-    samples = []
     try:
         notes.append("device threads: " + (dev.pin() or "as started"))
-        dev.measure_begin()
-        prev, tprev = tp.port_stats(), time.monotonic()
-        pop0 = sum(prev[p][2] - prev[p][0] for p in prev)
-        while len(samples) < seconds:
-            time.sleep(max(0.0, tprev + 1.0 - time.monotonic()))
-            cur, tcur = tp.port_stats(), time.monotonic()
-            dt = tcur - tprev
-            d = {p: [c - o for c, o in zip(cur[p], prev[p])] for p in cur}
-            pkts = sum(d[p][0] for p in d)
-            byts = sum(d[p][1] for p in d)
-            samples.append((pkts / dt, byts * 8 / dt))
-            prev, tprev = cur, tcur
-        cpp, raw = dev.measure_end()
-        pop1 = sum(prev[p][2] - prev[p][0] for p in prev)
+        samples, cpp, raw, st0, st1 = testpmd_sample(tp, dev, seconds)
+        pop0 = sum(st0[p][2] - st0[p][0] for p in st0)
+        pop1 = sum(st1[p][2] - st1[p][0] for p in st1)
         notes.append("frames circulating %d at the start, %d at the end "
                      "(%d injected)" % (pop0, pop1, 2 * BURSTS * 32))
         tp.cmd("stop")
     finally:
         tp.quit()
         h.reg.kill([tp])
-    return samples, notes, cpp, raw
+    return {"samples": samples, "notes": notes, "cycles_per_packet": cpp,
+            "dut_cycles_raw": raw}
+
+
+FWD_TX_RE = re.compile(r"Accumulated forward statistics.*?TX-packets:\s*(\d+)"
+                       r"\s+TX-dropped:\s*(\d+)", re.S)
+
+
+def gen_flowgen(h, dev, socks, size, seconds, flows=0):
+    """testpmd flowgen generator: new frames of N flows on both ports, what
+    comes back is counted and freed; samples are the sum of both rx rates.
+
+    Same process layout and sampling as gen_testpmd, but nothing
+    circulates: the generator offers as much as its core can build, and
+    the ring refuses what the device has not taken yet. The note gives
+    that refused share (testpmd's TX-dropped over its tx attempts) over the
+    measured interval: when it is well above zero the generator had frames
+    ready that the device had not taken, because it was busy or because it
+    did not run (asleep, or its core taken): "counters allow" says which."""
+    n = flows or FLOWGEN_FLOWS
+    vdevs = ["net_virtio_user%d,path=%s" % (i, s) for i, s in enumerate(socks)]
+    # +4: flowgen's frames are --txpkts minus the FCS
+    extra = ["--txpkts=%d" % (size + 4), "--flowgen-flows=%d" % n]
+    tp = Testpmd(h.reg, "gen-flowgen", vdevs, GEN_CPU, GEN_CPU, extra=extra,
+                 mode="flowgen")
+    notes = ["traffic: testpmd flowgen, %d distinct flows (UDP %s -> "
+             "%s .. %s)" % (n, FLOWGEN_SRC, flowgen_dst(0),
+                            flowgen_dst(n - 1))]
+    try:
+        tp.wait_links(2)
+        tp.cmd("start")
+        time.sleep(2)
+        first = tp.port_stats()
+        time.sleep(1)
+        st = tp.port_stats()
+        if not all(st[p][0] > first[p][0] for p in st):
+            raise BenchError("flowgen: a direction is empty after 3 s "
+                             "(rx %s)" % [st[p][0] - first[p][0]
+                                          for p in sorted(st)])
+        notes.append("device threads: " + (dev.pin() or "as started"))
+        tp.cmd("clear fwd stats all")
+        samples, cpp, raw, st0, st1 = testpmd_sample(tp, dev, seconds)
+        res = {"samples": samples, "notes": notes, "cycles_per_packet": cpp,
+               "dut_cycles_raw": raw}
+        m = FWD_TX_RE.search(tp.cmd("show fwd stats all"))
+        if m:
+            sent, refused = int(m.group(1)), int(m.group(2))
+            res["gen_refused_pct"] = 100.0 * refused / max(1, sent + refused)
+            notes.append("generator: %d frames sent, %.0f %% of its tx "
+                         "attempts refused by a full ring"
+                         % (sent, res["gen_refused_pct"]))
+        rxp = sum(st1[p][0] - st0[p][0] for p in st1)
+        rxb = sum(st1[p][1] - st0[p][1] for p in st1)
+        if rxp:
+            notes.append("frames of %.0f bytes" % (rxb / rxp))
+        tp.cmd("stop")
+    finally:
+        tp.quit()
+        h.reg.kill([tp])
+    return res
 
 
 PG_RX_RE = re.compile(r"interval: ([\d.]+) s tx \d+ pkts \d+ bytes, rx (\d+) "
@@ -853,10 +978,12 @@ def gen_pktgen(h, dev, socks, size, seconds, flows=0):
     tot = re.search(r"total: .*", rx.text())
     if tot:
         notes.append("rx " + tot.group(0))
-    return samples[:seconds], notes, cpp, raw
+    return {"samples": samples[:seconds], "notes": notes,
+            "cycles_per_packet": cpp, "dut_cycles_raw": raw}
 
 
-GENERATORS = {"testpmd": gen_testpmd, "pktgen": gen_pktgen}
+GENERATORS = {"testpmd": gen_testpmd, "pktgen": gen_pktgen,
+              "flowgen": gen_flowgen}
 
 LAT_RE = re.compile(r"latency ns \((\d+) samples\): p50 (\d+) p90 (\d+) "
                     r"p99 (\d+) p99.9 (\d+) max (\d+)")
@@ -977,20 +1104,20 @@ class Harness:
 
     # -- one throughput measurement ----------------------------------------
     def throughput(self, devname, gen, size, rep):
-        dev = make_device(self, devname)
+        dev = make_device(self, devname, gen)
         res = {"device": devname, "gen": gen, "size": size, "rep": rep,
                "samples": [], "notes": []}
         try:
             socks = dev.start(2)
-            samples, notes, cpp, raw = GENERATORS[gen](
-                self, dev, socks, size, self.args.duration, dev.flows)
-            res["samples"] = samples
-            res["cycles_per_packet"] = cpp
-            res["dut_cycles_raw"] = raw
-            res["notes"] = getattr(dev, "notes", []) + notes
+            out = GENERATORS[gen](self, dev, socks, size,
+                                  self.args.duration, dev.flows)
+            out["notes"] = getattr(dev, "notes", []) + out["notes"]
+            res.update(out)
             res["device_counters"] = dev.counters()
             if hasattr(dev, "hit_note"):
-                res["notes"].append(dev.hit_note())
+                res["rules_hit"] = dev.hit_note()
+                res["notes"].append(res["rules_hit"])
+            samples = res["samples"]
             if not samples or max(s[0] for s in samples) == 0:
                 res["error"] = "no traffic through the device"
         except Skip as e:
@@ -1073,7 +1200,7 @@ def summarize(results):
     for r in results:
         key = (r["device"], r["gen"], r["size"])
         row = rows.setdefault(key, {"mpps": [], "gbps": [], "cpp": [],
-                                    "notes": []})
+                                    "notes": [], "refused": []})
         if r.get("skip"):
             row["skip"] = r["skip"]
         elif r.get("error") or not r["samples"]:
@@ -1085,6 +1212,10 @@ def summarize(results):
             row["gbps"].append(bps / 1e9)
             if r.get("cycles_per_packet"):
                 row["cpp"].append(r["cycles_per_packet"])
+            if r.get("gen_refused_pct") is not None:
+                row["refused"].append(r["gen_refused_pct"])
+            if r.get("rules_hit"):
+                row["hit"] = r["rules_hit"]   # the last repetition's
     return rows
 
 
@@ -1159,6 +1290,7 @@ def build_table(args, rows, idle, mem, lat, meta):
         L.append("| %s | %s | %d | %s%s | %s | %s | %s | %s | %s |"
                  % (dev, gen, size, fmt3(m), note, fmt3(g), ratios[0],
                     ratios[1], "%.0f" % cpp if cpp else "-", allow))
+    L += flow_table(rows)
     if idle:
         L.append("")
         L.append("### Idle CPU (ports connected, no traffic, %d s; %% of "
@@ -1211,6 +1343,48 @@ def build_table(args, rows, idle, mem, lat, meta):
                                v["p90"] / 1e3, v["p99"] / 1e3,
                                v["p99.9"] / 1e3, v["max"] / 1e3, ratio))
     return "\n".join(L) + "\n"
+
+
+def flow_table(rows):
+    """Lines of the flow-table section: each vsw-flows-N row against the
+    one-flow row and the normal path under the same generator and size,
+    the rules its traffic hit, and, for generators that report it, the
+    share of the generator's tx attempts the device's full ring refused
+    (for every row of that generator: the testpmd device's row is the
+    generator's own ceiling)."""
+    keys = sorted((k for k, row in rows.items()
+                   if not row.get("skip") and (row["refused"] or
+                                               k[0].startswith("vsw-flows-"))),
+                  key=lambda k: (k[1], k[2], order_key(k[0])))
+    if not keys:
+        return []
+    L = ["", "### Flow table, and whether the generator kept up", "",
+         "vsw-flows-N against vsw-flows-1 and vsw (normal path) with the "
+         "same generator and frame size (medians); *generator refused*: "
+         "the share of the generator's tx attempts that the device's full "
+         "ring refused (median over repetitions). Above zero, the "
+         "generator had frames ready the device had not taken: it was "
+         "busy, or it did not run (asleep, or its core taken), which "
+         "*counters allow* tells apart.", "",
+         "| device | generator | frame | Mpps | vs vsw-flows-1 | vs vsw | "
+         "generator refused | rules hit (last repetition) |",
+         "|---|---|---|---|---|---|---|---|"]
+    for dev, gen, size in keys:
+        row = rows[(dev, gen, size)]
+        m = mmm(row["mpps"])
+        ratios = []
+        for ref in ("vsw-flows-1", "vsw"):
+            r = rows.get((ref, gen, size))
+            rm = mmm(r["mpps"]) if r else None
+            ok = m and rm and rm[1] > 0 and ref != dev
+            ok = ok and (dev.startswith("vsw-flows-") or ref == "vsw")
+            ratios.append("%.2fx" % (m[1] / rm[1]) if ok else "")
+        ref_ = ("%.0f %%" % statistics.median(row["refused"])
+                if row["refused"] else "-")
+        L.append("| %s | %s | %d | %s | %s | %s | %s | %s |"
+                 % (dev, gen, size, "%.2f" % m[1] if m else "-", ratios[0],
+                    ratios[1], ref_, row.get("hit", "")))
+    return L
 
 
 def order_key(dev):
@@ -1286,7 +1460,7 @@ def write_docs(args, table, pngname):
 def parse_args():
     ap = argparse.ArgumentParser(
         description="vsw vs dpdk-testpmd vs OVS-DPDK over vhost-user, "
-        "interleaved, in one run (root; takes 10-20 minutes in full).")
+        "interleaved, in one run (root; takes 25-40 minutes in full).")
     ap.add_argument("--duration", type=int, default=10,
                     help="seconds of per-second samples per measurement "
                     "(after 2 s of warm-up; default 10)")
@@ -1295,8 +1469,8 @@ def parse_args():
     ap.add_argument("--devices", default=",".join(
         list(DEVICES) + ["vsw-flows-%d" % n for n in FLOW_COUNTS]),
         help="comma list of: testpmd, ovs, vsw, vsw-poll, vsw-flows-N")
-    ap.add_argument("--generators", default="testpmd,pktgen",
-                    help="comma list of: testpmd, pktgen")
+    ap.add_argument("--generators", default="testpmd,pktgen,flowgen",
+                    help="comma list of: testpmd, pktgen, flowgen")
     ap.add_argument("--sizes", default="64,1518",
                     help="frame sizes in bytes (default 64,1518)")
     ap.add_argument("--no-latency", action="store_true")
