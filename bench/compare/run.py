@@ -826,12 +826,19 @@ def testpmd_sample(tp, dev, seconds):
     return samples, cpp, raw, first, prev
 
 
+# A start that leaves fewer of the injected frames circulating (some were
+# sent before the device's port was up and are gone) is done again, so that
+# every row runs with (nearly) the same population.
+POP_MIN = 0.75
+
+
 def gen_testpmd(h, dev, socks, size, seconds, flows=0):
     """testpmd loopback generator; samples are the sum of both rx rates.
 
     The population of circulating frames is fixed: BURSTS bursts of 32 per
-    port, injected once ("start tx_first"). If a direction stays empty (its
-    frames were sent before the device's port was up), the generator is
+    port, injected once ("start tx_first"). If a direction stays empty, or
+    fewer than POP_MIN of the frames circulate (some were sent before the
+    device's port was up), the generator is
     started again from scratch rather than injecting more on top, so every
     row runs with the same number of frames in flight; the note records
     how many circulated (tx - rx of the generator, at the start and at the
@@ -852,11 +859,22 @@ def gen_testpmd(h, dev, socks, size, seconds, flows=0):
             first = tp.port_stats()
             time.sleep(1)
             st = tp.port_stats()
-            if all(st[p][0] > first[p][0] for p in st):
+            # frames in flight: what the generator sent and did not get back
+            pop = sum(st[p][2] - st[p][0] for p in st)
+            full = all(st[p][0] > first[p][0] for p in st)
+            if full and pop >= POP_MIN * 2 * BURSTS * 32:
                 break
-            notes.append("generator restarted: a direction was empty "
-                         "(rx %s)" % [st[p][0] - first[p][0]
-                                      for p in sorted(st)])
+            if attempt == 2 and full:
+                notes.append("population stayed short after 3 starts: "
+                             "%d of %d frames circulate"
+                             % (pop, 2 * BURSTS * 32))
+                break
+            notes.append("generator restarted: %s (rx %s, %d frames "
+                         "circulating)"
+                         % ("a direction was empty" if not full else
+                            "frames were lost at the start",
+                            [st[p][0] - first[p][0] for p in sorted(st)],
+                            pop))
         except BenchError:
             h.reg.kill([tp])
             raise
