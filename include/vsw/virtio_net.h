@@ -18,7 +18,8 @@
  * only, counted once per break.
  *
  * Threads: a queue pair is polled by one thread at a time (its counters are
- * written by that thread only, read racily by stats readers). The control
+ * written by that thread only, with relaxed atomic stores, and copied by
+ * vsw_vnet_queue_stats() with relaxed loads from any thread). The control
  * queue, attach/detach and the control state belong to the control thread;
  * attach/detach only while no data-plane thread polls that queue.
  */
@@ -162,9 +163,13 @@ int vsw_vnet_queue_attach(struct vsw_vnet *dev, unsigned qidx,
 			  struct vsw_vq_dev *vq, uint32_t num, int call_fd);
 /* Forget queue qidx (its counters stay readable). 0 or -EINVAL. */
 int vsw_vnet_queue_detach(struct vsw_vnet *dev, unsigned qidx);
-/* Counters of queue qidx (NULL if qidx is out of range). */
-const struct vsw_vnet_q_stats *vsw_vnet_queue_stats(const struct vsw_vnet *dev,
-						    unsigned qidx);
+/*
+ * Copy the counters of queue qidx into *out; any thread (each counter is
+ * read untorn while its data thread writes it). 0 or -EINVAL (qidx out of
+ * range).
+ */
+int vsw_vnet_queue_stats(const struct vsw_vnet *dev, unsigned qidx,
+			 struct vsw_vnet_q_stats *out);
 /* Pool the transmitq of pair qp allocates from (its poller's). 0/-EINVAL. */
 int vsw_vnet_qp_set_pool(struct vsw_vnet *dev, unsigned qp,
 			 struct vsw_pkt_pool *pool);

@@ -27,6 +27,16 @@
  * one ordering acquire/release cannot give. Needed where a side publishes an
  * index and then reads the peer's notification-suppression field.
  */
+/*
+ * A counter's add by its one writer thread; readers on other threads load
+ * it with vsw_load_relaxed. Relaxed: readers want untorn values, no order
+ * (and no locked instruction is paid for, unlike an atomic add).
+ */
+static inline void vsw_ctr_add(uint64_t *c, uint64_t v)
+{
+	vsw_store_relaxed(c, vsw_load_relaxed(c) + v);
+}
+
 static inline void vsw_fence_seq_cst(void)
 {
 	atomic_thread_fence(memory_order_seq_cst);

@@ -243,7 +243,7 @@ sw_normal(struct sw_pmd *pmd, struct sw_bridge *br, const struct sw_key *key,
 			int r = sw_fdb_learn(&br->fdb, k, in->id, now);
 
 			if (vsw_unlikely(r != 0))
-				sw_ctr_add(r > 0 ? &pmd->st.fdb_learned
+				vsw_ctr_add(r > 0 ? &pmd->st.fdb_learned
 						 : &pmd->st.fdb_full,
 					   1);
 			/* a full bucket is retried (and counted) per frame */
@@ -345,12 +345,12 @@ static void sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
 		if (vsw_unlikely(k < n))
 			for (bytes = 0, i = 0; i < k; i++)
 				bytes += pkts[i]->len;
-		sw_ctr_add(&t->st.packets, k);
-		sw_ctr_add(&t->st.bytes, bytes);
+		vsw_ctr_add(&t->st.packets, k);
+		vsw_ctr_add(&t->st.bytes, bytes);
 		reason = VSW_DROP_TX_FULL;
 	}
 	if (k < n)
-		sw_ctr_add(&t->st.drops[reason], n - k);
+		vsw_ctr_add(&t->st.drops[reason], n - k);
 	if (lock)
 		sw_txq_unlock(&t->lock);
 }
@@ -432,11 +432,11 @@ static void sw_count_rx(struct sw_rxq *rq, unsigned n, uint64_t bytes,
 {
 	unsigned i;
 
-	sw_ctr_add(&rq->st.packets, n);
-	sw_ctr_add(&rq->st.bytes, bytes);
+	vsw_ctr_add(&rq->st.packets, n);
+	vsw_ctr_add(&rq->st.bytes, bytes);
 	for (i = 0; i < VSW_DROP__COUNT; i++)
 		if (drops[i] != 0)
-			sw_ctr_add(&rq->st.drops[i], drops[i]);
+			vsw_ctr_add(&rq->st.drops[i], drops[i]);
 }
 
 /* ---- the flow table path ---- */
@@ -694,7 +694,8 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 	uint64_t drops[VSW_DROP__COUNT] = {0};
 	uint64_t bytes = 0;
 	struct sw_fl b;
-	uint16_t ofport = vsw_load_relaxed(&in->ofport);
+	/* the flood snapshot's number for it, as its outputs are numbered */
+	uint16_t ofport = fl->of_by_id[in->id];
 	const struct vsw_flow_actions *acts = NULL;
 	unsigned i, m = 0, u = 0, k, nd = 0, d = 0, last = ~0u;
 	bool grouped = false;
@@ -878,7 +879,7 @@ static void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 	/* the rule's counters, as if each frame had been looked up */
 	vsw_flow_rule_account(rule0, n - drops[VSW_DROP_BAD_FRAME],
 			      bytes - runt_bytes, now64);
-	sw_ctr_add(&pmd->st.fast_normal, n);
+	vsw_ctr_add(&pmd->st.fast_normal, n);
 	sw_flush_burst(pmd, pkts, n, orig, flip, bad, vlans, any_flip);
 }
 
@@ -919,12 +920,12 @@ static uint64_t sw_pmd_sleep(struct sw_pmd *pmd, const struct sw_pmd_list *l,
 		pending = l->q[armed].port->ops->rxq_arm(l->q[armed].port,
 							 l->q[armed].rxq);
 	if (!pending) {
-		sw_ctr_add(&pmd->st.sleeps, 1);
+		vsw_ctr_add(&pmd->st.sleeps, 1);
 		while (poll(fds, l->n + 1, -1) < 0 && errno == EINTR)
 			;
 		if (fds[l->n].revents & POLLIN) {
 			if (read(pmd->wake_fd, &v, sizeof(v)) == sizeof(v))
-				sw_ctr_add(&pmd->st.wakeups_ctl, 1);
+				vsw_ctr_add(&pmd->st.wakeups_ctl, 1);
 		}
 		for (i = 0; i < l->n; i++)
 			*rx |= (fds[i].revents & POLLIN) != 0;
@@ -933,9 +934,9 @@ static uint64_t sw_pmd_sleep(struct sw_pmd *pmd, const struct sw_pmd_list *l,
 	for (i = 0; i < armed; i++)
 		l->q[i].port->ops->rxq_disarm(l->q[i].port, l->q[i].rxq);
 	t1 = sw_cycles();
-	sw_ctr_add(&pmd->st.idle_cycles, t1 - now);
+	vsw_ctr_add(&pmd->st.idle_cycles, t1 - now);
 	if (!pending)
-		sw_ctr_add(&pmd->st.sleep_cycles, t1 - now);
+		vsw_ctr_add(&pmd->st.sleep_cycles, t1 - now);
 	return t1;
 }
 
@@ -993,17 +994,17 @@ static void *sw_pmd_main(void *arg)
 			if (vsw_unlikely(n > VSW_PORT_BURST))
 				abort(); /* a provider bug, not peer input */
 			got += n;
-			sw_ctr_add(&pmd->st.batches, 1);
+			vsw_ctr_add(&pmd->st.batches, 1);
 			sw_forward(pmd, p, l->q[i].rxq, pkts, n);
 		}
 		t1 = sw_cycles();
 		if (got != 0) {
-			sw_ctr_add(&pmd->st.packets, got);
-			sw_ctr_add(&pmd->st.busy_cycles, t1 - t0);
+			vsw_ctr_add(&pmd->st.packets, got);
+			vsw_ctr_add(&pmd->st.busy_cycles, t1 - t0);
 			empty = 0;
 			last_rx = t1;
 		} else {
-			sw_ctr_add(&pmd->st.idle_cycles, t1 - t0);
+			vsw_ctr_add(&pmd->st.idle_cycles, t1 - t0);
 			/* a thread with nothing to poll always sleeps */
 			if (++empty >= sw->cfg.idle_polls &&
 			    t1 - last_rx >= spin &&

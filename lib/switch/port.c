@@ -128,14 +128,14 @@ void vsw_port_rxq_drop(struct vsw_port *port, unsigned rxq,
 		       enum vsw_drop_reason reason, unsigned n)
 {
 	if (rxq < VSW_PORT_MAX_QUEUES && (unsigned)reason < VSW_DROP__COUNT)
-		sw_ctr_add(&port->rxq[rxq].st.drops[reason], n);
+		vsw_ctr_add(&port->rxq[rxq].st.drops[reason], n);
 }
 
 void vsw_port_txq_drop(struct vsw_port *port, unsigned txq,
 		       enum vsw_drop_reason reason, unsigned n)
 {
 	if (txq < VSW_PORT_MAX_QUEUES && (unsigned)reason < VSW_DROP__COUNT)
-		sw_ctr_add(&port->txq[txq].st.drops[reason], n);
+		vsw_ctr_add(&port->txq[txq].st.drops[reason], n);
 }
 
 int vsw_port_changed(struct vsw_port *port)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "switch_priv.h"
+#include "vsw_time.h"
 
 #define SW_SWEEP_MS 1000
 
@@ -69,6 +70,8 @@ static void sw_err_clear(char *err, size_t err_len)
 
 /* ---- grace periods ---- */
 
+#define SW_SYNC_REPORT_MS 1000
+
 void sw_sync(struct vsw_switch *sw)
 {
 	uint64_t one = 1, gp;
@@ -87,12 +90,36 @@ void sw_sync(struct vsw_switch *sw)
 			abort();
 	}
 	for (i = 0; i < sw->n_pmds; i++) {
+		long long t0 = 0, next = 0;
+		unsigned spins = 0;
+
 		/*
 		 * Acquire pairs with the thread's release store of qs: what
 		 * it did with the old objects happened before.
 		 */
-		while (vsw_load_acquire(&sw->pmds[i].qs) < gp)
+		while (vsw_load_acquire(&sw->pmds[i].qs) < gp) {
 			sched_yield();
+			/*
+			 * The wait cannot be cut short (the thread may still
+			 * use what is about to be freed), but a thread stuck
+			 * in one round (a provider op that blocks) is named
+			 * in the log, every SW_SYNC_REPORT_MS.
+			 */
+			if (++spins % 1024 != 0)
+				continue;
+			if (t0 == 0) {
+				t0 = vsw_now_ms();
+				next = t0 + SW_SYNC_REPORT_MS;
+			} else if (vsw_now_ms() >= next) {
+				sw_log(sw, VSW_LOG_ERR,
+				       "vsw-pmd%u has not finished its poll "
+				       "round for %lld ms (a port operation "
+				       "blocking?); the control thread waits "
+				       "for it",
+				       i, vsw_now_ms() - t0);
+				next += SW_SYNC_REPORT_MS;
+			}
+		}
 	}
 }
 
@@ -289,10 +316,13 @@ int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
 				n_of = p->ofport + 1u;
 		}
 	}
-	fl = calloc(1, sizeof(*fl) + (n + n_of) * sizeof(fl->ports[0]));
+	fl = calloc(1, sizeof(*fl) + (n + n_of) * sizeof(fl->ports[0]) +
+			       (VSW_SWITCH_MAX_PORTS + 1) *
+				       sizeof(fl->of_by_id[0]));
 	if (fl == NULL)
 		return -ENOMEM;
 	fl->by_of = &fl->ports[n];
+	fl->of_by_id = (uint16_t *)&fl->ports[n + n_of];
 	fl->n_of = n_of;
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
 		struct vsw_port *p = sw->ports[id];
@@ -301,6 +331,7 @@ int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
 			continue;
 		fl->ports[fl->n++] = p;
 		fl->by_of[p->ofport] = p;
+		fl->of_by_id[id] = p->ofport;
 		if (strcmp(p->name, br->name) == 0)
 			fl->local = p;
 	}
@@ -501,7 +532,10 @@ int vsw_switch_set_port_ofport(struct vsw_switch *sw, const char *name,
 		}
 	}
 	prev = p->ofport;
-	/* Relaxed: the sync below is what orders it for the threads. */
+	/*
+	 * Relaxed: the data threads take ofports from the flood snapshot
+	 * (of_by_id, by_of) published below, never from p->ofport.
+	 */
 	vsw_store_relaxed(&p->ofport, (uint16_t)ofport);
 	ret = sw_flood_publish(sw, p->br, NULL, &old);
 	if (ret < 0) {

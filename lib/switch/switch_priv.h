@@ -129,6 +129,11 @@ struct sw_flood {
 	unsigned n_of;
 	struct vsw_port *local;
 	struct vsw_port **by_of;
+	/*
+	 * ofport by port id (0: not in the bridge), from the same moment as
+	 * by_of: a burst numbers its in port as its outputs are numbered.
+	 */
+	uint16_t *of_by_id;
 	struct vsw_port *ports[];
 };
 
@@ -206,12 +211,6 @@ struct vsw_switch {
 	uint64_t next_sweep;
 	unsigned pollfd_cursor;
 };
-
-/* Counter add by its single writer (see the protocol above). */
-static inline void sw_ctr_add(uint64_t *c, uint64_t v)
-{
-	vsw_store_relaxed(c, vsw_load_relaxed(c) + v);
-}
 
 /* A gauge set by its single writer (same protocol). */
 static inline void sw_ctr_set(unsigned *c, unsigned v)

@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 
 #include "vnet_priv.h"
+#include "vsw_atomic.h"
 
 #define VNET_ETH_HLEN 14
 /* chains popped at once by the fast paths */
@@ -167,12 +168,22 @@ int vsw_vnet_queue_detach(struct vsw_vnet *dev, unsigned qidx)
 	return 0;
 }
 
-const struct vsw_vnet_q_stats *vsw_vnet_queue_stats(const struct vsw_vnet *dev,
-						    unsigned qidx)
+int vsw_vnet_queue_stats(const struct vsw_vnet *dev, unsigned qidx,
+			 struct vsw_vnet_q_stats *out)
 {
+	const uint64_t *c;
+	uint64_t *o = (uint64_t *)out;
+	size_t i;
+
 	if (qidx >= 2U * dev->max_qp)
-		return NULL;
-	return &dev->q[qidx].st;
+		return -EINVAL;
+	_Static_assert(sizeof(*out) % sizeof(uint64_t) == 0,
+		       "vsw_vnet_q_stats is uint64_t counters only");
+	c = (const uint64_t *)&dev->q[qidx].st;
+	/* Relaxed: each pairs with its writer's vsw_ctr_add (untorn only). */
+	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		o[i] = vsw_load_relaxed(&c[i]);
+	return 0;
 }
 
 int vsw_vnet_qp_set_pool(struct vsw_vnet *dev, unsigned qp,
@@ -198,7 +209,7 @@ static VSW_COLD void vnet_q_broken(struct vnet_q *q)
 {
 	if (!q->broken_seen) {
 		q->broken_seen = true;
-		q->st.queue_broken++;
+		vsw_ctr_add(&q->st.queue_broken, 1);
 	}
 }
 
@@ -213,7 +224,7 @@ static int vnet_q_flush(struct vsw_vnet *dev, struct vnet_q *q, unsigned nu)
 	if (vsw_unlikely(ret < 0))
 		return ret;
 	if (vsw_vq_dev_need_notify(q->vq)) {
-		q->st.notifies++;
+		vsw_ctr_add(&q->st.notifies, 1);
 		vnet_kick_guest(dev, q->qidx, q->call_fd);
 	}
 	return 0;
@@ -322,13 +333,13 @@ static int vnet_tx_fast(struct vsw_vnet *dev, struct vnet_q *q,
 		q->used[*nu].ndesc = 1;
 		q->used[*nu].len = 0;
 		if (vsw_unlikely(b[i].len < hsz + VNET_ETH_HLEN)) {
-			q->st.drop_bad_hdr++;
+			vsw_ctr_add(&q->st.drop_bad_hdr, 1);
 			(*nu)++;
 			continue;
 		}
 		flen = b[i].len - hsz;
 		if (vsw_unlikely(flen > VSW_PKT_MAX_LEN)) {
-			q->st.drop_too_big++;
+			vsw_ctr_add(&q->st.drop_too_big, 1);
 			(*nu)++;
 			continue;
 		}
@@ -340,7 +351,7 @@ static int vnet_tx_fast(struct vsw_vnet *dev, struct vnet_q *q,
 
 				vsw_vq_dev_unpop(q->vq, &c);
 			}
-			q->st.pool_empty++;
+			vsw_ctr_add(&q->st.pool_empty, 1);
 			return -1;
 		}
 		(*nu)++;
@@ -353,7 +364,7 @@ static int vnet_tx_fast(struct vsw_vnet *dev, struct vnet_q *q,
 		if (vsw_unlikely(head != 0) &&
 		    vnet_tx_hdr_parse(dev, &w, flen, &pkt->vnet) < 0) {
 			vsw_pkt_free(pkt);
-			q->st.drop_bad_hdr++;
+			vsw_ctr_add(&q->st.drop_bad_hdr, 1);
 			continue;
 		}
 		vnet_copy(vsw_pkt_data(pkt), src + hsz, flen);
@@ -394,12 +405,12 @@ static int vnet_tx_one(struct vsw_vnet *dev, struct vnet_q *q,
 	q->used[*nu].len = 0; /* nothing written into a TX chain */
 	/* writable segments, if any, are ignored: only n_out counts */
 	if (vsw_unlikely(c.out_len < hsz + VNET_ETH_HLEN)) {
-		q->st.drop_bad_hdr++;
+		vsw_ctr_add(&q->st.drop_bad_hdr, 1);
 		(*nu)++;
 		return 1;
 	}
 	if (vsw_unlikely(c.out_len - hsz > VSW_PKT_MAX_LEN)) {
-		q->st.drop_too_big++;
+		vsw_ctr_add(&q->st.drop_too_big, 1);
 		(*nu)++;
 		return 1;
 	}
@@ -411,14 +422,14 @@ static int vnet_tx_one(struct vsw_vnet *dev, struct vnet_q *q,
 	if (vsw_unlikely(pkt == NULL)) {
 		/* the frame waits in the ring for a free packet */
 		vsw_vq_dev_unpop(q->vq, &c);
-		q->st.pool_empty++;
+		vsw_ctr_add(&q->st.pool_empty, 1);
 		return -1;
 	}
 	(*nu)++;
 	if (vsw_unlikely(vnet_tx_hdr_parse(dev, &w, flen, &pkt->vnet) < 0 ||
 			 vnet_cur_read(&cur, vsw_pkt_data(pkt), flen) != flen)) {
 		vsw_pkt_free(pkt);
-		q->st.drop_bad_hdr++;
+		vsw_ctr_add(&q->st.drop_bad_hdr, 1);
 		return 1;
 	}
 	pkt->len = flen;
@@ -455,8 +466,8 @@ unsigned vsw_vnet_tx_burst(struct vsw_vnet *dev, unsigned qp,
 	}
 	if (vsw_unlikely(vnet_q_flush(dev, q, nu) < 0))
 		vnet_q_broken(q); /* frames copied out stay valid */
-	q->st.packets += npkt;
-	q->st.bytes += bytes;
+	vsw_ctr_add(&q->st.packets, npkt);
+	vsw_ctr_add(&q->st.bytes, bytes);
 	return npkt;
 }
 
@@ -512,7 +523,7 @@ static VSW_COLD void vnet_rx_giveback(struct vnet_q *q, unsigned k,
 	}
 	for (i = 0; i < k; i++)
 		q->used[first_nu + i].len = 0;
-	q->st.bad_buffer += k;
+	vsw_ctr_add(&q->st.bad_buffer, k);
 	*nu = first_nu + k;
 }
 
@@ -545,7 +556,7 @@ static int vnet_rx_write(struct vsw_vnet *dev, struct vnet_q *q,
 			return -EIO;
 		if (vsw_unlikely(k == 0 && c.in_len < hsz)) {
 			/* not even room for a header: return it empty */
-			q->st.bad_buffer++;
+			vsw_ctr_add(&q->st.bad_buffer, 1);
 			q->used[*nu].id = c.id;
 			q->used[*nu].ndesc = c.ndesc;
 			q->used[(*nu)++].len = 0;
@@ -555,7 +566,7 @@ static int vnet_rx_write(struct vsw_vnet *dev, struct vnet_q *q,
 		if (!dev->mrg) {
 			if (vsw_unlikely(c.in_len < (uint64_t)hsz + len)) {
 				vsw_vq_dev_unpop(q->vq, &c);
-				q->st.drop_too_big++;
+				vsw_ctr_add(&q->st.drop_too_big, 1);
 				return VNET_DROPPED;
 			}
 			vnet_cur_write(&cur, w, hsz);
@@ -634,7 +645,7 @@ static VSW_COLD int vnet_rx_sw_gso(struct vsw_vnet *dev, struct vnet_q *q,
 
 	if (vsw_vnet_gso_init(&g, vsw_pkt_data(pkt), pkt->len, &pkt->vnet) <
 	    0) {
-		q->st.drop_offload++;
+		vsw_ctr_add(&q->st.drop_offload, 1);
 		return VNET_DROPPED;
 	}
 	while ((slen = vsw_vnet_gso_next(&g, q->scratch)) > 0) {
@@ -651,13 +662,13 @@ static VSW_COLD int vnet_rx_sw_gso(struct vsw_vnet *dev, struct vnet_q *q,
 		} else if (ret == -ENOBUFS) {
 			if (sent == 0)
 				return -ENOBUFS; /* untouched: caller keeps it */
-			q->st.drop_no_buf++;
+			vsw_ctr_add(&q->st.drop_no_buf, 1);
 			break;
 		} else if (ret < 0) {
 			return ret;
 		}
 	}
-	q->st.sw_gso++;
+	vsw_ctr_add(&q->st.sw_gso, 1);
 	return sent ? 0 : VNET_DROPPED;
 }
 
@@ -680,12 +691,12 @@ static int vnet_rx_pkt(struct vsw_vnet *dev, struct vnet_q *q,
 			 !dev->guest_csum)) {
 		if (vsw_vnet_csum_apply(vsw_pkt_data(pkt), pkt->len,
 					m->csum_start, m->csum_offset) < 0) {
-			q->st.drop_offload++;
+			vsw_ctr_add(&q->st.drop_offload, 1);
 			return VNET_DROPPED;
 		}
 		/* done for good: other receivers see a finished packet */
 		m->flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		q->st.sw_csum++;
+		vsw_ctr_add(&q->st.sw_csum, 1);
 	}
 	memset(&w, 0, sizeof(w));
 	/* §5.1.6.4: without GUEST_CSUM flags are 0; without GSO, NONE */
@@ -779,7 +790,7 @@ unsigned vsw_vnet_rx_burst(struct vsw_vnet *dev, unsigned qp,
 		return 0;
 	if (vsw_unlikely(vsw_vq_dev_error(q->vq) != 0)) {
 		vnet_q_broken(q);
-		q->st.drop_broken += n;
+		vsw_ctr_add(&q->st.drop_broken, n);
 		return n;
 	}
 	while (i < n) {
@@ -792,14 +803,14 @@ unsigned vsw_vnet_rx_burst(struct vsw_vnet *dev, unsigned qp,
 		i++;
 	}
 	if (vsw_unlikely(ret == -ENOBUFS))
-		q->st.no_buf++;
+		vsw_ctr_add(&q->st.no_buf, 1);
 	if (vsw_unlikely(ret == -EIO || vnet_q_flush(dev, q, nu) < 0)) {
 		/* nothing of this burst reaches the guest */
 		vnet_q_broken(q);
-		q->st.drop_broken += acc.packets + (n - i);
+		vsw_ctr_add(&q->st.drop_broken, acc.packets + (n - i));
 		return n;
 	}
-	q->st.packets += acc.packets;
-	q->st.bytes += acc.bytes;
+	vsw_ctr_add(&q->st.packets, acc.packets);
+	vsw_ctr_add(&q->st.bytes, acc.bytes);
 	return i;
 }

@@ -24,6 +24,15 @@
 #define HSZ 12
 #define F(b) (1ULL << (b))
 
+
+/* The counters of queue q, as a stats reader on another thread sees them. */
+static struct vsw_vnet_q_stats qst(const struct vsw_vnet *vn, unsigned q)
+{
+	struct vsw_vnet_q_stats st;
+
+	assert_int_equal(vsw_vnet_queue_stats(vn, q, &st), 0);
+	return st;
+}
 static bool SPLIT = false, PACKED = true;
 
 struct gq {
@@ -194,7 +203,6 @@ static void test_tx_chain_shapes(void **state)
 	const uint32_t sd[] = {HSZ + 50, 150};
 	struct virtio_net_hdr_v1 h, hd;
 	struct vsw_pkt *p[32];
-	const struct vsw_vnet_q_stats *st = vsw_vnet_queue_stats(e->vn, 1);
 
 	fill(fa, sizeof(fa), 1);
 	fill(fb, sizeof(fb), 2);
@@ -225,11 +233,11 @@ static void test_tx_chain_shapes(void **state)
 	assert_int_equal(p[3]->vnet.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
 	assert_int_equal(p[3]->vnet.csum_start, 34);
 	assert_int_equal(p[3]->vnet.csum_offset, 6);
-	assert_int_equal(st->packets, 4);
-	assert_int_equal(st->bytes, 60 + 1514 + 3000 + 200);
+	assert_int_equal(qst(e->vn, 1).packets, 4);
+	assert_int_equal(qst(e->vn, 1).bytes, 60 + 1514 + 3000 + 200);
 	/* one interrupt for the whole burst */
 	assert_int_equal(e->kicks[1], 1);
-	assert_int_equal(st->notifies, 1);
+	assert_int_equal(qst(e->vn, 1).notifies, 1);
 	guest_tx_reap(e, 4);
 	/* nothing more: no push, no interrupt */
 	assert_int_equal(vsw_vnet_tx_burst(e->vn, 0, p + 4, 32), 0);
@@ -266,7 +274,6 @@ static void test_tx_bad_headers(void **state)
 	const unsigned NBAD = sizeof(bad) / sizeof(bad[0]);
 	struct virtio_net_hdr_v1 h;
 	struct vsw_pkt *p[32];
-	const struct vsw_vnet_q_stats *st = vsw_vnet_queue_stats(e->vn, 1);
 	unsigned i;
 
 	fill(f, sizeof(f), 9);
@@ -282,8 +289,8 @@ static void test_tx_bad_headers(void **state)
 		54, 1448, 34, 16);
 	guest_tx(e, &h, f, sizeof(f), s, 1, 0, 101);
 	assert_int_equal(vsw_vnet_tx_burst(e->vn, 0, p, 32), 1);
-	assert_int_equal(st->drop_bad_hdr, NBAD + 1);
-	assert_int_equal(st->packets, 1);
+	assert_int_equal(qst(e->vn, 1).drop_bad_hdr, NBAD + 1);
+	assert_int_equal(qst(e->vn, 1).packets, 1);
 	assert_int_equal(p[0]->vnet.flags, N);
 	assert_int_equal(p[0]->vnet.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
 	assert_int_equal(p[0]->vnet.gso_size, 1448);
@@ -304,7 +311,6 @@ static void test_tx_pool_empty(void **state)
 	const uint32_t s[] = {HSZ + sizeof(f)};
 	struct virtio_net_hdr_v1 h;
 	struct vsw_pkt *p[4];
-	const struct vsw_vnet_q_stats *st = vsw_vnet_queue_stats(e->vn, 1);
 	unsigned i;
 
 	assert_int_equal(vsw_pkt_pool_create(&pc, &small), 0);
@@ -316,7 +322,7 @@ static void test_tx_pool_empty(void **state)
 		guest_tx(e, &h, f, sizeof(f), s, 1, 0, i + 1);
 	}
 	assert_int_equal(vsw_vnet_tx_burst(e->vn, 0, p, 4), 2);
-	assert_int_equal(st->pool_empty, 1);
+	assert_int_equal(qst(e->vn, 1).pool_empty, 1);
 	guest_tx_reap(e, 2);
 	vsw_pkt_free_burst(p, 2);
 	/* the third frame waited in the ring */
@@ -381,7 +387,6 @@ static void test_rx_no_mrg(void **state)
 	static uint8_t buf[4096];
 	const struct virtio_net_hdr_v1 *h = (const void *)buf;
 	struct vsw_pkt *p[4];
-	const struct vsw_vnet_q_stats *st = vsw_vnet_queue_stats(e->vn, 0);
 	const uint32_t sizes[] = {60, 1514, 1515, 100};
 	unsigned i;
 
@@ -391,9 +396,9 @@ static void test_rx_no_mrg(void **state)
 		p[i] = mkpkt(e, sizes[i], i);
 	/* 1515 bytes do not fit a 1514-byte chain: dropped, chain kept */
 	assert_int_equal(vsw_vnet_rx_burst(e->vn, 0, p, 4), 4);
-	assert_int_equal(st->packets, 3);
-	assert_int_equal(st->bytes, 60 + 1514 + 100);
-	assert_int_equal(st->drop_too_big, 1);
+	assert_int_equal(qst(e->vn, 0).packets, 3);
+	assert_int_equal(qst(e->vn, 0).bytes, 60 + 1514 + 100);
+	assert_int_equal(qst(e->vn, 0).drop_too_big, 1);
 	assert_int_equal(e->kicks[0], 1);
 	for (i = 0; i < 4; i++) {
 		if (i == 2)
@@ -407,11 +412,11 @@ static void test_rx_no_mrg(void **state)
 	assert_false(vsw_vq_drv_has_used(e->rx.drv));
 	/* one chain left for two packets: the second stays with us */
 	assert_int_equal(vsw_vnet_rx_burst(e->vn, 0, p, 2), 1);
-	assert_int_equal(st->no_buf, 1);
+	assert_int_equal(qst(e->vn, 0).no_buf, 1);
 	assert_int_equal(reap_rx(e, buf), HSZ + 60);
 	assert_int_equal(vsw_vnet_rx_burst(e->vn, 0, p + 1, 1), 0);
-	assert_int_equal(st->no_buf, 2);
-	assert_int_equal(st->packets, 4);
+	assert_int_equal(qst(e->vn, 0).no_buf, 2);
+	assert_int_equal(qst(e->vn, 0).packets, 4);
 	vsw_pkt_free_burst(p, 4);
 	env_free(e);
 }
@@ -421,7 +426,6 @@ static void test_rx_mrg_jumbo(void **state)
 	struct env *e = env_new(state, F(VIRTIO_NET_F_MRG_RXBUF), 1);
 	static uint8_t buf[4096], got[9100];
 	const struct virtio_net_hdr_v1 *h = (const void *)got;
-	const struct vsw_vnet_q_stats *st = vsw_vnet_queue_stats(e->vn, 0);
 	struct vsw_pkt *p = mkpkt(e, 9000, 42);
 	uint32_t len, at = 0, zero = 0;
 	unsigned i;
@@ -438,19 +442,19 @@ static void test_rx_mrg_jumbo(void **state)
 	assert_false(vsw_vq_drv_has_used(e->rx.drv));
 	assert_int_equal(le16toh(h->num_buffers), 7);
 	assert_memory_equal(got + HSZ, vsw_pkt_data(p), 9000);
-	assert_int_equal(st->packets, 1);
-	assert_int_equal(st->bytes, 9000);
+	assert_int_equal(qst(e->vn, 0).packets, 1);
+	assert_int_equal(qst(e->vn, 0).bytes, 9000);
 
 	/* 3 buffers left, 7 needed: not delivered, stays with the caller */
 	assert_int_equal(vsw_vnet_rx_burst(e->vn, 0, &p, 1), 0);
-	assert_int_equal(st->no_buf, 1);
-	assert_int_equal(st->packets, 1);
+	assert_int_equal(qst(e->vn, 0).no_buf, 1);
+	assert_int_equal(qst(e->vn, 0).packets, 1);
 	/* chains the ring could not take back came back empty, counted */
 	while (vsw_vq_drv_has_used(e->rx.drv)) {
 		assert_int_equal(reap_rx(e, buf), 0);
 		zero++;
 	}
-	assert_int_equal(st->bad_buffer, zero);
+	assert_int_equal(qst(e->vn, 0).bad_buffer, zero);
 	assert_true(zero < 3);
 	/* more buffers: the same packet now goes through */
 	post_rx(e, 8, 1500, 2);
@@ -464,7 +468,7 @@ static void test_rx_mrg_jumbo(void **state)
 	assert_int_equal(at, 9012);
 	assert_int_equal(le16toh(h->num_buffers), 7);
 	assert_memory_equal(got + HSZ, vsw_pkt_data(p), 9000);
-	assert_int_equal(st->packets, 2);
+	assert_int_equal(qst(e->vn, 0).packets, 2);
 	vsw_pkt_free(p);
 	env_free(e);
 }
@@ -548,7 +552,6 @@ static void test_rx_sw_offloads(void **state)
 	struct env *e = env_new(state, F(VIRTIO_NET_F_MRG_RXBUF), 1);
 	static uint8_t buf[4096], re[5000];
 	const struct virtio_net_hdr_v1 *h = (const void *)buf;
-	const struct vsw_vnet_q_stats *st = vsw_vnet_queue_stats(e->vn, 0);
 	struct vsw_pkt *p[2];
 	uint32_t len, i, at = 0;
 
@@ -559,8 +562,8 @@ static void test_rx_sw_offloads(void **state)
 	p[1]->vnet.hdr_len = 54;
 	post_rx(e, 16, 2048, 1);
 	assert_int_equal(vsw_vnet_rx_burst(e->vn, 0, p, 2), 2);
-	assert_int_equal(st->sw_csum, 1);
-	assert_int_equal(st->sw_gso, 1);
+	assert_int_equal(qst(e->vn, 0).sw_csum, 1);
+	assert_int_equal(qst(e->vn, 0).sw_gso, 1);
 	/* the UDP frame, checksum completed; packet marked finished */
 	len = reap_rx(e, buf);
 	assert_int_equal(len, HSZ + 34 + 8 + 333);
@@ -585,7 +588,7 @@ static void test_rx_sw_offloads(void **state)
 	}
 	assert_false(vsw_vq_drv_has_used(e->rx.drv));
 	assert_memory_equal(re, vsw_pkt_data(p[1]) + 54, 5000);
-	assert_int_equal(st->packets, 5);
+	assert_int_equal(qst(e->vn, 0).packets, 5);
 	vsw_pkt_free_burst(p, 2);
 	env_free(e);
 }
@@ -598,7 +601,6 @@ static void test_rx_offloads_passed(void **state)
 		1);
 	static uint8_t buf[70000];
 	const struct virtio_net_hdr_v1 *h = (const void *)buf;
-	const struct vsw_vnet_q_stats *st = vsw_vnet_queue_stats(e->vn, 0);
 	struct vsw_pkt *p;
 	uint32_t len;
 
@@ -618,7 +620,7 @@ static void test_rx_offloads_passed(void **state)
 	assert_int_equal(le16toh(h->csum_offset), 16);
 	assert_int_equal(le16toh(h->num_buffers), 1);
 	assert_memory_equal(buf + HSZ, vsw_pkt_data(p), p->len);
-	assert_int_equal(st->sw_gso + st->sw_csum, 0);
+	assert_int_equal(qst(e->vn, 0).sw_gso + qst(e->vn, 0).sw_csum, 0);
 	/* a GSO type the guest lacks (UDP_L4) is segmented for it */
 	vsw_pkt_free(p);
 	p = mkip(e, true, 3000);
@@ -626,7 +628,7 @@ static void test_rx_offloads_passed(void **state)
 	p->vnet.gso_size = 1400;
 	post_rx(e, 3, 2048, 1);
 	assert_int_equal(vsw_vnet_rx_burst(e->vn, 0, &p, 1), 1);
-	assert_int_equal(st->sw_gso, 1);
+	assert_int_equal(qst(e->vn, 0).sw_gso, 1);
 	assert_int_equal(reap_rx(e, buf), HSZ + 42 + 1400);
 	assert_int_equal(h->flags, VIRTIO_NET_HDR_F_DATA_VALID);
 	check_ip_l4(buf + HSZ, 42 + 1400);
@@ -651,7 +653,6 @@ static void test_rx_mixed_burst(void **state)
 				1);
 	static uint8_t buf[4096];
 	const struct virtio_net_hdr_v1 *h = (const void *)buf;
-	const struct vsw_vnet_q_stats *st = vsw_vnet_queue_stats(e->vn, 0);
 	static const uint32_t lens[5] = {60, 1400, 3000, 64, 100};
 	struct vsw_pkt *p[5];
 	uint32_t len, want;
@@ -683,11 +684,11 @@ static void test_rx_mixed_burst(void **state)
 					    len);
 		}
 	}
-	assert_int_equal(st->packets, 5);
-	assert_int_equal(st->bytes, 60 + 1400 + 3000 + 64 + 100);
+	assert_int_equal(qst(e->vn, 0).packets, 5);
+	assert_int_equal(qst(e->vn, 0).bytes, 60 + 1400 + 3000 + 64 + 100);
 	/* no buffers left: the next frame stays with the caller */
 	assert_int_equal(vsw_vnet_rx_burst(e->vn, 0, p, 1), 0);
-	assert_int_equal(st->no_buf, 1);
+	assert_int_equal(qst(e->vn, 0).no_buf, 1);
 	vsw_pkt_free_burst(p, 5);
 	env_free(e);
 }
@@ -698,15 +699,14 @@ static void test_broken_queue(void **state)
 	static uint8_t buf[256];
 	struct vsw_sg sg = {.addr = 0x7f000000000ULL, .len = 100};
 	struct vsw_pkt *p[2];
-	const struct vsw_vnet_q_stats *st = vsw_vnet_queue_stats(e->vn, 1);
 
 	/* a TX buffer outside guest memory breaks the transmit queue */
 	assert_int_equal(vsw_vq_drv_add(e->tx.drv, &sg, 1, 0, (void *)1), 0);
 	assert_int_equal(vsw_vnet_tx_burst(e->vn, 0, p, 2), 0);
-	assert_int_equal(st->queue_broken, 1);
+	assert_int_equal(qst(e->vn, 1).queue_broken, 1);
 	assert_int_equal(vsw_vnet_tx_burst(e->vn, 0, p, 2), 0);
-	assert_int_equal(st->queue_broken, 1);
-	assert_int_equal(st->packets, 0);
+	assert_int_equal(qst(e->vn, 1).queue_broken, 1);
+	assert_int_equal(qst(e->vn, 1).packets, 0);
 	/* the receive queue keeps working */
 	p[0] = mkpkt(e, 64, 3);
 	post_rx(e, 1, 256, 1);
