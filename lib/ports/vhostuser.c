@@ -205,6 +205,14 @@ static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 			       dir != NULL ? dir : VHU_DEFAULT_RUN_DIR,
 			       vsw_port_name(port));
 	}
+	if (len > 0 && h->path[0] != '/') {
+		vsw_port_errf(err, err_len,
+			      "%s: socket path '%s' is relative; give an "
+			      "absolute path",
+			      client ? "vhostuserclient" : "vhostuser", h->path);
+		ret = -EINVAL;
+		goto err_free;
+	}
 	if (len <= 0 || (size_t)len >= sizeof(h->path)) {
 		vsw_port_errf(err, err_len, "%s: socket path too long (max %zu)",
 			client ? "vhostuserclient" : "vhostuser",
@@ -247,6 +255,14 @@ static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 	vc.log_opaque = h;
 	vc.log_level = VSW_VU_LOG_INFO;
 	ret = vsw_vnet_vu_create(&vc, &h->vu);
+	if (ret == -EADDRINUSE && !client) {
+		vsw_port_errf(err, err_len,
+			      "vhostuser: %s is a socket that somebody listens "
+			      "on (another port, another program, vswd's own "
+			      "control socket); refusing to take it over",
+			      h->path);
+		goto err_pool;
+	}
 	if (ret < 0) {
 		vsw_port_errf(err, err_len, "%s: %s %s: %s",
 			client ? "vhostuserclient" : "vhostuser",

@@ -1261,8 +1261,13 @@ void vsw_vu_destroy(struct vsw_vu *vu)
 		return;
 	vu_conn_close(vu);
 	if (vu->listen_fd >= 0) {
+		struct stat st;
+
 		close(vu->listen_fd);
-		unlink(vu->addr.sun_path);
+		/* only the file it bound, not one put there since */
+		if (lstat(vu->addr.sun_path, &st) == 0 &&
+		    st.st_dev == vu->listen_dev && st.st_ino == vu->listen_ino)
+			unlink(vu->addr.sun_path);
 	}
 	free(vu->queues);
 	free(vu);

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include <linux/vhost_types.h>
@@ -65,6 +66,8 @@ struct vsw_vu {
 	enum vsw_vu_log_level log_level;
 
 	int listen_fd; /* SERVER */
+	dev_t listen_dev; /* SERVER: the socket file bound, to remove */
+	ino_t listen_ino; /* only it at destroy, never a replacement */
 	int conn_fd;   /* -1 when not connected */
 	unsigned retry_min_ms, retry_max_ms, retry_ms; /* CLIENT backoff */
 	uint64_t next_try_ms; /* CLIENT: CLOCK_MONOTONIC of next connect */

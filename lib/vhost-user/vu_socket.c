@@ -61,15 +61,39 @@ uint64_t vu_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Does somebody answer on @addr? 1 yes, 0 no (stale), or -errno. */
+static int vu_sock_probe(const struct sockaddr_un *addr)
+{
+	int fd, ret;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	/* EAGAIN: a listener whose backlog is full is alive too */
+	ret = ret == 0 || errno == EAGAIN ? 1 :
+	      errno == ECONNREFUSED	   ? 0 :
+					     -errno;
+	close(fd);
+	return ret;
+}
+
 int vu_sock_listen(struct vsw_vu *vu)
 {
 	struct stat st;
 	int fd, ret;
 
-	/* replace a stale socket from an earlier run, never any other file */
+	/*
+	 * Replace a stale socket from an earlier run, never any other file
+	 * and never a socket somebody listens on (another port's, another
+	 * program's, vswd's own control socket): -EADDRINUSE.
+	 */
 	if (lstat(vu->addr.sun_path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			return -EEXIST;
+		ret = vu_sock_probe(&vu->addr);
+		if (ret != 0)
+			return ret > 0 ? -EADDRINUSE : ret;
 		if (unlink(vu->addr.sun_path) < 0)
 			return -errno;
 	}
@@ -78,12 +102,14 @@ int vu_sock_listen(struct vsw_vu *vu)
 		return -errno;
 	if (bind(fd, (const struct sockaddr *)&vu->addr, sizeof(vu->addr)) <
 		    0 ||
-	    listen(fd, 1) < 0) {
+	    listen(fd, 1) < 0 || lstat(vu->addr.sun_path, &st) < 0) {
 		ret = -errno;
 		close(fd);
 		return ret;
 	}
 	vu->listen_fd = fd;
+	vu->listen_dev = st.st_dev;
+	vu->listen_ino = st.st_ino;
 	return 0;
 }
 
