@@ -669,6 +669,55 @@ def test_corrupt():
     check(os.path.getsize(DB) > 0, "--new-db: the store was written")
 
 
+def test_paths():
+    """A vhostuser path never takes over a live socket (vswd's control
+    socket, another port's, another program's) and is absolute; a stale
+    socket file is still replaced; deleting the port removes only its own
+    socket file."""
+    import socket
+    if "vhostuser" not in known_types():
+        print("note: no vhostuser provider: paths not checked")
+        return
+    before = show()
+    other = os.path.join(TMP, "other.sock")
+    lsn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsn.bind(other)
+    lsn.listen(1)
+    vhu0 = os.path.join(RUN, "vhu0.sock")
+    live = [CTL, other] + ([vhu0] if port(before, "br0", "vhu0") else [])
+    for path in live:
+        rc, out, err = ctl("add-port", "br0", "steal", "type=vhostuser",
+                           "path=" + path)
+        check(rc == 1 and "somebody listens" in err,
+              "vhostuser path=%s refused: rc %d %r" % (path, rc, err))
+        check(os.path.exists(path) and
+              os.stat(path).st_mode & 0o170000 == 0o140000,
+              "%s still a socket" % path)
+    rc, out, err = ctl("add-port", "br0", "steal", "type=vhostuser",
+                       "path=rel.sock")
+    check(rc == 1 and "relative" in err,
+          "relative path refused: rc %d %r" % (rc, err))
+    check(ctl("version")[0] == 0, "control socket still answers")
+    check(show() == before, "refused paths changed nothing")
+    lsn.close()
+    # the other program is gone: its socket file is stale, and replaced
+    ok("add-port", "br0", "took", "type=vhostuser", "path=" + other)
+    st = os.stat(other)
+    ok("del-port", "br0", "took")
+    check(not os.path.exists(other), "own socket removed at del-port")
+    # a file put in its place meanwhile is not vswd's to remove
+    ok("add-port", "br0", "took", "type=vhostuser", "path=" + other)
+    os.unlink(other)
+    repl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    repl.bind(other)
+    ok("del-port", "br0", "took")
+    check(os.path.exists(other), "a replacement socket is left alone")
+    repl.close()
+    os.unlink(other)
+    check(show() == before, "paths test leaves the configuration as it was")
+    del st
+
+
 def test_oversized():
     """A request over vswd's 1 MiB limit: vswctl prints vswd's own answer,
     a raw client gets that answer and then a clean end of file, and vswd
@@ -703,7 +752,25 @@ def test_oversized():
     check(show() == before, "oversized requests changed nothing")
 
 
+def own_netns():
+    """As root, run in a network namespace of our own: vswd's first start
+    creates the host interface vsw0 (a fixed name), and another vswd
+    started beside this test (integ tests, a second run) must not take it
+    from us, nor we from it. Unix sockets are paths: vswctl still reaches
+    vswd."""
+    if not IS_ROOT or os.environ.get("VSW_TEST_NETNS") == "1" or \
+            shutil.which("unshare") is None:
+        return
+    os.environ["VSW_TEST_NETNS"] = "1"
+    shutil.rmtree(TMP, ignore_errors=True)
+    # a mount namespace too, for a /sys that shows this netns's interfaces
+    os.execvp("unshare", ["unshare", "--net", "--mount", "sh", "-c",
+                          'mount -t sysfs none /sys && exec "$0" "$@"',
+                          sys.executable] + sys.argv)
+
+
 def main():
+    own_netns()
     d = None
     try:
         d = Daemon()
@@ -712,6 +779,7 @@ def main():
         test_flows()
         test_raw_protocol()
         test_oversized()
+        test_paths()
         test_second_daemon()
         d = test_restart(d)
         d = test_add_flows(d)
