@@ -154,9 +154,27 @@ static int vswd_defaults_paths(struct vswd *d, const char *db,
 		if (n < 0 || (size_t)n >= sizeof(dbdef))
 			return -ENAMETOOLONG;
 	}
-	if ((size_t)snprintf(d->run_dir, sizeof(d->run_dir), "%s",
-			     run_dir ? run_dir : rundef) >= sizeof(d->run_dir) ||
-	    (size_t)snprintf(d->db_path, sizeof(d->db_path), "%s",
+	/*
+	 * A relative run dir is made absolute now: vhostuser socket paths
+	 * derived from it are stored, and must mean the same after a restart
+	 * from another folder.
+	 */
+	if (run_dir != NULL && run_dir[0] != '/') {
+		char cwd[PATH_MAX];
+		int n;
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return -errno;
+		n = snprintf(d->run_dir, sizeof(d->run_dir), "%s/%s", cwd,
+			     run_dir);
+		if (n < 0 || (size_t)n >= sizeof(d->run_dir))
+			return -ENAMETOOLONG;
+	} else if ((size_t)snprintf(d->run_dir, sizeof(d->run_dir), "%s",
+				    run_dir ? run_dir : rundef) >=
+		   sizeof(d->run_dir)) {
+		return -ENAMETOOLONG;
+	}
+	if ((size_t)snprintf(d->db_path, sizeof(d->db_path), "%s",
 			     db ? db : dbdef) >= sizeof(d->db_path))
 		return -ENAMETOOLONG;
 	if (ctl != NULL) {
