@@ -34,6 +34,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h> /* gid_t */
 
 #include <linux/vhost_types.h> /* vhost_vring_state, vhost_vring_addr */
 
@@ -220,6 +221,13 @@ struct vsw_vu_config {
 	enum vsw_vu_log_level log_level; /* lines above it are dropped */
 	unsigned retry_min_ms; /* CLIENT: first retry delay, 0 = 100 */
 	unsigned retry_max_ms; /* CLIENT: backoff cap, 0 = 5000 */
+	/*
+	 * SERVER: the socket file's mode (0: as the umask made it) and group
+	 * (when sock_gid_set), set right after bind, before listen.
+	 */
+	unsigned sock_mode;
+	bool sock_gid_set;
+	gid_t sock_gid;
 };
 
 /*

@@ -64,6 +64,9 @@ struct vsw_vnet_vu_config {
 	void *log_opaque;
 	enum vsw_vu_log_level log_level;
 	unsigned retry_min_ms, retry_max_ms; /* CLIENT mode backoff */
+	unsigned sock_mode;	/* SERVER socket file: as vsw_vu_config */
+	bool sock_gid_set;
+	gid_t sock_gid;
 };
 
 /*

@@ -8,7 +8,10 @@
  *  - vhostuserclient: the front-end listens (QEMU "server=on") and vsw
  *    connects, retrying with backoff while it is not there and again
  *    whenever it goes away (a QEMU restart).
- * Option queues=N: queue pairs offered (default 1).
+ * Option queues=N: queue pairs offered (default 1). vhostuser only:
+ * socket_mode=OCTAL (at most 0777) and socket_group=GID, the socket file's
+ * mode and group, set before it listens (the daemon passes its own
+ * settings here, never a client's).
  *
  * Queues: port rxq q is the guest's transmitq of pair q, txq q its
  * receiveq. The port shows as many queue pairs as the guest has running
@@ -160,7 +163,8 @@ static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 		    unsigned n_opts, char *err, size_t err_len, bool client)
 {
 	static const char *const known_server[] = {"path", "run_dir",
-						   "queues", NULL};
+						   "queues", "socket_mode",
+						   "socket_group", NULL};
 	static const char *const known_client[] = {"path", "queues", NULL};
 	const struct vsw_pkt_pool_config pc = {.n_small = 1, .n_large = 0};
 	struct vsw_vnet_vu_config vc = {0};
@@ -182,6 +186,33 @@ static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 				&queues, err, err_len);
 	if (ret < 0)
 		return ret;
+	if (!client) {
+		const char *m = vsw_port_opt_get(opts, n_opts, "socket_mode");
+		unsigned gid = 0;
+		unsigned long mode = 0;
+		char *end = NULL;
+
+		if (m != NULL) {
+			errno = 0;
+			mode = strtoul(m, &end, 8);
+			if (m[0] < '0' || m[0] > '7' || *end != '\0' ||
+			    errno != 0 || mode > 0777) {
+				vsw_port_errf(err, err_len,
+					      "option socket_mode=%s: expected "
+					      "an octal mode, at most 0777",
+					      m);
+				return -EINVAL;
+			}
+		}
+		ret = vsw_port_opt_uint(opts, n_opts, "socket_group", 0, 0,
+					0xfffffffeU, &gid, err, err_len);
+		if (ret < 0)
+			return ret;
+		vc.sock_mode = (unsigned)mode;
+		vc.sock_gid_set =
+			vsw_port_opt_get(opts, n_opts, "socket_group") != NULL;
+		vc.sock_gid = (gid_t)gid;
+	}
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return -ENOMEM;

@@ -1211,6 +1211,9 @@ int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out)
 	if (vu->retry_max_ms < vu->retry_min_ms)
 		vu->retry_max_ms = vu->retry_min_ms;
 	vu->retry_ms = vu->retry_min_ms;
+	vu->sock_mode = cfg->sock_mode & 07777;
+	vu->sock_gid_set = cfg->sock_gid_set;
+	vu->sock_gid = cfg->sock_gid;
 	vu->addr.sun_family = AF_UNIX;
 	for (i = 0; i < dev->num_queues; i++)
 		vu->queues[i].kick_fd = vu->queues[i].call_fd =

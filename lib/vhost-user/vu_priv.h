@@ -68,6 +68,9 @@ struct vsw_vu {
 	int listen_fd; /* SERVER */
 	dev_t listen_dev; /* SERVER: the socket file bound, to remove */
 	ino_t listen_ino; /* only it at destroy, never a replacement */
+	unsigned sock_mode; /* SERVER: chmod after bind (0: leave) */
+	bool sock_gid_set;  /* SERVER: chown to sock_gid after bind */
+	gid_t sock_gid;
 	int conn_fd;   /* -1 when not connected */
 	unsigned retry_min_ms, retry_max_ms, retry_ms; /* CLIENT backoff */
 	uint64_t next_try_ms; /* CLIENT: CLOCK_MONOTONIC of next connect */

@@ -80,7 +80,7 @@ static int vu_sock_probe(const struct sockaddr_un *addr)
 
 int vu_sock_listen(struct vsw_vu *vu)
 {
-	struct stat st;
+	struct stat st, st2;
 	int fd, ret;
 
 	/*
@@ -101,9 +101,25 @@ int vu_sock_listen(struct vsw_vu *vu)
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (const struct sockaddr *)&vu->addr, sizeof(vu->addr)) <
-		    0 ||
-	    listen(fd, 1) < 0 || lstat(vu->addr.sun_path, &st) < 0) {
+	    0) {
 		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	/*
+	 * Mode and group before listen: nobody can connect before both hold
+	 * (the umask should leave the fresh file closed to others meanwhile).
+	 */
+	if (lstat(vu->addr.sun_path, &st) < 0 ||
+	    (vu->sock_mode != 0 && chmod(vu->addr.sun_path, vu->sock_mode) < 0) ||
+	    (vu->sock_gid_set && chown(vu->addr.sun_path, (uid_t)-1,
+				       vu->sock_gid) < 0) ||
+	    listen(fd, 1) < 0) {
+		ret = -errno;
+		/* ours: bound by this call a moment ago */
+		if (lstat(vu->addr.sun_path, &st2) == 0 &&
+		    st2.st_dev == st.st_dev && st2.st_ino == st.st_ino)
+			unlink(vu->addr.sun_path);
 		close(fd);
 		return ret;
 	}

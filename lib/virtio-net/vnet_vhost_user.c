@@ -365,6 +365,9 @@ int vsw_vnet_vu_create(const struct vsw_vnet_vu_config *cfg,
 	vc.log_level = cfg->log_level;
 	vc.retry_min_ms = cfg->retry_min_ms;
 	vc.retry_max_ms = cfg->retry_max_ms;
+	vc.sock_mode = cfg->sock_mode;
+	vc.sock_gid_set = cfg->sock_gid_set;
+	vc.sock_gid = cfg->sock_gid;
 	ret = vsw_vu_create(&vc, &v->vu); /* owns cfg->fd from here */
 	if (ret < 0)
 		goto fail_nofd;
