@@ -3,7 +3,9 @@
  * vswd: the vsw switch daemon.
  *
  *   vswd [--db FILE] [--ctl SOCKET] [--run-dir DIR] [--threads N]
- *        [--log-level err|warn|info|debug]
+ *        [--log-level err|warn|info|debug] [--new-db] [--user USER[:GROUP]]
+ *        [--vhost-sock-dir DIR]... [--vhost-sock-mode MODE]
+ *        [--vhost-sock-group GROUP]
  *
  * Runs in the foreground. Opens the configuration store (refusing a damaged
  * or foreign file), starts the switch with the stored configuration (or,
@@ -95,12 +97,19 @@ static int vswd_mkdirs(const char *path, bool is_dir, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		/* the umask is 0077: a folder vswd makes gets @mode itself */
+		if (mkdir(buf, mode) == 0)
+			chmod(buf, mode);
+		else if (errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
-	if (buf[0] != '\0' && mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
+	if (buf[0] != '\0') {
+		if (mkdir(buf, mode) == 0)
+			chmod(buf, mode);
+		else if (errno != EEXIST)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -109,10 +118,19 @@ static void vswd_usage(FILE *f)
 	fprintf(f,
 		"usage: vswd [--db FILE] [--ctl SOCKET] [--run-dir DIR] "
 		"[--threads N]\n"
-		"            [--log-level err|warn|info|debug] [--new-db]\n\n"
+		"            [--log-level err|warn|info|debug] [--new-db]\n"
+		"            [--user USER[:GROUP]] [--vhost-sock-dir DIR]...\n"
+		"            [--vhost-sock-mode MODE] [--vhost-sock-group "
+		"GROUP]\n\n"
 		"--new-db: an existing zero-length --db file becomes a new "
 		"configuration\n  (without it such a file is refused as "
 		"damaged; a missing file is always\n  created).\n"
+		"--user: after opening its files as root, run as USER "
+		"with only\n  CAP_NET_ADMIN and CAP_NET_RAW.\n"
+		"--vhost-sock-dir: vhostuser sockets may also be in DIR "
+		"(default: only\n  in the run dir); repeatable.\n"
+		"--vhost-sock-mode, --vhost-sock-group: of every vhostuser "
+		"socket\n  (default 0660, vswd's group).\n"
 		"Defaults as root: --db /var/lib/vsw/conf.db, "
 		"--ctl /run/vsw/vswd.ctl,\n"
 		"  --run-dir /run/vsw; otherwise under $XDG_STATE_HOME/vsw "
@@ -303,11 +321,18 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "new-db", no_argument, NULL, 'n' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "vhost-sock-dir", required_argument, NULL, 'S' },
+		{ "vhost-sock-mode", required_argument, NULL, 'M' },
+		{ "vhost-sock-group", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vswd d = { .log_level = VSW_LOG_INFO };
+	struct vswd d = { .log_level = VSW_LOG_INFO,
+			  .vhost_sock_mode = 0660 };
+	const char *sock_dirs[VSWD_MAX_SOCK_DIRS];
+	unsigned int n_sock_dirs = 0, i;
 	struct vsw_switch_config sc = { 0 };
 	const char *db = NULL, *ctl = NULL, *run_dir = NULL;
 	unsigned long threads = 0;
@@ -318,10 +343,10 @@ int main(int argc, char **argv)
 	int opt, rc, sigfd = -1, status = 1;
 
 	d.log_prio = !isatty(STDERR_FILENO);
-	while ((opt = getopt_long(argc, argv, "d:c:r:t:l:nhV", longopts,
-				  NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:c:r:t:l:nu:S:M:G:hV",
+				  longopts, NULL)) != -1) {
+		unsigned long mode;
 		char *end;
-		unsigned int i;
 
 		switch (opt) {
 		case 'd':
@@ -360,6 +385,40 @@ int main(int argc, char **argv)
 		case 'n':
 			cfg_flags |= VSW_CFG_OPEN_EMPTY_OK;
 			break;
+		case 'u':
+			if (vswd_user_parse(&d, optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "vswd: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'S':
+			if (n_sock_dirs == VSWD_MAX_SOCK_DIRS) {
+				fprintf(stderr, "vswd: --vhost-sock-dir: at "
+					"most %d\n", VSWD_MAX_SOCK_DIRS);
+				return 2;
+			}
+			sock_dirs[n_sock_dirs++] = optarg;
+			break;
+		case 'M':
+			errno = 0;
+			mode = strtoul(optarg, &end, 8);
+			if (optarg[0] < '0' || optarg[0] > '7' || *end ||
+			    errno || mode == 0 || mode > 0777) {
+				fprintf(stderr, "vswd: --vhost-sock-mode: an "
+					"octal mode 1..0777, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			d.vhost_sock_mode = (unsigned int)mode;
+			break;
+		case 'G':
+			if (vswd_group_parse(optarg, &d.vhost_sock_gid) < 0) {
+				fprintf(stderr, "vswd: --vhost-sock-group: no "
+					"group '%s'\n", optarg);
+				return 2;
+			}
+			d.vhost_sock_gid_set = true;
+			break;
 		case 'h':
 			vswd_usage(stdout);
 			return 0;
@@ -392,6 +451,12 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Files vswd creates are its own: the database 0600, sockets closed
+	 * until their mode is set (vhostuser: --vhost-sock-mode; the control
+	 * socket: its own), folders chmod'ed to their mode (vswd_mkdirs).
+	 */
+	umask(0077);
 	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	if (sigfd < 0) {
 		vswd_log(&d, VSW_LOG_ERR, "signalfd: %s", strerror(errno));
@@ -408,6 +473,13 @@ int main(int argc, char **argv)
 			 strerror(-rc));
 		goto out;
 	}
+	rc = vswd_sock_dir_add(&d, d.run_dir, err, sizeof(err));
+	for (i = 0; rc == 0 && i < n_sock_dirs; i++)
+		rc = vswd_sock_dir_add(&d, sock_dirs[i], err, sizeof(err));
+	if (rc < 0) {
+		vswd_log(&d, VSW_LOG_ERR, "--vhost-sock-dir: %s", err);
+		goto out;
+	}
 	rc = vsw_cfg_open(d.db_path, cfg_flags, &d.cfg, &created, err,
 			  sizeof(err));
 	if (rc < 0) {
@@ -416,6 +488,31 @@ int main(int argc, char **argv)
 	}
 	vswd_log(&d, VSW_LOG_INFO, "configuration %s %s", d.db_path,
 		 created ? "created" : "opened");
+	vswd_db_private(&d);
+
+	/*
+	 * The control socket before anything is restored: a stored port can
+	 * then never take its path, and a port that fails is reported while
+	 * vswd runs (the pending list), never fatal.
+	 */
+	rc = vsw_rpc_server_create(d.ctl_path, vswd_methods, vswd_n_methods,
+				   &d, &d.rpc, err, sizeof(err));
+	if (rc < 0) {
+		vswd_log(&d, VSW_LOG_ERR, "control socket: %s", err);
+		goto out;
+	}
+	/* before any thread: capabilities are per thread */
+	rc = vswd_user_switch(&d, err, sizeof(err));
+	if (rc < 0) {
+		vswd_log(&d, VSW_LOG_ERR, "%s", err);
+		goto out;
+	}
+	if (d.user.set)
+		vswd_log(&d, VSW_LOG_INFO,
+			 "running as %s (uid %u, gid %u) with CAP_NET_ADMIN "
+			 "and CAP_NET_RAW only",
+			 d.user.name, (unsigned int)getuid(),
+			 (unsigned int)getgid());
 
 	vswd_stored_options(&d, &sc);
 	if (threads)
@@ -433,12 +530,6 @@ int main(int argc, char **argv)
 		rc = vswd_defaults(&d);
 	if (rc < 0)
 		goto out;
-	rc = vsw_rpc_server_create(d.ctl_path, vswd_methods, vswd_n_methods,
-				   &d, &d.rpc, err, sizeof(err));
-	if (rc < 0) {
-		vswd_log(&d, VSW_LOG_ERR, "control socket: %s", err);
-		goto out;
-	}
 	vswd_print_banner(&d);
 	rc = vswd_loop(&d, sigfd);
 	status = rc < 0 ? 1 : 0;
@@ -448,6 +539,7 @@ out:
 	vsw_switch_destroy(d.sw);
 	vsw_cfg_close(d.cfg);
 	vswd_free_pending(&d);
+	vswd_sock_dirs_free(&d);
 	if (sigfd >= 0)
 		close(sigfd);
 	if (status == 0)

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <vsw/switch.h>
 
@@ -18,6 +19,19 @@
 #define VSWD_VERSION "0.1.0"
 /* Ports that failed to open at restore are retried this often. */
 #define VSWD_RETRY_MS 2000
+
+/* Folders where vhostuser server sockets may be (--vhost-sock-dir). */
+#define VSWD_MAX_SOCK_DIRS 8
+
+/* Who vswd runs as after set-up (--user USER[:GROUP]), and its groups. */
+struct vswd_user {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64]; /* supplementary: USER's, plus --vhost-sock-group */
+	int n_groups;
+	char name[64];
+};
 
 /* A stored port the switch could not open (its peer is missing). */
 struct vswd_pending {
@@ -39,6 +53,17 @@ struct vswd {
 	unsigned int n_pending;
 	uint64_t next_retry_ms;
 	uint64_t next_expire_ms; /* flow timeouts, checked every second */
+	/*
+	 * vhostuser server sockets: the run dir and the --vhost-sock-dir
+	 * folders, resolved (realpath) at start; the mode and group every
+	 * such socket gets (vswd_paths.c).
+	 */
+	char *sock_dirs[VSWD_MAX_SOCK_DIRS + 1];
+	unsigned int n_sock_dirs;
+	unsigned int vhost_sock_mode;
+	bool vhost_sock_gid_set;
+	gid_t vhost_sock_gid;
+	struct vswd_user user;
 };
 
 void vswd_log(const struct vswd *d, enum vsw_log_level level,
@@ -68,6 +93,36 @@ void vswd_free_pending(struct vswd *d);
  */
 int vswd_bridge_param(struct vswd *d, json_t *params, bool required,
 		      const char **br, struct vsw_rpc_err *e);
+
+/* Paths and privileges (vswd_paths.c, vswd_priv.c). */
+/* The database's files: --db, then sqlite's journals beside it. */
+#define VSWD_DB_FILES 4
+extern const char *const vswd_db_suffix[VSWD_DB_FILES];
+/*
+ * May a vhostuser (@client false) or vhostuserclient port use @path? 0, or
+ * -errno with the reason in @err: a server socket must be an absolute path
+ * without "." or ".." components whose folder, symlinks resolved, is one of
+ * d->sock_dirs or below one; neither kind may name vswd's control socket
+ * or database.
+ */
+int vswd_path_check(const struct vswd *d, const char *path, bool client,
+		    char *err, size_t len);
+/* Resolve and add an allowed folder (the run dir first). 0 or -errno. */
+int vswd_sock_dir_add(struct vswd *d, const char *dir, char *err,
+		      size_t len);
+void vswd_sock_dirs_free(struct vswd *d);
+/* "USER[:GROUP]" or "UID[:GID]" into d->user. 0 or -errno, @err says. */
+int vswd_user_parse(struct vswd *d, const char *spec, char *err, size_t len);
+/* "GROUP" or "GID" into @gid. 0 or -ENOENT. */
+int vswd_group_parse(const char *spec, gid_t *gid);
+/*
+ * Give vswd's own files (run dir, control socket, database and its
+ * journal files) to d->user, then become it, keeping only CAP_NET_ADMIN
+ * and CAP_NET_RAW. Before any thread exists. 0 or -errno, @err says.
+ */
+int vswd_user_switch(struct vswd *d, char *err, size_t len);
+/* conf.db and its journals: 0600 unless as closed as 0640 already. */
+void vswd_db_private(const struct vswd *d);
 
 /* Flow tables (vswd_flow.c). */
 /* Put each bridge's stored flow table into the switch (after the ports). */

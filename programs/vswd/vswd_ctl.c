@@ -135,20 +135,72 @@ static int ctl_switch_set_vlan(struct vswd *d, const struct vsw_cfg_port *p,
 }
 
 /* Open @p in the switch with its options and VLANs; all or nothing. */
+/* Options of a port that only vswd's own command line sets. */
+static const char *const ctl_daemon_opts[] = { "run_dir", "socket_mode",
+					       "socket_group", NULL };
+
+/*
+ * A vhostuser port's path checked (vswd_path_check: also at restore, so a
+ * stored path that the operator no longer allows stays down, reported) and
+ * vswd's socket mode and group appended. @opts has room for 2 more.
+ */
+static int ctl_vhost_opts(struct vswd *d, const struct vsw_cfg_port *p,
+			  struct vsw_port_opt *opts, unsigned int *n,
+			  char *mode, char *gid, char *err, size_t len)
+{
+	bool client = strcmp(p->type, "vhostuserclient") == 0;
+	const char *path = vsw_cfg_port_opt(p, "path");
+	unsigned int i;
+	int rc;
+
+	if (!client && strcmp(p->type, "vhostuser") != 0)
+		return 0;
+	for (i = 0; ctl_daemon_opts[i] != NULL; i++)
+		if (vsw_cfg_port_opt(p, ctl_daemon_opts[i]) != NULL) {
+			snprintf(err, len, "option %s is vswd's own (see "
+				 "vswd --help), not a port's",
+				 ctl_daemon_opts[i]);
+			return -EINVAL;
+		}
+	if (path == NULL && client)
+		return 0; /* the provider says what is missing */
+	if (path == NULL) {
+		snprintf(err, len, "vhostuser: no path (a store of an older "
+			 "vswd?): delete the port and add it again");
+		return -EINVAL;
+	}
+	rc = vswd_path_check(d, path, client, err, len);
+	if (rc < 0 || client)
+		return rc;
+	snprintf(mode, 8, "%o", d->vhost_sock_mode);
+	opts[*n].key = "socket_mode";
+	opts[(*n)++].value = mode;
+	if (d->vhost_sock_gid_set) {
+		snprintf(gid, 12, "%u", (unsigned int)d->vhost_sock_gid);
+		opts[*n].key = "socket_group";
+		opts[(*n)++].value = gid;
+	}
+	return 0;
+}
+
 static int ctl_switch_add_port(struct vswd *d, const struct vsw_cfg_port *p,
 			       char *err, size_t len)
 {
-	struct vsw_port_opt opts[VSW_CFG_MAX_OPTS];
-	char why[CTL_ERR_MAX];
-	unsigned int i;
+	struct vsw_port_opt opts[VSW_CFG_MAX_OPTS + 2];
+	char why[CTL_ERR_MAX], mode[8], gid[12];
+	unsigned int i, n;
 	int rc;
 
 	for (i = 0; i < p->n_opts; i++) {
 		opts[i].key = p->opts[i].key;
 		opts[i].value = p->opts[i].value;
 	}
+	n = p->n_opts;
+	rc = ctl_vhost_opts(d, p, opts, &n, mode, gid, err, len);
+	if (rc < 0)
+		return rc;
 	rc = vsw_switch_add_port(d->sw, p->bridge, p->name, p->type, opts,
-				 p->n_opts, err, len);
+				 n, err, len);
 	if (rc < 0) {
 		if (err[0] == '\0')
 			snprintf(err, len, "%s", strerror(-rc));
@@ -432,6 +484,23 @@ static int ctl_port_from_params(struct vswd *d, json_t *params,
 	return 0;
 }
 
+struct ctl_path_user {
+	const char *path;
+	char name[VSW_CFG_NAME_MAX + 1];
+};
+
+static int ctl_path_user_cb(void *opaque, const struct vsw_cfg_port *p)
+{
+	struct ctl_path_user *u = opaque;
+	const char *path = vsw_cfg_port_opt(p, "path");
+
+	if (strncmp(p->type, "vhostuser", 9) != 0 || path == NULL ||
+	    strcmp(path, u->path) != 0)
+		return 0;
+	snprintf(u->name, sizeof(u->name), "%s", p->name);
+	return 1;
+}
+
 static int m_port_add(void *opaque, json_t *params, json_t **result,
 		      struct vsw_rpc_err *e)
 {
@@ -446,6 +515,18 @@ static int m_port_add(void *opaque, json_t *params, json_t **result,
 		rc = ctl_need_bridge(d, p.bridge, e);
 	if (rc < 0)
 		return rc;
+	/* also a stored port that is down (pending): not only live sockets */
+	if (strncmp(p.type, "vhostuser", 9) == 0 &&
+	    vsw_cfg_port_opt(&p, "path") != NULL) {
+		struct ctl_path_user u = { .path = vsw_cfg_port_opt(&p, "path") };
+
+		if (vsw_cfg_port_foreach(d->cfg, NULL, ctl_path_user_cb, &u) >
+		    0)
+			return vsw_rpc_fail(e, 0, EADDRINUSE,
+					    "cannot add port '%s': port '%s' "
+					    "has path %s",
+					    p.name, u.name, u.path);
+	}
 	rc = vsw_cfg_begin(d->cfg);
 	if (rc == 0)
 		rc = vsw_cfg_port_add(d->cfg, &p);

@@ -679,17 +679,22 @@ def test_paths():
         print("note: no vhostuser provider: paths not checked")
         return
     before = show()
-    other = os.path.join(TMP, "other.sock")
+    # in the run dir: the one folder vswd allows for its sockets here
+    # (test_vswd_security.py checks that confinement itself)
+    other = os.path.join(RUN, "other.sock")
     lsn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     lsn.bind(other)
     lsn.listen(1)
     vhu0 = os.path.join(RUN, "vhu0.sock")
-    live = [CTL, other] + ([vhu0] if port(before, "br0", "vhu0") else [])
-    for path in live:
+    live = {CTL: "control socket", other: "somebody listens"}
+    if port(before, "br0", "vhu0"):
+        live[vhu0] = "port 'vhu0' has path"
+    for path, why in live.items():
         rc, out, err = ctl("add-port", "br0", "steal", "type=vhostuser",
                            "path=" + path)
-        check(rc == 1 and "somebody listens" in err,
-              "vhostuser path=%s refused: rc %d %r" % (path, rc, err))
+        check(rc == 1 and why in err,
+              "vhostuser path=%s refused (%s): rc %d %r" %
+              (path, why, rc, err))
         check(os.path.exists(path) and
               os.stat(path).st_mode & 0o170000 == 0o140000,
               "%s still a socket" % path)

@@ -112,7 +112,9 @@ class Vswd:
         logf.flush()
         self.proc = subprocess.Popen(
             [self.vswd, "--db", self.db, "--ctl", self.ctl_path,
-             "--run-dir", self.run_dir, "--log-level", "debug"],
+             "--run-dir", self.run_dir, "--log-level", "debug",
+             # the tests put guests' sockets beside their other files
+             "--vhost-sock-dir", self.dir],
             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
             start_new_session=True)
         logf.close()
