@@ -455,19 +455,3 @@ void cls_destroy(struct vsw_flow_table *t)
 	free(t->vec);
 	free(t->spare);
 }
-
-bool flow_mask_is_subset(const struct vsw_flow_match *narrow,
-			 const struct vsw_flow_match *wide)
-{
-	unsigned i;
-
-	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++) {
-		uint64_t wm = wide->mask.w[i];
-
-		if ((narrow->mask.w[i] & wm) != wm)
-			return false;
-		if ((narrow->key.w[i] & wm) != wide->key.w[i])
-			return false;
-	}
-	return true;
-}

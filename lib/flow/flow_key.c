@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Flow key extraction: one pass over a frame's L2-L4 headers.
+ * Flow keys and matches: extraction in one pass over a frame's L2-L4
+ * headers, the key hash, a match against a key, one match within another.
  *
  * Security model: the frame comes from a guest or the network. Every read
  * is bounds-checked against len before it happens; a truncated or odd
@@ -192,6 +193,22 @@ bool vsw_flow_match_key(const struct vsw_flow_match *m,
 	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
 		diff |= (key->w[i] & m->mask.w[i]) ^ m->key.w[i];
 	return diff == 0;
+}
+
+bool flow_mask_is_subset(const struct vsw_flow_match *narrow,
+			 const struct vsw_flow_match *wide)
+{
+	unsigned i;
+
+	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++) {
+		uint64_t wm = wide->mask.w[i];
+
+		if ((narrow->mask.w[i] & wm) != wm)
+			return false;
+		if ((narrow->key.w[i] & wm) != wide->key.w[i])
+			return false;
+	}
+	return true;
 }
 
 _Static_assert(sizeof(struct vsw_flow_key) == VSW_FLOW_KEY_WORDS * 8,

@@ -152,10 +152,13 @@ int cls_reserve(struct vsw_flow_table *t);
  */
 void cls_publish(struct vsw_flow_table *t);
 void cls_destroy(struct vsw_flow_table *t);
+
+/* flow_key.c */
+/* Does every frame @narrow matches also match @wide? */
 bool flow_mask_is_subset(const struct vsw_flow_match *narrow,
 			 const struct vsw_flow_match *wide);
 
-/* flow_table.c */
+/* flow_gc.c */
 /* Queue p (malloc'd) to be freed after the next grace period. */
 void flow_gc_push(struct vsw_flow_table *t, void *p);
 /* Sync, then free the garbage. */
