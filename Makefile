@@ -71,7 +71,7 @@ run: deps build
 
 # The two-process ring demo (what `make run` ran before the switch existed).
 demo: deps build
-	@$(BUILD_DIR)/programs/vsw-ringdemo $(DEMO_ARGS)
+	@$(BUILD_DIR)/programs/ringdemo/vsw-ringdemo $(DEMO_ARGS)
 
 # Each step records its result; a failed step fails the target but the
 # summary (tests/summary.py) still runs and prints the last line.
