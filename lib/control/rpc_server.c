@@ -99,6 +99,7 @@ struct srv_conn {
 
 struct vsw_rpc_server {
 	int lfd, epfd;
+	int spare_fd; /* given up to accept a client when out of fds */
 	const struct vsw_rpc_method *methods;
 	size_t n_methods;
 	void *opaque;
@@ -163,6 +164,7 @@ int vsw_rpc_server_create(const char *path,
 		return srv_errf(err, errlen, -ENOMEM, "out of memory");
 	srv->lfd = -1;
 	srv->epfd = -1;
+	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	srv->methods = methods;
 	srv->n_methods = n;
 	srv->opaque = opaque;
@@ -245,6 +247,8 @@ int vsw_rpc_server_create(const char *path,
 	*out = srv;
 	return 0;
 fail:
+	if (srv->spare_fd >= 0)
+		close(srv->spare_fd);
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	if (srv->lfd >= 0)
@@ -577,8 +581,27 @@ static void srv_accept(struct vsw_rpc_server *srv, long long now)
 
 		fd = accept4(srv->lfd, NULL, NULL,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+		    srv->spare_fd >= 0) {
+			/*
+			 * Out of file descriptors: the newcomer would stay in
+			 * the backlog and the socket poll readable for ever.
+			 * Take it with the spare one, answer, close.
+			 */
+			close(srv->spare_fd);
+			fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0) {
+				vsw_rpc_fail(&e, 0, EBUSY,
+					     "server busy: out of file "
+					     "descriptors; try again later");
+				srv->st.busy++;
+				srv_turn_away(fd, &e);
+			}
+			srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			continue;
+		}
 		if (fd < 0)
-			return; /* EAGAIN, EMFILE, or a client gone away */
+			return; /* EAGAIN, or a client gone away */
 		acc = srv_peer_access(srv, fd, &uid, &e);
 		if (acc < 0) {
 			srv->st.refused++;
@@ -1206,5 +1229,7 @@ void vsw_rpc_server_destroy(struct vsw_rpc_server *srv)
 		unlink(srv->addr.sun_path);
 	close(srv->lfd);
 	close(srv->epfd);
+	if (srv->spare_fd >= 0)
+		close(srv->spare_fd);
 	free(srv);
 }

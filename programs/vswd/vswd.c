@@ -3,7 +3,7 @@
  * vswd: the vsw switch daemon.
  *
  *   vswd [--db FILE] [--ctl SOCKET] [--run-dir DIR] [--threads N]
- *        [--log-level err|warn|info|debug]
+ *        [--log-level err|warn|info|debug] [--ctl-* (vswd_ctlsock.c)]
  *
  * Runs in the foreground. Opens the configuration store (refusing a damaged
  * or foreign file), starts the switch with the stored configuration (or,
@@ -109,7 +109,11 @@ static void vswd_usage(FILE *f)
 	fprintf(f,
 		"usage: vswd [--db FILE] [--ctl SOCKET] [--run-dir DIR] "
 		"[--threads N]\n"
-		"            [--log-level err|warn|info|debug] [--new-db]\n\n"
+		"            [--log-level err|warn|info|debug] [--new-db]\n"
+		"            [--ctl-mode MODE] [--ctl-group GROUP] "
+		"[--ctl-allow-users LIST]\n"
+		"            [--ctl-allow-groups LIST] [--ctl-ro-groups LIST] "
+		"[--ctl-max-clients N]\n\n"
 		"--new-db: an existing zero-length --db file becomes a new "
 		"configuration\n  (without it such a file is refused as "
 		"damaged; a missing file is always\n  created).\n"
@@ -305,10 +309,12 @@ int main(int argc, char **argv)
 		{ "new-db", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		VSWD_CTL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vswd d = { .log_level = VSW_LOG_INFO };
 	struct vsw_switch_config sc = { 0 };
+	struct vswd_ctlsock ctlsock;
 	const char *db = NULL, *ctl = NULL, *run_dir = NULL;
 	unsigned long threads = 0;
 	char err[1024];
@@ -318,6 +324,7 @@ int main(int argc, char **argv)
 	int opt, rc, sigfd = -1, status = 1;
 
 	d.log_prio = !isatty(STDERR_FILENO);
+	vswd_ctlsock_init(&ctlsock);
 	while ((opt = getopt_long(argc, argv, "d:c:r:t:l:nhV", longopts,
 				  NULL)) != -1) {
 		char *end;
@@ -366,6 +373,10 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("vswd %s\n", VSWD_VERSION);
 			return 0;
+		case VSWD_OPT_CTL_MODE ... VSWD_OPT_CTL_MAX_CLIENTS:
+			if (vswd_ctlsock_option(&ctlsock, opt, optarg) < 0)
+				return 2;
+			break;
 		default:
 			vswd_usage(stderr);
 			return 2;
@@ -439,6 +450,9 @@ int main(int argc, char **argv)
 		vswd_log(&d, VSW_LOG_ERR, "control socket: %s", err);
 		goto out;
 	}
+	rc = vswd_ctlsock_apply(&d, &ctlsock);
+	if (rc < 0)
+		goto out;
 	vswd_print_banner(&d);
 	rc = vswd_loop(&d, sigfd);
 	status = rc < 0 ? 1 : 0;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1206,6 +1207,44 @@ static void test_limit_fair(void **state)
 	ts_teardown(state);
 }
 
+/*
+ * Out of file descriptors: the newcomer still gets "server busy" (through
+ * the server's spare descriptor), and the server serves on afterwards.
+ */
+static void test_limit_nofile(void **state)
+{
+	struct rlimit old, low;
+	struct ts_env *env;
+	struct ts_conn c;
+	int fds[256], n = 0;
+	json_t *a;
+
+	ts_start(state, NULL, NULL);
+	env = *state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 256; /* this process has far fewer open */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < 256 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+		n++;
+	assert_true(n > 0 && n < 256);
+	close(fds[--n]); /* room for the client's socket only */
+	ts_conn_open(env, &c);
+	a = ts_read_answer(&c);
+	assert_non_null(a);
+	assert_int_equal(ts_err_errno(a), EBUSY);
+	assert_non_null(strstr(ts_err_msg(a), "out of file descriptors"));
+	json_decref(a);
+	assert_null(ts_read_answer(&c));
+	ts_conn_close(&c);
+	while (n > 0)
+		close(fds[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ts_assert_serves(env);
+	assert_int_equal(ts_stat(env, "busy"), 1);
+	ts_teardown(state);
+}
+
 /* ---- access control --------------------------------------------------- */
 
 enum { TS_OK, TS_EPERM, TS_EACCES, TS_OTHER };
@@ -1351,6 +1390,7 @@ int main(void)
 		cmocka_unit_test(test_limit_write),
 		cmocka_unit_test(test_limit_out_total),
 		cmocka_unit_test(test_limit_fair),
+		cmocka_unit_test(test_limit_nofile),
 		cmocka_unit_test(test_access),
 		cmocka_unit_test(test_access_open),
 	};
