@@ -29,7 +29,7 @@
 
 #define VSW_RPC_MAX_REQUEST (1u << 20)	/* 1 MiB */
 #define VSW_RPC_MAX_RESPONSE (64u << 20) /* 64 MiB */
-#define VSW_RPC_MAX_CLIENTS 1024 /* default of vsw_rpc_limits.max_clients */
+#define VSW_RPC_MAX_CLIENTS 4096 /* default of vsw_rpc_limits.max_clients */
 #define VSW_RPC_MSG_MAX 512 /* an error message, with its NUL */
 
 /* JSON-RPC 2.0 error codes. */

@@ -9,7 +9,7 @@
  *   --ctl-allow-users LIST     users (names or uids) with full access
  *   --ctl-allow-groups LIST    groups (names or gids) with full access
  *   --ctl-ro-groups LIST       groups with read-only access
- *   --ctl-max-clients N        connections at once (default 1024)
+ *   --ctl-max-clients N        connections at once (default 4096)
  *
  * LIST is comma-separated; each option may be given more than once. Names
  * are resolved when the option is read (before any thread exists).
