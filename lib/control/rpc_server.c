@@ -64,8 +64,12 @@
 #define SRV_DRAIN_MAX (4 * (size_t)VSW_RPC_MAX_REQUEST)
 #define SRV_SLICE_OUT (256u << 10) /* a batch waits while this is queued */
 #define SRV_EVICT_MIN_MS 1000
+#define SRV_ERR_MAX (2 * VSW_RPC_MSG_MAX) /* an encoded error answer */
+/* A batch's answer: elements up to this, then only errors (each under
+ * SRV_ERR_MAX, max_batch of them) so that the whole stays readable. */
+#define SRV_BATCH_ANSWER_MAX ((size_t)VSW_RPC_MAX_RESPONSE - (1u << 20))
 #define SRV_ACCEPT_PER_RUN 256
-#define SRV_PEER_GROUPS 256 /* supplementary groups of a peer looked at */
+#define SRV_PEER_GROUPS 256 /* a peer's groups read on the stack (more: heap) */
 
 static long long srv_now_us(void)
 {
@@ -97,6 +101,16 @@ struct srv_conn {
 	uint32_t events;   /* registered with epoll */
 };
 
+enum srv_log_kind {
+	SRV_LOG_REFUSED,
+	SRV_LOG_BUSY,
+	SRV_LOG_EVICTED,
+	SRV_LOG_READ_TIMEOUT,
+	SRV_LOG_SLOW_READER,
+	SRV_LOG_DENIED,
+	SRV_LOG_KINDS
+};
+
 struct vsw_rpc_server {
 	int lfd, epfd;
 	int spare_fd; /* given up to accept a client when out of fds */
@@ -119,7 +133,47 @@ struct vsw_rpc_server {
 	size_t rr; /* where the next run starts serving */
 	size_t out_total;
 	struct vsw_rpc_server_stats st;
+	vsw_rpc_log_fn log;
+	void *log_arg;
+	long long log_ms[SRV_LOG_KINDS];      /* last line of each kind */
+	unsigned long log_quiet[SRV_LOG_KINDS]; /* events not said since */
 };
+
+static void srv_log(struct vsw_rpc_server *srv, enum srv_log_kind kind,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* One line, unless one of @kind was said less than a second ago. */
+static void srv_log(struct vsw_rpc_server *srv, enum srv_log_kind kind,
+		    const char *fmt, ...)
+{
+	long long now = vsw_now_ms();
+	char line[768];
+	va_list ap;
+	int n;
+
+	if (srv->log == NULL)
+		return;
+	if (srv->log_ms[kind] != 0 && now - srv->log_ms[kind] < 1000) {
+		srv->log_quiet[kind]++;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && srv->log_quiet[kind] > 0 && (size_t)n < sizeof(line))
+		snprintf(line + n, sizeof(line) - (size_t)n,
+			 " (and %lu more like it)", srv->log_quiet[kind]);
+	srv->log_ms[kind] = now;
+	srv->log_quiet[kind] = 0;
+	srv->log(srv->log_arg, line);
+}
+
+void vsw_rpc_server_set_log(struct vsw_rpc_server *srv, vsw_rpc_log_fn fn,
+			    void *arg)
+{
+	srv->log = fn;
+	srv->log_arg = arg;
+}
 
 static int srv_errf(char *err, size_t len, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -468,7 +522,7 @@ static void srv_turn_away(int fd, const struct vsw_rpc_err *e)
 	size_t len;
 	int i;
 
-	s = msg ? vsw_rpc_encode(msg, VSW_RPC_MSG_MAX * 2, &len) : NULL;
+	s = msg ? vsw_rpc_encode(msg, SRV_ERR_MAX, &len) : NULL;
 	json_decref(msg);
 	/* fits the socket buffer of a fresh connection; a failure means
 	 * the peer is gone, and there is nothing more to do */
@@ -499,11 +553,12 @@ static bool srv_id_in(unsigned int id, const unsigned int *list, size_t n)
 static int srv_peer_access(const struct vsw_rpc_server *srv, int fd,
 			   uid_t *uid, struct vsw_rpc_err *e)
 {
-	gid_t groups[SRV_PEER_GROUPS];
+	gid_t local[SRV_PEER_GROUPS], *groups = local;
 	socklen_t len = sizeof(struct ucred);
 	struct ucred cr;
 	size_t n = 0, i;
 	bool full, ro = false;
+	int rc;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return vsw_rpc_fail(e, 0, EACCES,
@@ -513,10 +568,17 @@ static int srv_peer_access(const struct vsw_rpc_server *srv, int fd,
 	*uid = cr.uid;
 	if (cr.uid == 0 || cr.uid == srv->self || !srv->restricted)
 		return 1;
-	len = sizeof(groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+	len = sizeof(local);
+	rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	if (rc < 0 && errno == ERANGE) {
+		/* more groups than fit: @len now says how many bytes */
+		groups = malloc(len);
+		rc = groups ? getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups,
+					 &len) :
+			      -1;
+	}
+	if (rc == 0)
 		n = len / sizeof(gid_t);
-	/* (ERANGE: more than SRV_PEER_GROUPS groups; the first ones count) */
 	full = srv_id_in(cr.uid, srv->uids, srv->n_uids) ||
 	       srv_id_in(cr.gid, srv->gids, srv->n_gids);
 	ro = srv_id_in(cr.gid, srv->ro_gids, srv->n_ro_gids);
@@ -524,6 +586,8 @@ static int srv_peer_access(const struct vsw_rpc_server *srv, int fd,
 		full = srv_id_in(groups[i], srv->gids, srv->n_gids);
 		ro = ro || srv_id_in(groups[i], srv->ro_gids, srv->n_ro_gids);
 	}
+	if (groups != local)
+		free(groups);
 	if (full)
 		return 1;
 	if (ro)
@@ -554,6 +618,11 @@ static int srv_evict_idle(struct vsw_rpc_server *srv, long long now)
 	}
 	if (victim == NULL)
 		return -EBUSY;
+	srv_log(srv, SRV_LOG_EVICTED,
+		"control connections full (%u): closed one of uid %u idle "
+		"for %lld ms to take a new one",
+		srv->lim.max_clients, (unsigned int)victim->uid,
+		now - victim->last_ms);
 	srv_conn_kill(srv, victim);
 	srv->st.evicted++;
 	return 0;
@@ -595,6 +664,9 @@ static void srv_accept(struct vsw_rpc_server *srv, long long now)
 					     "server busy: out of file "
 					     "descriptors; try again later");
 				srv->st.busy++;
+				srv_log(srv, SRV_LOG_BUSY,
+					"control client turned away: %s",
+					e.message);
 				srv_turn_away(fd, &e);
 			}
 			srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -605,6 +677,8 @@ static void srv_accept(struct vsw_rpc_server *srv, long long now)
 		acc = srv_peer_access(srv, fd, &uid, &e);
 		if (acc < 0) {
 			srv->st.refused++;
+			srv_log(srv, SRV_LOG_REFUSED, "control client refused: %s",
+				e.message);
 			srv_turn_away(fd, &e);
 			continue;
 		}
@@ -616,6 +690,9 @@ static void srv_accept(struct vsw_rpc_server *srv, long long now)
 				     "later",
 				     srv->lim.max_clients);
 			srv->st.busy++;
+			srv_log(srv, SRV_LOG_BUSY,
+				"control client uid %u turned away: %s",
+				(unsigned int)uid, e.message);
 			srv_turn_away(fd, &e);
 			continue;
 		}
@@ -654,6 +731,18 @@ static void srv_accept(struct vsw_rpc_server *srv, long long now)
 	}
 }
 
+/* @c does not read its answers: close it and say so. */
+static void srv_slow_reader(struct vsw_rpc_server *srv, struct srv_conn *c,
+			    const char *why)
+{
+	srv->st.slow_readers++;
+	srv_log(srv, SRV_LOG_SLOW_READER,
+		"control client uid %u disconnected: %s (%zu bytes of "
+		"answers queued)",
+		(unsigned int)c->uid, why, srv_out_pending(c));
+	srv_conn_kill(srv, c);
+}
+
 /*
  * Over the total answer memory: disconnect the blocked connections (output
  * waiting for the peer) with the most queued, other than @keep.
@@ -675,8 +764,8 @@ static void srv_out_shed(struct vsw_rpc_server *srv, struct srv_conn *keep)
 		}
 		if (victim == NULL)
 			return;
-		srv_conn_kill(srv, victim);
-		srv->st.slow_readers++;
+		srv_slow_reader(srv, victim,
+				"all clients' answers over the memory bound");
 	}
 }
 
@@ -735,7 +824,7 @@ static char *srv_encode(json_t *msg, json_t *id, size_t max, size_t *len)
 			     max);
 		json_decref(msg);
 		msg = vsw_rpc_error_new(id, &e);
-		s = msg ? vsw_rpc_encode(msg, max, len) : NULL;
+		s = msg ? vsw_rpc_encode(msg, SRV_ERR_MAX, len) : NULL;
 	}
 	json_decref(msg);
 	return s;
@@ -782,6 +871,10 @@ static json_t *srv_call(struct vsw_rpc_server *srv, struct srv_conn *c,
 	}
 	if (c->readonly && !(srv->methods[i].flags & VSW_RPC_READONLY)) {
 		srv->st.denied_calls++;
+		srv_log(srv, SRV_LOG_DENIED,
+			"control client uid %u (read-only) called \"%s\": "
+			"denied",
+			(unsigned int)c->uid, srv->methods[i].name);
 		vsw_rpc_fail(&e, 0, EPERM,
 			     "permission denied: \"%s\" changes the "
 			     "configuration, and uid %u has read-only access "
@@ -823,12 +916,12 @@ static int srv_batch_step(struct vsw_rpc_server *srv, struct srv_conn *c)
 
 	if (ans != NULL) {
 		/* the whole array stays under what a client accepts */
-		size_t room = VSW_RPC_MAX_RESPONSE - c->batch_bytes;
+		size_t room = c->batch_bytes < SRV_BATCH_ANSWER_MAX ?
+				      SRV_BATCH_ANSWER_MAX - c->batch_bytes :
+				      0;
 
 		id = json_incref(json_object_get(ans, "id"));
-		s = srv_encode(ans, id,
-			       room > 1024 ? room - 1024 : VSW_RPC_MSG_MAX * 2,
-			       &len);
+		s = srv_encode(ans, id, room, &len);
 		json_decref(id);
 		if (s == NULL)
 			return -ENOMEM;
@@ -922,10 +1015,15 @@ static int srv_conn_read(struct srv_conn *c, long long now)
 		return (int)n;
 	c->last_ms = now;
 	if (n == 0) {
+		/*
+		 * Everything read before was answered (nothing is read while
+		 * calls wait), so at end of file only a last request without
+		 * its '\n' can be left: answer it, or close at once.
+		 */
 		c->closing = true;
-		if (vsw_rpc_rbuf_pending(&c->in) > 0)
-			/* A last request without its '\n': answer it. */
-			vsw_rpc_rbuf_feed(&c->in, "\n", 1);
+		if (vsw_rpc_rbuf_pending(&c->in) == 0)
+			return 0;
+		vsw_rpc_rbuf_feed(&c->in, "\n", 1);
 	} else if (before == 0) {
 		c->part_ms = now;
 	}
@@ -1076,11 +1174,12 @@ static unsigned int srv_conn_work(struct vsw_rpc_server *srv,
 	}
 	if (done > 0)
 		c->last_ms = now;
+	if (rc == -ENOBUFS) {
+		srv_slow_reader(srv, c, "answers not read, over its bound");
+		return done;
+	}
 	if (rc < 0) {
-		/* -ENOBUFS: answers not read; -ENOMEM */
-		if (rc == -ENOBUFS)
-			srv->st.slow_readers++;
-		srv_conn_kill(srv, c);
+		srv_conn_kill(srv, c); /* out of memory */
 		return done;
 	}
 	srv_conn_settle(srv, c, now);
@@ -1102,10 +1201,10 @@ static long long srv_conn_deadline(const struct vsw_rpc_server *srv,
 		return -1;
 	if (c->draining)
 		return c->drain_end_ms;
-	if (srv_out_pending(c) > 0)
-		return c->last_ms + srv->lim.write_ms;
 	if (srv_has_work(c))
 		return now;
+	if (srv_out_pending(c) > 0)
+		return c->last_ms + srv->lim.write_ms;
 	if (vsw_rpc_rbuf_pending(&c->in) > 0)
 		return c->part_ms + srv->lim.read_ms;
 	if (c->closing || c->reject)
@@ -1128,11 +1227,14 @@ static void srv_timeouts(struct vsw_rpc_server *srv, long long now)
 		if (c->draining) {
 			srv_conn_kill(srv, c);
 		} else if (srv_out_pending(c) > 0) {
-			srv->st.slow_readers++;
-			srv_conn_kill(srv, c);
+			srv_slow_reader(srv, c, "answers not taken in time");
 		} else if (vsw_rpc_rbuf_pending(&c->in) > 0 && !c->closing &&
 			   !c->reject) {
 			srv->st.read_timeouts++;
+			srv_log(srv, SRV_LOG_READ_TIMEOUT,
+				"control client uid %u: request not complete "
+				"after %u ms; closing",
+				(unsigned int)c->uid, srv->lim.read_ms);
 			vsw_rpc_fail(&e, VSW_RPC_INVALID_REQUEST, ETIMEDOUT,
 				     "request not complete after %u ms "
 				     "(no '\\n' yet); closing",
@@ -1178,13 +1280,14 @@ int vsw_rpc_server_run(struct vsw_rpc_server *srv)
 	n = epoll_wait(srv->epfd, evs, 64, 0);
 	if (n < 0 && errno != EINTR)
 		return -errno;
-	for (i = 0; i < n; i++) {
-		if (evs[i].data.ptr == NULL)
-			srv_accept(srv, now);
-		else
+	/* Newcomers last: a client that closed frees its place for them. */
+	for (i = 0; i < n; i++)
+		if (evs[i].data.ptr != NULL)
 			srv_conn_event(srv, evs[i].data.ptr, evs[i].events,
 				       now);
-	}
+	for (i = 0; i < n; i++)
+		if (evs[i].data.ptr == NULL)
+			srv_accept(srv, now);
 	/*
 	 * Calls, round robin from where the last run stopped; each connection
 	 * at most slice_calls, all of them at most round_us (at least one

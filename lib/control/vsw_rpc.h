@@ -219,6 +219,16 @@ int vsw_rpc_server_set_access(struct vsw_rpc_server *srv,
 			      const struct vsw_rpc_access *acc, char *err,
 			      size_t errlen);
 
+/*
+ * Where the server says what it did to a client: refused, turned away
+ * busy, evicted, timed out, disconnected for not reading, a call denied.
+ * One line per event, at most one per second of each kind (then "(N more
+ * like it)"). NULL: say nothing.
+ */
+typedef void (*vsw_rpc_log_fn)(void *arg, const char *msg);
+void vsw_rpc_server_set_log(struct vsw_rpc_server *srv, vsw_rpc_log_fn fn,
+			    void *arg);
+
 /* Counters since creation, and the state now. */
 struct vsw_rpc_server_stats {
 	unsigned int conns;	 /* open now */

@@ -137,6 +137,11 @@ int vswd_ctlsock_option(struct vswd_ctlsock *o, int opt, const char *arg)
 	}
 }
 
+static void vswd_ctlsock_log(void *arg, const char *msg)
+{
+	vswd_log(arg, VSW_LOG_WARN, "%s", msg);
+}
+
 int vswd_ctlsock_apply(struct vswd *d, const struct vswd_ctlsock *o)
 {
 	struct vsw_rpc_access acc = {
@@ -186,6 +191,7 @@ int vswd_ctlsock_apply(struct vswd *d, const struct vswd_ctlsock *o)
 		}
 	}
 	vsw_rpc_server_set_limits(d->rpc, &lim);
+	vsw_rpc_server_set_log(d->rpc, vswd_ctlsock_log, d);
 	rc = vsw_rpc_server_set_access(d->rpc, &acc, err, sizeof(err));
 	if (rc < 0) {
 		vswd_log(d, VSW_LOG_ERR, "control socket: %s", err);

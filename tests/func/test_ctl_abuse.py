@@ -287,6 +287,14 @@ def credentials():
     check(rc == 0, "root can del-port: %s" % err)
     rc, out, err = ctl("show")
     check(rc == 0 and "ro0" not in out, "the refused add-port left nothing")
+    log = open(os.path.join(TMP, "vswd.log")).read()
+    check("control client refused: permission denied: uid %d" % OTHER_UID
+          in log, "vswd's log names the refused client")
+    check("(read-only) called \"port.add\": denied" in log,
+          "vswd's log names the denied call")
+    # (the clients that never read are paused once 256 KiB of answers
+    # wait, and dropped 10 s later, which may be after the abuse ended:
+    # test_jsonrpc checks that line)
 
 
 def default_mode(db):

@@ -301,7 +301,16 @@ struct ts_env {
 	int stop; /* eventfd */
 	int calls;
 	int slow_calls; /* server thread only: "slow" calls run */
+	char log[8192]; /* server thread only: its log lines, '\n' after each */
 };
+
+static void ts_log(void *arg, const char *msg)
+{
+	struct ts_env *env = arg;
+	size_t n = strlen(env->log);
+
+	snprintf(env->log + n, sizeof(env->log) - n, "%s\n", msg);
+}
 
 static int ts_echo(void *opaque, json_t *params, json_t **result,
 		   struct vsw_rpc_err *e)
@@ -362,7 +371,8 @@ static int ts_stats(void *opaque, json_t *params, json_t **result,
 	(void)params;
 	(void)e;
 	vsw_rpc_server_stats(env->srv, &st);
-	*result = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+	*result = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, "
+			    "s:s}",
 			    "conns", (json_int_t)st.conns, "out_bytes",
 			    (json_int_t)st.out_bytes, "busy",
 			    (json_int_t)st.busy, "refused",
@@ -371,7 +381,7 @@ static int ts_stats(void *opaque, json_t *params, json_t **result,
 			    (json_int_t)st.idle_closed, "read_timeouts",
 			    (json_int_t)st.read_timeouts, "slow_readers",
 			    (json_int_t)st.slow_readers, "slow_calls",
-			    env->slow_calls);
+			    env->slow_calls, "log", env->log);
 	return 0;
 }
 
@@ -420,6 +430,7 @@ static int ts_start(void **state, const struct vsw_rpc_limits *lim,
 			 0);
 	if (lim != NULL)
 		vsw_rpc_server_set_limits(env->srv, lim);
+	vsw_rpc_server_set_log(env->srv, ts_log, env);
 	if (acc != NULL) {
 		/* others than root must reach the socket in its folder */
 		assert_int_equal(chmod(env->dir, 0755), 0);
@@ -861,6 +872,31 @@ static long long ts_stat(struct ts_env *env, const char *name)
 	return v;
 }
 
+/* How many lines of the server's log contain @what. */
+static int ts_log_count(struct ts_env *env, const char *what)
+{
+	struct vsw_rpc_client *cli;
+	struct vsw_rpc_err e;
+	json_t *result;
+	const char *p;
+	char err[256];
+	int n = 0;
+
+	assert_int_equal(vsw_rpc_client_connect(env->path, 5000, &cli, err,
+						sizeof(err)),
+			 0);
+	assert_int_equal(vsw_rpc_client_call(cli, "stats", NULL, &result, &e),
+			 0);
+	p = json_string_value(json_object_get(result, "log"));
+	while (p != NULL && (p = strstr(p, what)) != NULL) {
+		n++;
+		p += strlen(what);
+	}
+	json_decref(result);
+	vsw_rpc_client_close(cli);
+	return n;
+}
+
 /* Wait until counter @name is at least @min (5 s at most). */
 static void ts_wait_stat(struct ts_env *env, const char *name, long long min)
 {
@@ -955,6 +991,8 @@ static void test_limit_read(void **state)
 	assert_null(ts_read_answer(&c));
 	ts_conn_close(&c);
 	assert_int_equal(ts_stat(env, "read_timeouts"), 1);
+	assert_int_equal(ts_log_count(env, "request not complete after 300 ms"),
+			 1);
 	ts_assert_serves(env);
 	ts_teardown(state);
 }
@@ -1006,9 +1044,13 @@ static void test_limit_busy(void **state)
 	assert_null(ts_read_answer(&c[0]));
 	ts_echo_ok(&c[1], 7);
 	ts_echo_ok(&c[2], 8);
+	/* the two turned away within a second: said once (c[1], c[2] just
+	 * used: the stats call may not take their place) */
+	assert_int_equal(ts_log_count(env, "turned away: server busy"), 1);
 	for (i = 0; i < 3; i++)
 		ts_conn_close(&c[i]);
 	assert_true(ts_stat(env, "busy") >= 2);
+	assert_int_equal(ts_log_count(env, "closed one of uid 0 idle for"), 1);
 	ts_teardown(state);
 }
 
@@ -1072,6 +1114,40 @@ static void test_limit_batch(void **state)
 }
 
 /*
+ * A batch whose answers pass what a client accepts in all: the elements
+ * over the bound become errors, the array stays whole and readable.
+ */
+static void test_limit_batch_answer(void **state)
+{
+	struct ts_conn c;
+	size_t i, errs = 0;
+	json_t *a;
+
+	ts_start_conn(state, NULL, &c);
+	ts_send_batch(&c, "big", "{\"n\":1048576}", 70); /* 70 MiB */
+	a = ts_read_answer(&c);
+	assert_true(json_is_array(a));
+	assert_int_equal(json_array_size(a), 70);
+	for (i = 0; i < 70; i++) {
+		json_t *one = json_array_get(a, i);
+
+		assert_int_equal(json_integer_value(json_object_get(one, "id")),
+				 (json_int_t)i + 1);
+		if (json_object_get(one, "error") == NULL)
+			continue;
+		assert_int_equal(ts_err_errno(one), EMSGSIZE);
+		errs++;
+	}
+	print_message("%zu of 70 answers over the bound\n", errs);
+	assert_true(errs >= 7 && errs < 70);
+	assert_null(json_object_get(json_array_get(a, 0), "error"));
+	json_decref(a);
+	ts_echo_ok(&c, 99);
+	ts_conn_close(&c);
+	ts_teardown(state);
+}
+
+/*
  * A client that never reads: over out_max queued it is disconnected and
  * the memory is given back; the others are served meanwhile.
  */
@@ -1086,6 +1162,8 @@ static void test_limit_out_max(void **state)
 	ts_wait_stat(env, "slow_readers", 1);
 	assert_int_equal(ts_stat(env, "out_bytes"), 0);
 	assert_int_equal(ts_stat(env, "conns"), 1); /* the stats call's */
+	assert_int_equal(ts_log_count(env, "answers not read, over its bound"),
+			 1);
 	ts_conn_close(&c);
 	ts_assert_serves(env);
 	ts_teardown(state);
@@ -1301,8 +1379,10 @@ static void test_access(void **state)
 		.gids = gids, .n_gids = 1,
 		.ro_gids = ro, .n_ro_gids = 1,
 	};
+	gid_t many[300];
 	struct ts_env *env;
 	struct stat sb;
+	int i;
 
 	if (geteuid() != 0) {
 		print_message("not root: peer credentials not tested\n");
@@ -1319,6 +1399,13 @@ static void test_access(void **state)
 	assert_int_equal(ts_call_as(env, 4246, 4246, sup_ro, 1, "echo"), TS_OK);
 	assert_int_equal(ts_call_as(env, 4246, 4246, sup_ro, 1, "big"),
 			 TS_EPERM);
+	/* more groups than the server reads at first: the last one counts */
+	for (i = 0; i < 300; i++)
+		many[i] = (gid_t)(5000 + i);
+	many[299] = 4242;
+	assert_int_equal(ts_call_as(env, 4249, 4249, many, 300, "echo"), TS_OK);
+	assert_int_equal(ts_call_as(env, 4249, 4249, many, 300, "big"),
+			 TS_EPERM);
 	/* allowed by uid, by primary or supplementary group */
 	assert_int_equal(ts_call_as(env, 4245, 4244, NULL, 0, "big"), TS_OK);
 	assert_int_equal(ts_call_as(env, 4247, 4250, NULL, 0, "big"), TS_OK);
@@ -1332,6 +1419,12 @@ static void test_access(void **state)
 	/* root always */
 	assert_int_equal(ts_call_as(env, 0, 0, NULL, 0, "big"), TS_OK);
 	assert_int_equal(ts_stat(env, "refused"), 2);
+	assert_int_equal(ts_log_count(env, "control client refused: permission "
+					   "denied: uid 4244 (gid 4244)"),
+			 1);
+	assert_int_equal(ts_log_count(env, "uid 4243 (read-only) called "
+					   "\"big\": denied"),
+			 1);
 	ts_teardown(state);
 }
 
@@ -1386,6 +1479,7 @@ int main(void)
 		cmocka_unit_test(test_limit_read),
 		cmocka_unit_test(test_limit_busy),
 		cmocka_unit_test(test_limit_batch),
+		cmocka_unit_test(test_limit_batch_answer),
 		cmocka_unit_test(test_limit_out_max),
 		cmocka_unit_test(test_limit_write),
 		cmocka_unit_test(test_limit_out_total),
