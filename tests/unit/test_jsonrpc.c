@@ -1267,7 +1267,7 @@ static void test_limit_fair(void **state)
 		      "done\n",
 		      dt, (long long)slow);
 	assert_true(slow > 0 && slow < 1000);
-	assert_true(dt < 500);
+	assert_true(dt < 1000); /* unfair: the whole batch, over 1 s */
 	a = ts_read_answer(&c);
 	assert_true(json_is_array(a));
 	assert_int_equal(json_array_size(a), 1000);
