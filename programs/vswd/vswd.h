@@ -130,5 +130,8 @@ int vswd_ctlsock_option(struct vswd_ctlsock *o, int opt, const char *arg);
  * group and access lists of the socket. 0 or a negative errno (logged).
  */
 int vswd_ctlsock_apply(struct vswd *d, const struct vswd_ctlsock *o);
+/* JSON-RPC control.stats: the control server's counters and limits. */
+int vswd_m_ctl_stats(void *opaque, json_t *params, json_t **result,
+		     struct vsw_rpc_err *e);
 
 #endif /* VSWD_H */

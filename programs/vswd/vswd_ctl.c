@@ -1133,6 +1133,7 @@ const struct vsw_rpc_method vswd_methods[] = {
 	{ "dpif.stats", vswd_m_dpif_stats, RO },
 	{ "pmd.stats", vswd_m_pmd_stats, RO },
 	{ "pmd.stats.clear", vswd_m_pmd_stats_clear },
+	{ "control.stats", vswd_m_ctl_stats, RO },
 };
 #undef RO
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);

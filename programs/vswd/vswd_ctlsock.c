@@ -206,3 +206,37 @@ int vswd_ctlsock_apply(struct vswd *d, const struct vswd_ctlsock *o)
 		 lim.max_clients);
 	return 0;
 }
+
+int vswd_m_ctl_stats(void *opaque, json_t *params, json_t **result,
+		     struct vsw_rpc_err *e)
+{
+	static const char *const known[] = { NULL };
+	struct vswd *d = opaque;
+	struct vsw_rpc_server_stats st;
+	struct vsw_rpc_limits lim;
+	int rc;
+
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc < 0)
+		return rc;
+	vsw_rpc_server_stats(d->rpc, &st);
+	vsw_rpc_server_get_limits(d->rpc, &lim);
+	*result = json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		"s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+		"conns", (json_int_t)st.conns, "out_bytes",
+		(json_int_t)st.out_bytes, "accepted", (json_int_t)st.accepted,
+		"busy", (json_int_t)st.busy, "refused", (json_int_t)st.refused,
+		"evicted", (json_int_t)st.evicted, "idle_closed",
+		(json_int_t)st.idle_closed, "read_timeouts",
+		(json_int_t)st.read_timeouts, "slow_readers",
+		(json_int_t)st.slow_readers, "batches_refused",
+		(json_int_t)st.batches_refused, "denied_calls",
+		(json_int_t)st.denied_calls, "limits", "max_clients",
+		(json_int_t)lim.max_clients, "idle_ms", (json_int_t)lim.idle_ms,
+		"read_ms", (json_int_t)lim.read_ms, "write_ms",
+		(json_int_t)lim.write_ms, "max_batch",
+		(json_int_t)lim.max_batch, "out_max", (json_int_t)lim.out_max,
+		"out_total", (json_int_t)lim.out_total);
+	return *result ? 0 : vsw_rpc_fail(e, 0, ENOMEM, "out of memory");
+}

@@ -114,6 +114,24 @@ def batch(method, n, first_id=1):
                        separators=(",", ":")) + "\n").encode()
 
 
+def ctl_stats():
+    """The control server's counters (control.stats, a raw call)."""
+    s = connect()
+    s.sendall(b'{"jsonrpc":"2.0","method":"control.stats","id":1}\n')
+    ans = json.loads(read_message(s, 10))
+    s.close()
+    return ans["result"]
+
+
+def wait_stats(pred, secs=10):
+    end = time.monotonic() + secs
+    st = ctl_stats()
+    while not pred(st) and time.monotonic() < end:
+        time.sleep(0.1)
+        st = ctl_stats()
+    return st
+
+
 def read_message(s, timeout):
     """One '\\n'-terminated message (bytes), None at end of file."""
     s.settimeout(timeout)
@@ -254,6 +272,8 @@ def abuse(d):
     msg = read_message(half[0], left + 5)
     check(msg is not None and b"not complete after" in msg,
           "a half request answered with the timeout: %r" % (msg,))
+    st = wait_stats(lambda st: st["read_timeouts"] >= 100)
+    check(st["read_timeouts"] == 100, "every half request timed out: %r" % st)
     stop.set()
     for t in threads:
         t.join(timeout=60)
@@ -264,6 +284,13 @@ def abuse(d):
         s.close()
     rc, out, _ = ctl("show")
     check(rc == 0, "show after the abuse")
+    # the server's side: all gone, the answer memory given back
+    st = wait_stats(lambda st: st["conns"] == 1)
+    print("control.stats after the abuse: %s" % json.dumps(st), flush=True)
+    check(st["conns"] == 1 and st["out_bytes"] == 0,
+          "all connections closed and their memory freed: %r" % st)
+    check(st["evicted"] >= 100 and st["batches_refused"] == 1,
+          "idle connections gave way, the long batch refused: %r" % st)
 
 
 def credentials():
