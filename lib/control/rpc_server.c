@@ -11,8 +11,9 @@
  *
  *  - connections: at most max_clients. When the table is full a newcomer
  *    takes the place of the connection idle the longest (idle at least
- *    SRV_EVICT_MIN_MS); with none idle it gets a "server busy" error
- *    answer, then a close (never a bare reset).
+ *    SRV_EVICT_MIN_MS), else of the one with the oldest unfinished
+ *    request (begun at least SRV_EVICT_MIN_MS ago); with neither it gets
+ *    a "server busy" error answer, then a close (never a bare reset).
  *  - time: a connection with nothing in progress is closed after idle_ms,
  *    a request begun but not finished is answered with an error after
  *    read_ms, answers not taken for write_ms close the connection.
@@ -599,30 +600,41 @@ static int srv_peer_access(const struct vsw_rpc_server *srv, int fd,
 			    (unsigned int)cr.uid, (unsigned int)cr.gid);
 }
 
-/* Close the connection idle longest (idle >= SRV_EVICT_MIN_MS): 0 if any. */
+/*
+ * Make room: close the connection idle longest (idle at least
+ * SRV_EVICT_MIN_MS), else the one whose request has been unfinished
+ * longest (begun at least SRV_EVICT_MIN_MS ago: an honest client sends
+ * a request in one go). 0, or -EBUSY if none qualifies.
+ */
 static int srv_evict_idle(struct vsw_rpc_server *srv, long long now)
 {
-	struct srv_conn *victim = NULL;
+	struct srv_conn *idle = NULL, *half = NULL, *victim;
 	size_t i;
 
 	for (i = 0; i < srv->n_conns; i++) {
 		struct srv_conn *c = srv->conns[i];
 
 		if (c->dead || c->more || c->batch || c->closing ||
-		    c->reject || c->draining || srv_out_pending(c) > 0 ||
-		    vsw_rpc_rbuf_pending(&c->in) > 0 ||
-		    now - c->last_ms < SRV_EVICT_MIN_MS)
+		    c->reject || c->draining || srv_out_pending(c) > 0)
 			continue;
-		if (victim == NULL || c->last_ms < victim->last_ms)
-			victim = c;
+		if (vsw_rpc_rbuf_pending(&c->in) == 0) {
+			if (now - c->last_ms >= SRV_EVICT_MIN_MS &&
+			    (idle == NULL || c->last_ms < idle->last_ms))
+				idle = c;
+		} else if (now - c->part_ms >= SRV_EVICT_MIN_MS &&
+			   (half == NULL || c->part_ms < half->part_ms)) {
+			half = c;
+		}
 	}
+	victim = idle ? idle : half;
 	if (victim == NULL)
 		return -EBUSY;
 	srv_log(srv, SRV_LOG_EVICTED,
-		"control connections full (%u): closed one of uid %u idle "
-		"for %lld ms to take a new one",
+		"control connections full (%u): closed one of uid %u %s %lld "
+		"ms to take a new one",
 		srv->lim.max_clients, (unsigned int)victim->uid,
-		now - victim->last_ms);
+		idle ? "idle for" : "with a request unfinished for",
+		now - (idle ? victim->last_ms : victim->part_ms));
 	srv_conn_kill(srv, victim);
 	srv->st.evicted++;
 	return 0;

@@ -1054,6 +1054,46 @@ static void test_limit_busy(void **state)
 	ts_teardown(state);
 }
 
+/*
+ * A table full of half requests: a newcomer is turned away while they are
+ * fresh, and takes the place of the oldest once it is over a second old.
+ */
+static void test_limit_busy_half(void **state)
+{
+	struct vsw_rpc_limits lim = { .max_clients = 2 };
+	static const char half[] = "{\"jsonrpc\":\"2.0\",";
+	struct ts_conn c[3];
+	struct ts_env *env;
+	struct pollfd p;
+	json_t *a;
+	int i;
+
+	ts_start(state, &lim, NULL);
+	env = *state;
+	ts_conn_open(env, &c[0]);
+	ts_send(c[0].fd, half, strlen(half));
+	usleep(300 * 1000); /* c[0]'s request is the older one */
+	ts_conn_open(env, &c[1]);
+	ts_send(c[1].fd, half, strlen(half));
+	usleep(100 * 1000);
+	ts_conn_open(env, &c[2]);
+	a = ts_read_answer(&c[2]);
+	assert_non_null(a);
+	assert_int_equal(ts_err_errno(a), EBUSY);
+	json_decref(a);
+	ts_conn_close(&c[2]);
+	usleep(800 * 1000); /* c[0]: 1.2 s, c[1]: 0.9 s */
+	ts_conn_open(env, &c[2]);
+	ts_echo_ok(&c[2], 5);
+	/* c[0] was closed, c[1] still waits for the rest of its request */
+	assert_null(ts_read_answer(&c[0]));
+	p = (struct pollfd){ .fd = c[1].fd, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 0);
+	for (i = 0; i < 3; i++)
+		ts_conn_close(&c[i]);
+	ts_teardown(state);
+}
+
 static char *ts_batch(const char *method, const char *params, int n)
 {
 	size_t cap = (size_t)n * (strlen(method) + strlen(params) + 64) + 4;
@@ -1478,6 +1518,7 @@ int main(void)
 		cmocka_unit_test(test_limit_idle),
 		cmocka_unit_test(test_limit_read),
 		cmocka_unit_test(test_limit_busy),
+		cmocka_unit_test(test_limit_busy_half),
 		cmocka_unit_test(test_limit_batch),
 		cmocka_unit_test(test_limit_batch_answer),
 		cmocka_unit_test(test_limit_out_max),
