@@ -29,7 +29,7 @@
 
 #define VSW_RPC_MAX_REQUEST (1u << 20)	/* 1 MiB */
 #define VSW_RPC_MAX_RESPONSE (64u << 20) /* 64 MiB */
-#define VSW_RPC_MAX_CLIENTS 64
+#define VSW_RPC_MAX_CLIENTS 4096 /* default of vsw_rpc_limits.max_clients */
 #define VSW_RPC_MSG_MAX 512 /* an error message, with its NUL */
 
 /* JSON-RPC 2.0 error codes. */
@@ -141,9 +141,14 @@ int vsw_rpc_params_only(json_t *params, const char *const *known,
 typedef int (*vsw_rpc_handler)(void *opaque, json_t *params, json_t **result,
 			       struct vsw_rpc_err *e);
 
+/* vsw_rpc_method.flags: the method changes nothing (a read-only client
+ * may call it). */
+#define VSW_RPC_READONLY 1u
+
 struct vsw_rpc_method {
 	const char *name;
 	vsw_rpc_handler fn;
+	unsigned int flags; /* VSW_RPC_READONLY */
 };
 
 struct vsw_rpc_server;
@@ -158,13 +163,98 @@ int vsw_rpc_server_create(const char *path,
 			  void *opaque, struct vsw_rpc_server **out,
 			  char *err, size_t errlen);
 /*
+ * How much one client may hold of the server. A zero field means its
+ * default (in brackets).
+ */
+struct vsw_rpc_limits {
+	unsigned int max_clients; /* connections at once [VSW_RPC_MAX_CLIENTS] */
+	unsigned int idle_ms;	  /* nothing in progress: close [60000] */
+	unsigned int read_ms;	  /* a request begun, not complete [10000] */
+	unsigned int write_ms;	  /* answers queued, none taken [10000] */
+	unsigned int max_batch;	  /* calls in one batch [1024] */
+	size_t out_max;		  /* answer bytes queued per connection
+				   * [VSW_RPC_MAX_RESPONSE + 1 MiB] */
+	size_t out_total;	  /* ... over all connections [256 MiB] */
+	unsigned int slice_calls; /* calls per connection per run [16] */
+	unsigned int round_us;	  /* time spent calling per run [2000] */
+};
+
+/*
+ * Set the limits (see struct vsw_rpc_limits); they apply to what happens
+ * next (open connections are not closed for a lower max_clients).
+ */
+void vsw_rpc_server_set_limits(struct vsw_rpc_server *srv,
+			       const struct vsw_rpc_limits *lim);
+/* The limits in force (defaults filled in). */
+void vsw_rpc_server_get_limits(const struct vsw_rpc_server *srv,
+			       struct vsw_rpc_limits *lim);
+
+/*
+ * Who may use the socket. The file mode and group gate connect(2); the
+ * peer's credentials (SO_PEERCRED, SO_PEERGROUPS) are checked at accept.
+ * Root and the server's own effective uid always have full access. With
+ * all three lists empty every client that could connect has full access;
+ * otherwise a client has full access if its uid is in @uids or one of its
+ * groups (primary or supplementary) in @gids, read-only access (methods
+ * flagged VSW_RPC_READONLY) if one of its groups is in @ro_gids, and is
+ * refused (an error answer saying why, then close) otherwise.
+ */
+struct vsw_rpc_access {
+	mode_t mode;  /* of the socket file; 0 means 0660 */
+	gid_t group;  /* of the socket file; (gid_t)-1 leaves it */
+	const uid_t *uids;
+	size_t n_uids;
+	const gid_t *gids;
+	size_t n_gids;
+	const gid_t *ro_gids;
+	size_t n_ro_gids;
+};
+
+/*
+ * Apply @acc (copied): chmod / chown the socket file, then check each new
+ * client against the lists. 0, or a negative errno with @err filled
+ * (the socket file keeps its previous mode and group then).
+ */
+int vsw_rpc_server_set_access(struct vsw_rpc_server *srv,
+			      const struct vsw_rpc_access *acc, char *err,
+			      size_t errlen);
+
+/*
+ * Where the server says what it did to a client: refused, turned away
+ * busy, evicted, timed out, disconnected for not reading, a call denied.
+ * One line per event, at most one per second of each kind (then "(N more
+ * like it)"). NULL: say nothing.
+ */
+typedef void (*vsw_rpc_log_fn)(void *arg, const char *msg);
+void vsw_rpc_server_set_log(struct vsw_rpc_server *srv, vsw_rpc_log_fn fn,
+			    void *arg);
+
+/* Counters since creation, and the state now. */
+struct vsw_rpc_server_stats {
+	unsigned int conns;	 /* open now */
+	size_t out_bytes;	 /* answer bytes queued now, all connections */
+	unsigned long long accepted, busy, refused, evicted, idle_closed,
+		read_timeouts, slow_readers, batches_refused, denied_calls;
+};
+void vsw_rpc_server_stats(const struct vsw_rpc_server *srv,
+			  struct vsw_rpc_server_stats *st);
+
+/*
  * A file descriptor that polls readable when vsw_rpc_server_run has work;
  * call it also once vsw_rpc_server_timeout_ms has passed.
  */
 int vsw_rpc_server_fd(const struct vsw_rpc_server *srv);
-/* Milliseconds until the server has a deadline to keep, -1 if none. */
+/*
+ * Milliseconds until the server has a deadline to keep (a timeout, or 0
+ * while calls wait for their slice), -1 if none.
+ */
 int vsw_rpc_server_timeout_ms(const struct vsw_rpc_server *srv);
-/* Handle everything pending without blocking. 0 or a negative errno. */
+/*
+ * Handle what is pending without blocking, for a bounded time: at most
+ * slice_calls calls per connection and round_us in all, connections taken
+ * round robin; the rest waits for the next run (timeout_ms is then 0).
+ * 0 or a negative errno.
+ */
 int vsw_rpc_server_run(struct vsw_rpc_server *srv);
 /* Close every connection, remove the socket file if it is still ours. */
 void vsw_rpc_server_destroy(struct vsw_rpc_server *srv);

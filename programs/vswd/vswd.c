@@ -6,6 +6,7 @@
  *        [--log-level err|warn|info|debug] [--new-db] [--user USER[:GROUP]]
  *        [--vhost-sock-dir DIR]... [--vhost-sock-mode MODE]
  *        [--vhost-sock-group GROUP]
+ *        [--ctl-* (vswd_ctlsock.c)]
  *
  * Runs in the foreground. Opens the configuration store (refusing a damaged
  * or foreign file), starts the switch with the stored configuration (or,
@@ -121,7 +122,11 @@ static void vswd_usage(FILE *f)
 		"            [--log-level err|warn|info|debug] [--new-db]\n"
 		"            [--user USER[:GROUP]] [--vhost-sock-dir DIR]...\n"
 		"            [--vhost-sock-mode MODE] [--vhost-sock-group "
-		"GROUP]\n\n"
+		"GROUP]\n"
+		"            [--ctl-mode MODE] [--ctl-group GROUP] "
+		"[--ctl-allow-users LIST]\n"
+		"            [--ctl-allow-groups LIST] [--ctl-ro-groups LIST] "
+		"[--ctl-max-clients N]\n\n"
 		"--new-db: an existing zero-length --db file becomes a new "
 		"configuration\n  (without it such a file is refused as "
 		"damaged; a missing file is always\n  created).\n"
@@ -327,6 +332,7 @@ int main(int argc, char **argv)
 		{ "vhost-sock-group", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		VSWD_CTL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vswd d = { .log_level = VSW_LOG_INFO,
@@ -334,6 +340,7 @@ int main(int argc, char **argv)
 	const char *sock_dirs[VSWD_MAX_SOCK_DIRS];
 	unsigned int n_sock_dirs = 0, i;
 	struct vsw_switch_config sc = { 0 };
+	struct vswd_ctlsock ctlsock;
 	const char *db = NULL, *ctl = NULL, *run_dir = NULL;
 	unsigned long threads = 0;
 	char err[1024];
@@ -343,6 +350,7 @@ int main(int argc, char **argv)
 	int opt, rc, sigfd = -1, status = 1;
 
 	d.log_prio = !isatty(STDERR_FILENO);
+	vswd_ctlsock_init(&ctlsock);
 	while ((opt = getopt_long(argc, argv, "d:c:r:t:l:nu:S:M:G:hV",
 				  longopts, NULL)) != -1) {
 		unsigned long mode;
@@ -425,6 +433,10 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("vswd %s\n", VSWD_VERSION);
 			return 0;
+		case VSWD_OPT_CTL_MODE ... VSWD_OPT_CTL_MAX_CLIENTS:
+			if (vswd_ctlsock_option(&ctlsock, opt, optarg) < 0)
+				return 2;
+			break;
 		default:
 			vswd_usage(stderr);
 			return 2;
@@ -501,6 +513,9 @@ int main(int argc, char **argv)
 		vswd_log(&d, VSW_LOG_ERR, "control socket: %s", err);
 		goto out;
 	}
+	rc = vswd_ctlsock_apply(&d, &ctlsock);
+	if (rc < 0)
+		goto out;
 	/* before any thread: capabilities are per thread */
 	rc = vswd_user_switch(&d, err, sizeof(err));
 	if (rc < 0) {

@@ -146,4 +146,47 @@ int vswd_m_pmd_stats(void *opaque, json_t *params, json_t **result,
 int vswd_m_pmd_stats_clear(void *opaque, json_t *params, json_t **result,
 			   struct vsw_rpc_err *e);
 
+/* Control socket options (vswd_ctlsock.c). */
+#define VSWD_CTL_IDS 64
+#define VSWD_CTL_MAX_CLIENTS_MAX 65536
+enum {
+	VSWD_OPT_CTL_MODE = 0x100,
+	VSWD_OPT_CTL_GROUP,
+	VSWD_OPT_CTL_USERS,
+	VSWD_OPT_CTL_GROUPS,
+	VSWD_OPT_CTL_RO_GROUPS,
+	VSWD_OPT_CTL_MAX_CLIENTS,
+};
+#define VSWD_CTL_LONGOPTS                                                   \
+	{ "ctl-mode", required_argument, NULL, VSWD_OPT_CTL_MODE },         \
+	{ "ctl-group", required_argument, NULL, VSWD_OPT_CTL_GROUP },       \
+	{ "ctl-allow-users", required_argument, NULL, VSWD_OPT_CTL_USERS }, \
+	{ "ctl-allow-groups", required_argument, NULL,                     \
+	  VSWD_OPT_CTL_GROUPS },                                            \
+	{ "ctl-ro-groups", required_argument, NULL,                        \
+	  VSWD_OPT_CTL_RO_GROUPS },                                         \
+	{ "ctl-max-clients", required_argument, NULL,                      \
+	  VSWD_OPT_CTL_MAX_CLIENTS }
+
+struct vswd_ctlsock {
+	mode_t mode;
+	gid_t group; /* (gid_t)-1: vswd's */
+	uid_t uids[VSWD_CTL_IDS];
+	gid_t gids[VSWD_CTL_IDS], ro[VSWD_CTL_IDS];
+	size_t n_uids, n_gids, n_ro;
+	unsigned int max_clients; /* 0: the server's default */
+};
+
+void vswd_ctlsock_init(struct vswd_ctlsock *o);
+/* One VSWD_OPT_CTL_* option: 0, or -1 after a message (usage error). */
+int vswd_ctlsock_option(struct vswd_ctlsock *o, int opt, const char *arg);
+/*
+ * Once d->rpc exists: raise the open files limit, then the limits, mode,
+ * group and access lists of the socket. 0 or a negative errno (logged).
+ */
+int vswd_ctlsock_apply(struct vswd *d, const struct vswd_ctlsock *o);
+/* JSON-RPC control.stats: the control server's counters and limits. */
+int vswd_m_ctl_stats(void *opaque, json_t *params, json_t **result,
+		     struct vsw_rpc_err *e);
+
 #endif /* VSWD_H */

@@ -1192,18 +1192,31 @@ static int m_version(void *opaque, json_t *params, json_t **result,
 	return 0;
 }
 
+/* VSW_RPC_READONLY: changes nothing; a read-only client may call it. */
+#define RO VSW_RPC_READONLY
 const struct vsw_rpc_method vswd_methods[] = {
-	{ "bridge.add", m_bridge_add },	{ "bridge.del", m_bridge_del },
-	{ "port.add", m_port_add },	{ "port.del", m_port_del },
-	{ "port.set", m_port_set },	{ "port.stats", m_port_stats },
-	{ "show", m_show },		{ "fdb.show", m_fdb_show },
-	{ "fdb.flush", m_fdb_flush },	{ "option.set", m_option_set },
-	{ "option.get", m_option_get }, { "version", m_version },
-	{ "flow.add", vswd_m_flow_add },	{ "flow.del", vswd_m_flow_del },
-	{ "flow.mod", vswd_m_flow_mod },	{ "flow.dump", vswd_m_flow_dump },
-	{ "dpif.stats", vswd_m_dpif_stats }, { "pmd.stats", vswd_m_pmd_stats },
+	{ "bridge.add", m_bridge_add },
+	{ "bridge.del", m_bridge_del },
+	{ "port.add", m_port_add },
+	{ "port.del", m_port_del },
+	{ "port.set", m_port_set },
+	{ "port.stats", m_port_stats, RO },
+	{ "show", m_show, RO },
+	{ "fdb.show", m_fdb_show, RO },
+	{ "fdb.flush", m_fdb_flush },
+	{ "option.set", m_option_set },
+	{ "option.get", m_option_get, RO },
+	{ "version", m_version, RO },
+	{ "flow.add", vswd_m_flow_add },
+	{ "flow.del", vswd_m_flow_del },
+	{ "flow.mod", vswd_m_flow_mod },
+	{ "flow.dump", vswd_m_flow_dump, RO },
+	{ "dpif.stats", vswd_m_dpif_stats, RO },
+	{ "pmd.stats", vswd_m_pmd_stats, RO },
 	{ "pmd.stats.clear", vswd_m_pmd_stats_clear },
+	{ "control.stats", vswd_m_ctl_stats, RO },
 };
+#undef RO
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);
 
 /* ---- start ------------------------------------------------------------------- */
