@@ -500,6 +500,15 @@ static unsigned afp_flush(struct vsw_afp *a, unsigned n, bool *full)
 			*full = true;
 			break;
 		}
+		if (errno == ENETDOWN) {
+			/*
+			 * Taken down under us (the link follows within a
+			 * control step, see gone.c): the burst is lost, not
+			 * an error worth a line per burst.
+			 */
+			vsw_port_txq_drop(a->port, 0, VSW_DROP_TX_DOWN, n - i);
+			return n;
+		}
 		vsw_port_txq_drop(a->port, 0, VSW_DROP_TX_ERROR, 1);
 		vsw_port_log_rl(a->port, VSW_LOG_WARN, "afpacket send: %s",
 				strerror(errno));
@@ -529,6 +538,10 @@ static int afp_send_sw(struct vsw_afp *a, const struct vsw_pkt *p)
 	if (afp_dev_gone(-ret)) {
 		vsw_gone_set(a->gone, -ret);
 		return -EAGAIN;
+	}
+	if (ret == -ENETDOWN) {
+		vsw_port_txq_drop(a->port, 0, VSW_DROP_TX_DOWN, 1);
+		return 0;
 	}
 	if (ret < 0) {
 		/* segments already sent stay sent; the frame counts lost */

@@ -291,11 +291,14 @@ static unsigned afxdp_xsk_send(struct afxdp_port *ap,
 	/*
 	 * Copy mode transmits from the sendto() context: one kick per burst
 	 * (EAGAIN / EBUSY: the kernel is still busy with the ring and will
-	 * see the new descriptors on the next kick).
+	 * see the new descriptors on the next kick; ENETDOWN: the interface
+	 * was taken down, the link follows within a control step and the
+	 * frames stay queued).
 	 */
 	if (x->sw_queued != 0 &&
 	    sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
-	    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS) {
+	    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS &&
+	    errno != ENETDOWN) {
 		if (errno == ENXIO || errno == ENODEV)
 			vsw_gone_set(&ap->g, errno); /* unbound: once */
 		else

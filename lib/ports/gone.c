@@ -18,6 +18,12 @@
  *    vsw_gone_set() once; the first caller takes the link down and kicks
  *    an eventfd the control thread watches.
  *
+ * The link also follows the interface's administrative state (IFF_UP of
+ * every RTM_NEWLINK about it, and of the answer to an RTM_GETLINK sent
+ * when the device is attached): a port whose interface is down drops its
+ * frames as tx_down without a send, instead of a send failing with
+ * ENETDOWN burst after burst.
+ *
  * Then the control thread: logs it once, takes the port's queues away
  * with vsw_port_changed() (on return no data thread polls, sleeps on,
  * receives from or sends to the dead device: a data thread with nothing
@@ -73,6 +79,29 @@ static int gone_nl_open(void)
 	return fd;
 }
 
+/* Ask for the state of the attached device (answered as RTM_NEWLINK). */
+static void gone_nl_query(struct vsw_gone *g)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = {.nlmsg_len = sizeof(req),
+		       .nlmsg_type = RTM_GETLINK,
+		       .nlmsg_flags = NLM_F_REQUEST},
+		.ifi = {.ifi_family = AF_UNSPEC, .ifi_index = g->ifindex},
+	};
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+
+	if (g->nl < 0)
+		return;
+	if (sendto(g->nl, &req, sizeof(req), MSG_DONTWAIT,
+		   (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		vsw_port_log(g->port, VSW_LOG_WARN,
+			     "rtnetlink: cannot ask for %s's state: %s",
+			     g->ifname, strerror(errno));
+}
+
 int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port,
 		  const char *what, const char *ifname, int ifindex,
 		  const struct vsw_gone_ops *ops, char *err, size_t err_len)
@@ -85,6 +114,7 @@ int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port,
 	g->ops = ops;
 	g->what = what;
 	g->ifindex = ifindex;
+	g->admin_up = true;
 	g->ev = g->nl = -1;
 	snprintf(g->ifname, sizeof(g->ifname), "%s", ifname);
 	g->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -126,6 +156,7 @@ int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port,
 			     strerror(ret < 0 ? -ret : EINVAL), g->ifname,
 			     VSW_GONE_RETRY_MS);
 	}
+	gone_nl_query(g);
 	return 0;
 
 err_ev:
@@ -202,6 +233,22 @@ static void gone_retry_soon(struct vsw_gone *g)
 		g->retry_ms = soon;
 }
 
+/* A link message about the attached device: it is up or down. */
+static void gone_link_msg(struct vsw_gone *g, bool up)
+{
+	if (g->ops->event != NULL)
+		g->ops->event(g->port);
+	if (vsw_gone_is(g))
+		return; /* the link stays down */
+	vsw_port_set_link(g->port, up);
+	if (up == g->admin_up)
+		return;
+	g->admin_up = up;
+	vsw_port_log(g->port, VSW_LOG_INFO, "%s %s is %s; link %s", g->what,
+		     g->ifname, up ? "up" : "down (administratively)",
+		     up ? "up" : "down");
+}
+
 /* One link message: is it about our device, or a new one of its name? */
 static void gone_nl_msg(struct vsw_gone *g, const struct nlmsghdr *nh)
 {
@@ -219,8 +266,8 @@ static void gone_nl_msg(struct vsw_gone *g, const struct nlmsghdr *nh)
 	if (nh->nlmsg_type != RTM_NEWLINK)
 		return;
 	if (!g->detached) {
-		if (ifi->ifi_index == g->ifindex && g->ops->event != NULL)
-			g->ops->event(g->port);
+		if (ifi->ifi_index == g->ifindex)
+			gone_link_msg(g, (ifi->ifi_flags & IFF_UP) != 0);
 		return;
 	}
 	len = (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
@@ -336,6 +383,8 @@ static void gone_attach(struct vsw_gone *g)
 	 */
 	vsw_store_relaxed(&g->gone, 0);
 	vsw_port_set_link(g->port, true);
+	g->admin_up = true;
+	gone_nl_query(g); /* the link follows if it is down after all */
 	if (vsw_port_changed(g->port) < 0)
 		/* n_rxq is re-read by the next remapping of any port */
 		vsw_port_log(g->port, VSW_LOG_WARN,

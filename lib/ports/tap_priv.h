@@ -59,6 +59,7 @@ struct vsw_gone {
 	int ifindex;	 /* of the device attached; 0 while detached */
 	bool queues_off; /* the provider shows zero queues */
 	bool detached;	 /* ops->detach ran, ops->attach did not yet work */
+	bool admin_up;	 /* the attached interface was IFF_UP last time */
 	int ev;		 /* eventfd kicked by vsw_gone_set() */
 	int nl;		 /* rtnetlink link events, or -1 */
 	int epfd;	 /* the port's ctl_fd: ev and nl */
