@@ -48,6 +48,13 @@
  * rxq's owner may change and every queue start begins with the device's
  * default pool.
  *
+ * A peer that vanishes (QEMU killed, the front-end's socket closed):
+ * vsw_vu sees the connection close on the control thread and stops every
+ * queue, so the link goes down and each rxq's wait fd becomes quiet_fd
+ * (the data threads sleep, nothing is polled); a vhostuser port accepts
+ * the next connection on its socket, a vhostuserclient port reconnects
+ * with vsw_vu's backoff. `show` says "peer gone" until a peer is back.
+ *
  * Control fds: vsw_vnet_vu watches up to two fds (the socket, the control
  * queue's kick); the port API has one, so they are gathered in an epoll
  * set whose fd is the port's ctl_fd, rebuilt after every control step.
@@ -84,6 +91,7 @@ struct vhu_port {
 	int epfd; /* ctl_fd: readable when one of reg[] is */
 	int reg[VSW_VNET_VU_CTL_FDS];
 	unsigned n_reg;
+	bool had_peer; /* connected since open; control thread */
 	int quiet_fd; /* rxq_wait_fd of a rxq whose transmitq is not running */
 	char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	/*
@@ -354,6 +362,7 @@ static void vhu_ctl_handle(struct vsw_port *port)
 	vsw_store_relaxed(&h->paused, 1);
 	vsw_port_quiesce(port);
 	(void)vsw_vnet_vu_ctl_handle(h->vu);
+	h->had_peer |= vsw_vu_connected(vsw_vnet_vu_endpoint(h->vu));
 	vhu_epoll_sync(h);
 	vhu_refresh(h, &changed);
 	/*
@@ -371,9 +380,16 @@ static void vhu_status(const struct vsw_port *port, char *buf, size_t len)
 	const struct vhu_port *h = vsw_port_priv(port);
 	bool conn = vsw_vu_connected(vsw_vnet_vu_endpoint(h->vu));
 
-	snprintf(buf, len, "%s %s, %s, %u/%u queue pairs",
-		 h->client ? "client of" : "server on", h->path,
-		 conn ? "connected" : "not connected", h->n_qp, h->max_qp);
+	if (!conn && h->had_peer)
+		snprintf(buf, len, "peer gone, %s; %s %s, %u/%u queue pairs",
+			 h->client ? "reconnecting" : "waiting for a new one",
+			 h->client ? "client of" : "server on", h->path,
+			 h->n_qp, h->max_qp);
+	else
+		snprintf(buf, len, "%s %s, %s, %u/%u queue pairs",
+			 h->client ? "client of" : "server on", h->path,
+			 conn ? "connected" : "not connected", h->n_qp,
+			 h->max_qp);
 }
 
 static unsigned vhu_recv(struct vsw_port *port, unsigned rxq,
