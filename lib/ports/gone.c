@@ -18,9 +18,9 @@
  *    vsw_gone_set() once; the first caller takes the link down and kicks
  *    an eventfd the control thread watches.
  *
- * The link also follows the interface's administrative state (IFF_UP of
- * every RTM_NEWLINK about it, and of the answer to an RTM_GETLINK sent
- * when the device is attached): a port whose interface is down drops its
+ * The link also follows the interface's administrative state (IFF_UP, read
+ * with SIOCGIFFLAGS when the device is attached and on every RTM_NEWLINK
+ * about it): a port whose interface is down drops its
  * frames as tx_down without a send, instead of a send failing with
  * ENETDOWN burst after burst.
  *
@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,27 +80,28 @@ static int gone_nl_open(void)
 	return fd;
 }
 
-/* Ask for the state of the attached device (answered as RTM_NEWLINK). */
-static void gone_nl_query(struct vsw_gone *g)
+/*
+ * Whether ifname is administratively up (SIOCGIFFLAGS, through any socket:
+ * the ioctl falls through to the device layer); false if it does not
+ * exist, true when it cannot be told otherwise.
+ */
+static bool gone_if_up(const char *ifname)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req = {
-		.nh = {.nlmsg_len = sizeof(req),
-		       .nlmsg_type = RTM_GETLINK,
-		       .nlmsg_flags = NLM_F_REQUEST},
-		.ifi = {.ifi_family = AF_UNSPEC, .ifi_index = g->ifindex},
-	};
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	struct ifreq ifr;
+	bool up = true;
+	int s;
 
-	if (g->nl < 0)
-		return;
-	if (sendto(g->nl, &req, sizeof(req), MSG_DONTWAIT,
-		   (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		vsw_port_log(g->port, VSW_LOG_WARN,
-			     "rtnetlink: cannot ask for %s's state: %s",
-			     g->ifname, strerror(errno));
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return true;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0)
+		up = (ifr.ifr_flags & IFF_UP) != 0;
+	else if (errno == ENODEV)
+		up = false; /* being deleted: RTM_DELLINK follows */
+	close(s);
+	return up;
 }
 
 int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port,
@@ -114,7 +116,6 @@ int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port,
 	g->ops = ops;
 	g->what = what;
 	g->ifindex = ifindex;
-	g->admin_up = true;
 	g->ev = g->nl = -1;
 	snprintf(g->ifname, sizeof(g->ifname), "%s", ifname);
 	g->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -156,7 +157,12 @@ int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port,
 			     strerror(ret < 0 ? -ret : EINVAL), g->ifname,
 			     VSW_GONE_RETRY_MS);
 	}
-	gone_nl_query(g);
+	g->admin_up = gone_if_up(g->ifname);
+	vsw_port_set_link(port, g->admin_up);
+	if (!g->admin_up)
+		vsw_port_log(port, VSW_LOG_INFO,
+			     "%s %s is down (administratively); link down",
+			     what, g->ifname);
 	return 0;
 
 err_ev:
@@ -233,11 +239,18 @@ static void gone_retry_soon(struct vsw_gone *g)
 		g->retry_ms = soon;
 }
 
-/* A link message about the attached device: it is up or down. */
-static void gone_link_msg(struct vsw_gone *g, bool up)
+/*
+ * A link message about the attached device: it may have gone up or down.
+ * The state is read now rather than taken from the message, which may be
+ * an old one (those of the device's own creation arrive after attach).
+ */
+static void gone_link_msg(struct vsw_gone *g)
 {
+	bool up;
+
 	if (g->ops->event != NULL)
 		g->ops->event(g->port);
+	up = gone_if_up(g->ifname);
 	if (vsw_gone_is(g))
 		return; /* the link stays down */
 	vsw_port_set_link(g->port, up);
@@ -267,7 +280,7 @@ static void gone_nl_msg(struct vsw_gone *g, const struct nlmsghdr *nh)
 		return;
 	if (!g->detached) {
 		if (ifi->ifi_index == g->ifindex)
-			gone_link_msg(g, (ifi->ifi_flags & IFF_UP) != 0);
+			gone_link_msg(g);
 		return;
 	}
 	len = (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
@@ -382,17 +395,17 @@ static void gone_attach(struct vsw_gone *g)
 	 * it gives back.
 	 */
 	vsw_store_relaxed(&g->gone, 0);
-	vsw_port_set_link(g->port, true);
-	g->admin_up = true;
-	gone_nl_query(g); /* the link follows if it is down after all */
+	g->admin_up = gone_if_up(g->ifname);
+	vsw_port_set_link(g->port, g->admin_up);
 	if (vsw_port_changed(g->port) < 0)
 		/* n_rxq is re-read by the next remapping of any port */
 		vsw_port_log(g->port, VSW_LOG_WARN,
 			     "%s %s is back, its queue not yet mapped", g->what,
 			     g->ifname);
 	else
-		vsw_port_log(g->port, VSW_LOG_INFO, "%s %s is back, link up",
-			     g->what, g->ifname);
+		vsw_port_log(g->port, VSW_LOG_INFO, "%s %s is back, link %s",
+			     g->what, g->ifname,
+			     g->admin_up ? "up" : "down (administratively)");
 }
 
 void vsw_gone_ctl_handle(struct vsw_port *port)

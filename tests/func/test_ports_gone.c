@@ -7,7 +7,8 @@
  * front-end vanishes (its socket closes, as when QEMU is killed).
  *
  * Each case: frames flow both ways through the port; then, while a
- * thread floods frames from d0 (to d1 and the port), the device goes.
+ * thread floods frames from d0 (to d1 and the port), the device goes
+ * (afpacket and afxdp: taken down and up again first).
  * The port must go link-down and say so in its status, have no queue
  * (vhostuser: sleep on a quiet fd), be logged gone once and never per
  * packet, d0 -> d1 must keep forwarding, and the process (data threads,
@@ -383,7 +384,8 @@ static uint64_t pmd_sleeps(struct env *e)
 }
 
 /*
- * The device is gone and d0 keeps flooding: d1 keeps getting frames, and
+ * The device is gone (or down) and d0 keeps flooding: d1 keeps getting
+ * frames, and
  * over 1.5 s the whole process uses less than 20 % of one core (a thread
  * polling a dead socket, or woken by its POLLERR in a loop, uses a whole
  * one), its data threads sleeping between the frames (100 a second).
@@ -403,7 +405,7 @@ static void assert_gone_quiet(struct env *e, const char *what)
 	s1 = pmd_sleeps(e);
 	g1 = inj_got(e);
 	fprintf(stderr,
-		"%s gone: %llu ms CPU in %llu ms, %llu sleeps, d0 -> d1 "
+		"%s: %llu ms CPU in %llu ms, %llu sleeps, d0 -> d1 "
 		"%llu frames\n",
 		what, (unsigned long long)cpu, (unsigned long long)wall,
 		(unsigned long long)(s1 - s0), (unsigned long long)(g1 - g0));
@@ -473,6 +475,18 @@ static void veth_case(const char *type)
 	inj_start(&e);
 	usleep(100000);
 	assert_true(inj_got(&e) > 0);
+	/*
+	 * Taken down first: the link follows, the queue stays, and the
+	 * ENETDOWN the kernel leaves in the socket (POLLERR until read) does
+	 * not wake the data threads in a loop.
+	 */
+	assert_int_equal(th_sh("ip link set %s down", veth_a), 0);
+	s = wait_state(&e, false, 1, 3000);
+	assert_null(strstr(s.status, "device gone"));
+	assert_gone_quiet(&e, "interface down");
+	assert_int_equal(th_sh("ip link set %s up", veth_a), 0);
+	wait_state(&e, true, 1, 3000);
+
 	assert_int_equal(th_sh("ip netns del %s", ns), 0);
 	/* namespaces die asynchronously (and the veth pair with them) */
 	s = wait_state(&e, false, 0, 5000);
