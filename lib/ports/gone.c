@@ -439,10 +439,10 @@ bool vsw_gone_status(const struct vsw_gone *g, char *buf, size_t len)
 	if (!g->detached)
 		return false;
 	if (g->retry_err == 0)
-		snprintf(buf, len, "device gone, retrying every %d ms",
+		snprintf(buf, len, "interface gone, retrying every %d ms",
 			 VSW_GONE_RETRY_MS);
 	else
-		snprintf(buf, len, "device gone, retrying every %d ms: %s",
+		snprintf(buf, len, "interface gone, retrying every %d ms: %s",
 			 VSW_GONE_RETRY_MS, g->why);
 	return true;
 }

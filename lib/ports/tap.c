@@ -442,6 +442,15 @@ unsigned vsw_tap_send(struct vsw_port *port, unsigned txq,
 			tap_set_gone(t, errno);
 			break;
 		}
+		if (errno == EIO) {
+			/*
+			 * The interface is down (tun refuses writes then):
+			 * the link follows within a control step (gone.c);
+			 * the rest of the burst is lost, not worth a line.
+			 */
+			vsw_port_txq_drop(port, txq, VSW_DROP_TX_DOWN, n - i);
+			return n;
+		}
 		/* refused (bad GSO metadata, interface down): taken, lost */
 		vsw_port_txq_drop(port, txq, VSW_DROP_TX_ERROR, 1);
 		vsw_port_log_rl(port, VSW_LOG_WARN, "tap write: %s",

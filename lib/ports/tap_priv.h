@@ -103,7 +103,7 @@ static inline unsigned vsw_gone_queues(const struct vsw_gone *g, unsigned n)
 int vsw_gone_ctl_fd(struct vsw_port *port);
 int vsw_gone_ctl_timeout_ms(struct vsw_port *port);
 void vsw_gone_ctl_handle(struct vsw_port *port);
-/* While gone: "device gone, retrying ..." into buf, true; else false. */
+/* While gone: "interface gone, retrying ..." into buf, true; else false. */
 bool vsw_gone_status(const struct vsw_gone *g, char *buf, size_t len);
 
 /* ---- TAP (tap.c) ---- */

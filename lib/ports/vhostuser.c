@@ -53,7 +53,8 @@
  * queue, so the link goes down and each rxq's wait fd becomes quiet_fd
  * (the data threads sleep, nothing is polled); a vhostuser port accepts
  * the next connection on its socket, a vhostuserclient port reconnects
- * with vsw_vu's backoff. `show` says "peer gone" until a peer is back.
+ * with vsw_vu's backoff. `show` says "peer gone" (once a front-end had
+ * the link up) until a peer is connected again.
  *
  * Control fds: vsw_vnet_vu watches up to two fds (the socket, the control
  * queue's kick); the port API has one, so they are gathered in an epoll
@@ -91,7 +92,11 @@ struct vhu_port {
 	int epfd; /* ctl_fd: readable when one of reg[] is */
 	int reg[VSW_VNET_VU_CTL_FDS];
 	unsigned n_reg;
-	bool had_peer; /* connected since open; control thread */
+	/*
+	 * A front-end brought the link up since open (a connection that only
+	 * probed the socket does not count); control thread.
+	 */
+	bool had_peer;
 	int quiet_fd; /* rxq_wait_fd of a rxq whose transmitq is not running */
 	char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	/*
@@ -155,6 +160,7 @@ static void vhu_refresh(struct vhu_port *h, bool *changed)
 			n = qp + 1;
 		up |= rx;
 	}
+	h->had_peer |= up;
 	if (up != vsw_port_link(h->port)) {
 		vsw_port_set_link(h->port, up);
 		vsw_port_log(h->port, VSW_LOG_INFO, "link %s",
@@ -362,7 +368,6 @@ static void vhu_ctl_handle(struct vsw_port *port)
 	vsw_store_relaxed(&h->paused, 1);
 	vsw_port_quiesce(port);
 	(void)vsw_vnet_vu_ctl_handle(h->vu);
-	h->had_peer |= vsw_vu_connected(vsw_vnet_vu_endpoint(h->vu));
 	vhu_epoll_sync(h);
 	vhu_refresh(h, &changed);
 	/*

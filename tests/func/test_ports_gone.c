@@ -482,7 +482,7 @@ static void veth_case(const char *type)
 	 */
 	assert_int_equal(th_sh("ip link set %s down", veth_a), 0);
 	s = wait_state(&e, false, 1, 3000);
-	assert_null(strstr(s.status, "device gone"));
+	assert_null(strstr(s.status, "interface gone"));
 	assert_gone_quiet(&e, "interface down");
 	assert_int_equal(th_sh("ip link set %s up", veth_a), 0);
 	wait_state(&e, true, 1, 3000);
@@ -491,7 +491,7 @@ static void veth_case(const char *type)
 	/* namespaces die asynchronously (and the veth pair with them) */
 	s = wait_state(&e, false, 0, 5000);
 	fprintf(stderr, "%s status while gone: %s\n", type, s.status);
-	assert_non_null(strstr(s.status, "device gone"));
+	assert_non_null(strstr(s.status, "interface gone"));
 	g = inj_got(&e);
 	assert_gone_quiet(&e, type);
 	assert_true(inj_got(&e) > g);
@@ -507,7 +507,7 @@ static void veth_case(const char *type)
 	veth_make();
 	s = wait_state(&e, true, 1, 5000);
 	fprintf(stderr, "%s status when back: %s\n", type, s.status);
-	assert_null(strstr(s.status, "device gone"));
+	assert_null(strstr(s.status, "interface gone"));
 	assert_int_equal(log_count(&e, "is back"), 1);
 	inj_stop(&e);
 	p.fd = veth_peer();
@@ -565,7 +565,7 @@ static void test_tap_gone(void **state)
 			 0);
 	s = wait_state(&e, false, 0, 5000);
 	fprintf(stderr, "tap status while gone: %s\n", s.status);
-	assert_non_null(strstr(s.status, "device gone"));
+	assert_non_null(strstr(s.status, "interface gone"));
 	assert_gone_quiet(&e, "tap");
 	assert_int_equal(log_count(&e, "is gone"), 1);
 	assert_int_equal(log_count(&e, "tap read"), 0);
@@ -578,7 +578,7 @@ static void test_tap_gone(void **state)
 	/* the name is free again: the port creates its TAP by itself */
 	assert_int_equal(th_sh("ip link del %s", tap), 0); /* and its peer */
 	s = wait_state(&e, true, 1, 5000);
-	assert_null(strstr(s.status, "device gone"));
+	assert_null(strstr(s.status, "interface gone"));
 	assert_int_equal(log_count(&e, "is back"), 1);
 	inj_stop(&e);
 	p.fd = th_raw_socket(tap, false);

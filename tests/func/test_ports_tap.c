@@ -405,7 +405,7 @@ static void test_tap_gone(void **state)
 	t = vsw_port_tap_ops.ctl_timeout_ms(port);
 	assert_true(t > 500 && t <= 1000);
 	vsw_port_tap_ops.status(port, st, sizeof(st));
-	assert_non_null(strstr(st, "device gone"));
+	assert_non_null(strstr(st, "interface gone"));
 
 	/* the name is taken: the retry fails, the port stays down */
 	assert_true(ctl_due(port, 3000));
