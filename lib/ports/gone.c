@@ -294,13 +294,18 @@ static void gone_nl_msg(struct vsw_gone *g, const struct nlmsghdr *nh)
 	}
 }
 
-/* Without events to go by: is the device still the one attached? */
+/*
+ * Without events to go by: is the device still the one attached, and is
+ * it up?
+ */
 static void gone_check(struct vsw_gone *g)
 {
 	if (g->detached)
 		gone_retry_soon(g);
 	else if ((int)if_nametoindex(g->ifname) != g->ifindex)
 		vsw_gone_set(g, ENODEV);
+	else
+		gone_link_msg(g);
 }
 
 /* Read every queued link message. */
