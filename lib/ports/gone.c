@@ -104,8 +104,8 @@ static bool gone_if_up(const char *ifname)
 	return up;
 }
 
-int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port,
-		  const char *what, const char *ifname, int ifindex,
+int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port, const char *what,
+		  const char *ifname, int ifindex,
 		  const struct vsw_gone_ops *ops, char *err, size_t err_len)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
@@ -193,9 +193,9 @@ VSW_COLD void vsw_gone_set(struct vsw_gone *g, int err)
 	 * thread releases the device only after the grace period of
 	 * vsw_port_changed(), which orders every data op before it.
 	 */
-	if (!__atomic_compare_exchange_n(&g->gone, &expected, err != 0 ? err : ENODEV,
-					 false, __ATOMIC_RELAXED,
-					 __ATOMIC_RELAXED))
+	if (!__atomic_compare_exchange_n(&g->gone, &expected,
+					 err != 0 ? err : ENODEV, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
 	vsw_port_set_link(g->port, false);
 	/* one system call, once: an eventfd write cannot block or fail */
@@ -227,7 +227,7 @@ int vsw_gone_ctl_timeout_ms(struct vsw_port *port)
 	if (due <= now)
 		return 0;
 	return due - now > VSW_GONE_RETRY_MS ? VSW_GONE_RETRY_MS
-					    : (int)(due - now);
+					     : (int)(due - now);
 }
 
 /* Bring the next re-attach forward (rate-limited). */
@@ -287,8 +287,7 @@ static void gone_nl_msg(struct vsw_gone *g, const struct nlmsghdr *nh)
 	for (rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		if (rta->rta_type != IFLA_IFNAME)
 			continue;
-		if (strncmp(RTA_DATA(rta), g->ifname,
-			    RTA_PAYLOAD(rta)) == 0)
+		if (strncmp(RTA_DATA(rta), g->ifname, RTA_PAYLOAD(rta)) == 0)
 			gone_retry_soon(g);
 		return;
 	}

@@ -664,9 +664,8 @@ static void vhu_case(bool client)
 		snprintf(path, sizeof(path), "%s/fe.sock", dir);
 		ft.fe = fe_new(path, true);
 		ft.pool = p.pool;
-		assert_int_equal(pthread_create(&thr, NULL, fe_connect_main,
-						&ft),
-				 0);
+		assert_int_equal(
+			pthread_create(&thr, NULL, fe_connect_main, &ft), 0);
 		for (i = 0; i < 3000 && stat(path, &st) != 0; i++)
 			usleep(1000);
 		opt = (struct vsw_port_opt){"path", path};
@@ -747,7 +746,8 @@ int main(void)
 	};
 
 	if (geteuid() != 0) {
-		fprintf(stderr, "needs root (namespaces, veth, TAP): skipped\n");
+		fprintf(stderr,
+			"needs root (namespaces, veth, TAP): skipped\n");
 		return 77;
 	}
 	/* interfaces of our own, whatever else runs on the machine */
