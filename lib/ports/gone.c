@@ -5,6 +5,10 @@
  * back (`ip link del`, its veth peer's namespace deleted, moved to another
  * namespace).
  *
+ * A device moved into another namespace is out of sight too (RTM_DELLINK
+ * here); a provider that still holds it then (a TAP: its fd keeps working,
+ * ops->held) keeps it, and it is found gone from the data path only.
+ *
  * Noticing. Two ways, neither a system call per packet:
  *  - rtnetlink: a NETLINK_ROUTE socket in RTNLGRP_LINK, watched by the
  *    control thread, reports RTM_DELLINK of the interface at once, and
@@ -82,24 +86,24 @@ static int gone_nl_open(void)
 
 /*
  * Whether ifname is administratively up (SIOCGIFFLAGS, through any socket:
- * the ioctl falls through to the device layer); false if it does not
- * exist, true when it cannot be told otherwise.
+ * the ioctl falls through to the device layer): 1 or 0; -1 if there is no
+ * such interface here (being deleted or moved away: RTM_DELLINK follows);
+ * 1 when it cannot be told.
  */
-static bool gone_if_up(const char *ifname)
+static int gone_if_up(const char *ifname)
 {
 	struct ifreq ifr;
-	bool up = true;
-	int s;
+	int s, up = 1;
 
 	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return true;
+		return 1;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0)
 		up = (ifr.ifr_flags & IFF_UP) != 0;
 	else if (errno == ENODEV)
-		up = false; /* being deleted: RTM_DELLINK follows */
+		up = -1;
 	close(s);
 	return up;
 }
@@ -157,7 +161,7 @@ int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port, const char *what,
 			     strerror(ret < 0 ? -ret : EINVAL), g->ifname,
 			     VSW_GONE_RETRY_MS);
 	}
-	g->admin_up = gone_if_up(g->ifname);
+	g->admin_up = gone_if_up(g->ifname) > 0;
 	vsw_port_set_link(port, g->admin_up);
 	if (!g->admin_up)
 		vsw_port_log(port, VSW_LOG_INFO,
@@ -230,6 +234,27 @@ int vsw_gone_ctl_timeout_ms(struct vsw_port *port)
 					     : (int)(due - now);
 }
 
+/*
+ * The device is out of this namespace's sight: gone, unless the port still
+ * holds it (a TAP moved into another namespace).
+ */
+static void gone_lost(struct vsw_gone *g)
+{
+	if (g->ops->held != NULL && g->ops->held(g->port)) {
+		/* its state there is not ours to see: a write it refuses
+		 * while down there counts tx_down */
+		g->away = true;
+		g->admin_up = true;
+		vsw_port_set_link(g->port, true);
+		vsw_port_log(g->port, VSW_LOG_INFO,
+			     "%s %s left this network namespace; still "
+			     "attached, watched from the data path only",
+			     g->what, g->ifname);
+		return;
+	}
+	vsw_gone_set(g, ENODEV);
+}
+
 /* Bring the next re-attach forward (rate-limited). */
 static void gone_retry_soon(struct vsw_gone *g)
 {
@@ -246,17 +271,17 @@ static void gone_retry_soon(struct vsw_gone *g)
  */
 static void gone_link_msg(struct vsw_gone *g)
 {
-	bool up;
+	int up;
 
 	if (g->ops->event != NULL)
 		g->ops->event(g->port);
 	up = gone_if_up(g->ifname);
-	if (vsw_gone_is(g))
-		return; /* the link stays down */
+	if (up < 0 || vsw_gone_is(g))
+		return; /* not here (RTM_DELLINK follows), or down for good */
 	vsw_port_set_link(g->port, up);
 	if (up == g->admin_up)
 		return;
-	g->admin_up = up;
+	g->admin_up = up != 0;
 	vsw_port_log(g->port, VSW_LOG_INFO, "%s %s is %s; link %s", g->what,
 		     g->ifname, up ? "up" : "down (administratively)",
 		     up ? "up" : "down");
@@ -272,14 +297,14 @@ static void gone_nl_msg(struct vsw_gone *g, const struct nlmsghdr *nh)
 	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
 		return;
 	if (nh->nlmsg_type == RTM_DELLINK) {
-		if (!g->detached && ifi->ifi_index == g->ifindex)
-			vsw_gone_set(g, ENODEV);
+		if (!g->detached && !g->away && ifi->ifi_index == g->ifindex)
+			gone_lost(g);
 		return;
 	}
 	if (nh->nlmsg_type != RTM_NEWLINK)
 		return;
 	if (!g->detached) {
-		if (ifi->ifi_index == g->ifindex)
+		if (!g->away && ifi->ifi_index == g->ifindex)
 			gone_link_msg(g);
 		return;
 	}
@@ -301,8 +326,10 @@ static void gone_check(struct vsw_gone *g)
 {
 	if (g->detached)
 		gone_retry_soon(g);
+	else if (g->away)
+		return;
 	else if ((int)if_nametoindex(g->ifname) != g->ifindex)
-		vsw_gone_set(g, ENODEV);
+		gone_lost(g);
 	else
 		gone_link_msg(g);
 }
@@ -388,6 +415,7 @@ static void gone_attach(struct vsw_gone *g)
 	}
 	g->ifindex = ret;
 	g->detached = false;
+	g->away = false;
 	g->queues_off = false;
 	g->retry_err = 0;
 	g->why[0] = '\0';
@@ -399,7 +427,7 @@ static void gone_attach(struct vsw_gone *g)
 	 * it gives back.
 	 */
 	vsw_store_relaxed(&g->gone, 0);
-	g->admin_up = gone_if_up(g->ifname);
+	g->admin_up = gone_if_up(g->ifname) > 0;
 	vsw_port_set_link(g->port, g->admin_up);
 	if (vsw_port_changed(g->port) < 0)
 		/* n_rxq is re-read by the next remapping of any port */

@@ -20,8 +20,10 @@
  * The interface going away under the port (`ip link del`, or the network
  * namespace it was moved to is deleted) leaves the fd detached: reads and
  * writes fail with EBADFD and poll reports POLLERR for ever. The control
- * thread hears of it from rtnetlink (RTM_DELLINK), or the data thread that
- * sees EBADFD first tells it (vsw_gone_set()); the shared mechanism of
+ * thread hears of it from rtnetlink (RTM_DELLINK; unless the fd is still
+ * attached: the interface was only moved into another namespace, where it
+ * keeps working), or the data thread that sees EBADFD first tells it
+ * (vsw_gone_set()); the shared mechanism of
  * gone.c then drops the port to zero queues (no data thread polls, sleeps
  * on or sends to the dead fd), closes the fd (tap_detach) and every
  * VSW_GONE_RETRY_MS creates / attaches the interface of that name again
@@ -210,9 +212,23 @@ static int tap_reattach(struct vsw_port *port, char *why, size_t why_len)
 	return idx;
 }
 
+/*
+ * Moved into another namespace (RTM_DELLINK here): the fd is still
+ * attached (a deleted interface detaches it first: TUNGETIFF -> EBADFD).
+ */
+static bool tap_held(struct vsw_port *port)
+{
+	const struct tap_port *t = vsw_port_priv(port);
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	return ioctl(t->fd, TUNGETIFF, &ifr) == 0;
+}
+
 static const struct vsw_gone_ops tap_gone_ops = {
 	.detach = tap_detach,
 	.attach = tap_reattach,
+	.held = tap_held,
 };
 
 int vsw_tap_open_params(struct vsw_port *port, const struct vsw_tap_params *tp,

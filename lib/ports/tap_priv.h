@@ -41,6 +41,14 @@ struct vsw_gone_ops {
 	 * went down or up; e.g. clear a socket error it left behind).
 	 */
 	void (*event)(struct vsw_port *port);
+	/*
+	 * Optional: the device left this namespace's view (RTM_DELLINK, or
+	 * its name no longer leads to it). true if the port still holds it
+	 * (a TAP moved to another namespace keeps working through its fd);
+	 * it is then watched no more here and only the data path can find
+	 * it gone. Without this op, or when it returns false, it is gone.
+	 */
+	bool (*held)(struct vsw_port *port);
 };
 
 /* Embedded in the provider's state; see gone.c. */
@@ -60,6 +68,7 @@ struct vsw_gone {
 	bool queues_off; /* the provider shows zero queues */
 	bool detached;	 /* ops->detach ran, ops->attach did not yet work */
 	bool admin_up;	 /* the attached interface was IFF_UP last time */
+	bool away;	 /* held but moved out of this namespace (ops->held) */
 	int ev;		 /* eventfd kicked by vsw_gone_set() */
 	int nl;		 /* rtnetlink link events, or -1 */
 	int epfd;	 /* the port's ctl_fd: ev and nl */

@@ -3,7 +3,8 @@
  * Ports whose device goes away, inside the real switch (two data threads
  * that sleep when idle), beside two dummy ports d0 and d1 on one bridge:
  * afpacket and afxdp on a veth whose peer's namespace is deleted, tap
- * deleted with `ip link del`, vhostuser and vhostuserclient whose
+ * deleted with `ip link del` (and first moved into another namespace and
+ * back, which is not gone), vhostuser and vhostuserclient whose
  * front-end vanishes (its socket closes, as when QEMU is killed).
  *
  * Each case: frames flow both ways through the port; then, while a
@@ -531,9 +532,19 @@ static void test_afxdp_gone(void **state)
 
 /* ---- tap: deleted from outside with ip link del ---- */
 
+static char tap[16];
+
+static int tap_peer_fn(void *arg)
+{
+	int *fd = arg;
+
+	*fd = th_raw_socket(tap, false);
+	return *fd < 0 ? *fd : 0;
+}
+
 static void test_tap_gone(void **state)
 {
-	char tap[16], err[256];
+	char err[256];
 	struct vsw_port_opt opt = {"ifname", tap};
 	struct peer p = {.fd = -1};
 	struct port_state s;
@@ -552,6 +563,27 @@ static void test_tap_gone(void **state)
 	assert_true(p.fd >= 0);
 	traffic_both_ways(&e, &p, 20);
 	close(p.fd);
+
+	/*
+	 * Moved into another namespace (RTM_DELLINK here) it is not gone:
+	 * the TAP keeps working there, and after it came back.
+	 */
+	assert_int_equal(th_sh("ip netns add %s", ns), 0);
+	assert_int_equal(th_sh("ip link set %s netns %s", tap, ns), 0);
+	assert_int_equal(th_sh("ip -n %s link set %s up", ns, tap), 0);
+	usleep(300000);
+	s = wait_state(&e, true, 1, 100);
+	assert_int_equal(log_count(&e, "is gone"), 0);
+	assert_int_equal(log_count(&e, "left this network namespace"), 1);
+	assert_int_equal(th_in_netns(ns, tap_peer_fn, &p.fd), 0);
+	traffic_both_ways(&e, &p, 25);
+	close(p.fd);
+	assert_int_equal(th_sh("ip -n %s link set %s netns %d", ns, tap,
+			       (int)getpid()),
+			 0);
+	assert_int_equal(th_sh("ip link set %s up", tap), 0);
+	assert_int_equal(th_sh("ip netns del %s", ns), 0);
+	wait_state(&e, true, 1, 100);
 
 	inj_start(&e);
 	usleep(100000);
