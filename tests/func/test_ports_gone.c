@@ -410,8 +410,11 @@ static void assert_gone_quiet(struct env *e, const char *what)
 		"%llu frames\n",
 		what, (unsigned long long)cpu, (unsigned long long)wall,
 		(unsigned long long)(s1 - s0), (unsigned long long)(g1 - g0));
-	/* the other ports keep forwarding: ~150 frames, allow for slowness */
-	assert_true(g1 - g0 >= 50);
+	/*
+	 * the other ports keep forwarding: ~150 frames, fewer on a loaded
+	 * machine (the flooding thread sleeps 10 ms between frames)
+	 */
+	assert_true(g1 - g0 >= 20);
 	assert_true(cpu * 5 < wall);
 	/* about one sleep per frame per thread; a wake-up loop is millions */
 	assert_true(s1 - s0 < 2000);
@@ -490,7 +493,7 @@ static void veth_case(const char *type)
 
 	assert_int_equal(th_sh("ip netns del %s", ns), 0);
 	/* namespaces die asynchronously (and the veth pair with them) */
-	s = wait_state(&e, false, 0, 5000);
+	s = wait_state(&e, false, 0, 10000);
 	fprintf(stderr, "%s status while gone: %s\n", type, s.status);
 	assert_non_null(strstr(s.status, "interface gone"));
 	g = inj_got(&e);
