@@ -51,6 +51,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -597,6 +598,9 @@ struct afpacket_port {
 	struct vsw_afp *a; /* NULL while the interface is gone */
 	char ifname[IFNAMSIZ];
 };
+
+/* vsw_gone_ctl_*() take the port's priv for its struct vsw_gone */
+_Static_assert(offsetof(struct afpacket_port, g) == 0, "g first");
 
 static void afpacket_detach(struct vsw_port *port)
 {

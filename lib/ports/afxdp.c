@@ -31,6 +31,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,9 @@ struct afxdp_port {
 	struct afxdp_xsk x;
 #endif
 };
+
+/* vsw_gone_ctl_*() take the port's priv for its struct vsw_gone */
+_Static_assert(offsetof(struct afxdp_port, g) == 0, "g first");
 
 #ifdef VSW_HAVE_LIBXDP
 static void afxdp_xsk_destroy(struct afxdp_xsk *x)

@@ -45,6 +45,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,9 @@ struct tap_port {
 	/* send: the little-endian header of each frame of a burst */
 	struct virtio_net_hdr_v1 tx_hdr[VSW_PORT_BURST];
 };
+
+/* vsw_gone_ctl_*() take the port's priv for its struct vsw_gone */
+_Static_assert(offsetof(struct tap_port, g) == 0, "g first");
 
 /* Bring the interface up and set its MTU through an AF_INET socket. */
 static int tap_ifconfig(const char *ifname, unsigned mtu, char *err,
