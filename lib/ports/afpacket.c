@@ -24,6 +24,18 @@
  * back; frames marked PACKET_OUTGOING are skipped anyway. The interface is
  * put in promiscuous mode for as long as the socket lives.
  *
+ * The interface going away (`ip link del`, its veth peer's namespace
+ * deleted): the socket stays bound to an ifindex that no longer exists,
+ * polls as POLLERR for ever and every send fails with ENXIO. The port
+ * uses gone.c: rtnetlink's RTM_DELLINK (or a send failing with ENXIO /
+ * ENODEV, once) takes its queue away and the socket is closed; every
+ * VSW_GONE_RETRY_MS, and at once when an interface of that name appears,
+ * a new socket is opened on it. An interface taken down (and a socket
+ * bound to one that is down) leaves ENETDOWN in the socket's error, which
+ * polls as POLLERR as well until read: it is read after bind and on every
+ * link message about the interface, so that a sleeping data thread does
+ * not wake in a loop.
+ *
  * VLAN: the kernel strips a received 802.1Q/802.1ad tag into the frame
  * header (TP_STATUS_VLAN_VALID); recv puts it back into the frame.
  *
@@ -39,6 +51,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +77,7 @@
 
 struct vsw_afp {
 	struct vsw_port *port;
+	struct vsw_gone *gone; /* told when a send shows the device gone */
 	int fd;
 	int ifindex;
 	char ifname[IFNAMSIZ];
@@ -125,8 +139,9 @@ int vsw_port_sw_offload(const struct vsw_pkt *pkt, uint8_t *scratch,
 /* Socket and ring                                                     */
 /* ------------------------------------------------------------------ */
 
-int vsw_afp_create(struct vsw_port *port, const char *ifname, char *err,
-		   size_t err_len, struct vsw_afp **out)
+int vsw_afp_create(struct vsw_port *port, const char *ifname,
+		   struct vsw_gone *gone, char *err, size_t err_len,
+		   struct vsw_afp **out)
 {
 	struct tpacket_req3 req = {
 		.tp_block_size = AFP_BLOCK_SIZE,
@@ -152,6 +167,7 @@ int vsw_afp_create(struct vsw_port *port, const char *ifname, char *err,
 	if (a == NULL)
 		return -ENOMEM;
 	a->port = port;
+	a->gone = gone;
 	a->ring = MAP_FAILED;
 	snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
 	a->ifindex = (int)if_nametoindex(ifname);
@@ -225,6 +241,8 @@ int vsw_afp_create(struct vsw_port *port, const char *ifname, char *err,
 			ifname, strerror(-ret));
 		goto err_unmap;
 	}
+	/* bound to an interface that is down: ENETDOWN, POLLERR until read */
+	vsw_afp_clear_error(a);
 	for (i = 0; i < VSW_PORT_BURST; i++) {
 		a->msg[i].msg_hdr.msg_iov = a->iov[i];
 		a->iov[i][0].iov_base = &a->hdr[i];
@@ -256,6 +274,27 @@ void vsw_afp_destroy(struct vsw_afp *a)
 int vsw_afp_fd(const struct vsw_afp *a)
 {
 	return a->fd;
+}
+
+int vsw_afp_ifindex(const struct vsw_afp *a)
+{
+	return a->ifindex;
+}
+
+void vsw_afp_clear_error(struct vsw_afp *a)
+{
+	socklen_t len;
+	int e;
+
+	len = sizeof(e);
+	/* reading SO_ERROR clears it; nothing to do with the value */
+	(void)getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &e, &len);
+}
+
+/* A send failed with err: is it the interface that went away? */
+static inline bool afp_dev_gone(int err)
+{
+	return err == ENXIO || err == ENODEV;
 }
 
 void vsw_afp_status(const struct vsw_afp *a, char *buf, size_t len)
@@ -456,6 +495,21 @@ static unsigned afp_flush(struct vsw_afp *a, unsigned n, bool *full)
 			*full = true;
 			break;
 		}
+		if (afp_dev_gone(errno)) {
+			/* once: the link goes down, no more sends */
+			vsw_gone_set(a->gone, errno);
+			*full = true;
+			break;
+		}
+		if (errno == ENETDOWN) {
+			/*
+			 * Taken down under us (the link follows within a
+			 * control step, see gone.c): the burst is lost, not
+			 * an error worth a line per burst.
+			 */
+			vsw_port_txq_drop(a->port, 0, VSW_DROP_TX_DOWN, n - i);
+			return n;
+		}
 		vsw_port_txq_drop(a->port, 0, VSW_DROP_TX_ERROR, 1);
 		vsw_port_log_rl(a->port, VSW_LOG_WARN, "afpacket send: %s",
 				strerror(errno));
@@ -482,6 +536,14 @@ static int afp_send_sw(struct vsw_afp *a, const struct vsw_pkt *p)
 
 	if (ret == -EAGAIN)
 		return ret;
+	if (afp_dev_gone(-ret)) {
+		vsw_gone_set(a->gone, -ret);
+		return -EAGAIN;
+	}
+	if (ret == -ENETDOWN) {
+		vsw_port_txq_drop(a->port, 0, VSW_DROP_TX_DOWN, 1);
+		return 0;
+	}
 	if (ret < 0) {
 		/* segments already sent stay sent; the frame counts lost */
 		vsw_port_txq_drop(a->port, 0, VSW_DROP_TX_ERROR, 1);
@@ -530,70 +592,150 @@ unsigned vsw_afp_send(struct vsw_afp *a, struct vsw_pkt *const *pkts,
 /* Provider                                                            */
 /* ------------------------------------------------------------------ */
 
+/* The port: the socket, or none while its interface is gone. */
+struct afpacket_port {
+	struct vsw_gone g; /* first: its ctl ops take the port's priv */
+	struct vsw_afp *a; /* NULL while the interface is gone */
+	char ifname[IFNAMSIZ];
+};
+
+/* vsw_gone_ctl_*() take the port's priv for its struct vsw_gone */
+_Static_assert(offsetof(struct afpacket_port, g) == 0, "g first");
+
+static void afpacket_detach(struct vsw_port *port)
+{
+	struct afpacket_port *ap = vsw_port_priv(port);
+
+	vsw_afp_destroy(ap->a);
+	ap->a = NULL;
+}
+
+static int afpacket_attach(struct vsw_port *port, char *why, size_t why_len)
+{
+	struct afpacket_port *ap = vsw_port_priv(port);
+	int ret;
+
+	ret = vsw_afp_create(port, ap->ifname, &ap->g, why, why_len, &ap->a);
+	return ret < 0 ? ret : vsw_afp_ifindex(ap->a);
+}
+
+static void afpacket_event(struct vsw_port *port)
+{
+	struct afpacket_port *ap = vsw_port_priv(port);
+
+	vsw_afp_clear_error(ap->a);
+}
+
+static const struct vsw_gone_ops afpacket_gone_ops = {
+	.detach = afpacket_detach,
+	.attach = afpacket_attach,
+	.event = afpacket_event,
+};
+
 static int afpacket_open(struct vsw_port *port,
 			 const struct vsw_port_opt *opts, unsigned n_opts,
 			 char *err, size_t err_len)
 {
 	static const char *const known[] = {"ifname", NULL};
-	struct vsw_afp *a;
+	struct afpacket_port *ap;
 	int ret;
 
 	ret = vsw_port_opts_check(port, opts, n_opts, known, err, err_len);
 	if (ret < 0)
 		return ret;
+	ap = calloc(1, sizeof(*ap));
+	if (ap == NULL)
+		return -ENOMEM;
 	ret = vsw_afp_create(port, vsw_port_opt_get(opts, n_opts, "ifname"),
-			     err, err_len, &a);
+			     &ap->g, err, err_len, &ap->a);
 	if (ret < 0)
-		return ret;
-	vsw_port_set_priv(port, a);
+		goto err_free;
+	snprintf(ap->ifname, sizeof(ap->ifname), "%s", ap->a->ifname);
+	ret = vsw_gone_init(&ap->g, port, "interface", ap->ifname,
+			    vsw_afp_ifindex(ap->a), &afpacket_gone_ops, err,
+			    err_len);
+	if (ret < 0)
+		goto err_afp;
+	vsw_port_set_priv(port, ap);
 	vsw_port_log(port, VSW_LOG_INFO, "afpacket on %s (%s offloads)",
-		     a->ifname, a->vnet ? "vnet-header" : "software");
+		     ap->a->ifname, ap->a->vnet ? "vnet-header" : "software");
 	return 0;
+
+err_afp:
+	vsw_afp_destroy(ap->a);
+err_free:
+	free(ap);
+	return ret;
 }
 
 static void afpacket_close(struct vsw_port *port)
 {
-	vsw_afp_destroy(vsw_port_priv(port));
+	struct afpacket_port *ap = vsw_port_priv(port);
+
+	if (ap == NULL)
+		return;
+	vsw_afp_destroy(ap->a);
+	vsw_gone_fini(&ap->g);
+	free(ap);
 	vsw_port_set_priv(port, NULL);
 }
 
 static unsigned afpacket_n_queues(const struct vsw_port *port)
 {
-	(void)port;
-	return 1;
+	const struct afpacket_port *ap = vsw_port_priv(port);
+
+	return vsw_gone_queues(&ap->g, 1);
 }
 
 static void afpacket_status(const struct vsw_port *port, char *buf,
 			    size_t len)
 {
-	vsw_afp_status(vsw_port_priv(port), buf, len);
+	const struct afpacket_port *ap = vsw_port_priv(port);
+	char gone[200];
+
+	if (vsw_gone_status(&ap->g, gone, sizeof(gone)))
+		snprintf(buf, len, "%s; ifname %s", gone, ap->ifname);
+	else
+		vsw_afp_status(ap->a, buf, len);
 }
 
 static unsigned afpacket_recv(struct vsw_port *port, unsigned rxq,
 			      struct vsw_pkt_pool *pool, struct vsw_pkt **pkts,
 			      unsigned n)
 {
+	struct afpacket_port *ap = vsw_port_priv(port);
+
 	(void)rxq;
-	return vsw_afp_recv(vsw_port_priv(port), pool, pkts, n);
+	if (vsw_gone_is(&ap->g))
+		return 0;
+	return vsw_afp_recv(ap->a, pool, pkts, n);
 }
 
 static unsigned afpacket_send(struct vsw_port *port, unsigned txq,
 			      struct vsw_pkt *const *pkts, unsigned n)
 {
+	struct afpacket_port *ap = vsw_port_priv(port);
+
 	(void)txq;
-	return vsw_afp_send(vsw_port_priv(port), pkts, n);
+	if (vsw_gone_is(&ap->g))
+		return 0; /* the link is down: counted tx_down */
+	return vsw_afp_send(ap->a, pkts, n);
 }
 
 static int afpacket_rxq_wait_fd(struct vsw_port *port, unsigned rxq)
 {
+	const struct afpacket_port *ap = vsw_port_priv(port);
+
 	(void)rxq;
-	return vsw_afp_fd(vsw_port_priv(port));
+	return vsw_afp_fd(ap->a);
 }
 
 static bool afpacket_rxq_arm(struct vsw_port *port, unsigned rxq)
 {
+	const struct afpacket_port *ap = vsw_port_priv(port);
+
 	(void)rxq;
-	return vsw_afp_rx_pending(vsw_port_priv(port));
+	return vsw_afp_rx_pending(ap->a);
 }
 
 static void afpacket_rxq_disarm(struct vsw_port *port, unsigned rxq)
@@ -608,6 +750,9 @@ const struct vsw_port_ops vsw_port_afpacket_ops = {
 	.close = afpacket_close,
 	.n_rxq = afpacket_n_queues,
 	.n_txq = afpacket_n_queues,
+	.ctl_fd = vsw_gone_ctl_fd,
+	.ctl_timeout_ms = vsw_gone_ctl_timeout_ms,
+	.ctl_handle = vsw_gone_ctl_handle,
 	.status = afpacket_status,
 	.recv = afpacket_recv,
 	.send = afpacket_send,

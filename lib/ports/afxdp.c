@@ -16,6 +16,13 @@
  * segments GSO frames in software (vsw_port_sw_offload); received frames
  * have complete checksums.
  *
+ * The interface going away: the socket is unbound by the kernel (it polls
+ * as nothing, its kick fails with ENXIO). gone.c notices (rtnetlink, or
+ * that ENXIO once), takes the queue away, and the socket, UMEM and XDP
+ * program (or the fallback socket) are released; when an interface of
+ * that name is there again the port attaches to it as open did (AF_XDP,
+ * or the fallback).
+ *
  * Threads: recv owns the RX and fill rings, send the TX and completion
  * rings and the TX stack; the rings are single-producer single-consumer
  * with the kernel (libxdp's inline helpers carry the barriers).
@@ -24,6 +31,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +73,7 @@ struct afxdp_xsk {
 #endif
 
 struct afxdp_port {
+	struct vsw_gone g; /* first: its ctl ops take the port's priv */
 	struct vsw_port *port;
 	char ifname[IFNAMSIZ];
 	unsigned queue;
@@ -73,6 +82,9 @@ struct afxdp_port {
 	struct afxdp_xsk x;
 #endif
 };
+
+/* vsw_gone_ctl_*() take the port's priv for its struct vsw_gone */
+_Static_assert(offsetof(struct afxdp_port, g) == 0, "g first");
 
 #ifdef VSW_HAVE_LIBXDP
 static void afxdp_xsk_destroy(struct afxdp_xsk *x)
@@ -283,16 +295,98 @@ static unsigned afxdp_xsk_send(struct afxdp_port *ap,
 	/*
 	 * Copy mode transmits from the sendto() context: one kick per burst
 	 * (EAGAIN / EBUSY: the kernel is still busy with the ring and will
-	 * see the new descriptors on the next kick).
+	 * see the new descriptors on the next kick; ENETDOWN: the interface
+	 * was taken down, the link follows within a control step and the
+	 * frames stay queued).
 	 */
 	if (x->sw_queued != 0 &&
 	    sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
-	    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS)
-		vsw_port_log_rl(ap->port, VSW_LOG_WARN, "afxdp kick: %s",
-				strerror(errno));
+	    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS &&
+	    errno != ENETDOWN) {
+		if (errno == ENXIO || errno == ENODEV)
+			vsw_gone_set(&ap->g, errno); /* unbound: once */
+		else
+			vsw_port_log_rl(ap->port, VSW_LOG_WARN,
+					"afxdp kick: %s", strerror(errno));
+	}
 	return i;
 }
 #endif /* VSW_HAVE_LIBXDP */
+
+/*
+ * Attach to the interface: AF_XDP, or the afpacket fallback (logged with
+ * the reason). Its ifindex, or a negative errno with a message in err.
+ */
+static int afxdp_attach(struct afxdp_port *ap, char *err, size_t err_len)
+{
+	char why[160];
+	int ret, idx;
+
+	idx = (int)if_nametoindex(ap->ifname);
+	if (idx == 0) {
+		vsw_port_errf(err, err_len, "afxdp: no interface '%s'",
+			      ap->ifname);
+		return -ENODEV;
+	}
+#ifdef VSW_HAVE_LIBXDP
+	ret = afxdp_xsk_create(ap, why, sizeof(why));
+	if (ret == 0) {
+		vsw_port_log(ap->port, VSW_LOG_INFO,
+			     "afxdp on %s queue %u (copy mode, generic XDP)",
+			     ap->ifname, ap->queue);
+		return idx;
+	}
+	if (ret == -ENOMEM)
+		return ret;
+#else
+	snprintf(why, sizeof(why), "vsw was built without libxdp");
+#endif
+	vsw_port_log(ap->port, VSW_LOG_WARN,
+		     "afxdp: AF_XDP unavailable on %s (%s): falling back to "
+		     "afpacket",
+		     ap->ifname, why);
+	ret = vsw_afp_create(ap->port, ap->ifname, &ap->g, err, err_len,
+			     &ap->afp);
+	if (ret < 0)
+		return ret;
+	return vsw_afp_ifindex(ap->afp);
+}
+
+static void afxdp_release(struct afxdp_port *ap)
+{
+	if (ap->afp != NULL)
+		vsw_afp_destroy(ap->afp);
+#ifdef VSW_HAVE_LIBXDP
+	else
+		afxdp_xsk_destroy(&ap->x);
+#endif
+	ap->afp = NULL;
+}
+
+static void afxdp_gone_detach(struct vsw_port *port)
+{
+	afxdp_release(vsw_port_priv(port));
+}
+
+static int afxdp_gone_attach(struct vsw_port *port, char *why,
+			     size_t why_len)
+{
+	return afxdp_attach(vsw_port_priv(port), why, why_len);
+}
+
+static void afxdp_gone_event(struct vsw_port *port)
+{
+	struct afxdp_port *ap = vsw_port_priv(port);
+
+	if (ap->afp != NULL)
+		vsw_afp_clear_error(ap->afp);
+}
+
+static const struct vsw_gone_ops afxdp_gone_ops = {
+	.detach = afxdp_gone_detach,
+	.attach = afxdp_gone_attach,
+	.event = afxdp_gone_event,
+};
 
 static int afxdp_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 		      unsigned n_opts, char *err, size_t err_len)
@@ -300,8 +394,7 @@ static int afxdp_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 	static const char *const known[] = {"ifname", "queue", NULL};
 	const char *ifname = vsw_port_opt_get(opts, n_opts, "ifname");
 	struct afxdp_port *ap;
-	char why[160];
-	int ret;
+	int ret, idx;
 
 	ret = vsw_port_opts_check(port, opts, n_opts, known, err, err_len);
 	if (ret < 0)
@@ -313,10 +406,6 @@ static int afxdp_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 			  "(1 to %d characters)", IFNAMSIZ - 1);
 		return -EINVAL;
 	}
-	if (if_nametoindex(ifname) == 0) {
-		vsw_port_errf(err, err_len, "afxdp: no interface '%s'", ifname);
-		return -ENODEV;
-	}
 	ap = calloc(1, sizeof(*ap));
 	if (ap == NULL)
 		return -ENOMEM;
@@ -326,30 +415,20 @@ static int afxdp_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 				err, err_len);
 	if (ret < 0)
 		goto err_free;
-#ifdef VSW_HAVE_LIBXDP
-	ret = afxdp_xsk_create(ap, why, sizeof(why));
-	if (ret == 0) {
-		vsw_port_set_priv(port, ap);
-		vsw_port_log(port, VSW_LOG_INFO,
-			     "afxdp on %s queue %u (copy mode, generic XDP)",
-			     ap->ifname, ap->queue);
-		return 0;
+	idx = afxdp_attach(ap, err, err_len);
+	if (idx < 0) {
+		ret = idx;
+		goto err_free;
 	}
-	if (ret == -ENOMEM)
-		goto err_free;
-#else
-	snprintf(why, sizeof(why), "vsw was built without libxdp");
-#endif
-	vsw_port_log(port, VSW_LOG_WARN,
-		     "afxdp: AF_XDP unavailable on %s (%s): falling back to "
-		     "afpacket",
-		     ap->ifname, why);
-	ret = vsw_afp_create(port, ap->ifname, err, err_len, &ap->afp);
+	ret = vsw_gone_init(&ap->g, port, "interface", ap->ifname, idx,
+			    &afxdp_gone_ops, err, err_len);
 	if (ret < 0)
-		goto err_free;
+		goto err_release;
 	vsw_port_set_priv(port, ap);
 	return 0;
 
+err_release:
+	afxdp_release(ap);
 err_free:
 	free(ap);
 	return ret;
@@ -361,28 +440,29 @@ static void afxdp_close(struct vsw_port *port)
 
 	if (ap == NULL)
 		return;
-	if (ap->afp != NULL)
-		vsw_afp_destroy(ap->afp);
-#ifdef VSW_HAVE_LIBXDP
-	else
-		afxdp_xsk_destroy(&ap->x);
-#endif
+	if (!ap->g.detached)
+		afxdp_release(ap);
+	vsw_gone_fini(&ap->g);
 	free(ap);
 	vsw_port_set_priv(port, NULL);
 }
 
 static unsigned afxdp_n_queues(const struct vsw_port *port)
 {
-	(void)port;
-	return 1;
+	const struct afxdp_port *ap = vsw_port_priv(port);
+
+	return vsw_gone_queues(&ap->g, 1);
 }
 
 static void afxdp_status(const struct vsw_port *port, char *buf, size_t len)
 {
 	const struct afxdp_port *ap = vsw_port_priv(port);
-	char sub[96];
+	char sub[200];
 
-	if (ap->afp != NULL) {
+	if (vsw_gone_status(&ap->g, sub, sizeof(sub))) {
+		snprintf(buf, len, "%s; ifname %s, queue %u", sub, ap->ifname,
+			 ap->queue);
+	} else if (ap->afp != NULL) {
 		vsw_afp_status(ap->afp, sub, sizeof(sub));
 		snprintf(buf, len, "afpacket fallback: %s", sub);
 	} else {
@@ -398,6 +478,8 @@ static unsigned afxdp_recv(struct vsw_port *port, unsigned rxq,
 	struct afxdp_port *ap = vsw_port_priv(port);
 
 	(void)rxq;
+	if (vsw_gone_is(&ap->g))
+		return 0;
 	if (ap->afp != NULL)
 		return vsw_afp_recv(ap->afp, pool, pkts, n);
 #ifdef VSW_HAVE_LIBXDP
@@ -413,6 +495,8 @@ static unsigned afxdp_send(struct vsw_port *port, unsigned txq,
 	struct afxdp_port *ap = vsw_port_priv(port);
 
 	(void)txq;
+	if (vsw_gone_is(&ap->g))
+		return 0; /* the link is down: counted tx_down */
 	if (ap->afp != NULL)
 		return vsw_afp_send(ap->afp, pkts, n);
 #ifdef VSW_HAVE_LIBXDP
@@ -469,6 +553,9 @@ const struct vsw_port_ops vsw_port_afxdp_ops = {
 	.close = afxdp_close,
 	.n_rxq = afxdp_n_queues,
 	.n_txq = afxdp_n_queues,
+	.ctl_fd = vsw_gone_ctl_fd,
+	.ctl_timeout_ms = vsw_gone_ctl_timeout_ms,
+	.ctl_handle = vsw_gone_ctl_handle,
 	.status = afxdp_status,
 	.recv = afxdp_recv,
 	.send = afxdp_send,

@@ -19,23 +19,25 @@
  *
  * The interface going away under the port (`ip link del`, or the network
  * namespace it was moved to is deleted) leaves the fd detached: reads and
- * writes fail with EBADFD and poll reports POLLERR for ever. The data
- * thread that sees it first records it in `gone`, sets the link down and
- * kicks `ctl_ev` (the port's ctl_fd), once. The control thread then
- * logs it, drops the port to zero queues with vsw_port_changed() (no data
- * thread polls, sleeps on or sends to the dead fd after that returns),
- * closes the fd, and every TAP_REOPEN_MS creates / attaches the interface
- * of that name again (the same setup as open); when that works the port
- * gets its queue back and the link goes up.
+ * writes fail with EBADFD and poll reports POLLERR for ever. The control
+ * thread hears of it from rtnetlink (RTM_DELLINK; unless the fd is still
+ * attached: the interface was only moved into another namespace, where it
+ * keeps working), or the data thread that sees EBADFD first tells it
+ * (vsw_gone_set()); the shared mechanism of
+ * gone.c then drops the port to zero queues (no data thread polls, sleeps
+ * on or sends to the dead fd), closes the fd (tap_detach) and every
+ * VSW_GONE_RETRY_MS creates / attaches the interface of that name again
+ * (tap_reattach, the same setup as open); when that works the port gets
+ * its queue back and the link goes up.
  *
  * Security model: the kernel is trusted to write sane headers; a frame
  * shorter than an Ethernet header is still dropped (bad_frame).
  *
  * Threads: as in vsw/port.h. recv touches only the rx scratch, send only
- * the tx header array; the fd is shared (the kernel serialises). fd,
- * n_q and the reopen state are written by the control thread only, either
- * while no data op can run (zero queues) or before vsw_port_changed(),
- * whose grace period orders the write before every later data op.
+ * the tx header array; the fd is shared (the kernel serialises). The fd
+ * and the gone state are written by the control thread only, while no
+ * data op can run (zero queues), before vsw_port_changed(), whose grace
+ * period orders the write before every later data op.
  */
 #include <endian.h>
 #include <errno.h>
@@ -43,14 +45,13 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/if_ether.h>
@@ -60,22 +61,9 @@
 #include "vsw_atomic.h"
 #include "vsw_compiler.h"
 
-/* How often a port whose interface went away tries to get it back. */
-#define TAP_REOPEN_MS 2000
-
 struct tap_port {
-	int fd;	      /* -1 while the interface is gone */
-	unsigned n_q; /* queues each way: 1, or 0 while gone */
-	/*
-	 * 0, or the errno (EBADFD) with which the fd was found detached
-	 * from its interface. Set once by the first data thread that sees
-	 * it, cleared by the control thread when the interface is back.
-	 */
-	int gone;
-	int ctl_ev;	    /* eventfd, ctl_fd: kicked when gone is set */
-	uint64_t reopen_ms; /* CLOCK_MONOTONIC ms of the next reopen try */
-	int reopen_err;	    /* errno of the last failed try, 0 if none */
-	char why[128];	    /* its message, for status */
+	struct vsw_gone g; /* first: its ctl ops take the port's priv */
+	int fd;		   /* -1 while the interface is gone */
 	char ifname[IFNAMSIZ];
 	unsigned mtu;
 	/*
@@ -87,6 +75,9 @@ struct tap_port {
 	/* send: the little-endian header of each frame of a burst */
 	struct virtio_net_hdr_v1 tx_hdr[VSW_PORT_BURST];
 };
+
+/* vsw_gone_ctl_*() take the port's priv for its struct vsw_gone */
+_Static_assert(offsetof(struct tap_port, g) == 0, "g first");
 
 /* Bring the interface up and set its MTU through an AF_INET socket. */
 static int tap_ifconfig(const char *ifname, unsigned mtu, char *err,
@@ -184,11 +175,71 @@ err_close:
 	return ret;
 }
 
+/* Data thread: the fd lost its interface. Out of line: it happens once. */
+static VSW_COLD void tap_set_gone(struct tap_port *t, int err)
+{
+	vsw_gone_set(&t->g, err);
+}
+
+static void tap_detach(struct vsw_port *port)
+{
+	struct tap_port *t = vsw_port_priv(port);
+
+	close(t->fd);
+	t->fd = -1;
+}
+
+/* The interface's index, or -ENODEV (deleted again meanwhile). */
+static int tap_ifindex(const char *ifname)
+{
+	unsigned idx = if_nametoindex(ifname);
+
+	return idx != 0 ? (int)idx : -ENODEV;
+}
+
+static int tap_reattach(struct vsw_port *port, char *why, size_t why_len)
+{
+	struct tap_port *t = vsw_port_priv(port);
+	char actual[IFNAMSIZ];
+	int fd, idx;
+
+	fd = tap_attach(t->ifname, t->mtu, actual, why, why_len);
+	if (fd < 0)
+		return fd;
+	idx = tap_ifindex(actual);
+	if (idx < 0) {
+		vsw_port_errf(why, why_len, "tap: %s vanished again", actual);
+		close(fd);
+		return idx;
+	}
+	t->fd = fd;
+	return idx;
+}
+
+/*
+ * Moved into another namespace (RTM_DELLINK here): the fd is still
+ * attached (a deleted interface detaches it first: TUNGETIFF -> EBADFD).
+ */
+static bool tap_held(struct vsw_port *port)
+{
+	const struct tap_port *t = vsw_port_priv(port);
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	return ioctl(t->fd, TUNGETIFF, &ifr) == 0;
+}
+
+static const struct vsw_gone_ops tap_gone_ops = {
+	.detach = tap_detach,
+	.attach = tap_reattach,
+	.held = tap_held,
+};
+
 int vsw_tap_open_params(struct vsw_port *port, const struct vsw_tap_params *tp,
 			char *err, size_t err_len)
 {
 	struct tap_port *t;
-	int ret;
+	int ret, idx;
 
 	if (tp->ifname[0] == '\0' || strlen(tp->ifname) >= IFNAMSIZ) {
 		vsw_port_errf(err, err_len,
@@ -205,25 +256,29 @@ int vsw_tap_open_params(struct vsw_port *port, const struct vsw_tap_params *tp,
 		ret = -ENOMEM;
 		goto err_free;
 	}
-	t->ctl_ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (t->ctl_ev < 0) {
-		ret = -errno;
-		vsw_port_errf(err, err_len, "tap: eventfd: %s", strerror(-ret));
-		goto err_free;
-	}
 	ret = tap_attach(tp->ifname, tp->mtu, t->ifname, err, err_len);
 	if (ret < 0)
-		goto err_ev;
+		goto err_free;
 	t->fd = ret;
-	t->n_q = 1;
 	t->mtu = tp->mtu;
+	idx = tap_ifindex(t->ifname);
+	if (idx < 0) {
+		ret = idx;
+		vsw_port_errf(err, err_len, "tap: %s vanished at once",
+			      t->ifname);
+		goto err_fd;
+	}
+	ret = vsw_gone_init(&t->g, port, "tap interface", t->ifname, idx,
+			    &tap_gone_ops, err, err_len);
+	if (ret < 0)
+		goto err_fd;
 	vsw_port_set_priv(port, t);
 	vsw_port_set_link(port, true);
 	vsw_port_log(port, VSW_LOG_INFO, "tap interface %s up", t->ifname);
 	return 0;
 
-err_ev:
-	close(t->ctl_ev);
+err_fd:
+	close(t->fd);
 err_free:
 	free(t->rx_spill);
 	free(t);
@@ -238,7 +293,7 @@ void vsw_tap_close(struct vsw_port *port)
 		return;
 	if (t->fd >= 0)
 		close(t->fd); /* removes the (non-persistent) interface */
-	close(t->ctl_ev);
+	vsw_gone_fini(&t->g);
 	free(t->rx_spill);
 	free(t);
 	vsw_port_set_priv(port, NULL);
@@ -248,50 +303,20 @@ unsigned vsw_tap_n_queues(const struct vsw_port *port)
 {
 	const struct tap_port *t = vsw_port_priv(port);
 
-	return t->n_q;
+	return vsw_gone_queues(&t->g, 1);
 }
 
 void vsw_tap_status(const struct vsw_port *port, char *buf, size_t len)
 {
 	const struct tap_port *t = vsw_port_priv(port);
-	char mtu[24] = "";
+	char mtu[24] = "", gone[200];
 
 	if (t->mtu != 0)
 		snprintf(mtu, sizeof(mtu), ", mtu %u", t->mtu);
-	if (t->fd >= 0)
-		snprintf(buf, len, "ifname %s%s", t->ifname, mtu);
-	else if (t->reopen_err == 0)
-		snprintf(buf, len, "ifname %s%s, interface gone, retrying",
-			 t->ifname, mtu);
+	if (vsw_gone_status(&t->g, gone, sizeof(gone)))
+		snprintf(buf, len, "%s; ifname %s%s", gone, t->ifname, mtu);
 	else
-		snprintf(buf, len, "ifname %s%s, interface gone, retrying: %s",
-			 t->ifname, mtu, t->why);
-}
-
-/*
- * Data thread: the fd has lost its interface (err is the errno of the
- * failed read or write). The first caller takes the link down and wakes
- * the control thread; later ones do nothing. Out of line: it happens once.
- */
-static VSW_COLD void tap_set_gone(struct vsw_port *port, struct tap_port *t,
-				  int err)
-{
-	const uint64_t one = 1;
-	int expected = 0;
-
-	/*
-	 * Relaxed: the errno is the only thing handed over; the control
-	 * thread reaches the fd only after the grace period of
-	 * vsw_port_changed().
-	 */
-	if (!__atomic_compare_exchange_n(&t->gone, &expected, err, false,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return;
-	vsw_port_set_link(port, false);
-	/* one system call, once: an eventfd write cannot block or fail */
-	if (write(t->ctl_ev, &one, sizeof(one)) < 0)
-		vsw_port_log_rl(port, VSW_LOG_ERR, "eventfd write: %s",
-				strerror(errno));
+		snprintf(buf, len, "ifname %s%s", t->ifname, mtu);
 }
 
 static void tap_hdr_to_pkt(struct vsw_pkt *p, const struct virtio_net_hdr_v1 *h)
@@ -347,8 +372,7 @@ unsigned vsw_tap_recv(struct vsw_port *port, unsigned rxq,
 	struct iovec iov[3];
 	ssize_t r;
 
-	/* Relaxed: pairs with nothing, see tap_set_gone(). */
-	if (vsw_unlikely(vsw_load_relaxed(&t->gone) != 0))
+	if (vsw_gone_is(&t->g))
 		return 0;
 	got = vsw_pkt_alloc_burst(pool, pkts, n);
 	if (got == 0) {
@@ -377,7 +401,7 @@ unsigned vsw_tap_recv(struct vsw_port *port, unsigned rxq,
 		r = readv(t->fd, iov, 3);
 		if (r < 0) {
 			if (errno == EBADFD)
-				tap_set_gone(port, t, errno);
+				tap_set_gone(t, errno);
 			else if (errno != EAGAIN && errno != EINTR)
 				vsw_port_log_rl(port, VSW_LOG_WARN,
 						"tap read: %s",
@@ -419,8 +443,7 @@ unsigned vsw_tap_send(struct vsw_port *port, unsigned txq,
 	struct iovec iov[2];
 	unsigned i;
 
-	/* Relaxed: pairs with nothing, see tap_set_gone(). */
-	if (vsw_unlikely(vsw_load_relaxed(&t->gone) != 0))
+	if (vsw_gone_is(&t->g))
 		return 0; /* the link is down: counted tx_down */
 	for (i = 0; i < n; i++) {
 		const struct vsw_pkt *p = pkts[i];
@@ -436,8 +459,17 @@ unsigned vsw_tap_send(struct vsw_port *port, unsigned txq,
 		if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR)
 			break; /* the rest is counted tx_full by the caller */
 		if (errno == EBADFD) {
-			tap_set_gone(port, t, errno);
+			tap_set_gone(t, errno);
 			break;
+		}
+		if (errno == EIO) {
+			/*
+			 * The interface is down (tun refuses writes then):
+			 * the link follows within a control step (gone.c);
+			 * the rest of the burst is lost, not worth a line.
+			 */
+			vsw_port_txq_drop(port, txq, VSW_DROP_TX_DOWN, n - i);
+			return n;
 		}
 		/* refused (bad GSO metadata, interface down): taken, lost */
 		vsw_port_txq_drop(port, txq, VSW_DROP_TX_ERROR, 1);
@@ -476,120 +508,6 @@ void vsw_tap_rxq_disarm(struct vsw_port *port, unsigned rxq)
 	(void)rxq;
 }
 
-static uint64_t tap_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int vsw_tap_ctl_fd(struct vsw_port *port)
-{
-	const struct tap_port *t = vsw_port_priv(port);
-
-	return t->ctl_ev;
-}
-
-int vsw_tap_ctl_timeout_ms(struct vsw_port *port)
-{
-	const struct tap_port *t = vsw_port_priv(port);
-	uint64_t now;
-
-	/* Relaxed: see tap_set_gone(). */
-	if (t->fd >= 0 && vsw_load_relaxed(&t->gone) == 0)
-		return -1;
-	/* reopen_ms is 0 until the first step after the fd died */
-	now = tap_now_ms();
-	return t->reopen_ms > now ? (int)(t->reopen_ms - now) : 0;
-}
-
-/* The fd lost its interface: no queues, close it, retry later. */
-static void tap_drop_fd(struct vsw_port *port, struct tap_port *t, int why)
-{
-	t->n_q = 0;
-	/*
-	 * On return no data thread polls, sleeps on or sends to this port
-	 * any more (zero queues); recv / send return 0 until then (gone).
-	 */
-	if (vsw_port_changed(port) < 0) {
-		/* a data thread may still own the rxq: keep the fd for now */
-		t->reopen_ms = tap_now_ms() + TAP_REOPEN_MS;
-		vsw_port_log(port, VSW_LOG_ERR,
-			     "tap interface %s is gone but its queue could "
-			     "not be removed; retrying",
-			     t->ifname);
-		return;
-	}
-	close(t->fd);
-	t->fd = -1;
-	t->reopen_err = 0;
-	t->reopen_ms = tap_now_ms() + TAP_REOPEN_MS;
-	vsw_port_log(port, VSW_LOG_WARN,
-		     "tap interface %s is gone (%s); link down, re-creating "
-		     "it every %d s",
-		     t->ifname, strerror(why), TAP_REOPEN_MS / 1000);
-}
-
-/* Create / attach the interface again; back to one queue if it worked. */
-static void tap_reopen(struct vsw_port *port, struct tap_port *t)
-{
-	char why[sizeof(t->why)], actual[IFNAMSIZ];
-	int fd;
-
-	t->reopen_ms = tap_now_ms() + TAP_REOPEN_MS;
-	fd = tap_attach(t->ifname, t->mtu, actual, why, sizeof(why));
-	if (fd < 0) {
-		/* one line per new reason, not one every try */
-		if (-fd != t->reopen_err || strcmp(why, t->why) != 0)
-			vsw_port_log(port, VSW_LOG_INFO,
-				     "cannot re-create %s yet: %s", t->ifname,
-				     why);
-		t->reopen_err = -fd;
-		snprintf(t->why, sizeof(t->why), "%s", why);
-		return;
-	}
-	t->fd = fd;
-	t->n_q = 1;
-	t->reopen_err = 0;
-	/*
-	 * Relaxed: no data op of this port runs now (zero queues); the
-	 * grace period of vsw_port_changed() orders this, and the fd above,
-	 * before the first recv / send on the queue it gives back.
-	 */
-	vsw_store_relaxed(&t->gone, 0);
-	t->reopen_ms = 0; /* the next death is handled at once */
-	vsw_port_set_link(port, true);
-	if (vsw_port_changed(port) < 0)
-		/* n_rxq is re-read by the next remapping of any port */
-		vsw_port_log(port, VSW_LOG_WARN,
-			     "tap interface %s is back, its queue not yet "
-			     "mapped",
-			     t->ifname);
-	else
-		vsw_port_log(port, VSW_LOG_INFO,
-			     "tap interface %s is back, link up", t->ifname);
-}
-
-void vsw_tap_ctl_handle(struct vsw_port *port)
-{
-	struct tap_port *t = vsw_port_priv(port);
-	uint64_t v;
-	int why;
-
-	if (read(t->ctl_ev, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		vsw_port_log(port, VSW_LOG_ERR, "eventfd read: %s",
-			     strerror(errno));
-	/* Relaxed: see tap_set_gone(). */
-	why = vsw_load_relaxed(&t->gone);
-	if (why == 0 || tap_now_ms() < t->reopen_ms)
-		return; /* spurious call */
-	if (t->fd >= 0)
-		tap_drop_fd(port, t, why);
-	else
-		tap_reopen(port, t);
-}
-
 static int tap_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 		    unsigned n_opts, char *err, size_t err_len)
 {
@@ -616,9 +534,9 @@ const struct vsw_port_ops vsw_port_tap_ops = {
 	.close = vsw_tap_close,
 	.n_rxq = vsw_tap_n_queues,
 	.n_txq = vsw_tap_n_queues,
-	.ctl_fd = vsw_tap_ctl_fd,
-	.ctl_timeout_ms = vsw_tap_ctl_timeout_ms,
-	.ctl_handle = vsw_tap_ctl_handle,
+	.ctl_fd = vsw_gone_ctl_fd,
+	.ctl_timeout_ms = vsw_gone_ctl_timeout_ms,
+	.ctl_handle = vsw_gone_ctl_handle,
 	.status = vsw_tap_status,
 	.recv = vsw_tap_recv,
 	.send = vsw_tap_send,

@@ -51,6 +51,14 @@
  * rxq's owner may change and every queue start begins with the device's
  * default pool.
  *
+ * A peer that vanishes (QEMU killed, the front-end's socket closed):
+ * vsw_vu sees the connection close on the control thread and stops every
+ * queue, so the link goes down and each rxq's wait fd becomes quiet_fd
+ * (the data threads sleep, nothing is polled); a vhostuser port accepts
+ * the next connection on its socket, a vhostuserclient port reconnects
+ * with vsw_vu's backoff. `show` says "peer gone" (once a front-end had
+ * the link up) until a peer is connected again.
+ *
  * Control fds: vsw_vnet_vu watches up to two fds (the socket, the control
  * queue's kick); the port API has one, so they are gathered in an epoll
  * set whose fd is the port's ctl_fd, rebuilt after every control step.
@@ -87,6 +95,11 @@ struct vhu_port {
 	int epfd; /* ctl_fd: readable when one of reg[] is */
 	int reg[VSW_VNET_VU_CTL_FDS];
 	unsigned n_reg;
+	/*
+	 * A front-end brought the link up since open (a connection that only
+	 * probed the socket does not count); control thread.
+	 */
+	bool had_peer;
 	int quiet_fd; /* rxq_wait_fd of a rxq whose transmitq is not running */
 	char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	/*
@@ -150,6 +163,7 @@ static void vhu_refresh(struct vhu_port *h, bool *changed)
 			n = qp + 1;
 		up |= rx;
 	}
+	h->had_peer |= up;
 	if (up != vsw_port_link(h->port)) {
 		vsw_port_set_link(h->port, up);
 		vsw_port_log(h->port, VSW_LOG_INFO, "link %s",
@@ -402,9 +416,16 @@ static void vhu_status(const struct vsw_port *port, char *buf, size_t len)
 	const struct vhu_port *h = vsw_port_priv(port);
 	bool conn = vsw_vu_connected(vsw_vnet_vu_endpoint(h->vu));
 
-	snprintf(buf, len, "%s %s, %s, %u/%u queue pairs",
-		 h->client ? "client of" : "server on", h->path,
-		 conn ? "connected" : "not connected", h->n_qp, h->max_qp);
+	if (!conn && h->had_peer)
+		snprintf(buf, len, "peer gone, %s; %s %s, %u/%u queue pairs",
+			 h->client ? "reconnecting" : "waiting for a new one",
+			 h->client ? "client of" : "server on", h->path,
+			 h->n_qp, h->max_qp);
+	else
+		snprintf(buf, len, "%s %s, %s, %u/%u queue pairs",
+			 h->client ? "client of" : "server on", h->path,
+			 conn ? "connected" : "not connected", h->n_qp,
+			 h->max_qp);
 }
 
 static unsigned vhu_recv(struct vsw_port *port, unsigned rxq,

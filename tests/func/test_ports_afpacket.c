@@ -4,20 +4,28 @@
  * namespace carries the port, the other (vswb<pid>) sits in a namespace of
  * its own (vsw-test-<pid>) with a raw socket as the peer. Frames both ways
  * byte-exact, VLAN tags kept, our own transmissions not read back, GSO
- * metadata passed through (afpacket), the AF_XDP fallback. Needs root.
+ * metadata passed through (afpacket), the AF_XDP fallback; an interface
+ * deleted and made again when no rtnetlink socket can be had (the
+ * by-name look-up of lib/ports/gone.c). Needs root.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
+#include <linux/seccomp.h>
 
 #include <cmocka.h>
 
@@ -409,6 +417,157 @@ static void test_afxdp_frames_after_reopen(void **state)
 
 #include "../../lib/ports/tap_priv.h"
 
+/* The veth pair again, after ip link del (the namespace is still there). */
+static void veth_recreate(void)
+{
+	assert_int_equal(th_sh("ip link add %s type veth peer name %s",
+			       host_if, peer_if),
+			 0);
+	assert_int_equal(th_sh("ip link set %s netns %s", peer_if, ns), 0);
+	assert_int_equal(th_sh("ip -n %s link set %s up", ns, peer_if), 0);
+	assert_int_equal(th_sh("ip link set %s up", host_if), 0);
+}
+
+/* Wait up to ms for the port's control deadline; true if it came. */
+static bool ctl_due(const struct vsw_port_ops *ops, struct vsw_port *port,
+		    int ms)
+{
+	uint64_t end = th_now_ms() + (uint64_t)ms;
+	int t;
+
+	for (;;) {
+		t = ops->ctl_timeout_ms(port);
+		if (t == 0)
+			return true;
+		if (th_now_ms() >= end)
+			return false;
+		(void)th_wait_readable(ops->ctl_fd(port),
+				       t < 0 || t > 50 ? 50 : t);
+	}
+}
+
+struct open_args {
+	const struct vsw_port_ops *ops;
+	struct vsw_port_opt opt;
+	struct vsw_port *port;
+	int ret;
+};
+
+/*
+ * Open the port on a thread that may not create AF_NETLINK sockets (a
+ * seccomp filter of that thread only, as a sandbox with
+ * RestrictAddressFamilies would have for the whole daemon).
+ */
+static void *open_no_netlink(void *arg)
+{
+	struct open_args *a = arg;
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	char err[256];
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+		a->ret = -errno;
+		return NULL;
+	}
+	a->port = th_port_open(a->ops, "gone0", &a->opt, 1, err, sizeof(err),
+			       &a->ret);
+	return NULL;
+}
+
+/*
+ * The interface of an afpacket / afxdp port is deleted and made again,
+ * with no rtnetlink socket to hear of it: the control side looks by name
+ * every VSW_GONE_RETRY_MS, takes the queue away, re-attaches, and frames
+ * flow again.
+ */
+static void gone_without_netlink(const struct vsw_port_ops *ops)
+{
+	struct open_args a = {.ops = ops, .opt = {"ifname", host_if}};
+	struct vsw_pkt_pool *pool = pool_new();
+	struct vsw_port *port;
+	char st[256];
+	pthread_t thr;
+	unsigned changes;
+	int t;
+
+	assert_int_equal(pthread_create(&thr, NULL, open_no_netlink, &a), 0);
+	pthread_join(thr, NULL);
+	assert_int_equal(a.ret, 0);
+	port = a.port;
+	assert_non_null(port);
+	assert_true(th_port_logged(port, "no rtnetlink link events"));
+	/* healthy, but looked at every second */
+	t = ops->ctl_timeout_ms(port);
+	assert_true(t > 0 && t <= VSW_GONE_RETRY_MS);
+	changes = th_port_changes(port);
+	assert_true(ctl_due(ops, port, 3000));
+	ops->ctl_handle(port);
+	assert_int_equal(th_port_changes(port), changes);
+	assert_true(vsw_port_link(port));
+	assert_int_equal(ops->n_rxq(port), 1);
+
+	/* deleted (both ends): noticed at the next look */
+	assert_int_equal(th_sh("ip link del %s", host_if), 0);
+	assert_true(ctl_due(ops, port, 3000));
+	ops->ctl_handle(port);
+	assert_false(vsw_port_link(port));
+	assert_int_equal(ops->n_rxq(port), 0);
+	assert_int_equal(ops->n_txq(port), 0);
+	assert_int_equal(th_port_changes(port), changes + 1);
+	assert_true(th_port_logged(port, "is gone"));
+	ops->status(port, st, sizeof(st));
+	assert_non_null(strstr(st, "interface gone"));
+	/* not there yet: the retry fails, says why */
+	assert_true(ctl_due(ops, port, 3000));
+	ops->ctl_handle(port);
+	assert_int_equal(ops->n_rxq(port), 0);
+	assert_true(th_port_logged(port, "no interface"));
+
+	/* back under the same name: attached again, frames flow */
+	veth_recreate();
+	assert_true(ctl_due(ops, port, 3000));
+	ops->ctl_handle(port);
+	assert_true(vsw_port_link(port));
+	assert_int_equal(ops->n_rxq(port), 1);
+	assert_int_equal(th_port_changes(port), changes + 2);
+	assert_true(th_port_logged(port, "is back"));
+	frames_both_ways(port, pool);
+	th_port_close(port);
+	vsw_pkt_pool_destroy(pool);
+}
+
+static void test_afpacket_gone_no_netlink(void **state)
+{
+	(void)state;
+#if !defined(__x86_64__)
+	skip(); /* the seccomp filter above is written for x86-64 */
+#endif
+	gone_without_netlink(&vsw_port_afpacket_ops);
+}
+
+static void test_afxdp_gone_no_netlink(void **state)
+{
+	(void)state;
+#if !defined(__x86_64__)
+	skip();
+#endif
+	gone_without_netlink(&vsw_port_afxdp_ops);
+}
+
 static void test_sw_offload(void **state)
 {
 	struct vsw_pkt_pool *pool = pool_new();
@@ -443,6 +602,8 @@ int main(void)
 		cmocka_unit_test(test_afxdp_fallback),
 		cmocka_unit_test(test_afxdp_frames_after_reopen),
 		cmocka_unit_test(test_sw_offload),
+		cmocka_unit_test(test_afpacket_gone_no_netlink),
+		cmocka_unit_test(test_afxdp_gone_no_netlink),
 	};
 
 	if (geteuid() != 0) {
