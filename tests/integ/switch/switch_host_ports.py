@@ -144,8 +144,9 @@ def test(builddir, workdir, cleanup, dumps):
                      lambda n=n: run(["ip", "netns", "del", n]))
         ns(n, "ip", "link", "set", "lo", "up")
     vs.ctl("add-port", BR, "p-tap", "type=tap", "ifname=" + tap)
-    # Close the tap port before its namespace goes: a tap interface
-    # deleted under vswd makes its data thread spin (see the report).
+    # Close the tap port before its namespace goes (a tap interface deleted
+    # under vswd only takes the port down, see ports_gone; this keeps the
+    # log of the test about the test).
     cleanup.push("port p-tap", lambda: vs.ctl("del-port", BR, "p-tap",
                                               check_rc=False))
     run(["ip", "link", "set", tap, "netns", ns_t])
