@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <cmocka.h>
+
+#include "th_virtq.h"
+
+void th_rng_seed(struct th_rng *r, uint64_t seed)
+{
+	r->s = seed ? seed : 0x9e3779b97f4a7c15ULL;
+}
+
+uint64_t th_rng_next(struct th_rng *r)
+{
+	r->s ^= r->s << 13;
+	r->s ^= r->s >> 7;
+	r->s ^= r->s << 17;
+	return r->s;
+}
+
+uint32_t th_rng_below(struct th_rng *r, uint32_t bound)
+{
+	uint64_t x = th_rng_next(r);
+
+	return bound ? (uint32_t)(x % bound) : 0;
+}
+
+/* Host address of the page after region i's mapping. */
+static uint8_t *region_canary(const struct th_vq *f, unsigned i)
+{
+	return (uint8_t *)f->m.maps[i] + f->m.size / f->m.nregions;
+}
+
+void th_vq_canaries_check(const struct th_vq *f)
+{
+	const uint8_t *end =
+		th_ptr((struct th_mem *)&f->m, f->canary_gpa, TH_PAGE);
+	unsigned i, j;
+
+	for (i = 0; i < f->m.nregions; i++) {
+		const uint8_t *p = region_canary(f, i);
+
+		for (j = 0; j < TH_PAGE; j++)
+			if (p[j] != TH_VQ_CANARY)
+				fail_msg("canary after region %u byte %u hit",
+					 i, j);
+	}
+	assert_non_null(end);
+	for (j = 0; j < TH_PAGE; j++)
+		if (end[j] != TH_VQ_CANARY)
+			fail_msg("canary at the end of guest memory: byte %u "
+				 "changed",
+				 j);
+}
+
+uint64_t th_vq_alloc(struct th_vq *f, size_t len, size_t align)
+{
+	uint64_t per = f->m.size / f->m.nregions;
+	uint64_t gpa = (f->m.brk + align - 1) & ~((uint64_t)align - 1);
+	uint64_t end = f->m.gpa_base + ((gpa - f->m.gpa_base) / per + 1) * per;
+
+	/* would cross into the next region: start at that region instead */
+	if (gpa + len > end)
+		f->m.brk = end;
+	gpa = th_alloc(&f->m, len, align);
+	assert_true(gpa + len <= f->canary_gpa);
+	assert_non_null(th_ptr(&f->m, gpa, len));
+	return gpa;
+}
+
+void th_vq_dev_config(const struct th_vq *f, struct vsw_vq_dev_config *vc)
+{
+	memset(vc, 0, sizeof(*vc));
+	vc->features = f->features;
+	vc->num = f->num;
+	vc->addrs = f->a;
+	vc->mem = &f->devmem;
+}
+
+void th_vq_init(struct th_vq *f, uint64_t features, uint32_t num,
+		unsigned nregions, uint16_t ind_max, bool with_driver)
+{
+	struct vsw_vq_dev_config vc;
+	size_t bytes;
+	unsigned i;
+
+	memset(f, 0, sizeof(*f));
+	th_rng_seed(&f->rng, 0);
+	assert_int_equal(th_mem_create(&f->m, TH_VQ_MEM_SIZE, TH_VQ_GPA_BASE,
+				       nregions),
+			 0);
+	for (i = 0; i < nregions; i++) {
+		void *p = mmap(region_canary(f, i), TH_PAGE,
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+		assert_true(p == region_canary(f, i));
+		memset(p, TH_VQ_CANARY, TH_PAGE);
+	}
+	f->devmem = f->m.mem;
+	f->devmem.regions[f->devmem.nregions - 1].size -= TH_PAGE;
+	f->canary_gpa = th_end(&f->m) - TH_PAGE;
+	memset(th_ptr(&f->m, f->canary_gpa, TH_PAGE), TH_VQ_CANARY, TH_PAGE);
+
+	f->features = features;
+	f->num = num;
+	f->ind_max = ind_max;
+	bytes = vsw_vq_ring_bytes(features, num);
+	assert_true(bytes > 0);
+	f->ring_gpa = th_vq_alloc(f, bytes, 64);
+	f->ring = th_ptr(&f->m, f->ring_gpa, bytes);
+	memset(f->ring, 0, bytes);
+	vsw_vq_ring_layout(features, num, f->ring_gpa, &f->a);
+	if (features & (1ULL << VIRTIO_F_RING_PACKED)) {
+		f->pdesc = f->ring;
+		f->drv_ev = th_ptr(&f->m, f->a.driver, sizeof(*f->drv_ev));
+		f->dev_ev = th_ptr(&f->m, f->a.device, sizeof(*f->dev_ev));
+	} else {
+		f->desc = th_ptr(&f->m, f->a.desc, 16);
+		f->avail = th_ptr(&f->m, f->a.driver, 4);
+		f->used = th_ptr(&f->m, f->a.device, 4);
+	}
+	if (ind_max > 0) {
+		size_t ib = (size_t)num * ind_max * 16;
+
+		f->ind_gpa = th_vq_alloc(f, ib, 16);
+		f->ind = th_ptr(&f->m, f->ind_gpa, ib);
+	}
+	f->buf = th_vq_alloc(f, TH_VQ_BUF_LEN, TH_PAGE);
+
+	if (with_driver) {
+		struct vsw_vq_drv_config dc = {
+			.features = features,
+			.num = num,
+			.ring = f->ring,
+			.ring_gpa = f->ring_gpa,
+			.indirect = f->ind,
+			.indirect_gpa = f->ind_gpa,
+			.indirect_max = ind_max,
+		};
+		struct vsw_vq_addrs da;
+
+		assert_int_equal(vsw_vq_drv_create(&dc, &f->drv), 0);
+		/* the driver puts the areas where the layout says */
+		vsw_vq_drv_addrs(f->drv, &da);
+		assert_int_equal(da.desc, f->a.desc);
+		assert_int_equal(da.driver, f->a.driver);
+		assert_int_equal(da.device, f->a.device);
+	}
+	th_vq_dev_config(f, &vc);
+	assert_int_equal(vsw_vq_dev_create(&vc, &f->dev), 0);
+}
+
+void th_vq_fini(struct th_vq *f)
+{
+	th_vq_canaries_check(f);
+	vsw_vq_dev_destroy(f->dev);
+	vsw_vq_drv_destroy(f->drv);
+	th_mem_destroy(&f->m);
+}
+
+void th_vq_dev_flags(struct th_vq *f, uint32_t flags)
+{
+	struct vsw_vq_dev_config vc;
+
+	vsw_vq_dev_destroy(f->dev);
+	f->dev = NULL;
+	th_vq_dev_config(f, &vc);
+	vc.flags = flags;
+	assert_int_equal(vsw_vq_dev_create(&vc, &f->dev), 0);
+}
+
+void th_vq_add1(struct th_vq *f, void *token, uint32_t len, bool writable)
+{
+	struct vsw_sg sg = {.addr = f->buf, .len = len};
+
+	assert_true(len <= TH_VQ_BUF_LEN);
+	assert_int_equal(vsw_vq_drv_add(f->drv, &sg, writable ? 0 : 1,
+					writable ? 1 : 0, token),
+			 0);
+}
+
+void th_vq_pop1(struct th_vq *f, struct vsw_vq_chain *c)
+{
+	struct iovec iov[16];
+
+	assert_int_equal(vsw_vq_dev_pop(f->dev, c, iov, 16), 1);
+}
+
+void th_vq_push1(struct th_vq *f, const struct vsw_vq_chain *c, uint32_t len)
+{
+	assert_int_equal(vsw_vq_dev_push(f->dev, c, len), 0);
+}
+
+void th_vq_get1(struct th_vq *f, void *token, uint32_t len)
+{
+	uint32_t l = 0xdeadbeef;
+
+	assert_ptr_equal(vsw_vq_drv_get_used(f->drv, &l), token);
+	assert_int_equal(l, len);
+}
+
+void th_vq_expect_fault(struct th_vq *f, unsigned iov_max, int err,
+			enum vsw_vq_fault fault)
+{
+	unsigned inflight = vsw_vq_dev_inflight(f->dev);
+	struct vsw_vq_chain c = {0};
+	struct vsw_vq_used u = {0};
+	struct iovec iov[64];
+
+	assert_true(iov_max <= 64);
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, iov_max), err);
+	assert_int_equal(vsw_vq_dev_error(f->dev), err);
+	assert_int_equal(vsw_vq_dev_fault(f->dev), fault);
+	assert_non_null(vsw_vq_fault_str(fault));
+	/* sticky */
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, iov_max), err);
+	assert_false(vsw_vq_dev_has_avail(f->dev));
+	assert_int_equal(vsw_vq_dev_push(f->dev, &c, 0), err);
+	assert_int_equal(vsw_vq_dev_push_burst(f->dev, &u, 1), err);
+	assert_int_equal(vsw_vq_dev_fault(f->dev), fault);
+	assert_int_equal(vsw_vq_dev_inflight(f->dev), inflight);
+	th_vq_canaries_check(f);
+}
+
+void th_vq_expect_read_only_chain(struct th_vq *f, uint64_t buf, uint16_t id,
+				  unsigned ndesc, unsigned n)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[8];
+	unsigned i;
+
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, 8), 1);
+	assert_int_equal(c.id, id);
+	assert_int_equal(c.ndesc, ndesc);
+	assert_int_equal(c.n_out, n);
+	assert_int_equal(c.n_in, 0);
+	assert_int_equal(c.out_len, 16 * n);
+	assert_int_equal(c.in_len, 0);
+	for (i = 0; i < n; i++) {
+		assert_ptr_equal(iov[i].iov_base,
+				 th_ptr(&f->m, buf + 16 * i, 16));
+		assert_int_equal(iov[i].iov_len, 16);
+	}
+	assert_int_equal(vsw_vq_dev_push(f->dev, &c, 0), 0);
+	assert_int_equal(vsw_vq_dev_error(f->dev), 0);
+	th_vq_canaries_check(f);
+}
