@@ -1108,31 +1108,150 @@ static struct vring_desc *fx_hostile(struct th_vq *f, uint64_t features,
 	return th_ptr(&f->m, *table_gpa, 64 * 16);
 }
 
-static void test_hostile_head_range(void **state)
-{
-	struct th_vq f;
-	uint64_t buf, tg;
+/*
+ * Table-driven hostile rings: each case writes descriptors into the ring or
+ * into the indirect table, publishes one avail entry and expects pop to
+ * break the queue with a given error and fault.
+ */
+enum raw_where { RAW_END = 0, RAW_RING, RAW_TABLE };
+/* what a raw descriptor's address is relative to */
+enum raw_base { AT_ABS, AT_BUF, AT_TABLE, AT_MEM_END, AT_REGION_2 };
 
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_avail(&f, 0, 8, 1);
-	th_vq_expect_fault(&f, 8, -ERANGE, VSW_VQ_FAULT_HEAD_RANGE);
-	th_vq_fini(&f);
+#define D_NEXT VRING_DESC_F_NEXT
+#define D_WRITE VRING_DESC_F_WRITE
+#define D_IND VRING_DESC_F_INDIRECT
+#define BACK(n) ((uint64_t)0 - (n))
+
+struct raw {
+	uint8_t where, i, base;
+	uint64_t off; /* added to base, modulo 2^64 */
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+#define RD(i, base, off, len, flags, next)                                     \
+	{                                                                      \
+		RAW_RING, i, base, off, len, flags, next                       \
+	}
+#define TD(i, base, off, len, flags, next)                                     \
+	{                                                                      \
+		RAW_TABLE, i, base, off, len, flags, next                      \
+	}
+
+struct hostile_case {
+	const char *what;
+	uint64_t features;
+	uint16_t head; /* the one avail entry */
+	unsigned iov_max;
+	int err;
+	enum vsw_vq_fault fault;
+	struct raw d[12]; /* up to the first RAW_END */
+};
+
+/* a case: what, features, head, iov_max, err, fault; then its descriptors */
+#define HC(what, features, head, iov_max, err, fault)                          \
+	what, features, head, iov_max, err, fault
+
+struct hostile_set {
+	const struct hostile_case *c;
+	size_t n;
+};
+
+static uint64_t raw_addr(const struct th_vq *f, uint64_t tg,
+			 const struct raw *r)
+{
+	switch (r->base) {
+	case AT_BUF:
+		return f->buf + r->off;
+	case AT_TABLE:
+		return tg + r->off;
+	case AT_MEM_END:
+		return th_end(&f->m) + r->off;
+	case AT_REGION_2: /* the boundary of the two regions */
+		return TH_VQ_GPA_BASE + f->m.size / 2 + r->off;
+	default:
+		return r->off;
+	}
 }
 
-static void test_hostile_next_loop(void **state)
+static void raw_write(struct th_vq *f, struct vring_desc *t, uint64_t tg,
+		      const struct raw *d)
 {
-	struct th_vq f;
-	uint64_t buf, tg;
-
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, buf, 16, VRING_DESC_F_NEXT, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
-	th_vq_fini(&f);
+	for (; d->where != RAW_END; d++)
+		raw_desc(d->where == RAW_RING ? f->desc : t, d->i,
+			 raw_addr(f, tg, d), d->len, d->flags, d->next);
 }
+
+static void hostile_run(const struct hostile_case *hc, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++, hc++) {
+		struct vsw_vq_chain c;
+		struct iovec iov[64];
+		struct vring_desc *t;
+		struct th_vq f;
+		uint64_t buf, tg;
+		int ret;
+
+		t = fx_hostile(&f, hc->features, &buf, &tg);
+		raw_write(&f, t, tg, hc->d);
+		raw_avail(&f, 0, hc->head, 1);
+		ret = vsw_vq_dev_pop(f.dev, &c, iov, hc->iov_max);
+		if (ret != hc->err || vsw_vq_dev_fault(f.dev) != hc->fault)
+			fail_msg("%s: pop %d fault %d, want %d fault %d",
+				 hc->what, ret, vsw_vq_dev_fault(f.dev),
+				 hc->err, hc->fault);
+		/* and everything after the first pop (sticky) */
+		th_vq_expect_fault(&f, hc->iov_max, hc->err, hc->fault);
+		th_vq_fini(&f);
+	}
+}
+
+/* The cmocka test of one table, passed as its initial state. */
+static void test_hostile_table(void **state)
+{
+	const struct hostile_set *set = *state;
+
+	hostile_run(set->c, set->n);
+}
+
+/* A cmocka test named test_hostile_NAME running the table hostile_NAME. */
+#define HOSTILE_TEST(name)                                                     \
+	{                                                                      \
+		"test_hostile_" #name, test_hostile_table, NULL, NULL,         \
+			(void *)&(const struct hostile_set)                    \
+		{                                                              \
+			hostile_##name, ARRAY_SIZE(hostile_##name)             \
+		}                                                              \
+	}
+
+static const struct hostile_case hostile_head_range[] = {
+	{HC("head out of range", F_V1, 8, 8, -ERANGE, VSW_VQ_FAULT_HEAD_RANGE),
+	 {{0}}},
+};
+
+static const struct hostile_case hostile_next_loop[] = {
+	{HC("0 -> 1 -> 0", F_V1, 0, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
+	 {RD(0, AT_BUF, 0, 16, D_NEXT, 1), RD(1, AT_BUF, 0, 16, D_NEXT, 0)}},
+};
+
+static const struct hostile_case hostile_chain_too_long[] = {
+	{HC("an indirect table of 9 linear entries in a queue of 8",
+	    F_V1 | F_IND, 3, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
+	 {TD(0, AT_BUF, 0, 8, D_NEXT, 1), TD(1, AT_BUF, 0, 8, D_NEXT, 2),
+	  TD(2, AT_BUF, 0, 8, D_NEXT, 3), TD(3, AT_BUF, 0, 8, D_NEXT, 4),
+	  TD(4, AT_BUF, 0, 8, D_NEXT, 5), TD(5, AT_BUF, 0, 8, D_NEXT, 6),
+	  TD(6, AT_BUF, 0, 8, D_NEXT, 7), TD(7, AT_BUF, 0, 8, D_NEXT, 8),
+	  TD(8, AT_BUF, 0, 8, 0, 9), RD(3, AT_TABLE, 0, 9 * 16, D_IND, 0)}},
+	{HC("seven direct descriptors, then an indirect table of two",
+	    F_V1 | F_IND, 0, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
+	 {RD(0, AT_BUF, 0, 8, D_NEXT, 1), RD(1, AT_BUF, 0, 8, D_NEXT, 2),
+	  RD(2, AT_BUF, 0, 8, D_NEXT, 3), RD(3, AT_BUF, 0, 8, D_NEXT, 4),
+	  RD(4, AT_BUF, 0, 8, D_NEXT, 5), RD(5, AT_BUF, 0, 8, D_NEXT, 6),
+	  RD(6, AT_BUF, 0, 8, D_NEXT, 7), RD(7, AT_TABLE, 0, 32, D_IND, 0),
+	  TD(0, AT_BUF, 0, 8, D_NEXT, 1), TD(1, AT_BUF, 0, 8, 0, 0)}},
+};
 
 static void test_hostile_chain_too_long(void **state)
 {
@@ -1142,27 +1261,7 @@ static void test_hostile_chain_too_long(void **state)
 	unsigned i;
 
 	(void)state;
-	/* an indirect table of 9 linear entries in a queue of 8 */
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	for (i = 0; i < 9; i++)
-		raw_desc(t, i, buf, 8, i < 8 ? VRING_DESC_F_NEXT : 0,
-			 (uint16_t)(i + 1));
-	raw_desc(f.desc, 3, tg, 9 * 16, VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 3, 1);
-	th_vq_expect_fault(&f, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
-	th_vq_fini(&f);
-
-	/* seven direct descriptors, then an indirect table of two */
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	for (i = 0; i < 7; i++)
-		raw_desc(f.desc, i, buf, 8, VRING_DESC_F_NEXT,
-			 (uint16_t)(i + 1));
-	raw_desc(f.desc, 7, tg, 2 * 16, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 8, VRING_DESC_F_NEXT, 1);
-	raw_desc(t, 1, buf, 8, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
-	th_vq_fini(&f);
+	hostile_run(hostile_chain_too_long, ARRAY_SIZE(hostile_chain_too_long));
 
 	/* the same with a table of one is exactly 8: accepted */
 	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
@@ -1184,185 +1283,83 @@ static void test_hostile_chain_too_long(void **state)
 	th_vq_fini(&f);
 }
 
-static void test_hostile_next_range(void **state)
-{
-	struct vring_desc *t;
-	struct th_vq f;
-	uint64_t buf, tg;
+static const struct hostile_case hostile_next_range[] = {
+	{HC("next 8 in a table of 8", F_V1, 0, 64, -ERANGE,
+	    VSW_VQ_FAULT_NEXT_RANGE),
+	 {RD(0, AT_BUF, 0, 16, D_NEXT, 8)}},
+	{HC("inside an indirect table of two: next 2 is out of it",
+	    F_V1 | F_IND, 0, 64, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE),
+	 {RD(0, AT_TABLE, 0, 32, D_IND, 0), TD(0, AT_BUF, 0, 16, D_NEXT, 2),
+	  TD(2, AT_BUF, 0, 16, 0, 0)}},
+};
 
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 8);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE);
-	th_vq_fini(&f);
+static const struct hostile_case hostile_addr_outside[] = {
+	{HC("straddles the end of guest memory, where the canaries live", F_V1,
+	    0, 64, -EFAULT, VSW_VQ_FAULT_ADDR),
+	 {RD(0, AT_BUF, 0, 16, D_NEXT, 1),
+	  RD(1, AT_MEM_END, BACK(16), 32, D_WRITE, 0)}},
+	{HC("entirely outside", F_V1, 0, 64, -EFAULT, VSW_VQ_FAULT_ADDR),
+	 {RD(0, AT_ABS, 0x1000, 16, 0, 0)}},
+};
 
-	/* inside an indirect table of two: next 2 is out of it */
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 32, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 16, VRING_DESC_F_NEXT, 2);
-	raw_desc(t, 2, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE);
-	th_vq_fini(&f);
-}
+static const struct hostile_case hostile_addr_overflow[] = {
+	{HC("addr + len wraps 64 bits", F_V1, 0, 64, -EFAULT,
+	    VSW_VQ_FAULT_ADDR),
+	 {RD(0, AT_ABS, UINT64_MAX - 7, 64, 0, 0)}},
+	{HC("wraps to a low GPA: still refused", F_V1, 0, 64, -EFAULT,
+	    VSW_VQ_FAULT_ADDR),
+	 {RD(0, AT_BUF, 0, 16, D_NEXT, 1),
+	  RD(1, AT_ABS, UINT64_MAX - 0xfff, 0xffffffff, D_WRITE, 0)}},
+};
 
-static void test_hostile_addr_outside(void **state)
-{
-	struct th_vq f;
-	uint64_t buf, tg;
+static const struct hostile_case hostile_indirect_len[] = {
+	{HC("not a multiple of 16", F_V1 | F_IND, 0, 64, -EINVAL,
+	    VSW_VQ_FAULT_INDIRECT_LEN),
+	 {RD(0, AT_TABLE, 0, 24, D_IND, 0)}},
+	{HC("empty", F_V1 | F_IND, 0, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN),
+	 {RD(0, AT_TABLE, 0, 0, D_IND, 0)}},
+};
 
-	(void)state;
-	/* straddles the end of guest memory, where the canary lives */
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, th_end(&f.m) - 16, 32, VRING_DESC_F_WRITE, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
-	th_vq_fini(&f);
+static const struct hostile_case hostile_indirect_addr[] = {
+	{HC("runs past the end of guest memory", F_V1 | F_IND, 0, 64, -EFAULT,
+	    VSW_VQ_FAULT_INDIRECT_ADDR),
+	 {RD(0, AT_MEM_END, BACK(16), 32, D_IND, 0)}},
+	{HC("inside memory but across two regions: not one host block",
+	    F_V1 | F_IND, 0, 64, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR),
+	 {RD(0, AT_REGION_2, BACK(16), 32, D_IND, 0)}},
+};
 
-	/* entirely outside */
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, 0x1000, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
-	th_vq_fini(&f);
-}
+static const struct hostile_case hostile_indirect_nested[] = {
+	{HC("an indirect entry in an indirect table", F_V1 | F_IND, 0, 64,
+	    -EINVAL, VSW_VQ_FAULT_INDIRECT_NESTED),
+	 {RD(0, AT_TABLE, 0, 32, D_IND, 0), TD(0, AT_BUF, 0, 16, D_NEXT, 1),
+	  TD(1, AT_TABLE, 0, 32, D_IND, 0)}},
+};
 
-static void test_hostile_addr_overflow(void **state)
-{
-	struct th_vq f;
-	uint64_t buf, tg;
+static const struct hostile_case hostile_indirect_feature[] = {
+	{HC("INDIRECT without the feature", F_V1, 0, 64, -EPROTO,
+	    VSW_VQ_FAULT_INDIRECT_FEATURE),
+	 {RD(0, AT_TABLE, 0, 16, D_IND, 0), TD(0, AT_BUF, 0, 16, 0, 0)}},
+};
 
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, UINT64_MAX - 7, 64, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
-	th_vq_fini(&f);
+static const struct hostile_case hostile_indirect_next[] = {
+	{HC("INDIRECT with NEXT", F_V1 | F_IND, 0, 64, -EINVAL,
+	    VSW_VQ_FAULT_INDIRECT_NEXT),
+	 {RD(0, AT_TABLE, 0, 16, D_IND | D_NEXT, 1), RD(1, AT_BUF, 0, 16, 0, 0),
+	  TD(0, AT_BUF, 0, 16, 0, 0)}},
+};
 
-	/* wraps to a GPA inside memory: still refused */
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, UINT64_MAX - 0xfff, 0xffffffff, VRING_DESC_F_WRITE,
-		 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
-	th_vq_fini(&f);
-}
-
-static void test_hostile_indirect_len(void **state)
-{
-	struct th_vq f;
-	uint64_t buf, tg;
-
-	(void)state;
-	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 24, VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN);
-	th_vq_fini(&f);
-
-	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 0, VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN);
-	th_vq_fini(&f);
-}
-
-static void test_hostile_indirect_addr(void **state)
-{
-	struct th_vq f;
-	uint64_t buf, tg;
-
-	(void)state;
-	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, th_end(&f.m) - 16, 32, VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
-	th_vq_fini(&f);
-
-	/* inside memory but across two regions: not one host block */
-	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, TH_VQ_GPA_BASE + f.m.size / 2 - 16, 32,
-		 VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
-	th_vq_fini(&f);
-}
-
-static void test_hostile_indirect_nested(void **state)
-{
-	struct vring_desc *t;
-	struct th_vq f;
-	uint64_t buf, tg;
-
-	(void)state;
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 32, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(t, 1, tg, 32, VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_NESTED);
-	th_vq_fini(&f);
-}
-
-static void test_hostile_indirect_feature(void **state)
-{
-	struct vring_desc *t;
-	struct th_vq f;
-	uint64_t buf, tg;
-
-	(void)state;
-	t = fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 16, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EPROTO, VSW_VQ_FAULT_INDIRECT_FEATURE);
-	th_vq_fini(&f);
-}
-
-static void test_hostile_indirect_next(void **state)
-{
-	struct vring_desc *t;
-	struct th_vq f;
-	uint64_t buf, tg;
-
-	(void)state;
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT,
-		 1);
-	raw_desc(f.desc, 1, buf, 16, 0, 0);
-	raw_desc(t, 0, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT);
-	th_vq_fini(&f);
-}
-
-static void test_hostile_write_order(void **state)
-{
-	struct vring_desc *t;
-	struct th_vq f;
-	uint64_t buf, tg;
-
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, buf + 16, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	th_vq_fini(&f);
-
-	/* the same inside an indirect table, after a direct readable one */
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, tg, 32, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	raw_desc(t, 1, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 64, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	th_vq_fini(&f);
-}
+static const struct hostile_case hostile_write_order[] = {
+	{HC("readable after writable", F_V1, 0, 64, -EPROTO,
+	    VSW_VQ_FAULT_WRITE_ORDER),
+	 {RD(0, AT_BUF, 0, 16, D_WRITE | D_NEXT, 1),
+	  RD(1, AT_BUF, 16, 16, 0, 0)}},
+	{HC("the same inside an indirect table, after a direct readable one",
+	    F_V1 | F_IND, 0, 64, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER),
+	 {RD(0, AT_BUF, 0, 16, D_NEXT, 1), RD(1, AT_TABLE, 0, 32, D_IND, 0),
+	  TD(0, AT_BUF, 0, 16, D_WRITE | D_NEXT, 1),
+	  TD(1, AT_BUF, 0, 16, 0, 0)}},
+};
 
 /* Pop on a read-only queue: n segments of 16 bytes at buf + 16 * i. */
 static void expect_read_only_chain(struct th_vq *f, uint64_t buf, uint16_t head,
@@ -1467,20 +1464,12 @@ static void test_hostile_avail_idx(void **state)
 	th_vq_fini(&f);
 }
 
-static void test_hostile_segments(void **state)
-{
-	struct th_vq f;
-	uint64_t buf, tg;
-
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, buf + 16, 16, VRING_DESC_F_NEXT, 2);
-	raw_desc(f.desc, 2, buf + 32, 16, VRING_DESC_F_WRITE, 0);
-	raw_avail(&f, 0, 0, 1);
-	th_vq_expect_fault(&f, 2, -ENOBUFS, VSW_VQ_FAULT_SEGMENTS);
-	th_vq_fini(&f);
-}
+static const struct hostile_case hostile_segments[] = {
+	{HC("three segments, room for two", F_V1, 0, 2, -ENOBUFS,
+	    VSW_VQ_FAULT_SEGMENTS),
+	 {RD(0, AT_BUF, 0, 16, D_NEXT, 1), RD(1, AT_BUF, 16, 16, D_NEXT, 2),
+	  RD(2, AT_BUF, 32, 16, D_WRITE, 0)}},
+};
 
 static void test_hostile_head_in_flight(void **state)
 {
@@ -1740,21 +1729,21 @@ int main(void)
 		cmocka_unit_test(test_drv_enospc),
 		cmocka_unit_test(test_drv_detach_unused),
 		cmocka_unit_test(test_drv_bogus_used),
-		cmocka_unit_test(test_hostile_head_range),
-		cmocka_unit_test(test_hostile_next_loop),
+		HOSTILE_TEST(head_range),
+		HOSTILE_TEST(next_loop),
 		cmocka_unit_test(test_hostile_chain_too_long),
-		cmocka_unit_test(test_hostile_next_range),
-		cmocka_unit_test(test_hostile_addr_outside),
-		cmocka_unit_test(test_hostile_addr_overflow),
-		cmocka_unit_test(test_hostile_indirect_len),
-		cmocka_unit_test(test_hostile_indirect_addr),
-		cmocka_unit_test(test_hostile_indirect_nested),
-		cmocka_unit_test(test_hostile_indirect_feature),
-		cmocka_unit_test(test_hostile_indirect_next),
-		cmocka_unit_test(test_hostile_write_order),
+		HOSTILE_TEST(next_range),
+		HOSTILE_TEST(addr_outside),
+		HOSTILE_TEST(addr_overflow),
+		HOSTILE_TEST(indirect_len),
+		HOSTILE_TEST(indirect_addr),
+		HOSTILE_TEST(indirect_nested),
+		HOSTILE_TEST(indirect_feature),
+		HOSTILE_TEST(indirect_next),
+		HOSTILE_TEST(write_order),
 		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_hostile_avail_idx),
-		cmocka_unit_test(test_hostile_segments),
+		HOSTILE_TEST(segments),
 		cmocka_unit_test(test_hostile_head_in_flight),
 		cmocka_unit_test(test_pop_bufs),
 		cmocka_unit_test(test_two_threads),
