@@ -1122,21 +1122,25 @@ enum raw_base { AT_ABS, AT_BUF, AT_TABLE, AT_MEM_END, AT_REGION_2 };
 #define D_IND VRING_DESC_F_INDIRECT
 #define BACK(n) ((uint64_t)0 - (n))
 
+/*
+ * Descriptor i, or with run n > 1 a linear chain of n equal descriptors at
+ * i .. i + n - 1, each NEXT to the following, the last with flags and next.
+ */
 struct raw {
 	uint8_t where, i, base;
 	uint64_t off; /* added to base, modulo 2^64 */
 	uint32_t len;
 	uint16_t flags, next;
+	uint8_t run;
 };
 
-#define RD(i, base, off, len, flags, next)                                     \
-	{                                                                      \
-		RAW_RING, i, base, off, len, flags, next                       \
-	}
-#define TD(i, base, off, len, flags, next)                                     \
-	{                                                                      \
-		RAW_TABLE, i, base, off, len, flags, next                      \
-	}
+/* ring / table descriptor i; a run of n from i */
+/* clang-format off */
+#define RD(i, b, o, len, fl, nx) {RAW_RING, i, b, o, len, fl, nx, 1}
+#define TD(i, b, o, len, fl, nx) {RAW_TABLE, i, b, o, len, fl, nx, 1}
+#define RD_RUN(i, n, b, o, len, fl, nx) {RAW_RING, i, b, o, len, fl, nx, n}
+#define TD_RUN(i, n, b, o, len, fl, nx) {RAW_TABLE, i, b, o, len, fl, nx, n}
+/* clang-format on */
 
 struct hostile_case {
 	const char *what;
@@ -1177,9 +1181,17 @@ static uint64_t raw_addr(const struct th_vq *f, uint64_t tg,
 static void raw_write(struct th_vq *f, struct vring_desc *t, uint64_t tg,
 		      const struct raw *d)
 {
-	for (; d->where != RAW_END; d++)
-		raw_desc(d->where == RAW_RING ? f->desc : t, d->i,
-			 raw_addr(f, tg, d), d->len, d->flags, d->next);
+	for (; d->where != RAW_END; d++) {
+		struct vring_desc *to = d->where == RAW_RING ? f->desc : t;
+		unsigned j, last = d->i + (d->run > 1 ? d->run : 1) - 1;
+
+		for (j = d->i; j < last; j++)
+			raw_desc(to, j, raw_addr(f, tg, d), d->len,
+				 d->flags | VRING_DESC_F_NEXT,
+				 (uint16_t)(j + 1));
+		raw_desc(to, last, raw_addr(f, tg, d), d->len, d->flags,
+			 d->next);
+	}
 }
 
 static void hostile_run(const struct hostile_case *hc, size_t n)
@@ -1239,37 +1251,32 @@ static const struct hostile_case hostile_next_loop[] = {
 static const struct hostile_case hostile_chain_too_long[] = {
 	{HC("an indirect table of 9 linear entries in a queue of 8",
 	    F_V1 | F_IND, 3, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
-	 {TD(0, AT_BUF, 0, 8, D_NEXT, 1), TD(1, AT_BUF, 0, 8, D_NEXT, 2),
-	  TD(2, AT_BUF, 0, 8, D_NEXT, 3), TD(3, AT_BUF, 0, 8, D_NEXT, 4),
-	  TD(4, AT_BUF, 0, 8, D_NEXT, 5), TD(5, AT_BUF, 0, 8, D_NEXT, 6),
-	  TD(6, AT_BUF, 0, 8, D_NEXT, 7), TD(7, AT_BUF, 0, 8, D_NEXT, 8),
-	  TD(8, AT_BUF, 0, 8, 0, 9), RD(3, AT_TABLE, 0, 9 * 16, D_IND, 0)}},
+	 {TD_RUN(0, 9, AT_BUF, 0, 8, 0, 9),
+	  RD(3, AT_TABLE, 0, 9 * 16, D_IND, 0)}},
 	{HC("seven direct descriptors, then an indirect table of two",
 	    F_V1 | F_IND, 0, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
-	 {RD(0, AT_BUF, 0, 8, D_NEXT, 1), RD(1, AT_BUF, 0, 8, D_NEXT, 2),
-	  RD(2, AT_BUF, 0, 8, D_NEXT, 3), RD(3, AT_BUF, 0, 8, D_NEXT, 4),
-	  RD(4, AT_BUF, 0, 8, D_NEXT, 5), RD(5, AT_BUF, 0, 8, D_NEXT, 6),
-	  RD(6, AT_BUF, 0, 8, D_NEXT, 7), RD(7, AT_TABLE, 0, 32, D_IND, 0),
-	  TD(0, AT_BUF, 0, 8, D_NEXT, 1), TD(1, AT_BUF, 0, 8, 0, 0)}},
+	 {RD_RUN(0, 7, AT_BUF, 0, 8, D_NEXT, 7),
+	  RD(7, AT_TABLE, 0, 32, D_IND, 0), TD_RUN(0, 2, AT_BUF, 0, 8, 0, 0)}},
 };
 
 static void test_hostile_chain_too_long(void **state)
 {
+	static const struct raw eight[] = {
+		RD_RUN(0, 7, AT_BUF, 0, 8, D_NEXT, 7),
+		RD(7, AT_TABLE, 0, 16, D_IND, 0),
+		TD(0, AT_BUF, 0, 8, 0, 0),
+		{0},
+	};
 	struct vring_desc *t;
 	struct th_vq f;
 	uint64_t buf, tg;
-	unsigned i;
 
 	(void)state;
 	hostile_run(hostile_chain_too_long, ARRAY_SIZE(hostile_chain_too_long));
 
 	/* the same with a table of one is exactly 8: accepted */
 	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	for (i = 0; i < 7; i++)
-		raw_desc(f.desc, i, buf, 8, VRING_DESC_F_NEXT,
-			 (uint16_t)(i + 1));
-	raw_desc(f.desc, 7, tg, 16, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 8, 0, 0);
+	raw_write(&f, t, tg, eight);
 	raw_avail(&f, 0, 0, 1);
 	{
 		struct vsw_vq_chain c;
