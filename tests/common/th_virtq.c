@@ -175,6 +175,17 @@ void th_vq_dev_flags(struct th_vq *f, uint32_t flags)
 	assert_int_equal(vsw_vq_dev_create(&vc, &f->dev), 0);
 }
 
+void th_vq_expect_dev_flags_refused(const struct th_vq *f, uint32_t flags)
+{
+	struct vsw_vq_dev_config vc;
+	struct vsw_vq_dev *dev = NULL;
+
+	th_vq_dev_config(f, &vc);
+	vc.flags = flags;
+	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EINVAL);
+	assert_null(dev);
+}
+
 void th_vq_add1(struct th_vq *f, void *token, uint32_t len, bool writable)
 {
 	struct vsw_sg sg = {.addr = f->buf, .len = len};
@@ -226,6 +237,49 @@ void th_vq_expect_fault(struct th_vq *f, unsigned iov_max, int err,
 	assert_int_equal(vsw_vq_dev_fault(f->dev), fault);
 	assert_int_equal(vsw_vq_dev_inflight(f->dev), inflight);
 	th_vq_canaries_check(f);
+}
+
+void th_vq_expect_fault_case(struct th_vq *f, const struct th_vq_fault *x)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[64];
+	int ret;
+
+	assert_true(x->iov_max <= 64);
+	ret = vsw_vq_dev_pop(f->dev, &c, iov, x->iov_max);
+	if (ret != x->err || vsw_vq_dev_fault(f->dev) != x->fault)
+		fail_msg("%s: pop %d fault %d, want %d fault %d", x->what, ret,
+			 vsw_vq_dev_fault(f->dev), x->err, x->fault);
+	/* and the same again, sticky, with everything else */
+	th_vq_expect_fault(f, x->iov_max, x->err, x->fault);
+}
+
+uint64_t th_vq_raw_addr(const struct th_vq *f, uint64_t table_gpa,
+			const struct th_raw *r)
+{
+	switch (r->base) {
+	case TH_AT_BUF:
+		return f->buf + r->off;
+	case TH_AT_TABLE:
+		return table_gpa + r->off;
+	case TH_AT_MEM:
+		return f->m.gpa_base + r->off;
+	case TH_AT_MEM_END:
+		return th_end(&f->m) + r->off;
+	case TH_AT_REGION0_END:
+		return f->m.gpa_base + f->m.size / f->m.nregions + r->off;
+	case TH_AT_CANARY:
+		return f->canary_gpa + r->off;
+	default:
+		return r->off;
+	}
+}
+
+void th_vq_table_test(void **state)
+{
+	const struct th_vq_table *t = *state;
+
+	t->run(t->cases, t->n);
 }
 
 void th_vq_expect_read_only_chain(struct th_vq *f, uint64_t buf, uint16_t id,

@@ -102,6 +102,9 @@ void th_vq_dev_config(const struct th_vq *f, struct vsw_vq_dev_config *vc);
 /* Replace the device by one created with flags. */
 void th_vq_dev_flags(struct th_vq *f, uint32_t flags);
 
+/* A device for f's queue with these (unknown) flags is refused: -EINVAL. */
+void th_vq_expect_dev_flags_refused(const struct th_vq *f, uint32_t flags);
+
 /* Driver: add one buffer of len bytes of the scratch buffer. */
 void th_vq_add1(struct th_vq *f, void *token, uint32_t len, bool writable);
 /* Device: pop one chain that must be there. */
@@ -118,6 +121,77 @@ void th_vq_get1(struct th_vq *f, void *token, uint32_t len);
  */
 void th_vq_expect_fault(struct th_vq *f, unsigned iov_max, int err,
 			enum vsw_vq_fault fault);
+
+/* What a hostile-ring case expects: pop on a fresh queue breaks it. */
+struct th_vq_fault {
+	const char *what; /* names the case in the failure message */
+	uint64_t features;
+	unsigned iov_max;
+	int err;
+	enum vsw_vq_fault fault;
+};
+
+/*
+ * The first pop fails as x says (else the test fails naming x->what), then
+ * everything th_vq_expect_fault() checks.
+ */
+void th_vq_expect_fault_case(struct th_vq *f, const struct th_vq_fault *x);
+
+/*
+ * Raw descriptors for hostile-ring tables, written by each ring format's own
+ * writer: descriptor i of the ring or of an indirect table, its address
+ * relative to a base, or with run n > 1 n of them from i on (what a run
+ * means, chained or just repeated, is the writer's to say).
+ */
+enum th_raw_where { TH_RAW_END = 0, TH_RAW_RING, TH_RAW_TABLE };
+enum th_raw_base {
+	TH_AT_ABS,	   /* off is the address */
+	TH_AT_BUF,	   /* the scratch buffer */
+	TH_AT_TABLE,	   /* the indirect table the writer was given */
+	TH_AT_MEM,	   /* the first byte of guest memory */
+	TH_AT_MEM_END,	   /* one past the last byte of guest memory */
+	TH_AT_REGION0_END, /* the end of the first region */
+	TH_AT_CANARY,	   /* the canary page at the end of memory */
+};
+
+struct th_raw {
+	uint8_t where, i, base, run;
+	uint64_t off; /* added to base, modulo 2^64 */
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next; /* split ring */
+	uint16_t id;   /* packed ring */
+};
+
+#define TH_NEXT VRING_DESC_F_NEXT
+#define TH_WRITE VRING_DESC_F_WRITE
+#define TH_IND VRING_DESC_F_INDIRECT
+#define TH_BACK(n) ((uint64_t)0 - (n)) /* an offset n below the base */
+
+/* The address r stands for; table_gpa is what TH_AT_TABLE means. */
+uint64_t th_vq_raw_addr(const struct th_vq *f, uint64_t table_gpa,
+			const struct th_raw *r);
+
+/*
+ * Table-driven cmocka tests: TH_VQ_TABLE_TEST(name, cases, run) is a
+ * CMUnitTest named name that calls run(cases, number of cases).
+ */
+struct th_vq_table {
+	const void *cases;
+	size_t n;
+	void (*run)(const void *cases, size_t n);
+};
+
+void th_vq_table_test(void **state);
+
+#define TH_VQ_TABLE_TEST(name, cases, run)                                     \
+	{                                                                      \
+		name, th_vq_table_test, NULL, NULL,                            \
+			(void *)&(const struct th_vq_table)                    \
+		{                                                              \
+			cases, sizeof(cases) / sizeof((cases)[0]), run         \
+		}                                                              \
+	}
 
 /*
  * Pop on a read-only queue: one chain id of ndesc descriptors, n readable

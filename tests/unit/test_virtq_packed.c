@@ -1122,6 +1122,147 @@ static void hostile_setup(struct th_vq *e, uint64_t feat)
 	th_vq_init(e, F_BASE | feat, HOSTILE_NUM, 4, 0, false);
 }
 
+/*
+ * Table-driven hostile rings: each case writes descriptors of the first lap
+ * into the ring or into an indirect table at buf + 256 and expects pop to
+ * break the queue with a given error and fault.
+ */
+/* ring descriptor i; table entry i; n equal ones from i (see raw_write) */
+/* clang-format off */
+#define RD(i, b, o, len, id, fl) \
+	{TH_RAW_RING, i, TH_AT_##b, 1, o, len, fl, 0, id}
+#define TD(i, b, o, len, fl) \
+	{TH_RAW_TABLE, i, TH_AT_##b, 1, o, len, fl, 0, 0}
+#define RD_RUN(i, n, b, o, len, id, fl) \
+	{TH_RAW_RING, i, TH_AT_##b, n, o, len, fl, 0, id}
+#define TD_RUN(i, n, b, o, len, fl) \
+	{TH_RAW_TABLE, i, TH_AT_##b, n, o, len, fl, 0, 0}
+/* clang-format on */
+
+struct hostile_case {
+	struct th_vq_fault x; /* features on top of F_BASE */
+	struct th_raw d[8];   /* up to the first TH_RAW_END */
+};
+
+static void raw_write(struct th_vq *e, const struct th_raw *d)
+{
+	unsigned j;
+
+	for (; d->where != TH_RAW_END; d++)
+		for (j = d->i; j < d->i + (d->run > 1 ? d->run : 1u); j++) {
+			if (d->where == TH_RAW_RING)
+				raw_desc(e, j,
+					 th_vq_raw_addr(e, e->buf + 256, d),
+					 d->len, d->id, d->flags);
+			else
+				raw_table(e, e->buf + 256, j,
+					  th_vq_raw_addr(e, e->buf + 256, d),
+					  d->len, d->flags);
+		}
+}
+
+static void hostile_run(const void *cases, size_t n)
+{
+	const struct hostile_case *hc = cases;
+	size_t k;
+
+	for (k = 0; k < n; k++, hc++) {
+		struct th_vq e;
+
+		hostile_setup(&e, hc->x.features);
+		raw_write(&e, hc->d);
+		th_vq_expect_fault_case(&e, &hc->x);
+		th_vq_fini(&e);
+	}
+}
+
+/* A cmocka test named test_hostile_NAME running the table hostile_NAME. */
+#define HOSTILE_TEST(name)                                                     \
+	TH_VQ_TABLE_TEST("test_hostile_" #name, hostile_##name, hostile_run)
+
+static const struct hostile_case hostile_loop[] = {
+	{{"every descriptor NEXT", 0, 64, -ELOOP, VSW_VQ_FAULT_LOOP},
+	 {RD_RUN(0, HOSTILE_NUM, BUF, 0, 16, 0, TH_NEXT)}},
+	{{"indirect entries count too: a table of num + 1 entries", F_IND, 64,
+	  -ELOOP, VSW_VQ_FAULT_LOOP},
+	 {TD_RUN(0, HOSTILE_NUM + 1, BUF, 0, 16, 0),
+	  RD(0, TABLE, 0, 16 * (HOSTILE_NUM + 1), 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_addr[] = {
+	{{"a writable buffer right on the canary", 0, 8, -EFAULT,
+	  VSW_VQ_FAULT_ADDR},
+	 {RD(0, CANARY, 0, 16, 0, TH_WRITE)}},
+	{{"the last byte inside, one outside", 0, 8, -EFAULT,
+	  VSW_VQ_FAULT_ADDR},
+	 {RD(0, CANARY, TH_BACK(15), 16, 0, TH_WRITE)}},
+	{{"below all memory, in the second descriptor of a chain", 0, 8,
+	  -EFAULT, VSW_VQ_FAULT_ADDR},
+	 {RD(0, BUF, 0, 16, 0, TH_NEXT), RD(1, MEM, TH_BACK(4096), 0, 0, 0)}},
+};
+
+static const struct hostile_case hostile_overflow[] = {
+	{{"addr + len wraps 64 bits", 0, 8, -EFAULT, VSW_VQ_FAULT_ADDR},
+	 {RD(0, ABS, UINT64_MAX - 8, 16, 0, TH_WRITE)}},
+	{{"a length running past the end of guest memory", 0, 8, -EFAULT,
+	  VSW_VQ_FAULT_ADDR},
+	 {RD(0, BUF, 0, 0xffffffff, 0, 0)}},
+};
+
+static const struct hostile_case hostile_indirect_len[] = {
+	{{"24: not a multiple of 16", F_IND, 8, -EINVAL,
+	  VSW_VQ_FAULT_INDIRECT_LEN},
+	 {TD_RUN(0, 2, BUF, 0, 16, 0), RD(0, TABLE, 0, 24, 0, TH_IND)}},
+	{{"0: empty", F_IND, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN},
+	 {TD_RUN(0, 2, BUF, 0, 16, 0), RD(0, TABLE, 0, 0, 0, TH_IND)}},
+	{{"17: not a multiple of 16", F_IND, 8, -EINVAL,
+	  VSW_VQ_FAULT_INDIRECT_LEN},
+	 {TD_RUN(0, 2, BUF, 0, 16, 0), RD(0, TABLE, 0, 17, 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_indirect_addr[] = {
+	{{"on the canary", F_IND, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR},
+	 {RD(0, CANARY, 0, 32, 0, TH_IND)}},
+	{{"across a region boundary: not one region", F_IND, 8, -EFAULT,
+	  VSW_VQ_FAULT_INDIRECT_ADDR},
+	 {RD(0, REGION0_END, TH_BACK(16), 32, 0, TH_IND)}},
+	{{"addr + len wraps 64 bits", F_IND, 8, -EFAULT,
+	  VSW_VQ_FAULT_INDIRECT_ADDR},
+	 {RD(0, ABS, UINT64_MAX - 15, 32, 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_indirect_nested[] = {
+	{{"an indirect entry in an indirect table", F_IND, 8, -EINVAL,
+	  VSW_VQ_FAULT_INDIRECT_NESTED},
+	 {TD(0, BUF, 0, 16, 0), TD(1, TABLE, 0, 32, TH_IND),
+	  RD(0, TABLE, 0, 32, 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_indirect_feature[] = {
+	{{"INDIRECT without the feature", 0, 8, -EPROTO,
+	  VSW_VQ_FAULT_INDIRECT_FEATURE},
+	 {TD(0, BUF, 0, 16, 0), RD(0, TABLE, 0, 16, 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_indirect_next[] = {
+	{{"INDIRECT with NEXT", F_IND, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT},
+	 {TD(0, BUF, 0, 16, 0), RD(0, TABLE, 0, 16, 0, TH_IND | TH_NEXT),
+	  RD(1, BUF, 0, 16, 0, 0)}},
+	{{"INDIRECT reached through NEXT", F_IND, 8, -EINVAL,
+	  VSW_VQ_FAULT_INDIRECT_NEXT},
+	 {TD(0, BUF, 0, 16, 0), RD(0, BUF, 0, 16, 0, TH_NEXT),
+	  RD(1, TABLE, 0, 16, 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_write_order[] = {
+	{{"readable after writable", 0, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER},
+	 {RD(0, BUF, 0, 16, 0, TH_WRITE | TH_NEXT), RD(1, BUF, 16, 16, 0, 0)}},
+	{{"the same inside an indirect table", F_IND, 8, -EPROTO,
+	  VSW_VQ_FAULT_WRITE_ORDER},
+	 {TD(0, BUF, 0, 16, TH_WRITE), TD(1, BUF, 16, 16, 0),
+	  RD(0, TABLE, 0, 32, 0, TH_IND)}},
+};
+
 static void test_hostile_id_range(void **state)
 {
 	static const uint16_t ids[] = {HOSTILE_NUM, 0xffff};
@@ -1228,186 +1369,6 @@ static void test_pop_bufs(void **state)
 	th_vq_fini(&e);
 }
 
-static void test_hostile_loop(void **state)
-{
-	struct th_vq e;
-	unsigned i;
-
-	(void)state;
-	hostile_setup(&e, 0);
-	for (i = 0; i < HOSTILE_NUM; i++)
-		raw_desc(&e, i, e.buf, 16, 0, VRING_DESC_F_NEXT);
-	th_vq_expect_fault(&e, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
-	th_vq_fini(&e);
-
-	/* indirect entries count too: a table of num + 1 entries */
-	hostile_setup(&e, F_IND);
-	for (i = 0; i < HOSTILE_NUM + 1; i++)
-		raw_table(&e, e.buf + 256, i, e.buf, 16, 0);
-	raw_desc(&e, 0, e.buf + 256, 16 * (HOSTILE_NUM + 1), 0,
-		 VRING_DESC_F_INDIRECT);
-	th_vq_expect_fault(&e, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
-	th_vq_fini(&e);
-}
-
-static void test_hostile_addr(void **state)
-{
-	struct th_vq e;
-
-	(void)state;
-	/* a writable buffer right on the canary */
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.canary_gpa, 16, 0, VRING_DESC_F_WRITE);
-	th_vq_expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	th_vq_fini(&e);
-
-	/* the last byte inside, one outside */
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.canary_gpa - 15, 16, 0, VRING_DESC_F_WRITE);
-	th_vq_expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	th_vq_fini(&e);
-
-	/* below all memory, in the second descriptor of a chain */
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.buf, 16, 0, VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, TH_VQ_GPA_BASE - 4096, 0, 0, 0);
-	th_vq_expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	th_vq_fini(&e);
-}
-
-static void test_hostile_overflow(void **state)
-{
-	struct th_vq e;
-
-	(void)state;
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, UINT64_MAX - 8, 16, 0, VRING_DESC_F_WRITE);
-	th_vq_expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	th_vq_fini(&e);
-
-	/* and a length running past the end of guest memory */
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.buf, 0xffffffff, 0, 0);
-	th_vq_expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	th_vq_fini(&e);
-}
-
-static void test_hostile_indirect_len(void **state)
-{
-	static const uint32_t lens[] = {24, 0, 17};
-	struct th_vq e;
-	unsigned i;
-
-	(void)state;
-	for (i = 0; i < VSW_ARRAY_SIZE(lens); i++) {
-		hostile_setup(&e, F_IND);
-		raw_table(&e, e.buf + 256, 0, e.buf, 16, 0);
-		raw_table(&e, e.buf + 256, 1, e.buf, 16, 0);
-		raw_desc(&e, 0, e.buf + 256, lens[i], 0, VRING_DESC_F_INDIRECT);
-		th_vq_expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN);
-		th_vq_fini(&e);
-	}
-}
-
-static void test_hostile_indirect_addr(void **state)
-{
-	struct th_vq e;
-
-	(void)state;
-	hostile_setup(&e, F_IND);
-	raw_desc(&e, 0, e.canary_gpa, 32, 0, VRING_DESC_F_INDIRECT);
-	th_vq_expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
-	th_vq_fini(&e);
-
-	/* across a region boundary: not one region */
-	hostile_setup(&e, F_IND);
-	raw_desc(&e, 0, TH_VQ_GPA_BASE + TH_VQ_MEM_SIZE / 4 - 16, 32, 0,
-		 VRING_DESC_F_INDIRECT);
-	th_vq_expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
-	th_vq_fini(&e);
-
-	hostile_setup(&e, F_IND);
-	raw_desc(&e, 0, UINT64_MAX - 15, 32, 0, VRING_DESC_F_INDIRECT);
-	th_vq_expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
-	th_vq_fini(&e);
-}
-
-static void test_hostile_indirect_nested(void **state)
-{
-	struct th_vq e;
-	uint64_t t = 0;
-
-	(void)state;
-	hostile_setup(&e, F_IND);
-	t = e.buf + 256;
-	raw_table(&e, t, 0, e.buf, 16, 0);
-	raw_table(&e, t, 1, t, 32, VRING_DESC_F_INDIRECT);
-	raw_desc(&e, 0, t, 32, 0, VRING_DESC_F_INDIRECT);
-	th_vq_expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NESTED);
-	th_vq_fini(&e);
-}
-
-static void test_hostile_indirect_feature(void **state)
-{
-	struct th_vq e;
-	uint64_t t;
-
-	(void)state;
-	hostile_setup(&e, 0);
-	t = e.buf + 256;
-	raw_table(&e, t, 0, e.buf, 16, 0);
-	raw_desc(&e, 0, t, 16, 0, VRING_DESC_F_INDIRECT);
-	th_vq_expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_INDIRECT_FEATURE);
-	th_vq_fini(&e);
-}
-
-static void test_hostile_indirect_next(void **state)
-{
-	struct th_vq e;
-	uint64_t t;
-
-	(void)state;
-	/* INDIRECT with NEXT */
-	hostile_setup(&e, F_IND);
-	t = e.buf + 256;
-	raw_table(&e, t, 0, e.buf, 16, 0);
-	raw_desc(&e, 0, t, 16, 0, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, e.buf, 16, 0, 0);
-	th_vq_expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT);
-	th_vq_fini(&e);
-
-	/* INDIRECT reached through NEXT */
-	hostile_setup(&e, F_IND);
-	t = e.buf + 256;
-	raw_table(&e, t, 0, e.buf, 16, 0);
-	raw_desc(&e, 0, e.buf, 16, 0, VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, t, 16, 0, VRING_DESC_F_INDIRECT);
-	th_vq_expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT);
-	th_vq_fini(&e);
-}
-
-static void test_hostile_write_order(void **state)
-{
-	struct th_vq e;
-	uint64_t t;
-
-	(void)state;
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.buf, 16, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, e.buf + 16, 16, 0, 0);
-	th_vq_expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	th_vq_fini(&e);
-
-	/* the same inside an indirect table */
-	hostile_setup(&e, F_IND);
-	t = e.buf + 256;
-	raw_table(&e, t, 0, e.buf, 16, VRING_DESC_F_WRITE);
-	raw_table(&e, t, 1, e.buf + 16, 16, 0);
-	raw_desc(&e, 0, t, 32, 0, VRING_DESC_F_INDIRECT);
-	th_vq_expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	th_vq_fini(&e);
-}
-
 /*
  * VSW_VQ_DEV_F_READ_ONLY: WRITE flags are ignored in ring descriptors and
  * in indirect tables (DPDK's packed TX sets WRITE on every indirect entry,
@@ -1415,61 +1376,68 @@ static void test_hostile_write_order(void **state)
  */
 static void test_read_only(void **state)
 {
-	struct vsw_vq_dev_config dc = {0};
-	struct vsw_vq_dev *dev = NULL;
+	static const struct {
+		const char *what;
+		uint64_t features;
+		uint16_t id;
+		unsigned ndesc;
+		struct th_raw d[5];
+	} shapes[] = {
+		{"direct: writable, readable, writable",
+		 0,
+		 4,
+		 3,
+		 {RD(0, BUF, 0, 16, 0, TH_WRITE | TH_NEXT),
+		  RD(1, BUF, 16, 16, 0, TH_NEXT),
+		  RD(2, BUF, 32, 16, 4, TH_WRITE)}},
+		{"indirect, as DPDK's TX: every entry WRITE, then a readable one",
+		 F_IND,
+		 6,
+		 1,
+		 {TD(0, BUF, 0, 16, TH_WRITE), TD(1, BUF, 16, 16, TH_WRITE),
+		  TD(2, BUF, 32, 16, 0), RD(0, TABLE, 0, 48, 6, TH_IND)}},
+	};
 	struct th_vq e;
-	uint64_t t;
+	unsigned i, ro;
 
 	(void)state;
-	/* direct: writable, readable, writable */
-	hostile_setup(&e, 0);
-	th_vq_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
-	raw_desc(&e, 0, e.buf, 16, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, e.buf + 16, 16, 0, VRING_DESC_F_NEXT);
-	raw_desc(&e, 2, e.buf + 32, 16, 4, VRING_DESC_F_WRITE);
-	th_vq_expect_read_only_chain(&e, e.buf, 4, 3, 3);
-	th_vq_fini(&e);
+	for (ro = 0; ro < 2; ro++)
+		for (i = 0; i < VSW_ARRAY_SIZE(shapes); i++) {
+			hostile_setup(&e, shapes[i].features);
+			if (ro)
+				th_vq_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
+			raw_write(&e, shapes[i].d);
+			if (ro) {
+				th_vq_expect_read_only_chain(&e, e.buf,
+							     shapes[i].id,
+							     shapes[i].ndesc,
+							     3);
+			} else {
+				/* without the flag: readable after writable */
+				const struct th_vq_fault x = {
+					shapes[i].what, 0, 8, -EPROTO,
+					VSW_VQ_FAULT_WRITE_ORDER};
 
-	/* the same without the flag: readable after writable */
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.buf, 16, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, e.buf + 16, 16, 0, VRING_DESC_F_NEXT);
-	raw_desc(&e, 2, e.buf + 32, 16, 4, VRING_DESC_F_WRITE);
-	th_vq_expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	th_vq_fini(&e);
-
-	/* indirect, as DPDK's TX: every entry WRITE, then a readable one */
-	hostile_setup(&e, F_IND);
-	th_vq_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
-	t = e.buf + 256;
-	raw_table(&e, t, 0, e.buf, 16, VRING_DESC_F_WRITE);
-	raw_table(&e, t, 1, e.buf + 16, 16, VRING_DESC_F_WRITE);
-	raw_table(&e, t, 2, e.buf + 32, 16, 0);
-	raw_desc(&e, 0, t, 48, 6, VRING_DESC_F_INDIRECT);
-	th_vq_expect_read_only_chain(&e, e.buf, 6, 1, 3);
-	th_vq_fini(&e);
-
-	/* the same without the flag */
-	hostile_setup(&e, F_IND);
-	raw_table(&e, e.buf + 256, 0, e.buf, 16, VRING_DESC_F_WRITE);
-	raw_table(&e, e.buf + 256, 1, e.buf + 16, 16, VRING_DESC_F_WRITE);
-	raw_table(&e, e.buf + 256, 2, e.buf + 32, 16, 0);
-	raw_desc(&e, 0, e.buf + 256, 48, 6, VRING_DESC_F_INDIRECT);
-	th_vq_expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	th_vq_fini(&e);
+				th_vq_expect_fault_case(&e, &x);
+			}
+			th_vq_fini(&e);
+		}
 
 	/* the flag changes nothing else: other faults still break it */
 	hostile_setup(&e, 0);
 	th_vq_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
 	raw_desc(&e, 0, e.buf, 16, HOSTILE_NUM, VRING_DESC_F_WRITE);
 	th_vq_expect_fault(&e, 8, -ERANGE, VSW_VQ_FAULT_ID_RANGE);
-	/* an unknown flag bit is refused */
-	th_vq_dev_config(&e, &dc);
-	dc.flags = VSW_VQ_DEV_F_READ_ONLY << 1;
-	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EINVAL);
-	assert_null(dev);
+	th_vq_expect_dev_flags_refused(&e, VSW_VQ_DEV_F_READ_ONLY << 1);
 	th_vq_fini(&e);
 }
+
+static const struct hostile_case hostile_segments[] = {
+	{{"four segments, room for three", 0, 3, -ENOBUFS,
+	  VSW_VQ_FAULT_SEGMENTS},
+	 {RD(0, BUF, 0, 16, 0, TH_NEXT), RD(1, BUF, 16, 16, 0, TH_NEXT),
+	  RD(2, BUF, 32, 16, 0, TH_NEXT), RD(3, BUF, 48, 16, 0, 0)}},
+};
 
 static void test_hostile_segments(void **state)
 {
@@ -1477,12 +1445,7 @@ static void test_hostile_segments(void **state)
 	unsigned i;
 
 	(void)state;
-	hostile_setup(&e, 0);
-	for (i = 0; i < 4; i++)
-		raw_desc(&e, i, e.buf + 16 * i, 16, 0,
-			 i < 3 ? VRING_DESC_F_NEXT : 0);
-	th_vq_expect_fault(&e, 3, -ENOBUFS, VSW_VQ_FAULT_SEGMENTS);
-	th_vq_fini(&e);
+	hostile_run(hostile_segments, VSW_ARRAY_SIZE(hostile_segments));
 
 	/* zero-length descriptors take no segment */
 	hostile_setup(&e, 0);
@@ -1807,15 +1770,15 @@ int main(void)
 		cmocka_unit_test(test_hostile_id_range),
 		cmocka_unit_test(test_hostile_id_inuse),
 		cmocka_unit_test(test_pop_bufs),
-		cmocka_unit_test(test_hostile_loop),
-		cmocka_unit_test(test_hostile_addr),
-		cmocka_unit_test(test_hostile_overflow),
-		cmocka_unit_test(test_hostile_indirect_len),
-		cmocka_unit_test(test_hostile_indirect_addr),
-		cmocka_unit_test(test_hostile_indirect_nested),
-		cmocka_unit_test(test_hostile_indirect_feature),
-		cmocka_unit_test(test_hostile_indirect_next),
-		cmocka_unit_test(test_hostile_write_order),
+		HOSTILE_TEST(loop),
+		HOSTILE_TEST(addr),
+		HOSTILE_TEST(overflow),
+		HOSTILE_TEST(indirect_len),
+		HOSTILE_TEST(indirect_addr),
+		HOSTILE_TEST(indirect_nested),
+		HOSTILE_TEST(indirect_feature),
+		HOSTILE_TEST(indirect_next),
+		HOSTILE_TEST(write_order),
 		cmocka_unit_test(test_hostile_segments),
 		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_avail_used_bits),

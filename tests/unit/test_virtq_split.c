@@ -1113,130 +1113,65 @@ static struct vring_desc *fx_hostile(struct th_vq *f, uint64_t features,
  * into the indirect table, publishes one avail entry and expects pop to
  * break the queue with a given error and fault.
  */
-enum raw_where { RAW_END = 0, RAW_RING, RAW_TABLE };
-/* what a raw descriptor's address is relative to */
-enum raw_base { AT_ABS, AT_BUF, AT_TABLE, AT_MEM_END, AT_REGION_2 };
-
-#define D_NEXT VRING_DESC_F_NEXT
-#define D_WRITE VRING_DESC_F_WRITE
-#define D_IND VRING_DESC_F_INDIRECT
-#define BACK(n) ((uint64_t)0 - (n))
-
-/*
- * Descriptor i, or with run n > 1 a linear chain of n equal descriptors at
- * i .. i + n - 1, each NEXT to the following, the last with flags and next.
- */
-struct raw {
-	uint8_t where, i, base;
-	uint64_t off; /* added to base, modulo 2^64 */
-	uint32_t len;
-	uint16_t flags, next;
-	uint8_t run;
-};
-
-/* ring / table descriptor i; a run of n from i */
+/* ring / table descriptor i; a linear chain of n from i (see raw_write) */
 /* clang-format off */
-#define RD(i, b, o, len, fl, nx) {RAW_RING, i, b, o, len, fl, nx, 1}
-#define TD(i, b, o, len, fl, nx) {RAW_TABLE, i, b, o, len, fl, nx, 1}
-#define RD_RUN(i, n, b, o, len, fl, nx) {RAW_RING, i, b, o, len, fl, nx, n}
-#define TD_RUN(i, n, b, o, len, fl, nx) {RAW_TABLE, i, b, o, len, fl, nx, n}
+#define RD(i, b, o, len, fl, nx) \
+	{TH_RAW_RING, i, TH_AT_##b, 1, o, len, fl, nx, 0}
+#define TD(i, b, o, len, fl, nx) \
+	{TH_RAW_TABLE, i, TH_AT_##b, 1, o, len, fl, nx, 0}
+#define RD_RUN(i, n, b, o, len, fl, nx) \
+	{TH_RAW_RING, i, TH_AT_##b, n, o, len, fl, nx, 0}
+#define TD_RUN(i, n, b, o, len, fl, nx) \
+	{TH_RAW_TABLE, i, TH_AT_##b, n, o, len, fl, nx, 0}
 /* clang-format on */
 
 struct hostile_case {
-	const char *what;
-	uint64_t features;
-	uint16_t head; /* the one avail entry */
-	unsigned iov_max;
-	int err;
-	enum vsw_vq_fault fault;
-	struct raw d[12]; /* up to the first RAW_END */
+	struct th_vq_fault x;
+	uint16_t head;	     /* the one avail entry */
+	struct th_raw d[12]; /* up to the first TH_RAW_END */
 };
 
 /* a case: what, features, head, iov_max, err, fault; then its descriptors */
 #define HC(what, features, head, iov_max, err, fault)                          \
-	what, features, head, iov_max, err, fault
-
-struct hostile_set {
-	const struct hostile_case *c;
-	size_t n;
-};
-
-static uint64_t raw_addr(const struct th_vq *f, uint64_t tg,
-			 const struct raw *r)
-{
-	switch (r->base) {
-	case AT_BUF:
-		return f->buf + r->off;
-	case AT_TABLE:
-		return tg + r->off;
-	case AT_MEM_END:
-		return th_end(&f->m) + r->off;
-	case AT_REGION_2: /* the boundary of the two regions */
-		return TH_VQ_GPA_BASE + f->m.size / 2 + r->off;
-	default:
-		return r->off;
-	}
-}
+	{what, features, iov_max, err, fault}, head
 
 static void raw_write(struct th_vq *f, struct vring_desc *t, uint64_t tg,
-		      const struct raw *d)
+		      const struct th_raw *d)
 {
-	for (; d->where != RAW_END; d++) {
-		struct vring_desc *to = d->where == RAW_RING ? f->desc : t;
+	for (; d->where != TH_RAW_END; d++) {
+		struct vring_desc *to = d->where == TH_RAW_RING ? f->desc : t;
 		unsigned j, last = d->i + (d->run > 1 ? d->run : 1) - 1;
 
 		for (j = d->i; j < last; j++)
-			raw_desc(to, j, raw_addr(f, tg, d), d->len,
+			raw_desc(to, j, th_vq_raw_addr(f, tg, d), d->len,
 				 d->flags | VRING_DESC_F_NEXT,
 				 (uint16_t)(j + 1));
-		raw_desc(to, last, raw_addr(f, tg, d), d->len, d->flags,
+		raw_desc(to, last, th_vq_raw_addr(f, tg, d), d->len, d->flags,
 			 d->next);
 	}
 }
 
-static void hostile_run(const struct hostile_case *hc, size_t n)
+static void hostile_run(const void *cases, size_t n)
 {
+	const struct hostile_case *hc = cases;
 	size_t k;
 
 	for (k = 0; k < n; k++, hc++) {
-		struct vsw_vq_chain c;
-		struct iovec iov[64];
 		struct vring_desc *t;
 		struct th_vq f;
 		uint64_t buf, tg;
-		int ret;
 
-		t = fx_hostile(&f, hc->features, &buf, &tg);
+		t = fx_hostile(&f, hc->x.features, &buf, &tg);
 		raw_write(&f, t, tg, hc->d);
 		raw_avail(&f, 0, hc->head, 1);
-		ret = vsw_vq_dev_pop(f.dev, &c, iov, hc->iov_max);
-		if (ret != hc->err || vsw_vq_dev_fault(f.dev) != hc->fault)
-			fail_msg("%s: pop %d fault %d, want %d fault %d",
-				 hc->what, ret, vsw_vq_dev_fault(f.dev),
-				 hc->err, hc->fault);
-		/* and everything after the first pop (sticky) */
-		th_vq_expect_fault(&f, hc->iov_max, hc->err, hc->fault);
+		th_vq_expect_fault_case(&f, &hc->x);
 		th_vq_fini(&f);
 	}
 }
 
-/* The cmocka test of one table, passed as its initial state. */
-static void test_hostile_table(void **state)
-{
-	const struct hostile_set *set = *state;
-
-	hostile_run(set->c, set->n);
-}
-
 /* A cmocka test named test_hostile_NAME running the table hostile_NAME. */
 #define HOSTILE_TEST(name)                                                     \
-	{                                                                      \
-		"test_hostile_" #name, test_hostile_table, NULL, NULL,         \
-			(void *)&(const struct hostile_set)                    \
-		{                                                              \
-			hostile_##name, ARRAY_SIZE(hostile_##name)             \
-		}                                                              \
-	}
+	TH_VQ_TABLE_TEST("test_hostile_" #name, hostile_##name, hostile_run)
 
 static const struct hostile_case hostile_head_range[] = {
 	{HC("head out of range", F_V1, 8, 8, -ERANGE, VSW_VQ_FAULT_HEAD_RANGE),
@@ -1245,26 +1180,25 @@ static const struct hostile_case hostile_head_range[] = {
 
 static const struct hostile_case hostile_next_loop[] = {
 	{HC("0 -> 1 -> 0", F_V1, 0, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
-	 {RD(0, AT_BUF, 0, 16, D_NEXT, 1), RD(1, AT_BUF, 0, 16, D_NEXT, 0)}},
+	 {RD(0, BUF, 0, 16, TH_NEXT, 1), RD(1, BUF, 0, 16, TH_NEXT, 0)}},
 };
 
 static const struct hostile_case hostile_chain_too_long[] = {
 	{HC("an indirect table of 9 linear entries in a queue of 8",
 	    F_V1 | F_IND, 3, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
-	 {TD_RUN(0, 9, AT_BUF, 0, 8, 0, 9),
-	  RD(3, AT_TABLE, 0, 9 * 16, D_IND, 0)}},
+	 {TD_RUN(0, 9, BUF, 0, 8, 0, 9), RD(3, TABLE, 0, 9 * 16, TH_IND, 0)}},
 	{HC("seven direct descriptors, then an indirect table of two",
 	    F_V1 | F_IND, 0, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
-	 {RD_RUN(0, 7, AT_BUF, 0, 8, D_NEXT, 7),
-	  RD(7, AT_TABLE, 0, 32, D_IND, 0), TD_RUN(0, 2, AT_BUF, 0, 8, 0, 0)}},
+	 {RD_RUN(0, 7, BUF, 0, 8, TH_NEXT, 7), RD(7, TABLE, 0, 32, TH_IND, 0),
+	  TD_RUN(0, 2, BUF, 0, 8, 0, 0)}},
 };
 
 static void test_hostile_chain_too_long(void **state)
 {
-	static const struct raw eight[] = {
-		RD_RUN(0, 7, AT_BUF, 0, 8, D_NEXT, 7),
-		RD(7, AT_TABLE, 0, 16, D_IND, 0),
-		TD(0, AT_BUF, 0, 8, 0, 0),
+	static const struct th_raw eight[] = {
+		RD_RUN(0, 7, BUF, 0, 8, TH_NEXT, 7),
+		RD(7, TABLE, 0, 16, TH_IND, 0),
+		TD(0, BUF, 0, 8, 0, 0),
 		{0},
 	};
 	struct vring_desc *t;
@@ -1293,79 +1227,77 @@ static void test_hostile_chain_too_long(void **state)
 static const struct hostile_case hostile_next_range[] = {
 	{HC("next 8 in a table of 8", F_V1, 0, 64, -ERANGE,
 	    VSW_VQ_FAULT_NEXT_RANGE),
-	 {RD(0, AT_BUF, 0, 16, D_NEXT, 8)}},
+	 {RD(0, BUF, 0, 16, TH_NEXT, 8)}},
 	{HC("inside an indirect table of two: next 2 is out of it",
 	    F_V1 | F_IND, 0, 64, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE),
-	 {RD(0, AT_TABLE, 0, 32, D_IND, 0), TD(0, AT_BUF, 0, 16, D_NEXT, 2),
-	  TD(2, AT_BUF, 0, 16, 0, 0)}},
+	 {RD(0, TABLE, 0, 32, TH_IND, 0), TD(0, BUF, 0, 16, TH_NEXT, 2),
+	  TD(2, BUF, 0, 16, 0, 0)}},
 };
 
 static const struct hostile_case hostile_addr_outside[] = {
 	{HC("straddles the end of guest memory, where the canaries live", F_V1,
 	    0, 64, -EFAULT, VSW_VQ_FAULT_ADDR),
-	 {RD(0, AT_BUF, 0, 16, D_NEXT, 1),
-	  RD(1, AT_MEM_END, BACK(16), 32, D_WRITE, 0)}},
+	 {RD(0, BUF, 0, 16, TH_NEXT, 1),
+	  RD(1, MEM_END, TH_BACK(16), 32, TH_WRITE, 0)}},
 	{HC("entirely outside", F_V1, 0, 64, -EFAULT, VSW_VQ_FAULT_ADDR),
-	 {RD(0, AT_ABS, 0x1000, 16, 0, 0)}},
+	 {RD(0, ABS, 0x1000, 16, 0, 0)}},
 };
 
 static const struct hostile_case hostile_addr_overflow[] = {
 	{HC("addr + len wraps 64 bits", F_V1, 0, 64, -EFAULT,
 	    VSW_VQ_FAULT_ADDR),
-	 {RD(0, AT_ABS, UINT64_MAX - 7, 64, 0, 0)}},
+	 {RD(0, ABS, UINT64_MAX - 7, 64, 0, 0)}},
 	{HC("wraps to a low GPA: still refused", F_V1, 0, 64, -EFAULT,
 	    VSW_VQ_FAULT_ADDR),
-	 {RD(0, AT_BUF, 0, 16, D_NEXT, 1),
-	  RD(1, AT_ABS, UINT64_MAX - 0xfff, 0xffffffff, D_WRITE, 0)}},
+	 {RD(0, BUF, 0, 16, TH_NEXT, 1),
+	  RD(1, ABS, UINT64_MAX - 0xfff, 0xffffffff, TH_WRITE, 0)}},
 };
 
 static const struct hostile_case hostile_indirect_len[] = {
 	{HC("not a multiple of 16", F_V1 | F_IND, 0, 64, -EINVAL,
 	    VSW_VQ_FAULT_INDIRECT_LEN),
-	 {RD(0, AT_TABLE, 0, 24, D_IND, 0)}},
+	 {RD(0, TABLE, 0, 24, TH_IND, 0)}},
 	{HC("empty", F_V1 | F_IND, 0, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN),
-	 {RD(0, AT_TABLE, 0, 0, D_IND, 0)}},
+	 {RD(0, TABLE, 0, 0, TH_IND, 0)}},
 };
 
 static const struct hostile_case hostile_indirect_addr[] = {
 	{HC("runs past the end of guest memory", F_V1 | F_IND, 0, 64, -EFAULT,
 	    VSW_VQ_FAULT_INDIRECT_ADDR),
-	 {RD(0, AT_MEM_END, BACK(16), 32, D_IND, 0)}},
+	 {RD(0, MEM_END, TH_BACK(16), 32, TH_IND, 0)}},
 	{HC("inside memory but across two regions: not one host block",
 	    F_V1 | F_IND, 0, 64, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR),
-	 {RD(0, AT_REGION_2, BACK(16), 32, D_IND, 0)}},
+	 {RD(0, REGION0_END, TH_BACK(16), 32, TH_IND, 0)}},
 };
 
 static const struct hostile_case hostile_indirect_nested[] = {
 	{HC("an indirect entry in an indirect table", F_V1 | F_IND, 0, 64,
 	    -EINVAL, VSW_VQ_FAULT_INDIRECT_NESTED),
-	 {RD(0, AT_TABLE, 0, 32, D_IND, 0), TD(0, AT_BUF, 0, 16, D_NEXT, 1),
-	  TD(1, AT_TABLE, 0, 32, D_IND, 0)}},
+	 {RD(0, TABLE, 0, 32, TH_IND, 0), TD(0, BUF, 0, 16, TH_NEXT, 1),
+	  TD(1, TABLE, 0, 32, TH_IND, 0)}},
 };
 
 static const struct hostile_case hostile_indirect_feature[] = {
 	{HC("INDIRECT without the feature", F_V1, 0, 64, -EPROTO,
 	    VSW_VQ_FAULT_INDIRECT_FEATURE),
-	 {RD(0, AT_TABLE, 0, 16, D_IND, 0), TD(0, AT_BUF, 0, 16, 0, 0)}},
+	 {RD(0, TABLE, 0, 16, TH_IND, 0), TD(0, BUF, 0, 16, 0, 0)}},
 };
 
 static const struct hostile_case hostile_indirect_next[] = {
 	{HC("INDIRECT with NEXT", F_V1 | F_IND, 0, 64, -EINVAL,
 	    VSW_VQ_FAULT_INDIRECT_NEXT),
-	 {RD(0, AT_TABLE, 0, 16, D_IND | D_NEXT, 1), RD(1, AT_BUF, 0, 16, 0, 0),
-	  TD(0, AT_BUF, 0, 16, 0, 0)}},
+	 {RD(0, TABLE, 0, 16, TH_IND | TH_NEXT, 1), RD(1, BUF, 0, 16, 0, 0),
+	  TD(0, BUF, 0, 16, 0, 0)}},
 };
 
 static const struct hostile_case hostile_write_order[] = {
 	{HC("readable after writable", F_V1, 0, 64, -EPROTO,
 	    VSW_VQ_FAULT_WRITE_ORDER),
-	 {RD(0, AT_BUF, 0, 16, D_WRITE | D_NEXT, 1),
-	  RD(1, AT_BUF, 16, 16, 0, 0)}},
+	 {RD(0, BUF, 0, 16, TH_WRITE | TH_NEXT, 1), RD(1, BUF, 16, 16, 0, 0)}},
 	{HC("the same inside an indirect table, after a direct readable one",
 	    F_V1 | F_IND, 0, 64, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER),
-	 {RD(0, AT_BUF, 0, 16, D_NEXT, 1), RD(1, AT_TABLE, 0, 32, D_IND, 0),
-	  TD(0, AT_BUF, 0, 16, D_WRITE | D_NEXT, 1),
-	  TD(1, AT_BUF, 0, 16, 0, 0)}},
+	 {RD(0, BUF, 0, 16, TH_NEXT, 1), RD(1, TABLE, 0, 32, TH_IND, 0),
+	  TD(0, BUF, 0, 16, TH_WRITE | TH_NEXT, 1), TD(1, BUF, 0, 16, 0, 0)}},
 };
 
 /* Pop on a read-only queue: n segments of 16 bytes at buf + 16 * i. */
@@ -1385,8 +1317,6 @@ static void expect_read_only_chain(struct th_vq *f, uint64_t buf, uint16_t head,
  */
 static void test_read_only(void **state)
 {
-	struct vsw_vq_dev_config vc = {0};
-	struct vsw_vq_dev *dev = NULL;
 	struct vring_desc *t;
 	struct th_vq f;
 	uint64_t buf, tg;
@@ -1438,11 +1368,7 @@ static void test_read_only(void **state)
 		 8);
 	raw_avail(&f, 0, 0, 1);
 	th_vq_expect_fault(&f, 8, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE);
-	/* an unknown flag bit is refused */
-	th_vq_dev_config(&f, &vc);
-	vc.flags = VSW_VQ_DEV_F_READ_ONLY << 1;
-	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EINVAL);
-	assert_null(dev);
+	th_vq_expect_dev_flags_refused(&f, VSW_VQ_DEV_F_READ_ONLY << 1);
 	th_vq_fini(&f);
 }
 
@@ -1474,8 +1400,8 @@ static void test_hostile_avail_idx(void **state)
 static const struct hostile_case hostile_segments[] = {
 	{HC("three segments, room for two", F_V1, 0, 2, -ENOBUFS,
 	    VSW_VQ_FAULT_SEGMENTS),
-	 {RD(0, AT_BUF, 0, 16, D_NEXT, 1), RD(1, AT_BUF, 16, 16, D_NEXT, 2),
-	  RD(2, AT_BUF, 32, 16, D_WRITE, 0)}},
+	 {RD(0, BUF, 0, 16, TH_NEXT, 1), RD(1, BUF, 16, 16, TH_NEXT, 2),
+	  RD(2, BUF, 32, 16, TH_WRITE, 0)}},
 };
 
 static void test_hostile_head_in_flight(void **state)
