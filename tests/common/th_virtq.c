@@ -216,6 +216,25 @@ void th_vq_get1(struct th_vq *f, void *token, uint32_t len)
 	assert_int_equal(l, len);
 }
 
+void th_vq_expect_one_buf(struct th_vq *f, uint16_t id, struct vsw_vq_buf *out)
+{
+	struct vsw_vq_buf b[8];
+
+	assert_int_equal(vsw_vq_dev_pop_bufs(f->dev, b, 8), 1);
+	assert_int_equal(b[0].id, id);
+	if (out != NULL)
+		*out = b[0];
+}
+
+void th_vq_expect_left_for_pop(struct th_vq *f, struct vsw_vq_chain *c)
+{
+	struct vsw_vq_buf b[8];
+	struct iovec iov[8];
+
+	assert_int_equal(vsw_vq_dev_pop_bufs(f->dev, b, 8), 0);
+	assert_int_equal(vsw_vq_dev_pop(f->dev, c, iov, 8), 1);
+}
+
 void th_vq_expect_fault(struct th_vq *f, unsigned iov_max, int err,
 			enum vsw_vq_fault fault)
 {

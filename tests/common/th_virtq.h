@@ -114,6 +114,11 @@ void th_vq_push1(struct th_vq *f, const struct vsw_vq_chain *c, uint32_t len);
 /* Driver: the next used buffer must be token, with len. */
 void th_vq_get1(struct th_vq *f, void *token, uint32_t len);
 
+/* Device: the fast pop takes exactly one buffer, id; into *out if not NULL. */
+void th_vq_expect_one_buf(struct th_vq *f, uint16_t id, struct vsw_vq_buf *out);
+/* Device: the fast pop takes nothing; pop takes the chain into c. */
+void th_vq_expect_left_for_pop(struct th_vq *f, struct vsw_vq_chain *c);
+
 /*
  * Pop fails with err and fault, and keeps failing (sticky): pop, push and
  * push_burst return err, has_avail is false, nothing in flight changed, and

@@ -35,6 +35,18 @@ static void add1(struct th_vq *e, void *token)
 	th_vq_add1(e, token, 8, false);
 }
 
+/* Driver: add n buffers with tokens &tok[i]; device: pop them into c[i]. */
+static void add_pop(struct th_vq *e, int *tok, struct vsw_vq_chain *c,
+		    unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		add1(e, &tok[i]);
+		th_vq_pop1(e, &c[i]);
+	}
+}
+
 /* One complete round trip of a single-descriptor chain. */
 static void cycle1(struct th_vq *e)
 {
@@ -384,14 +396,10 @@ static void test_out_of_order(void **state)
 	struct vsw_vq_chain c[4];
 	int tok[4];
 	uint32_t len;
-	unsigned i;
 
 	(void)state;
 	th_vq_init(&e, F_BASE, 8, 1, 0, true);
-	for (i = 0; i < 4; i++) {
-		add1(&e, &tok[i]);
-		th_vq_pop1(&e, &c[i]);
-	}
+	add_pop(&e, tok, c, 4);
 	/* complete 2, 0, 3, 1 */
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c[2], 12), 0);
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c[0], 10), 0);
@@ -699,14 +707,10 @@ static void test_interrupt_suppression(void **state)
 	struct vsw_vq_chain c[4];
 	int tok[4];
 	uint32_t len;
-	unsigned i;
 
 	(void)state;
 	th_vq_init(&e, F_BASE, 8, 1, 0, true);
-	for (i = 0; i < 4; i++) {
-		add1(&e, &tok[i]);
-		th_vq_pop1(&e, &c[i]);
-	}
+	add_pop(&e, tok, c, 4);
 	assert_false(vsw_vq_dev_need_notify(e.dev)); /* nothing pushed */
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c[0], 0), 0);
 	assert_true(vsw_vq_dev_need_notify(e.dev));  /* ring starts ENABLE */
@@ -729,10 +733,7 @@ static void test_interrupt_suppression(void **state)
 	th_vq_fini(&e);
 
 	th_vq_init(&e, F_BASE | F_EI, 8, 1, 0, true);
-	for (i = 0; i < 4; i++) {
-		add1(&e, &tok[i]);
-		th_vq_pop1(&e, &c[i]);
-	}
+	add_pop(&e, tok, c, 4);
 	assert_true(vsw_vq_drv_enable_cb(e.drv));
 	assert_int_equal(le16toh(e.drv_ev->flags),
 			 VRING_PACKED_EVENT_FLAG_DESC);
@@ -1302,7 +1303,6 @@ static void test_pop_bufs(void **state)
 {
 	struct vsw_vq_buf b[8];
 	struct vsw_vq_chain c;
-	struct iovec iov[8];
 	struct th_vq e;
 
 	(void)state;
@@ -1314,19 +1314,15 @@ static void test_pop_bufs(void **state)
 	raw_desc(&e, 3, e.buf + 256, 16, 2, 0); /* readable */
 	raw_desc(&e, 4, e.buf + 512, 16, 4, VRING_DESC_F_WRITE);
 	raw_desc(&e, 5, e.canary_gpa, 16, 5, VRING_DESC_F_WRITE);
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 3);
+	th_vq_expect_one_buf(&e, 3, &b[0]);
 	assert_int_equal(b[0].len, 64);
 	assert_ptr_equal(b[0].addr, th_ptr(&e.m, e.buf, 64));
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
+	th_vq_expect_left_for_pop(&e, &c);
 	assert_int_equal(c.id, 1);
 	assert_int_equal(c.ndesc, 2);
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
+	th_vq_expect_left_for_pop(&e, &c);
 	assert_int_equal(c.n_out, 1);
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 4);
+	th_vq_expect_one_buf(&e, 4, NULL);
 	/* the canary page is outside the device's memory: pop reports */
 	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
 	assert_int_equal(vsw_vq_dev_error(e.dev), 0);
@@ -1334,8 +1330,7 @@ static void test_pop_bufs(void **state)
 	c = (struct vsw_vq_chain){.id = 4, .ndesc = 1};
 	vsw_vq_dev_unpop(e.dev, &c);
 	assert_int_equal(vsw_vq_dev_inflight(e.dev), 3);
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 4);
+	th_vq_expect_one_buf(&e, 4, NULL);
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
 	th_vq_expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
 	th_vq_fini(&e);
@@ -1362,8 +1357,7 @@ static void test_pop_bufs(void **state)
 	raw_desc(&e, 2, e.buf + 1024, 16, 2, VRING_DESC_F_INDIRECT);
 	raw_table(&e, e.buf + 1024, 0, e.buf + 32, 16, 0);
 	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 2);
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
+	th_vq_expect_left_for_pop(&e, &c);
 	assert_int_equal(c.id, 2);
 	assert_int_equal(c.out_len, 16);
 	th_vq_fini(&e);

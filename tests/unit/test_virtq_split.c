@@ -1372,28 +1372,32 @@ static void test_read_only(void **state)
 	th_vq_fini(&f);
 }
 
-static void test_hostile_avail_idx(void **state)
+/* A hostile queue: one readable descriptor as head 0 at avail idx, popped. */
+static void fx_hostile_popped(struct th_vq *f, uint16_t idx)
 {
 	struct vsw_vq_chain c;
 	struct iovec iov[4];
-	struct th_vq f;
 	uint64_t buf, tg;
 
+	fx_hostile(f, F_V1, &buf, &tg);
+	raw_desc(f->desc, 0, buf, 16, 0, 0);
+	raw_avail(f, 0, 0, idx);
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, 4), 1);
+}
+
+static void test_hostile_avail_idx(void **state)
+{
+	struct th_vq f;
+
 	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
+	fx_hostile_popped(&f, 1);
 	/* 1 -> 10: nine new entries in a queue of 8 */
 	raw_avail(&f, 1, 0, 10);
 	th_vq_expect_fault(&f, 4, -EOVERFLOW, VSW_VQ_FAULT_AVAIL_IDX);
 	th_vq_fini(&f);
 
 	/* exactly num ahead is fine */
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 8);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
+	fx_hostile_popped(&f, 8);
 	th_vq_fini(&f);
 }
 
@@ -1406,16 +1410,10 @@ static const struct hostile_case hostile_segments[] = {
 
 static void test_hostile_head_in_flight(void **state)
 {
-	struct vsw_vq_chain c;
-	struct iovec iov[4];
 	struct th_vq f;
-	uint64_t buf, tg;
 
 	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
+	fx_hostile_popped(&f, 1);
 	raw_avail(&f, 1, 0, 2); /* head 0 again while in flight */
 	th_vq_expect_fault(&f, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
 	th_vq_fini(&f);
@@ -1431,7 +1429,6 @@ static void test_pop_bufs(void **state)
 	struct vsw_vq_used u[2];
 	struct vsw_vq_buf b[8];
 	struct vsw_vq_chain c;
-	struct iovec iov[8];
 	struct th_vq f;
 
 	(void)state;
@@ -1452,24 +1449,19 @@ static void test_pop_bufs(void **state)
 	raw_avail(&f, 4, 5, 5);
 	raw_avail(&f, 5, 6, 6);
 
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 0);
+	th_vq_expect_one_buf(&f, 0, &b[0]);
 	assert_int_equal(b[0].len, 64);
 	assert_ptr_equal(b[0].addr, th_ptr(&f.m, buf, 64));
 	/* a two-descriptor chain: left for pop */
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	th_vq_expect_left_for_pop(&f, &c);
 	assert_int_equal(c.id, 1);
 	assert_int_equal(c.n_in, 2);
 	/* readable on a queue the device writes: left for pop */
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	th_vq_expect_left_for_pop(&f, &c);
 	assert_int_equal(c.n_out, 1);
 	/* one more, then the buffer across two regions stops it */
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 4);
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	th_vq_expect_one_buf(&f, 4, NULL);
+	th_vq_expect_left_for_pop(&f, &c);
 	assert_int_equal(c.n_in, 2);
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 5);
 	/* pushed like any other chain */
@@ -1531,10 +1523,8 @@ static void test_pop_bufs(void **state)
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
 	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 1), 1);
 	assert_int_equal(b[0].id, 0);
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 1);
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	th_vq_expect_one_buf(&f, 1, NULL);
+	th_vq_expect_left_for_pop(&f, &c);
 	assert_int_equal(c.id, 2);
 	assert_int_equal(c.out_len, 16);
 	th_vq_fini(&f);
