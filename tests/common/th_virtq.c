@@ -294,6 +294,36 @@ uint64_t th_vq_raw_addr(const struct th_vq *f, uint64_t table_gpa,
 	}
 }
 
+void th_vq_expect_bad_areas(const struct th_vq *f,
+			    const struct th_vq_bad_area *c, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++, c++) {
+		struct vsw_vq_dev_config vc;
+		struct vsw_vq_dev *dev = NULL;
+		uint64_t *area[3];
+		int ret;
+
+		th_vq_dev_config(f, &vc);
+		area[0] = &vc.addrs.desc;
+		area[1] = &vc.addrs.driver;
+		area[2] = &vc.addrs.device;
+		assert_true(c->area < 3);
+		if (c->base == TH_AT_SELF) {
+			*area[c->area] += c->off;
+		} else {
+			const struct th_raw r = {.base = c->base,
+						 .off = c->off};
+
+			*area[c->area] = th_vq_raw_addr(f, 0, &r);
+		}
+		ret = vsw_vq_dev_create(&vc, &dev);
+		if (ret != -EFAULT || dev != NULL)
+			fail_msg("%s: create %d, want -EFAULT", c->what, ret);
+	}
+}
+
 void th_vq_table_test(void **state)
 {
 	const struct th_vq_table *t = *state;

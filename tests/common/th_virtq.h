@@ -178,6 +178,22 @@ uint64_t th_vq_raw_addr(const struct th_vq *f, uint64_t table_gpa,
 			const struct th_raw *r);
 
 /*
+ * A ring area the device must refuse at create: area (0 descriptors, 1
+ * driver area, 2 device area) moved to base + off, where base TH_AT_SELF is
+ * the area's own address.
+ */
+#define TH_AT_SELF 0xff
+struct th_vq_bad_area {
+	const char *what;
+	uint8_t area, base;
+	uint64_t off;
+};
+
+/* Each case: vsw_vq_dev_create() fails with -EFAULT and creates nothing. */
+void th_vq_expect_bad_areas(const struct th_vq *f,
+			    const struct th_vq_bad_area *c, size_t n);
+
+/*
  * Table-driven cmocka tests: TH_VQ_TABLE_TEST(name, cases, run) is a
  * CMUnitTest named name that calls run(cases, number of cases).
  */

@@ -362,28 +362,28 @@ static void run_random(uint64_t feat, uint32_t num, unsigned iters)
 
 static const uint64_t feat_sets[] = {0, F_EI, F_IND, F_EI | F_IND};
 
-static void test_random_roundtrips(void **state)
+/* Every feature set and queue size, with extra features on top. */
+static void run_random_all(uint64_t extra)
 {
 	static const uint32_t sizes[] = {1, 5, 256};
-	unsigned f, s;
+	unsigned f, n;
 
-	(void)state;
 	for (f = 0; f < VSW_ARRAY_SIZE(feat_sets); f++)
-		for (s = 0; s < VSW_ARRAY_SIZE(sizes); s++)
-			run_random(F_BASE | feat_sets[f], sizes[s],
-				   sizes[s] == 256 ? 3000 : 600);
+		for (n = 0; n < VSW_ARRAY_SIZE(sizes); n++)
+			run_random(F_BASE | extra | feat_sets[f], sizes[n],
+				   sizes[n] == 256 ? 3000 : 600);
+}
+
+static void test_random_roundtrips(void **state)
+{
+	(void)state;
+	run_random_all(0);
 }
 
 static void test_random_in_order(void **state)
 {
-	static const uint32_t sizes[] = {1, 5, 256};
-	unsigned f, s;
-
 	(void)state;
-	for (f = 0; f < VSW_ARRAY_SIZE(feat_sets); f++)
-		for (s = 0; s < VSW_ARRAY_SIZE(sizes); s++)
-			run_random(F_BASE | F_IO | feat_sets[f], sizes[s],
-				   sizes[s] == 256 ? 3000 : 600);
+	run_random_all(F_IO);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1368,54 +1368,35 @@ static void test_pop_bufs(void **state)
  * in indirect tables (DPDK's packed TX sets WRITE on every indirect entry,
  * the header's included); without the flag the same chains break the queue.
  */
+/* without the read-only flag these chains break the queue */
+static const struct hostile_case read_only_shapes[] = {
+	{{"direct: writable, readable, writable", 0, 8, -EPROTO,
+	  VSW_VQ_FAULT_WRITE_ORDER},
+	 {RD(0, BUF, 0, 16, 0, TH_WRITE | TH_NEXT),
+	  RD(1, BUF, 16, 16, 0, TH_NEXT), RD(2, BUF, 32, 16, 4, TH_WRITE)}},
+	{{"indirect, as DPDK's TX: every entry WRITE, then a readable one",
+	  F_IND, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER},
+	 {TD(0, BUF, 0, 16, TH_WRITE), TD(1, BUF, 16, 16, TH_WRITE),
+	  TD(2, BUF, 32, 16, 0), RD(0, TABLE, 0, 48, 6, TH_IND)}},
+};
+
 static void test_read_only(void **state)
 {
-	static const struct {
-		const char *what;
-		uint64_t features;
-		uint16_t id;
-		unsigned ndesc;
-		struct th_raw d[5];
-	} shapes[] = {
-		{"direct: writable, readable, writable",
-		 0,
-		 4,
-		 3,
-		 {RD(0, BUF, 0, 16, 0, TH_WRITE | TH_NEXT),
-		  RD(1, BUF, 16, 16, 0, TH_NEXT),
-		  RD(2, BUF, 32, 16, 4, TH_WRITE)}},
-		{"indirect, as DPDK's TX: every entry WRITE, then a readable one",
-		 F_IND,
-		 6,
-		 1,
-		 {TD(0, BUF, 0, 16, TH_WRITE), TD(1, BUF, 16, 16, TH_WRITE),
-		  TD(2, BUF, 32, 16, 0), RD(0, TABLE, 0, 48, 6, TH_IND)}},
-	};
+	/* with it: one chain of that id and number of descriptors */
+	static const uint16_t id[] = {4, 6};
+	static const unsigned ndesc[] = {3, 1};
 	struct th_vq e;
-	unsigned i, ro;
+	unsigned i;
 
 	(void)state;
-	for (ro = 0; ro < 2; ro++)
-		for (i = 0; i < VSW_ARRAY_SIZE(shapes); i++) {
-			hostile_setup(&e, shapes[i].features);
-			if (ro)
-				th_vq_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
-			raw_write(&e, shapes[i].d);
-			if (ro) {
-				th_vq_expect_read_only_chain(&e, e.buf,
-							     shapes[i].id,
-							     shapes[i].ndesc,
-							     3);
-			} else {
-				/* without the flag: readable after writable */
-				const struct th_vq_fault x = {
-					shapes[i].what, 0, 8, -EPROTO,
-					VSW_VQ_FAULT_WRITE_ORDER};
-
-				th_vq_expect_fault_case(&e, &x);
-			}
-			th_vq_fini(&e);
-		}
+	hostile_run(read_only_shapes, VSW_ARRAY_SIZE(read_only_shapes));
+	for (i = 0; i < VSW_ARRAY_SIZE(read_only_shapes); i++) {
+		hostile_setup(&e, read_only_shapes[i].x.features);
+		th_vq_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
+		raw_write(&e, read_only_shapes[i].d);
+		th_vq_expect_read_only_chain(&e, e.buf, id[i], ndesc[i], 3);
+		th_vq_fini(&e);
+	}
 
 	/* the flag changes nothing else: other faults still break it */
 	hostile_setup(&e, 0);
@@ -1502,25 +1483,17 @@ static void test_avail_used_bits(void **state)
 /* A ring the device may not map is refused at create. */
 static void test_dev_create_bad_areas(void **state)
 {
-	struct vsw_vq_dev_config dc = {0};
-	struct vsw_vq_dev *dev = NULL;
+	static const struct th_vq_bad_area bad[] = {
+		{"ring runs into the canary", 0, TH_AT_CANARY, TH_BACK(16)},
+		{"misaligned ring", 0, TH_AT_SELF, 8},
+		{"device event area on the canary", 2, TH_AT_CANARY, 0},
+		{"misaligned driver event area", 1, TH_AT_SELF, 2},
+	};
 	struct th_vq e;
 
 	(void)state;
 	hostile_setup(&e, 0);
-	th_vq_dev_config(&e, &dc);
-	dc.addrs.desc = e.canary_gpa - 16; /* ring runs into the canary */
-	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
-	dc.addrs = e.a;
-	dc.addrs.desc += 8; /* misaligned */
-	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
-	dc.addrs = e.a;
-	dc.addrs.device = e.canary_gpa;
-	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
-	dc.addrs = e.a;
-	dc.addrs.driver += 2;
-	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
-	assert_null(dev);
+	th_vq_expect_bad_areas(&e, bad, VSW_ARRAY_SIZE(bad));
 	th_vq_fini(&e);
 }
 

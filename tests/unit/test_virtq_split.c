@@ -931,25 +931,17 @@ static void test_span_regions(void **state)
 
 static void test_dev_create_bad_addrs(void **state)
 {
-	struct vsw_vq_dev_config vc = {0};
-	struct vsw_vq_dev *dev = NULL;
+	static const struct th_vq_bad_area bad[] = {
+		{"used ring past the end", 2, TH_AT_MEM_END, TH_BACK(16)},
+		{"misaligned used ring", 2, TH_AT_SELF, 2},
+		{"misaligned descriptor table", 0, TH_AT_SELF, 8},
+		{"available ring below guest memory", 1, TH_AT_ABS, 0x1000},
+	};
 	struct th_vq f;
 
 	(void)state;
 	fx_small(&f, F_V1);
-	th_vq_dev_config(&f, &vc);
-	vc.addrs.device = th_end(&f.m) - 16; /* used ring past the end */
-	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
-	vc.addrs = f.a;
-	vc.addrs.device += 2; /* misaligned used ring */
-	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
-	vc.addrs = f.a;
-	vc.addrs.desc += 8; /* misaligned descriptor table */
-	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
-	vc.addrs = f.a;
-	vc.addrs.driver = 0x1000; /* below guest memory */
-	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
-	assert_null(dev);
+	th_vq_expect_bad_areas(&f, bad, ARRAY_SIZE(bad));
 	th_vq_fini(&f);
 }
 
@@ -1315,49 +1307,39 @@ static void expect_read_only_chain(struct th_vq *f, uint64_t buf, uint16_t head,
  * VSW_VQ_DEV_F_READ_ONLY: WRITE flags are ignored in the descriptor table
  * and in indirect tables; without the flag the same chains break the queue.
  */
+/* without the read-only flag these chains break the queue */
+static const struct hostile_case read_only_shapes[] = {
+	{HC("direct: writable, readable, writable", F_V1, 3, 8, -EPROTO,
+	    VSW_VQ_FAULT_WRITE_ORDER),
+	 {RD(3, BUF, 0, 16, TH_WRITE | TH_NEXT, 5),
+	  RD(5, BUF, 16, 16, TH_NEXT, 6), RD(6, BUF, 32, 16, TH_WRITE, 0)}},
+	{HC("indirect: a readable ring descriptor, then a table whose "
+	    "entries are all WRITE but the last",
+	    F_V1 | F_IND, 2, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER),
+	 {RD(2, BUF, 0, 16, TH_NEXT, 4), RD(4, TABLE, 0, 48, TH_IND, 0),
+	  TD(0, BUF, 16, 16, TH_WRITE | TH_NEXT, 1),
+	  TD(1, BUF, 32, 16, TH_WRITE | TH_NEXT, 2), TD(2, BUF, 48, 16, 0, 0)}},
+};
+
 static void test_read_only(void **state)
 {
+	/* with it: one chain of that many descriptors and segments */
+	static const unsigned ndesc[] = {3, 2}, nseg[] = {3, 4};
 	struct vring_desc *t;
 	struct th_vq f;
 	uint64_t buf, tg;
-	unsigned ro;
+	unsigned i;
 
 	(void)state;
-	for (ro = 0; ro < 2; ro++) {
-		/* direct: writable, readable, writable */
-		fx_hostile(&f, F_V1, &buf, &tg);
-		if (ro)
-			th_vq_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
-		raw_desc(f.desc, 3, buf, 16,
-			 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 5);
-		raw_desc(f.desc, 5, buf + 16, 16, VRING_DESC_F_NEXT, 6);
-		raw_desc(f.desc, 6, buf + 32, 16, VRING_DESC_F_WRITE, 0);
-		raw_avail(&f, 0, 3, 1);
-		if (ro)
-			expect_read_only_chain(&f, buf, 3, 3, 3);
-		else
-			th_vq_expect_fault(&f, 8, -EPROTO,
-					   VSW_VQ_FAULT_WRITE_ORDER);
-		th_vq_fini(&f);
+	hostile_run(read_only_shapes, ARRAY_SIZE(read_only_shapes));
+	for (i = 0; i < ARRAY_SIZE(read_only_shapes); i++) {
+		const struct hostile_case *hc = &read_only_shapes[i];
 
-		/* indirect: a readable ring descriptor, then a table whose
-		 * entries are all WRITE but the last */
-		t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-		if (ro)
-			th_vq_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
-		raw_desc(f.desc, 2, buf, 16, VRING_DESC_F_NEXT, 4);
-		raw_desc(f.desc, 4, tg, 48, VRING_DESC_F_INDIRECT, 0);
-		raw_desc(t, 0, buf + 16, 16,
-			 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-		raw_desc(t, 1, buf + 32, 16,
-			 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2);
-		raw_desc(t, 2, buf + 48, 16, 0, 0);
-		raw_avail(&f, 0, 2, 1);
-		if (ro)
-			expect_read_only_chain(&f, buf, 2, 2, 4);
-		else
-			th_vq_expect_fault(&f, 8, -EPROTO,
-					   VSW_VQ_FAULT_WRITE_ORDER);
+		t = fx_hostile(&f, hc->x.features, &buf, &tg);
+		th_vq_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
+		raw_write(&f, t, tg, hc->d);
+		raw_avail(&f, 0, hc->head, 1);
+		expect_read_only_chain(&f, buf, hc->head, ndesc[i], nseg[i]);
 		th_vq_fini(&f);
 	}
 
