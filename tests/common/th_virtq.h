@@ -205,14 +205,12 @@ struct th_vq_table {
 
 void th_vq_table_test(void **state);
 
+/* clang-format off */
 #define TH_VQ_TABLE_TEST(name, cases, run)                                     \
-	{                                                                      \
-		name, th_vq_table_test, NULL, NULL,                            \
-			(void *)&(const struct th_vq_table)                    \
-		{                                                              \
-			cases, sizeof(cases) / sizeof((cases)[0]), run         \
-		}                                                              \
-	}
+	{name, th_vq_table_test, NULL, NULL,                                   \
+	 (void *)&(const struct th_vq_table){                                  \
+		 cases, sizeof(cases) / sizeof((cases)[0]), run}}
+/* clang-format on */
 
 /*
  * Pop on a read-only queue: one chain id of ndesc descriptors, n readable
