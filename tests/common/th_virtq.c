@@ -235,6 +235,83 @@ void th_vq_expect_left_for_pop(struct th_vq *f, struct vsw_vq_chain *c)
 	assert_int_equal(vsw_vq_dev_pop(f->dev, c, iov, 8), 1);
 }
 
+void th_vq_check_span_regions(struct th_vq *f, uint32_t before,
+			      uint32_t out_len, uint64_t in_gap,
+			      uint32_t in_len, uint16_t base)
+{
+	uint64_t boundary = f->m.gpa_base + f->m.size / f->m.nregions;
+	struct vsw_sg sg[2] = {{boundary - before, out_len},
+			       {boundary + in_gap, in_len}};
+	uint8_t data[512], back[512];
+	struct vsw_vq_chain c;
+	struct iovec iov[8];
+	uint32_t i, len;
+	int tok;
+
+	assert_true(f->m.nregions >= 2);
+	assert_true(before > 0 && before < out_len);
+	assert_true(out_len <= sizeof(data) && in_len <= sizeof(data));
+	for (i = 0; i < out_len; i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(th_write(&f->m, sg[0].addr, data, out_len), 0);
+	assert_int_equal(vsw_vq_drv_add(f->drv, sg, 1, 1, &tok), 0);
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, 8), 1);
+	assert_int_equal(c.ndesc, 2);
+	assert_int_equal(c.n_out, 2); /* split at the region boundary */
+	assert_int_equal(c.n_in, 1);
+	assert_int_equal(c.out_len, out_len);
+	assert_int_equal(c.in_len, in_len);
+	assert_int_equal(iov[0].iov_len, before);
+	assert_int_equal(iov[1].iov_len, out_len - before);
+	assert_true((uint8_t *)iov[0].iov_base + before != iov[1].iov_base);
+	assert_memory_equal(iov[0].iov_base, data, before);
+	assert_memory_equal(iov[1].iov_base, data + before, out_len - before);
+	/* too few iovecs for the split readable buffer + 1: a fault */
+	vsw_vq_dev_unpop(f->dev, &c);
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, 2), -ENOBUFS);
+	assert_int_equal(vsw_vq_dev_fault(f->dev), VSW_VQ_FAULT_SEGMENTS);
+	assert_int_equal(vsw_vq_dev_set_base(f->dev, base), 0);
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, 3), 1);
+	assert_int_equal(iov[2].iov_len, in_len);
+	for (i = 0; i < in_len; i++)
+		data[i] = (uint8_t)(0x77 + i);
+	memcpy(iov[2].iov_base, data, in_len);
+	th_vq_push1(f, &c, in_len);
+	len = 0xdeadbeef;
+	assert_ptr_equal(vsw_vq_drv_get_used(f->drv, &len), &tok);
+	assert_int_equal(len, in_len);
+	assert_int_equal(th_read(&f->m, sg[1].addr, back, in_len), 0);
+	assert_memory_equal(back, data, in_len);
+}
+
+void th_vq_check_unpop_several(struct th_vq *f, uint32_t len, bool writable,
+			       uint16_t base)
+{
+	struct vsw_vq_chain c[3], again;
+	int tok[3];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		th_vq_add1(f, &tok[i], len, writable);
+	for (i = 0; i < 3; i++)
+		th_vq_pop1(f, &c[i]);
+	/* neither is the newest pop: ignored */
+	vsw_vq_dev_unpop(f->dev, &c[0]);
+	vsw_vq_dev_unpop(f->dev, &c[1]);
+	assert_int_equal(vsw_vq_dev_inflight(f->dev), 3);
+	for (i = 2; i >= 0; i--)
+		vsw_vq_dev_unpop(f->dev, &c[i]);
+	assert_int_equal(vsw_vq_dev_inflight(f->dev), 0);
+	assert_int_equal(vsw_vq_dev_get_base(f->dev), base);
+	for (i = 0; i < 3; i++) {
+		th_vq_pop1(f, &again);
+		assert_int_equal(again.id, c[i].id);
+		th_vq_push1(f, &again, (uint32_t)i);
+	}
+	for (i = 0; i < 3; i++)
+		th_vq_get1(f, &tok[i], (uint32_t)i);
+}
+
 void th_vq_expect_fault(struct th_vq *f, unsigned iov_max, int err,
 			enum vsw_vq_fault fault)
 {

@@ -120,6 +120,33 @@ void th_vq_expect_one_buf(struct th_vq *f, uint16_t id, struct vsw_vq_buf *out);
 void th_vq_expect_left_for_pop(struct th_vq *f, struct vsw_vq_chain *c);
 
 /*
+ * Scenarios both ring formats run the same way through the API. base is
+ * what vsw_vq_dev_get_base() / set_base() mean by "where the device is now"
+ * for the ring format and position (the packed ring adds its wrap counter).
+ */
+
+/*
+ * One chain of a readable buffer of out_len bytes starting before bytes
+ * below the end of the first region and a writable one of in_len at in_gap
+ * above it: pop splits the readable one into two segments at the boundary;
+ * with room for two segments only pop breaks the queue (SEGMENTS) and
+ * set_base(base) resets it; then the device writes the writable part and the
+ * driver reads it back. out_len and in_len at most 512.
+ */
+void th_vq_check_span_regions(struct th_vq *f, uint32_t before,
+			      uint32_t out_len, uint64_t in_gap,
+			      uint32_t in_len, uint16_t base);
+
+/*
+ * Three single-buffer chains (len bytes of the scratch buffer, writable or
+ * not) popped, an unpop of any but the newest ignored, all three given back
+ * newest first (get_base is then base), popped again with the same ids and
+ * completed with lens 0, 1, 2 that the driver gets back in order.
+ */
+void th_vq_check_unpop_several(struct th_vq *f, uint32_t len, bool writable,
+			       uint16_t base);
+
+/*
  * Pop fails with err and fault, and keeps failing (sticky): pop, push and
  * push_burst return err, has_avail is false, nothing in flight changed, and
  * the canaries are intact.

@@ -435,49 +435,10 @@ static void test_out_of_order(void **state)
 static void test_buffer_spans_regions(void **state)
 {
 	struct th_vq e;
-	uint64_t boundary = TH_VQ_GPA_BASE + TH_VQ_MEM_SIZE / 2;
-	struct vsw_sg sg[2] = {
-		{.addr = boundary - 10, .len = 30},
-		{.addr = boundary + 100, .len = 8},
-	};
-	uint8_t src[30], got[30];
-	struct vsw_vq_chain c;
-	struct iovec iov[8];
-	uint32_t len;
-	unsigned i;
-	int tok;
 
 	(void)state;
 	th_vq_init(&e, F_BASE, 4, 2, 0, true);
-	for (i = 0; i < 30; i++)
-		src[i] = (uint8_t)(i + 1);
-	assert_int_equal(th_write(&e.m, sg[0].addr, src, 30), 0);
-	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 1, 1, &tok), 0);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
-	assert_int_equal(c.ndesc, 2);
-	assert_int_equal(c.n_out, 2); /* split at the region boundary */
-	assert_int_equal(c.n_in, 1);
-	assert_int_equal(c.out_len, 30);
-	assert_int_equal(c.in_len, 8);
-	assert_int_equal(iov[0].iov_len, 10);
-	assert_int_equal(iov[1].iov_len, 20);
-	assert_true((char *)iov[0].iov_base + 10 != iov[1].iov_base);
-	memcpy(got, iov[0].iov_base, 10);
-	memcpy(got + 10, iov[1].iov_base, 20);
-	assert_memory_equal(got, src, 30);
-	memset(iov[2].iov_base, 0x77, 8);
-	/* a segment limit of 2 cannot hold the split readable buffer + 1 */
-	vsw_vq_dev_unpop(e.dev, &c);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 2), -ENOBUFS);
-	assert_int_equal(vsw_vq_dev_fault(e.dev), VSW_VQ_FAULT_SEGMENTS);
-	assert_int_equal(vsw_vq_dev_set_base(e.dev, 0 | 1U << 15), 0);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 3), 1);
-	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 8), 0);
-	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok);
-	assert_int_equal(len, 8);
-	assert_int_equal(th_read(&e.m, sg[1].addr, got, 8), 0);
-	for (i = 0; i < 8; i++)
-		assert_int_equal(got[i], 0x77);
+	th_vq_check_span_regions(&e, 10, 30, 100, 8, 0 | 1U << 15);
 	th_vq_fini(&e);
 }
 
@@ -564,35 +525,13 @@ static void test_unpop(void **state)
 static void test_unpop_several(void **state)
 {
 	struct th_vq e;
-	struct vsw_vq_chain c[3], again;
-	uint32_t len;
-	int tok[3];
 	int i;
 
 	(void)state;
 	th_vq_init(&e, F_BASE, 5, 1, 0, true);
 	for (i = 0; i < 4; i++)
 		cycle1(&e); /* positions 4, then 0 after the wrap */
-	for (i = 0; i < 3; i++)
-		add1(&e, &tok[i]);
-	for (i = 0; i < 3; i++)
-		th_vq_pop1(&e, &c[i]);
-	vsw_vq_dev_unpop(e.dev, &c[1]); /* not the newest: ignored */
-	assert_int_equal(vsw_vq_dev_inflight(e.dev), 3);
-	for (i = 2; i >= 0; i--)
-		vsw_vq_dev_unpop(e.dev, &c[i]);
-	assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
-	assert_int_equal(vsw_vq_dev_get_base(e.dev), 4 | 1U << 15);
-	for (i = 0; i < 3; i++) {
-		th_vq_pop1(&e, &again);
-		assert_int_equal(again.id, c[i].id);
-		assert_int_equal(vsw_vq_dev_push(e.dev, &again, (uint32_t)i),
-				 0);
-	}
-	for (i = 0; i < 3; i++) {
-		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[i]);
-		assert_int_equal(len, (uint32_t)i);
-	}
+	th_vq_check_unpop_several(&e, 8, false, 4 | 1U << 15);
 	th_vq_fini(&e);
 }
 

@@ -773,31 +773,11 @@ static void test_unpop(void **state)
 /* Several chains given back newest first, as mergeable RX does. */
 static void test_unpop_several(void **state)
 {
-	struct vsw_vq_chain c[3], again;
-	struct iovec iov[4];
 	struct th_vq f;
-	int i;
 
 	(void)state;
 	fx_small(&f, F_V1);
-	for (i = 0; i < 3; i++)
-		add1(&f, T(i));
-	for (i = 0; i < 3; i++)
-		assert_int_equal(vsw_vq_dev_pop(f.dev, &c[i], iov, 4), 1);
-	/* the oldest is not the newest remaining pop: ignored */
-	vsw_vq_dev_unpop(f.dev, &c[0]);
-	assert_int_equal(vsw_vq_dev_inflight(f.dev), 3);
-	for (i = 2; i >= 0; i--)
-		vsw_vq_dev_unpop(f.dev, &c[i]);
-	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
-	assert_int_equal(vsw_vq_dev_get_base(f.dev), 0);
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(vsw_vq_dev_pop(f.dev, &again, iov, 4), 1);
-		assert_int_equal(again.id, c[i].id);
-		th_vq_push1(&f, &again, (uint32_t)i);
-	}
-	for (i = 0; i < 3; i++)
-		th_vq_get1(&f, T(i), (uint32_t)i);
+	th_vq_check_unpop_several(&f, 64, true, 0);
 	th_vq_fini(&f);
 }
 
@@ -885,47 +865,11 @@ static void test_set_get_base(void **state)
 
 static void test_span_regions(void **state)
 {
-	struct vsw_vq_chain c;
-	struct iovec iov[4];
 	struct th_vq f;
-	uint8_t data[300], back[300];
-	uint64_t boundary;
-	unsigned i;
-	uint32_t len;
 
 	(void)state;
 	fx_small(&f, F_V1);
-	boundary = TH_VQ_GPA_BASE + f.m.size / 2;
-	for (i = 0; i < sizeof(data); i++)
-		data[i] = (uint8_t)(i * 7 + 1);
-	assert_int_equal(th_write(&f.m, boundary - 100, data, 300), 0);
-	{
-		struct vsw_sg sg[2] = {{boundary - 100, 300},
-				       {boundary + 1000, 300}};
-
-		assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 1, T(0)), 0);
-	}
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
-	assert_int_equal(c.n_out, 2);
-	assert_int_equal(c.n_in, 1);
-	assert_int_equal(c.out_len, 300);
-	assert_int_equal(iov[0].iov_len, 100);
-	assert_int_equal(iov[1].iov_len, 200);
-	assert_true((uint8_t *)iov[0].iov_base + 100 != iov[1].iov_base);
-	assert_memory_equal(iov[0].iov_base, data, 100);
-	assert_memory_equal(iov[1].iov_base, data + 100, 200);
-	/* too few iovecs for the split: a fault */
-	vsw_vq_dev_unpop(f.dev, &c);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 2), -ENOBUFS);
-	assert_int_equal(vsw_vq_dev_fault(f.dev), VSW_VQ_FAULT_SEGMENTS);
-	assert_int_equal(vsw_vq_dev_set_base(f.dev, 0), 0);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 3), 1);
-	memcpy(iov[2].iov_base, data, 300);
-	th_vq_push1(&f, &c, 300);
-	assert_ptr_equal(vsw_vq_drv_get_used(f.drv, &len), T(0));
-	assert_int_equal(len, 300);
-	assert_int_equal(th_read(&f.m, boundary + 1000, back, 300), 0);
-	assert_memory_equal(back, data, 300);
+	th_vq_check_span_regions(&f, 100, 300, 1000, 300, 0);
 	th_vq_fini(&f);
 }
 
