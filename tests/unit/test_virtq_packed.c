@@ -3,9 +3,9 @@
  * Unit tests: the packed virtqueue (lib/virtq/virtq_packed.c), driver and
  * device in one process over the same memfd guest memory (tests/common).
  *
- * The device's memory table leaves out the last page of guest memory: that
- * page is a canary right outside what the device may touch, checked after
- * every test.
+ * The fixture is tests/common/th_virtq.h; its canaries (the last page of
+ * guest memory, outside the device's memory table, and the page after each
+ * region's mapping) are checked after every test.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,7 +18,7 @@
 
 #include <vsw/virtq.h>
 
-#include "th_mem.h"
+#include "th_virtq.h"
 #include "vsw_compiler.h"
 
 #define F_BASE ((1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_VERSION_1))
@@ -26,156 +26,36 @@
 #define F_IND (1ULL << VIRTIO_RING_F_INDIRECT_DESC)
 #define F_IO (1ULL << VIRTIO_F_IN_ORDER)
 
-#define MEM_SIZE (16UL << 20)
-#define GPA_BASE 0x100000000ULL
-#define CANARY_LEN 4096
-#define CANARY_BYTE 0xa5
-
 #define AVAIL_BIT (1U << VRING_PACKED_DESC_F_AVAIL)
 #define USED_BIT (1U << VRING_PACKED_DESC_F_USED)
 
-struct env {
-	struct th_mem m;
-	struct vsw_mem devmem; /* m.mem minus the canary page */
-	uint64_t feat;
-	uint32_t num;
-	uint16_t ind_max;
-	uint64_t ring_gpa, ind_gpa;
-	void *ring;
-	struct vring_packed_desc *desc;
-	struct vring_packed_desc_event *drv_ev, *dev_ev;
-	struct vsw_vq_addrs a;
-	struct vsw_vq_drv *drv;
-	struct vsw_vq_dev *dev;
-	uint8_t *canary;
-	uint64_t canary_gpa;
-	uint64_t data_gpa; /* a 4 KiB scratch buffer */
-};
-
-/* Deterministic PRNG (xorshift32): every run sees the same shapes. */
-static uint32_t rnd_state = 0x12345678;
-
-static uint32_t rnd(void)
+/* Driver: add a single readable buffer of 8 bytes of the scratch page. */
+static void add1(struct th_vq *e, void *token)
 {
-	uint32_t x = rnd_state;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	rnd_state = x;
-	return x;
+	th_vq_add1(e, token, 8, false);
 }
 
-/* Allocate guest memory inside one region, below the canary. */
-static uint64_t alloc1(struct env *e, size_t len, size_t align)
-{
-	uint64_t per = e->m.size / e->m.nregions;
-	uint64_t gpa = (e->m.brk + align - 1) & ~((uint64_t)align - 1);
-	uint64_t end = e->m.gpa_base + ((gpa - e->m.gpa_base) / per + 1) * per;
-
-	if (gpa + len > end)
-		e->m.brk = end;
-	gpa = th_alloc(&e->m, len, align);
-	assert_true(gpa + len <= e->canary_gpa);
-	assert_non_null(th_ptr(&e->m, gpa, len));
-	return gpa;
-}
-
-static void env_setup(struct env *e, uint32_t num, uint64_t feat,
-		      unsigned nregions, uint16_t ind_max, bool with_driver)
-{
-	struct vsw_vq_dev_config dc = {0};
-	size_t bytes;
-
-	memset(e, 0, sizeof(*e));
-	assert_int_equal(th_mem_create(&e->m, MEM_SIZE, GPA_BASE, nregions), 0);
-	e->devmem = e->m.mem;
-	e->devmem.regions[e->devmem.nregions - 1].size -= CANARY_LEN;
-	e->canary_gpa = th_end(&e->m) - CANARY_LEN;
-	e->canary = th_ptr(&e->m, e->canary_gpa, CANARY_LEN);
-	assert_non_null(e->canary);
-	memset(e->canary, CANARY_BYTE, CANARY_LEN);
-
-	e->feat = feat;
-	e->num = num;
-	e->ind_max = ind_max;
-	bytes = vsw_vq_ring_bytes(feat, num);
-	assert_true(bytes > 0);
-	e->ring_gpa = alloc1(e, bytes, 64);
-	e->ring = th_ptr(&e->m, e->ring_gpa, bytes);
-	memset(e->ring, 0, bytes);
-	vsw_vq_ring_layout(feat, num, e->ring_gpa, &e->a);
-	e->desc = e->ring;
-	e->drv_ev = (void *)((char *)e->ring + (e->a.driver - e->a.desc));
-	e->dev_ev = (void *)((char *)e->ring + (e->a.device - e->a.desc));
-	if (ind_max > 0)
-		e->ind_gpa = alloc1(e, (size_t)num * ind_max * 16, 16);
-	e->data_gpa = alloc1(e, 4096, 64);
-
-	if (with_driver) {
-		struct vsw_vq_drv_config cfg = {
-			.features = feat,
-			.num = num,
-			.ring = e->ring,
-			.ring_gpa = e->ring_gpa,
-			.indirect = ind_max ? th_ptr(&e->m, e->ind_gpa,
-						     (size_t)num * ind_max * 16)
-					    : NULL,
-			.indirect_gpa = e->ind_gpa,
-			.indirect_max = ind_max,
-		};
-
-		assert_int_equal(vsw_vq_drv_create(&cfg, &e->drv), 0);
-	}
-	dc.features = feat;
-	dc.num = num;
-	dc.addrs = e->a;
-	dc.mem = &e->devmem;
-	assert_int_equal(vsw_vq_dev_create(&dc, &e->dev), 0);
-}
-
-static void assert_canary(const struct env *e)
+/* Driver: add n buffers with tokens &tok[i]; device: pop them into c[i]. */
+static void add_pop(struct th_vq *e, int *tok, struct vsw_vq_chain *c,
+		    unsigned n)
 {
 	unsigned i;
 
-	for (i = 0; i < CANARY_LEN; i++)
-		if (e->canary[i] != CANARY_BYTE)
-			fail_msg("canary byte %u changed", i);
-}
-
-static void env_teardown(struct env *e)
-{
-	assert_canary(e);
-	vsw_vq_drv_destroy(e->drv);
-	vsw_vq_dev_destroy(e->dev);
-	th_mem_destroy(&e->m);
-}
-
-/* Pop one chain that must be there. */
-static void pop1(struct env *e, struct vsw_vq_chain *c)
-{
-	struct iovec iov[16];
-
-	assert_int_equal(vsw_vq_dev_pop(e->dev, c, iov, 16), 1);
-}
-
-/* Driver: add a single readable buffer of the scratch area. */
-static void add1(struct env *e, void *token)
-{
-	struct vsw_sg sg = {.addr = e->data_gpa, .len = 8};
-
-	assert_int_equal(vsw_vq_drv_add(e->drv, &sg, 1, 0, token), 0);
+	for (i = 0; i < n; i++) {
+		add1(e, &tok[i]);
+		th_vq_pop1(e, &c[i]);
+	}
 }
 
 /* One complete round trip of a single-descriptor chain. */
-static void cycle1(struct env *e)
+static void cycle1(struct th_vq *e)
 {
 	struct vsw_vq_chain c;
 	uint32_t len;
 	int tok;
 
 	add1(e, &tok);
-	pop1(e, &c);
+	th_vq_pop1(e, &c);
 	assert_int_equal(vsw_vq_dev_push(e->dev, &c, 0), 0);
 	assert_ptr_equal(vsw_vq_drv_get_used(e->drv, &len), &tok);
 }
@@ -239,20 +119,22 @@ static uint32_t dev_serve(const struct vsw_vq_chain *c, const struct iovec *iov)
 	return (uint32_t)j;
 }
 
-static void rec_fill(struct env *e, struct rec *r, uint32_t maxn)
+static void rec_fill(struct th_vq *e, struct rec *r, uint32_t maxn)
 {
 	unsigned n, i;
 	size_t j = 0;
 
 	do {
-		r->n_out = rnd() % 4;
-		r->n_in = rnd() % 4;
+		r->n_out = th_vq_rnd(e, 4);
+		r->n_in = th_vq_rnd(e, 4);
 		n = r->n_out + r->n_in;
 	} while (n == 0 || n > maxn);
-	r->seed = (uint8_t)rnd();
+	r->seed = (uint8_t)th_vq_rnd(e, 256);
 	for (i = 0; i < n; i++) {
 		/* now and then an empty segment */
-		r->len[i] = rnd() % 8 == 0 ? 0 : 1 + rnd() % SEG_MAX_LEN;
+		r->len[i] = th_vq_rnd(e, 8) == 0
+				    ? 0
+				    : 1 + th_vq_rnd(e, SEG_MAX_LEN);
 		if (i < r->n_out) {
 			uint8_t buf[SEG_MAX_LEN];
 			size_t k;
@@ -268,14 +150,14 @@ static void rec_fill(struct env *e, struct rec *r, uint32_t maxn)
 				th_write(&e->m, r->gpa[i], zero, r->len[i]), 0);
 		}
 	}
-	r->slots = (e->ind_max > 0 && (e->feat & F_IND) && n > 1 &&
+	r->slots = (e->ind_max > 0 && (e->features & F_IND) && n > 1 &&
 		    n <= e->ind_max)
 			   ? 1
 			   : n;
 }
 
 /* Driver: check what the device wrote into a completed buffer. */
-static void rec_check(struct env *e, const struct rec *r, uint32_t len)
+static void rec_check(struct th_vq *e, const struct rec *r, uint32_t len)
 {
 	uint8_t seed = 0, buf[SEG_MAX_LEN];
 	size_t j = 0, k;
@@ -315,9 +197,9 @@ static void run_random(uint64_t feat, uint32_t num, unsigned iters)
 	unsigned order_head = 0, order_n = 0, live = 0;
 	uint64_t consumed = 0;
 	uint32_t model_free = num;
-	struct env e;
+	struct th_vq e;
 
-	env_setup(&e, num, feat, 4, ind_max, true);
+	th_vq_init(&e, feat, num, 4, ind_max, true);
 	recs = calloc(num, sizeof(*recs));
 	order = calloc(num, sizeof(*order));
 	pend = calloc(num, sizeof(*pend));
@@ -327,7 +209,8 @@ static void run_random(uint64_t feat, uint32_t num, unsigned iters)
 	assert_non_null(pend);
 	assert_non_null(free_recs);
 	/* buffers straddle the boundary of regions 0 and 1 for some recs */
-	e.m.brk = GPA_BASE + MEM_SIZE / 4 - (num < 8 ? num : 8) * 200;
+	e.m.brk =
+		TH_VQ_GPA_BASE + TH_VQ_MEM_SIZE / 4 - (num < 8 ? num : 8) * 200;
 	for (i = 0; i < num; i++) {
 		unsigned s;
 
@@ -338,7 +221,8 @@ static void run_random(uint64_t feat, uint32_t num, unsigned iters)
 	nfree = num;
 
 	for (it = 0; it < iters; it++) {
-		unsigned nadd = rnd() % 4, npop = rnd() % 4, nget = rnd() % 4;
+		unsigned nadd = th_vq_rnd(&e, 4), npop = th_vq_rnd(&e, 4),
+			 nget = th_vq_rnd(&e, 4);
 		struct vsw_vq_used burst[64];
 		unsigned nb;
 		uint32_t len;
@@ -387,16 +271,18 @@ static void run_random(uint64_t feat, uint32_t num, unsigned iters)
 		assert_int_equal(vsw_vq_dev_inflight(e.dev), npend);
 
 		/* device: complete a burst, out of order unless IN_ORDER */
-		nb = rnd() % ((npend < 64 ? npend : 64) + 1);
+		nb = th_vq_rnd(&e, (npend < 64 ? npend : 64) + 1);
 		for (i = 0; i < nb; i++) {
-			unsigned k = in_order ? i : i + rnd() % (npend - i);
+			unsigned k = in_order ? i
+					      : i + th_vq_rnd(&e, npend - i);
 			struct pend t = pend[k];
 
 			pend[k] = pend[i];
 			pend[i] = t;
 			burst[i].id = t.c.id;
 			burst[i].ndesc = t.c.ndesc;
-			burst[i].len = in_order && rnd() % 3 == 0 ? 0 : t.len;
+			burst[i].len =
+				in_order && th_vq_rnd(&e, 3) == 0 ? 0 : t.len;
 		}
 		if (nb > 0) {
 			assert_int_equal(
@@ -471,33 +357,33 @@ static void run_random(uint64_t feat, uint32_t num, unsigned iters)
 	free(order);
 	free(pend);
 	free(free_recs);
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 static const uint64_t feat_sets[] = {0, F_EI, F_IND, F_EI | F_IND};
 
-static void test_random_roundtrips(void **state)
+/* Every feature set and queue size, with extra features on top. */
+static void run_random_all(uint64_t extra)
 {
 	static const uint32_t sizes[] = {1, 5, 256};
-	unsigned f, s;
+	unsigned f, n;
 
-	(void)state;
 	for (f = 0; f < VSW_ARRAY_SIZE(feat_sets); f++)
-		for (s = 0; s < VSW_ARRAY_SIZE(sizes); s++)
-			run_random(F_BASE | feat_sets[f], sizes[s],
-				   sizes[s] == 256 ? 3000 : 600);
+		for (n = 0; n < VSW_ARRAY_SIZE(sizes); n++)
+			run_random(F_BASE | extra | feat_sets[f], sizes[n],
+				   sizes[n] == 256 ? 3000 : 600);
+}
+
+static void test_random_roundtrips(void **state)
+{
+	(void)state;
+	run_random_all(0);
 }
 
 static void test_random_in_order(void **state)
 {
-	static const uint32_t sizes[] = {1, 5, 256};
-	unsigned f, s;
-
 	(void)state;
-	for (f = 0; f < VSW_ARRAY_SIZE(feat_sets); f++)
-		for (s = 0; s < VSW_ARRAY_SIZE(sizes); s++)
-			run_random(F_BASE | F_IO | feat_sets[f], sizes[s],
-				   sizes[s] == 256 ? 3000 : 600);
+	run_random_all(F_IO);
 }
 
 /* ------------------------------------------------------------------ */
@@ -506,18 +392,14 @@ static void test_random_in_order(void **state)
 
 static void test_out_of_order(void **state)
 {
-	struct env e;
+	struct th_vq e;
 	struct vsw_vq_chain c[4];
 	int tok[4];
 	uint32_t len;
-	unsigned i;
 
 	(void)state;
-	env_setup(&e, 8, F_BASE, 1, 0, true);
-	for (i = 0; i < 4; i++) {
-		add1(&e, &tok[i]);
-		pop1(&e, &c[i]);
-	}
+	th_vq_init(&e, F_BASE, 8, 1, 0, true);
+	add_pop(&e, tok, c, 4);
 	/* complete 2, 0, 3, 1 */
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c[2], 12), 0);
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c[0], 10), 0);
@@ -547,61 +429,22 @@ static void test_out_of_order(void **state)
 	assert_int_equal(len, 11);
 	assert_int_equal(vsw_vq_drv_num_free(e.drv), 8);
 	assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 static void test_buffer_spans_regions(void **state)
 {
-	struct env e;
-	uint64_t boundary = GPA_BASE + MEM_SIZE / 2;
-	struct vsw_sg sg[2] = {
-		{.addr = boundary - 10, .len = 30},
-		{.addr = boundary + 100, .len = 8},
-	};
-	uint8_t src[30], got[30];
-	struct vsw_vq_chain c;
-	struct iovec iov[8];
-	uint32_t len;
-	unsigned i;
-	int tok;
+	struct th_vq e;
 
 	(void)state;
-	env_setup(&e, 4, F_BASE, 2, 0, true);
-	for (i = 0; i < 30; i++)
-		src[i] = (uint8_t)(i + 1);
-	assert_int_equal(th_write(&e.m, sg[0].addr, src, 30), 0);
-	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 1, 1, &tok), 0);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
-	assert_int_equal(c.ndesc, 2);
-	assert_int_equal(c.n_out, 2); /* split at the region boundary */
-	assert_int_equal(c.n_in, 1);
-	assert_int_equal(c.out_len, 30);
-	assert_int_equal(c.in_len, 8);
-	assert_int_equal(iov[0].iov_len, 10);
-	assert_int_equal(iov[1].iov_len, 20);
-	assert_true((char *)iov[0].iov_base + 10 != iov[1].iov_base);
-	memcpy(got, iov[0].iov_base, 10);
-	memcpy(got + 10, iov[1].iov_base, 20);
-	assert_memory_equal(got, src, 30);
-	memset(iov[2].iov_base, 0x77, 8);
-	/* a segment limit of 2 cannot hold the split readable buffer + 1 */
-	vsw_vq_dev_unpop(e.dev, &c);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 2), -ENOBUFS);
-	assert_int_equal(vsw_vq_dev_fault(e.dev), VSW_VQ_FAULT_SEGMENTS);
-	assert_int_equal(vsw_vq_dev_set_base(e.dev, 0 | 1U << 15), 0);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 3), 1);
-	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 8), 0);
-	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok);
-	assert_int_equal(len, 8);
-	assert_int_equal(th_read(&e.m, sg[1].addr, got, 8), 0);
-	for (i = 0; i < 8; i++)
-		assert_int_equal(got[i], 0x77);
-	env_teardown(&e);
+	th_vq_init(&e, F_BASE, 4, 2, 0, true);
+	th_vq_check_span_regions(&e, 10, 30, 100, 8, 0 | 1U << 15);
+	th_vq_fini(&e);
 }
 
 static void test_enospc(void **state)
 {
-	struct env e;
+	struct th_vq e;
 	struct vsw_sg sg[3] = {
 		{.addr = 0, .len = 4},
 		{.addr = 0, .len = 4},
@@ -611,9 +454,9 @@ static void test_enospc(void **state)
 	unsigned i;
 
 	(void)state;
-	env_setup(&e, 5, F_BASE, 1, 0, true);
+	th_vq_init(&e, F_BASE, 5, 1, 0, true);
 	for (i = 0; i < 3; i++)
-		sg[i].addr = e.data_gpa + 16 * i;
+		sg[i].addr = e.buf + 16 * i;
 	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 2, 1, &tok[0]), 0);
 	assert_int_equal(vsw_vq_drv_num_free(e.drv), 2);
 	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 3, 0, &tok[1]), -ENOSPC);
@@ -632,41 +475,41 @@ static void test_enospc(void **state)
 			    (t1 == &tok[1] && t2 == &tok[0]));
 		assert_null(vsw_vq_drv_detach_unused(e.drv));
 	}
-	env_teardown(&e);
+	th_vq_fini(&e);
 
 	/* indirect: a 2-segment chain takes one ring slot */
-	env_setup(&e, 4, F_BASE | F_IND, 1, 2, true);
+	th_vq_init(&e, F_BASE | F_IND, 4, 1, 2, true);
 	for (i = 0; i < 3; i++)
-		sg[i].addr = e.data_gpa + 16 * i;
+		sg[i].addr = e.buf + 16 * i;
 	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 1, 1, &tok[0]), 0);
 	assert_int_equal(vsw_vq_drv_num_free(e.drv), 3);
 	/* 3 > indirect_max: direct, needs 3 slots */
 	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 2, 1, &tok[1]), 0);
 	assert_int_equal(vsw_vq_drv_num_free(e.drv), 0);
 	assert_int_equal(vsw_vq_drv_add(e.drv, sg, 1, 0, &tok[2]), -ENOSPC);
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 static void test_unpop(void **state)
 {
-	struct env e;
+	struct th_vq e;
 	struct vsw_vq_chain c1, c2, c3;
 	int tok[2];
 	uint32_t len;
 
 	(void)state;
-	env_setup(&e, 5, F_BASE, 1, 0, true);
+	th_vq_init(&e, F_BASE, 5, 1, 0, true);
 	add1(&e, &tok[0]);
 	add1(&e, &tok[1]);
-	pop1(&e, &c1);
+	th_vq_pop1(&e, &c1);
 	assert_int_equal(vsw_vq_dev_get_base(e.dev), 1 | 1U << 15);
-	pop1(&e, &c2);
+	th_vq_pop1(&e, &c2);
 	assert_int_equal(vsw_vq_dev_inflight(e.dev), 2);
 	vsw_vq_dev_unpop(e.dev, &c2);
 	assert_int_equal(vsw_vq_dev_inflight(e.dev), 1);
 	assert_int_equal(vsw_vq_dev_get_base(e.dev), 1 | 1U << 15);
 	assert_true(vsw_vq_dev_has_avail(e.dev));
-	pop1(&e, &c3);
+	th_vq_pop1(&e, &c3);
 	assert_int_equal(c3.id, c2.id);
 	assert_int_equal(c3.ndesc, c2.ndesc);
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c3, 3), 0);
@@ -675,54 +518,32 @@ static void test_unpop(void **state)
 	assert_int_equal(len, 3);
 	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[0]);
 	assert_int_equal(len, 4);
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 /* Several chains given back newest first, across the ring's wrap. */
 static void test_unpop_several(void **state)
 {
-	struct env e;
-	struct vsw_vq_chain c[3], again;
-	uint32_t len;
-	int tok[3];
+	struct th_vq e;
 	int i;
 
 	(void)state;
-	env_setup(&e, 5, F_BASE, 1, 0, true);
+	th_vq_init(&e, F_BASE, 5, 1, 0, true);
 	for (i = 0; i < 4; i++)
 		cycle1(&e); /* positions 4, then 0 after the wrap */
-	for (i = 0; i < 3; i++)
-		add1(&e, &tok[i]);
-	for (i = 0; i < 3; i++)
-		pop1(&e, &c[i]);
-	vsw_vq_dev_unpop(e.dev, &c[1]); /* not the newest: ignored */
-	assert_int_equal(vsw_vq_dev_inflight(e.dev), 3);
-	for (i = 2; i >= 0; i--)
-		vsw_vq_dev_unpop(e.dev, &c[i]);
-	assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
-	assert_int_equal(vsw_vq_dev_get_base(e.dev), 4 | 1U << 15);
-	for (i = 0; i < 3; i++) {
-		pop1(&e, &again);
-		assert_int_equal(again.id, c[i].id);
-		assert_int_equal(vsw_vq_dev_push(e.dev, &again, (uint32_t)i),
-				 0);
-	}
-	for (i = 0; i < 3; i++) {
-		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[i]);
-		assert_int_equal(len, (uint32_t)i);
-	}
-	env_teardown(&e);
+	th_vq_check_unpop_several(&e, 8, false, 4 | 1U << 15);
+	th_vq_fini(&e);
 }
 
 static void test_set_get_base(void **state)
 {
-	struct env e;
+	struct th_vq e;
 	struct vsw_vq_chain c;
 	unsigned i;
 	int tok;
 
 	(void)state;
-	env_setup(&e, 5, F_BASE | F_EI, 1, 0, true);
+	th_vq_init(&e, F_BASE | F_EI, 5, 1, 0, true);
 	assert_int_equal(vsw_vq_dev_get_base(e.dev), 1U << 15);
 	for (i = 0; i < 7; i++)
 		cycle1(&e);
@@ -735,12 +556,12 @@ static void test_set_get_base(void **state)
 	assert_false(vsw_vq_dev_has_avail(e.dev));
 	assert_int_equal(vsw_vq_dev_set_base(e.dev, 2), 0);
 	assert_true(vsw_vq_dev_has_avail(e.dev));
-	pop1(&e, &c);
+	th_vq_pop1(&e, &c);
 	assert_int_equal(vsw_vq_dev_get_base(e.dev), 3);
 	/* set_base drops what was in flight */
 	assert_int_equal(vsw_vq_dev_set_base(e.dev, 2), 0);
 	assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
-	pop1(&e, &c);
+	th_vq_pop1(&e, &c);
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
 	{
 		uint32_t len;
@@ -756,20 +577,20 @@ static void test_set_get_base(void **state)
 	for (i = 0; i < 5; i++)
 		cycle1(&e);
 	assert_int_equal(vsw_vq_dev_get_base(e.dev), 0 | 1U << 15);
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 /* Device side of kick suppression, through the API. */
 static void test_kick_suppression(void **state)
 {
-	struct env e;
+	struct th_vq e;
 	struct vsw_vq_chain c;
 	int tok[4];
 	uint32_t len;
 
 	(void)state;
 	/* without EVENT_IDX: ENABLE / DISABLE */
-	env_setup(&e, 8, F_BASE, 1, 0, true);
+	th_vq_init(&e, F_BASE, 8, 1, 0, true);
 	assert_false(vsw_vq_drv_kick_prepare(e.drv)); /* nothing added */
 	add1(&e, &tok[0]);
 	assert_true(vsw_vq_drv_kick_prepare(e.drv)); /* ring starts ENABLE */
@@ -782,15 +603,15 @@ static void test_kick_suppression(void **state)
 	assert_true(vsw_vq_dev_enable_notify(e.dev));
 	assert_int_equal(le16toh(e.dev_ev->flags),
 			 VRING_PACKED_EVENT_FLAG_ENABLE);
-	pop1(&e, &c);
-	pop1(&e, &c);
+	th_vq_pop1(&e, &c);
+	th_vq_pop1(&e, &c);
 	assert_false(vsw_vq_dev_enable_notify(e.dev));
 	add1(&e, &tok[2]);
 	assert_true(vsw_vq_drv_kick_prepare(e.drv));
-	env_teardown(&e);
+	th_vq_fini(&e);
 
 	/* with EVENT_IDX: DESC at the device's position */
-	env_setup(&e, 8, F_BASE | F_EI, 1, 0, true);
+	th_vq_init(&e, F_BASE | F_EI, 8, 1, 0, true);
 	assert_false(vsw_vq_dev_enable_notify(e.dev));
 	assert_int_equal(le16toh(e.dev_ev->flags),
 			 VRING_PACKED_EVENT_FLAG_DESC);
@@ -799,11 +620,11 @@ static void test_kick_suppression(void **state)
 	assert_true(vsw_vq_drv_kick_prepare(e.drv));
 	add1(&e, &tok[1]); /* the device did not catch up: no kick */
 	assert_false(vsw_vq_drv_kick_prepare(e.drv));
-	pop1(&e, &c);
+	th_vq_pop1(&e, &c);
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
 	assert_true(vsw_vq_dev_enable_notify(e.dev)); /* one still there */
 	assert_int_equal(le16toh(e.dev_ev->off_wrap), 1 | 1U << 15);
-	pop1(&e, &c);
+	th_vq_pop1(&e, &c);
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
 	assert_false(vsw_vq_dev_enable_notify(e.dev));
 	assert_int_equal(le16toh(e.dev_ev->off_wrap), 2 | 1U << 15);
@@ -815,24 +636,20 @@ static void test_kick_suppression(void **state)
 	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
 	add1(&e, &tok[0]);
 	assert_false(vsw_vq_drv_kick_prepare(e.drv));
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 /* Driver side of interrupt suppression, through the API. */
 static void test_interrupt_suppression(void **state)
 {
-	struct env e;
+	struct th_vq e;
 	struct vsw_vq_chain c[4];
 	int tok[4];
 	uint32_t len;
-	unsigned i;
 
 	(void)state;
-	env_setup(&e, 8, F_BASE, 1, 0, true);
-	for (i = 0; i < 4; i++) {
-		add1(&e, &tok[i]);
-		pop1(&e, &c[i]);
-	}
+	th_vq_init(&e, F_BASE, 8, 1, 0, true);
+	add_pop(&e, tok, c, 4);
 	assert_false(vsw_vq_dev_need_notify(e.dev)); /* nothing pushed */
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c[0], 0), 0);
 	assert_true(vsw_vq_dev_need_notify(e.dev));  /* ring starts ENABLE */
@@ -852,13 +669,10 @@ static void test_interrupt_suppression(void **state)
 	assert_true(vsw_vq_drv_enable_cb(e.drv));
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c[2], 0), 0);
 	assert_true(vsw_vq_dev_need_notify(e.dev));
-	env_teardown(&e);
+	th_vq_fini(&e);
 
-	env_setup(&e, 8, F_BASE | F_EI, 1, 0, true);
-	for (i = 0; i < 4; i++) {
-		add1(&e, &tok[i]);
-		pop1(&e, &c[i]);
-	}
+	th_vq_init(&e, F_BASE | F_EI, 8, 1, 0, true);
+	add_pop(&e, tok, c, 4);
 	assert_true(vsw_vq_drv_enable_cb(e.drv));
 	assert_int_equal(le16toh(e.drv_ev->flags),
 			 VRING_PACKED_EVENT_FLAG_DESC);
@@ -881,7 +695,7 @@ static void test_interrupt_suppression(void **state)
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c[3], 0), 0);
 	/* event at 2 was crossed by an earlier push: no repeat */
 	assert_false(vsw_vq_dev_need_notify(e.dev));
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 /* Did a run of k positions starting at absolute count t pass event x? */
@@ -900,13 +714,13 @@ static bool model_crossed(uint64_t t, unsigned k, uint32_t num, uint16_t x)
 }
 
 /* Candidate event values around absolute position t, plus random ones. */
-static uint16_t pick_event(uint64_t t, uint32_t num)
+static uint16_t pick_event(struct th_vq *e, uint64_t t, uint32_t num)
 {
 	uint64_t j;
 
-	if (rnd() % 4 == 0)
-		return (uint16_t)((rnd() % num) | (rnd() % 2) << 15);
-	j = t + num * 2 - 2 + rnd() % 6; /* t - 2 .. t + 3 */
+	if (th_vq_rnd(e, 4) == 0)
+		return (uint16_t)(th_vq_rnd(e, num) | th_vq_rnd(e, 2) << 15);
+	j = t + num * 2 - 2 + th_vq_rnd(e, 6); /* t - 2 .. t + 3 */
 	return (uint16_t)((j % num) | (((j / num) % 2 == 0) ? 1U << 15 : 0));
 }
 
@@ -917,21 +731,21 @@ static uint16_t pick_event(uint64_t t, uint32_t num)
 static void event_model(uint32_t num, uint64_t start, unsigned rounds)
 {
 	struct vsw_vq_chain c[4];
-	struct env e;
+	struct th_vq e;
 	uint64_t t;
 	uint32_t len;
 	unsigned r, i;
 	int tok;
 
-	env_setup(&e, num, F_BASE | F_EI, 1, 0, true);
+	th_vq_init(&e, F_BASE | F_EI, num, 1, 0, true);
 	for (t = 0; t < start; t++)
 		cycle1(&e);
 	/* the warm-up's kick and notification decisions */
 	(void)vsw_vq_drv_kick_prepare(e.drv);
 	(void)vsw_vq_dev_need_notify(e.dev);
 	for (r = 0; r < rounds; r++) {
-		unsigned k = 1 + rnd() % (num < 3 ? num : 3);
-		uint16_t x = pick_event(t, num);
+		unsigned k = 1 + th_vq_rnd(&e, num < 3 ? num : 3);
+		uint16_t x = pick_event(&e, t, num);
 
 		/* the driver side: device event area says DESC at x */
 		e.dev_ev->off_wrap = htole16(x);
@@ -941,9 +755,9 @@ static void event_model(uint32_t num, uint64_t start, unsigned rounds)
 		assert_int_equal(vsw_vq_drv_kick_prepare(e.drv),
 				 model_crossed(t, k, num, x));
 		for (i = 0; i < k; i++)
-			pop1(&e, &c[i]);
+			th_vq_pop1(&e, &c[i]);
 		/* the device side: driver event area says DESC at x */
-		x = pick_event(t, num);
+		x = pick_event(&e, t, num);
 		e.drv_ev->off_wrap = htole16(x);
 		e.drv_ev->flags = htole16(VRING_PACKED_EVENT_FLAG_DESC);
 		for (i = 0; i < k; i++)
@@ -955,7 +769,7 @@ static void event_model(uint32_t num, uint64_t start, unsigned rounds)
 					 &tok);
 		t += k;
 	}
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 static void test_event_offwrap(void **state)
@@ -972,14 +786,14 @@ static void test_event_offwrap(void **state)
 
 static void test_event_offwrap_api_65535(void **state)
 {
-	struct env e;
+	struct th_vq e;
 	struct vsw_vq_chain c;
 	uint32_t len;
 	unsigned i;
 	int tok[2];
 
 	(void)state;
-	env_setup(&e, 32768, F_BASE | F_EI, 1, 0, true);
+	th_vq_init(&e, F_BASE | F_EI, 32768, 1, 0, true);
 	for (i = 0; i < 32767; i++)
 		cycle1(&e);
 	(void)vsw_vq_drv_kick_prepare(e.drv);
@@ -992,10 +806,10 @@ static void test_event_offwrap_api_65535(void **state)
 	add1(&e, &tok[0]);
 	add1(&e, &tok[1]); /* wraps to position 0, wrap 0 */
 	assert_true(vsw_vq_drv_kick_prepare(e.drv));
-	pop1(&e, &c);
+	th_vq_pop1(&e, &c);
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
 	assert_true(vsw_vq_dev_need_notify(e.dev));
-	pop1(&e, &c);
+	th_vq_pop1(&e, &c);
 	assert_int_equal(vsw_vq_dev_get_base(e.dev), 1);
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
 	assert_false(vsw_vq_dev_need_notify(e.dev));
@@ -1003,19 +817,19 @@ static void test_event_offwrap_api_65535(void **state)
 	assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok[1]);
 	assert_true(vsw_vq_drv_enable_cb(e.drv));
 	assert_int_equal(le16toh(e.drv_ev->off_wrap), 1);
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 /* Assert a used descriptor at pos: id, len, AVAIL = USED = wrap. */
-static void assert_used_desc(const struct env *e, unsigned pos, bool wrap,
+static void assert_used_desc(const struct th_vq *e, unsigned pos, bool wrap,
 			     uint16_t id, uint32_t len)
 {
-	uint16_t f = le16toh(e->desc[pos].flags);
+	uint16_t f = le16toh(e->pdesc[pos].flags);
 
 	assert_int_equal(!!(f & AVAIL_BIT), wrap);
 	assert_int_equal(!!(f & USED_BIT), wrap);
-	assert_int_equal(le16toh(e->desc[pos].id), id);
-	assert_int_equal(le32toh(e->desc[pos].len), len);
+	assert_int_equal(le16toh(e->pdesc[pos].id), id);
+	assert_int_equal(le32toh(e->pdesc[pos].len), len);
 }
 
 /*
@@ -1029,15 +843,15 @@ static void test_in_order_push(void **state)
 	struct vsw_vq_chain c[4];
 	struct vsw_vq_used u[4];
 	struct vsw_sg sg[3];
-	struct env e;
+	struct th_vq e;
 	uint32_t len;
 	unsigned i, lap;
 	int tok[4];
 
 	(void)state;
-	env_setup(&e, 5, F_BASE | F_IO | F_EI, 1, 0, true);
+	th_vq_init(&e, F_BASE | F_IO | F_EI, 5, 1, 0, true);
 	for (i = 0; i < 3; i++) {
-		sg[i].addr = e.data_gpa + 64 * i;
+		sg[i].addr = e.buf + 64 * i;
 		sg[i].len = 16;
 	}
 	for (lap = 0; lap < 7; lap++) {
@@ -1049,7 +863,7 @@ static void test_in_order_push(void **state)
 			assert_int_equal(vsw_vq_drv_add(e.drv, sg, shape[i], 0,
 							&tok[i]),
 					 0);
-			pop1(&e, &c[i]);
+			th_vq_pop1(&e, &c[i]);
 			assert_int_equal(c[i].ndesc, shape[i]);
 			u[i].id = c[i].id;
 			u[i].ndesc = c[i].ndesc;
@@ -1094,7 +908,7 @@ static void test_in_order_push(void **state)
 
 			assert_int_equal(
 				vsw_vq_drv_add(e.drv, sg, n, 0, &tok[i]), 0);
-			pop1(&e, &c[i]);
+			th_vq_pop1(&e, &c[i]);
 			u[i].id = c[i].id;
 			u[i].ndesc = c[i].ndesc;
 			u[i].len = i == 2 ? 5 : 0;
@@ -1122,7 +936,7 @@ static void test_in_order_push(void **state)
 		assert_int_equal(vsw_vq_dev_inflight(e.dev), 0);
 	}
 	assert_false(vsw_vq_drv_is_broken(e.drv));
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 /*
@@ -1135,16 +949,16 @@ static void test_in_order_driver_folded(void **state)
 {
 	static const unsigned shape[2][3] = {{1, 2, 1}, {2, 1, 1}};
 	struct vsw_sg sg[2];
-	struct env e;
+	struct th_vq e;
 	uint32_t len;
 	unsigned r, i, pos = 0, last_pos;
 	bool wrap = true;
 	int tok[3];
 
 	(void)state;
-	env_setup(&e, 5, F_BASE | F_IO, 1, 0, true);
+	th_vq_init(&e, F_BASE | F_IO, 5, 1, 0, true);
 	for (i = 0; i < 2; i++) {
-		sg[i].addr = e.data_gpa + 64 * i;
+		sg[i].addr = e.buf + 64 * i;
 		sg[i].len = 16;
 	}
 	for (r = 0; r < 2; r++) {
@@ -1165,12 +979,11 @@ static void test_in_order_driver_folded(void **state)
 			}
 		}
 		/* the id the driver gave the last chain */
-		last_id = le16toh(e.desc[last_pos].id);
-		e.desc[first].id = htole16(last_id);
-		e.desc[first].len = htole32(9);
-		__atomic_store_n(&e.desc[first].flags,
-				 htole16(first_wrap ? AVAIL_BIT | USED_BIT
-						    : 0),
+		last_id = le16toh(e.pdesc[last_pos].id);
+		e.pdesc[first].id = htole16(last_id);
+		e.pdesc[first].len = htole32(9);
+		__atomic_store_n(&e.pdesc[first].flags,
+				 htole16(first_wrap ? AVAIL_BIT | USED_BIT : 0),
 				 __ATOMIC_RELEASE);
 		assert_true(vsw_vq_drv_has_used(e.drv));
 		for (i = 0; i < 3; i++) {
@@ -1184,35 +997,35 @@ static void test_in_order_driver_folded(void **state)
 		assert_int_equal(vsw_vq_drv_num_free(e.drv), 5);
 		assert_false(vsw_vq_drv_is_broken(e.drv));
 	}
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 /* A device that lies about used ids breaks the driver queue. */
 static void test_driver_bogus_used_id(void **state)
 {
 	static const uint16_t bad_ids[] = {8, 0xffff, 3};
-	struct env e;
+	struct th_vq e;
 	unsigned b;
 	uint32_t len;
 	int tok;
 
 	(void)state;
 	for (b = 0; b < VSW_ARRAY_SIZE(bad_ids); b++) {
-		env_setup(&e, 8, F_BASE, 1, 0, true);
+		th_vq_init(&e, F_BASE, 8, 1, 0, true);
 		add1(&e, &tok); /* takes id 0; id 3 is not in flight */
-		e.desc[0].id = htole16(bad_ids[b]);
-		e.desc[0].len = htole32(4);
-		e.desc[0].flags = htole16(AVAIL_BIT | USED_BIT);
+		e.pdesc[0].id = htole16(bad_ids[b]);
+		e.pdesc[0].len = htole32(4);
+		e.pdesc[0].flags = htole16(AVAIL_BIT | USED_BIT);
 		assert_true(vsw_vq_drv_has_used(e.drv));
 		assert_null(vsw_vq_drv_get_used(e.drv, &len));
 		assert_true(vsw_vq_drv_is_broken(e.drv));
 		assert_int_equal(vsw_vq_drv_add(e.drv,
-						&(struct vsw_sg){e.data_gpa, 4},
-						1, 0, &tok),
+						&(struct vsw_sg){e.buf, 4}, 1,
+						0, &tok),
 				 -EIO);
 		assert_null(vsw_vq_drv_get_used(e.drv, &len));
 		assert_false(vsw_vq_drv_kick_prepare(e.drv));
-		env_teardown(&e);
+		th_vq_fini(&e);
 	}
 }
 
@@ -1221,16 +1034,16 @@ static void test_driver_bogus_used_id(void **state)
 /* ------------------------------------------------------------------ */
 
 /* Write descriptor pos of the first lap (wrap 1) as available. */
-static void raw_desc(struct env *e, unsigned pos, uint64_t addr, uint32_t len,
+static void raw_desc(struct th_vq *e, unsigned pos, uint64_t addr, uint32_t len,
 		     uint16_t id, uint16_t flags)
 {
-	e->desc[pos].addr = htole64(addr);
-	e->desc[pos].len = htole32(len);
-	e->desc[pos].id = htole16(id);
-	e->desc[pos].flags = htole16(flags | AVAIL_BIT);
+	e->pdesc[pos].addr = htole64(addr);
+	e->pdesc[pos].len = htole32(len);
+	e->pdesc[pos].id = htole16(id);
+	e->pdesc[pos].flags = htole16(flags | AVAIL_BIT);
 }
 
-static void raw_table(struct env *e, uint64_t gpa, unsigned i, uint64_t addr,
+static void raw_table(struct th_vq *e, uint64_t gpa, unsigned i, uint64_t addr,
 		      uint32_t len, uint16_t flags)
 {
 	struct vring_packed_desc d = {
@@ -1242,47 +1055,169 @@ static void raw_table(struct env *e, uint64_t gpa, unsigned i, uint64_t addr,
 	assert_int_equal(th_write(&e->m, gpa + 16 * i, &d, sizeof(d)), 0);
 }
 
-/* Pop must fail with err / fault, and keep failing; nothing leaked. */
-static void expect_fault(struct env *e, unsigned iov_max, int err,
-			 enum vsw_vq_fault f)
-{
-	unsigned inflight = vsw_vq_dev_inflight(e->dev);
-	struct vsw_vq_chain c = {0};
-	struct iovec iov[64];
-
-	assert_true(iov_max <= 64);
-	assert_int_equal(vsw_vq_dev_pop(e->dev, &c, iov, iov_max), err);
-	assert_int_equal(vsw_vq_dev_fault(e->dev), f);
-	assert_int_equal(vsw_vq_dev_error(e->dev), err);
-	assert_int_equal(vsw_vq_dev_pop(e->dev, &c, iov, iov_max), err);
-	assert_false(vsw_vq_dev_has_avail(e->dev));
-	assert_int_equal(vsw_vq_dev_push(e->dev, &c, 0), err);
-	assert_int_equal(vsw_vq_dev_inflight(e->dev), inflight);
-	assert_canary(e);
-}
-
 #define HOSTILE_NUM 8
 
-static void hostile_setup(struct env *e, uint64_t feat)
+static void hostile_setup(struct th_vq *e, uint64_t feat)
 {
-	env_setup(e, HOSTILE_NUM, F_BASE | feat, 4, 0, false);
+	th_vq_init(e, F_BASE | feat, HOSTILE_NUM, 4, 0, false);
 }
+
+/*
+ * Table-driven hostile rings: each case writes descriptors of the first lap
+ * into the ring or into an indirect table at buf + 256 and expects pop to
+ * break the queue with a given error and fault.
+ */
+/* ring descriptor i; table entry i; n equal ones from i (see raw_write) */
+/* clang-format off */
+#define RD(i, b, o, len, id, fl) \
+	{TH_RAW_RING, i, TH_AT_##b, 1, o, len, fl, 0, id}
+#define TD(i, b, o, len, fl) \
+	{TH_RAW_TABLE, i, TH_AT_##b, 1, o, len, fl, 0, 0}
+#define RD_RUN(i, n, b, o, len, id, fl) \
+	{TH_RAW_RING, i, TH_AT_##b, n, o, len, fl, 0, id}
+#define TD_RUN(i, n, b, o, len, fl) \
+	{TH_RAW_TABLE, i, TH_AT_##b, n, o, len, fl, 0, 0}
+/* clang-format on */
+
+struct hostile_case {
+	struct th_vq_fault x; /* features on top of F_BASE */
+	struct th_raw d[8];   /* up to the first TH_RAW_END */
+};
+
+static void raw_write(struct th_vq *e, const struct th_raw *d)
+{
+	unsigned j;
+
+	for (; d->where != TH_RAW_END; d++)
+		for (j = d->i; j < d->i + (d->run > 1 ? d->run : 1u); j++) {
+			if (d->where == TH_RAW_RING)
+				raw_desc(e, j,
+					 th_vq_raw_addr(e, e->buf + 256, d),
+					 d->len, d->id, d->flags);
+			else
+				raw_table(e, e->buf + 256, j,
+					  th_vq_raw_addr(e, e->buf + 256, d),
+					  d->len, d->flags);
+		}
+}
+
+static void hostile_run(const void *cases, size_t n)
+{
+	const struct hostile_case *hc = cases;
+	size_t k;
+
+	for (k = 0; k < n; k++, hc++) {
+		struct th_vq e;
+
+		hostile_setup(&e, hc->x.features);
+		raw_write(&e, hc->d);
+		th_vq_expect_fault_case(&e, &hc->x);
+		th_vq_fini(&e);
+	}
+}
+
+/* A cmocka test named test_hostile_NAME running the table hostile_NAME. */
+#define HOSTILE_TEST(name)                                                     \
+	TH_VQ_TABLE_TEST("test_hostile_" #name, hostile_##name, hostile_run)
+
+static const struct hostile_case hostile_loop[] = {
+	{{"every descriptor NEXT", 0, 64, -ELOOP, VSW_VQ_FAULT_LOOP},
+	 {RD_RUN(0, HOSTILE_NUM, BUF, 0, 16, 0, TH_NEXT)}},
+	{{"indirect entries count too: a table of num + 1 entries", F_IND, 64,
+	  -ELOOP, VSW_VQ_FAULT_LOOP},
+	 {TD_RUN(0, HOSTILE_NUM + 1, BUF, 0, 16, 0),
+	  RD(0, TABLE, 0, 16 * (HOSTILE_NUM + 1), 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_addr[] = {
+	{{"a writable buffer right on the canary", 0, 8, -EFAULT,
+	  VSW_VQ_FAULT_ADDR},
+	 {RD(0, CANARY, 0, 16, 0, TH_WRITE)}},
+	{{"the last byte inside, one outside", 0, 8, -EFAULT,
+	  VSW_VQ_FAULT_ADDR},
+	 {RD(0, CANARY, TH_BACK(15), 16, 0, TH_WRITE)}},
+	{{"below all memory, in the second descriptor of a chain", 0, 8,
+	  -EFAULT, VSW_VQ_FAULT_ADDR},
+	 {RD(0, BUF, 0, 16, 0, TH_NEXT), RD(1, MEM, TH_BACK(4096), 0, 0, 0)}},
+};
+
+static const struct hostile_case hostile_overflow[] = {
+	{{"addr + len wraps 64 bits", 0, 8, -EFAULT, VSW_VQ_FAULT_ADDR},
+	 {RD(0, ABS, UINT64_MAX - 8, 16, 0, TH_WRITE)}},
+	{{"a length running past the end of guest memory", 0, 8, -EFAULT,
+	  VSW_VQ_FAULT_ADDR},
+	 {RD(0, BUF, 0, 0xffffffff, 0, 0)}},
+};
+
+static const struct hostile_case hostile_indirect_len[] = {
+	{{"24: not a multiple of 16", F_IND, 8, -EINVAL,
+	  VSW_VQ_FAULT_INDIRECT_LEN},
+	 {TD_RUN(0, 2, BUF, 0, 16, 0), RD(0, TABLE, 0, 24, 0, TH_IND)}},
+	{{"0: empty", F_IND, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN},
+	 {TD_RUN(0, 2, BUF, 0, 16, 0), RD(0, TABLE, 0, 0, 0, TH_IND)}},
+	{{"17: not a multiple of 16", F_IND, 8, -EINVAL,
+	  VSW_VQ_FAULT_INDIRECT_LEN},
+	 {TD_RUN(0, 2, BUF, 0, 16, 0), RD(0, TABLE, 0, 17, 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_indirect_addr[] = {
+	{{"on the canary", F_IND, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR},
+	 {RD(0, CANARY, 0, 32, 0, TH_IND)}},
+	{{"across a region boundary: not one region", F_IND, 8, -EFAULT,
+	  VSW_VQ_FAULT_INDIRECT_ADDR},
+	 {RD(0, REGION0_END, TH_BACK(16), 32, 0, TH_IND)}},
+	{{"addr + len wraps 64 bits", F_IND, 8, -EFAULT,
+	  VSW_VQ_FAULT_INDIRECT_ADDR},
+	 {RD(0, ABS, UINT64_MAX - 15, 32, 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_indirect_nested[] = {
+	{{"an indirect entry in an indirect table", F_IND, 8, -EINVAL,
+	  VSW_VQ_FAULT_INDIRECT_NESTED},
+	 {TD(0, BUF, 0, 16, 0), TD(1, TABLE, 0, 32, TH_IND),
+	  RD(0, TABLE, 0, 32, 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_indirect_feature[] = {
+	{{"INDIRECT without the feature", 0, 8, -EPROTO,
+	  VSW_VQ_FAULT_INDIRECT_FEATURE},
+	 {TD(0, BUF, 0, 16, 0), RD(0, TABLE, 0, 16, 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_indirect_next[] = {
+	{{"INDIRECT with NEXT", F_IND, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT},
+	 {TD(0, BUF, 0, 16, 0), RD(0, TABLE, 0, 16, 0, TH_IND | TH_NEXT),
+	  RD(1, BUF, 0, 16, 0, 0)}},
+	{{"INDIRECT reached through NEXT", F_IND, 8, -EINVAL,
+	  VSW_VQ_FAULT_INDIRECT_NEXT},
+	 {TD(0, BUF, 0, 16, 0), RD(0, BUF, 0, 16, 0, TH_NEXT),
+	  RD(1, TABLE, 0, 16, 0, TH_IND)}},
+};
+
+static const struct hostile_case hostile_write_order[] = {
+	{{"readable after writable", 0, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER},
+	 {RD(0, BUF, 0, 16, 0, TH_WRITE | TH_NEXT), RD(1, BUF, 16, 16, 0, 0)}},
+	{{"the same inside an indirect table", F_IND, 8, -EPROTO,
+	  VSW_VQ_FAULT_WRITE_ORDER},
+	 {TD(0, BUF, 0, 16, TH_WRITE), TD(1, BUF, 16, 16, 0),
+	  RD(0, TABLE, 0, 32, 0, TH_IND)}},
+};
 
 static void test_hostile_id_range(void **state)
 {
 	static const uint16_t ids[] = {HOSTILE_NUM, 0xffff};
-	struct env e;
+	struct th_vq e;
 	unsigned i;
 
 	(void)state;
 	for (i = 0; i < VSW_ARRAY_SIZE(ids); i++) {
 		hostile_setup(&e, 0);
-		raw_desc(&e, 0, e.data_gpa, 16, ids[i], VRING_DESC_F_WRITE);
-		expect_fault(&e, 8, -ERANGE, VSW_VQ_FAULT_ID_RANGE);
+		raw_desc(&e, 0, e.buf, 16, ids[i], VRING_DESC_F_WRITE);
+		th_vq_expect_fault(&e, 8, -ERANGE, VSW_VQ_FAULT_ID_RANGE);
 		/* set_base is the reset */
 		assert_int_equal(vsw_vq_dev_set_base(e.dev, 1 | 1U << 15), 0);
 		assert_int_equal(vsw_vq_dev_error(e.dev), 0);
-		env_teardown(&e);
+		th_vq_fini(&e);
 	}
 }
 
@@ -1290,50 +1225,43 @@ static void test_hostile_id_inuse(void **state)
 {
 	struct vsw_vq_chain c;
 	struct iovec iov[4];
-	struct env e;
+	struct th_vq e;
 
 	(void)state;
 	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.data_gpa, 16, 1, 0);
-	raw_desc(&e, 1, e.data_gpa, 16, 1, 0);
+	raw_desc(&e, 0, e.buf, 16, 1, 0);
+	raw_desc(&e, 1, e.buf, 16, 1, 0);
 	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 4), 1);
 	assert_int_equal(c.id, 1);
-	expect_fault(&e, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
-	env_teardown(&e);
+	th_vq_expect_fault(&e, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
+	th_vq_fini(&e);
 }
-
-static void env_dev_flags(struct env *e, uint32_t flags);
 
 /* The fast pop takes single-descriptor chains and leaves the rest to pop. */
 static void test_pop_bufs(void **state)
 {
 	struct vsw_vq_buf b[8];
 	struct vsw_vq_chain c;
-	struct iovec iov[8];
-	struct env e;
+	struct th_vq e;
 
 	(void)state;
 	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.data_gpa, 64, 3, VRING_DESC_F_WRITE);
-	raw_desc(&e, 1, e.data_gpa + 64, 16, 0,
+	raw_desc(&e, 0, e.buf, 64, 3, VRING_DESC_F_WRITE);
+	raw_desc(&e, 1, e.buf + 64, 16, 0,
 		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
-	raw_desc(&e, 2, e.data_gpa + 128, 16, 1, VRING_DESC_F_WRITE);
-	raw_desc(&e, 3, e.data_gpa + 256, 16, 2, 0); /* readable */
-	raw_desc(&e, 4, e.data_gpa + 512, 16, 4, VRING_DESC_F_WRITE);
+	raw_desc(&e, 2, e.buf + 128, 16, 1, VRING_DESC_F_WRITE);
+	raw_desc(&e, 3, e.buf + 256, 16, 2, 0); /* readable */
+	raw_desc(&e, 4, e.buf + 512, 16, 4, VRING_DESC_F_WRITE);
 	raw_desc(&e, 5, e.canary_gpa, 16, 5, VRING_DESC_F_WRITE);
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 3);
+	th_vq_expect_one_buf(&e, 3, &b[0]);
 	assert_int_equal(b[0].len, 64);
-	assert_ptr_equal(b[0].addr, th_ptr(&e.m, e.data_gpa, 64));
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
+	assert_ptr_equal(b[0].addr, th_ptr(&e.m, e.buf, 64));
+	th_vq_expect_left_for_pop(&e, &c);
 	assert_int_equal(c.id, 1);
 	assert_int_equal(c.ndesc, 2);
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
+	th_vq_expect_left_for_pop(&e, &c);
 	assert_int_equal(c.n_out, 1);
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 4);
+	th_vq_expect_one_buf(&e, 4, NULL);
 	/* the canary page is outside the device's memory: pop reports */
 	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
 	assert_int_equal(vsw_vq_dev_error(e.dev), 0);
@@ -1341,264 +1269,37 @@ static void test_pop_bufs(void **state)
 	c = (struct vsw_vq_chain){.id = 4, .ndesc = 1};
 	vsw_vq_dev_unpop(e.dev, &c);
 	assert_int_equal(vsw_vq_dev_inflight(e.dev), 3);
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 4);
+	th_vq_expect_one_buf(&e, 4, NULL);
 	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
-	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	env_teardown(&e);
+	th_vq_expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
+	th_vq_fini(&e);
 
 	/* an id in flight, posted again; an id out of range */
 	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.data_gpa, 16, 1, VRING_DESC_F_WRITE);
-	raw_desc(&e, 1, e.data_gpa, 16, 1, VRING_DESC_F_WRITE);
+	raw_desc(&e, 0, e.buf, 16, 1, VRING_DESC_F_WRITE);
+	raw_desc(&e, 1, e.buf, 16, 1, VRING_DESC_F_WRITE);
 	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 1);
 	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
-	expect_fault(&e, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
-	env_teardown(&e);
+	th_vq_expect_fault(&e, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
+	th_vq_fini(&e);
 	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.data_gpa, 16, HOSTILE_NUM, VRING_DESC_F_WRITE);
+	raw_desc(&e, 0, e.buf, 16, HOSTILE_NUM, VRING_DESC_F_WRITE);
 	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
-	expect_fault(&e, 4, -ERANGE, VSW_VQ_FAULT_ID_RANGE);
-	env_teardown(&e);
+	th_vq_expect_fault(&e, 4, -ERANGE, VSW_VQ_FAULT_ID_RANGE);
+	th_vq_fini(&e);
 
 	/* read-only: WRITE or not, both taken; INDIRECT left to pop */
 	hostile_setup(&e, F_IND);
-	env_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
-	raw_desc(&e, 0, e.data_gpa, 16, 0, VRING_DESC_F_WRITE);
-	raw_desc(&e, 1, e.data_gpa + 16, 16, 1, 0);
-	raw_desc(&e, 2, e.data_gpa + 1024, 16, 2, VRING_DESC_F_INDIRECT);
-	raw_table(&e, e.data_gpa + 1024, 0, e.data_gpa + 32, 16, 0);
+	th_vq_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
+	raw_desc(&e, 0, e.buf, 16, 0, VRING_DESC_F_WRITE);
+	raw_desc(&e, 1, e.buf + 16, 16, 1, 0);
+	raw_desc(&e, 2, e.buf + 1024, 16, 2, VRING_DESC_F_INDIRECT);
+	raw_table(&e, e.buf + 1024, 0, e.buf + 32, 16, 0);
 	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 2);
-	assert_int_equal(vsw_vq_dev_pop_bufs(e.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 8), 1);
+	th_vq_expect_left_for_pop(&e, &c);
 	assert_int_equal(c.id, 2);
 	assert_int_equal(c.out_len, 16);
-	env_teardown(&e);
-}
-
-static void test_hostile_loop(void **state)
-{
-	struct env e;
-	unsigned i;
-
-	(void)state;
-	hostile_setup(&e, 0);
-	for (i = 0; i < HOSTILE_NUM; i++)
-		raw_desc(&e, i, e.data_gpa, 16, 0, VRING_DESC_F_NEXT);
-	expect_fault(&e, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
-	env_teardown(&e);
-
-	/* indirect entries count too: a table of num + 1 entries */
-	hostile_setup(&e, F_IND);
-	for (i = 0; i < HOSTILE_NUM + 1; i++)
-		raw_table(&e, e.data_gpa + 256, i, e.data_gpa, 16, 0);
-	raw_desc(&e, 0, e.data_gpa + 256, 16 * (HOSTILE_NUM + 1), 0,
-		 VRING_DESC_F_INDIRECT);
-	expect_fault(&e, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
-	env_teardown(&e);
-}
-
-static void test_hostile_addr(void **state)
-{
-	struct env e;
-
-	(void)state;
-	/* a writable buffer right on the canary */
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.canary_gpa, 16, 0, VRING_DESC_F_WRITE);
-	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	env_teardown(&e);
-
-	/* the last byte inside, one outside */
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.canary_gpa - 15, 16, 0, VRING_DESC_F_WRITE);
-	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	env_teardown(&e);
-
-	/* below all memory, in the second descriptor of a chain */
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.data_gpa, 16, 0, VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, GPA_BASE - 4096, 0, 0, 0);
-	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	env_teardown(&e);
-}
-
-static void test_hostile_overflow(void **state)
-{
-	struct env e;
-
-	(void)state;
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, UINT64_MAX - 8, 16, 0, VRING_DESC_F_WRITE);
-	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	env_teardown(&e);
-
-	/* and a length running past the end of guest memory */
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.data_gpa, 0xffffffff, 0, 0);
-	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
-	env_teardown(&e);
-}
-
-static void test_hostile_indirect_len(void **state)
-{
-	static const uint32_t lens[] = {24, 0, 17};
-	struct env e;
-	unsigned i;
-
-	(void)state;
-	for (i = 0; i < VSW_ARRAY_SIZE(lens); i++) {
-		hostile_setup(&e, F_IND);
-		raw_table(&e, e.data_gpa + 256, 0, e.data_gpa, 16, 0);
-		raw_table(&e, e.data_gpa + 256, 1, e.data_gpa, 16, 0);
-		raw_desc(&e, 0, e.data_gpa + 256, lens[i], 0,
-			 VRING_DESC_F_INDIRECT);
-		expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN);
-		env_teardown(&e);
-	}
-}
-
-static void test_hostile_indirect_addr(void **state)
-{
-	struct env e;
-
-	(void)state;
-	hostile_setup(&e, F_IND);
-	raw_desc(&e, 0, e.canary_gpa, 32, 0, VRING_DESC_F_INDIRECT);
-	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
-	env_teardown(&e);
-
-	/* across a region boundary: not one region */
-	hostile_setup(&e, F_IND);
-	raw_desc(&e, 0, GPA_BASE + MEM_SIZE / 4 - 16, 32, 0,
-		 VRING_DESC_F_INDIRECT);
-	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
-	env_teardown(&e);
-
-	hostile_setup(&e, F_IND);
-	raw_desc(&e, 0, UINT64_MAX - 15, 32, 0, VRING_DESC_F_INDIRECT);
-	expect_fault(&e, 8, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
-	env_teardown(&e);
-}
-
-static void test_hostile_indirect_nested(void **state)
-{
-	struct env e;
-	uint64_t t = 0;
-
-	(void)state;
-	hostile_setup(&e, F_IND);
-	t = e.data_gpa + 256;
-	raw_table(&e, t, 0, e.data_gpa, 16, 0);
-	raw_table(&e, t, 1, t, 32, VRING_DESC_F_INDIRECT);
-	raw_desc(&e, 0, t, 32, 0, VRING_DESC_F_INDIRECT);
-	expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NESTED);
-	env_teardown(&e);
-}
-
-static void test_hostile_indirect_feature(void **state)
-{
-	struct env e;
-	uint64_t t;
-
-	(void)state;
-	hostile_setup(&e, 0);
-	t = e.data_gpa + 256;
-	raw_table(&e, t, 0, e.data_gpa, 16, 0);
-	raw_desc(&e, 0, t, 16, 0, VRING_DESC_F_INDIRECT);
-	expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_INDIRECT_FEATURE);
-	env_teardown(&e);
-}
-
-static void test_hostile_indirect_next(void **state)
-{
-	struct env e;
-	uint64_t t;
-
-	(void)state;
-	/* INDIRECT with NEXT */
-	hostile_setup(&e, F_IND);
-	t = e.data_gpa + 256;
-	raw_table(&e, t, 0, e.data_gpa, 16, 0);
-	raw_desc(&e, 0, t, 16, 0, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, e.data_gpa, 16, 0, 0);
-	expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT);
-	env_teardown(&e);
-
-	/* INDIRECT reached through NEXT */
-	hostile_setup(&e, F_IND);
-	t = e.data_gpa + 256;
-	raw_table(&e, t, 0, e.data_gpa, 16, 0);
-	raw_desc(&e, 0, e.data_gpa, 16, 0, VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, t, 16, 0, VRING_DESC_F_INDIRECT);
-	expect_fault(&e, 8, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT);
-	env_teardown(&e);
-}
-
-static void test_hostile_write_order(void **state)
-{
-	struct env e;
-	uint64_t t;
-
-	(void)state;
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.data_gpa, 16, 0,
-		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, e.data_gpa + 16, 16, 0, 0);
-	expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	env_teardown(&e);
-
-	/* the same inside an indirect table */
-	hostile_setup(&e, F_IND);
-	t = e.data_gpa + 256;
-	raw_table(&e, t, 0, e.data_gpa, 16, VRING_DESC_F_WRITE);
-	raw_table(&e, t, 1, e.data_gpa + 16, 16, 0);
-	raw_desc(&e, 0, t, 32, 0, VRING_DESC_F_INDIRECT);
-	expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	env_teardown(&e);
-}
-
-/* Replace the device side of e by one created with flags. */
-static void env_dev_flags(struct env *e, uint32_t flags)
-{
-	struct vsw_vq_dev_config dc = {0};
-
-	vsw_vq_dev_destroy(e->dev);
-	e->dev = NULL;
-	dc.features = e->feat;
-	dc.num = e->num;
-	dc.addrs = e->a;
-	dc.mem = &e->devmem;
-	dc.flags = flags;
-	assert_int_equal(vsw_vq_dev_create(&dc, &e->dev), 0);
-}
-
-/*
- * Pop on a read-only queue: one chain of n segments of 16 bytes each at
- * data_gpa + 16 * i, all readable whatever their WRITE flags said.
- */
-static void expect_read_only_chain(struct env *e, uint16_t id, unsigned ndesc,
-				   unsigned n)
-{
-	struct vsw_vq_chain c;
-	struct iovec iov[8];
-	unsigned i;
-
-	assert_int_equal(vsw_vq_dev_pop(e->dev, &c, iov, 8), 1);
-	assert_int_equal(c.id, id);
-	assert_int_equal(c.ndesc, ndesc);
-	assert_int_equal(c.n_out, n);
-	assert_int_equal(c.n_in, 0);
-	assert_int_equal(c.out_len, 16 * n);
-	assert_int_equal(c.in_len, 0);
-	for (i = 0; i < n; i++) {
-		assert_ptr_equal(iov[i].iov_base,
-				 th_ptr(&e->m, e->data_gpa + 16 * i, 16));
-		assert_int_equal(iov[i].iov_len, 16);
-	}
-	assert_int_equal(vsw_vq_dev_push(e->dev, &c, 0), 0);
-	assert_int_equal(vsw_vq_dev_error(e->dev), 0);
-	assert_canary(e);
+	th_vq_fini(&e);
 }
 
 /*
@@ -1606,87 +1307,64 @@ static void expect_read_only_chain(struct env *e, uint16_t id, unsigned ndesc,
  * in indirect tables (DPDK's packed TX sets WRITE on every indirect entry,
  * the header's included); without the flag the same chains break the queue.
  */
+/* without the read-only flag these chains break the queue */
+static const struct hostile_case read_only_shapes[] = {
+	{{"direct: writable, readable, writable", 0, 8, -EPROTO,
+	  VSW_VQ_FAULT_WRITE_ORDER},
+	 {RD(0, BUF, 0, 16, 0, TH_WRITE | TH_NEXT),
+	  RD(1, BUF, 16, 16, 0, TH_NEXT), RD(2, BUF, 32, 16, 4, TH_WRITE)}},
+	{{"indirect, as DPDK's TX: every entry WRITE, then a readable one",
+	  F_IND, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER},
+	 {TD(0, BUF, 0, 16, TH_WRITE), TD(1, BUF, 16, 16, TH_WRITE),
+	  TD(2, BUF, 32, 16, 0), RD(0, TABLE, 0, 48, 6, TH_IND)}},
+};
+
 static void test_read_only(void **state)
 {
-	struct vsw_vq_dev_config dc = {0};
-	struct vsw_vq_dev *dev = NULL;
-	struct env e;
-	uint64_t t;
-
-	(void)state;
-	/* direct: writable, readable, writable */
-	hostile_setup(&e, 0);
-	env_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
-	raw_desc(&e, 0, e.data_gpa, 16, 0,
-		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, e.data_gpa + 16, 16, 0, VRING_DESC_F_NEXT);
-	raw_desc(&e, 2, e.data_gpa + 32, 16, 4, VRING_DESC_F_WRITE);
-	expect_read_only_chain(&e, 4, 3, 3);
-	env_teardown(&e);
-
-	/* the same without the flag: readable after writable */
-	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.data_gpa, 16, 0,
-		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
-	raw_desc(&e, 1, e.data_gpa + 16, 16, 0, VRING_DESC_F_NEXT);
-	raw_desc(&e, 2, e.data_gpa + 32, 16, 4, VRING_DESC_F_WRITE);
-	expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	env_teardown(&e);
-
-	/* indirect, as DPDK's TX: every entry WRITE, then a readable one */
-	hostile_setup(&e, F_IND);
-	env_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
-	t = e.data_gpa + 256;
-	raw_table(&e, t, 0, e.data_gpa, 16, VRING_DESC_F_WRITE);
-	raw_table(&e, t, 1, e.data_gpa + 16, 16, VRING_DESC_F_WRITE);
-	raw_table(&e, t, 2, e.data_gpa + 32, 16, 0);
-	raw_desc(&e, 0, t, 48, 6, VRING_DESC_F_INDIRECT);
-	expect_read_only_chain(&e, 6, 1, 3);
-	env_teardown(&e);
-
-	/* the same without the flag */
-	hostile_setup(&e, F_IND);
-	raw_table(&e, e.data_gpa + 256, 0, e.data_gpa, 16, VRING_DESC_F_WRITE);
-	raw_table(&e, e.data_gpa + 256, 1, e.data_gpa + 16, 16,
-		  VRING_DESC_F_WRITE);
-	raw_table(&e, e.data_gpa + 256, 2, e.data_gpa + 32, 16, 0);
-	raw_desc(&e, 0, e.data_gpa + 256, 48, 6, VRING_DESC_F_INDIRECT);
-	expect_fault(&e, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	env_teardown(&e);
-
-	/* the flag changes nothing else: other faults still break it */
-	hostile_setup(&e, 0);
-	env_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
-	raw_desc(&e, 0, e.data_gpa, 16, HOSTILE_NUM, VRING_DESC_F_WRITE);
-	expect_fault(&e, 8, -ERANGE, VSW_VQ_FAULT_ID_RANGE);
-	/* an unknown flag bit is refused */
-	dc.features = e.feat;
-	dc.num = e.num;
-	dc.addrs = e.a;
-	dc.mem = &e.devmem;
-	dc.flags = VSW_VQ_DEV_F_READ_ONLY << 1;
-	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EINVAL);
-	assert_null(dev);
-	env_teardown(&e);
-}
-
-static void test_hostile_segments(void **state)
-{
-	struct env e;
+	/* with it: one chain of that id and number of descriptors */
+	static const uint16_t id[] = {4, 6};
+	static const unsigned ndesc[] = {3, 1};
+	struct th_vq e;
 	unsigned i;
 
 	(void)state;
+	hostile_run(read_only_shapes, VSW_ARRAY_SIZE(read_only_shapes));
+	for (i = 0; i < VSW_ARRAY_SIZE(read_only_shapes); i++) {
+		hostile_setup(&e, read_only_shapes[i].x.features);
+		th_vq_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
+		raw_write(&e, read_only_shapes[i].d);
+		th_vq_expect_read_only_chain(&e, e.buf, id[i], ndesc[i], 3);
+		th_vq_fini(&e);
+	}
+
+	/* the flag changes nothing else: other faults still break it */
 	hostile_setup(&e, 0);
-	for (i = 0; i < 4; i++)
-		raw_desc(&e, i, e.data_gpa + 16 * i, 16, 0,
-			 i < 3 ? VRING_DESC_F_NEXT : 0);
-	expect_fault(&e, 3, -ENOBUFS, VSW_VQ_FAULT_SEGMENTS);
-	env_teardown(&e);
+	th_vq_dev_flags(&e, VSW_VQ_DEV_F_READ_ONLY);
+	raw_desc(&e, 0, e.buf, 16, HOSTILE_NUM, VRING_DESC_F_WRITE);
+	th_vq_expect_fault(&e, 8, -ERANGE, VSW_VQ_FAULT_ID_RANGE);
+	th_vq_expect_dev_flags_refused(&e, VSW_VQ_DEV_F_READ_ONLY << 1);
+	th_vq_fini(&e);
+}
+
+static const struct hostile_case hostile_segments[] = {
+	{{"four segments, room for three", 0, 3, -ENOBUFS,
+	  VSW_VQ_FAULT_SEGMENTS},
+	 {RD(0, BUF, 0, 16, 0, TH_NEXT), RD(1, BUF, 16, 16, 0, TH_NEXT),
+	  RD(2, BUF, 32, 16, 0, TH_NEXT), RD(3, BUF, 48, 16, 0, 0)}},
+};
+
+static void test_hostile_segments(void **state)
+{
+	struct th_vq e;
+	unsigned i;
+
+	(void)state;
+	hostile_run(hostile_segments, VSW_ARRAY_SIZE(hostile_segments));
 
 	/* zero-length descriptors take no segment */
 	hostile_setup(&e, 0);
 	for (i = 0; i < 4; i++)
-		raw_desc(&e, i, e.data_gpa + 16 * i, i == 2 ? 0 : 16, 5,
+		raw_desc(&e, i, e.buf + 16 * i, i == 2 ? 0 : 16, 5,
 			 i < 3 ? VRING_DESC_F_NEXT : 0);
 	{
 		struct vsw_vq_chain c;
@@ -1698,7 +1376,7 @@ static void test_hostile_segments(void **state)
 		assert_int_equal(c.n_out, 3);
 		assert_int_equal(c.out_len, 48);
 	}
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 /* Only AVAIL == wrap && USED != wrap makes a descriptor available. */
@@ -1707,66 +1385,55 @@ static void test_avail_used_bits(void **state)
 	static const uint16_t not_avail[] = {0, USED_BIT, AVAIL_BIT | USED_BIT};
 	struct vsw_vq_chain c;
 	struct iovec iov[4];
-	struct env e;
+	struct th_vq e;
 	uint32_t len;
 	unsigned i;
 	int tok;
 
 	(void)state;
 	hostile_setup(&e, 0);
-	raw_desc(&e, 0, e.data_gpa, 16, 2, 0);
+	raw_desc(&e, 0, e.buf, 16, 2, 0);
 	for (i = 0; i < VSW_ARRAY_SIZE(not_avail); i++) {
-		e.desc[0].flags = htole16(not_avail[i]);
+		e.pdesc[0].flags = htole16(not_avail[i]);
 		assert_false(vsw_vq_dev_has_avail(e.dev));
 		assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 4), 0);
 		assert_false(vsw_vq_dev_enable_notify(e.dev));
 	}
-	e.desc[0].flags = htole16(AVAIL_BIT);
+	e.pdesc[0].flags = htole16(AVAIL_BIT);
 	assert_true(vsw_vq_dev_has_avail(e.dev));
 	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, iov, 4), 1);
 	assert_int_equal(c.id, 2);
 	assert_int_equal(vsw_vq_dev_error(e.dev), 0);
-	env_teardown(&e);
+	th_vq_fini(&e);
 
 	/* the driver never takes its own available descriptor as used */
-	env_setup(&e, 4, F_BASE, 1, 0, true);
+	th_vq_init(&e, F_BASE, 4, 1, 0, true);
 	add1(&e, &tok);
 	assert_false(vsw_vq_drv_has_used(e.drv));
 	assert_null(vsw_vq_drv_get_used(e.drv, &len));
 	assert_true(vsw_vq_drv_enable_cb(e.drv));
-	e.desc[0].flags = htole16(USED_BIT); /* used, for the other wrap */
+	e.pdesc[0].flags = htole16(USED_BIT); /* used, for the other wrap */
 	assert_false(vsw_vq_drv_has_used(e.drv));
 	assert_null(vsw_vq_drv_get_used(e.drv, &len));
 	assert_false(vsw_vq_drv_is_broken(e.drv));
-	env_teardown(&e);
+	th_vq_fini(&e);
 }
 
 /* A ring the device may not map is refused at create. */
 static void test_dev_create_bad_areas(void **state)
 {
-	struct vsw_vq_dev_config dc = {0};
-	struct vsw_vq_dev *dev = NULL;
-	struct env e;
+	static const struct th_vq_bad_area bad[] = {
+		{"ring runs into the canary", 0, TH_AT_CANARY, TH_BACK(16)},
+		{"misaligned ring", 0, TH_AT_SELF, 8},
+		{"device event area on the canary", 2, TH_AT_CANARY, 0},
+		{"misaligned driver event area", 1, TH_AT_SELF, 2},
+	};
+	struct th_vq e;
 
 	(void)state;
 	hostile_setup(&e, 0);
-	dc.features = F_BASE;
-	dc.num = HOSTILE_NUM;
-	dc.mem = &e.devmem;
-	dc.addrs = e.a;
-	dc.addrs.desc = e.canary_gpa - 16; /* ring runs into the canary */
-	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
-	dc.addrs = e.a;
-	dc.addrs.desc += 8; /* misaligned */
-	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
-	dc.addrs = e.a;
-	dc.addrs.device = e.canary_gpa;
-	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
-	dc.addrs = e.a;
-	dc.addrs.driver += 2;
-	assert_int_equal(vsw_vq_dev_create(&dc, &dev), -EFAULT);
-	assert_null(dev);
-	env_teardown(&e);
+	th_vq_expect_bad_areas(&e, bad, VSW_ARRAY_SIZE(bad));
+	th_vq_fini(&e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1785,7 +1452,7 @@ enum ni_drv_state { NI_ADD, NI_KICK, NI_REAP, NI_ENABLE_CB, NI_DRV_SLEEP };
 enum ni_dev_state { NI_POP, NI_FLUSH, NI_NOTIFY, NI_ENABLE, NI_DEV_SLEEP };
 
 struct ni {
-	struct env e;
+	struct th_vq e;
 	enum ni_drv_state ds;
 	enum ni_dev_state vs;
 	unsigned kicks, calls;	   /* eventfd counters */
@@ -1812,10 +1479,10 @@ static void ni_drv_step(struct ni *t, void **tok)
 			t->ds = NI_KICK;
 			break;
 		}
-		n = 1 + rnd() % (t->e.num < 6 ? t->e.num : 6);
-		n_out = rnd() % (n + 1);
+		n = 1 + th_vq_rnd(&t->e, t->e.num < 6 ? t->e.num : 6);
+		n_out = th_vq_rnd(&t->e, n + 1);
 		for (i = 0; i < n; i++) {
-			sg[i].addr = t->e.data_gpa + 64 * i;
+			sg[i].addr = t->e.buf + 64 * i;
 			sg[i].len = 8;
 		}
 		ret = vsw_vq_drv_add(t->e.drv, sg, n_out, n - n_out,
@@ -1846,7 +1513,7 @@ static void ni_drv_step(struct ni *t, void **tok)
 		assert_false(vsw_vq_drv_is_broken(t->e.drv));
 		if (t->k > 0 || t->reaped > 0) {
 			t->k = 0;
-			t->batch = 1 + rnd() % 48;
+			t->batch = 1 + th_vq_rnd(&t->e, 48);
 			t->ds = NI_ADD;
 		} else {
 			t->ds = NI_ENABLE_CB;
@@ -1889,7 +1556,8 @@ static void ni_dev_step(struct ni *t)
 			u->id = c.id;
 			u->ndesc = c.ndesc;
 			/* len 0 now and then: still one used entry each */
-			u->len = rnd() % 4 == 0 ? 0 : (uint32_t)c.in_len;
+			u->len = th_vq_rnd(&t->e, 4) == 0 ? 0
+							  : (uint32_t)c.in_len;
 			t->popped++;
 		}
 		if (t->idle || t->nburst == t->burst_max)
@@ -1903,7 +1571,7 @@ static void ni_dev_step(struct ni *t)
 		ret = vsw_vq_dev_push_burst(t->e.dev, t->burst, t->nburst);
 		assert_int_equal(ret, 0);
 		t->nburst = 0;
-		t->burst_max = 1 + rnd() % 16;
+		t->burst_max = 1 + th_vq_rnd(&t->e, 16);
 		t->vs = NI_NOTIFY;
 		break;
 	case NI_NOTIFY:
@@ -1924,7 +1592,7 @@ static void ni_dev_step(struct ni *t)
 	}
 }
 
-static void ni_run(uint64_t feat, uint32_t num, uint64_t target)
+static void ni_run(uint64_t feat, uint32_t num, uint64_t target, uint64_t seed)
 {
 	struct ni t = {0};
 	void **tok = calloc(num, sizeof(*tok));
@@ -1932,9 +1600,10 @@ static void ni_run(uint64_t feat, uint32_t num, uint64_t target)
 	bool drv_turn = true;
 
 	assert_non_null(tok);
-	env_setup(&t.e, num, feat, 1, 0, true);
-	t.batch = 1 + rnd() % 48;
-	t.burst_max = 1 + rnd() % 16;
+	th_vq_init(&t.e, feat, num, 1, 0, true);
+	th_rng_seed(&t.e.rng, seed);
+	t.batch = 1 + th_vq_rnd(&t.e, 48);
+	t.burst_max = 1 + th_vq_rnd(&t.e, 16);
 	vsw_vq_drv_disable_cb(t.e.drv);
 	while (t.completed < target) {
 		bool drv_ready = t.ds != NI_DRV_SLEEP || t.calls > 0;
@@ -1953,8 +1622,8 @@ static void ni_run(uint64_t feat, uint32_t num, uint64_t target)
 				 vsw_vq_dev_has_avail(t.e.dev));
 		/* runs of 1..12 calls on one side, as preemption gives */
 		if (run == 0) {
-			drv_turn = rnd() & 1;
-			run = 1 + rnd() % 12;
+			drv_turn = th_vq_rnd(&t.e, 2);
+			run = 1 + th_vq_rnd(&t.e, 12);
 		}
 		run--;
 		if ((drv_turn && drv_ready) || !dev_ready)
@@ -1967,7 +1636,7 @@ static void ni_run(uint64_t feat, uint32_t num, uint64_t target)
 	assert_true(t.sleeps[0] > target / 50);
 	assert_true(t.sleeps[1] > target / 50);
 	assert_int_equal(vsw_vq_dev_error(t.e.dev), 0);
-	env_teardown(&t.e);
+	th_vq_fini(&t.e);
 	free(tok);
 }
 
@@ -1981,7 +1650,8 @@ static void test_notify_interleavings(void **state)
 	for (f = 0; f < VSW_ARRAY_SIZE(feats); f++)
 		for (n = 0; n < VSW_ARRAY_SIZE(nums); n++)
 			for (seed = 0; seed < 4; seed++)
-				ni_run(F_BASE | feats[f], nums[n], 4000);
+				ni_run(F_BASE | feats[f], nums[n], 4000,
+				       0x12345678 + seed);
 }
 
 int main(void)
@@ -2006,15 +1676,15 @@ int main(void)
 		cmocka_unit_test(test_hostile_id_range),
 		cmocka_unit_test(test_hostile_id_inuse),
 		cmocka_unit_test(test_pop_bufs),
-		cmocka_unit_test(test_hostile_loop),
-		cmocka_unit_test(test_hostile_addr),
-		cmocka_unit_test(test_hostile_overflow),
-		cmocka_unit_test(test_hostile_indirect_len),
-		cmocka_unit_test(test_hostile_indirect_addr),
-		cmocka_unit_test(test_hostile_indirect_nested),
-		cmocka_unit_test(test_hostile_indirect_feature),
-		cmocka_unit_test(test_hostile_indirect_next),
-		cmocka_unit_test(test_hostile_write_order),
+		HOSTILE_TEST(loop),
+		HOSTILE_TEST(addr),
+		HOSTILE_TEST(overflow),
+		HOSTILE_TEST(indirect_len),
+		HOSTILE_TEST(indirect_addr),
+		HOSTILE_TEST(indirect_nested),
+		HOSTILE_TEST(indirect_feature),
+		HOSTILE_TEST(indirect_next),
+		HOSTILE_TEST(write_order),
 		cmocka_unit_test(test_hostile_segments),
 		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_avail_used_bits),

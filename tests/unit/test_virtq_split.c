@@ -3,10 +3,9 @@
  * Unit tests: the split virtqueue (lib/virtq/virtq_split.c), driver and
  * device in one process over the same memfd guest memory.
  *
- * Guest memory comes from th_mem (several regions, not contiguous in host
- * memory). The page after each region, normally a PROT_NONE guard, is
- * replaced by a canary page so that a stray access right past guest memory
- * would be seen (a write) rather than only crash (a read hits the canary).
+ * The fixture is tests/common/th_virtq.h: th_mem guest memory in several
+ * regions (not contiguous in host memory), a canary page after each region
+ * and one at the end of guest memory, checked after every test.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,22 +16,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <cmocka.h>
 
 #include <vsw/virtq.h>
 
-#include "th_mem.h"
+#include "th_virtq.h"
 
 #define F_V1 (1ULL << VIRTIO_F_VERSION_1)
 #define F_EVENT (1ULL << VIRTIO_RING_F_EVENT_IDX)
 #define F_IND (1ULL << VIRTIO_RING_F_INDIRECT_DESC)
 #define F_ORDER (1ULL << VIRTIO_F_IN_ORDER)
 
-#define MEM_SIZE (16u << 20)
-#define MEM_BASE 0x40000000ULL
-#define CANARY 0xa5
-#define PAGE 4096u
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* the feature combinations most tests run under */
@@ -43,130 +37,17 @@ static const uint64_t combos[] = {
 	F_V1 | F_EVENT | F_IND,
 };
 
-struct fx {
-	struct th_mem m;
-	uint64_t features;
-	uint32_t num;
-	void *ring;
-	uint64_t ring_gpa;
-	void *ind;
-	uint64_t ind_gpa;
-	uint16_t ind_max;
-	struct vsw_vq_addrs a;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	struct vsw_vq_drv *drv;
-	struct vsw_vq_dev *dev;
-};
-
-/* xorshift64: deterministic, seeded per test */
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t bound)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return bound ? (uint32_t)(rng_state % bound) : 0;
-}
-
-/* th_alloc, retried until the block lies inside one region */
-static uint64_t alloc_flat(struct th_mem *m, size_t len, size_t align)
-{
-	for (;;) {
-		uint64_t gpa = th_alloc(m, len, align);
-
-		if (th_ptr(m, gpa, len) != NULL)
-			return gpa;
-	}
-}
-
-static uint8_t *canary_page(struct fx *f, unsigned i)
-{
-	return (uint8_t *)f->m.maps[i] + f->m.size / f->m.nregions;
-}
-
-static void canaries_check(struct fx *f)
-{
-	unsigned i, j;
-
-	for (i = 0; i < f->m.nregions; i++) {
-		uint8_t *p = canary_page(f, i);
-
-		for (j = 0; j < PAGE; j++)
-			if (p[j] != CANARY)
-				fail_msg("canary after region %u byte %u hit",
-					 i, j);
-	}
-}
-
-static void fx_init(struct fx *f, uint64_t features, uint32_t num,
-		    unsigned nregions, uint16_t ind_max)
-{
-	struct vsw_vq_drv_config dc = {0};
-	struct vsw_vq_dev_config vc = {0};
-	size_t bytes;
-	unsigned i;
-
-	memset(f, 0, sizeof(*f));
-	assert_int_equal(th_mem_create(&f->m, MEM_SIZE, MEM_BASE, nregions), 0);
-	for (i = 0; i < nregions; i++) {
-		void *p = mmap(canary_page(f, i), PAGE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-
-		assert_true(p == canary_page(f, i));
-		memset(p, CANARY, PAGE);
-	}
-	f->features = features;
-	f->num = num;
-	bytes = vsw_vq_ring_bytes(features, num);
-	assert_true(bytes > 0);
-	f->ring_gpa = alloc_flat(&f->m, bytes, 64);
-	f->ring = th_ptr(&f->m, f->ring_gpa, bytes);
-	if (ind_max > 0) {
-		f->ind_max = ind_max;
-		f->ind_gpa = alloc_flat(&f->m, (size_t)num * ind_max * 16, 16);
-		f->ind = th_ptr(&f->m, f->ind_gpa, (size_t)num * ind_max * 16);
-	}
-	dc.features = features;
-	dc.num = num;
-	dc.ring = f->ring;
-	dc.ring_gpa = f->ring_gpa;
-	dc.indirect = f->ind;
-	dc.indirect_gpa = f->ind_gpa;
-	dc.indirect_max = f->ind_max;
-	assert_int_equal(vsw_vq_drv_create(&dc, &f->drv), 0);
-	vsw_vq_drv_addrs(f->drv, &f->a);
-	f->desc = th_ptr(&f->m, f->a.desc, 16);
-	f->avail = th_ptr(&f->m, f->a.driver, 4);
-	f->used = th_ptr(&f->m, f->a.device, 4);
-	vc.features = features;
-	vc.num = num;
-	vc.addrs = f->a;
-	vc.mem = &f->m.mem;
-	assert_int_equal(vsw_vq_dev_create(&vc, &f->dev), 0);
-}
-
-static void fx_fini(struct fx *f)
-{
-	canaries_check(f);
-	vsw_vq_dev_destroy(f->dev);
-	vsw_vq_drv_destroy(f->drv);
-	th_mem_destroy(&f->m);
-}
-
 static uint16_t le16_at(const uint16_t *p)
 {
 	return le16toh(__atomic_load_n(p, __ATOMIC_RELAXED));
 }
 
-static uint16_t *used_event(struct fx *f)
+static uint16_t *used_event(struct th_vq *f)
 {
 	return (uint16_t *)&f->avail->ring[f->num];
 }
 
-static uint16_t *avail_event(struct fx *f)
+static uint16_t *avail_event(struct th_vq *f)
 {
 	return (uint16_t *)&f->used->ring[f->num];
 }
@@ -198,14 +79,14 @@ static uint8_t in_byte(const struct slot *s, uint64_t j)
 }
 
 /* iovec entries a guest range maps to: one per region it touches */
-static unsigned expect_segs(struct fx *f, uint64_t gpa, uint32_t len)
+static unsigned expect_segs(struct th_vq *f, uint64_t gpa, uint32_t len)
 {
 	uint64_t per = f->m.size / f->m.nregions;
 
 	if (len == 0)
 		return 0;
-	return (unsigned)((gpa + len - 1 - MEM_BASE) / per -
-			  (gpa - MEM_BASE) / per + 1);
+	return (unsigned)((gpa + len - 1 - TH_VQ_GPA_BASE) / per -
+			  (gpa - TH_VQ_GPA_BASE) / per + 1);
 }
 
 static void iov_check(const struct iovec *iov, unsigned n, const struct slot *s,
@@ -242,7 +123,7 @@ static void iov_fill(const struct iovec *iov, unsigned n, const struct slot *s,
 	}
 }
 
-static void slot_check_in(struct fx *f, const struct slot *s, uint32_t len)
+static void slot_check_in(struct th_vq *f, const struct slot *s, uint32_t len)
 {
 	uint64_t j = 0;
 	unsigned k;
@@ -261,7 +142,7 @@ static void slot_check_in(struct fx *f, const struct slot *s, uint32_t len)
 	}
 }
 
-static int slot_add(struct fx *f, struct slot *s)
+static int slot_add(struct th_vq *f, struct slot *s)
 {
 	struct vsw_sg sg[MAX_SEG];
 	uint8_t buf[SEG_STRIDE];
@@ -284,9 +165,9 @@ struct popped {
 };
 
 static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
-		      unsigned rounds)
+		      unsigned rounds, uint64_t seed)
 {
-	struct fx f;
+	struct th_vq f;
 	struct slot *slots, **fifo;
 	struct popped *pop;
 	struct iovec iov[MAX_SEG * 2];
@@ -296,7 +177,9 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 	uint64_t pool;
 	bool in_order = features & F_ORDER;
 
-	fx_init(&f, features, num, nregions, (features & F_IND) ? 4 : 0);
+	th_vq_init(&f, features, num, nregions, (features & F_IND) ? 4 : 0,
+		   true);
+	th_rng_seed(&f.rng, seed);
 	slots = calloc(num, sizeof(*slots));
 	fifo = calloc(num, sizeof(*fifo));
 	pop = calloc(num, sizeof(*pop));
@@ -304,7 +187,8 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 	assert_non_null(fifo);
 	assert_non_null(pop);
 	/* segments start mid-page so some of them cross a region boundary */
-	pool = th_alloc(&f.m, (size_t)num * MAX_SEG * SEG_STRIDE + PAGE, PAGE) +
+	pool = th_alloc(&f.m, (size_t)num * MAX_SEG * SEG_STRIDE + TH_PAGE,
+			TH_PAGE) +
 	       2048;
 	for (i = 0; i < num; i++)
 		for (k = 0; k < MAX_SEG; k++)
@@ -313,7 +197,7 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 
 	while (done < rounds) {
 		/* driver: expose a random number of random chains */
-		unsigned want = 1 + rnd(num);
+		unsigned want = 1 + th_vq_rnd(&f, num);
 
 		for (i = 0; i < num && want > 0; i++) {
 			struct slot *s = &slots[i];
@@ -322,14 +206,16 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 
 			if (s->busy)
 				continue;
-			s->n_out = rnd(4);
-			s->n_in = rnd(4);
+			s->n_out = th_vq_rnd(&f, 4);
+			s->n_in = th_vq_rnd(&f, 4);
 			if (s->n_out + s->n_in == 0)
 				s->n_out = 1;
 			n = s->n_out + s->n_in;
 			for (k = 0; k < n; k++)
-				s->len[k] = rnd(5) == 0 ? 0 : 1 + rnd(4096);
-			s->seed = (uint8_t)rnd(256);
+				s->len[k] = th_vq_rnd(&f, 5) == 0
+						    ? 0
+						    : 1 + th_vq_rnd(&f, 4096);
+			s->seed = (uint8_t)th_vq_rnd(&f, 256);
 			need = (f.ind_max && n > 1 && n <= f.ind_max) ? 1 : n;
 			ret = slot_add(&f, s);
 			if (ret == -ENOSPC) {
@@ -385,8 +271,9 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 			assert_int_equal(p->c.in_len, il);
 			iov_check(iov, eo, s, true, ol);
 			iov_check(iov + eo, ei, s, false, il);
-			s->pushed_len = il ? rnd((uint32_t)il + 1) : 0;
-			if (in_order && rnd(3) == 0)
+			s->pushed_len = il ? th_vq_rnd(&f, (uint32_t)il + 1)
+					   : 0;
+			if (in_order && th_vq_rnd(&f, 3) == 0)
 				s->pushed_len = 0; /* must not be folded */
 			iov_fill(iov + eo, ei, s, s->pushed_len);
 			npop++;
@@ -396,7 +283,7 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 		/* device: push in random order (in order with IN_ORDER) */
 		if (!in_order)
 			for (i = npop; i > 1; i--) {
-				unsigned j = rnd(i);
+				unsigned j = th_vq_rnd(&f, i);
 				struct popped t = pop[i - 1];
 
 				pop[i - 1] = pop[j];
@@ -405,7 +292,7 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 		used0 = le16_at(&f.used->idx);
 		for (i = 0; i < npop;) {
 			struct vsw_vq_used u[8];
-			unsigned b = 1 + rnd(8);
+			unsigned b = 1 + th_vq_rnd(&f, 8);
 
 			for (k = 0; k < b && i < npop; k++, i++) {
 				u[k].id = pop[i].c.id;
@@ -442,7 +329,7 @@ static void roundtrip(uint64_t features, uint32_t num, unsigned nregions,
 	free(slots);
 	free(fifo);
 	free(pop);
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 static void test_roundtrip_random(void **state)
@@ -450,52 +337,27 @@ static void test_roundtrip_random(void **state)
 	unsigned i;
 
 	(void)state;
-	rng_state = 0x9e3779b97f4a7c15ULL;
 	for (i = 0; i < ARRAY_SIZE(combos); i++) {
-		roundtrip(combos[i], 16, 4, 3000);
-		roundtrip(combos[i], 256, 8, 3000);
+		roundtrip(combos[i], 16, 4, 3000, 0x9e3779b97f4a7c15ULL + i);
+		roundtrip(combos[i], 256, 8, 3000, 0x5851f42d4c957f2dULL + i);
 	}
-	roundtrip(F_V1 | F_ORDER, 16, 4, 3000);
-	roundtrip(F_V1 | F_ORDER | F_EVENT | F_IND, 64, 4, 3000);
+	roundtrip(F_V1 | F_ORDER, 16, 4, 3000, 1);
+	roundtrip(F_V1 | F_ORDER | F_EVENT | F_IND, 64, 4, 3000, 2);
 }
 
 /* ------------------------------------------------------------------ */
 /* Small helpers for the scripted tests                                */
 /* ------------------------------------------------------------------ */
 
-static uint64_t g_buf; /* a 4 KiB guest buffer of the current fixture */
-
-static void add1(struct fx *f, void *token)
+/* a writable buffer of 64 bytes of the scratch page */
+static void add1(struct th_vq *f, void *token)
 {
-	struct vsw_sg sg = {.addr = g_buf, .len = 64};
-
-	assert_int_equal(vsw_vq_drv_add(f->drv, &sg, 0, 1, token), 0);
+	th_vq_add1(f, token, 64, true);
 }
 
-static void pop1(struct fx *f, struct vsw_vq_chain *c)
+static void fx_small(struct th_vq *f, uint64_t features)
 {
-	struct iovec iov[4];
-
-	assert_int_equal(vsw_vq_dev_pop(f->dev, c, iov, 4), 1);
-}
-
-static void push1(struct fx *f, const struct vsw_vq_chain *c, uint32_t len)
-{
-	assert_int_equal(vsw_vq_dev_push(f->dev, c, len), 0);
-}
-
-static void get1(struct fx *f, void *token, uint32_t len)
-{
-	uint32_t l = 0xdeadbeef;
-
-	assert_ptr_equal(vsw_vq_drv_get_used(f->drv, &l), token);
-	assert_int_equal(l, len);
-}
-
-static void fx_small(struct fx *f, uint64_t features)
-{
-	fx_init(f, features, 8, 2, (features & F_IND) ? 4 : 0);
-	g_buf = alloc_flat(&f->m, PAGE, PAGE);
+	th_vq_init(f, features, 8, 2, (features & F_IND) ? 4 : 0, true);
 }
 
 static int tok[32];
@@ -508,7 +370,7 @@ static int tok[32];
 static void test_notify_flags(void **state)
 {
 	struct vsw_vq_chain ca, cb, cc;
-	struct fx f;
+	struct th_vq f;
 
 	(void)state;
 	fx_small(&f, F_V1);
@@ -522,42 +384,42 @@ static void test_notify_flags(void **state)
 	assert_false(vsw_vq_drv_kick_prepare(f.drv));
 	assert_true(vsw_vq_dev_enable_notify(f.dev)); /* two pending */
 	assert_int_equal(le16_at(&f.used->flags), 0);
-	pop1(&f, &ca);
-	pop1(&f, &cb);
+	th_vq_pop1(&f, &ca);
+	th_vq_pop1(&f, &cb);
 	assert_false(vsw_vq_dev_has_avail(f.dev));
 	assert_false(vsw_vq_dev_enable_notify(f.dev));
 	add1(&f, T(2));
 	assert_true(vsw_vq_dev_has_avail(f.dev));
 	assert_true(vsw_vq_drv_kick_prepare(f.drv));
 	/* interrupts */
-	push1(&f, &ca, 1);
+	th_vq_push1(&f, &ca, 1);
 	assert_true(vsw_vq_dev_need_notify(f.dev));
 	assert_false(vsw_vq_dev_need_notify(f.dev)); /* nothing new */
 	vsw_vq_drv_disable_cb(f.drv);
 	assert_int_equal(le16_at(&f.avail->flags), VRING_AVAIL_F_NO_INTERRUPT);
-	push1(&f, &cb, 2);
+	th_vq_push1(&f, &cb, 2);
 	assert_false(vsw_vq_dev_need_notify(f.dev));
 	assert_true(vsw_vq_drv_has_used(f.drv));
 	assert_false(vsw_vq_drv_enable_cb(f.drv)); /* two used pending */
 	assert_int_equal(le16_at(&f.avail->flags), 0);
-	get1(&f, T(0), 1);
-	get1(&f, T(1), 2);
+	th_vq_get1(&f, T(0), 1);
+	th_vq_get1(&f, T(1), 2);
 	assert_false(vsw_vq_drv_has_used(f.drv));
 	assert_true(vsw_vq_drv_enable_cb(f.drv));
-	pop1(&f, &cc);
-	push1(&f, &cc, 3);
+	th_vq_pop1(&f, &cc);
+	th_vq_push1(&f, &cc, 3);
 	assert_true(vsw_vq_dev_need_notify(f.dev));
-	get1(&f, T(2), 3);
+	th_vq_get1(&f, T(2), 3);
 	/* EVENT_IDX fields are left alone without the feature */
 	assert_int_equal(le16_at(used_event(&f)), 0);
 	assert_int_equal(le16_at(avail_event(&f)), 0);
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 static void test_notify_event_idx(void **state)
 {
 	struct vsw_vq_chain c[6];
-	struct fx f;
+	struct th_vq f;
 	unsigned i;
 
 	(void)state;
@@ -570,7 +432,7 @@ static void test_notify_event_idx(void **state)
 	assert_false(vsw_vq_drv_kick_prepare(f.drv)); /* 0 already passed */
 	assert_true(vsw_vq_dev_enable_notify(f.dev)); /* three pending */
 	for (i = 0; i < 3; i++)
-		pop1(&f, &c[i]);
+		th_vq_pop1(&f, &c[i]);
 	assert_false(vsw_vq_dev_enable_notify(f.dev));
 	assert_int_equal(le16_at(avail_event(&f)), 3);
 	assert_int_equal(le16_at(&f.used->flags), 0);
@@ -581,71 +443,71 @@ static void test_notify_event_idx(void **state)
 	vsw_vq_dev_disable_notify(f.dev);
 	assert_int_equal(le16_at(avail_event(&f)), 2);
 	assert_int_equal(le16_at(&f.used->flags), 0); /* §2.6.10 */
-	pop1(&f, &c[3]);
-	pop1(&f, &c[4]);
+	th_vq_pop1(&f, &c[3]);
+	th_vq_pop1(&f, &c[4]);
 	add1(&f, T(5));
 	assert_false(vsw_vq_drv_kick_prepare(f.drv)); /* disabled */
 	assert_true(vsw_vq_dev_enable_notify(f.dev)); /* entry 5 pending */
 	assert_int_equal(le16_at(avail_event(&f)), 5);
-	pop1(&f, &c[5]);
+	th_vq_pop1(&f, &c[5]);
 
 	/* interrupts: used_event starts at 0 */
-	push1(&f, &c[0], 10);
+	th_vq_push1(&f, &c[0], 10);
 	assert_true(vsw_vq_dev_need_notify(f.dev));
-	push1(&f, &c[1], 11);
+	th_vq_push1(&f, &c[1], 11);
 	assert_false(vsw_vq_dev_need_notify(f.dev)); /* 0 already passed */
-	get1(&f, T(0), 10);
-	get1(&f, T(1), 11);
+	th_vq_get1(&f, T(0), 10);
+	th_vq_get1(&f, T(1), 11);
 	assert_int_equal(le16_at(used_event(&f)), 2);
-	push1(&f, &c[2], 12);
+	th_vq_push1(&f, &c[2], 12);
 	assert_true(vsw_vq_dev_need_notify(f.dev)); /* entry 2 written */
 	vsw_vq_drv_disable_cb(f.drv);
 	assert_int_equal(le16_at(&f.avail->flags), 0); /* §2.6.7 */
 	assert_int_equal(le16_at(used_event(&f)), 1);
-	push1(&f, &c[3], 13);
+	th_vq_push1(&f, &c[3], 13);
 	assert_false(vsw_vq_dev_need_notify(f.dev));
 	assert_false(vsw_vq_drv_enable_cb(f.drv)); /* 2 and 3 pending */
 	assert_int_equal(le16_at(used_event(&f)), 2);
-	get1(&f, T(2), 12);
-	get1(&f, T(3), 13);
+	th_vq_get1(&f, T(2), 12);
+	th_vq_get1(&f, T(3), 13);
 	assert_true(vsw_vq_drv_enable_cb(f.drv));
 	assert_int_equal(le16_at(used_event(&f)), 4);
 	/* a batch of two pushes: one interrupt */
-	push1(&f, &c[4], 14);
-	push1(&f, &c[5], 15);
+	th_vq_push1(&f, &c[4], 14);
+	th_vq_push1(&f, &c[5], 15);
 	assert_true(vsw_vq_dev_need_notify(f.dev));
 	assert_false(vsw_vq_dev_need_notify(f.dev));
-	get1(&f, T(4), 14);
-	get1(&f, T(5), 15);
+	th_vq_get1(&f, T(4), 14);
+	th_vq_get1(&f, T(5), 15);
 	assert_null(vsw_vq_drv_get_used(f.drv, &i));
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 static void test_enable_cb_race(void **state)
 {
 	struct vsw_vq_chain c;
-	struct fx f;
+	struct th_vq f;
 	unsigned i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(combos); i++) {
 		fx_small(&f, combos[i]);
 		add1(&f, T(0));
-		pop1(&f, &c);
+		th_vq_pop1(&f, &c);
 		vsw_vq_drv_disable_cb(f.drv);
 		/* the device completes between disable and enable */
-		push1(&f, &c, 7);
+		th_vq_push1(&f, &c, 7);
 		assert_false(vsw_vq_dev_need_notify(f.dev));
 		assert_false(vsw_vq_drv_enable_cb(f.drv));
-		get1(&f, T(0), 7);
+		th_vq_get1(&f, T(0), 7);
 		assert_true(vsw_vq_drv_enable_cb(f.drv));
 		/* and after a real enable the next push interrupts */
 		add1(&f, T(1));
-		pop1(&f, &c);
-		push1(&f, &c, 8);
+		th_vq_pop1(&f, &c);
+		th_vq_push1(&f, &c, 8);
 		assert_true(vsw_vq_dev_need_notify(f.dev));
-		get1(&f, T(1), 8);
-		fx_fini(&f);
+		th_vq_get1(&f, T(1), 8);
+		th_vq_fini(&f);
 	}
 }
 
@@ -653,19 +515,22 @@ static void test_enable_cb_race(void **state)
 /* Index wrap-around                                                   */
 /* ------------------------------------------------------------------ */
 
-static void wrap_run(uint64_t features)
+static void wrap_run(uint64_t features, uint64_t seed)
 {
 	struct vsw_vq_chain c[8];
 	struct iovec iov[4];
-	struct fx f;
+	struct th_vq f;
 	unsigned total = 0, i, n, kicks = 0, irqs = 0;
 	uint32_t len;
 
 	fx_small(&f, features);
+	th_rng_seed(&f.rng, seed);
 	while (total < 70000) {
-		n = 1 + rnd(4); /* two descriptors each without indirect */
+		n = 1 +
+		    th_vq_rnd(&f,
+			      4); /* two descriptors each without indirect */
 		for (i = 0; i < n; i++) {
-			struct vsw_sg sg[2] = {{g_buf, 8}, {g_buf + 64, 8}};
+			struct vsw_sg sg[2] = {{f.buf, 8}, {f.buf + 64, 8}};
 
 			assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 1,
 							T((total + i) % 32)),
@@ -681,10 +546,10 @@ static void wrap_run(uint64_t features)
 		assert_int_equal(vsw_vq_dev_pop(f.dev, &c[0], iov, 4), 0);
 		assert_false(vsw_vq_dev_enable_notify(f.dev));
 		for (i = 0; i < n; i++)
-			push1(&f, &c[i], i % 2 ? 8 : 0);
+			th_vq_push1(&f, &c[i], i % 2 ? 8 : 0);
 		irqs += vsw_vq_dev_need_notify(f.dev);
 		for (i = 0; i < n; i++)
-			get1(&f, T((total + i) % 32), i % 2 ? 8 : 0);
+			th_vq_get1(&f, T((total + i) % 32), i % 2 ? 8 : 0);
 		assert_null(vsw_vq_drv_get_used(f.drv, &len));
 		assert_true(vsw_vq_drv_enable_cb(f.drv));
 		total += n;
@@ -697,7 +562,7 @@ static void wrap_run(uint64_t features)
 	if (!(features & F_ORDER))
 		assert_int_equal(le16_at(&f.used->idx), total & 0xffff);
 	assert_int_equal(vsw_vq_drv_num_free(f.drv), 8);
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 static void test_wrap(void **state)
@@ -705,10 +570,9 @@ static void test_wrap(void **state)
 	unsigned i;
 
 	(void)state;
-	rng_state = 12345;
 	for (i = 0; i < ARRAY_SIZE(combos); i++)
-		wrap_run(combos[i]);
-	wrap_run(F_V1 | F_ORDER | F_EVENT);
+		wrap_run(combos[i], 12345 + i);
+	wrap_run(F_V1 | F_ORDER | F_EVENT, 54321);
 }
 
 /* ------------------------------------------------------------------ */
@@ -723,7 +587,7 @@ static void test_in_order_push(void **state)
 {
 	struct vsw_vq_chain c[4];
 	struct vsw_vq_used u[4];
-	struct fx f;
+	struct th_vq f;
 	unsigned i;
 	uint32_t len;
 	uint16_t used0;
@@ -733,7 +597,7 @@ static void test_in_order_push(void **state)
 	for (i = 0; i < 4; i++)
 		add1(&f, T(i));
 	for (i = 0; i < 4; i++) {
-		pop1(&f, &c[i]);
+		th_vq_pop1(&f, &c[i]);
 		assert_int_equal(c[i].id, i); /* §2.6.9: ring order */
 		u[i].id = c[i].id;
 		u[i].ndesc = c[i].ndesc;
@@ -753,12 +617,12 @@ static void test_in_order_push(void **state)
 	}
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
 	assert_true(vsw_vq_drv_has_used(f.drv));
-	get1(&f, T(0), 0);
+	th_vq_get1(&f, T(0), 0);
 	assert_true(vsw_vq_drv_has_used(f.drv));
 	assert_false(vsw_vq_drv_enable_cb(f.drv)); /* 1..3 still to hand out */
-	get1(&f, T(1), 0);
-	get1(&f, T(2), 0);
-	get1(&f, T(3), 40);
+	th_vq_get1(&f, T(1), 0);
+	th_vq_get1(&f, T(2), 0);
+	th_vq_get1(&f, T(3), 40);
 	assert_null(vsw_vq_drv_get_used(f.drv, &len));
 	assert_int_equal(vsw_vq_drv_num_free(f.drv), 8);
 
@@ -766,7 +630,7 @@ static void test_in_order_push(void **state)
 	for (i = 0; i < 4; i++)
 		add1(&f, T(4 + i));
 	for (i = 0; i < 4; i++) {
-		pop1(&f, &c[i]);
+		th_vq_pop1(&f, &c[i]);
 		assert_int_equal(c[i].id, 4 + i);
 		u[i].id = c[i].id;
 		u[i].ndesc = c[i].ndesc;
@@ -781,29 +645,29 @@ static void test_in_order_push(void **state)
 		assert_int_equal(le32toh(e->id), c[i].id);
 		assert_int_equal(le32toh(e->len), u[i].len);
 	}
-	get1(&f, T(4), 0);
-	get1(&f, T(5), 50);
-	get1(&f, T(6), 0);
-	get1(&f, T(7), 0);
+	th_vq_get1(&f, T(4), 0);
+	th_vq_get1(&f, T(5), 50);
+	th_vq_get1(&f, T(6), 0);
+	th_vq_get1(&f, T(7), 0);
 	assert_null(vsw_vq_drv_get_used(f.drv, &len));
 	/* single pushes */
 	add1(&f, T(8));
 	add1(&f, T(9));
-	pop1(&f, &c[0]);
-	pop1(&f, &c[1]);
+	th_vq_pop1(&f, &c[0]);
+	th_vq_pop1(&f, &c[1]);
 	assert_int_equal(c[0].id, 0); /* wrapped to the table start */
 	assert_int_equal(c[1].id, 1);
-	push1(&f, &c[0], 0);
-	push1(&f, &c[1], 9);
+	th_vq_push1(&f, &c[0], 0);
+	th_vq_push1(&f, &c[1], 9);
 	assert_int_equal(le16_at(&f.used->idx), (uint16_t)(used0 + 6));
-	get1(&f, T(8), 0);
-	get1(&f, T(9), 9);
+	th_vq_get1(&f, T(8), 0);
+	th_vq_get1(&f, T(9), 9);
 	assert_false(vsw_vq_drv_is_broken(f.drv));
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 /* Write used entry idx by hand and publish used->idx = idx + 1. */
-static void raw_used(struct fx *f, uint16_t idx, uint32_t id, uint32_t len)
+static void raw_used(struct th_vq *f, uint16_t idx, uint32_t id, uint32_t len)
 {
 	f->used->ring[idx & (f->num - 1)].id = htole32(id);
 	f->used->ring[idx & (f->num - 1)].len = htole32(len);
@@ -821,16 +685,16 @@ static void test_in_order_driver_folded(void **state)
 {
 	static const unsigned shape[3] = {1, 2, 1};
 	struct vsw_sg sg[2];
-	struct fx f;
+	struct th_vq f;
 	unsigned r, i;
 	uint32_t len;
 	uint16_t head = 0, used = 0;
 
 	(void)state;
 	fx_small(&f, F_V1 | F_ORDER);
-	sg[0].addr = g_buf;
+	sg[0].addr = f.buf;
 	sg[0].len = 64;
-	sg[1].addr = g_buf + 64;
+	sg[1].addr = f.buf + 64;
 	sg[1].len = 64;
 	for (r = 0; r < 5; r++) {
 		/* three chains of 4 descriptors: the table of 8 wraps */
@@ -860,7 +724,7 @@ static void test_in_order_driver_folded(void **state)
 		assert_int_equal(vsw_vq_drv_num_free(f.drv), 8);
 		assert_false(vsw_vq_drv_is_broken(f.drv));
 	}
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -871,7 +735,7 @@ static void test_unpop(void **state)
 {
 	struct vsw_vq_chain a, a2, b, b2;
 	struct iovec iov[4], iov2[4];
-	struct fx f;
+	struct th_vq f;
 
 	(void)state;
 	fx_small(&f, F_V1);
@@ -896,57 +760,37 @@ static void test_unpop(void **state)
 	assert_int_equal(vsw_vq_dev_pop(f.dev, &b2, iov, 4), 1);
 	assert_int_equal(b2.id, b.id);
 	/* a pushed chain cannot be unpopped */
-	push1(&f, &b2, 0);
+	th_vq_push1(&f, &b2, 0);
 	vsw_vq_dev_unpop(f.dev, &b2);
 	assert_int_equal(vsw_vq_dev_get_base(f.dev), 2);
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 1);
-	push1(&f, &a2, 5);
-	get1(&f, T(1), 0);
-	get1(&f, T(0), 5);
-	fx_fini(&f);
+	th_vq_push1(&f, &a2, 5);
+	th_vq_get1(&f, T(1), 0);
+	th_vq_get1(&f, T(0), 5);
+	th_vq_fini(&f);
 }
 
 /* Several chains given back newest first, as mergeable RX does. */
 static void test_unpop_several(void **state)
 {
-	struct vsw_vq_chain c[3], again;
-	struct iovec iov[4];
-	struct fx f;
-	int i;
+	struct th_vq f;
 
 	(void)state;
 	fx_small(&f, F_V1);
-	for (i = 0; i < 3; i++)
-		add1(&f, T(i));
-	for (i = 0; i < 3; i++)
-		assert_int_equal(vsw_vq_dev_pop(f.dev, &c[i], iov, 4), 1);
-	/* the oldest is not the newest remaining pop: ignored */
-	vsw_vq_dev_unpop(f.dev, &c[0]);
-	assert_int_equal(vsw_vq_dev_inflight(f.dev), 3);
-	for (i = 2; i >= 0; i--)
-		vsw_vq_dev_unpop(f.dev, &c[i]);
-	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
-	assert_int_equal(vsw_vq_dev_get_base(f.dev), 0);
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(vsw_vq_dev_pop(f.dev, &again, iov, 4), 1);
-		assert_int_equal(again.id, c[i].id);
-		push1(&f, &again, (uint32_t)i);
-	}
-	for (i = 0; i < 3; i++)
-		get1(&f, T(i), (uint32_t)i);
-	fx_fini(&f);
+	th_vq_check_unpop_several(&f, 64, true, 0);
+	th_vq_fini(&f);
 }
 
 static void test_push_bad_id(void **state)
 {
 	struct vsw_vq_chain c;
 	struct vsw_vq_used u[2];
-	struct fx f;
+	struct th_vq f;
 
 	(void)state;
 	fx_small(&f, F_V1);
 	add1(&f, T(0));
-	pop1(&f, &c);
+	th_vq_pop1(&f, &c);
 	u[0] = (struct vsw_vq_used){.id = (uint16_t)((c.id + 1) % 8)};
 	assert_int_equal(vsw_vq_dev_push_burst(f.dev, u, 1), -EINVAL);
 	u[0] = (struct vsw_vq_used){.id = 8};
@@ -958,10 +802,10 @@ static void test_push_bad_id(void **state)
 	assert_int_equal(le16_at(&f.used->idx), 0);
 	assert_int_equal(vsw_vq_dev_error(f.dev), 0);
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 1);
-	push1(&f, &c, 1);
+	th_vq_push1(&f, &c, 1);
 	assert_int_equal(vsw_vq_dev_push(f.dev, &c, 1), -EINVAL); /* twice */
-	get1(&f, T(0), 1);
-	fx_fini(&f);
+	th_vq_get1(&f, T(0), 1);
+	th_vq_fini(&f);
 }
 
 static void test_set_get_base(void **state)
@@ -969,7 +813,7 @@ static void test_set_get_base(void **state)
 	struct vsw_vq_dev_config vc = {0};
 	struct vsw_vq_chain c[3];
 	struct vsw_vq_dev *dev2;
-	struct fx f;
+	struct th_vq f;
 	unsigned i;
 
 	(void)state;
@@ -977,17 +821,14 @@ static void test_set_get_base(void **state)
 	for (i = 0; i < 3; i++)
 		add1(&f, T(i));
 	for (i = 0; i < 3; i++)
-		pop1(&f, &c[i]);
+		th_vq_pop1(&f, &c[i]);
 	for (i = 0; i < 3; i++)
-		push1(&f, &c[i], i);
+		th_vq_push1(&f, &c[i], i);
 	for (i = 0; i < 3; i++)
-		get1(&f, T(i), i);
+		th_vq_get1(&f, T(i), i);
 	assert_int_equal(vsw_vq_dev_get_base(f.dev), 3);
 	/* a new device (reconnect): used idx from the ring, avail from base */
-	vc.features = f.features;
-	vc.num = f.num;
-	vc.addrs = f.a;
-	vc.mem = &f.m.mem;
+	th_vq_dev_config(&f, &vc);
 	assert_int_equal(vsw_vq_dev_create(&vc, &dev2), 0);
 	assert_int_equal(vsw_vq_dev_get_base(dev2), 0);
 	assert_int_equal(vsw_vq_dev_set_base(dev2, 0x10000), -EINVAL);
@@ -996,21 +837,21 @@ static void test_set_get_base(void **state)
 	vsw_vq_dev_destroy(f.dev);
 	f.dev = dev2;
 	add1(&f, T(3));
-	pop1(&f, &c[0]);
-	push1(&f, &c[0], 33);
+	th_vq_pop1(&f, &c[0]);
+	th_vq_push1(&f, &c[0], 33);
 	assert_int_equal(le16_at(&f.used->idx), 4);
-	get1(&f, T(3), 33);
+	th_vq_get1(&f, T(3), 33);
 	/* set_base drops the in-flight set */
 	add1(&f, T(4));
-	pop1(&f, &c[0]);
+	th_vq_pop1(&f, &c[0]);
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 1);
 	assert_int_equal(vsw_vq_dev_set_base(f.dev, 4), 0);
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
 	assert_int_equal(vsw_vq_dev_push(f.dev, &c[0], 1), -EINVAL);
-	pop1(&f, &c[1]); /* popped again */
+	th_vq_pop1(&f, &c[1]); /* popped again */
 	assert_int_equal(c[1].id, c[0].id);
-	push1(&f, &c[1], 44);
-	get1(&f, T(4), 44);
+	th_vq_push1(&f, &c[1], 44);
+	th_vq_get1(&f, T(4), 44);
 	/* set_base also clears a broken queue */
 	f.avail->ring[5 & 7] = htole16(100);
 	__atomic_store_n(&f.avail->idx, htole16(6), __ATOMIC_RELEASE);
@@ -1019,80 +860,33 @@ static void test_set_get_base(void **state)
 	assert_int_equal(vsw_vq_dev_error(f.dev), 0);
 	assert_int_equal(vsw_vq_dev_fault(f.dev), VSW_VQ_FAULT_NONE);
 	assert_int_equal(vsw_vq_dev_pop(f.dev, &c[0], NULL, 0), 0);
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 static void test_span_regions(void **state)
 {
-	struct vsw_vq_chain c;
-	struct iovec iov[4];
-	struct fx f;
-	uint8_t data[300], back[300];
-	uint64_t boundary;
-	unsigned i;
-	uint32_t len;
+	struct th_vq f;
 
 	(void)state;
 	fx_small(&f, F_V1);
-	boundary = MEM_BASE + f.m.size / 2;
-	for (i = 0; i < sizeof(data); i++)
-		data[i] = (uint8_t)(i * 7 + 1);
-	assert_int_equal(th_write(&f.m, boundary - 100, data, 300), 0);
-	{
-		struct vsw_sg sg[2] = {{boundary - 100, 300},
-				       {boundary + 1000, 300}};
-
-		assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 1, T(0)), 0);
-	}
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
-	assert_int_equal(c.n_out, 2);
-	assert_int_equal(c.n_in, 1);
-	assert_int_equal(c.out_len, 300);
-	assert_int_equal(iov[0].iov_len, 100);
-	assert_int_equal(iov[1].iov_len, 200);
-	assert_true((uint8_t *)iov[0].iov_base + 100 != iov[1].iov_base);
-	assert_memory_equal(iov[0].iov_base, data, 100);
-	assert_memory_equal(iov[1].iov_base, data + 100, 200);
-	/* too few iovecs for the split: a fault */
-	vsw_vq_dev_unpop(f.dev, &c);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 2), -ENOBUFS);
-	assert_int_equal(vsw_vq_dev_fault(f.dev), VSW_VQ_FAULT_SEGMENTS);
-	assert_int_equal(vsw_vq_dev_set_base(f.dev, 0), 0);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 3), 1);
-	memcpy(iov[2].iov_base, data, 300);
-	push1(&f, &c, 300);
-	assert_ptr_equal(vsw_vq_drv_get_used(f.drv, &len), T(0));
-	assert_int_equal(len, 300);
-	assert_int_equal(th_read(&f.m, boundary + 1000, back, 300), 0);
-	assert_memory_equal(back, data, 300);
-	fx_fini(&f);
+	th_vq_check_span_regions(&f, 100, 300, 1000, 300, 0);
+	th_vq_fini(&f);
 }
 
 static void test_dev_create_bad_addrs(void **state)
 {
-	struct vsw_vq_dev_config vc = {0};
-	struct vsw_vq_dev *dev = NULL;
-	struct fx f;
+	static const struct th_vq_bad_area bad[] = {
+		{"used ring past the end", 2, TH_AT_MEM_END, TH_BACK(16)},
+		{"misaligned used ring", 2, TH_AT_SELF, 2},
+		{"misaligned descriptor table", 0, TH_AT_SELF, 8},
+		{"available ring below guest memory", 1, TH_AT_ABS, 0x1000},
+	};
+	struct th_vq f;
 
 	(void)state;
 	fx_small(&f, F_V1);
-	vc.features = f.features;
-	vc.num = f.num;
-	vc.mem = &f.m.mem;
-	vc.addrs = f.a;
-	vc.addrs.device = th_end(&f.m) - 16; /* used ring past the end */
-	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
-	vc.addrs = f.a;
-	vc.addrs.device += 2; /* misaligned used ring */
-	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
-	vc.addrs = f.a;
-	vc.addrs.desc += 8; /* misaligned descriptor table */
-	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
-	vc.addrs = f.a;
-	vc.addrs.driver = 0x1000; /* below guest memory */
-	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EFAULT);
-	assert_null(dev);
-	fx_fini(&f);
+	th_vq_expect_bad_areas(&f, bad, ARRAY_SIZE(bad));
+	th_vq_fini(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1103,53 +897,54 @@ static void test_drv_enospc(void **state)
 {
 	struct vsw_sg sg[5];
 	struct vsw_vq_chain c;
-	struct fx f;
+	struct th_vq f;
 	unsigned i;
 
 	(void)state;
 	fx_small(&f, F_V1);
 	for (i = 0; i < 5; i++)
-		sg[i] = (struct vsw_sg){.addr = g_buf + i * 64, .len = 64};
+		sg[i] = (struct vsw_sg){.addr = f.buf + i * 64, .len = 64};
 	for (i = 0; i < 8; i++)
 		add1(&f, T(i));
 	assert_int_equal(vsw_vq_drv_num_free(f.drv), 0);
 	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 0, T(9)), -ENOSPC);
-	pop1(&f, &c);
-	push1(&f, &c, 0);
-	get1(&f, T(0), 0);
+	th_vq_pop1(&f, &c);
+	th_vq_push1(&f, &c, 0);
+	th_vq_get1(&f, T(0), 0);
 	assert_int_equal(vsw_vq_drv_num_free(f.drv), 1);
 	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 1, T(9)), -ENOSPC);
 	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 1, 0, T(9)), 0);
 	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 9, 0, T(9)), -EINVAL);
-	fx_fini(&f);
+	th_vq_fini(&f);
 
 	/* indirect: one ring descriptor per chain of 2..ind_max segments */
 	fx_small(&f, F_V1 | F_IND);
 	for (i = 0; i < 5; i++)
-		sg[i] = (struct vsw_sg){.addr = g_buf + i * 64, .len = 64};
+		sg[i] = (struct vsw_sg){.addr = f.buf + i * 64, .len = 64};
 	for (i = 0; i < 8; i++)
 		assert_int_equal(vsw_vq_drv_add(f.drv, sg, 2, 2, T(i)), 0);
 	assert_int_equal(vsw_vq_drv_num_free(f.drv), 0);
 	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 2, 2, T(9)), -ENOSPC);
 	for (i = 0; i < 2; i++) {
-		pop1(&f, &c);
+		th_vq_pop1(&f, &c);
 		assert_int_equal(c.ndesc, 1);
 		assert_int_equal(c.n_out, 2);
 		assert_int_equal(c.n_in, 2);
-		push1(&f, &c, 0);
-		get1(&f, T(i), 0);
+		th_vq_push1(&f, &c, 0);
+		th_vq_get1(&f, T(i), 0);
 	}
 	/* five segments exceed ind_max 4: direct, five descriptors */
 	assert_int_equal(vsw_vq_drv_add(f.drv, sg, 5, 0, T(9)), -ENOSPC);
 	assert_int_equal(vsw_vq_drv_num_free(f.drv), 2);
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 static void test_drv_detach_unused(void **state)
 {
-	struct vsw_sg sg[3] = {
-		{MEM_BASE, 8}, {MEM_BASE + 8, 8}, {MEM_BASE + 16, 8}};
-	struct fx f;
+	struct vsw_sg sg[3] = {{TH_VQ_GPA_BASE, 8},
+			       {TH_VQ_GPA_BASE + 8, 8},
+			       {TH_VQ_GPA_BASE + 16, 8}};
+	struct th_vq f;
 	unsigned i, seen = 0;
 	void *t;
 
@@ -1167,14 +962,14 @@ static void test_drv_detach_unused(void **state)
 	assert_int_equal(seen, 7);
 	assert_null(vsw_vq_drv_detach_unused(f.drv));
 	assert_int_equal(vsw_vq_drv_num_free(f.drv), 8);
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 /* The device lies: each case must break the driver queue. */
 static void test_drv_bogus_used(void **state)
 {
 	struct vsw_vq_chain c;
-	struct fx f;
+	struct th_vq f;
 	unsigned k;
 	uint32_t len;
 
@@ -1184,7 +979,7 @@ static void test_drv_bogus_used(void **state)
 
 		fx_small(&f, F_V1);
 		add1(&f, T(0));
-		pop1(&f, &c);
+		th_vq_pop1(&f, &c);
 		id = c.id;
 		if (k == 0)
 			id = (uint16_t)((c.id + 1) % 8); /* not in flight */
@@ -1200,23 +995,23 @@ static void test_drv_bogus_used(void **state)
 		assert_null(vsw_vq_drv_get_used(f.drv, &len));
 		assert_true(vsw_vq_drv_is_broken(f.drv));
 		{
-			struct vsw_sg sg = {.addr = g_buf, .len = 8};
+			struct vsw_sg sg = {.addr = f.buf, .len = 8};
 
 			assert_int_equal(vsw_vq_drv_add(f.drv, &sg, 1, 0, T(1)),
 					 -EIO);
 		}
 		assert_null(vsw_vq_drv_get_used(f.drv, &len));
 		assert_false(vsw_vq_drv_kick_prepare(f.drv));
-		fx_fini(&f);
+		th_vq_fini(&f);
 	}
 	/* and an honest push of the same shape is accepted */
 	fx_small(&f, F_V1);
 	add1(&f, T(0));
-	pop1(&f, &c);
-	push1(&f, &c, 64);
-	get1(&f, T(0), 64);
+	th_vq_pop1(&f, &c);
+	th_vq_push1(&f, &c, 64);
+	th_vq_get1(&f, T(0), 64);
 	assert_false(vsw_vq_drv_is_broken(f.drv));
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1232,105 +1027,126 @@ static void raw_desc(struct vring_desc *t, unsigned i, uint64_t addr,
 	t[i].next = htole16(next);
 }
 
-static void raw_avail(struct fx *f, uint16_t slot, uint16_t head, uint16_t idx)
+static void raw_avail(struct th_vq *f, uint16_t slot, uint16_t head,
+		      uint16_t idx)
 {
 	f->avail->ring[slot & (f->num - 1)] = htole16(head);
 	__atomic_store_n(&f->avail->idx, htole16(idx), __ATOMIC_RELEASE);
 }
 
-static void expect_fault(struct fx *f, unsigned iov_max, int err,
-			 enum vsw_vq_fault fault)
-{
-	struct vsw_vq_chain c;
-	struct iovec iov[64];
-	struct vsw_vq_used u = {0};
-
-	assert_true(iov_max <= ARRAY_SIZE(iov));
-	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, iov_max), err);
-	assert_int_equal(vsw_vq_dev_error(f->dev), err);
-	assert_int_equal(vsw_vq_dev_fault(f->dev), fault);
-	assert_non_null(vsw_vq_fault_str(fault));
-	/* sticky */
-	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, iov_max), err);
-	assert_int_equal(vsw_vq_dev_push_burst(f->dev, &u, 1), err);
-	assert_false(vsw_vq_dev_has_avail(f->dev));
-	assert_int_equal(vsw_vq_dev_fault(f->dev), fault);
-	canaries_check(f);
-}
-
 /* a fixture whose driver side is written by hand */
-static struct vring_desc *fx_hostile(struct fx *f, uint64_t features,
+static struct vring_desc *fx_hostile(struct th_vq *f, uint64_t features,
 				     uint64_t *buf, uint64_t *table_gpa)
 {
-	fx_init(f, features, 8, 2, 0);
-	*buf = alloc_flat(&f->m, PAGE, PAGE);
-	*table_gpa = alloc_flat(&f->m, 64 * 16, 16);
+	th_vq_init(f, features, 8, 2, 0, true);
+	*buf = f->buf;
+	*table_gpa = th_vq_alloc(f, 64 * 16, 16);
 	return th_ptr(&f->m, *table_gpa, 64 * 16);
 }
 
-static void test_hostile_head_range(void **state)
-{
-	struct fx f;
-	uint64_t buf, tg;
+/*
+ * Table-driven hostile rings: each case writes descriptors into the ring or
+ * into the indirect table, publishes one avail entry and expects pop to
+ * break the queue with a given error and fault.
+ */
+/* ring / table descriptor i; a linear chain of n from i (see raw_write) */
+/* clang-format off */
+#define RD(i, b, o, len, fl, nx) \
+	{TH_RAW_RING, i, TH_AT_##b, 1, o, len, fl, nx, 0}
+#define TD(i, b, o, len, fl, nx) \
+	{TH_RAW_TABLE, i, TH_AT_##b, 1, o, len, fl, nx, 0}
+#define RD_RUN(i, n, b, o, len, fl, nx) \
+	{TH_RAW_RING, i, TH_AT_##b, n, o, len, fl, nx, 0}
+#define TD_RUN(i, n, b, o, len, fl, nx) \
+	{TH_RAW_TABLE, i, TH_AT_##b, n, o, len, fl, nx, 0}
+/* clang-format on */
 
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_avail(&f, 0, 8, 1);
-	expect_fault(&f, 8, -ERANGE, VSW_VQ_FAULT_HEAD_RANGE);
-	fx_fini(&f);
+struct hostile_case {
+	struct th_vq_fault x;
+	uint16_t head;	     /* the one avail entry */
+	struct th_raw d[12]; /* up to the first TH_RAW_END */
+};
+
+/* a case: what, features, head, iov_max, err, fault; then its descriptors */
+#define HC(what, features, head, iov_max, err, fault)                          \
+	{what, features, iov_max, err, fault}, head
+
+static void raw_write(struct th_vq *f, struct vring_desc *t, uint64_t tg,
+		      const struct th_raw *d)
+{
+	for (; d->where != TH_RAW_END; d++) {
+		struct vring_desc *to = d->where == TH_RAW_RING ? f->desc : t;
+		unsigned j, last = d->i + (d->run > 1 ? d->run : 1) - 1;
+
+		for (j = d->i; j < last; j++)
+			raw_desc(to, j, th_vq_raw_addr(f, tg, d), d->len,
+				 d->flags | VRING_DESC_F_NEXT,
+				 (uint16_t)(j + 1));
+		raw_desc(to, last, th_vq_raw_addr(f, tg, d), d->len, d->flags,
+			 d->next);
+	}
 }
 
-static void test_hostile_next_loop(void **state)
+static void hostile_run(const void *cases, size_t n)
 {
-	struct fx f;
-	uint64_t buf, tg;
+	const struct hostile_case *hc = cases;
+	size_t k;
 
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, buf, 16, VRING_DESC_F_NEXT, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
-	fx_fini(&f);
+	for (k = 0; k < n; k++, hc++) {
+		struct vring_desc *t;
+		struct th_vq f;
+		uint64_t buf, tg;
+
+		t = fx_hostile(&f, hc->x.features, &buf, &tg);
+		raw_write(&f, t, tg, hc->d);
+		raw_avail(&f, 0, hc->head, 1);
+		th_vq_expect_fault_case(&f, &hc->x);
+		th_vq_fini(&f);
+	}
 }
+
+/* A cmocka test named test_hostile_NAME running the table hostile_NAME. */
+#define HOSTILE_TEST(name)                                                     \
+	TH_VQ_TABLE_TEST("test_hostile_" #name, hostile_##name, hostile_run)
+
+static const struct hostile_case hostile_head_range[] = {
+	{HC("head out of range", F_V1, 8, 8, -ERANGE, VSW_VQ_FAULT_HEAD_RANGE),
+	 {{0}}},
+};
+
+static const struct hostile_case hostile_next_loop[] = {
+	{HC("0 -> 1 -> 0", F_V1, 0, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
+	 {RD(0, BUF, 0, 16, TH_NEXT, 1), RD(1, BUF, 0, 16, TH_NEXT, 0)}},
+};
+
+static const struct hostile_case hostile_chain_too_long[] = {
+	{HC("an indirect table of 9 linear entries in a queue of 8",
+	    F_V1 | F_IND, 3, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
+	 {TD_RUN(0, 9, BUF, 0, 8, 0, 9), RD(3, TABLE, 0, 9 * 16, TH_IND, 0)}},
+	{HC("seven direct descriptors, then an indirect table of two",
+	    F_V1 | F_IND, 0, 64, -ELOOP, VSW_VQ_FAULT_LOOP),
+	 {RD_RUN(0, 7, BUF, 0, 8, TH_NEXT, 7), RD(7, TABLE, 0, 32, TH_IND, 0),
+	  TD_RUN(0, 2, BUF, 0, 8, 0, 0)}},
+};
 
 static void test_hostile_chain_too_long(void **state)
 {
+	static const struct th_raw eight[] = {
+		RD_RUN(0, 7, BUF, 0, 8, TH_NEXT, 7),
+		RD(7, TABLE, 0, 16, TH_IND, 0),
+		TD(0, BUF, 0, 8, 0, 0),
+		{0},
+	};
 	struct vring_desc *t;
-	struct fx f;
+	struct th_vq f;
 	uint64_t buf, tg;
-	unsigned i;
 
 	(void)state;
-	/* an indirect table of 9 linear entries in a queue of 8 */
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	for (i = 0; i < 9; i++)
-		raw_desc(t, i, buf, 8, i < 8 ? VRING_DESC_F_NEXT : 0,
-			 (uint16_t)(i + 1));
-	raw_desc(f.desc, 3, tg, 9 * 16, VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 3, 1);
-	expect_fault(&f, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
-	fx_fini(&f);
-
-	/* seven direct descriptors, then an indirect table of two */
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	for (i = 0; i < 7; i++)
-		raw_desc(f.desc, i, buf, 8, VRING_DESC_F_NEXT,
-			 (uint16_t)(i + 1));
-	raw_desc(f.desc, 7, tg, 2 * 16, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 8, VRING_DESC_F_NEXT, 1);
-	raw_desc(t, 1, buf, 8, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -ELOOP, VSW_VQ_FAULT_LOOP);
-	fx_fini(&f);
+	hostile_run(hostile_chain_too_long, ARRAY_SIZE(hostile_chain_too_long));
 
 	/* the same with a table of one is exactly 8: accepted */
 	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	for (i = 0; i < 7; i++)
-		raw_desc(f.desc, i, buf, 8, VRING_DESC_F_NEXT,
-			 (uint16_t)(i + 1));
-	raw_desc(f.desc, 7, tg, 16, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 8, 0, 0);
+	raw_write(&f, t, tg, eight);
 	raw_avail(&f, 0, 0, 1);
 	{
 		struct vsw_vq_chain c;
@@ -1341,357 +1157,192 @@ static void test_hostile_chain_too_long(void **state)
 		assert_int_equal(c.n_out, 8);
 		assert_int_equal(c.out_len, 64);
 	}
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
-static void test_hostile_next_range(void **state)
-{
-	struct vring_desc *t;
-	struct fx f;
-	uint64_t buf, tg;
+static const struct hostile_case hostile_next_range[] = {
+	{HC("next 8 in a table of 8", F_V1, 0, 64, -ERANGE,
+	    VSW_VQ_FAULT_NEXT_RANGE),
+	 {RD(0, BUF, 0, 16, TH_NEXT, 8)}},
+	{HC("inside an indirect table of two: next 2 is out of it",
+	    F_V1 | F_IND, 0, 64, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE),
+	 {RD(0, TABLE, 0, 32, TH_IND, 0), TD(0, BUF, 0, 16, TH_NEXT, 2),
+	  TD(2, BUF, 0, 16, 0, 0)}},
+};
 
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 8);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE);
-	fx_fini(&f);
+static const struct hostile_case hostile_addr_outside[] = {
+	{HC("straddles the end of guest memory, where the canaries live", F_V1,
+	    0, 64, -EFAULT, VSW_VQ_FAULT_ADDR),
+	 {RD(0, BUF, 0, 16, TH_NEXT, 1),
+	  RD(1, MEM_END, TH_BACK(16), 32, TH_WRITE, 0)}},
+	{HC("entirely outside", F_V1, 0, 64, -EFAULT, VSW_VQ_FAULT_ADDR),
+	 {RD(0, ABS, 0x1000, 16, 0, 0)}},
+};
 
-	/* inside an indirect table of two: next 2 is out of it */
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 32, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 16, VRING_DESC_F_NEXT, 2);
-	raw_desc(t, 2, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE);
-	fx_fini(&f);
-}
+static const struct hostile_case hostile_addr_overflow[] = {
+	{HC("addr + len wraps 64 bits", F_V1, 0, 64, -EFAULT,
+	    VSW_VQ_FAULT_ADDR),
+	 {RD(0, ABS, UINT64_MAX - 7, 64, 0, 0)}},
+	{HC("wraps to a low GPA: still refused", F_V1, 0, 64, -EFAULT,
+	    VSW_VQ_FAULT_ADDR),
+	 {RD(0, BUF, 0, 16, TH_NEXT, 1),
+	  RD(1, ABS, UINT64_MAX - 0xfff, 0xffffffff, TH_WRITE, 0)}},
+};
 
-static void test_hostile_addr_outside(void **state)
-{
-	struct fx f;
-	uint64_t buf, tg;
+static const struct hostile_case hostile_indirect_len[] = {
+	{HC("not a multiple of 16", F_V1 | F_IND, 0, 64, -EINVAL,
+	    VSW_VQ_FAULT_INDIRECT_LEN),
+	 {RD(0, TABLE, 0, 24, TH_IND, 0)}},
+	{HC("empty", F_V1 | F_IND, 0, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN),
+	 {RD(0, TABLE, 0, 0, TH_IND, 0)}},
+};
 
-	(void)state;
-	/* straddles the end of guest memory, where the canary lives */
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, th_end(&f.m) - 16, 32, VRING_DESC_F_WRITE, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
-	fx_fini(&f);
+static const struct hostile_case hostile_indirect_addr[] = {
+	{HC("runs past the end of guest memory", F_V1 | F_IND, 0, 64, -EFAULT,
+	    VSW_VQ_FAULT_INDIRECT_ADDR),
+	 {RD(0, MEM_END, TH_BACK(16), 32, TH_IND, 0)}},
+	{HC("inside memory but across two regions: not one host block",
+	    F_V1 | F_IND, 0, 64, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR),
+	 {RD(0, REGION0_END, TH_BACK(16), 32, TH_IND, 0)}},
+};
 
-	/* entirely outside */
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, 0x1000, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
-	fx_fini(&f);
-}
+static const struct hostile_case hostile_indirect_nested[] = {
+	{HC("an indirect entry in an indirect table", F_V1 | F_IND, 0, 64,
+	    -EINVAL, VSW_VQ_FAULT_INDIRECT_NESTED),
+	 {RD(0, TABLE, 0, 32, TH_IND, 0), TD(0, BUF, 0, 16, TH_NEXT, 1),
+	  TD(1, TABLE, 0, 32, TH_IND, 0)}},
+};
 
-static void test_hostile_addr_overflow(void **state)
-{
-	struct fx f;
-	uint64_t buf, tg;
+static const struct hostile_case hostile_indirect_feature[] = {
+	{HC("INDIRECT without the feature", F_V1, 0, 64, -EPROTO,
+	    VSW_VQ_FAULT_INDIRECT_FEATURE),
+	 {RD(0, TABLE, 0, 16, TH_IND, 0), TD(0, BUF, 0, 16, 0, 0)}},
+};
 
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, UINT64_MAX - 7, 64, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
-	fx_fini(&f);
+static const struct hostile_case hostile_indirect_next[] = {
+	{HC("INDIRECT with NEXT", F_V1 | F_IND, 0, 64, -EINVAL,
+	    VSW_VQ_FAULT_INDIRECT_NEXT),
+	 {RD(0, TABLE, 0, 16, TH_IND | TH_NEXT, 1), RD(1, BUF, 0, 16, 0, 0),
+	  TD(0, BUF, 0, 16, 0, 0)}},
+};
 
-	/* wraps to a GPA inside memory: still refused */
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, UINT64_MAX - 0xfff, 0xffffffff, VRING_DESC_F_WRITE,
-		 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_ADDR);
-	fx_fini(&f);
-}
-
-static void test_hostile_indirect_len(void **state)
-{
-	struct fx f;
-	uint64_t buf, tg;
-
-	(void)state;
-	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 24, VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN);
-	fx_fini(&f);
-
-	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 0, VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_LEN);
-	fx_fini(&f);
-}
-
-static void test_hostile_indirect_addr(void **state)
-{
-	struct fx f;
-	uint64_t buf, tg;
-
-	(void)state;
-	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, th_end(&f.m) - 16, 32, VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
-	fx_fini(&f);
-
-	/* inside memory but across two regions: not one host block */
-	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, MEM_BASE + f.m.size / 2 - 16, 32,
-		 VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EFAULT, VSW_VQ_FAULT_INDIRECT_ADDR);
-	fx_fini(&f);
-}
-
-static void test_hostile_indirect_nested(void **state)
-{
-	struct vring_desc *t;
-	struct fx f;
-	uint64_t buf, tg;
-
-	(void)state;
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 32, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(t, 1, tg, 32, VRING_DESC_F_INDIRECT, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_NESTED);
-	fx_fini(&f);
-}
-
-static void test_hostile_indirect_feature(void **state)
-{
-	struct vring_desc *t;
-	struct fx f;
-	uint64_t buf, tg;
-
-	(void)state;
-	t = fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 16, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EPROTO, VSW_VQ_FAULT_INDIRECT_FEATURE);
-	fx_fini(&f);
-}
-
-static void test_hostile_indirect_next(void **state)
-{
-	struct vring_desc *t;
-	struct fx f;
-	uint64_t buf, tg;
-
-	(void)state;
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, tg, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT,
-		 1);
-	raw_desc(f.desc, 1, buf, 16, 0, 0);
-	raw_desc(t, 0, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EINVAL, VSW_VQ_FAULT_INDIRECT_NEXT);
-	fx_fini(&f);
-}
-
-static void test_hostile_write_order(void **state)
-{
-	struct vring_desc *t;
-	struct fx f;
-	uint64_t buf, tg;
-
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, buf + 16, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	fx_fini(&f);
-
-	/* the same inside an indirect table, after a direct readable one */
-	t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, tg, 32, VRING_DESC_F_INDIRECT, 0);
-	raw_desc(t, 0, buf, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	raw_desc(t, 1, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 64, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER);
-	fx_fini(&f);
-}
-
-/* Replace the device side of f by one created with flags. */
-static void fx_dev_flags(struct fx *f, uint32_t flags)
-{
-	struct vsw_vq_dev_config vc = {0};
-
-	vsw_vq_dev_destroy(f->dev);
-	f->dev = NULL;
-	vc.features = f->features;
-	vc.num = f->num;
-	vc.addrs = f->a;
-	vc.mem = &f->m.mem;
-	vc.flags = flags;
-	assert_int_equal(vsw_vq_dev_create(&vc, &f->dev), 0);
-}
+static const struct hostile_case hostile_write_order[] = {
+	{HC("readable after writable", F_V1, 0, 64, -EPROTO,
+	    VSW_VQ_FAULT_WRITE_ORDER),
+	 {RD(0, BUF, 0, 16, TH_WRITE | TH_NEXT, 1), RD(1, BUF, 16, 16, 0, 0)}},
+	{HC("the same inside an indirect table, after a direct readable one",
+	    F_V1 | F_IND, 0, 64, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER),
+	 {RD(0, BUF, 0, 16, TH_NEXT, 1), RD(1, TABLE, 0, 32, TH_IND, 0),
+	  TD(0, BUF, 0, 16, TH_WRITE | TH_NEXT, 1), TD(1, BUF, 0, 16, 0, 0)}},
+};
 
 /* Pop on a read-only queue: n segments of 16 bytes at buf + 16 * i. */
-static void expect_read_only_chain(struct fx *f, uint64_t buf, uint16_t head,
+static void expect_read_only_chain(struct th_vq *f, uint64_t buf, uint16_t head,
 				   unsigned ndesc, unsigned n)
 {
-	struct vsw_vq_chain c;
-	struct iovec iov[8];
-	unsigned i;
-
-	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, 8), 1);
-	assert_int_equal(c.id, head);
-	assert_int_equal(c.ndesc, ndesc);
-	assert_int_equal(c.n_out, n);
-	assert_int_equal(c.n_in, 0);
-	assert_int_equal(c.out_len, 16 * n);
-	assert_int_equal(c.in_len, 0);
-	for (i = 0; i < n; i++) {
-		assert_ptr_equal(iov[i].iov_base,
-				 th_ptr(&f->m, buf + 16 * i, 16));
-		assert_int_equal(iov[i].iov_len, 16);
-	}
-	assert_int_equal(vsw_vq_dev_push(f->dev, &c, 0), 0);
-	assert_int_equal(vsw_vq_dev_error(f->dev), 0);
+	th_vq_expect_read_only_chain(f, buf, head, ndesc, n);
+	/* and the used ring got one entry for it */
 	assert_int_equal(le16_at(&f->used->idx), 1);
 	assert_int_equal(le32toh(f->used->ring[0].id), head);
 	assert_int_equal(le32toh(f->used->ring[0].len), 0);
-	canaries_check(f);
 }
 
 /*
  * VSW_VQ_DEV_F_READ_ONLY: WRITE flags are ignored in the descriptor table
  * and in indirect tables; without the flag the same chains break the queue.
  */
+/* without the read-only flag these chains break the queue */
+static const struct hostile_case read_only_shapes[] = {
+	{HC("direct: writable, readable, writable", F_V1, 3, 8, -EPROTO,
+	    VSW_VQ_FAULT_WRITE_ORDER),
+	 {RD(3, BUF, 0, 16, TH_WRITE | TH_NEXT, 5),
+	  RD(5, BUF, 16, 16, TH_NEXT, 6), RD(6, BUF, 32, 16, TH_WRITE, 0)}},
+	{HC("indirect: a readable ring descriptor, then a table whose "
+	    "entries are all WRITE but the last",
+	    F_V1 | F_IND, 2, 8, -EPROTO, VSW_VQ_FAULT_WRITE_ORDER),
+	 {RD(2, BUF, 0, 16, TH_NEXT, 4), RD(4, TABLE, 0, 48, TH_IND, 0),
+	  TD(0, BUF, 16, 16, TH_WRITE | TH_NEXT, 1),
+	  TD(1, BUF, 32, 16, TH_WRITE | TH_NEXT, 2), TD(2, BUF, 48, 16, 0, 0)}},
+};
+
 static void test_read_only(void **state)
 {
-	struct vsw_vq_dev_config vc = {0};
-	struct vsw_vq_dev *dev = NULL;
+	/* with it: one chain of that many descriptors and segments */
+	static const unsigned ndesc[] = {3, 2}, nseg[] = {3, 4};
 	struct vring_desc *t;
-	struct fx f;
+	struct th_vq f;
 	uint64_t buf, tg;
-	unsigned ro;
+	unsigned i;
 
 	(void)state;
-	for (ro = 0; ro < 2; ro++) {
-		/* direct: writable, readable, writable */
-		fx_hostile(&f, F_V1, &buf, &tg);
-		if (ro)
-			fx_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
-		raw_desc(f.desc, 3, buf, 16,
-			 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 5);
-		raw_desc(f.desc, 5, buf + 16, 16, VRING_DESC_F_NEXT, 6);
-		raw_desc(f.desc, 6, buf + 32, 16, VRING_DESC_F_WRITE, 0);
-		raw_avail(&f, 0, 3, 1);
-		if (ro)
-			expect_read_only_chain(&f, buf, 3, 3, 3);
-		else
-			expect_fault(&f, 8, -EPROTO,
-				     VSW_VQ_FAULT_WRITE_ORDER);
-		fx_fini(&f);
+	hostile_run(read_only_shapes, ARRAY_SIZE(read_only_shapes));
+	for (i = 0; i < ARRAY_SIZE(read_only_shapes); i++) {
+		const struct hostile_case *hc = &read_only_shapes[i];
 
-		/* indirect: a readable ring descriptor, then a table whose
-		 * entries are all WRITE but the last */
-		t = fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-		if (ro)
-			fx_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
-		raw_desc(f.desc, 2, buf, 16, VRING_DESC_F_NEXT, 4);
-		raw_desc(f.desc, 4, tg, 48, VRING_DESC_F_INDIRECT, 0);
-		raw_desc(t, 0, buf + 16, 16,
-			 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-		raw_desc(t, 1, buf + 32, 16,
-			 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2);
-		raw_desc(t, 2, buf + 48, 16, 0, 0);
-		raw_avail(&f, 0, 2, 1);
-		if (ro)
-			expect_read_only_chain(&f, buf, 2, 2, 4);
-		else
-			expect_fault(&f, 8, -EPROTO,
-				     VSW_VQ_FAULT_WRITE_ORDER);
-		fx_fini(&f);
+		t = fx_hostile(&f, hc->x.features, &buf, &tg);
+		th_vq_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
+		raw_write(&f, t, tg, hc->d);
+		raw_avail(&f, 0, hc->head, 1);
+		expect_read_only_chain(&f, buf, hc->head, ndesc[i], nseg[i]);
+		th_vq_fini(&f);
 	}
 
 	/* the flag changes nothing else: other faults still break it */
 	fx_hostile(&f, F_V1, &buf, &tg);
-	fx_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
+	th_vq_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
 	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
 		 8);
 	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 8, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE);
-	/* an unknown flag bit is refused */
-	vc.features = f.features;
-	vc.num = f.num;
-	vc.addrs = f.a;
-	vc.mem = &f.m.mem;
-	vc.flags = VSW_VQ_DEV_F_READ_ONLY << 1;
-	assert_int_equal(vsw_vq_dev_create(&vc, &dev), -EINVAL);
-	assert_null(dev);
-	fx_fini(&f);
+	th_vq_expect_fault(&f, 8, -ERANGE, VSW_VQ_FAULT_NEXT_RANGE);
+	th_vq_expect_dev_flags_refused(&f, VSW_VQ_DEV_F_READ_ONLY << 1);
+	th_vq_fini(&f);
+}
+
+/* A hostile queue: one readable descriptor as head 0 at avail idx, popped. */
+static void fx_hostile_popped(struct th_vq *f, uint16_t idx)
+{
+	struct vsw_vq_chain c;
+	struct iovec iov[4];
+	uint64_t buf, tg;
+
+	fx_hostile(f, F_V1, &buf, &tg);
+	raw_desc(f->desc, 0, buf, 16, 0, 0);
+	raw_avail(f, 0, 0, idx);
+	assert_int_equal(vsw_vq_dev_pop(f->dev, &c, iov, 4), 1);
 }
 
 static void test_hostile_avail_idx(void **state)
 {
-	struct vsw_vq_chain c;
-	struct iovec iov[4];
-	struct fx f;
-	uint64_t buf, tg;
+	struct th_vq f;
 
 	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
+	fx_hostile_popped(&f, 1);
 	/* 1 -> 10: nine new entries in a queue of 8 */
 	raw_avail(&f, 1, 0, 10);
-	expect_fault(&f, 4, -EOVERFLOW, VSW_VQ_FAULT_AVAIL_IDX);
-	fx_fini(&f);
+	th_vq_expect_fault(&f, 4, -EOVERFLOW, VSW_VQ_FAULT_AVAIL_IDX);
+	th_vq_fini(&f);
 
 	/* exactly num ahead is fine */
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 8);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
-	fx_fini(&f);
+	fx_hostile_popped(&f, 8);
+	th_vq_fini(&f);
 }
 
-static void test_hostile_segments(void **state)
-{
-	struct fx f;
-	uint64_t buf, tg;
-
-	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	raw_desc(f.desc, 1, buf + 16, 16, VRING_DESC_F_NEXT, 2);
-	raw_desc(f.desc, 2, buf + 32, 16, VRING_DESC_F_WRITE, 0);
-	raw_avail(&f, 0, 0, 1);
-	expect_fault(&f, 2, -ENOBUFS, VSW_VQ_FAULT_SEGMENTS);
-	fx_fini(&f);
-}
+static const struct hostile_case hostile_segments[] = {
+	{HC("three segments, room for two", F_V1, 0, 2, -ENOBUFS,
+	    VSW_VQ_FAULT_SEGMENTS),
+	 {RD(0, BUF, 0, 16, TH_NEXT, 1), RD(1, BUF, 16, 16, TH_NEXT, 2),
+	  RD(2, BUF, 32, 16, TH_WRITE, 0)}},
+};
 
 static void test_hostile_head_in_flight(void **state)
 {
-	struct vsw_vq_chain c;
-	struct iovec iov[4];
-	struct fx f;
-	uint64_t buf, tg;
+	struct th_vq f;
 
 	(void)state;
-	fx_hostile(&f, F_V1, &buf, &tg);
-	raw_desc(f.desc, 0, buf, 16, 0, 0);
-	raw_avail(&f, 0, 0, 1);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 4), 1);
+	fx_hostile_popped(&f, 1);
 	raw_avail(&f, 1, 0, 2); /* head 0 again while in flight */
-	expect_fault(&f, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
-	fx_fini(&f);
+	th_vq_expect_fault(&f, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
+	th_vq_fini(&f);
 }
 
 /*
@@ -1700,12 +1351,11 @@ static void test_hostile_head_in_flight(void **state)
  */
 static void test_pop_bufs(void **state)
 {
-	uint64_t half = MEM_BASE + MEM_SIZE / 2, buf, tg;
+	uint64_t half = TH_VQ_GPA_BASE + TH_VQ_MEM_SIZE / 2, buf, tg;
 	struct vsw_vq_used u[2];
 	struct vsw_vq_buf b[8];
 	struct vsw_vq_chain c;
-	struct iovec iov[8];
-	struct fx f;
+	struct th_vq f;
 
 	(void)state;
 	fx_hostile(&f, F_V1, &buf, &tg);
@@ -1725,24 +1375,19 @@ static void test_pop_bufs(void **state)
 	raw_avail(&f, 4, 5, 5);
 	raw_avail(&f, 5, 6, 6);
 
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 0);
+	th_vq_expect_one_buf(&f, 0, &b[0]);
 	assert_int_equal(b[0].len, 64);
 	assert_ptr_equal(b[0].addr, th_ptr(&f.m, buf, 64));
 	/* a two-descriptor chain: left for pop */
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	th_vq_expect_left_for_pop(&f, &c);
 	assert_int_equal(c.id, 1);
 	assert_int_equal(c.n_in, 2);
 	/* readable on a queue the device writes: left for pop */
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	th_vq_expect_left_for_pop(&f, &c);
 	assert_int_equal(c.n_out, 1);
 	/* one more, then the buffer across two regions stops it */
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 4);
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	th_vq_expect_one_buf(&f, 4, NULL);
+	th_vq_expect_left_for_pop(&f, &c);
 	assert_int_equal(c.n_in, 2);
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 5);
 	/* pushed like any other chain */
@@ -1754,9 +1399,9 @@ static void test_pop_bufs(void **state)
 	/* outside guest memory: no fault from the fast path, pop reports */
 	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
 	assert_int_equal(vsw_vq_dev_error(f.dev), 0);
-	expect_fault(&f, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
+	th_vq_expect_fault(&f, 8, -EFAULT, VSW_VQ_FAULT_ADDR);
 	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	fx_fini(&f);
+	th_vq_fini(&f);
 
 	/* a head already in flight, posted again */
 	fx_hostile(&f, F_V1, &buf, &tg);
@@ -1765,27 +1410,27 @@ static void test_pop_bufs(void **state)
 	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
 	raw_avail(&f, 1, 0, 2);
 	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	expect_fault(&f, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
-	fx_fini(&f);
+	th_vq_expect_fault(&f, 4, -EBUSY, VSW_VQ_FAULT_ID_INUSE);
+	th_vq_fini(&f);
 
 	/* an avail index that jumped: left for pop to report */
 	fx_hostile(&f, F_V1, &buf, &tg);
 	raw_avail(&f, 0, 0, 100);
 	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	expect_fault(&f, 4, -EOVERFLOW, VSW_VQ_FAULT_AVAIL_IDX);
-	fx_fini(&f);
+	th_vq_expect_fault(&f, 4, -EOVERFLOW, VSW_VQ_FAULT_AVAIL_IDX);
+	th_vq_fini(&f);
 
 	/* head out of range, indirect: left for pop */
 	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
 	raw_avail(&f, 0, 8, 1);
 	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	expect_fault(&f, 4, -ERANGE, VSW_VQ_FAULT_HEAD_RANGE);
-	fx_fini(&f);
+	th_vq_expect_fault(&f, 4, -ERANGE, VSW_VQ_FAULT_HEAD_RANGE);
+	th_vq_fini(&f);
 
 	/* read-only: WRITE ignored, but NEXT / INDIRECT still left to pop;
 	 * unpop takes fast pops back newest first */
 	fx_hostile(&f, F_V1 | F_IND, &buf, &tg);
-	fx_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
+	th_vq_dev_flags(&f, VSW_VQ_DEV_F_READ_ONLY);
 	raw_desc(f.desc, 0, buf, 16, VRING_DESC_F_WRITE, 0);
 	raw_desc(f.desc, 1, buf + 16, 16, 0, 0);
 	raw_desc(f.desc, 2, tg, 16, VRING_DESC_F_INDIRECT, 0);
@@ -1804,13 +1449,11 @@ static void test_pop_bufs(void **state)
 	assert_int_equal(vsw_vq_dev_inflight(f.dev), 0);
 	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 1), 1);
 	assert_int_equal(b[0].id, 0);
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 1);
-	assert_int_equal(b[0].id, 1);
-	assert_int_equal(vsw_vq_dev_pop_bufs(f.dev, b, 8), 0);
-	assert_int_equal(vsw_vq_dev_pop(f.dev, &c, iov, 8), 1);
+	th_vq_expect_one_buf(&f, 1, NULL);
+	th_vq_expect_left_for_pop(&f, &c);
 	assert_int_equal(c.id, 2);
 	assert_int_equal(c.out_len, 16);
-	fx_fini(&f);
+	th_vq_fini(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1823,7 +1466,7 @@ static int mt_failed; /* set by the device thread, read by the driver */
 
 static void *mt_device(void *arg)
 {
-	struct fx *f = arg;
+	struct th_vq *f = arg;
 	struct vsw_vq_chain c;
 	struct iovec iov[4];
 	unsigned done = 0;
@@ -1858,16 +1501,16 @@ static void test_two_threads(void **state)
 
 	(void)state;
 	for (features_i = 0; features_i < 2; features_i++) {
-		struct fx f;
+		struct th_vq f;
 		pthread_t th;
 		void *ret;
 		uint64_t sent = 0, got = 0;
 		unsigned i;
 
-		fx_init(&f, features_i ? F_V1 | F_EVENT | F_ORDER : F_V1, 16, 2,
-			0);
+		th_vq_init(&f, features_i ? F_V1 | F_EVENT | F_ORDER : F_V1, 16,
+			   2, 0, true);
 		for (i = 0; i < 16; i++)
-			slots[i] = alloc_flat(&f.m, 16, 16);
+			slots[i] = th_vq_alloc(&f, 16, 16);
 		assert_int_equal(pthread_create(&th, NULL, mt_device, &f), 0);
 		mt_failed = 0;
 		while (got < MT_TOTAL &&
@@ -1912,7 +1555,7 @@ static void test_two_threads(void **state)
 		assert_null(ret);
 		assert_false(vsw_vq_drv_is_broken(f.drv));
 		assert_int_equal(vsw_vq_dev_error(f.dev), 0);
-		fx_fini(&f);
+		th_vq_fini(&f);
 	}
 }
 
@@ -1935,21 +1578,21 @@ int main(void)
 		cmocka_unit_test(test_drv_enospc),
 		cmocka_unit_test(test_drv_detach_unused),
 		cmocka_unit_test(test_drv_bogus_used),
-		cmocka_unit_test(test_hostile_head_range),
-		cmocka_unit_test(test_hostile_next_loop),
+		HOSTILE_TEST(head_range),
+		HOSTILE_TEST(next_loop),
 		cmocka_unit_test(test_hostile_chain_too_long),
-		cmocka_unit_test(test_hostile_next_range),
-		cmocka_unit_test(test_hostile_addr_outside),
-		cmocka_unit_test(test_hostile_addr_overflow),
-		cmocka_unit_test(test_hostile_indirect_len),
-		cmocka_unit_test(test_hostile_indirect_addr),
-		cmocka_unit_test(test_hostile_indirect_nested),
-		cmocka_unit_test(test_hostile_indirect_feature),
-		cmocka_unit_test(test_hostile_indirect_next),
-		cmocka_unit_test(test_hostile_write_order),
+		HOSTILE_TEST(next_range),
+		HOSTILE_TEST(addr_outside),
+		HOSTILE_TEST(addr_overflow),
+		HOSTILE_TEST(indirect_len),
+		HOSTILE_TEST(indirect_addr),
+		HOSTILE_TEST(indirect_nested),
+		HOSTILE_TEST(indirect_feature),
+		HOSTILE_TEST(indirect_next),
+		HOSTILE_TEST(write_order),
 		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_hostile_avail_idx),
-		cmocka_unit_test(test_hostile_segments),
+		HOSTILE_TEST(segments),
 		cmocka_unit_test(test_hostile_head_in_flight),
 		cmocka_unit_test(test_pop_bufs),
 		cmocka_unit_test(test_two_threads),
