@@ -26,9 +26,14 @@
 
 #include "switch_priv.h"
 
+/*
+ * The table frees rules right after this returns, so it cannot be cut
+ * short; every changing operation first checks with a bounded sw_sync()
+ * that no thread is stuck (sw_flows_bridge).
+ */
 static void sw_flows_sync(void *arg)
 {
-	sw_sync(arg);
+	sw_sync_wait(arg);
 }
 
 static void sw_flows_clear_emcs(struct sw_bridge *br)
@@ -139,7 +144,7 @@ static void sw_flows_end(struct vsw_switch *sw, struct sw_bridge *br,
 		/* Release pairs with the acquire load in sw_forward(). */
 		vsw_store_release(&br->normal_rule, r);
 	else if (was_fast)
-		sw_sync(sw);
+		sw_sync_wait(sw);
 }
 
 static struct sw_bridge *sw_flows_bridge(struct vsw_switch *sw,
@@ -167,6 +172,10 @@ int vsw_switch_flow_add(struct vsw_switch *sw, const char *bridge,
 
 	if (br == NULL)
 		return -ENOENT;
+	/* a stuck thread: refuse before the table changes */
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	if (spec == NULL || spec->actions == NULL) {
 		snprintf(err, err_len, "a flow to add needs actions=");
 		return -EINVAL;
@@ -193,6 +202,10 @@ int vsw_switch_flow_del(struct vsw_switch *sw, const char *bridge,
 
 	if (br == NULL)
 		return -ENOENT;
+	/* a stuck thread: refuse before the table changes */
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	if (spec == NULL) {
 		memset(&all, 0, sizeof(all));
 		all.out_port = VSW_FLOW_PORT_NONE;
@@ -218,6 +231,10 @@ int vsw_switch_flow_mod(struct vsw_switch *sw, const char *bridge,
 
 	if (br == NULL)
 		return -ENOENT;
+	/* a stuck thread: refuse before the table changes */
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	if (spec == NULL || spec->actions == NULL) {
 		snprintf(err, err_len, "a flow to modify needs actions=");
 		return -EINVAL;
@@ -241,6 +258,10 @@ int vsw_switch_flow_expire(struct vsw_switch *sw, const char *bridge)
 
 	if (br == NULL)
 		return -ENOENT;
+	/* a stuck thread: refuse before the table changes */
+	ret = sw_sync_err(sw, NULL, 0);
+	if (ret < 0)
+		return ret;
 	/*
 	 * Even the fast path's rule may carry a timeout; a second of
 	 * lookups through the cache while it is checked costs nothing.
