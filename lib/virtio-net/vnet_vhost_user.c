@@ -36,7 +36,10 @@ struct vnvu_q {
 	 * read by the data thread with acquire before each use.
 	 */
 	uint32_t running;
-	/* data thread: notifications enabled by dp_sleep or dp_tx_arm */
+	/*
+	 * Data thread only: notifications enabled by dp_sleep or dp_tx_arm;
+	 * cleared again before the next quiescent point.
+	 */
 	bool notify_on;
 	/* data thread: this queue's break was logged (reset at start) */
 	bool fault_logged;
@@ -249,7 +252,12 @@ static int vnvu_queue_start(void *opaque, const struct vsw_vu_queue *q)
 	dq->vq = q->vq;
 	dq->kick_fd = q->kick_fd;
 	dq->fault_logged = false;
-	dq->notify_on = false;
+	/*
+	 * notify_on is not reset here: it is the data thread's alone (dp_sleep
+	 * and dp_tx_disarm read it for queues that are not running, so a
+	 * write here would race with them), and false at every quiescent
+	 * point, so already false when the queue stopped.
+	 */
 	dq->dp_pool = NULL; /* the vsw_vnet queue may be new: set it again */
 	v->nattached++;
 	/*
