@@ -27,13 +27,16 @@
 #include "switch_priv.h"
 
 /*
- * The table frees rules right after this returns, so it cannot be cut
- * short; every changing operation first checks with a bounded sw_sync()
- * that no thread is stuck (sw_flows_bridge).
+ * Bounded: on -ETIMEDOUT (a stuck thread) the table keeps what it would
+ * have freed and tries again at its next reclaim (expiry, every second).
+ * add / del / mod first check with a bounded sw_sync() that no thread is
+ * stuck, so that they fail before changing anything; expiry needs no
+ * check (it frees nothing early either way) and so adds no grace period
+ * to its once a second.
  */
-static void sw_flows_sync(void *arg)
+static int sw_flows_sync(void *arg)
 {
-	sw_sync_wait(arg);
+	return sw_sync(arg);
 }
 
 static void sw_flows_clear_emcs(struct sw_bridge *br)
@@ -144,7 +147,12 @@ static void sw_flows_end(struct vsw_switch *sw, struct sw_bridge *br,
 		/* Release pairs with the acquire load in sw_forward(). */
 		vsw_store_release(&br->normal_rule, r);
 	else if (was_fast)
-		sw_sync_wait(sw);
+		/*
+		 * A timeout here: a stuck thread may still forward its one
+		 * burst under the old fast path when it resumes; the rule it
+		 * holds is not freed (the table's garbage waits too).
+		 */
+		(void)sw_sync(sw);
 }
 
 static struct sw_bridge *sw_flows_bridge(struct vsw_switch *sw,
@@ -258,10 +266,6 @@ int vsw_switch_flow_expire(struct vsw_switch *sw, const char *bridge)
 
 	if (br == NULL)
 		return -ENOENT;
-	/* a stuck thread: refuse before the table changes */
-	ret = sw_sync_err(sw, NULL, 0);
-	if (ret < 0)
-		return ret;
 	/*
 	 * Even the fast path's rule may carry a timeout; a second of
 	 * lookups through the cache while it is checked costs nothing.

@@ -374,7 +374,8 @@ static void test_q7_stuck_thread(void **state)
 	struct vsw_vlan_config access = {.mode = VSW_VLAN_ACCESS, .tag = 5};
 	struct vsw_port *a, *c;
 	struct sws s;
-	long long t0, dt;
+	struct vsw_flow_spec spec;
+	long long t0, t1, dt, t_rule;
 	unsigned r, i, nrxq;
 	char err[256];
 	const char *msg;
@@ -392,6 +393,10 @@ static void test_q7_stuck_thread(void **state)
 		a = sws_add(&s, "a", NULL);
 		sws_add(&s, "s", &stall_ops);
 		sws_add(&s, "b", NULL);
+
+		/* a rule that expires while the thread is stuck (below) */
+		flow_add(&s, "priority=50,hard_timeout=1,arp,actions=drop");
+		t_rule = now_ms();
 
 		/* 1. stuck before the operation: refused at once */
 		stall_begin();
@@ -424,13 +429,29 @@ static void test_q7_stuck_thread(void **state)
 				 -ETIMEDOUT);
 		assert_int_equal(vsw_switch_n_threads(s.sw), 2);
 		assert_int_equal(vsw_switch_fdb_flush(s.sw, "br0"), -ETIMEDOUT);
+		assert_int_equal(vsw_flow_parse("priority=7,actions=drop",
+						VSW_FLOW_PARSE_ADD, NULL, &spec,
+						err, sizeof(err)),
+				 0);
+		assert_int_equal(vsw_switch_flow_add(s.sw, "br0", &spec, err,
+						     sizeof(err)),
+				 -ETIMEDOUT);
+		assert_non_null(strstr(err, "pmd thread vsw-pmd"));
+		vsw_flow_spec_fini(&spec);
+		/* expiry goes on: the rule leaves, its memory waits */
+		while (now_ms() - t_rule < 1100)
+			sleep_ms(10);
+		t1 = now_ms();
+		assert_int_equal(vsw_switch_flow_expire(s.sw, "br0"), 1);
+		assert_true(now_ms() - t1 < 200);
 		/* the control loop stays live: no provider fd, no wait */
 		assert_int_equal(vsw_switch_pollfds(s.sw, NULL, 0), 0);
 		for (i = 0; i < 5; i++)
 			assert_true(loop_once(&s) < 200);
 		/* reads still work */
 		assert_non_null(vsw_switch_port_find(s.sw, "b"));
-		assert_true(now_ms() - t0 < 1000); /* all of it, no timeout */
+		/* all of it without a second wait (the expiry sleep aside) */
+		assert_true(now_ms() - t0 < 2000);
 
 		/* 2. recovery: the thread comes back, everything works */
 		__atomic_store_n(&stall, 0, __ATOMIC_RELEASE);
