@@ -1627,8 +1627,8 @@ void vsw_switch_handle(struct vsw_switch *sw, const struct pollfd *fds,
 	if (!sw_stuck_check(sw))
 		return; /* nothing below can run without grace periods */
 	sw_limbo_reclaim(sw, false);
-	if (sw->lists_dirty && sw_republish_lists(sw) < 0)
-		return;
+	if (sw->lists_dirty)
+		(void)sw_republish_lists(sw); /* stays dirty if it fails */
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
 		struct vsw_port *p = sw->ports[id];
 		bool run = false;
