@@ -99,7 +99,7 @@ if { [ -f $(TSAN_DIR)/build.ninja ] || \
 	rm -rf $(TSAN_DIR)/tsan-reports; \
 	mkdir -p $(TSAN_DIR)/tsan-reports; \
 	env $(TSAN_ENV) \
-		TSAN_OPTIONS="log_path=$$(pwd)/$(TSAN_DIR)/tsan-reports/r $$TSAN_OPTIONS" \
+		TSAN_OPTIONS="log_path=$$(cd $(TSAN_DIR) && pwd)/tsan-reports/r $$TSAN_OPTIONS" \
 		$$norand $(MESON) test -C $(TSAN_DIR) \
 		$(TSAN_SUITES:%=--suite %) --print-errorlogs || \
 		{ rc=1; trc=1; }; \
