@@ -11,8 +11,7 @@ BENCH_PKGS := dpdk dpdk-dev openvswitch-switch-dpdk gnuplot-nox sysstat
 DEB_PKGS := meson ninja-build gcc clang libclang-rt-14-dev llvm \
 	clang-format pkg-config libcmocka-dev python3 \
 	libsqlite3-dev libjansson-dev libxdp-dev libbpf-dev iproute2 \
-	dpdk-dev librte-net-vhost23 librte-net-virtio23 libc6-dev \
-	scdoc man-db
+	dpdk-dev librte-net-vhost23 librte-net-virtio23 libc6-dev
 
 MESON ?= meson
 PYTHON ?= python3
@@ -24,6 +23,8 @@ TSAN_DIR ?= build-tsan
 TSAN_CC ?= clang
 TSAN_SUITES := func stress
 TSAN_ENV := VSW_STRESS_COUNT=50000 VSW_STRESS_ROUNDS=3
+# The man pages (docs/man, scdoc) and their test (man -l).
+DEB_PKGS += scdoc man-db
 BENCH_DIR ?= build-bench
 FUZZ_SECONDS ?= 60
 TEST_SUITES := unit func integ interop fuzz-regress

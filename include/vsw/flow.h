@@ -260,9 +260,11 @@ struct vsw_flow_table_config {
 	 * top): 0. Negative if that could not be made sure (the switch's
 	 * bounded wait found a data thread stuck): the table then frees
 	 * nothing and keeps it for its next reclaim. NULL: there are no
-	 * concurrent readers.
+	 * concurrent readers. (Named sync_try, not sync: a hook that may
+	 * return without a grace period must not meet code written for one
+	 * that always waits.)
 	 */
-	int (*sync)(void *arg);
+	int (*sync_try)(void *arg);
 	void *sync_arg;
 	/* Rules at most (0: 1,000,000); add beyond it fails with -ENOSPC. */
 	unsigned max_rules;

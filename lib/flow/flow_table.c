@@ -22,7 +22,7 @@ void flow_gc_reclaim(struct vsw_flow_table *t)
 	if (t->n_garbage == 0)
 		return;
 	/* no grace period (a stuck reader): keep it all for the next try */
-	if (t->cfg.sync != NULL && t->cfg.sync(t->cfg.sync_arg) < 0)
+	if (t->cfg.sync_try != NULL && t->cfg.sync_try(t->cfg.sync_arg) < 0)
 		return;
 	for (i = 0; i < t->n_garbage; i++)
 		free(t->garbage[i]);
@@ -39,8 +39,8 @@ void flow_gc_push(struct vsw_flow_table *t, void *p)
 		if (g == NULL) {
 			/* no room to defer: wait now, then free directly */
 			flow_gc_reclaim(t);
-			if (t->cfg.sync != NULL &&
-			    t->cfg.sync(t->cfg.sync_arg) < 0)
+			if (t->cfg.sync_try != NULL &&
+			    t->cfg.sync_try(t->cfg.sync_arg) < 0)
 				return; /* a reader may hold it: leaked */
 			free(p);
 			return;

@@ -52,7 +52,7 @@ static void sw_flows_clear_emcs(struct sw_bridge *br)
 int sw_flows_init(struct vsw_switch *sw, struct sw_bridge *br)
 {
 	struct vsw_flow_table_config cfg = {
-		.sync = sw_flows_sync,
+		.sync_try = sw_flows_sync,
 		.sync_arg = sw,
 	};
 	static const struct vsw_flow_key any;

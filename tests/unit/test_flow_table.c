@@ -801,7 +801,8 @@ static void *conc_reader(void *arg)
 static void test_concurrent(void **state)
 {
 	struct conc c = {0};
-	struct vsw_flow_table_config cfg = {.sync = conc_sync, .sync_arg = &c};
+	struct vsw_flow_table_config cfg = {.sync_try = conc_sync,
+					    .sync_arg = &c};
 	pthread_t th;
 	char buf[160];
 	unsigned i;
