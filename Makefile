@@ -17,6 +17,14 @@ MESON ?= meson
 PYTHON ?= python3
 BUILD_DIR ?= build
 TEST_DIR ?= build-test
+# ThreadSanitizer build of make test (clang: gcc's TSan refuses
+# atomic_thread_fence under -Werror), its suites and settings.
+TSAN_DIR ?= build-tsan
+TSAN_CC ?= clang
+TSAN_SUITES := func stress
+TSAN_ENV := VSW_STRESS_COUNT=50000 VSW_STRESS_ROUNDS=3
+# The man pages (docs/man, scdoc) and their test (man -l).
+DEB_PKGS += scdoc man-db
 BENCH_DIR ?= build-bench
 FUZZ_SECONDS ?= 60
 TEST_SUITES := unit func integ interop fuzz-regress
@@ -73,11 +81,47 @@ run: deps build
 demo: deps build
 	@$(BUILD_DIR)/programs/ringdemo/vsw-ringdemo $(DEMO_ARGS)
 
+# The ThreadSanitizer step of make test: a second build (TSAN_DIR) running
+# the func suite and the concurrency stress tests. Every report, also one
+# from a daemon a test started (vswd), goes to a file under the build dir
+# (log_path); any such file fails the step and is printed. The tests run
+# with address-space randomisation off (setarch -R) where that is
+# available: TSan's shadow memory needs fixed ranges and dies with
+# "unexpected memory mapping" on kernels with a large vm.mmap_rnd_bits.
+# Sets trc (meson's status) and adds tsan-build / tsan-reports steps.
+define TSAN_SH
+norand=""; \
+if setarch "$$(uname -m)" -R true 2>/dev/null; then \
+	norand="setarch $$(uname -m) -R"; fi; \
+if { [ -f $(TSAN_DIR)/build.ninja ] || \
+     CC=$(TSAN_CC) $(MESON) setup $(TSAN_DIR) -Db_sanitize=thread \
+		-Db_lundef=false -Dwerror=true -Dbench=false; } && \
+   $(MESON) compile -C $(TSAN_DIR); then \
+	rm -rf $(TSAN_DIR)/tsan-reports; \
+	mkdir -p $(TSAN_DIR)/tsan-reports; \
+	env $(TSAN_ENV) \
+		TSAN_OPTIONS="log_path=$$(cd $(TSAN_DIR) && pwd)/tsan-reports/r $$TSAN_OPTIONS" \
+		$$norand $(MESON) test -C $(TSAN_DIR) \
+		$(TSAN_SUITES:%=--suite %) --print-errorlogs || \
+		{ rc=1; trc=1; }; \
+	if [ -n "$$(ls $(TSAN_DIR)/tsan-reports)" ]; then \
+		rc=1; steps="$$steps tsan-reports=fail"; \
+		for f in $(TSAN_DIR)/tsan-reports/*; do \
+			echo "== $$f"; head -n 60 "$$f"; done; \
+	else \
+		steps="$$steps tsan-reports=pass"; \
+	fi; \
+else \
+	rc=1; steps="$$steps tsan-build=fail"; \
+fi
+endef
+
 # Each step records its result; a failed step fails the target but the
 # summary (tests/summary.py) still runs and prints the last line.
 test:
-	@rc=0; steps=""; mrc=0; \
-	rm -f $(TEST_DIR)/meson-logs/testlog.json; \
+	@rc=0; steps=""; mrc=0; trc=0; \
+	rm -f $(TEST_DIR)/meson-logs/testlog.json \
+		$(TSAN_DIR)/meson-logs/testlog.json; \
 	( $(DEPS_SH) ) || { rc=1; steps="$$steps deps=fail"; }; \
 	if { [ -f $(TEST_DIR)/build.ninja ] || \
 	     $(MESON) setup $(TEST_DIR) \
@@ -88,6 +132,7 @@ test:
 	else \
 		rc=1; steps="$$steps build=fail"; \
 	fi; \
+	$(TSAN_SH); \
 	if [ -f tests/fuzz/run-fuzz.sh ]; then \
 		if sh tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS); then \
 			steps="$$steps fuzz-run=pass"; \
@@ -99,6 +144,7 @@ test:
 			"bounded fuzz run skipped"; \
 	fi; \
 	$(PYTHON) tests/summary.py --meson-rc $$mrc \
+		--log tsan:$(TSAN_DIR)/meson-logs/testlog.json:$$trc \
 		$(TEST_DIR)/meson-logs/testlog.json $$steps || rc=1; \
 	exit $$rc
 
@@ -119,7 +165,7 @@ bench-compare:
 	@$(PYTHON) bench/compare/run.py --build-dir $(BENCH_DIR) $(COMPARE_ARGS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_DIR) $(BENCH_DIR) build-*/
+	rm -rf $(BUILD_DIR) $(TEST_DIR) $(TSAN_DIR) $(BENCH_DIR) build-*/
 
 # The tree's own C files (never the build directories).
 format:

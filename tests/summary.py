@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Count what `make test` ran and print "N passed, N failed" as the last line.
 
-Usage: summary.py [--meson-rc RC] TESTLOG_JSON [STEP=pass|fail ...]
+Usage: summary.py [--meson-rc RC] [--log LABEL:TESTLOG_JSON:RC ...]
+                  TESTLOG_JSON [STEP=pass|fail ...]
 
 TESTLOG_JSON is Meson's meson-logs/testlog.json (one JSON object per test).
 A cmocka program counts as its test cases: the "[  PASSED  ] N test(s)." and
@@ -14,6 +15,8 @@ failed, at least one. Any other test (stress, corpus replay, the demo) counts
 as one by its result. Each STEP=... argument (the bounded fuzz run, a failed
 build) counts as one more. A non-zero Meson exit status that no test explains
 counts as one failure, so a broken run can never print "0 failed".
+Each --log adds another build's testlog (make test's ThreadSanitizer
+build), its tests named LABEL/name, with its own Meson exit status RC.
 
 Exit status: 0 if nothing failed, 1 otherwise.
 """
@@ -53,29 +56,27 @@ def count_test(entry):
     return passed, failed, 0, "cmocka"
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--meson-rc", type=int, default=0)
-    ap.add_argument("testlog")
-    ap.add_argument("steps", nargs="*", metavar="STEP=pass|fail")
-    args = ap.parse_args()
-
+def read_log(path):
+    """The entries of one testlog.json (none if it does not exist)."""
     rows = []
     try:
-        with open(args.testlog, encoding="utf-8", errors="replace") as f:
+        with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
                 line = line.strip()
                 if line:
                     rows.append(json.loads(line))
     except FileNotFoundError:
         pass
+    return rows
 
+
+def count_log(rows, label, meson_rc):
+    """Print one line per test; (passed, failed, skipped) of the log."""
     passed = failed = skipped = 0
-    print("\n== summary ==")
     for entry in rows:
         p, fl, s, kind = count_test(entry)
         passed, failed, skipped = passed + p, failed + fl, skipped + s
-        name = entry.get("name", "?")
+        name = label + entry.get("name", "?")
         if kind == "skipped":
             print(f"  SKIP {name}")
         elif kind == "cmocka":
@@ -84,9 +85,30 @@ def main():
         else:
             mark = "ok  " if fl == 0 else "FAIL"
             print(f"  {mark} {name} ({entry.get('result', '?')})")
-    if args.meson_rc != 0 and failed == 0:
-        print("  FAIL meson test exited non-zero with no failing test")
+    if meson_rc != 0 and failed == 0:
+        print(f"  FAIL {label}meson test exited non-zero with no failing test")
         failed += 1
+    return passed, failed, skipped
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--meson-rc", type=int, default=0)
+    ap.add_argument("--log", action="append", default=[],
+                    metavar="LABEL:TESTLOG_JSON:RC")
+    ap.add_argument("testlog")
+    ap.add_argument("steps", nargs="*", metavar="STEP=pass|fail")
+    args = ap.parse_args()
+
+    print("\n== summary ==")
+    passed, failed, skipped = count_log(read_log(args.testlog), "",
+                                        args.meson_rc)
+    for spec in args.log:
+        label, _, rest = spec.partition(":")
+        path, _, rc = rest.rpartition(":")
+        p, fl, s = count_log(read_log(path), label + "/",
+                             int(rc) if rc.lstrip("-").isdigit() else 1)
+        passed, failed, skipped = passed + p, failed + fl, skipped + s
     for step in args.steps:
         name, _, res = step.partition("=")
         if res == "pass":

@@ -29,8 +29,8 @@
  *    for a data thread until it passes a quiescent point (a moment where it
  *    holds no pointer it got from the table). The control thread frees
  *    nothing before the table's sync hook (struct vsw_flow_table_config)
- *    has returned; the hook must wait until every data thread has passed a
- *    quiescent point (the switch's grace period). One sync per changing
+ *    has returned 0; the hook must wait until every data thread has passed
+ *    a quiescent point (the switch's grace period), or fail. One sync per changing
  *    call at most, however many rules it removes.
  *
  * Errors: 0 / a count, or a negative errno; functions taking err / err_len
@@ -257,9 +257,14 @@ struct vsw_flow_rule;
 struct vsw_flow_table_config {
 	/*
 	 * Wait until every data thread has passed a quiescent point (see the
-	 * top). NULL: there are no concurrent readers.
+	 * top): 0. Negative if that could not be made sure (the switch's
+	 * bounded wait found a data thread stuck): the table then frees
+	 * nothing and keeps it for its next reclaim. NULL: there are no
+	 * concurrent readers. (Named sync_try, not sync: a hook that may
+	 * return without a grace period must not meet code written for one
+	 * that always waits.)
 	 */
-	void (*sync)(void *arg);
+	int (*sync_try)(void *arg);
 	void *sync_arg;
 	/* Rules at most (0: 1,000,000); add beyond it fails with -ENOSPC. */
 	unsigned max_rules;

@@ -235,8 +235,11 @@ void vsw_port_txq_drop(struct vsw_port *port, unsigned txq,
  * The provider's queue counts or rxq wait fds changed: the switch re-reads
  * n_rxq / n_txq, redistributes the rxqs over the data threads, wakes
  * sleeping threads (so they re-read rxq_wait_fd) and returns once every
- * data thread has passed a quiescent point. Control thread only; returns 0
- * or -ENOMEM (the old mapping is kept).
+ * data thread has passed a quiescent point. Control thread only; returns 0,
+ * -ENOMEM (the old mapping is kept) or -ETIMEDOUT (a data thread is stuck,
+ * vsw_switch_sync(): the remapping completes once it comes round, and
+ * until then no quiescent point is promised, so keep what a thread may
+ * still use, e.g. an fd, and retry).
  */
 int vsw_port_changed(struct vsw_port *port);
 

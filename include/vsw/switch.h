@@ -92,6 +92,12 @@ struct vsw_switch_config {
 	 */
 	uint64_t (*clock_ms)(void *arg);
 	void *clock_arg;
+	/*
+	 * Longest wait for the data threads in a grace period, milliseconds;
+	 * 0 means 5000. A thread that does not come round in time is
+	 * "stuck": see vsw_switch_sync().
+	 */
+	unsigned sync_timeout_ms;
 };
 
 /*
@@ -381,8 +387,21 @@ void vsw_switch_handle(struct vsw_switch *sw, const struct pollfd *fds,
 
 /*
  * Wait until every data thread has passed a quiescent point (finished the
- * batch it was in, or is asleep). Control thread.
+ * batch it was in, or is asleep). Control thread. 0, or -ETIMEDOUT when a
+ * thread did not come round within sync_timeout_ms (a provider op that
+ * blocks): that thread is "stuck". While one is, every operation above
+ * that needs a grace period (port and bridge changes, VLAN, ofport,
+ * threads, flow changes, fdb flush) fails at once with -ETIMEDOUT and err
+ * "pmd thread vsw-pmd<N> stuck for <S> s ..." before changing anything;
+ * what was unpublished before the thread got stuck is freed (a removed
+ * port closed) only after it has come round; the providers' control
+ * events (vsw_switch_handle) wait. Nothing else of the control loop
+ * stops.
  */
-void vsw_switch_sync(struct vsw_switch *sw);
+int vsw_switch_sync(struct vsw_switch *sw);
+/* The stuck thread's message ("pmd thread vsw-pmd1 stuck ..."), or NULL. */
+const char *vsw_switch_stuck(struct vsw_switch *sw);
+/* Objects whose free waits for a stuck thread (a test's view). */
+unsigned vsw_switch_deferred(const struct vsw_switch *sw);
 
 #endif /* VSW_SWITCH_H */

@@ -217,8 +217,12 @@ static void cls_resize(struct vsw_flow_table *t, struct cls_subtable *st,
 	 * The array before `old` chained through `slot` too; readers may
 	 * still walk it until a grace period passes since it was replaced.
 	 */
-	if (st->resize_epoch == t->epoch)
+	if (st->resize_epoch == t->epoch) {
 		flow_gc_reclaim(t);
+		/* no grace period passed: the old chains may still be walked */
+		if (st->resize_epoch == t->epoch)
+			return;
+	}
 	nb = cls_buckets_alloc(n, slot);
 	if (nb == NULL)
 		return;

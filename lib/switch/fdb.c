@@ -150,6 +150,10 @@ unsigned sw_fdb_sweep(struct vsw_switch *sw, struct sw_fdb *fdb,
 				dead++;
 				continue;
 			}
+			if (k == SW_FDB_TOMB2) {
+				dead++; /* left by a sweep whose sync failed */
+				continue;
+			}
 			if (!(k & SW_FDB_KEY_BIT))
 				continue;
 			if (pred != NULL && !pred(e, arg))
@@ -166,8 +170,13 @@ unsigned sw_fdb_sweep(struct vsw_switch *sw, struct sw_fdb *fdb,
 	}
 	if (dead == 0)
 		return 0;
-	/* Readers that matched a removed key finish their batch first. */
-	sw_sync(sw);
+	/*
+	 * Readers that matched a removed key finish their batch first. A
+	 * stuck thread: the slots stay TOMB2 (unusable, never reused) until
+	 * a later sweep's grace period.
+	 */
+	if (sw_sync(sw) < 0)
+		return removed;
 	for (bi = 0; bi <= fdb->mask; bi++) {
 		struct sw_fdb_bucket *b = &fdb->b[bi];
 

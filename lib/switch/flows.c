@@ -26,9 +26,17 @@
 
 #include "switch_priv.h"
 
-static void sw_flows_sync(void *arg)
+/*
+ * Bounded: on -ETIMEDOUT (a stuck thread) the table keeps what it would
+ * have freed and tries again at its next reclaim (expiry, every second).
+ * add / del / mod first check with a bounded sw_sync() that no thread is
+ * stuck, so that they fail before changing anything; expiry needs no
+ * check (it frees nothing early either way) and so adds no grace period
+ * to its once a second.
+ */
+static int sw_flows_sync(void *arg)
 {
-	sw_sync(arg);
+	return sw_sync(arg);
 }
 
 static void sw_flows_clear_emcs(struct sw_bridge *br)
@@ -44,7 +52,7 @@ static void sw_flows_clear_emcs(struct sw_bridge *br)
 int sw_flows_init(struct vsw_switch *sw, struct sw_bridge *br)
 {
 	struct vsw_flow_table_config cfg = {
-		.sync = sw_flows_sync,
+		.sync_try = sw_flows_sync,
 		.sync_arg = sw,
 	};
 	static const struct vsw_flow_key any;
@@ -139,7 +147,12 @@ static void sw_flows_end(struct vsw_switch *sw, struct sw_bridge *br,
 		/* Release pairs with the acquire load in sw_forward(). */
 		vsw_store_release(&br->normal_rule, r);
 	else if (was_fast)
-		sw_sync(sw);
+		/*
+		 * A timeout here: a stuck thread may still forward its one
+		 * burst under the old fast path when it resumes; the rule it
+		 * holds is not freed (the table's garbage waits too).
+		 */
+		(void)sw_sync(sw);
 }
 
 static struct sw_bridge *sw_flows_bridge(struct vsw_switch *sw,
@@ -167,6 +180,10 @@ int vsw_switch_flow_add(struct vsw_switch *sw, const char *bridge,
 
 	if (br == NULL)
 		return -ENOENT;
+	/* a stuck thread: refuse before the table changes */
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	if (spec == NULL || spec->actions == NULL) {
 		snprintf(err, err_len, "a flow to add needs actions=");
 		return -EINVAL;
@@ -193,6 +210,10 @@ int vsw_switch_flow_del(struct vsw_switch *sw, const char *bridge,
 
 	if (br == NULL)
 		return -ENOENT;
+	/* a stuck thread: refuse before the table changes */
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	if (spec == NULL) {
 		memset(&all, 0, sizeof(all));
 		all.out_port = VSW_FLOW_PORT_NONE;
@@ -218,6 +239,10 @@ int vsw_switch_flow_mod(struct vsw_switch *sw, const char *bridge,
 
 	if (br == NULL)
 		return -ENOENT;
+	/* a stuck thread: refuse before the table changes */
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	if (spec == NULL || spec->actions == NULL) {
 		snprintf(err, err_len, "a flow to modify needs actions=");
 		return -EINVAL;

@@ -987,6 +987,10 @@ static void *sw_pmd_main(void *arg)
 			struct vsw_port *p = l->q[i].port;
 			unsigned n;
 
+			/* relaxed: read only to name a stuck thread */
+			vsw_store_relaxed(&pmd->doing,
+					  SW_DOING(SW_DOING_RECV, l->q[i].rxq,
+						   p->id));
 			n = p->ops->recv(p, l->q[i].rxq, pmd->pool, pkts,
 					 VSW_PORT_BURST);
 			if (n == 0)
@@ -995,6 +999,9 @@ static void *sw_pmd_main(void *arg)
 				abort(); /* a provider bug, not peer input */
 			got += n;
 			vsw_ctr_add(&pmd->st.batches, 1);
+			vsw_store_relaxed(&pmd->doing,
+					  SW_DOING(SW_DOING_FWD, l->q[i].rxq,
+						   p->id));
 			sw_forward(pmd, p, l->q[i].rxq, pkts, n);
 		}
 		t1 = sw_cycles();
@@ -1012,6 +1019,8 @@ static void *sw_pmd_main(void *arg)
 				bool rx;
 
 				empty = 0;
+				vsw_store_relaxed(&pmd->doing,
+						  SW_DOING(SW_DOING_SLEEP, 0, 0));
 				t1 = sw_pmd_sleep(pmd, l, t1, &rx);
 				if (rx)
 					spin = sw_pmd_spin(pmd, spin,

@@ -159,5 +159,10 @@ int vsw_port_changed(struct vsw_port *port)
 
 void vsw_port_quiesce(struct vsw_port *port)
 {
-	sw_sync(port->sw);
+	/*
+	 * Without a bound: the provider touches the port's queues next. The
+	 * control loop calls a provider's handler only after a bounded
+	 * sw_sync() found no thread stuck (vsw_switch_handle).
+	 */
+	sw_sync_wait(port->sw);
 }

@@ -71,14 +71,127 @@ static void sw_err_clear(char *err, size_t err_len)
 /* ---- grace periods ---- */
 
 #define SW_SYNC_REPORT_MS 1000
+#define SW_SYNC_TIMEOUT_DEFAULT_MS 5000
+#define SW_STUCK_POLL_MS 100 /* the control loop's look at a stuck thread */
 
-void sw_sync(struct vsw_switch *sw)
+/* true if every data thread has reported grace period gp. */
+static bool sw_gp_passed(const struct vsw_switch *sw, uint64_t gp)
+{
+	unsigned i;
+
+	for (i = 0; i < sw->n_pmds; i++)
+		/* Acquire pairs with the thread's release store of qs. */
+		if (vsw_load_acquire(&sw->pmds[i].qs) < gp)
+			return false;
+	return true;
+}
+
+/* Run what waits for grace periods every thread has passed. */
+static void sw_limbo_reclaim(struct vsw_switch *sw, bool all)
+{
+	while (sw->limbo != NULL && (all || sw_gp_passed(sw, sw->limbo->gp))) {
+		struct sw_limbo *l = sw->limbo;
+
+		sw->limbo = l->next;
+		if (sw->limbo == NULL)
+			sw->limbo_tail = &sw->limbo;
+		sw->n_limbo--;
+		l->fn(l->arg);
+		free(l);
+	}
+}
+
+/*
+ * A stuck thread that has come round: clear the state, free what waited
+ * for it. Returns true if no thread is (still) stuck.
+ */
+static bool sw_stuck_check(struct vsw_switch *sw)
+{
+	if (sw->stuck_gp == 0)
+		return true;
+	if (!sw_gp_passed(sw, sw->stuck_gp))
+		return false;
+	sw_log(sw, VSW_LOG_WARN,
+	       "data threads report again after %lld ms; %u deferred frees "
+	       "done",
+	       vsw_now_ms() - sw->stuck_since, sw->n_limbo);
+	sw->stuck_gp = 0;
+	sw->stuck_msg[0] = '\0';
+	sw_limbo_reclaim(sw, false);
+	return true;
+}
+
+/* What pmd i is doing, for the stuck message. */
+static void sw_doing_str(const struct vsw_switch *sw, unsigned i, char *buf,
+			 size_t len)
+{
+	uint32_t d = vsw_load_relaxed(&sw->pmds[i].doing);
+	unsigned id = d & 0xffff, rxq = (d >> 16) & 0xff;
+	const struct vsw_port *p =
+		id >= 1 && id <= VSW_SWITCH_MAX_PORTS ? sw->ports[id] : NULL;
+	const char *name = p != NULL ? p->name : "(deleted port)";
+
+	switch (d >> 24) {
+	case SW_DOING_RECV:
+		snprintf(buf, len, " in recv on port %s rxq %u", name, rxq);
+		break;
+	case SW_DOING_FWD:
+		snprintf(buf, len,
+			 " forwarding a burst from port %s rxq %u (a send)",
+			 name, rxq);
+		break;
+	case SW_DOING_SLEEP:
+		snprintf(buf, len, " asleep (arming or polling its rxqs)");
+		break;
+	default:
+		buf[0] = '\0';
+	}
+}
+
+/*
+ * Wait for grace period gp; timeout_ms < 0: without bound. Returns the
+ * index of the first thread that did not report in time, or -1.
+ */
+static int sw_wait_gp(struct vsw_switch *sw, uint64_t gp, long long timeout_ms)
+{
+	long long t0 = vsw_now_ms(), next = t0 + SW_SYNC_REPORT_MS;
+	unsigned i, spins = 0;
+	char doing[128];
+
+	for (i = 0; i < sw->n_pmds; i++) {
+		/*
+		 * Acquire pairs with the thread's release store of qs: what
+		 * it did with the old objects happened before.
+		 */
+		while (vsw_load_acquire(&sw->pmds[i].qs) < gp) {
+			long long now;
+
+			sched_yield();
+			if (++spins % 256 != 0)
+				continue;
+			now = vsw_now_ms();
+			if (timeout_ms >= 0 && now - t0 >= timeout_ms)
+				return (int)i;
+			if (now >= next) {
+				sw_doing_str(sw, i, doing, sizeof(doing));
+				sw_log(sw, VSW_LOG_ERR,
+				       "vsw-pmd%u has not finished its poll "
+				       "round for %lld ms%s; the control "
+				       "thread waits for it",
+				       i, now - t0, doing);
+				next += SW_SYNC_REPORT_MS;
+			}
+		}
+	}
+	return -1;
+}
+
+/* Bump gp (release) and wake every thread; returns the new gp. */
+static uint64_t sw_gp_start(struct vsw_switch *sw)
 {
 	uint64_t one = 1, gp;
 	unsigned i;
 
-	if (sw->n_pmds == 0)
-		return;
 	/*
 	 * Release RMW: every publication before this is visible to a thread
 	 * that loads the new gp with acquire (sw_pmd_main's quiescent point).
@@ -89,38 +202,98 @@ void sw_sync(struct vsw_switch *sw)
 		if (write(sw->pmds[i].wake_fd, &one, sizeof(one)) < 0)
 			abort();
 	}
-	for (i = 0; i < sw->n_pmds; i++) {
-		long long t0 = 0, next = 0;
-		unsigned spins = 0;
+	return gp;
+}
 
-		/*
-		 * Acquire pairs with the thread's release store of qs: what
-		 * it did with the old objects happened before.
-		 */
-		while (vsw_load_acquire(&sw->pmds[i].qs) < gp) {
-			sched_yield();
-			/*
-			 * The wait cannot be cut short (the thread may still
-			 * use what is about to be freed), but a thread stuck
-			 * in one round (a provider op that blocks) is named
-			 * in the log, every SW_SYNC_REPORT_MS.
-			 */
-			if (++spins % 1024 != 0)
-				continue;
-			if (t0 == 0) {
-				t0 = vsw_now_ms();
-				next = t0 + SW_SYNC_REPORT_MS;
-			} else if (vsw_now_ms() >= next) {
-				sw_log(sw, VSW_LOG_ERR,
-				       "vsw-pmd%u has not finished its poll "
-				       "round for %lld ms (a port operation "
-				       "blocking?); the control thread waits "
-				       "for it",
-				       i, vsw_now_ms() - t0);
-				next += SW_SYNC_REPORT_MS;
-			}
-		}
+int sw_sync(struct vsw_switch *sw)
+{
+	long long timeout = sw->cfg.sync_timeout_ms;
+	uint64_t gp;
+	char doing[128];
+	int i;
+
+	if (sw->n_pmds == 0)
+		return 0;
+	/* a thread known to be stuck: fail at once, the loop stays live */
+	if (!sw_stuck_check(sw))
+		return -ETIMEDOUT;
+	gp = sw_gp_start(sw);
+	i = sw_wait_gp(sw, gp, timeout);
+	if (i < 0) {
+		sw_limbo_reclaim(sw, false);
+		return 0;
 	}
+	sw->stuck_gp = gp;
+	sw->stuck_since = vsw_now_ms() - timeout;
+	sw_doing_str(sw, (unsigned)i, doing, sizeof(doing));
+	snprintf(sw->stuck_msg, sizeof(sw->stuck_msg),
+		 "pmd thread vsw-pmd%d stuck for %lld s%s", i,
+		 (timeout + 999) / 1000, doing);
+	sw_log(sw, VSW_LOG_ERR,
+	       "%s: control operations that need a grace period fail until it "
+	       "reports; what it may hold is not freed",
+	       sw->stuck_msg);
+	return -ETIMEDOUT;
+}
+
+int sw_sync_err(struct vsw_switch *sw, char *err, size_t err_len)
+{
+	int ret = sw_sync(sw);
+
+	if (ret == -ETIMEDOUT) {
+		/* still stuck: say for how long now */
+		if (sw->stuck_gp != 0 && vsw_now_ms() - sw->stuck_since >= 1000)
+			sw_err(err, err_len, "%s (%lld s now)", sw->stuck_msg,
+			       (vsw_now_ms() - sw->stuck_since) / 1000);
+		else
+			sw_err(err, err_len, "%s", sw->stuck_msg);
+	}
+	return ret;
+}
+
+void sw_sync_wait(struct vsw_switch *sw)
+{
+	uint64_t gp;
+
+	if (sw->n_pmds == 0)
+		return;
+	gp = sw_gp_start(sw);
+	(void)sw_wait_gp(sw, gp, -1);
+	(void)sw_stuck_check(sw);
+	sw_limbo_reclaim(sw, false);
+}
+
+static void sw_free_fn(void *arg)
+{
+	free(arg);
+}
+
+void sw_retire(struct vsw_switch *sw, void (*fn)(void *arg), void *arg)
+{
+	struct sw_limbo *l;
+
+	if (arg == NULL)
+		return;
+	if (sw->n_pmds == 0 || sw_gp_passed(sw, vsw_load_relaxed(&sw->gp))) {
+		fn(arg);
+		return;
+	}
+	l = malloc(sizeof(*l));
+	if (l == NULL) {
+		/* a stuck thread may hold it: a leak, never a use-after-free */
+		sw->n_leaked++;
+		sw_log(sw, VSW_LOG_ERR,
+		       "out of memory deferring a free: leaked (%u so far)",
+		       sw->n_leaked);
+		return;
+	}
+	l->next = NULL;
+	l->gp = vsw_load_relaxed(&sw->gp);
+	l->fn = fn;
+	l->arg = arg;
+	*sw->limbo_tail = l;
+	sw->limbo_tail = &l->next;
+	sw->n_limbo++;
 }
 
 /* ---- polling lists ---- */
@@ -192,6 +365,7 @@ int sw_republish_lists(struct vsw_switch *sw)
 	unsigned cnt[VSW_SWITCH_MAX_THREADS] = {0};
 	unsigned n = sw->n_pmds, k, id, q, t;
 	bool shrink = false;
+	int ret;
 
 	if (n == 0)
 		return 0;
@@ -233,15 +407,35 @@ int sw_republish_lists(struct vsw_switch *sw)
 		for (t = 0; t < n; t++)
 			/* Release pairs with the acquire in sw_pmd_main(). */
 			vsw_store_release(&sw->pmds[t].list, keep[t]);
-		sw_sync(sw);
+		ret = sw_sync(sw);
+		if (ret < 0) {
+			/*
+			 * A thread may still poll its old list: handing an
+			 * rxq to another thread now could have it polled
+			 * twice. Stay on the kept lists (a subset: safe, some
+			 * rxqs unpolled) and redo this once it reports.
+			 */
+			sw->lists_dirty = true;
+			for (t = 0; t < n; t++)
+				sw_retire(sw, sw_free_fn, old[t]);
+			sw_lists_free(nl, n);
+			return ret;
+		}
 	}
 	for (t = 0; t < n; t++)
 		/* Release pairs with the acquire load in sw_pmd_main(). */
 		vsw_store_release(&sw->pmds[t].list, nl[t]);
-	sw_sync(sw);
-	sw_lists_free(old, n);
-	sw_lists_free(keep, n);
-	return 0;
+	/*
+	 * A timeout here leaves the new lists published (each keeps what its
+	 * thread polled through phase 1): only the frees wait.
+	 */
+	ret = sw_sync(sw);
+	for (t = 0; t < n; t++) {
+		sw_retire(sw, sw_free_fn, old[t]);
+		sw_retire(sw, sw_free_fn, keep[t]);
+	}
+	sw->lists_dirty = false;
+	return ret;
 nomem:
 	sw_lists_free(nl, n);
 	sw_lists_free(keep, n);
@@ -264,10 +458,24 @@ void sw_port_set_txq(struct vsw_switch *sw, struct vsw_port *port,
 		return;
 	if (sw->n_pmds != 0 && sw->ports[port->id] == port &&
 	    (old & SW_TXQ_NMASK) != n_txq) {
+		unsigned lo = (old & SW_TXQ_NMASK) < n_txq
+				      ? (old & SW_TXQ_NMASK)
+				      : n_txq;
+
 		vsw_store_relaxed(&port->txq_info, old | SW_TXQ_LOCK);
-		sw_sync(sw);
+		if (sw_sync(sw) < 0) {
+			/*
+			 * Some thread may still send unlocked on the old
+			 * count: stay locked, on the queues both counts have.
+			 * A later change (or this port's next one) moves on.
+			 */
+			vsw_store_relaxed(&port->txq_info,
+					  (lo != 0 ? lo : n_txq) | SW_TXQ_LOCK);
+			return;
+		}
 		vsw_store_relaxed(&port->txq_info, n_txq | SW_TXQ_LOCK);
-		sw_sync(sw);
+		if (sw_sync(sw) < 0)
+			return; /* locked: safe for every count */
 	}
 	vsw_store_relaxed(&port->txq_info, want);
 }
@@ -439,6 +647,12 @@ int vsw_switch_set_port_vlan(struct vsw_switch *sw, const char *name,
 	ret = sw_vlan_build(vlan, &v, err, err_len);
 	if (ret < 0)
 		return ret;
+	/* a stuck thread: refuse before changing anything */
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0) {
+		free(v);
+		return ret;
+	}
 	if (vlan->mode == VSW_VLAN_TRUNK && vlan->n_trunks != 0) {
 		trunks = malloc(vlan->n_trunks * sizeof(*trunks));
 		if (trunks == NULL) {
@@ -458,8 +672,9 @@ int vsw_switch_set_port_vlan(struct vsw_switch *sw, const char *name,
 		p->vlan_cfg.n_trunks = 0;
 		p->vlan_cfg.trunks = NULL;
 	}
-	sw_sync(sw);
-	free(old);
+	/* published: a thread stuck since the check only delays the free */
+	(void)sw_sync(sw);
+	sw_retire(sw, sw_free_fn, old);
 	/* its MACs were learned under the old membership */
 	id = p->id;
 	sw_fdb_sweep(sw, &p->br->fdb, sw_fdb_pred_port, &id);
@@ -531,6 +746,9 @@ int vsw_switch_set_port_ofport(struct vsw_switch *sw, const char *name,
 			return -EEXIST;
 		}
 	}
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	prev = p->ofport;
 	/*
 	 * Relaxed: the data threads take ofports from the flood snapshot
@@ -543,8 +761,8 @@ int vsw_switch_set_port_ofport(struct vsw_switch *sw, const char *name,
 		sw_err(err, err_len, "port %s: %s", name, strerror(-ret));
 		return ret;
 	}
-	sw_sync(sw);
-	free(old);
+	(void)sw_sync(sw);
+	sw_retire(sw, sw_free_fn, old);
 	return 0;
 }
 
@@ -553,6 +771,15 @@ static void sw_port_free(struct vsw_port *p)
 	free(p->vlan);
 	free(p->trunks);
 	free(p);
+}
+
+/* A removed port, once no thread can be inside one of its ops. */
+static void sw_port_close_free(void *arg)
+{
+	struct vsw_port *p = arg;
+
+	p->ops->close(p);
+	sw_port_free(p);
 }
 
 int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
@@ -596,6 +823,10 @@ int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
 		       VSW_SWITCH_MAX_PORTS);
 		return -ENOSPC;
 	}
+	/* a stuck thread: refuse before opening anything */
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	ofport = sw_free_ofport(sw, br);
 	p = aligned_alloc(VSW_CACHE_LINE,
 			  VSW_ALIGN_UP(sizeof(*p), VSW_CACHE_LINE));
@@ -637,22 +868,30 @@ int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
 	if (ret < 0)
 		goto fail_unpublish;
 	ret = sw_republish_lists(sw);
-	if (ret < 0) {
+	if (ret < 0 && ret != -ETIMEDOUT) {
 		struct sw_flood *mine = br->flood;
 
 		vsw_store_release(&sw->ports[id], NULL);
 		vsw_store_release(&br->flood, old_fl);
-		sw_sync(sw);
-		free(mine);
-		goto fail_close;
+		(void)sw_sync(sw);
+		sw_retire(sw, sw_free_fn, mine);
+		sw_retire(sw, sw_port_close_free, p);
+		return ret;
 	}
-	free(old_fl);
+	/*
+	 * -ETIMEDOUT: a thread got stuck after the check above. The port is
+	 * published and stays (undoing it needs a grace period too); its
+	 * rxqs are polled once the lists are redone (lists_dirty).
+	 */
+	sw_retire(sw, sw_free_fn, old_fl);
 	sw_log(sw, VSW_LOG_INFO, "port %s (%s) added to %s, %u rxq %u txq",
 	       name, ops->type, br->name, nr, nt);
 	return 0;
 fail_unpublish:
 	vsw_store_release(&sw->ports[id], NULL);
-	sw_sync(sw);
+	(void)sw_sync(sw);
+	sw_retire(sw, sw_port_close_free, p);
+	return ret;
 fail_close:
 	ops->close(p);
 fail_free:
@@ -693,14 +932,19 @@ static int sw_port_remove(struct vsw_switch *sw, struct vsw_port *p)
 		if (ret < 0)
 			goto restore;
 		ret = sw_republish_lists(sw); /* syncs */
-		if (ret < 0) {
+		if (ret < 0 && ret != -ETIMEDOUT) {
 			new_fl = p->br->flood;
 			vsw_store_release(&p->br->flood, old_fl);
-			sw_sync(sw);
-			free(new_fl);
+			(void)sw_sync(sw);
+			sw_retire(sw, sw_free_fn, new_fl);
 			goto restore;
 		}
-		free(old_fl);
+		/*
+		 * -ETIMEDOUT: no published list has the port any more (the
+		 * kept lists are without it), only a stuck thread may still
+		 * be in one of its ops: its close and free wait for it.
+		 */
+		sw_retire(sw, sw_free_fn, old_fl);
 	} else {
 		/* no data thread runs: no grace period needed */
 		ret = sw_flood_publish(sw, p->br, p, &old_fl);
@@ -709,9 +953,8 @@ static int sw_port_remove(struct vsw_switch *sw, struct vsw_port *p)
 		free(old_fl);
 	}
 	sw_fdb_sweep(sw, &p->br->fdb, sw_fdb_pred_port, &id);
-	p->ops->close(p);
 	sw_log(sw, VSW_LOG_INFO, "port %s deleted", p->name);
-	sw_port_free(p);
+	sw_retire(sw, sw_port_close_free, p);
 	return 0;
 restore:
 	vsw_store_release(&sw->ports[id], p);
@@ -730,6 +973,9 @@ int vsw_switch_del_port(struct vsw_switch *sw, const char *name, char *err,
 		sw_err(err, err_len, "no port %s", name ? name : "(null)");
 		return -ENOENT;
 	}
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	ret = sw_port_remove(sw, p);
 	if (ret < 0)
 		sw_err(err, err_len, "port %s: %s", name, strerror(-ret));
@@ -790,6 +1036,11 @@ static void sw_bridge_free(struct sw_bridge *b)
 	free(b);
 }
 
+static void sw_bridge_free_fn(void *arg)
+{
+	sw_bridge_free(arg);
+}
+
 int vsw_switch_del_bridge(struct vsw_switch *sw, const char *name, char *err,
 			  size_t err_len)
 {
@@ -803,6 +1054,9 @@ int vsw_switch_del_bridge(struct vsw_switch *sw, const char *name, char *err,
 		sw_err(err, err_len, "no bridge %s", name ? name : "(null)");
 		return -ENOENT;
 	}
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
 		struct vsw_port *p = sw->ports[id];
 
@@ -819,7 +1073,8 @@ int vsw_switch_del_bridge(struct vsw_switch *sw, const char *name, char *err,
 		;
 	*pp = b->next;
 	sw_log(sw, VSW_LOG_INFO, "bridge %s deleted", b->name);
-	sw_bridge_free(b);
+	/* its removed ports (a stuck thread's) may still point at it */
+	sw_retire(sw, sw_bridge_free_fn, b);
 	return 0;
 }
 
@@ -889,6 +1144,10 @@ int vsw_switch_set_threads(struct vsw_switch *sw, unsigned n, char *err,
 	}
 	if (n == old)
 		return 0;
+	/* a stuck thread cannot be joined: refuse while there is one */
+	ret = sw_sync_err(sw, err, err_len);
+	if (ret < 0)
+		return ret;
 	sw_threads_stop(sw);
 	ret = sw_threads_start(sw, n);
 	if (ret < 0) {
@@ -921,8 +1180,8 @@ void vsw_switch_set_force_poll(struct vsw_switch *sw, bool force_poll)
 {
 	sw->cfg.force_poll = force_poll;
 	vsw_store_relaxed(&sw->force_poll, force_poll ? 1 : 0);
-	/* wake sleepers so that they start polling now */
-	sw_sync(sw);
+	/* wake sleepers so that they start polling now (a hint: no free) */
+	(void)sw_sync(sw);
 }
 
 int vsw_switch_set_spin(struct vsw_switch *sw, unsigned spin_us, char *err,
@@ -988,6 +1247,9 @@ int vsw_switch_create(const struct vsw_switch_config *cfg,
 		sw->cfg.log = sw_default_log;
 	if (sw->cfg.clock_ms == NULL)
 		sw->cfg.clock_ms = sw_default_clock;
+	if (sw->cfg.sync_timeout_ms == 0)
+		sw->cfg.sync_timeout_ms = SW_SYNC_TIMEOUT_DEFAULT_MS;
+	sw->limbo_tail = &sw->limbo;
 	sw->force_poll = sw->cfg.force_poll;
 	sw->next_sweep = sw_now_ms(sw) + SW_SWEEP_MS;
 	ret = sw_threads_start(sw, sw->cfg.n_threads);
@@ -1006,6 +1268,7 @@ void vsw_switch_destroy(struct vsw_switch *sw)
 	if (sw == NULL)
 		return;
 	sw_threads_stop(sw);
+	sw_limbo_reclaim(sw, true); /* no thread runs */
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
 		struct vsw_port *p = sw->ports[id];
 
@@ -1243,6 +1506,8 @@ int vsw_switch_fdb_flush(struct vsw_switch *sw, const char *bridge)
 
 	if (b == NULL)
 		return -ENOENT;
+	if (sw_sync(sw) < 0)
+		return -ETIMEDOUT;
 	sw_fdb_sweep(sw, &b->fdb, NULL, NULL);
 	return 0;
 }
@@ -1284,6 +1549,13 @@ unsigned vsw_switch_pollfds(struct vsw_switch *sw, struct pollfd *fds,
 {
 	unsigned id, n = 0;
 
+	/*
+	 * While a thread is stuck the providers' control events wait (their
+	 * handlers need grace periods): leave their fds out, so the loop
+	 * sleeps instead of spinning on a readable fd.
+	 */
+	if (!sw_stuck_check(sw))
+		return 0;
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
 		struct vsw_port *p = sw->ports[id];
 		int fd;
@@ -1310,6 +1582,12 @@ int vsw_switch_timeout_ms(struct vsw_switch *sw)
 	unsigned id;
 
 	best = sw->next_sweep > now ? (int)(sw->next_sweep - now) : 0;
+	/* a stuck thread or deferred frees: look again soon */
+	if ((sw->stuck_gp != 0 || sw->limbo != NULL || sw->lists_dirty) &&
+	    best > SW_STUCK_POLL_MS)
+		best = SW_STUCK_POLL_MS;
+	if (sw->stuck_gp != 0)
+		return best;
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
 		struct vsw_port *p = sw->ports[id];
 
@@ -1341,10 +1619,16 @@ static short sw_revents(struct vsw_switch *sw, const struct pollfd *fds,
 void vsw_switch_handle(struct vsw_switch *sw, const struct pollfd *fds,
 		       unsigned n)
 {
+	bool checked = false;
 	uint64_t now;
 	unsigned id;
 
 	sw->pollfd_cursor = 0;
+	if (!sw_stuck_check(sw))
+		return; /* nothing below can run without grace periods */
+	sw_limbo_reclaim(sw, false);
+	if (sw->lists_dirty)
+		(void)sw_republish_lists(sw); /* stays dirty if it fails */
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
 		struct vsw_port *p = sw->ports[id];
 		bool run = false;
@@ -1360,8 +1644,17 @@ void vsw_switch_handle(struct vsw_switch *sw, const struct pollfd *fds,
 		if (!run && p->ops->ctl_timeout_ms != NULL &&
 		    p->ops->ctl_timeout_ms(p) == 0)
 			run = true;
-		if (run)
-			p->ops->ctl_handle(p);
+		if (!run)
+			continue;
+		/*
+		 * Handlers wait for grace periods without a bound
+		 * (vsw_port_quiesce): first make sure no thread is stuck,
+		 * once per round.
+		 */
+		if (!checked && sw_sync(sw) < 0)
+			return;
+		checked = true;
+		p->ops->ctl_handle(p);
 	}
 	now = sw_now_ms(sw);
 	if (now >= sw->next_sweep) {
@@ -1370,7 +1663,19 @@ void vsw_switch_handle(struct vsw_switch *sw, const struct pollfd *fds,
 	}
 }
 
-void vsw_switch_sync(struct vsw_switch *sw)
+int vsw_switch_sync(struct vsw_switch *sw)
 {
-	sw_sync(sw);
+	return sw_sync(sw);
+}
+
+const char *vsw_switch_stuck(struct vsw_switch *sw)
+{
+	if (sw_stuck_check(sw))
+		return NULL;
+	return sw->stuck_msg;
+}
+
+unsigned vsw_switch_deferred(const struct vsw_switch *sw)
+{
+	return sw->n_limbo;
 }

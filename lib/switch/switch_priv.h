@@ -26,6 +26,15 @@
  *    it holds its old list while asleep, which stays valid because the
  *    control thread is still waiting for it.
  *
+ *  - The wait is bounded (cfg.sync_timeout_ms). A thread that does not
+ *    report in time is "stuck": sw_sync() returns -ETIMEDOUT and names it
+ *    (sw->stuck_msg), and until every thread has reported that grace
+ *    period (sw->stuck_gp) every later sw_sync() fails at once. What was
+ *    unpublished before a failed grace period is handed to sw_retire(),
+ *    which frees it only once every thread has passed a later quiescent
+ *    point (the limbo list, reclaimed by sw_sync() and the control loop):
+ *    nothing a stuck thread may still hold is freed.
+ *
  *  - Counters are single-writer (the rxq's owner thread; the txq's current
  *    sender, serialized by ownership or the txq spinlock) and written with
  *    relaxed atomic stores, so the control thread reads untorn values.
@@ -51,6 +60,23 @@
 #define SW_VLAN_MAX 4096
 #define SW_TXQ_LOCK 0x80000000u /* vsw_port.txq_info: take the txq lock */
 #define SW_TXQ_NMASK 0xffffu
+
+/* sw_pmd.doing: phase << 24 | rxq << 16 | port id */
+#define SW_DOING_NONE 0u
+#define SW_DOING_RECV 1u
+#define SW_DOING_FWD 2u
+#define SW_DOING_SLEEP 3u
+#define SW_DOING(phase, rxq, id)                                               \
+	((uint32_t)(phase) << 24 | (uint32_t)((rxq) & 0xff) << 16 |             \
+	 (uint32_t)((id) & 0xffff))
+
+/* An object whose free waits for a grace period a stuck thread holds up. */
+struct sw_limbo {
+	struct sw_limbo *next;
+	uint64_t gp; /* free once every pmd->qs >= gp */
+	void (*fn)(void *arg);
+	void *arg;
+};
 
 /* Immutable VLAN filter of a port (published by pointer). */
 struct sw_vlan {
@@ -187,6 +213,12 @@ struct sw_pmd {
 	struct sw_pmd_list *list; /* release / acquire */
 	uint64_t qs;		  /* last grace period seen; release */
 	uint32_t stop;		  /* relaxed flag, then a wake-up */
+	/*
+	 * What the thread is doing (SW_DOING_*), written by the thread with
+	 * relaxed stores, read by the control thread only to name a stuck
+	 * thread; no ordering.
+	 */
+	uint32_t doing;
 	struct vsw_pkt_pool *pool;
 	struct vsw_pmd_stats st; /* written by the thread, relaxed */
 	struct vsw_pmd_stats base; /* control thread: pmd-stats-clear */
@@ -210,6 +242,15 @@ struct vsw_switch {
 	struct vsw_port *ports[VSW_SWITCH_MAX_PORTS + 1];
 	uint64_t next_sweep;
 	unsigned pollfd_cursor;
+	/* bounded grace periods (control thread only), see above */
+	uint64_t stuck_gp;	 /* the grace period that timed out, 0 none */
+	long long stuck_since;	 /* vsw_now_ms() when it began */
+	char stuck_msg[192];	 /* "pmd thread vsw-pmd1 stuck for 5 s ..." */
+	struct sw_limbo *limbo;	 /* oldest first */
+	struct sw_limbo **limbo_tail;
+	unsigned n_limbo;	 /* entries waiting */
+	unsigned n_leaked;	 /* could not even be queued: leaked, counted */
+	bool lists_dirty;	 /* a republish stopped half way: redo it */
 };
 
 /* A gauge set by its single writer (same protocol). */
@@ -226,7 +267,25 @@ static inline uint64_t sw_now_ms(const struct vsw_switch *sw)
 /* switch.c */
 void sw_log(const struct vsw_switch *sw, enum vsw_log_level level,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void sw_sync(struct vsw_switch *sw);
+/*
+ * One grace period, bounded by cfg.sync_timeout_ms: 0, or -ETIMEDOUT (a
+ * thread is stuck; named in sw->stuck_msg and the log). Control thread.
+ */
+int sw_sync(struct vsw_switch *sw);
+/* sw_sync(), copying the stuck message into err on failure. */
+int sw_sync_err(struct vsw_switch *sw, char *err, size_t err_len);
+/*
+ * sw_sync() without the bound (a caller that cannot defer what it does
+ * next): still names a stuck thread in the log every second.
+ */
+void sw_sync_wait(struct vsw_switch *sw);
+/*
+ * Call fn(arg) (a free, a close) once no data thread can hold what it
+ * releases: now if every thread has passed the current grace period, else
+ * after a later one. Call it after the sw_sync() that followed the
+ * unpublication, whatever that returned.
+ */
+void sw_retire(struct vsw_switch *sw, void (*fn)(void *arg), void *arg);
 int sw_republish_lists(struct vsw_switch *sw);
 /* A polling list of n entries with its pfds scratch, one allocation. */
 struct sw_pmd_list *sw_list_alloc(unsigned n);

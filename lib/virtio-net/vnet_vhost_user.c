@@ -24,6 +24,7 @@
 
 #include "vsw_atomic.h"
 #include "vsw_compiler.h"
+#include "vsw_time.h"
 
 /* seen: the data thread is offline (quiescent until it comes back). */
 #define VNVU_OFFLINE UINT64_MAX
@@ -35,7 +36,10 @@ struct vnvu_q {
 	 * read by the data thread with acquire before each use.
 	 */
 	uint32_t running;
-	/* data thread: notifications enabled by dp_sleep or dp_tx_arm */
+	/*
+	 * Data thread only: notifications enabled by dp_sleep or dp_tx_arm;
+	 * cleared again before the next quiescent point.
+	 */
 	bool notify_on;
 	/* data thread: this queue's break was logged (reset at start) */
 	bool fault_logged;
@@ -106,6 +110,8 @@ static void vnvu_sync(struct vsw_vnet_vu *v)
 {
 	const struct timespec pause = {.tv_sec = 0, .tv_nsec = 20000};
 	uint64_t g = v->gen + 1;
+	long long t0 = 0, next = 0, now;
+	unsigned spins = 0;
 
 	/*
 	 * Pairs with the load-acquire of gen in dp_quiesce(): a data thread
@@ -127,8 +133,29 @@ static void vnvu_sync(struct vsw_vnet_vu *v)
 		return;
 	/* wake a data thread asleep in dp_sleep (counter saturation is ok) */
 	(void)eventfd_write(v->wake_fd, 1);
-	while (vsw_load_acquire(&v->seen) < g) /* pairs as above */
+	while (vsw_load_acquire(&v->seen) < g) { /* pairs as above */
 		nanosleep(&pause, NULL);
+		/*
+		 * The wait cannot be cut short: vsw_vu destroys the queue
+		 * (and may unmap guest memory) once queue_stop returns, and
+		 * the data thread may still be using it. A stall is named in
+		 * the log, every second (docs/concurrency.md, Q7).
+		 */
+		if (++spins % 1024 != 0)
+			continue;
+		now = vsw_now_ms();
+		if (t0 == 0) {
+			t0 = now;
+			next = now + 1000;
+		} else if (now >= next) {
+			vnvu_log(v, VSW_VU_LOG_ERR,
+				 "the data thread has not reached a quiescent "
+				 "point for %lld ms (inside one round?); "
+				 "queue_stop waits for it",
+				 now - t0);
+			next += 1000;
+		}
+	}
 }
 
 static unsigned vnvu_ctrl_index(uint64_t features, uint16_t max_qp)
@@ -225,7 +252,12 @@ static int vnvu_queue_start(void *opaque, const struct vsw_vu_queue *q)
 	dq->vq = q->vq;
 	dq->kick_fd = q->kick_fd;
 	dq->fault_logged = false;
-	dq->notify_on = false;
+	/*
+	 * notify_on is not reset here: it is the data thread's alone (dp_sleep
+	 * and dp_tx_disarm read it for queues that are not running, so a
+	 * write here would race with them), and false at every quiescent
+	 * point, so already false when the queue stopped.
+	 */
 	dq->dp_pool = NULL; /* the vsw_vnet queue may be new: set it again */
 	v->nattached++;
 	/*

@@ -1015,6 +1015,9 @@ static int m_fdb_flush(void *opaque, json_t *params, json_t **result,
 	if (rc < 0)
 		return rc;
 	rc = vsw_switch_fdb_flush(d->sw, br);
+	if (rc == -ETIMEDOUT && vsw_switch_stuck(d->sw) != NULL)
+		return vsw_rpc_fail(e, 0, -rc, "cannot flush '%s': %s", br,
+				    vsw_switch_stuck(d->sw));
 	if (rc < 0)
 		return vsw_rpc_fail(e, 0, -rc, "cannot flush '%s': %s", br,
 				    strerror(-rc));

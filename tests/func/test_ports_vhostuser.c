@@ -36,6 +36,13 @@ struct ctl {
 	int stop;
 };
 
+/*
+ * The port's control-thread ops (ctl_handle, n_rxq, n_txq, status) run on
+ * one thread at a time, as in the switch: the test's main thread takes
+ * this lock for the ones it calls while ctl_main runs.
+ */
+static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* The switch's control loop, reduced to one port. */
 static void *ctl_main(void *arg)
 {
@@ -49,7 +56,9 @@ static void *ctl_main(void *arg)
 		if (t < 0 || t > 20)
 			t = 20;
 		(void)poll(&p, 1, t);
+		pthread_mutex_lock(&ctl_lock);
 		c->ops->ctl_handle(c->port);
+		pthread_mutex_unlock(&ctl_lock);
 	}
 	return NULL;
 }
@@ -90,20 +99,31 @@ static bool wait_for(struct vsw_port *port, bool (*cond)(struct vsw_port *),
 
 static const struct vsw_port_ops *cur_ops;
 
+/* n_rxq / n_txq of the port, under the control lock */
+static unsigned n_rxq_of(struct vsw_port *port, bool tx)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&ctl_lock);
+	n = tx ? cur_ops->n_txq(port) : cur_ops->n_rxq(port);
+	pthread_mutex_unlock(&ctl_lock);
+	return n;
+}
+
 static bool two_pairs_up(struct vsw_port *port)
 {
-	return vsw_port_link(port) && cur_ops->n_rxq(port) == 2 &&
-	       cur_ops->n_txq(port) == 2;
+	return vsw_port_link(port) && n_rxq_of(port, false) == 2 &&
+	       n_rxq_of(port, true) == 2;
 }
 
 static bool one_pair_up(struct vsw_port *port)
 {
-	return vsw_port_link(port) && cur_ops->n_rxq(port) == 1;
+	return vsw_port_link(port) && n_rxq_of(port, false) == 1;
 }
 
 static bool link_down(struct vsw_port *port)
 {
-	return !vsw_port_link(port) && cur_ops->n_rxq(port) == 1;
+	return !vsw_port_link(port) && n_rxq_of(port, false) == 1;
 }
 
 /* Guest -> port on pair qp: n frames (the first a TSO frame if tso). */
@@ -244,7 +264,9 @@ static void test_vhostuser_server(void **state)
 	assert_int_equal(vsw_vufe_set_pool(fe, 1, pool), 0);
 	assert_true(wait_for(c.port, two_pairs_up, 3000));
 	assert_true(th_port_changes(c.port) >= 1);
+	pthread_mutex_lock(&ctl_lock);
 	cur_ops->status(c.port, st, sizeof(st));
+	pthread_mutex_unlock(&ctl_lock);
 	assert_non_null(strstr(st, "connected, 2/2"));
 
 	guest_to_port(fe, c.port, pool, 0, true);

@@ -729,7 +729,7 @@ struct conc {
 };
 
 /* The switch's protocol in miniature (lib/switch: sw_sync). */
-static void conc_sync(void *arg)
+static int conc_sync(void *arg)
 {
 	struct conc *c = arg;
 	/* Release RMW: publications before it reach the reader's acquire. */
@@ -739,6 +739,7 @@ static void conc_sync(void *arg)
 	while (__atomic_load_n(&c->qs, __ATOMIC_ACQUIRE) < g &&
 	       !__atomic_load_n(&c->stop, __ATOMIC_RELAXED))
 		sched_yield();
+	return 0;
 }
 
 static void *conc_reader(void *arg)
@@ -800,7 +801,8 @@ static void *conc_reader(void *arg)
 static void test_concurrent(void **state)
 {
 	struct conc c = {0};
-	struct vsw_flow_table_config cfg = {.sync = conc_sync, .sync_arg = &c};
+	struct vsw_flow_table_config cfg = {.sync_try = conc_sync,
+					    .sync_arg = &c};
 	pthread_t th;
 	char buf[160];
 	unsigned i;
