@@ -71,7 +71,7 @@ int main(void)
 HEADERS = ["flow.h", "mem.h", "pkt.h", "port.h", "switch.h", "vhost_user.h",
            "vhost_user_fe.h", "virtio_net.h", "virtq.h", "vnet_vhost_user.h"]
 DOCS = ["README.md", "architecture.md", "concurrency.md", "control.md",
-        "testing.md", "vhost-user.md", "performance.md"]
+        "testing.md", "vhost-user.md", "performance.md", "security.md"]
 
 failures = []
 
@@ -144,6 +144,17 @@ def check_install(a, tmp):
     unit = inst(a, dest, a.unitdir, "vswd.service")
     if check(os.path.exists(unit), "vswd.service installed"):
         check_unit(a, dest, unit)
+    # the accounts the unit names (User=, Group=, SupplementaryGroups=)
+    sysusers = inst(a, dest, "lib", "sysusers.d", "vsw.conf")
+    if check(os.path.exists(sysusers), "sysusers.d/vsw.conf installed"):
+        names = set(re.findall(r"^[ug]\s+(\S+)", open(sysusers).read(),
+                               re.M))
+        text = open(unit, encoding="utf-8").read() \
+            if os.path.exists(unit) else ""
+        for key in ("User", "Group", "SupplementaryGroups"):
+            for v in re.findall(r"^%s=(.*)$" % key, text, re.M):
+                for n in v.split():
+                    check(n in names, f"unit's {key}={n} made by vsw.conf")
 
     # ---- a program built through vsw.pc ----
     env = dict(os.environ, PKG_CONFIG_PATH=pcdir,
