@@ -72,14 +72,6 @@
 #define SRV_ACCEPT_PER_RUN 256
 #define SRV_PEER_GROUPS 256 /* a peer's groups read on the stack (more: heap) */
 
-static long long srv_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 struct srv_conn {
 	int fd;
 	bool dead;     /* closed; freed at the end of the run */
@@ -1284,7 +1276,7 @@ int vsw_rpc_server_run(struct vsw_rpc_server *srv)
 {
 	struct epoll_event evs[64];
 	long long now = vsw_now_ms();
-	long long t0 = srv_now_us(), budget = srv->lim.round_us;
+	long long t0 = (long long)vsw_now_us(), budget = srv->lim.round_us;
 	size_t k, n_conns;
 	int i, n;
 
@@ -1311,7 +1303,7 @@ int vsw_rpc_server_run(struct vsw_rpc_server *srv)
 		if (!srv_has_work(c))
 			continue;
 		srv_conn_work(srv, c, srv->lim.slice_calls, now);
-		if (srv_now_us() - t0 >= budget) {
+		if ((long long)vsw_now_us() - t0 >= budget) {
 			k++;
 			break;
 		}

@@ -56,14 +56,7 @@
 #include "tap_priv.h"
 #include "vsw_atomic.h"
 #include "vsw_compiler.h"
-
-static uint64_t gone_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "vsw_time.h"
 
 /* A NETLINK_ROUTE socket subscribed to link events, or -errno. */
 static int gone_nl_open(void)
@@ -154,7 +147,7 @@ int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port, const char *what,
 	}
 	if (g->nl < 0) {
 		/* not fatal: the control thread looks every GONE_RETRY_MS */
-		g->check_ms = gone_now_ms() + VSW_GONE_RETRY_MS;
+		g->check_ms = vsw_now_ms() + VSW_GONE_RETRY_MS;
 		vsw_port_log(port, VSW_LOG_WARN,
 			     "no rtnetlink link events (%s): checking %s "
 			     "every %d ms instead",
@@ -227,7 +220,7 @@ int vsw_gone_ctl_timeout_ms(struct vsw_port *port)
 		due = g->check_ms;
 	else
 		return -1; /* healthy: netlink or the data path tell us */
-	now = gone_now_ms();
+	now = vsw_now_ms();
 	if (due <= now)
 		return 0;
 	return due - now > VSW_GONE_RETRY_MS ? VSW_GONE_RETRY_MS
@@ -373,7 +366,7 @@ static void gone_detach(struct vsw_gone *g, int why)
 	 */
 	if (vsw_port_changed(g->port) < 0) {
 		/* a data thread may still own the rxq: keep the device */
-		g->retry_ms = gone_now_ms() + VSW_GONE_RETRY_MS;
+		g->retry_ms = vsw_now_ms() + VSW_GONE_RETRY_MS;
 		vsw_port_log(g->port, VSW_LOG_ERR,
 			     "%s %s is gone but its queue could not be "
 			     "removed; retrying",
@@ -385,7 +378,7 @@ static void gone_detach(struct vsw_gone *g, int why)
 	g->ifindex = 0;
 	g->retry_err = 0;
 	g->why[0] = '\0';
-	g->tried_ms = gone_now_ms();
+	g->tried_ms = vsw_now_ms();
 	g->retry_ms = g->tried_ms + VSW_GONE_RETRY_MS;
 	vsw_port_log(g->port, VSW_LOG_WARN,
 		     "%s %s is gone (%s); link down, not polled, trying to "
@@ -399,7 +392,7 @@ static void gone_attach(struct vsw_gone *g)
 	char why[sizeof(g->why)];
 	int ret;
 
-	g->tried_ms = gone_now_ms();
+	g->tried_ms = vsw_now_ms();
 	g->retry_ms = g->tried_ms + VSW_GONE_RETRY_MS;
 	why[0] = '\0';
 	ret = g->ops->attach(g->port, why, sizeof(why));
@@ -451,13 +444,13 @@ void vsw_gone_ctl_handle(struct vsw_port *port)
 			     strerror(errno));
 	if (g->nl >= 0) {
 		gone_nl_drain(g);
-	} else if (gone_now_ms() >= g->check_ms) {
-		g->check_ms = gone_now_ms() + VSW_GONE_RETRY_MS;
+	} else if (vsw_now_ms() >= g->check_ms) {
+		g->check_ms = vsw_now_ms() + VSW_GONE_RETRY_MS;
 		gone_check(g);
 	}
 	/* Relaxed: see vsw_gone_set(). */
 	why = vsw_load_relaxed(&g->gone);
-	now = gone_now_ms();
+	now = vsw_now_ms();
 	if (why == 0 || now < g->retry_ms)
 		return; /* nothing due */
 	if (!g->detached)

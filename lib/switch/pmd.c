@@ -44,6 +44,7 @@
 #endif
 
 #include "switch_priv.h"
+#include "vsw_time.h"
 
 #define ETH_HLEN_ 14
 #define VLAN_HLEN_ 4
@@ -54,19 +55,8 @@ static inline uint64_t sw_cycles(void)
 #if defined(__x86_64__) || defined(__i386__)
 	return __rdtsc();
 #else
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return vsw_now_ns();
 #endif
-}
-
-static uint64_t sw_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /*
@@ -81,7 +71,7 @@ static void sw_clock_pair(uint64_t *tsc, uint64_t *ns)
 
 	for (i = 0;; i++) {
 		a = sw_cycles();
-		n = sw_mono_ns();
+		n = vsw_now_ns();
 		b = sw_cycles();
 		if (b - a < 20000 || i == 8)
 			break;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "switch_priv.h"
+#include "vsw_time.h"
 
 #define PORT_RL_BURST 10
 
@@ -89,13 +90,11 @@ void vsw_port_log(const struct vsw_port *port, enum vsw_log_level level,
 void vsw_port_log_rl(struct vsw_port *port, enum vsw_log_level level,
 		     const char *fmt, ...)
 {
-	struct timespec ts;
 	uint64_t now, last;
 	uint32_t tok, add;
 	va_list ap;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	now = (uint64_t)ts.tv_sec;
+	now = vsw_now_coarse_ms() / 1000;
 	last = vsw_load_relaxed(&port->rl_window);
 	if (last == 0) {
 		__atomic_compare_exchange_n(&port->rl_window, &last, now, false,

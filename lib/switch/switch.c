@@ -21,11 +21,8 @@
 
 static uint64_t sw_default_clock(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return vsw_now_coarse_ms();
 }
 
 static void sw_default_log(void *arg, enum vsw_log_level level, const char *msg)
@@ -114,7 +111,7 @@ static bool sw_stuck_check(struct vsw_switch *sw)
 	sw_log(sw, VSW_LOG_WARN,
 	       "data threads report again after %lld ms; %u deferred frees "
 	       "done",
-	       vsw_now_ms() - sw->stuck_since, sw->n_limbo);
+	       (long long)vsw_now_ms() - sw->stuck_since, sw->n_limbo);
 	sw->stuck_gp = 0;
 	sw->stuck_msg[0] = '\0';
 	sw_limbo_reclaim(sw, false);
@@ -242,9 +239,11 @@ int sw_sync_err(struct vsw_switch *sw, char *err, size_t err_len)
 
 	if (ret == -ETIMEDOUT) {
 		/* still stuck: say for how long now */
-		if (sw->stuck_gp != 0 && vsw_now_ms() - sw->stuck_since >= 1000)
+		long long for_ms = (long long)vsw_now_ms() - sw->stuck_since;
+
+		if (sw->stuck_gp != 0 && for_ms >= 1000)
 			sw_err(err, err_len, "%s (%lld s now)", sw->stuck_msg,
-			       (vsw_now_ms() - sw->stuck_since) / 1000);
+			       for_ms / 1000);
 		else
 			sw_err(err, err_len, "%s", sw->stuck_msg);
 	}

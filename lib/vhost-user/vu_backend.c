@@ -41,6 +41,7 @@
 
 #include <linux/virtio_config.h>
 
+#include "vsw_time.h"
 #include "vu_priv.h"
 
 /* A handler's verdict that refuses the value but keeps the connection. */
@@ -1068,7 +1069,7 @@ static void vu_conn_close(struct vsw_vu *vu)
 	vu->conn_fd = -1;
 	if (vu->mode == VSW_VU_CLIENT) {
 		vu->retry_ms = vu->retry_min_ms;
-		vu->next_try_ms = vu_now_ms() + vu->retry_ms;
+		vu->next_try_ms = vsw_now_ms() + vu->retry_ms;
 	}
 	if (vu->dev->disconnected != NULL)
 		vu->dev->disconnected(vu->dev->opaque);
@@ -1083,7 +1084,7 @@ void vsw_vu_disconnect(struct vsw_vu *vu)
 
 static int vu_try_connect(struct vsw_vu *vu)
 {
-	uint64_t now = vu_now_ms();
+	uint64_t now = vsw_now_ms();
 	int ret;
 
 	if (now < vu->next_try_ms)
@@ -1289,7 +1290,7 @@ int vsw_vu_timeout_ms(const struct vsw_vu *vu)
 
 	if (vu->mode != VSW_VU_CLIENT || vu->conn_fd >= 0)
 		return -1;
-	now = vu_now_ms();
+	now = vsw_now_ms();
 	if (now >= vu->next_try_ms)
 		return 0;
 	return (int)(vu->next_try_ms - now);

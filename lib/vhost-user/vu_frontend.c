@@ -45,6 +45,7 @@
 
 #include "vsw_atomic.h"
 #include "vsw_compiler.h"
+#include "vsw_time.h"
 
 #define VUFE_TIMEOUT_MS 5000
 #define VUFE_QSIZE 256
@@ -134,14 +135,6 @@ static const char *vufe_req_name(uint32_t req)
 	return n != NULL ? n : "request";
 }
 
-static uint64_t vufe_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * The session is over. The flag is written by whichever thread noticed and
  * read by every data-plane thread; it orders nothing else (the socket fd is
@@ -191,7 +184,7 @@ static int vufe_wait(struct vsw_vufe *fe, int fd, short ev, uint64_t deadline,
 	int ret;
 
 	for (;;) {
-		now = vufe_now_ms();
+		now = vsw_now_ms();
 		if (now >= deadline)
 			return vufe_fail(fe, -ETIMEDOUT,
 					 "%s: no answer within %u ms", what,
@@ -207,7 +200,7 @@ static int vufe_wait(struct vsw_vufe *fe, int fd, short ev, uint64_t deadline,
 
 static int vufe_connect_client(struct vsw_vufe *fe)
 {
-	uint64_t deadline = vufe_now_ms() + fe->cfg.timeout_ms;
+	uint64_t deadline = vsw_now_ms() + fe->cfg.timeout_ms;
 	int fd, err;
 
 	for (;;) {
@@ -224,7 +217,7 @@ static int vufe_connect_client(struct vsw_vufe *fe)
 		    err != EAGAIN)
 			return vufe_fail(fe, -err, "connect %s: %s",
 					 fe->addr.sun_path, strerror(err));
-		if (vufe_now_ms() >= deadline)
+		if (vsw_now_ms() >= deadline)
 			return vufe_fail(fe, -ETIMEDOUT,
 					 "connect %s: no back-end within %u "
 					 "ms (%s)",
@@ -238,7 +231,7 @@ static int vufe_connect_client(struct vsw_vufe *fe)
 
 static int vufe_connect_server(struct vsw_vufe *fe)
 {
-	uint64_t deadline = vufe_now_ms() + fe->cfg.timeout_ms;
+	uint64_t deadline = vsw_now_ms() + fe->cfg.timeout_ms;
 	struct stat st;
 	int fd, ret;
 
@@ -407,7 +400,7 @@ static int vufe_recv_exact(struct vsw_vufe *fe, uint32_t req, void *buf,
 static int vufe_reply(struct vsw_vufe *fe, uint32_t req, void *payload,
 		      uint32_t size)
 {
-	uint64_t deadline = vufe_now_ms() + fe->cfg.timeout_ms;
+	uint64_t deadline = vsw_now_ms() + fe->cfg.timeout_ms;
 	struct vsw_vu_hdr h;
 	int ret;
 
@@ -777,7 +770,7 @@ static int vufe_ctrl_set_pairs(struct vsw_vufe *fe)
 	struct vufe_q *q = &fe->ctrl;
 	uint8_t *b = vufe_ptr(fe, q->slots_off);
 	uint16_t pairs = htole16((uint16_t)fe->npairs);
-	uint64_t deadline = vufe_now_ms() + fe->cfg.timeout_ms;
+	uint64_t deadline = vsw_now_ms() + fe->cfg.timeout_ms;
 	struct vsw_sg sg[2] = {
 		{.addr = q->slots_off, .len = 4},
 		{.addr = q->slots_off + 8, .len = 1},
@@ -804,7 +797,7 @@ static int vufe_ctrl_set_pairs(struct vsw_vufe *fe)
 		if (ret < 0)
 			return vufe_fail(fe, ret,
 					 "control queue: back-end gone");
-		if (vufe_now_ms() >= deadline)
+		if (vsw_now_ms() >= deadline)
 			return vufe_fail(fe, -ETIMEDOUT,
 					 "control queue: no answer to "
 					 "MQ_VQ_PAIRS_SET within %u ms",

@@ -99,7 +99,6 @@ void vu_log(const struct vsw_vu *vu, enum vsw_vu_log_level level,
 int vu_sock_listen(struct vsw_vu *vu);
 int vu_sock_accept(struct vsw_vu *vu);
 int vu_sock_connect(struct vsw_vu *vu);
-uint64_t vu_now_ms(void);
 /*
  * Receive more of the current message. 1: complete (header checked by
  * check_hdr once it arrived); 0: need more bytes; negative errno: the peer

@@ -53,14 +53,6 @@ int vu_fail(struct vsw_vu *vu, int err, const char *fmt, ...)
 	return err;
 }
 
-uint64_t vu_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Does somebody answer on @addr? 1 yes, 0 no (stale), or -errno. */
 static int vu_sock_probe(const struct sockaddr_un *addr)
 {

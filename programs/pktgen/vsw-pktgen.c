@@ -32,6 +32,8 @@
 #include <vsw/pkt.h>
 #include <vsw/vhost_user_fe.h>
 
+#include "vsw_time.h"
+
 #define PG_MAGIC 0x56535750u /* "VSWP" */
 #define PG_HDRS (14 + 20 + 8)
 #define PG_MIN_SIZE (PG_HDRS + 20) /* magic, seq, timestamp */
@@ -79,14 +81,6 @@ static void pg_on_signal(int sig)
 {
 	(void)sig;
 	pg_stop = 1;
-}
-
-static uint64_t pg_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void pg_usage(FILE *f)
@@ -594,7 +588,7 @@ static int pg_receive(struct pg *g, unsigned qp, uint64_t now)
 	r = vsw_vufe_rx_burst(g->fe, qp, pk, g->o.burst);
 	if (r <= 0)
 		return r;
-	now = pg_now_ns(); /* arrival time of this burst (vDSO, no syscall) */
+	now = vsw_now_ns(); /* arrival time of this burst (vDSO, no syscall) */
 	for (i = 0; i < r; i++) {
 		g->rx_pkts++;
 		g->rx_bytes += pk[i]->len;
@@ -663,12 +657,12 @@ static int pg_run(struct pg *g)
 	unsigned q;
 	int r;
 
-	g->t0 = pg_now_ns();
+	g->t0 = vsw_now_ns();
 	end = g->o.seconds > 0 ? g->t0 + (uint64_t)(g->o.seconds * 1e9)
 			       : UINT64_MAX;
 	next_stat = stat_ns > 0 ? g->t0 + (uint64_t)stat_ns : UINT64_MAX;
 	while (!pg_stop && !pg_done(g)) {
-		now = pg_now_ns();
+		now = vsw_now_ns();
 		if (now >= end)
 			break;
 		if (now >= next_stat) {
@@ -784,7 +778,7 @@ int main(int argc, char **argv)
 					 : strerror(-ret));
 out:
 	if (g.t0 != 0)
-		pg_report(&g, "total", (double)(pg_now_ns() - g.t0) * 1e-9);
+		pg_report(&g, "total", (double)(vsw_now_ns() - g.t0) * 1e-9);
 	ok = ret == 0 && pg_verdict(&g);
 	if (g.t0 != 0 && !g.o.quiet)
 		printf("vsw-pktgen: %s\n", ok ? "PASS" : "FAIL");

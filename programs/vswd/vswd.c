@@ -72,14 +72,6 @@ static void vswd_switch_log(void *arg, enum vsw_log_level level,
 	vswd_log(arg, level, "%s", msg);
 }
 
-uint64_t vswd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* mkdir -p for the folder that will hold @path (@is_dir: @path itself). */
 static int vswd_mkdirs(const char *path, bool is_dir, mode_t mode)
 {
@@ -278,7 +270,7 @@ static int vswd_loop(struct vswd *d, int sigfd)
 		if (rt >= 0 && (t < 0 || rt < t))
 			t = rt;
 		if (d->n_pending > 0) {
-			uint64_t now = vswd_now_ms();
+			uint64_t now = vsw_now_ms();
 			int r = d->next_retry_ms > now ?
 					(int)(d->next_retry_ms - now) :
 					0;
@@ -307,12 +299,12 @@ static int vswd_loop(struct vswd *d, int sigfd)
 		/* a drain's deadline (rt) needs a run even without input */
 		if ((rc > 0 && (fds[1].revents & POLLIN)) || rt >= 0)
 			vsw_rpc_server_run(d->rpc);
-		if (d->n_pending > 0 && vswd_now_ms() >= d->next_retry_ms)
+		if (d->n_pending > 0 && vsw_now_ms() >= d->next_retry_ms)
 			vswd_retry_pending(d);
 		/* the switch's own timeout wakes the loop at least every s */
-		if (vswd_now_ms() >= d->next_expire_ms) {
+		if (vsw_now_ms() >= d->next_expire_ms) {
 			vswd_flows_expire(d);
-			d->next_expire_ms = vswd_now_ms() + 1000;
+			d->next_expire_ms = vsw_now_ms() + 1000;
 		}
 	}
 }

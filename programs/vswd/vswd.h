@@ -15,6 +15,7 @@
 
 #include "vsw_config.h"
 #include "vsw_rpc.h"
+#include "vsw_time.h"
 
 #define VSWD_VERSION "0.1.0"
 /* Ports that failed to open at restore are retried this often. */
@@ -68,7 +69,6 @@ struct vswd {
 
 void vswd_log(const struct vswd *d, enum vsw_log_level level,
 	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-uint64_t vswd_now_ms(void);
 
 /* The JSON-RPC methods (vswd_ctl.c). */
 extern const struct vsw_rpc_method vswd_methods[];

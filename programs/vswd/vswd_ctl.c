@@ -90,7 +90,7 @@ static int ctl_pending_add(struct vswd *d, const struct vsw_cfg_port *port,
 	p = &d->pending[d->n_pending++];
 	p->port = *port;
 	snprintf(p->why, sizeof(p->why), "%s", why);
-	d->next_retry_ms = vswd_now_ms() + VSWD_RETRY_MS;
+	d->next_retry_ms = vsw_now_ms() + VSWD_RETRY_MS;
 	return 0;
 }
 
@@ -1288,7 +1288,7 @@ void vswd_retry_pending(struct vswd *d)
 		vswd_log(d, VSW_LOG_INFO, "port %s is back", p->port.name);
 		*p = d->pending[--d->n_pending];
 	}
-	d->next_retry_ms = vswd_now_ms() + VSWD_RETRY_MS;
+	d->next_retry_ms = vsw_now_ms() + VSWD_RETRY_MS;
 }
 
 /* Add a default port to the store and the switch; a failure only warns. */
