@@ -55,6 +55,7 @@
 
 #include <linux/virtio_net.h>
 
+#include <vsw/log.h>
 #include <vsw/pkt.h>
 
 /* Packets per recv / send call at most: the switch's batch size. */
@@ -65,13 +66,6 @@
 #define VSW_PORT_NAME_MAX 64
 
 struct vsw_port;
-
-enum vsw_log_level {
-	VSW_LOG_ERR = 0,
-	VSW_LOG_WARN = 1,
-	VSW_LOG_INFO = 2,
-	VSW_LOG_DEBUG = 3,
-};
 
 /* Why a packet was dropped; counted per rxq or per txq as noted. */
 enum vsw_drop_reason {

@@ -38,6 +38,7 @@
 
 #include <linux/vhost_types.h> /* vhost_vring_state, vhost_vring_addr */
 
+#include <vsw/log.h>
 #include <vsw/mem.h>
 #include <vsw/virtq.h>
 
@@ -137,15 +138,12 @@ struct vsw_vu_mem_single {
 
 struct vsw_vu;
 
-enum vsw_vu_log_level {
-	VSW_VU_LOG_ERR = 0, /* a connection was closed because of the peer */
-	VSW_VU_LOG_WARN,
-	VSW_VU_LOG_INFO,  /* connect / disconnect */
-	VSW_VU_LOG_DEBUG, /* every message */
-};
-
-/* One formatted line, no trailing newline. */
-typedef void vsw_vu_log_fn(void *opaque, enum vsw_vu_log_level level,
+/*
+ * One formatted line, no trailing newline. VSW_LOG_ERR: a connection was
+ * closed because of the peer; INFO: connect / disconnect; DEBUG: every
+ * message.
+ */
+typedef void vsw_vu_log_fn(void *opaque, enum vsw_log_level level,
 			   const char *line);
 
 /* A queue the device may use, as passed to queue_start / queue_stop. */
@@ -218,7 +216,7 @@ struct vsw_vu_config {
 	const struct vsw_vu_device *dev;
 	vsw_vu_log_fn *log; /* NULL: stderr */
 	void *log_opaque;
-	enum vsw_vu_log_level log_level; /* lines above it are dropped */
+	enum vsw_log_level log_level; /* lines above it are dropped */
 	unsigned retry_min_ms; /* CLIENT: first retry delay, 0 = 100 */
 	unsigned retry_max_ms; /* CLIENT: backoff cap, 0 = 5000 */
 	/*
@@ -257,7 +255,7 @@ int vsw_vu_timeout_ms(const struct vsw_vu *vu);
  * execute at most one message (a partly received message is kept for the
  * next call). Returns 0, or a negative errno when this call closed the
  * connection: -ECONNRESET (the peer hung up) or the reason a message was
- * refused (logged once at VSW_VU_LOG_ERR). The object stays usable either
+ * refused (logged once at VSW_LOG_ERR). The object stays usable either
  * way: a server listens again, a client schedules a reconnect.
  */
 int vsw_vu_handle(struct vsw_vu *vu);

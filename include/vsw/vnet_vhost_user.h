@@ -62,7 +62,7 @@ struct vsw_vnet_vu_config {
 	struct vsw_pkt_pool *pool; /* the data thread's packet pool */
 	vsw_vu_log_fn *log;	   /* NULL: stderr */
 	void *log_opaque;
-	enum vsw_vu_log_level log_level;
+	enum vsw_log_level log_level;
 	unsigned retry_min_ms, retry_max_ms; /* CLIENT mode backoff */
 	unsigned sock_mode;	/* SERVER socket file: as vsw_vu_config */
 	bool sock_gid_set;

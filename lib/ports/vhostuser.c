@@ -110,21 +110,12 @@ struct vhu_port {
 	uint32_t paused;
 };
 
-static void vhu_log(void *opaque, enum vsw_vu_log_level level,
+static void vhu_log(void *opaque, enum vsw_log_level level,
 		    const char *line)
 {
-	static const enum vsw_log_level map[] = {
-		[VSW_VU_LOG_ERR] = VSW_LOG_ERR,
-		[VSW_VU_LOG_WARN] = VSW_LOG_WARN,
-		[VSW_VU_LOG_INFO] = VSW_LOG_INFO,
-		[VSW_VU_LOG_DEBUG] = VSW_LOG_DEBUG,
-	};
 	struct vhu_port *h = opaque;
 
-	vsw_port_log(h->port,
-		     (unsigned)level < VSW_ARRAY_SIZE(map) ? map[level]
-							     : VSW_LOG_DEBUG,
-		     "%s", line);
+	vsw_port_log(h->port, level, "%s", line);
 }
 
 /* Make the epoll set the fds vsw_vnet_vu watches now. */
@@ -298,7 +289,7 @@ static int vhu_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 	vc.pool = h->idle_pool;
 	vc.log = vhu_log;
 	vc.log_opaque = h;
-	vc.log_level = VSW_VU_LOG_INFO;
+	vc.log_level = VSW_LOG_INFO;
 	ret = vsw_vnet_vu_create(&vc, &h->vu);
 	if (ret == -EADDRINUSE && !client) {
 		vsw_port_errf(err, err_len,

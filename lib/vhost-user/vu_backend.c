@@ -357,7 +357,7 @@ static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 			       ": device refused to start it: %s",
 			       idx, strerror(-ret));
 	}
-	vu_log(vu, VSW_VU_LOG_DEBUG,
+	vu_log(vu, VSW_LOG_DEBUG,
 	       "queue %" PRIu32 " started (size %" PRIu32 ", base %" PRIu32
 	       "%s)",
 	       idx, q->num, base,
@@ -377,7 +377,7 @@ static void vu_queue_stop(struct vsw_vu *vu, uint32_t idx)
 	q->base = vsw_vq_dev_get_base(q->vq);
 	vsw_vq_dev_destroy(q->vq);
 	q->vq = NULL;
-	vu_log(vu, VSW_VU_LOG_DEBUG,
+	vu_log(vu, VSW_LOG_DEBUG,
 	       "queue %" PRIu32 " stopped (base %" PRIu32 ")", idx, q->base);
 }
 
@@ -678,7 +678,7 @@ static int vu_set_mem_table(struct vsw_vu *vu, struct vu_msg *m)
 	ret = vu_mem_rebuild(vu);
 	if (ret < 0)
 		return ret; /* the connection closes and unmaps everything */
-	vu_log(vu, VSW_VU_LOG_DEBUG, "memory table: %" PRIu32 " regions", n);
+	vu_log(vu, VSW_LOG_DEBUG, "memory table: %" PRIu32 " regions", n);
 	return vu_start_all(vu);
 unmap:
 	while (i-- > 0)
@@ -932,13 +932,13 @@ static int vu_net_set_mtu(struct vsw_vu *vu, struct vu_msg *m)
 	int ret;
 
 	if (v < 68 || v > 65535) {
-		vu_log(vu, VSW_VU_LOG_WARN, "NET_SET_MTU: %" PRIu64 " refused",
+		vu_log(vu, VSW_LOG_WARN, "NET_SET_MTU: %" PRIu64 " refused",
 		       v);
 		return VU_NACK;
 	}
 	ret = vu->dev->mtu_set(vu->dev->opaque, (uint16_t)v);
 	if (ret < 0) {
-		vu_log(vu, VSW_VU_LOG_WARN,
+		vu_log(vu, VSW_LOG_WARN,
 		       "NET_SET_MTU: device refused %" PRIu64 ": %s", v,
 		       strerror(-ret));
 		return VU_NACK;
@@ -957,7 +957,7 @@ static int vu_set_status(struct vsw_vu *vu, struct vu_msg *m)
 	if (vu->dev->status_set != NULL)
 		ret = vu->dev->status_set(vu->dev->opaque, (uint8_t)v);
 	if (ret < 0) {
-		vu_log(vu, VSW_VU_LOG_WARN,
+		vu_log(vu, VSW_LOG_WARN,
 		       "SET_STATUS: device refused 0x%" PRIx64 ": %s", v,
 		       strerror(-ret));
 		return VU_NACK;
@@ -1015,7 +1015,7 @@ static int vu_dispatch(struct vsw_vu *vu)
 		   vu_pf(vu, VSW_VU_PF_REPLY_ACK);
 	int ret;
 
-	vu_log(vu, VSW_VU_LOG_DEBUG, "%s (%" PRIu32 " bytes, %u fds)", d->name,
+	vu_log(vu, VSW_LOG_DEBUG, "%s (%" PRIu32 " bytes, %u fds)", d->name,
 	       h->size, m.nfds);
 	if (vu->rx.fds_overflow)
 		ret = vu_fail(vu, -EBADMSG, "more than %d fds", VSW_VU_MAX_FDS);
@@ -1078,7 +1078,7 @@ static void vu_conn_close(struct vsw_vu *vu)
 void vsw_vu_disconnect(struct vsw_vu *vu)
 {
 	if (vu->conn_fd >= 0)
-		vu_log(vu, VSW_VU_LOG_INFO, "connection closed locally");
+		vu_log(vu, VSW_LOG_INFO, "connection closed locally");
 	vu_conn_close(vu);
 }
 
@@ -1092,7 +1092,7 @@ static int vu_try_connect(struct vsw_vu *vu)
 	ret = vu_sock_connect(vu);
 	if (ret < 0) {
 		vu->next_try_ms = now + vu->retry_ms;
-		vu_log(vu, VSW_VU_LOG_DEBUG, "connect: %s (retry in %u ms)",
+		vu_log(vu, VSW_LOG_DEBUG, "connect: %s (retry in %u ms)",
 		       strerror(-ret), vu->retry_ms);
 		vu->retry_ms = vu->retry_ms * 2 > vu->retry_max_ms
 				       ? vu->retry_max_ms
@@ -1100,7 +1100,7 @@ static int vu_try_connect(struct vsw_vu *vu)
 		return 0;
 	}
 	vu->retry_ms = vu->retry_min_ms;
-	vu_log(vu, VSW_VU_LOG_INFO, "connected to the front-end");
+	vu_log(vu, VSW_LOG_INFO, "connected to the front-end");
 	return 0;
 }
 
@@ -1119,11 +1119,11 @@ int vsw_vu_handle(struct vsw_vu *vu)
 			    ret == -ECONNABORTED)
 				return 0;
 			if (ret < 0) {
-				vu_log(vu, VSW_VU_LOG_WARN, "accept: %s",
+				vu_log(vu, VSW_LOG_WARN, "accept: %s",
 				       strerror(-ret));
 				return ret;
 			}
-			vu_log(vu, VSW_VU_LOG_INFO, "front-end connected");
+			vu_log(vu, VSW_LOG_INFO, "front-end connected");
 			return 0;
 		case VSW_VU_CLIENT:
 			return vu_try_connect(vu);
@@ -1143,15 +1143,15 @@ int vsw_vu_handle(struct vsw_vu *vu)
 	if (ret == 0)
 		return 0;
 	if (ret == -ECONNRESET || ret == -EPIPE) {
-		vu_log(vu, VSW_VU_LOG_INFO, "front-end disconnected");
+		vu_log(vu, VSW_LOG_INFO, "front-end disconnected");
 		ret = -ECONNRESET;
 	} else if (!have_hdr) {
-		vu_log(vu, VSW_VU_LOG_ERR, "closing connection: %s", vu->why);
+		vu_log(vu, VSW_LOG_ERR, "closing connection: %s", vu->why);
 	} else if ((name = vsw_vu_request_name(req)) != NULL) {
-		vu_log(vu, VSW_VU_LOG_ERR, "closing connection: %s: %s", name,
+		vu_log(vu, VSW_LOG_ERR, "closing connection: %s: %s", name,
 		       vu->why);
 	} else {
-		vu_log(vu, VSW_VU_LOG_ERR,
+		vu_log(vu, VSW_LOG_ERR,
 		       "closing connection: request %" PRIu32 ": %s", req,
 		       vu->why);
 	}

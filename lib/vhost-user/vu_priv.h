@@ -63,7 +63,7 @@ struct vsw_vu {
 	uint64_t pf_offered; /* protocol features we offer */
 	vsw_vu_log_fn *log;
 	void *log_opaque;
-	enum vsw_vu_log_level log_level;
+	enum vsw_log_level log_level;
 
 	int listen_fd; /* SERVER */
 	dev_t listen_dev; /* SERVER: the socket file bound, to remove */
@@ -92,7 +92,7 @@ struct vsw_vu {
 };
 
 /* Logging (vu_socket.c). */
-void vu_log(const struct vsw_vu *vu, enum vsw_vu_log_level level,
+void vu_log(const struct vsw_vu *vu, enum vsw_log_level level,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Socket helpers (vu_socket.c); 0 or negative errno. */

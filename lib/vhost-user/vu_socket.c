@@ -21,7 +21,7 @@
 
 #include "vu_priv.h"
 
-void vu_log(const struct vsw_vu *vu, enum vsw_vu_log_level level,
+void vu_log(const struct vsw_vu *vu, enum vsw_log_level level,
 	    const char *fmt, ...)
 {
 	char line[320];

@@ -66,7 +66,7 @@ struct vsw_vnet_vu {
 	unsigned nattached;
 	vsw_vu_log_fn *log;
 	void *log_opaque;
-	enum vsw_vu_log_level log_level;
+	enum vsw_log_level log_level;
 	struct vsw_vq_dev *ctrl_vq; /* control queue, control thread only */
 	int ctrl_kick, ctrl_call;
 	bool ctrl_broken_logged;
@@ -82,10 +82,10 @@ struct vsw_vnet_vu {
 	struct vnvu_q q[]; /* 2 * max_qp data queues */
 };
 
-static void vnvu_log(struct vsw_vnet_vu *v, enum vsw_vu_log_level lvl,
+static void vnvu_log(struct vsw_vnet_vu *v, enum vsw_log_level lvl,
 		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void vnvu_log(struct vsw_vnet_vu *v, enum vsw_vu_log_level lvl,
+static void vnvu_log(struct vsw_vnet_vu *v, enum vsw_log_level lvl,
 		     const char *fmt, ...)
 {
 	char line[256];
@@ -148,7 +148,7 @@ static void vnvu_sync(struct vsw_vnet_vu *v)
 			t0 = now;
 			next = now + 1000;
 		} else if (now >= next) {
-			vnvu_log(v, VSW_VU_LOG_ERR,
+			vnvu_log(v, VSW_LOG_ERR,
 				 "the data thread has not reached a quiescent "
 				 "point for %lld ms (inside one round?); "
 				 "queue_stop waits for it",
@@ -173,7 +173,7 @@ static int vnvu_vnet_ready(struct vsw_vnet_vu *v, uint64_t features)
 
 	if (v->nattached > 0 || v->ctrl_vq != NULL) {
 		if (features != v->vnet_features) {
-			vnvu_log(v, VSW_VU_LOG_ERR,
+			vnvu_log(v, VSW_LOG_ERR,
 				 "features changed under running queues");
 			return -EPROTO;
 		}
@@ -232,7 +232,7 @@ static int vnvu_queue_start(void *opaque, const struct vsw_vu_queue *q)
 	}
 	if (q->index >= 2U * v->max_qp ||
 	    (!(q->features & VSW_VNET_BIT(VIRTIO_NET_F_MQ)) && q->index >= 2)) {
-		vnvu_log(v, VSW_VU_LOG_ERR, "queue %u is not a data queue",
+		vnvu_log(v, VSW_LOG_ERR, "queue %u is not a data queue",
 			 q->index);
 		return -EINVAL;
 	}
@@ -476,7 +476,7 @@ int vsw_vnet_vu_ctl_handle(struct vsw_vnet_vu *v)
 		ret = vsw_vnet_ctrl_process(v->vnet, v->ctrl_vq, v->ctrl_call);
 		if (ret < 0 && !v->ctrl_broken_logged) {
 			v->ctrl_broken_logged = true;
-			vnvu_log(v, VSW_VU_LOG_WARN, "control queue broken: %s",
+			vnvu_log(v, VSW_LOG_WARN, "control queue broken: %s",
 				 vsw_vq_fault_str(vsw_vq_dev_fault(v->ctrl_vq)));
 		}
 	}
@@ -583,7 +583,7 @@ static VSW_COLD void vnvu_q_fault(struct vsw_vnet_vu *v, unsigned qidx)
 	struct vnvu_q *dq = &v->q[qidx];
 
 	dq->fault_logged = true;
-	vnvu_log(v, VSW_VU_LOG_WARN, "queue %u (%s %u) broken: %s", qidx,
+	vnvu_log(v, VSW_LOG_WARN, "queue %u (%s %u) broken: %s", qidx,
 		 (qidx & 1) ? "transmitq" : "receiveq", qidx / 2,
 		 vsw_vq_fault_str(vsw_vq_dev_fault(dq->vq)));
 }

@@ -69,7 +69,7 @@ static void td_disconnected(void *o)
 	td->ndisconnect++;
 }
 
-static void td_log(void *o, enum vsw_vu_log_level level, const char *line)
+static void td_log(void *o, enum vsw_log_level level, const char *line)
 {
 	struct tdev *td = o;
 	int n;
@@ -114,7 +114,7 @@ struct vsw_vu *fe_backend_pair(struct tdev *td, int *fe)
 	cfg.dev = &td->dev;
 	cfg.log = td_log;
 	cfg.log_opaque = td;
-	cfg.log_level = VSW_VU_LOG_DEBUG;
+	cfg.log_level = VSW_LOG_DEBUG;
 	assert_int_equal(vsw_vu_create(&cfg, &vu), 0);
 	assert_true(vsw_vu_connected(vu));
 	*fe = sv[0];

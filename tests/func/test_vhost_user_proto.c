@@ -600,7 +600,7 @@ static struct vsw_vu *mk_path_backend(struct tdev *td, enum vsw_vu_mode mode,
 	cfg.mode = mode;
 	cfg.path = path;
 	cfg.dev = &td->dev;
-	cfg.log_level = VSW_VU_LOG_WARN; /* default logger: stderr */
+	cfg.log_level = VSW_LOG_WARN; /* default logger: stderr */
 	cfg.retry_min_ms = 10;
 	cfg.retry_max_ms = 40;
 	assert_int_equal(vsw_vu_create(&cfg, &vu), 0);

@@ -92,7 +92,7 @@ struct logcap {
 	size_t len;
 };
 
-static void logcap_fn(void *opaque, enum vsw_vu_log_level level,
+static void logcap_fn(void *opaque, enum vsw_log_level level,
 		      const char *line)
 {
 	struct logcap *lc = opaque;
@@ -278,7 +278,7 @@ static void traffic(bool packed)
 	vc.fd = sv[0];
 	vc.max_qp = 1;
 	vc.pool = pool;
-	vc.log_level = VSW_VU_LOG_WARN;
+	vc.log_level = VSW_LOG_WARN;
 	vc.log = logcap_fn;
 	vc.log_opaque = &lc;
 	assert_int_equal(pthread_mutex_init(&lc.lock, NULL), 0);

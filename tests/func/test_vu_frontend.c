@@ -115,7 +115,7 @@ static void lb_disconnected(void *o)
 	lb->vnet = NULL;
 }
 
-static void lb_quiet(void *o, enum vsw_vu_log_level l, const char *line)
+static void lb_quiet(void *o, enum vsw_log_level l, const char *line)
 {
 	(void)o;
 	(void)l;

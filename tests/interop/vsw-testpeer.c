@@ -478,7 +478,7 @@ static void *data_thread(void *arg)
 	return NULL;
 }
 
-static void log_line(void *opaque, enum vsw_vu_log_level level,
+static void log_line(void *opaque, enum vsw_log_level level,
 		     const char *line)
 {
 	static const char *const names[] = {"err", "warn", "info", "debug"};
@@ -647,9 +647,9 @@ int main(int argc, char **argv)
 	memcpy(vc.mac, pr.mac, 6);
 	vc.pool = pr.pool;
 	vc.log = log_line;
-	vc.log_level = pr.verbose ? VSW_VU_LOG_DEBUG
-		       : pr.quiet ? VSW_VU_LOG_WARN
-				  : VSW_VU_LOG_INFO;
+	vc.log_level = pr.verbose ? VSW_LOG_DEBUG
+		       : pr.quiet ? VSW_LOG_WARN
+				  : VSW_LOG_INFO;
 	vc.retry_min_ms = 50;
 	vc.retry_max_ms = 500;
 	ret = vsw_vnet_vu_create(&vc, &pr.v);

@@ -68,8 +68,9 @@ int main(void)
 }
 """
 
-HEADERS = ["flow.h", "mem.h", "pkt.h", "port.h", "switch.h", "vhost_user.h",
-           "vhost_user_fe.h", "virtio_net.h", "virtq.h", "vnet_vhost_user.h"]
+HEADERS = ["flow.h", "log.h", "mem.h", "pkt.h", "port.h", "switch.h",
+           "vhost_user.h", "vhost_user_fe.h", "virtio_net.h", "virtq.h",
+           "vnet_vhost_user.h"]
 DOCS = ["README.md", "architecture.md", "concurrency.md", "control.md",
         "testing.md", "vhost-user.md", "performance.md", "security.md"]
 
