@@ -129,7 +129,8 @@ static inline int vlan_out(const struct sw_vlan *v, uint16_t vlan)
 	return vlan != 0 && vlan != v->native;
 }
 
-static inline void vnet_adjust(struct vsw_pkt *pkt, int delta)
+/* The offload offsets of a frame whose header grew or shrank by @delta. */
+static inline void sw_offload_shift(struct vsw_pkt *pkt, int delta)
 {
 	if (pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
 		pkt->vnet.csum_start = (uint16_t)(pkt->vnet.csum_start + delta);
@@ -144,7 +145,7 @@ static inline void vlan_pop(struct vsw_pkt *pkt)
 
 	memmove(d + VLAN_HLEN_, d, 12);
 	vsw_pkt_adj(pkt, VLAN_HLEN_);
-	vnet_adjust(pkt, -VLAN_HLEN_);
+	sw_offload_shift(pkt, -VLAN_HLEN_);
 }
 
 static inline bool vlan_push(struct vsw_pkt *pkt, uint16_t vlan)
@@ -158,7 +159,7 @@ static inline bool vlan_push(struct vsw_pkt *pkt, uint16_t vlan)
 	d[13] = TPID_8021Q & 0xff;
 	d[14] = (uint8_t)(vlan >> 8);
 	d[15] = (uint8_t)vlan;
-	vnet_adjust(pkt, VLAN_HLEN_);
+	sw_offload_shift(pkt, VLAN_HLEN_);
 	return true;
 }
 
