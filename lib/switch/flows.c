@@ -161,12 +161,9 @@ static struct sw_bridge *sw_flows_bridge(struct vsw_switch *sw,
 {
 	struct sw_bridge *br = bridge ? sw_bridge_find(sw, bridge) : NULL;
 
-	if (err != NULL && err_len != 0) {
-		err[0] = '\0';
-		if (br == NULL)
-			snprintf(err, err_len, "no bridge %s",
-				 bridge ? bridge : "(null)");
-	}
+	sw_err_clear(err, err_len);
+	if (br == NULL)
+		sw_err(err, err_len, "no bridge %s", bridge ? bridge : "(null)");
 	return br;
 }
 
@@ -185,17 +182,16 @@ int vsw_switch_flow_add(struct vsw_switch *sw, const char *bridge,
 	if (ret < 0)
 		return ret;
 	if (spec == NULL || spec->actions == NULL) {
-		snprintf(err, err_len, "a flow to add needs actions=");
+		sw_err(err, err_len, "a flow to add needs actions=");
 		return -EINVAL;
 	}
 	fast = sw_flows_begin(br);
 	ret = vsw_flow_table_add(br->flows, spec, sw_now_ms(sw));
 	sw_flows_end(sw, br, fast);
 	if (ret == -ENOSPC)
-		snprintf(err, err_len, "bridge %s: flow table full", bridge);
+		sw_err(err, err_len, "bridge %s: flow table full", bridge);
 	else if (ret < 0)
-		snprintf(err, err_len, "bridge %s: %s", bridge,
-			 strerror(-ret));
+		sw_err(err, err_len, "bridge %s: %s", bridge, strerror(-ret));
 	return ret;
 }
 
@@ -224,8 +220,7 @@ int vsw_switch_flow_del(struct vsw_switch *sw, const char *bridge,
 	ret = vsw_flow_table_del(br->flows, spec, strict);
 	sw_flows_end(sw, br, fast);
 	if (ret < 0)
-		snprintf(err, err_len, "bridge %s: %s", bridge,
-			 strerror(-ret));
+		sw_err(err, err_len, "bridge %s: %s", bridge, strerror(-ret));
 	return ret;
 }
 
@@ -244,17 +239,16 @@ int vsw_switch_flow_mod(struct vsw_switch *sw, const char *bridge,
 	if (ret < 0)
 		return ret;
 	if (spec == NULL || spec->actions == NULL) {
-		snprintf(err, err_len, "a flow to modify needs actions=");
+		sw_err(err, err_len, "a flow to modify needs actions=");
 		return -EINVAL;
 	}
 	fast = sw_flows_begin(br);
 	ret = vsw_flow_table_mod(br->flows, spec, strict, sw_now_ms(sw));
 	sw_flows_end(sw, br, fast);
 	if (ret == -ENOSPC)
-		snprintf(err, err_len, "bridge %s: flow table full", bridge);
+		sw_err(err, err_len, "bridge %s: flow table full", bridge);
 	else if (ret < 0)
-		snprintf(err, err_len, "bridge %s: %s", bridge,
-			 strerror(-ret));
+		sw_err(err, err_len, "bridge %s: %s", bridge, strerror(-ret));
 	return ret;
 }
 

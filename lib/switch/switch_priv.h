@@ -264,9 +264,28 @@ static inline uint64_t sw_now_ms(const struct vsw_switch *sw)
 	return sw->cfg.clock_ms(sw->cfg.clock_arg);
 }
 
-/* switch.c */
+/* log.c */
 void sw_log(const struct vsw_switch *sw, enum vsw_log_level level,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* cfg.log when the caller gives none: stderr. */
+void sw_default_log(void *arg, enum vsw_log_level level, const char *msg);
+/* The caller's error message (err may be NULL or err_len 0). */
+void sw_err(char *err, size_t err_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void sw_err_clear(char *err, size_t err_len);
+
+/* sync.c */
+#define SW_SYNC_TIMEOUT_DEFAULT_MS 5000
+#define SW_STUCK_POLL_MS 100 /* the control loop's look at a stuck thread */
+/* Run what waits for grace periods every thread has passed (all: all). */
+void sw_limbo_reclaim(struct vsw_switch *sw, bool all);
+/*
+ * A stuck thread that has come round: clear the state, free what waited
+ * for it. Returns true if no thread is (still) stuck.
+ */
+bool sw_stuck_check(struct vsw_switch *sw);
+/* free(arg), as a sw_retire() callback. */
+void sw_free_fn(void *arg);
 /*
  * One grace period, bounded by cfg.sync_timeout_ms: 0, or -ETIMEDOUT (a
  * thread is stuck; named in sw->stuck_msg and the log). Control thread.
@@ -292,17 +311,19 @@ struct sw_pmd_list *sw_list_alloc(unsigned n);
 void sw_port_set_txq(struct vsw_switch *sw, struct vsw_port *port,
 		     unsigned n_txq);
 
+/* switch.c */
+/* Bridge by name, or NULL. */
+struct sw_bridge *sw_bridge_find(struct vsw_switch *sw, const char *name);
+/* Republish br's port set (flood, ofports, LOCAL) without skip. */
+int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
+		     const struct vsw_port *skip, struct sw_flood **old);
+
 /* flows.c */
 /* The bridge's table and caches for the current threads. */
 int sw_flows_init(struct vsw_switch *sw, struct sw_bridge *br);
 void sw_flows_fini(struct sw_bridge *br);
 /* Caches for threads 0 .. n-1 of every bridge (threads restart). */
 int sw_flows_threads(struct vsw_switch *sw, unsigned n);
-/* Bridge by name, or NULL. */
-struct sw_bridge *sw_bridge_find(struct vsw_switch *sw, const char *name);
-/* Republish br's port set (flood, ofports, LOCAL) without skip. */
-int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
-		     const struct vsw_port *skip, struct sw_flood **old);
 
 /* pmd.c */
 int sw_pmd_start(struct vsw_switch *sw, struct sw_pmd *pmd, unsigned idx);
