@@ -31,17 +31,6 @@ void sw_log(const struct vsw_switch *sw, enum vsw_log_level level,
 	sw->cfg.log(sw->cfg.log_arg, level, msg);
 }
 
-void sw_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
-
 void sw_err_clear(char *err, size_t err_len)
 {
 	if (err != NULL && err_len != 0)

@@ -269,9 +269,8 @@ void sw_log(const struct vsw_switch *sw, enum vsw_log_level level,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* cfg.log when the caller gives none: stderr. */
 void sw_default_log(void *arg, enum vsw_log_level level, const char *msg);
-/* The caller's error message (err may be NULL or err_len 0). */
-void sw_err(char *err, size_t err_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* The caller's error message (err may be NULL): vsw/port.h's, one copy. */
+#define sw_err vsw_port_errf
 void sw_err_clear(char *err, size_t err_len);
 
 /* sync.c */
