@@ -33,39 +33,6 @@
 
 #include "vswd.h"
 
-static const char *const vswd_level_names[] = {
-	[VSW_LOG_ERR] = "error",
-	[VSW_LOG_WARN] = "warning",
-	[VSW_LOG_INFO] = "info",
-	[VSW_LOG_DEBUG] = "debug",
-};
-
-/* sd-daemon(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
-static const int vswd_level_prio[] = { 3, 4, 6, 7 };
-
-/*
- * Any thread (the switch logs from its data threads): one fprintf per line,
- * which stdio locks, and only fields that never change after start.
- */
-void vswd_log(const struct vswd *d, enum vsw_log_level level,
-	      const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	if (level > d->log_level || level > VSW_LOG_DEBUG)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (d->log_prio)
-		fprintf(stderr, "<%d>%s: %s\n", vswd_level_prio[level],
-			vswd_level_names[level], line);
-	else
-		fprintf(stderr, "vswd: %s: %s\n", vswd_level_names[level],
-			line);
-}
-
 static void vswd_switch_log(void *arg, enum vsw_log_level level,
 			    const char *msg)
 {
@@ -339,7 +306,7 @@ int main(int argc, char **argv)
 	unsigned int cfg_flags = 0;
 	bool created;
 	sigset_t sigs;
-	int opt, rc, sigfd = -1, status = 1;
+	int opt, rc, lvl, sigfd = -1, status = 1;
 
 	d.log_prio = !isatty(STDERR_FILENO);
 	vswd_ctlsock_init(&ctlsock);
@@ -369,18 +336,15 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'l':
-			for (i = 0; i <= VSW_LOG_DEBUG; i++)
-				if (!strcmp(optarg, vswd_level_names[i]) ||
-				    !strncmp(optarg, vswd_level_names[i], 3))
-					break;
-			if (i > VSW_LOG_DEBUG) {
+			lvl = vswd_log_level_parse(optarg);
+			if (lvl < 0) {
 				fprintf(stderr,
 					"vswd: --log-level: err, warn, info "
 					"or debug, got '%s'\n",
 					optarg);
 				return 2;
 			}
-			d.log_level = (enum vsw_log_level)i;
+			d.log_level = (enum vsw_log_level)lvl;
 			break;
 		case 'n':
 			cfg_flags |= VSW_CFG_OPEN_EMPTY_OK;

@@ -70,10 +70,25 @@ struct vswd {
 void vswd_log(const struct vswd *d, enum vsw_log_level level,
 	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * Files and what they depend on: vswd.c (main, the loop) on everything;
+ * vswd_ctl.c (the method table, bridge / port / show / fdb / option
+ * methods) on vswd_flow.c, vswd_stats.c, vswd_ctlsock.c, vswd_port.c and
+ * vswd_params.c; vswd_start.c on vswd_port.c and vswd_flow.c; the leaves
+ * vswd_log.c, vswd_params.c, vswd_port.c, vswd_paths.c, vswd_priv.c.
+ */
+
+/* Longest error message of a switch or store call. */
+#define VSWD_ERR_MAX 256
+
+/* Log levels by name (vswd_log.c): "err", "warning", ... or -1. */
+int vswd_log_level_parse(const char *name);
+
 /* The JSON-RPC methods (vswd_ctl.c). */
 extern const struct vsw_rpc_method vswd_methods[];
 extern const size_t vswd_n_methods;
 
+/* Start (vswd_start.c). */
 /*
  * Put the stored configuration into the switch: options, bridges, ports (a
  * port that fails to open goes to the pending list). 0 or negative errno.
@@ -81,18 +96,48 @@ extern const size_t vswd_n_methods;
 int vswd_restore(struct vswd *d);
 /* On a store never initialized: br0 with a tap and a vhostuser port. */
 int vswd_defaults(struct vswd *d);
-/* Retry the pending ports whose time has come. */
-void vswd_retry_pending(struct vswd *d);
 /* Print the socket paths and the QEMU command line of each vhostuser port. */
 void vswd_print_banner(struct vswd *d);
+
+/* Stored ports in the switch (vswd_port.c). */
+/*
+ * Open @p in the switch with its options (and vswd's vhost-user socket
+ * settings, its path checked), its OpenFlow number and VLANs; all or
+ * nothing. 0 or -errno with @err set.
+ */
+int vswd_port_open(struct vswd *d, const struct vsw_cfg_port *p, char *err,
+		   size_t len);
+/* The switch's VLAN settings of @p from the stored ones. */
+int vswd_port_set_vlan(struct vswd *d, const struct vsw_cfg_port *p,
+		       char *err, size_t len);
+struct vswd_pending *vswd_pending_find(struct vswd *d, const char *name);
+void vswd_pending_remove(struct vswd *d, const char *name);
+/* Keep @port (and why it failed) for a retry. 0 or -ENOMEM. */
+int vswd_pending_add(struct vswd *d, const struct vsw_cfg_port *port,
+		     const char *why);
+/* Retry the pending ports whose time has come. */
+void vswd_retry_pending(struct vswd *d);
 void vswd_free_pending(struct vswd *d);
 
+/* Request helpers of the method files (vswd_params.c). */
+int vswd_bad_name(struct vsw_rpc_err *e, const char *what, const char *name);
+/* Store error into the answer (rolled back): its errno is kept. */
+int vswd_cfg_fail(struct vswd *d, struct vsw_rpc_err *e, int rc);
+/* COMMIT; on failure the answer says the change was undone. */
+int vswd_commit(struct vswd *d, struct vsw_rpc_err *e);
+/* Required parameter "bridge": a valid name (not checked to exist). */
+int vswd_bridge_name_param(json_t *params, const char **bridge,
+			   struct vsw_rpc_err *e);
+/* An error answer unless bridge @bridge is stored. */
+int vswd_need_bridge(struct vswd *d, const char *bridge,
+		     struct vsw_rpc_err *e);
 /*
- * Request parameter "bridge" (vswd_ctl.c): a valid name of an existing
- * bridge. Absent is an error when required, else 0 with *br NULL.
+ * Request parameter "bridge": a valid name of an existing bridge. Absent
+ * is an error when required, else 0 with *br NULL.
  */
 int vswd_bridge_param(struct vswd *d, json_t *params, bool required,
 		      const char **br, struct vsw_rpc_err *e);
+
 
 /* Paths and privileges (vswd_paths.c, vswd_priv.c). */
 /* The database's files: --db, then sqlite's journals beside it. */
@@ -129,8 +174,7 @@ void vswd_db_private(const struct vswd *d);
 int vswd_flows_restore(struct vswd *d);
 /* Expire idle / hard timeouts, removing the flows from the store too. */
 void vswd_flows_expire(struct vswd *d);
-/* JSON-RPC flow.add, flow.del, flow.mod, flow.dump, dpif.stats,
- * pmd.stats, pmd.stats.clear. */
+/* JSON-RPC flow.add, flow.del, flow.mod, flow.dump (vswd_flow.c). */
 int vswd_m_flow_add(void *opaque, json_t *params, json_t **result,
 		    struct vsw_rpc_err *e);
 int vswd_m_flow_del(void *opaque, json_t *params, json_t **result,
@@ -139,6 +183,7 @@ int vswd_m_flow_mod(void *opaque, json_t *params, json_t **result,
 		    struct vsw_rpc_err *e);
 int vswd_m_flow_dump(void *opaque, json_t *params, json_t **result,
 		     struct vsw_rpc_err *e);
+/* vswd_stats.c */
 int vswd_m_dpif_stats(void *opaque, json_t *params, json_t **result,
 		      struct vsw_rpc_err *e);
 int vswd_m_pmd_stats(void *opaque, json_t *params, json_t **result,

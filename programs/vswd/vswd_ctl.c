@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vswd configuration: restore at start, first-start defaults, and the
- * JSON-RPC methods that change or show the switch.
+ * vswd's JSON-RPC methods for bridges, ports, show, the MAC table and the
+ * global options, and the method table of every method (flows:
+ * vswd_flow.c; datapath counters: vswd_stats.c; control.stats:
+ * vswd_ctlsock.c). Start-up is vswd_start.c, a stored port into the
+ * switch and the pending list vswd_port.c, shared request helpers
+ * vswd_params.c.
  *
  * One change, one transaction. Every method that changes something does,
  * in this order:
@@ -27,18 +31,6 @@
 
 #include "vswd.h"
 
-#define CTL_ERR_MAX 256
-
-/* ---- helpers ------------------------------------------------------------- */
-
-static int ctl_bad_name(struct vsw_rpc_err *e, const char *what,
-			const char *name)
-{
-	return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
-			    "invalid %s name '%.64s': use 1..%d letters, "
-			    "digits, '_', '.' or '-' (not first)",
-			    what, name, VSW_CFG_NAME_MAX);
-}
 
 /* The known port types, "tap, internal, ..." into @buf. */
 static void ctl_known_types(char *buf, size_t len)
@@ -58,232 +50,6 @@ static void ctl_known_types(char *buf, size_t len)
 	}
 }
 
-static struct vswd_pending *ctl_pending_find(struct vswd *d,
-					     const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < d->n_pending; i++)
-		if (strcmp(d->pending[i].port.name, name) == 0)
-			return &d->pending[i];
-	return NULL;
-}
-
-static void ctl_pending_remove(struct vswd *d, const char *name)
-{
-	struct vswd_pending *p = ctl_pending_find(d, name);
-
-	if (p == NULL)
-		return;
-	*p = d->pending[--d->n_pending];
-}
-
-static int ctl_pending_add(struct vswd *d, const struct vsw_cfg_port *port,
-			   const char *why)
-{
-	struct vswd_pending *p;
-
-	p = realloc(d->pending, (d->n_pending + 1) * sizeof(*p));
-	if (p == NULL)
-		return -ENOMEM;
-	d->pending = p;
-	p = &d->pending[d->n_pending++];
-	p->port = *port;
-	snprintf(p->why, sizeof(p->why), "%s", why);
-	d->next_retry_ms = vsw_now_ms() + VSWD_RETRY_MS;
-	return 0;
-}
-
-void vswd_free_pending(struct vswd *d)
-{
-	free(d->pending);
-	d->pending = NULL;
-	d->n_pending = 0;
-}
-
-/* The switch's view of a stored port's VLANs; @buf holds the trunks. */
-static void ctl_vlan_of(const struct vsw_cfg_port *p,
-			struct vsw_vlan_config *v, uint16_t *buf)
-{
-	unsigned int id, n = 0;
-
-	memset(v, 0, sizeof(*v));
-	if (p->has_trunks) {
-		for (id = 0; id <= VSW_CFG_VLAN_MAX; id++)
-			if (vsw_cfg_vlan_test(&p->trunks, id))
-				buf[n++] = (uint16_t)id;
-		v->mode = VSW_VLAN_TRUNK;
-		v->native = p->tag > 0 ? (uint16_t)p->tag : 0;
-		v->trunks = buf;
-		v->n_trunks = n;
-	} else if (p->tag >= 0) {
-		v->mode = VSW_VLAN_ACCESS;
-		v->tag = (uint16_t)p->tag;
-	} else {
-		v->mode = VSW_VLAN_NONE;
-	}
-}
-
-static int ctl_switch_set_vlan(struct vswd *d, const struct vsw_cfg_port *p,
-			       char *err, size_t len)
-{
-	uint16_t buf[VSW_CFG_VLAN_MAX + 1];
-	struct vsw_vlan_config v;
-
-	ctl_vlan_of(p, &v, buf);
-	return vsw_switch_set_port_vlan(d->sw, p->name, &v, err, len);
-}
-
-/* Open @p in the switch with its options and VLANs; all or nothing. */
-/* Options of a port that only vswd's own command line sets. */
-static const char *const ctl_daemon_opts[] = { "run_dir", "socket_mode",
-					       "socket_group", NULL };
-
-/*
- * A vhostuser port's path checked (vswd_path_check: also at restore, so a
- * stored path that the operator no longer allows stays down, reported) and
- * vswd's socket mode and group appended. @opts has room for 2 more.
- */
-static int ctl_vhost_opts(struct vswd *d, const struct vsw_cfg_port *p,
-			  struct vsw_port_opt *opts, unsigned int *n,
-			  char *mode, char *gid, char *err, size_t len)
-{
-	bool client = strcmp(p->type, "vhostuserclient") == 0;
-	const char *path = vsw_cfg_port_opt(p, "path");
-	unsigned int i;
-	int rc;
-
-	if (!client && strcmp(p->type, "vhostuser") != 0)
-		return 0;
-	for (i = 0; ctl_daemon_opts[i] != NULL; i++)
-		if (vsw_cfg_port_opt(p, ctl_daemon_opts[i]) != NULL) {
-			snprintf(err, len, "option %s is vswd's own (see "
-				 "vswd --help), not a port's",
-				 ctl_daemon_opts[i]);
-			return -EINVAL;
-		}
-	if (path == NULL && client)
-		return 0; /* the provider says what is missing */
-	if (path == NULL) {
-		snprintf(err, len, "vhostuser: no path (a store of an older "
-			 "vswd?): delete the port and add it again");
-		return -EINVAL;
-	}
-	rc = vswd_path_check(d, path, client, err, len);
-	if (rc < 0 || client)
-		return rc;
-	snprintf(mode, 8, "%o", d->vhost_sock_mode);
-	opts[*n].key = "socket_mode";
-	opts[(*n)++].value = mode;
-	if (d->vhost_sock_gid_set) {
-		snprintf(gid, 12, "%u", (unsigned int)d->vhost_sock_gid);
-		opts[*n].key = "socket_group";
-		opts[(*n)++].value = gid;
-	}
-	return 0;
-}
-
-static int ctl_switch_add_port(struct vswd *d, const struct vsw_cfg_port *p,
-			       char *err, size_t len)
-{
-	struct vsw_port_opt opts[VSW_CFG_MAX_OPTS + 2];
-	char why[CTL_ERR_MAX], mode[8], gid[12];
-	unsigned int i, n;
-	int rc;
-
-	for (i = 0; i < p->n_opts; i++) {
-		opts[i].key = p->opts[i].key;
-		opts[i].value = p->opts[i].value;
-	}
-	n = p->n_opts;
-	rc = ctl_vhost_opts(d, p, opts, &n, mode, gid, err, len);
-	if (rc < 0)
-		return rc;
-	rc = vsw_switch_add_port(d->sw, p->bridge, p->name, p->type, opts,
-				 n, err, len);
-	if (rc < 0) {
-		if (err[0] == '\0')
-			snprintf(err, len, "%s", strerror(-rc));
-		return rc;
-	}
-	/* the stored OpenFlow port number, stable across restarts */
-	if (p->ofport != 0) {
-		rc = vsw_switch_set_port_ofport(d->sw, p->name, p->ofport, err,
-						len);
-		if (rc < 0) {
-			vsw_switch_del_port(d->sw, p->name, why, sizeof(why));
-			return rc;
-		}
-	}
-	if (p->tag < 0 && !p->has_trunks)
-		return 0;
-	rc = ctl_switch_set_vlan(d, p, err, len);
-	if (rc < 0) {
-		if (err[0] == '\0')
-			snprintf(err, len, "%s", strerror(-rc));
-		vsw_switch_del_port(d->sw, p->name, why, sizeof(why));
-	}
-	return rc;
-}
-
-/* Store error into the answer: -EEXIST/-ENOENT/... keep their errno. */
-static int ctl_cfg_fail(struct vswd *d, struct vsw_rpc_err *e, int rc)
-{
-	vsw_cfg_rollback(d->cfg);
-	return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
-}
-
-static int ctl_commit(struct vswd *d, struct vsw_rpc_err *e)
-{
-	int rc = vsw_cfg_commit(d->cfg);
-
-	if (rc < 0) {
-		vswd_log(d, VSW_LOG_ERR, "configuration not saved: %s",
-			 vsw_cfg_why(d->cfg));
-		return vsw_rpc_fail(e, 0, -rc,
-				    "configuration not saved (%s); the "
-				    "change was undone",
-				    vsw_cfg_why(d->cfg));
-	}
-	return 0;
-}
-
-static int ctl_bridge_param(json_t *params, const char **bridge,
-			    struct vsw_rpc_err *e)
-{
-	int rc = vsw_rpc_param_str(params, "bridge", true, bridge, e);
-
-	if (rc < 0)
-		return rc;
-	if (!vsw_cfg_name_valid(*bridge))
-		return ctl_bad_name(e, "bridge", *bridge);
-	return 0;
-}
-
-static int ctl_need_bridge(struct vswd *d, const char *bridge,
-			   struct vsw_rpc_err *e)
-{
-	int rc = vsw_cfg_bridge_exists(d->cfg, bridge);
-
-	if (rc < 0)
-		return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
-	if (rc == 0)
-		return vsw_rpc_fail(e, 0, ENOENT, "no bridge '%s'", bridge);
-	return 0;
-}
-
-int vswd_bridge_param(struct vswd *d, json_t *params, bool required,
-		      const char **br, struct vsw_rpc_err *e)
-{
-	int rc = vsw_rpc_param_str(params, "bridge", required, br, e);
-
-	if (rc < 0 || *br == NULL)
-		return rc;
-	if (!vsw_cfg_name_valid(*br))
-		return ctl_bad_name(e, "bridge", *br);
-	return ctl_need_bridge(d, *br, e);
-}
-
 /* ---- bridges ------------------------------------------------------------- */
 
 static int m_bridge_add(void *opaque, json_t *params, json_t **result,
@@ -291,28 +57,28 @@ static int m_bridge_add(void *opaque, json_t *params, json_t **result,
 {
 	static const char *const known[] = { "bridge", NULL };
 	struct vswd *d = opaque;
-	char err[CTL_ERR_MAX] = "";
+	char err[VSWD_ERR_MAX] = "";
 	const char *br;
 	int rc;
 
 	(void)result;
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = ctl_bridge_param(params, &br, e);
+		rc = vswd_bridge_name_param(params, &br, e);
 	if (rc < 0)
 		return rc;
 	rc = vsw_cfg_begin(d->cfg);
 	if (rc == 0)
 		rc = vsw_cfg_bridge_add(d->cfg, br);
 	if (rc < 0)
-		return ctl_cfg_fail(d, e, rc);
+		return vswd_cfg_fail(d, e, rc);
 	rc = vsw_switch_add_bridge(d->sw, br, err, sizeof(err));
 	if (rc < 0) {
 		vsw_cfg_rollback(d->cfg);
 		return vsw_rpc_fail(e, 0, -rc, "cannot add bridge '%s': %s",
 				    br, err[0] ? err : strerror(-rc));
 	}
-	rc = ctl_commit(d, e);
+	rc = vswd_commit(d, e);
 	if (rc < 0) {
 		vsw_switch_del_bridge(d->sw, br, err, sizeof(err));
 		return rc;
@@ -345,7 +111,7 @@ static int m_bridge_del(void *opaque, json_t *params, json_t **result,
 	static const char *const known[] = { "bridge", NULL };
 	struct ctl_port_list old = { 0 };
 	struct vswd *d = opaque;
-	char err[CTL_ERR_MAX] = "";
+	char err[VSWD_ERR_MAX] = "";
 	const char *br;
 	unsigned int i;
 	int rc;
@@ -367,7 +133,7 @@ static int m_bridge_del(void *opaque, json_t *params, json_t **result,
 		rc = vsw_cfg_bridge_del(d->cfg, br);
 	if (rc < 0) {
 		free(old.ports);
-		return ctl_cfg_fail(d, e, rc);
+		return vswd_cfg_fail(d, e, rc);
 	}
 	rc = vsw_switch_del_bridge(d->sw, br, err, sizeof(err));
 	if (rc < 0) {
@@ -376,14 +142,14 @@ static int m_bridge_del(void *opaque, json_t *params, json_t **result,
 		return vsw_rpc_fail(e, 0, -rc, "cannot delete bridge '%s': %s",
 				    br, err[0] ? err : strerror(-rc));
 	}
-	rc = ctl_commit(d, e);
+	rc = vswd_commit(d, e);
 	if (rc < 0) {
 		vsw_switch_add_bridge(d->sw, br, err, sizeof(err));
 		for (i = 0; i < old.n; i++)
-			if (ctl_pending_find(d, old.ports[i].name) == NULL &&
-			    ctl_switch_add_port(d, &old.ports[i], err,
-						sizeof(err)) < 0 &&
-			    ctl_pending_add(d, &old.ports[i], err) < 0)
+			if (vswd_pending_find(d, old.ports[i].name) == NULL &&
+			    vswd_port_open(d, &old.ports[i], err,
+					   sizeof(err)) < 0 &&
+			    vswd_pending_add(d, &old.ports[i], err) < 0)
 				vswd_log(d, VSW_LOG_ERR,
 					 "port %s lost until restart",
 					 old.ports[i].name);
@@ -391,7 +157,7 @@ static int m_bridge_del(void *opaque, json_t *params, json_t **result,
 		return rc;
 	}
 	for (i = 0; i < old.n; i++)
-		ctl_pending_remove(d, old.ports[i].name);
+		vswd_pending_remove(d, old.ports[i].name);
 	free(old.ports);
 	vswd_log(d, VSW_LOG_DEBUG, "bridge %s deleted", br);
 	return 0;
@@ -414,7 +180,7 @@ static int ctl_port_from_params(struct vswd *d, json_t *params,
 	p->tag = -1;
 	rc = vsw_rpc_params_only(params, known, e);
 	if (rc == 0)
-		rc = ctl_bridge_param(params, &br, e);
+		rc = vswd_bridge_name_param(params, &br, e);
 	if (rc == 0)
 		rc = vsw_rpc_param_str(params, "port", true, &name, e);
 	if (rc == 0)
@@ -422,7 +188,7 @@ static int ctl_port_from_params(struct vswd *d, json_t *params,
 	if (rc < 0)
 		return rc;
 	if (!vsw_cfg_name_valid(name))
-		return ctl_bad_name(e, "port", name);
+		return vswd_bad_name(e, "port", name);
 	if (strlen(type) > VSW_CFG_TYPE_MAX || vsw_port_ops_find(type) == NULL) {
 		ctl_known_types(types, sizeof(types));
 		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
@@ -506,13 +272,13 @@ static int m_port_add(void *opaque, json_t *params, json_t **result,
 {
 	struct vswd *d = opaque;
 	struct vsw_cfg_port p;
-	char err[CTL_ERR_MAX] = "";
+	char err[VSWD_ERR_MAX] = "";
 	int rc;
 
 	(void)result;
 	rc = ctl_port_from_params(d, params, &p, e);
 	if (rc == 0)
-		rc = ctl_need_bridge(d, p.bridge, e);
+		rc = vswd_need_bridge(d, p.bridge, e);
 	if (rc < 0)
 		return rc;
 	/* also a stored port that is down (pending): not only live sockets */
@@ -531,14 +297,14 @@ static int m_port_add(void *opaque, json_t *params, json_t **result,
 	if (rc == 0)
 		rc = vsw_cfg_port_add(d->cfg, &p);
 	if (rc < 0)
-		return ctl_cfg_fail(d, e, rc);
-	rc = ctl_switch_add_port(d, &p, err, sizeof(err));
+		return vswd_cfg_fail(d, e, rc);
+	rc = vswd_port_open(d, &p, err, sizeof(err));
 	if (rc < 0) {
 		vsw_cfg_rollback(d->cfg);
 		return vsw_rpc_fail(e, 0, -rc, "cannot add port '%s': %s",
 				    p.name, err);
 	}
-	rc = ctl_commit(d, e);
+	rc = vswd_commit(d, e);
 	if (rc < 0) {
 		vsw_switch_del_port(d->sw, p.name, err, sizeof(err));
 		return rc;
@@ -557,13 +323,13 @@ static int ctl_port_param(struct vswd *d, json_t *params, bool bridge_too,
 
 	rc = vsw_rpc_param_str(params, "port", true, &name, e);
 	if (rc == 0 && bridge_too)
-		rc = ctl_bridge_param(params, &br, e);
+		rc = vswd_bridge_name_param(params, &br, e);
 	if (rc < 0)
 		return rc;
 	if (!vsw_cfg_name_valid(name))
-		return ctl_bad_name(e, "port", name);
+		return vswd_bad_name(e, "port", name);
 	if (br != NULL) {
-		rc = ctl_need_bridge(d, br, e);
+		rc = vswd_need_bridge(d, br, e);
 		if (rc < 0)
 			return rc;
 	}
@@ -585,7 +351,7 @@ static int m_port_del(void *opaque, json_t *params, json_t **result,
 	static const char *const known[] = { "bridge", "port", NULL };
 	struct vswd *d = opaque;
 	struct vsw_cfg_port p;
-	char err[CTL_ERR_MAX] = "";
+	char err[VSWD_ERR_MAX] = "";
 	bool pending;
 	int rc;
 
@@ -595,12 +361,12 @@ static int m_port_del(void *opaque, json_t *params, json_t **result,
 		rc = ctl_port_param(d, params, true, &p, e);
 	if (rc < 0)
 		return rc;
-	pending = ctl_pending_find(d, p.name) != NULL;
+	pending = vswd_pending_find(d, p.name) != NULL;
 	rc = vsw_cfg_begin(d->cfg);
 	if (rc == 0)
 		rc = vsw_cfg_port_del(d->cfg, p.name);
 	if (rc < 0)
-		return ctl_cfg_fail(d, e, rc);
+		return vswd_cfg_fail(d, e, rc);
 	if (!pending) {
 		rc = vsw_switch_del_port(d->sw, p.name, err, sizeof(err));
 		if (rc < 0) {
@@ -611,13 +377,13 @@ static int m_port_del(void *opaque, json_t *params, json_t **result,
 					    err[0] ? err : strerror(-rc));
 		}
 	}
-	rc = ctl_commit(d, e);
+	rc = vswd_commit(d, e);
 	if (rc < 0) {
-		if (!pending && ctl_switch_add_port(d, &p, err, sizeof(err)) < 0)
-			ctl_pending_add(d, &p, err);
+		if (!pending && vswd_port_open(d, &p, err, sizeof(err)) < 0)
+			vswd_pending_add(d, &p, err);
 		return rc;
 	}
-	ctl_pending_remove(d, p.name);
+	vswd_pending_remove(d, p.name);
 	vswd_log(d, VSW_LOG_DEBUG, "port %s deleted from %s", p.name, p.bridge);
 	return 0;
 }
@@ -694,7 +460,7 @@ static int m_port_set(void *opaque, json_t *params, json_t **result,
 	struct vswd *d = opaque;
 	struct vsw_cfg_port old, p;
 	struct vswd_pending *pend;
-	char err[CTL_ERR_MAX] = "";
+	char err[VSWD_ERR_MAX] = "";
 	json_t *v;
 	int rc;
 
@@ -717,14 +483,14 @@ static int m_port_set(void *opaque, json_t *params, json_t **result,
 				    "native VLAN %d (tag) is not in the trunks "
 				    "list: add it or clear the tag",
 				    p.tag);
-	pend = ctl_pending_find(d, p.name);
+	pend = vswd_pending_find(d, p.name);
 	rc = vsw_cfg_begin(d->cfg);
 	if (rc == 0)
 		rc = vsw_cfg_port_set_vlan(d->cfg, &p);
 	if (rc < 0)
-		return ctl_cfg_fail(d, e, rc);
+		return vswd_cfg_fail(d, e, rc);
 	if (pend == NULL) {
-		rc = ctl_switch_set_vlan(d, &p, err, sizeof(err));
+		rc = vswd_port_set_vlan(d, &p, err, sizeof(err));
 		if (rc < 0) {
 			vsw_cfg_rollback(d->cfg);
 			return vsw_rpc_fail(e, 0, -rc,
@@ -733,10 +499,10 @@ static int m_port_set(void *opaque, json_t *params, json_t **result,
 					    err[0] ? err : strerror(-rc));
 		}
 	}
-	rc = ctl_commit(d, e);
+	rc = vswd_commit(d, e);
 	if (rc < 0) {
 		if (pend == NULL)
-			ctl_switch_set_vlan(d, &old, err, sizeof(err));
+			vswd_port_set_vlan(d, &old, err, sizeof(err));
 		return rc;
 	}
 	if (pend != NULL)
@@ -784,7 +550,7 @@ static json_t *ctl_port_json(struct vswd *d, const struct vsw_cfg_port *p,
 			     json_t *runtime)
 {
 	char trunks[5 * (VSW_CFG_VLAN_MAX + 1)];
-	struct vswd_pending *pend = ctl_pending_find(d, p->name);
+	struct vswd_pending *pend = vswd_pending_find(d, p->name);
 	json_t *o, *opts, *rt;
 	unsigned int i;
 
@@ -1077,7 +843,7 @@ static int m_option_set(void *opaque, json_t *params, json_t **result,
 	};
 	struct vsw_switch_config old;
 	unsigned int old_threads, i;
-	char err[CTL_ERR_MAX] = "";
+	char err[VSWD_ERR_MAX] = "";
 	json_t *opts, *val;
 	const char *key;
 	int rc;
@@ -1128,7 +894,7 @@ static int m_option_set(void *opaque, json_t *params, json_t **result,
 		if (v[i].given)
 			rc = vsw_cfg_option_set(d->cfg, v[i].key, v[i].text);
 	if (rc < 0)
-		return ctl_cfg_fail(d, e, rc);
+		return vswd_cfg_fail(d, e, rc);
 	rc = 0;
 	if (v[0].given && v[0].num != old_threads)
 		rc = vsw_switch_set_threads(d->sw, (unsigned int)v[0].num, err,
@@ -1143,7 +909,7 @@ static int m_option_set(void *opaque, json_t *params, json_t **result,
 		goto undo;
 	if (v[2].given)
 		vsw_switch_set_force_poll(d->sw, !strcmp(v[2].text, "on"));
-	rc = ctl_commit(d, e);
+	rc = vswd_commit(d, e);
 	if (rc < 0)
 		goto undo_switch;
 	vswd_log(d, VSW_LOG_INFO, "options changed");
@@ -1221,188 +987,3 @@ const struct vsw_rpc_method vswd_methods[] = {
 };
 #undef RO
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);
-
-/* ---- start ------------------------------------------------------------------- */
-
-static int ctl_restore_bridge(void *opaque, const char *name)
-{
-	struct vswd *d = opaque;
-	char err[CTL_ERR_MAX] = "";
-	int rc;
-
-	rc = vsw_switch_add_bridge(d->sw, name, err, sizeof(err));
-	if (rc < 0)
-		vswd_log(d, VSW_LOG_ERR, "restoring bridge %s: %s", name,
-			 err[0] ? err : strerror(-rc));
-	return rc;
-}
-
-static int ctl_restore_port(void *opaque, const struct vsw_cfg_port *p)
-{
-	struct vswd *d = opaque;
-	char err[CTL_ERR_MAX] = "";
-	int rc;
-
-	rc = ctl_switch_add_port(d, p, err, sizeof(err));
-	if (rc == 0)
-		return 0;
-	vswd_log(d, VSW_LOG_WARN,
-		 "port %s (%s) restored down: %s; retrying every %d s",
-		 p->name, p->type, err, VSWD_RETRY_MS / 1000);
-	return ctl_pending_add(d, p, err);
-}
-
-int vswd_restore(struct vswd *d)
-{
-	int rc;
-
-	rc = vsw_cfg_bridge_foreach(d->cfg, ctl_restore_bridge, d);
-	if (rc == 0)
-		rc = vsw_cfg_port_foreach(d->cfg, NULL, ctl_restore_port, d);
-	if (rc == 0)
-		rc = vswd_flows_restore(d);
-	if (rc < 0 && vsw_cfg_why(d->cfg)[0])
-		vswd_log(d, VSW_LOG_ERR, "restoring the configuration: %s",
-			 vsw_cfg_why(d->cfg));
-	return rc;
-}
-
-void vswd_retry_pending(struct vswd *d)
-{
-	unsigned int i = 0;
-
-	while (i < d->n_pending) {
-		struct vswd_pending *p = &d->pending[i];
-		char err[CTL_ERR_MAX] = "";
-
-		if (ctl_switch_add_port(d, &p->port, err, sizeof(err)) < 0) {
-			if (strcmp(err, p->why) != 0) {
-				vswd_log(d, VSW_LOG_INFO,
-					 "port %s still down: %s",
-					 p->port.name, err);
-				snprintf(p->why, sizeof(p->why), "%s", err);
-			}
-			i++;
-			continue;
-		}
-		vswd_log(d, VSW_LOG_INFO, "port %s is back", p->port.name);
-		*p = d->pending[--d->n_pending];
-	}
-	d->next_retry_ms = vsw_now_ms() + VSWD_RETRY_MS;
-}
-
-/* Add a default port to the store and the switch; a failure only warns. */
-static int ctl_default_port(struct vswd *d, const char *name,
-			    const char *type, const char *path)
-{
-	struct vsw_cfg_port p = { .tag = -1 };
-	char err[CTL_ERR_MAX] = "";
-	int rc;
-
-	strcpy(p.bridge, "br0");
-	strcpy(p.name, name);
-	strcpy(p.type, type);
-	if (path != NULL) {
-		strcpy(p.opts[0].key, "path");
-		snprintf(p.opts[0].value, sizeof(p.opts[0].value), "%s", path);
-		p.n_opts = 1;
-	}
-	rc = ctl_switch_add_port(d, &p, err, sizeof(err));
-	if (rc < 0) {
-		vswd_log(d, VSW_LOG_WARN,
-			 "default port %s (%s) not created: %s", name, type,
-			 err);
-		return 0;
-	}
-	rc = vsw_cfg_port_add(d->cfg, &p);
-	if (rc < 0)
-		vswd_log(d, VSW_LOG_ERR, "%s", vsw_cfg_why(d->cfg));
-	else
-		/* the number the store gave it */
-		rc = vsw_switch_set_port_ofport(d->sw, name, p.ofport, err,
-						sizeof(err));
-	return rc;
-}
-
-int vswd_defaults(struct vswd *d)
-{
-	char err[CTL_ERR_MAX] = "", path[VSW_CFG_VALUE_MAX + 1];
-	bool done;
-	int rc;
-
-	rc = vsw_cfg_is_initialized(d->cfg, &done);
-	if (rc < 0 || done)
-		return rc;
-	rc = vsw_cfg_begin(d->cfg);
-	if (rc < 0)
-		goto fail;
-	if (vsw_cfg_bridge_exists(d->cfg, "br0") == 0) {
-		rc = vsw_cfg_bridge_add(d->cfg, "br0");
-		if (rc < 0)
-			goto fail;
-		rc = vsw_switch_add_bridge(d->sw, "br0", err, sizeof(err));
-		if (rc < 0) {
-			vswd_log(d, VSW_LOG_ERR, "default bridge br0: %s", err);
-			goto fail;
-		}
-		rc = ctl_default_port(d, "vsw0", "tap", NULL);
-		if (rc == 0) {
-			if ((size_t)snprintf(path, sizeof(path), "%s/vhu0.sock",
-					     d->run_dir) < sizeof(path))
-				rc = ctl_default_port(d, "vhu0", "vhostuser",
-						      path);
-			else
-				vswd_log(d, VSW_LOG_WARN,
-					 "run dir too long: no default "
-					 "vhostuser port");
-		}
-		if (rc < 0)
-			goto fail;
-	}
-	rc = vsw_cfg_set_initialized(d->cfg);
-	if (rc == 0)
-		rc = vsw_cfg_commit(d->cfg);
-	if (rc < 0)
-		goto fail;
-	vswd_log(d, VSW_LOG_INFO, "new configuration: bridge br0 created");
-	return 0;
-fail:
-	if (vsw_cfg_why(d->cfg)[0])
-		vswd_log(d, VSW_LOG_ERR, "creating the default "
-			 "configuration: %s", vsw_cfg_why(d->cfg));
-	vsw_cfg_rollback(d->cfg);
-	return rc;
-}
-
-static int ctl_banner_port(void *opaque, const struct vsw_cfg_port *p)
-{
-	struct vswd *d = opaque;
-	const char *path = vsw_cfg_port_opt(p, "path");
-	const char *q = vsw_cfg_port_opt(p, "queues");
-	bool client = strcmp(p->type, "vhostuserclient") == 0;
-	char mq[96] = "";
-
-	if (path == NULL ||
-	    (strcmp(p->type, "vhostuser") != 0 && !client))
-		return 0;
-	if (q != NULL && strcmp(q, "1") != 0)
-		snprintf(mq, sizeof(mq), ",queues=%s", q);
-	vswd_log(d, VSW_LOG_INFO,
-		 "attach a guest to port %s: qemu-system-x86_64 -enable-kvm "
-		 "-m 1G -object memory-backend-memfd,id=mem0,size=1G,share=on "
-		 "-numa node,memdev=mem0 -chardev socket,id=chr0,path=%s%s "
-		 "-netdev vhost-user,id=net0,chardev=chr0%s -device "
-		 "virtio-net-pci,netdev=net0%s -nographic "
-		 "-drive file=guest.img,if=virtio",
-		 p->name, path, client ? ",server=on,wait=off" : "", mq,
-		 mq[0] ? ",mq=on" : "");
-	return 0;
-}
-
-void vswd_print_banner(struct vswd *d)
-{
-	vswd_log(d, VSW_LOG_INFO, "vswd %s ready: control socket %s, run dir "
-		 "%s, configuration %s",
-		 VSWD_VERSION, d->ctl_path, d->run_dir, d->db_path);
-	vsw_cfg_port_foreach(d->cfg, NULL, ctl_banner_port, d);
-}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vswd: the bridges' flow tables (add / del / mod / dump, dpif and pmd
- * statistics), their store, restore at start and timeouts.
+ * vswd: the bridges' flow tables (add / del / mod / dump), their store,
+ * restore at start and timeouts. Their counters: vswd_stats.c.
  *
  * What is stored: each rule as the add-flow string that recreates it, with
  * numeric ports ("cookie=0x0, idle_timeout=5, priority=10,in_port=1
@@ -23,7 +23,6 @@
 
 #include "vswd.h"
 
-#define FL_ERR_MAX 256
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -74,7 +73,7 @@ static int fl_parse(struct vswd *d, json_t *params, const char *bridge,
 {
 	struct fl_pm pma = { .d = d, .bridge = bridge };
 	struct vsw_flow_port_map pm = { .by_name = fl_by_name, .arg = &pma };
-	char err[FL_ERR_MAX] = "";
+	char err[VSWD_ERR_MAX] = "";
 	const char *s;
 	int rc;
 
@@ -203,7 +202,7 @@ static int fl_load_cb(void *opaque, const struct vsw_cfg_flow *f)
  */
 static int fl_apply(struct vswd *d, const char *br, const struct fl_rows *rows)
 {
-	char err[FL_ERR_MAX];
+	char err[VSWD_ERR_MAX];
 	unsigned int i;
 	int rc;
 
@@ -307,7 +306,7 @@ static int fl_change(struct vswd *d, const char *br, enum fl_op op,
 		     int *count, struct vsw_rpc_err *e)
 {
 	struct fl_rows old = { 0 };
-	char err[FL_ERR_MAX] = "";
+	char err[VSWD_ERR_MAX] = "";
 	int rc, n;
 
 	rc = fl_load(d, br, &old);
@@ -393,7 +392,7 @@ static int fl_parse_all(struct vswd *d, const char *br, json_t *flows,
 	struct vsw_flow_port_map pm = { .by_name = fl_by_name, .arg = &pma };
 	size_t i, n = json_array_size(flows);
 	struct vsw_flow_spec *specs;
-	char err[FL_ERR_MAX], where[48];
+	char err[VSWD_ERR_MAX], where[48];
 	int rc;
 
 	specs = calloc(n ? n : 1, sizeof(*specs));
@@ -437,7 +436,7 @@ static int fl_add_all(struct vswd *d, const char *br,
 		      json_t *lines, struct vsw_rpc_err *e)
 {
 	struct fl_rows old = { 0 };
-	char err[FL_ERR_MAX] = "", where[48];
+	char err[VSWD_ERR_MAX] = "", where[48];
 	size_t i;
 	int rc;
 
@@ -680,133 +679,5 @@ int vswd_m_flow_dump(void *opaque, json_t *params, json_t **result,
 				    "'%s': %s", br, strerror(-rc));
 	}
 	*result = json_pack("{s:s, s:o}", "bridge", br, "flows", flows);
-	return 0;
-}
-
-struct fl_dpif {
-	struct vswd *d;
-	json_t *arr;
-};
-
-static int fl_dpif_bridge(void *opaque, const char *name)
-{
-	struct fl_dpif *a = opaque;
-	struct vsw_dpif_stats st;
-	uint64_t looked;
-	json_t *o;
-
-	if (vsw_switch_dpif_stats(a->d->sw, name, &st) < 0)
-		return 0; /* stored, not in the switch (cannot happen) */
-	looked = st.emc_hits + st.emc_misses;
-	o = json_pack("{s:s, s:i, s:i, s:b, s:i, s:i, s:i, s:I, s:I, s:I, "
-		      "s:I, s:f}",
-		      "bridge", name, "rules", (int)st.n_rules, "subtables",
-		      (int)st.n_subtables, "fast_path", st.fast_normal,
-		      "emc_caches", (int)st.emc_caches, "emc_size",
-		      (int)st.emc_entries, "emc_entries", (int)st.emc_used,
-		      "emc_hits", (json_int_t)st.emc_hits, "emc_misses",
-		      (json_int_t)st.emc_misses, "upcalls",
-		      (json_int_t)st.emc_misses, "revalidated",
-		      (json_int_t)st.emc_revalidated, "hit_rate",
-		      looked ? 100.0 * (double)st.emc_hits / (double)looked :
-			       0.0);
-	if (o == NULL || json_array_append_new(a->arr, o) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-int vswd_m_dpif_stats(void *opaque, json_t *params, json_t **result,
-			struct vsw_rpc_err *e)
-{
-	static const char *const known[] = { "bridge", NULL };
-	struct fl_dpif a = { opaque, NULL };
-	const char *br = NULL;
-	int rc;
-
-	rc = vsw_rpc_params_only(params, known, e);
-	if (rc == 0)
-		rc = vswd_bridge_param(a.d, params, false, &br, e);
-	if (rc < 0)
-		return rc;
-	a.arr = json_array();
-	if (a.arr == NULL)
-		return vsw_rpc_fail(e, 0, ENOMEM, "out of memory");
-	rc = br ? fl_dpif_bridge(&a, br) :
-		  vsw_cfg_bridge_foreach(a.d->cfg, fl_dpif_bridge, &a);
-	if (rc < 0) {
-		json_decref(a.arr);
-		return vsw_rpc_fail(e, 0, -rc, "cannot read the statistics");
-	}
-	*result = json_pack("{s:o}", "bridges", a.arr);
-	return 0;
-}
-
-int vswd_m_pmd_stats(void *opaque, json_t *params, json_t **result,
-		       struct vsw_rpc_err *e)
-{
-	static const char *const known[] = { NULL };
-	struct vswd *d = opaque;
-	json_t *arr;
-	unsigned int i;
-	int rc;
-
-	rc = vsw_rpc_params_only(params, known, e);
-	if (rc < 0)
-		return rc;
-	arr = json_array();
-	for (i = 0; arr != NULL && i < vsw_switch_n_threads(d->sw); i++) {
-		struct vsw_pmd_stats st;
-		uint64_t total;
-		json_t *o;
-
-		if (vsw_switch_pmd_stats(d->sw, i, &st) < 0)
-			continue;
-		total = st.busy_cycles + st.idle_cycles;
-		o = json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			      "s:I, s:I, s:i, s:f, s:f, s:f}",
-			      "thread", (int)i, "rxqs", (int)st.n_rxq,
-			      "packets", (json_int_t)st.packets, "batches",
-			      (json_int_t)st.batches, "emc_hits",
-			      (json_int_t)st.emc_hits, "emc_misses",
-			      (json_int_t)st.emc_misses, "fast_path",
-			      (json_int_t)st.fast_normal, "busy_cycles",
-			      (json_int_t)st.busy_cycles, "idle_cycles",
-			      (json_int_t)st.idle_cycles, "sleeps",
-			      (json_int_t)st.sleeps, "sleep_cycles",
-			      (json_int_t)st.sleep_cycles, "spin_us",
-			      (int)st.spin_us, "busy_percent",
-			      total ? 100.0 * (double)st.busy_cycles /
-					      (double)total :
-				      0.0,
-			      "cycles_per_packet",
-			      st.packets ? (double)total / (double)st.packets :
-					   0.0,
-			      "busy_cycles_per_packet",
-			      st.packets ? (double)st.busy_cycles /
-						   (double)st.packets :
-					   0.0);
-		if (o == NULL || json_array_append_new(arr, o) < 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	}
-	if (arr == NULL)
-		return vsw_rpc_fail(e, 0, ENOMEM, "out of memory");
-	*result = json_pack("{s:o}", "threads", arr);
-	return 0;
-}
-
-int vswd_m_pmd_stats_clear(void *opaque, json_t *params, json_t **result,
-			     struct vsw_rpc_err *e)
-{
-	static const char *const known[] = { NULL };
-	struct vswd *d = opaque;
-	int rc;
-
-	(void)result;
-	rc = vsw_rpc_params_only(params, known, e);
-	if (rc < 0)
-		return rc;
-	vsw_switch_pmd_stats_clear(d->sw);
 	return 0;
 }
