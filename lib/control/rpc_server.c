@@ -60,6 +60,7 @@
 
 #include "vsw_rpc.h"
 #include "vsw_time.h"
+#include "vsw_unix.h"
 
 #define SRV_DRAIN_MS 500
 #define SRV_DRAIN_MAX (4 * (size_t)VSW_RPC_MAX_REQUEST)
@@ -180,20 +181,6 @@ static int srv_errf(char *err, size_t len, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* Is somebody listening on @addr? Stale files are safe to replace. */
-static int srv_probe(const struct sockaddr_un *addr)
-{
-	int fd, rc;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
-	rc = rc == 0 ? 1 : (errno == ECONNREFUSED ? 0 : -errno);
-	close(fd);
-	return rc;
-}
-
 int vsw_rpc_server_create(const char *path,
 			  const struct vsw_rpc_method *methods, size_t n,
 			  void *opaque, struct vsw_rpc_server **out,
@@ -224,27 +211,23 @@ int vsw_rpc_server_create(const char *path,
 	}
 	strcpy(srv->addr.sun_path, path);
 
-	if (lstat(path, &sb) == 0) {
-		if (!S_ISSOCK(sb.st_mode)) {
-			rc = srv_errf(err, errlen, -EEXIST,
-				      "%s exists and is not a socket; "
-				      "refusing to replace it",
-				      path);
-			goto fail;
-		}
-		rc = srv_probe(&srv->addr);
-		if (rc == 1) {
-			rc = srv_errf(err, errlen, -EADDRINUSE,
-				      "%s: another vswd is listening there",
-				      path);
-			goto fail;
-		}
-		if (unlink(path) < 0 && errno != ENOENT) {
-			rc = srv_errf(err, errlen, -errno,
-				      "%s: cannot remove stale socket: %s",
-				      path, strerror(errno));
-			goto fail;
-		}
+	rc = vsw_unix_clear_stale(&srv->addr);
+	if (rc == -EEXIST) {
+		rc = srv_errf(err, errlen, rc,
+			      "%s exists and is not a socket; refusing to "
+			      "replace it",
+			      path);
+		goto fail;
+	}
+	if (rc == -EADDRINUSE) {
+		rc = srv_errf(err, errlen, rc,
+			      "%s: another vswd is listening there", path);
+		goto fail;
+	}
+	if (rc < 0) {
+		rc = srv_errf(err, errlen, rc, "%s: cannot remove stale "
+			      "socket: %s", path, strerror(-rc));
+		goto fail;
 	}
 	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			  0);

@@ -46,6 +46,7 @@
 #include "vsw_atomic.h"
 #include "vsw_compiler.h"
 #include "vsw_time.h"
+#include "vsw_unix.h"
 
 #define VUFE_TIMEOUT_MS 5000
 #define VUFE_QSIZE 256
@@ -232,17 +233,19 @@ static int vufe_connect_client(struct vsw_vufe *fe)
 static int vufe_connect_server(struct vsw_vufe *fe)
 {
 	uint64_t deadline = vsw_now_ms() + fe->cfg.timeout_ms;
-	struct stat st;
 	int fd, ret;
 
-	/* replace a stale socket of an earlier run, never any other file */
-	if (lstat(fe->addr.sun_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return vufe_fail(fe, -EEXIST,
-					 "%s exists and is not a socket",
-					 fe->addr.sun_path);
-		unlink(fe->addr.sun_path);
-	}
+	/* replace a stale socket of an earlier run, never a live one */
+	ret = vsw_unix_clear_stale(&fe->addr);
+	if (ret == -EEXIST)
+		return vufe_fail(fe, ret, "%s exists and is not a socket",
+				 fe->addr.sun_path);
+	if (ret == -EADDRINUSE)
+		return vufe_fail(fe, ret, "%s: somebody listens there",
+				 fe->addr.sun_path);
+	if (ret < 0)
+		return vufe_fail(fe, ret, "%s: %s", fe->addr.sun_path,
+				 strerror(-ret));
 	fe->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fe->listen_fd < 0)
 		return vufe_fail(fe, -errno, "socket: %s", strerror(errno));

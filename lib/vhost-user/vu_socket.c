@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vsw_unix.h"
 #include "vu_priv.h"
 
 void vu_log(const struct vsw_vu *vu, enum vsw_log_level level,
@@ -53,23 +54,6 @@ int vu_fail(struct vsw_vu *vu, int err, const char *fmt, ...)
 	return err;
 }
 
-/* Does somebody answer on @addr? 1 yes, 0 no (stale), or -errno. */
-static int vu_sock_probe(const struct sockaddr_un *addr)
-{
-	int fd, ret;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
-	/* EAGAIN: a listener whose backlog is full is alive too */
-	ret = ret == 0 || errno == EAGAIN ? 1 :
-	      errno == ECONNREFUSED	   ? 0 :
-					     -errno;
-	close(fd);
-	return ret;
-}
-
 int vu_sock_listen(struct vsw_vu *vu)
 {
 	struct stat st, st2;
@@ -80,15 +64,9 @@ int vu_sock_listen(struct vsw_vu *vu)
 	 * and never a socket somebody listens on (another port's, another
 	 * program's, vswd's own control socket): -EADDRINUSE.
 	 */
-	if (lstat(vu->addr.sun_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		ret = vu_sock_probe(&vu->addr);
-		if (ret != 0)
-			return ret > 0 ? -EADDRINUSE : ret;
-		if (unlink(vu->addr.sun_path) < 0)
-			return -errno;
-	}
+	ret = vsw_unix_clear_stale(&vu->addr);
+	if (ret < 0)
+		return ret;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

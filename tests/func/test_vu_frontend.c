@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -476,6 +477,40 @@ static void t_server_mode(void **state)
 	vsw_pkt_pool_destroy(pool);
 }
 
+/*
+ * Server mode on a path a back-end listens on: refused, the socket left
+ * alone (the same rule as every other socket vsw binds, vsw_unix.h).
+ */
+static void t_server_live_path(void **state)
+{
+	struct vsw_vufe_config c = {0};
+	struct vsw_vufe *fe;
+	struct stat st;
+	struct lb lb;
+
+	(void)state;
+	lb_init(&lb, 1, false, VSW_VU_SERVER, 64);
+	c.path = lb.path;
+	c.server = true;
+	c.queue_pairs = 1;
+	c.queue_size = 64;
+	c.timeout_ms = 200;
+	assert_int_equal(vsw_vufe_create(&c, &fe), 0);
+	assert_int_equal(vsw_vufe_connect(fe), -EADDRINUSE);
+	assert_non_null(strstr(vsw_vufe_error(fe), "somebody listens"));
+	vsw_vufe_destroy(fe);
+	assert_int_equal(lstat(lb.path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	/* still the back-end's: a client front-end reaches it */
+	c.server = false;
+	c.timeout_ms = 0;
+	assert_int_equal(vsw_vufe_create(&c, &fe), 0);
+	if (vsw_vufe_connect(fe) != 0)
+		fail_msg("connect: %s", vsw_vufe_error(fe));
+	vsw_vufe_destroy(fe);
+	lb_fini(&lb);
+}
+
 /* The back-end drops the connection mid-run: bursts end in -ENOTCONN. */
 static void t_backend_gone(void **state)
 {
@@ -773,6 +808,7 @@ int main(void)
 		cmocka_unit_test(t_split_mrg),	 cmocka_unit_test(t_split_plain),
 		cmocka_unit_test(t_packed_big),	 cmocka_unit_test(t_packed_mrg),
 		cmocka_unit_test(t_mq_ctrl),	 cmocka_unit_test(t_server_mode),
+		cmocka_unit_test(t_server_live_path),
 		cmocka_unit_test(t_backend_gone), cmocka_unit_test(t_lies),
 		cmocka_unit_test(t_errors),	 cmocka_unit_test(t_hugepages),
 	};
