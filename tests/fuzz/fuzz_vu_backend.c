@@ -30,8 +30,8 @@
  *
  * Invariants, checked with abort():
  *   - vsw_vu_handle() returns 0 or a negative errno, and never blocks;
- *   - every reply has the REPLY flag, version 1, the request it answers
- *     and a size within the largest payload;
+ *   - every reply has the REPLY flag, version 1, the number of a request
+ *     that was sent and a size within the largest payload;
  *   - queue_start is called only for a stopped queue with an index below
  *     the queue count, a ring size of 1..VSW_VQ_MAX_SIZE and a vq;
  *     queue_stop only for a started one; none is running once the
@@ -327,8 +327,13 @@ static void fz_write_mem(struct fz_fe *fe, const uint8_t *p, size_t len)
 		abort();
 }
 
-/* Read and check every reply waiting on the front end's side. */
-static void fz_replies(struct fz_fe *fe, uint32_t req)
+/*
+ * Read and check every reply waiting on the front end's side. A reply may
+ * answer an earlier message than the last one (a header that lied about its
+ * size is completed by the bytes of the next messages): sent has a bit for
+ * every request number sent so far.
+ */
+static void fz_replies(struct fz_fe *fe, uint64_t sent)
 {
 	uint8_t buf[4096];
 	size_t have = 0, pos;
@@ -349,7 +354,8 @@ static void fz_replies(struct fz_fe *fe, uint32_t req)
 		memcpy(&h, buf + pos, sizeof(h));
 		if (!(h.flags & VSW_VU_FLAG_REPLY) ||
 		    (h.flags & VSW_VU_FLAG_VERSION_MASK) != VSW_VU_FLAG_VERSION ||
-		    h.request != req || h.size > sizeof(struct vsw_vu_mem_table))
+		    h.request >= FZ_REQ_SPAN || !((sent >> h.request) & 1) ||
+		    h.size > sizeof(struct vsw_vu_mem_table))
 			abort();
 		pos += sizeof(h) + h.size;
 	}
@@ -381,6 +387,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz_dev d;
 	struct vsw_vu_config cfg;
 	struct vsw_vu *vu;
+	uint64_t sent = 0;
 	size_t pos = 1;
 	unsigned i;
 	int sv[2];
@@ -433,8 +440,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_write_mem(&fe, data + pos, len);
 		} else {
 			fz_send(&fe, req, ctl, data + pos, len);
+			sent |= 1ULL << req;
 			fz_handle(vu, &d);
-			fz_replies(&fe, req);
+			fz_replies(&fe, sent);
 		}
 		pos += len;
 	}

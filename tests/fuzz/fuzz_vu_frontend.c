@@ -20,7 +20,9 @@
  *          MRG_RXBUF, bit 6 CTRL_VQ (one pair only), bit 7 IN_ORDER
  *   [1..2] reply script length L (little-endian), then L bytes of records:
  *          [0] mode: bits 0-1 0 a well-formed header, 1 another request
- *              number, 2 no REPLY flag, 3 a size of [payload byte 0];
+ *              number, 2 no REPLY flag, 3 a size of [payload byte 0]
+ *              (when that is more than the payload, the write side is
+ *              shut after it);
  *              bit 2 an fd rides along; bit 3 close instead of answering;
  *              bit 4 one unsolicited byte after the reply
  *          [1] payload length, then the payload
@@ -251,6 +253,12 @@ static bool fz_peer_reply(struct fz_peer *p, int sock, uint32_t req)
 	(void)sendmsg(sock, &mh, MSG_NOSIGNAL);
 	if (efd >= 0)
 		close(efd);
+	/*
+	 * A header that promises more than was sent would leave the front end
+	 * waiting for its timeout: the rest never comes, say so with EOF.
+	 */
+	if (h.size > len)
+		shutdown(sock, SHUT_WR);
 	return true;
 }
 
