@@ -388,12 +388,64 @@ def vu_frontend_seeds():
                                   fe_rec(u64(pf_ack)) + fe_rec(u64(1)))
 
 
+# --- vswd: JSON-RPC sessions (br0 with dummy ports d1, d2 exists) -----------
+def vswd_seeds():
+    import json
+
+    def call(method, params=None, rid=1):
+        m = {'jsonrpc': '2.0', 'method': method, 'id': rid}
+        if params is not None:
+            m['params'] = params
+        return json.dumps(m, separators=(',', ':'))
+
+    calls = [
+        call('show'), call('version'),
+        call('bridge.add', {'bridge': 'br1'}),
+        call('bridge.del', {'bridge': 'br1'}),
+        call('port.add', {'bridge': 'br0', 'port': 'd3', 'type': 'dummy',
+                          'options': {'rxq': '2', 'txq': '2',
+                                      'ring': '64'}}),
+        call('port.add', {'bridge': 'br0', 'port': 't0', 'type': 'tap'}),
+        call('port.del', {'bridge': 'br0', 'port': 'd2'}),
+        call('port.set', {'port': 'd1', 'tag': 10}),
+        call('port.set', {'port': 'd2', 'trunks': '1,5-7'}),
+        call('port.stats', {'bridge': 'br0'}),
+        call('fdb.show', {'bridge': 'br0'}),
+        call('fdb.flush', {'bridge': 'br0'}),
+        call('option.set', {'options': {'ageing': '60', 'poll': 'off'}}),
+        call('option.get'),
+        call('flow.add', {'bridge': 'br0', 'flow':
+                          'priority=100,in_port=d1 actions=output:d2'}),
+        call('flow.add', {'bridge': 'br0', 'flows':
+                          ['tcp,tp_dst=80 actions=drop',
+                           'idle_timeout=5,udp actions=NORMAL'],
+                          'lines': [3, 9], 'check': True}),
+        call('flow.mod', {'bridge': 'br0', 'flow': 'in_port=1 '
+                          'actions=mod_vlan_vid:5,output:2', 'strict': True}),
+        call('flow.del', {'bridge': 'br0', 'match': 'tcp'}),
+        call('flow.dump', {'bridge': 'br0', 'match': 'in_port=1'}),
+        call('dpif.stats'), call('pmd.stats'), call('pmd.stats.clear'),
+    ]
+    for i, c in enumerate(calls):
+        yield 'call%02d' % i, (c + '\n').encode()
+    yield 'session', ('\n'.join(calls) + '\n').encode()
+    yield 'batch', ('[' + ','.join(calls[:6]) + ']\n').encode()
+    yield 'bad', b'{"jsonrpc":"2.0","method":"port.add","params":{"bridge":' \
+        b'"br0","port":"../x","type":"dummy"},"id":1}\n' \
+        b'{"jsonrpc":"2.0","method":"port.set","params":{"port":"d1",' \
+        b'"tag":5000},"id":2}\n' \
+        b'{"jsonrpc":"2.0","method":"flow.add","params":{"bridge":"br0",' \
+        b'"flows":["actions=drop",7],"lines":[1]},"id":3}\n' \
+        b'{"jsonrpc":"2.0","method":"nope","id":4}\n[]\n{"x\n'
+
+
 GENERATORS = {
     'pkt': pkt_seeds,
     'flow': flow_seeds,
     'rpc': rpc_seeds,
     'vu_backend': vu_backend_seeds,
     'vu_frontend': vu_frontend_seeds,
+    'vswd': vswd_seeds,
 }
 
 
