@@ -419,14 +419,20 @@ static int cfg_check_tables(struct vsw_cfg *cfg, int version)
 	return 0;
 }
 
-/* PRAGMA quick_check: every page, every index entry, every constraint. */
+/*
+ * PRAGMA integrity_check: every page, every constraint, and every index
+ * against its table. quick_check would skip the last, and a damaged index
+ * makes queries by bridge return rows of another bridge (found by
+ * fuzz_config), so it is not enough here; a store this size checks in
+ * milliseconds.
+ */
 static int cfg_check_integrity(struct vsw_cfg *cfg)
 {
 	sqlite3_stmt *st;
 	const char *msg;
 	int rc;
 
-	rc = sqlite3_prepare_v2(cfg->db, "PRAGMA quick_check(1)", -1, &st,
+	rc = sqlite3_prepare_v2(cfg->db, "PRAGMA integrity_check(1)", -1, &st,
 				NULL);
 	if (rc != SQLITE_OK)
 		goto corrupt;

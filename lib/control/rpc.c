@@ -282,14 +282,69 @@ json_t *vsw_rpc_result_new(json_t *id, json_t *result)
 	return m;
 }
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if none. */
+static size_t rpc_utf8_seq(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* no overlong forms, no surrogates, nothing above U+10FFFF */
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * An error message quotes what the peer sent (jansson's "near '...'", a
+ * name cut by "%.64s"), which need not be valid UTF-8, and a JSON string
+ * must be: every byte of an invalid sequence becomes '?', so the error is
+ * still answered.
+ */
+static void rpc_utf8_clean(char *s)
+{
+	size_t n;
+
+	while (*s != '\0') {
+		n = rpc_utf8_seq((const unsigned char *)s);
+		if (n == 0) {
+			*s++ = '?';
+			continue;
+		}
+		s += n;
+	}
+}
+
 json_t *vsw_rpc_error_new(json_t *id, const struct vsw_rpc_err *e)
 {
 	json_t *m = rpc_envelope(id), *err;
+	char text[VSW_RPC_MSG_MAX];
 
 	if (m == NULL)
 		return NULL;
-	err = json_pack("{s:i, s:s}", "code", e->code, "message",
-			e->message);
+	snprintf(text, sizeof(text), "%s", e->message);
+	rpc_utf8_clean(text);
+	err = json_pack("{s:i, s:s}", "code", e->code, "message", text);
 	if (err != NULL && e->errnum > 0) {
 		const char *name = strerrorname_np(e->errnum);
 

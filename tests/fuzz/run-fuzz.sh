@@ -2,17 +2,20 @@
 # SPDX-License-Identifier: MIT
 #
 # Build the libFuzzer targets with clang in their own build directory and run
-# each for SECONDS (default 60) on a copy of its committed corpus, so the
-# repository is never modified. Exits non-zero on any crash, leak or
-# timeout and prints the reproducer.
+# each for SECONDS (default 50) on a copy of its committed corpus, so the
+# repository is never modified. The per-target time is capped so that all
+# targets together stay within FUZZ_TOTAL_SECONDS (default 420, 0: no cap).
+# Exits non-zero on any crash, leak or timeout and prints the reproducer;
+# the crash files stay in the work directory.
 #
 # usage: tests/fuzz/run-fuzz.sh [SECONDS]
 # env:   FUZZ_BUILD_DIR (default: $TMPDIR/vsw-build-fuzz-<hash of the source
 #        path>, reused by later runs), FUZZ_WORK_DIR (default: a mktemp dir),
-#        FUZZ_JOBS (parallel fuzzing processes, default 1)
+#        FUZZ_JOBS (parallel fuzzing processes, default 1), FUZZ_TARGETS
+#        (a space-separated subset, default all), FUZZ_TOTAL_SECONDS
 set -eu
 
-seconds=${1:-60}
+seconds=${1:-50}
 case $seconds in
 ''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
 esac
@@ -23,7 +26,18 @@ build=${FUZZ_BUILD_DIR:-${TMPDIR:-/tmp}/vsw-build-fuzz-$tag}
 work=${FUZZ_WORK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/vsw-fuzz.XXXXXX")}
 jobs=${FUZZ_JOBS:-1}
 mkdir -p "$work"
-targets="virtq_dev"
+all="virtq_dev pkt flow rpc config vu_backend vu_frontend vswd"
+targets=${FUZZ_TARGETS:-$all}
+total=${FUZZ_TOTAL_SECONDS:-420}
+case $total in
+''|*[!0-9]*) echo "FUZZ_TOTAL_SECONDS: a number of seconds" >&2; exit 2 ;;
+esac
+n=$(echo $targets | wc -w)
+if [ "$total" -gt 0 ] && [ $((seconds * n)) -gt "$total" ]; then
+	seconds=$((total / n))
+	[ "$seconds" -ge 1 ] || seconds=1
+	echo "fuzz: $n targets in $total s: $seconds s each"
+fi
 
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" "$src" \
