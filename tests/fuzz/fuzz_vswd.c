@@ -43,9 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_ROUNDS 20000
 #define FZ_ANSWERS_MAX (64u << 20)
 
-static uint64_t fz_clock_ms;
-
-/* ---- what vswd.c provides to vswd_ctl.c / vswd_flow.c ---- */
+/* ---- what vswd_log.c provides to the method files (quiet here) ---- */
 
 void vswd_log(const struct vswd *d, enum vsw_log_level level,
 	      const char *fmt, ...)
@@ -53,11 +51,6 @@ void vswd_log(const struct vswd *d, enum vsw_log_level level,
 	(void)d;
 	(void)level;
 	(void)fmt;
-}
-
-uint64_t vswd_now_ms(void)
-{
-	return fz_clock_ms;
 }
 
 static void fz_switch_log(void *arg, enum vsw_log_level level,
@@ -193,7 +186,6 @@ static void fz_session(struct vswd *d, const char *path, const uint8_t *out,
 		(void)poll(&p, 1, round > 4 ? 1 : 0);
 		if (vsw_rpc_server_run(d->rpc) != 0)
 			abort();
-		fz_clock_ms += 10;
 	}
 	fz_client_io(c);
 	close(c->fd);
@@ -271,7 +263,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(d.db_path, sizeof(d.db_path), "%s/conf.db", dir);
 	snprintf(d.ctl_path, sizeof(d.ctl_path), "%s/ctl", dir);
 	snprintf(d.run_dir, sizeof(d.run_dir), "%s", dir);
-	fz_clock_ms = 1000000;
 	if (vsw_cfg_open(d.db_path, 0, &d.cfg, &created, err, sizeof(err)))
 		abort();
 	sc.log = fz_switch_log;
@@ -290,7 +281,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_session(&d, d.ctl_path, data, size, &c);
 	free(c.in);
 
-	fz_clock_ms += 100000000;
 	vswd_flows_expire(&d);
 	vswd_retry_pending(&d);
 	fz_still_serving(&d);

@@ -94,7 +94,7 @@ struct fz_fe {
 	unsigned nev;
 };
 
-static void fz_log(void *opaque, enum vsw_vu_log_level level,
+static void fz_log(void *opaque, enum vsw_log_level level,
 		   const char *line)
 {
 	(void)opaque;
@@ -422,7 +422,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.fd = sv[1];
 	cfg.dev = &d.dev;
 	cfg.log = fz_log;
-	cfg.log_level = VSW_VU_LOG_DEBUG;
+	cfg.log_level = VSW_LOG_DEBUG;
 	if (vsw_vu_create(&cfg, &vu) != 0)
 		abort();
 
