@@ -46,6 +46,7 @@
 
 #include "vsw_atomic.h"
 #include "vsw_compiler.h"
+#include "vu_msg.h"
 #include "vufe_priv.h"
 #include "vsw_time.h"
 #include "vsw_unix.h"
@@ -208,43 +209,19 @@ static int vufe_send(struct vsw_vufe *fe, uint32_t req, uint32_t flags,
 		.flags = VSW_VU_FLAG_VERSION | flags,
 		.size = size,
 	};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VSW_VU_MAX_FDS)];
-		struct cmsghdr align;
-	} c;
-	struct iovec iov[2] = {
-		{.iov_base = &h, .iov_len = sizeof(h)},
-		{.iov_base = (void *)payload, .iov_len = size},
-	};
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = size ? 2 : 1};
 	size_t total = sizeof(h) + size;
 	ssize_t n;
 
 	if (vufe_dead(fe))
 		return vufe_fail(fe, -ENOTCONN, "%s: not connected",
 				 vufe_req_name(req));
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-
-		memset(&c, 0, sizeof(c));
-		mh.msg_control = c.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	do
-		n = sendmsg(fe->sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	n = vu_msg_send(fe->sock, &h, payload, size, fds, nfds, MSG_NOSIGNAL);
 	if (n < 0) {
-		int err = errno == EPIPE || errno == ECONNRESET ? -ENOTCONN
-								: -errno;
+		int err = n == -EPIPE || n == -ECONNRESET ? -ENOTCONN : (int)n;
 
 		vufe_set_dead(fe);
 		return vufe_fail(fe, err, "%s: send: %s", vufe_req_name(req),
-				 strerror(errno));
+				 strerror((int)-n));
 	}
 	if ((size_t)n != total) {
 		/* a blocking stream socket only writes short on a signal */
@@ -278,7 +255,8 @@ static int vufe_recv_exact(struct vsw_vufe *fe, uint32_t req, void *buf,
 				    .msg_iovlen = 1,
 				    .msg_control = c.buf,
 				    .msg_controllen = sizeof(c.buf)};
-		struct cmsghdr *cm;
+		int got[VSW_VU_MAX_FDS];
+		unsigned n_got = 0;
 
 		ret = vufe_wait(fe, fe->sock, POLLIN, deadline,
 				vufe_req_name(req));
@@ -287,22 +265,13 @@ static int vufe_recv_exact(struct vsw_vufe *fe, uint32_t req, void *buf,
 		n = recvmsg(fe->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		for (cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm != NULL;
-		     cm = CMSG_NXTHDR(&mh, cm)) {
-			if (cm->cmsg_level == SOL_SOCKET &&
-			    cm->cmsg_type == SCM_RIGHTS) {
-				size_t k = (cm->cmsg_len - CMSG_LEN(0)) /
-					   sizeof(int);
-				int fd;
-
-				while (k-- > 0) {
-					memcpy(&fd,
-					       CMSG_DATA(cm) + k * sizeof(int),
-					       sizeof(int));
-					close(fd);
-				}
-				fds = true;
-			}
+		/* no reply of ours carries one: close them, refuse below */
+		if (n >= 0 &&
+		    (vu_msg_take_fds(&mh, got, &n_got, VSW_VU_MAX_FDS) ||
+		     n_got > 0)) {
+			while (n_got > 0)
+				close(got[--n_got]);
+			fds = true;
 		}
 		if (n < 0) {
 			vufe_set_dead(fe);
@@ -316,7 +285,7 @@ static int vufe_recv_exact(struct vsw_vufe *fe, uint32_t req, void *buf,
 					 "connection",
 					 vufe_req_name(req));
 		}
-		if (fds || (mh.msg_flags & MSG_CTRUNC)) {
+		if (fds) {
 			vufe_set_dead(fe);
 			return vufe_fail(fe, -EPROTO,
 					 "%s: reply carries file descriptors",

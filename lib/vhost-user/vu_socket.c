@@ -2,7 +2,8 @@
 /*
  * vhost-user socket plumbing: listen / accept / connect on a Unix socket,
  * incremental non-blocking receive of one message with its SCM_RIGHTS fds,
- * replies, and the logger.
+ * replies, and the logger; and the message I/O both sides share
+ * (vu_msg.h: vu_msg_send, vu_msg_take_fds).
  *
  * Security model: the receive path trusts nothing the peer sends. It never
  * reads past the current message (so fds are never attributed to the wrong
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "vsw_unix.h"
+#include "vu_msg.h"
 #include "vu_priv.h"
 
 void vu_log(const struct vsw_vu *vu, enum vsw_log_level level,
@@ -141,31 +143,65 @@ void vu_rx_reset(struct vu_rx *rx)
 	rx->fds_overflow = false;
 }
 
-static void vu_rx_take_fds(struct vu_rx *rx, struct msghdr *msg)
+bool vu_msg_take_fds(struct msghdr *msg, int *fds, unsigned *n, unsigned max)
 {
 	struct cmsghdr *c;
+	bool lost = false;
 
 	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
-		size_t n, i;
+		size_t k, i;
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
 			int fd;
 
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (rx->nfds < VSW_VU_MAX_FDS) {
-				rx->fds[rx->nfds++] = fd;
+			if (*n < max) {
+				fds[(*n)++] = fd;
 			} else {
 				close(fd);
-				rx->fds_overflow = true;
+				lost = true;
 			}
 		}
 	}
 	/* the kernel dropped (and closed) fds that did not fit */
-	if (msg->msg_flags & MSG_CTRUNC)
-		rx->fds_overflow = true;
+	return lost || (msg->msg_flags & MSG_CTRUNC);
+}
+
+ssize_t vu_msg_send(int fd, const struct vsw_vu_hdr *hdr, const void *payload,
+		    uint32_t size, const int *fds, unsigned nfds, int flags)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VSW_VU_MAX_FDS)];
+		struct cmsghdr align;
+	} c;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)hdr, .iov_len = sizeof(*hdr) },
+		{ .iov_base = (void *)payload, .iov_len = size },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
+	ssize_t n;
+
+	if (nfds > VSW_VU_MAX_FDS)
+		return -EINVAL;
+	if (nfds > 0) {
+		struct cmsghdr *cm;
+
+		memset(&c, 0, sizeof(c));
+		mh.msg_control = c.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	do
+		n = sendmsg(fd, &mh, flags);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
 }
 
 int vu_sock_recv(struct vsw_vu *vu, int (*check_hdr)(struct vsw_vu *vu))
@@ -203,7 +239,8 @@ int vu_sock_recv(struct vsw_vu *vu, int (*check_hdr)(struct vsw_vu *vu))
 			return vu_fail(vu, -errno, "recvmsg: %s",
 				       strerror(errno));
 		}
-		vu_rx_take_fds(rx, &msg);
+		if (vu_msg_take_fds(&msg, rx->fds, &rx->nfds, VSW_VU_MAX_FDS))
+			rx->fds_overflow = true;
 		if (n == 0)
 			return -ECONNRESET;
 		rx->have += (size_t)n;
@@ -219,7 +256,6 @@ int vu_sock_recv(struct vsw_vu *vu, int (*check_hdr)(struct vsw_vu *vu))
 int vu_sock_send(struct vsw_vu *vu, uint32_t request, const void *payload,
 		 uint32_t size)
 {
-	uint8_t buf[VU_HDR_SIZE + VU_PAYLOAD_MAX];
 	struct vsw_vu_hdr h = {
 		.request = request,
 		.flags = VSW_VU_FLAG_VERSION | VSW_VU_FLAG_REPLY,
@@ -229,16 +265,11 @@ int vu_sock_send(struct vsw_vu *vu, uint32_t request, const void *payload,
 
 	if (size > VU_PAYLOAD_MAX)
 		return vu_fail(vu, -EMSGSIZE, "reply of %u bytes", size);
-	memcpy(buf, &h, sizeof(h));
-	if (size > 0)
-		memcpy(buf + sizeof(h), payload, size);
-	do {
-		n = send(vu->conn_fd, buf, sizeof(h) + size,
-			 MSG_DONTWAIT | MSG_NOSIGNAL);
-	} while (n < 0 && errno == EINTR);
+	n = vu_msg_send(vu->conn_fd, &h, payload, size, NULL, 0,
+			MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0)
-		return vu_fail(vu, -errno, "sending reply: %s",
-			       strerror(errno));
+		return vu_fail(vu, (int)n, "sending reply: %s",
+			       strerror((int)-n));
 	/* replies are tiny: a short write means the peer stopped reading */
 	if ((size_t)n != sizeof(h) + size)
 		return vu_fail(vu, -EAGAIN, "short reply write (%zd bytes)", n);
