@@ -324,6 +324,11 @@ void sw_flows_fini(struct sw_bridge *br);
 /* Caches for threads 0 .. n-1 of every bridge (threads restart). */
 int sw_flows_threads(struct vsw_switch *sw, unsigned n);
 
+/* forward.c */
+/* One burst of rxq @rxq of @in, on @pmd's thread: forwarded and freed. */
+void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
+		struct vsw_pkt **pkts, unsigned n);
+
 /* pmd.c */
 int sw_pmd_start(struct vsw_switch *sw, struct sw_pmd *pmd, unsigned idx);
 void sw_pmd_stop(struct sw_pmd *pmd);
