@@ -6,7 +6,7 @@
  * that timed out (sw_retire, the limbo list), and the publication of each
  * thread's polling list and of a port's transmit queues. The protocol is
  * described in switch_priv.h. A leaf of lib/switch: switch.c, port.c,
- * flows.c, fdb.c and pmd.c call it; it calls none of them. Control thread.
+ * flows.c, fdb.c and pmd.c call it; it calls only log.c. Control thread.
  */
 #include <errno.h>
 #include <sched.h>

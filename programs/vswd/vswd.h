@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vswd internals shared by vswd.c (process, logging, main loop) and
- * vswd_ctl.c (configuration: restore, defaults, the JSON-RPC methods).
+ * vswd internals shared by its files (the list and their direction
+ * follow below the structures).
  */
 #ifndef VSWD_H
 #define VSWD_H

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: vswd's JSON-RPC methods (programs/vswd/vswd_ctl.c,
- * vswd_flow.c) behind the real control server (lib/control/rpc_server.c),
+ * vswd_flow.c, vswd_stats.c and the files they use) behind the real
+ * control server (lib/control/rpc_server.c),
  * one client's byte stream per input.
  *
  * A vswd is built in memory for each input: a fresh conf.db in a private

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: the vhost-user front end (lib/vhost-user/vu_frontend.c)
+ * libFuzzer target: the vhost-user front end (lib/vhost-user/vu_frontend.c
+ * and its packet path, lib/virtio-net/vnet_frontend.c)
  * against a hostile back end: the replies it sends during the session
  * set-up, then the used rings it writes.
  *
