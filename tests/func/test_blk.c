@@ -8,7 +8,7 @@
  * missing or read-only, data not whole sectors, sector + length past the
  * end (also wrapping 64 bits), unknown types and flags, writes to a
  * read-only disk, and a ring fault that stops one queue while the other
- * keeps serving.
+ * keeps serving. All of it on split rings, then on packed rings.
  */
 #include <endian.h>
 #include <errno.h>
@@ -39,7 +39,11 @@
 /* 64 KiB of data area from 1.5 KiB below the boundary of the regions */
 #define DATA_GPA (GPA_BASE + MEM_SIZE / 2 - 1536)
 
-static const uint64_t features =
+/* The ring type of this round: 0 (split) or VIRTIO_F_RING_PACKED. */
+static uint64_t ring_bit;
+
+#define FEATURES (base_features | ring_bit)
+static const uint64_t base_features =
 	(1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX) |
 	(1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_BLK_F_FLUSH) |
 	(1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES) |
@@ -90,7 +94,10 @@ static void env_queue(struct env *e, uint64_t feat, uint32_t qi)
 	assert_int_equal(vsw_vq_drv_create(&dc, &e->drv[qi]), 0);
 	vsw_vq_drv_addrs(e->drv[qi], &addrs);
 	fe_vring(e->vu, e->fe, VSW_VU_REQ_SET_VRING_NUM, qi, QSIZE);
-	fe_vring(e->vu, e->fe, VSW_VU_REQ_SET_VRING_BASE, qi, 0);
+	/* QEMU's base of a fresh ring; packed: avail and used position 0
+	 * with their wrap counters at 1 */
+	fe_vring(e->vu, e->fe, VSW_VU_REQ_SET_VRING_BASE, qi,
+		 feat & (1ULL << VIRTIO_F_RING_PACKED) ? 0x80008000u : 0);
 	a.index = qi;
 	a.desc_user_addr = fe_uva(&e->m, addrs.desc);
 	a.avail_user_addr = fe_uva(&e->m, addrs.driver);
@@ -297,7 +304,7 @@ static void test_read_write(void **state)
 	uint32_t used;
 
 	(void)state;
-	env_open(&e, false, features);
+	env_open(&e, false, FEATURES);
 	for (qi = 0; qi < NQ; qi++) {
 		fill(w, sizeof(w), qi + 1);
 		assert_int_equal(env_req(&e, qi, VIRTIO_BLK_T_OUT,
@@ -339,7 +346,7 @@ static void test_many_in_flight(void **state)
 	struct env e;
 
 	(void)state;
-	env_open(&e, false, features);
+	env_open(&e, false, FEATURES);
 	base = th_alloc(&e.m, N * (4096 + 64), 4096);
 	for (i = 0; i < N; i++) {
 		uint64_t hdr = base + i * (4096 + 64);
@@ -395,7 +402,7 @@ static void test_flush_get_id(void **state)
 	uint32_t used;
 
 	(void)state;
-	env_open(&e, false, features);
+	env_open(&e, false, FEATURES);
 	assert_int_equal(env_req(&e, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, &used),
 			 VIRTIO_BLK_S_OK);
 	assert_int_equal(used, 1);
@@ -434,7 +441,7 @@ static void test_discard_write_zeroes(void **state)
 	struct env e;
 
 	(void)state;
-	env_open(&e, false, features);
+	env_open(&e, false, FEATURES);
 	fill(w, sizeof(w), 7);
 	assert_int_equal(pwrite(e.disk, w, sizeof(w), 64 * 512),
 			 (ssize_t)sizeof(w));
@@ -498,7 +505,7 @@ static void test_hostile_requests(void **state)
 	uint32_t used;
 
 	(void)state;
-	env_open(&e, false, features);
+	env_open(&e, false, FEATURES);
 	fill(w, sizeof(w), 3);
 
 	/* header of 8 bytes: IOERR */
@@ -577,7 +584,7 @@ static void test_ring_fault(void **state)
 	unsigned i;
 
 	(void)state;
-	env_open(&e, false, features);
+	env_open(&e, false, FEATURES);
 	env_hdr(&e, VIRTIO_BLK_T_IN, 0);
 	sg[0] = (struct vsw_sg){e.hdr, 16};
 	sg[1] = (struct vsw_sg){th_end(&e.m) - 100, 512}; /* past the end */
@@ -606,7 +613,7 @@ static void test_ring_fault(void **state)
 /* --read-only: RO offered, DISCARD / WRITE_ZEROES not; writes fail. */
 static void test_read_only(void **state)
 {
-	uint64_t feat = features & ~((1ULL << VIRTIO_BLK_F_DISCARD) |
+	uint64_t feat = FEATURES & ~((1ULL << VIRTIO_BLK_F_DISCARD) |
 				     (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
 	static uint8_t w[4096], f[4096], z[4096];
 	struct virtio_blk_discard_write_zeroes seg = {.num_sectors = 1};
@@ -640,7 +647,7 @@ static void test_config(void **state)
 	uint64_t ack;
 
 	(void)state;
-	env_open(&e, false, features);
+	env_open(&e, false, FEATURES);
 	c.size = sizeof(bc);
 	assert_int_equal(fe_do(e.vu, e.fe, VSW_VU_REQ_GET_CONFIG, &c,
 			       VSW_VU_CONFIG_HDR + c.size, NULL, 0),
@@ -687,7 +694,7 @@ static void test_disconnect_in_flight(void **state)
 	struct env e;
 
 	(void)state;
-	env_open(&e, false, features);
+	env_open(&e, false, FEATURES);
 	base = th_alloc(&e.m, N * (4096 + 64), 4096);
 	fill(w, sizeof(w), 11);
 	for (i = 0; i < N; i++) {
@@ -735,6 +742,11 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_disconnect_in_flight),
 	};
+	int failed;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* every test on split rings, then on packed rings */
+	failed = cmocka_run_group_tests_name("split", tests, NULL, NULL);
+	ring_bit = 1ULL << VIRTIO_F_RING_PACKED;
+	failed += cmocka_run_group_tests_name("packed", tests, NULL, NULL);
+	return failed;
 }
