@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""test_guest_blk.py --blk EXE --workdir DIR [--qsd]
+"""test_guest_blk.py --blk EXE --workdir DIR [--qsd] [--packed]
 
 vsw-blk under a real Linux guest (Debian kernel + busybox, QEMU TCG, the
 harness of tests/integ/guest) on -device vhost-user-blk-pci:
@@ -17,6 +17,9 @@ harness of tests/integ/guest) on -device vhost-user-blk-pci:
   4. --qsd (peer): qemu-storage-daemon's vhost-user-blk export of the same
      image, the same guest check as boot 2 plus one more file, then the
      host's e2fsck again.
+
+--packed: the device with packed=on (VIRTIO_F_RING_PACKED), which the
+guest checks it negotiated (bit 34 of the features in sysfs).
 
 Exit status: 0 pass, 1 fail, 77 skip (no QEMU).
 """
@@ -56,6 +59,7 @@ echo "G-SIZE $(cat /sys/block/vda/size)"
 echo "G-SERIAL $(cat /sys/block/vda/serial)"
 echo "G-MQ $(ls /sys/block/vda/mq | wc -l)"
 echo "G-RO $(cat /sys/block/vda/ro)"
+echo "G-PACKED $(cut -c35 /sys/block/vda/device/features)"
 echo "G-DISCARD $(cat /sys/block/vda/queue/discard_max_bytes)"
 echo "G-WZ $(cat /sys/block/vda/queue/write_zeroes_max_bytes)"
 mke2fs -F /dev/vda >/tmp/mkfs.out 2>&1 || { cat /tmp/mkfs.out; fail mke2fs; }
@@ -92,8 +96,10 @@ echo G-OK
 """
 
 
-def boot(name, img, workdir, sock, script, queues):
+def boot(name, img, workdir, sock, script, queues, devopts=""):
     dev = "vhost-user-blk-pci,chardev=blk0,vectors=0"
+    if devopts:
+        dev += "," + devopts
     if queues > 1:
         dev += ",num-queues=%d" % queues
     g = guest.Guest(
@@ -170,6 +176,8 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--qsd", action="store_true",
                     help="also the qemu-storage-daemon peer")
+    ap.add_argument("--packed", action="store_true",
+                    help="packed virtqueues (packed=on)")
     ap.add_argument("--image", help="base image dir (default WORKDIR/img)")
     a = ap.parse_args()
 
@@ -205,13 +213,15 @@ def main():
         if not wait_log(blk, blk_log, r"serving", 10):
             failures.append("vsw-blk did not start")
             raise RuntimeError
-        rc, out = boot("write", img, tmp, sock, WRITE, 2)
+        devopts = "packed=on" if a.packed else ""
+        rc, out = boot("write", img, tmp, sock, WRITE, 2, devopts)
         if rc != 0 or "G-OK" not in out:
             failures.append("boot 1 (mkfs, write) rc=%d" % rc)
         facts = dict(l.split(" ", 1) for l in out if l.startswith("G-") and
                      " " in l and not l.startswith("G-SUM"))
         expect = {"G-SIZE": str(DISK_MB << 11), "G-SERIAL": SERIAL,
-                  "G-MQ": "2", "G-RO": "0"}
+                  "G-MQ": "2", "G-RO": "0",
+                  "G-PACKED": "1" if a.packed else "0"}
         for k, v in expect.items():
             if facts.get(k, "").strip() != v:
                 failures.append("guest %s %r, expected %r" %
@@ -228,7 +238,7 @@ def main():
             failures.append("guest printed %d sums, not 5" % len(sums))
         lines = "\n".join("%s  %s" % (h, n) for n, h in sums.items())
         rc, out = boot("verify", img, tmp, sock,
-                       VERIFY % {"sums": lines, "extra": ""}, 2)
+                       VERIFY % {"sums": lines, "extra": ""}, 2, devopts)
         if rc != 0 or "G-OK" not in out:
             failures.append("boot 2 (verify after reconnect) rc=%d" % rc)
     except RuntimeError:
@@ -273,9 +283,10 @@ def main():
             print("FAIL: " + f)
         print("logs in " + tmp)
         return 1
-    print("PASS: guest mkfs + %d files through vsw-blk, verified after a "
-          "reconnect, e2fsck clean, host sums match%s" %
-          (len(sums), ", qemu-storage-daemon peer too" if a.qsd else ""))
+    print("PASS: guest mkfs + %d files through vsw-blk (%s rings), verified "
+          "after a reconnect, e2fsck clean, host sums match%s" %
+          (len(sums), "packed" if a.packed else "split",
+           ", qemu-storage-daemon peer too" if a.qsd else ""))
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
