@@ -1034,8 +1034,7 @@ static int vu_set_config(struct vsw_vu *vu, struct vu_msg *m)
 					  c.size, c.flags);
 	if (ret < 0) {
 		vu_log(vu, VSW_LOG_WARN,
-		       "SET_CONFIG: device refused %" PRIu32 "+%" PRIu32
-		       ": %s",
+		       "SET_CONFIG: device refused %" PRIu32 "+%" PRIu32 ": %s",
 		       c.offset, c.size, strerror(-ret));
 		return VU_NACK;
 	}

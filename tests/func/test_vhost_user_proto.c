@@ -795,8 +795,7 @@ static void test_client_mode(void **state)
 /* A 24-byte config space of which bytes 8..11 are writable. */
 static uint8_t cfg_space[24];
 
-static int cfg_get(void *opaque, uint32_t offset, uint8_t *buf,
-		   uint32_t size)
+static int cfg_get(void *opaque, uint32_t offset, uint8_t *buf, uint32_t size)
 {
 	(void)opaque;
 	if (offset + size > sizeof(cfg_space))
@@ -817,8 +816,8 @@ static int cfg_set(void *opaque, uint32_t offset, const uint8_t *buf,
 
 /* GET_CONFIG of [offset, offset + size), sent bytes of region: the step's
  * return value (the reply stays for fe_reply). */
-static int get_config(struct vsw_vu *vu, int fe, uint32_t offset,
-		      uint32_t size, uint32_t sent)
+static int get_config(struct vsw_vu *vu, int fe, uint32_t offset, uint32_t size,
+		      uint32_t sent)
 {
 	struct vsw_vu_config_msg c = {.offset = offset, .size = size};
 
@@ -862,9 +861,8 @@ static void test_config_space(void **state)
 	fe_set_u64(vu, fe, VSW_VU_REQ_SET_PROTOCOL_FEATURES,
 		   FE_PF | (1ULL << VSW_VU_PF_CONFIG));
 	/* a read of the whole space, then of a window inside it */
-	assert_int_equal(get_config(vu, fe, 0, sizeof(cfg_space),
-				    sizeof(cfg_space)),
-			 0);
+	assert_int_equal(
+		get_config(vu, fe, 0, sizeof(cfg_space), sizeof(cfg_space)), 0);
 	fe_reply(fe, VSW_VU_REQ_GET_CONFIG, &c,
 		 VSW_VU_CONFIG_HDR + sizeof(cfg_space));
 	assert_int_equal(c.size, sizeof(cfg_space));
