@@ -729,6 +729,39 @@ static void test_disconnect_in_flight(void **state)
 	assert_int_equal(count_fds(), fds0);
 }
 
+/* A queue without a kick fd (SET_VRING_KICK with the no-fd flag) is polled:
+ * the loop's timeout says so and requests are served without kicks. */
+static void test_polled_queue(void **state)
+{
+	static uint8_t w[4096], f[4096];
+	uint64_t v = 1 | VSW_VU_VRING_NOFD_MASK;
+	struct vsw_sg sg[3];
+	struct env e;
+	int token;
+
+	(void)state;
+	env_open(&e, false, FEATURES);
+	assert_int_equal(vsw_blk_timeout_ms(e.b), -1);
+	assert_int_equal(fe_do(e.vu, e.fe, VSW_VU_REQ_SET_VRING_KICK, &v,
+			       sizeof(v), NULL, 0),
+			 0);
+	assert_int_equal(vsw_blk_timeout_ms(e.b), 1);
+	fill(w, sizeof(w), 13);
+	env_hdr(&e, VIRTIO_BLK_T_OUT, 40);
+	assert_int_equal(th_write(&e.m, e.data, w, sizeof(w)), 0);
+	sg[0] = (struct vsw_sg){e.hdr, 16};
+	sg[1] = (struct vsw_sg){e.data, sizeof(w)};
+	sg[2] = (struct vsw_sg){e.status, 1};
+	/* no eventfd_write: the device must find it by itself */
+	assert_int_equal(vsw_vq_drv_add(e.drv[1], sg, 2, 1, &token), 0);
+	assert_int_equal(env_wait(&e, 1, &token), 1);
+	assert_int_equal(env_status(&e), VIRTIO_BLK_S_OK);
+	assert_int_equal(pread(e.disk, f, sizeof(f), 40 * 512),
+			 (ssize_t)sizeof(f));
+	assert_memory_equal(f, w, sizeof(w));
+	env_close(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -741,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_disconnect_in_flight),
+		cmocka_unit_test(test_polled_queue),
 	};
 	int failed;
 
