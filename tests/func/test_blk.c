@@ -132,6 +132,9 @@ static void env_open(struct env *e, bool read_only, uint64_t feat)
 	e->disk = open(e->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	assert_true(e->disk >= 0);
 	assert_int_equal(ftruncate(e->disk, DISK_SECTORS * 512), 0);
+	/* only the fd is needed: nothing is left behind, also on failure */
+	assert_int_equal(unlink(e->path), 0);
+	assert_int_equal(rmdir(e->dir), 0);
 	assert_int_equal(th_mem_create(&e->m, MEM_SIZE, GPA_BASE, 2), 0);
 	bc.fd = e->disk;
 	bc.size = DISK_SECTORS * 512;
@@ -193,8 +196,6 @@ static void env_close(struct env *e)
 	close(e->fe);
 	th_mem_destroy(&e->m);
 	close(e->disk);
-	unlink(e->path);
-	rmdir(e->dir);
 }
 
 /* Run the device until qi's driver gets token back (5 s at most). */
