@@ -11,7 +11,8 @@ BENCH_PKGS := dpdk dpdk-dev openvswitch-switch-dpdk gnuplot-nox sysstat
 DEB_PKGS := meson ninja-build gcc clang libclang-rt-14-dev llvm \
 	clang-format pkg-config libcmocka-dev python3 \
 	libsqlite3-dev libjansson-dev libxdp-dev libbpf-dev libcap-dev iproute2 \
-	dpdk-dev librte-net-vhost23 librte-net-virtio23 libc6-dev
+	dpdk-dev librte-net-vhost23 librte-net-virtio23 libc6-dev \
+	liburing-dev
 
 MESON ?= meson
 PYTHON ?= python3

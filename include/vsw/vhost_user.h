@@ -67,6 +67,8 @@ enum vsw_vu_request {
 	VSW_VU_REQ_SET_VRING_ENABLE = 18,
 	VSW_VU_REQ_SEND_RARP = 19,
 	VSW_VU_REQ_NET_SET_MTU = 20,
+	VSW_VU_REQ_GET_CONFIG = 24,
+	VSW_VU_REQ_SET_CONFIG = 25,
 	VSW_VU_REQ_RESET_DEVICE = 34,
 	VSW_VU_REQ_GET_MAX_MEM_SLOTS = 36,
 	VSW_VU_REQ_ADD_MEM_REG = 37,
@@ -89,6 +91,7 @@ enum vsw_vu_request {
 #define VSW_VU_PF_MQ 0
 #define VSW_VU_PF_REPLY_ACK 3
 #define VSW_VU_PF_NET_MTU 4
+#define VSW_VU_PF_CONFIG 9
 #define VSW_VU_PF_RESET_DEVICE 13
 #define VSW_VU_PF_CONFIGURE_MEM_SLOTS 15
 #define VSW_VU_PF_STATUS 16
@@ -124,6 +127,19 @@ struct vsw_vu_mem_table {
 struct vsw_vu_mem_single {
 	uint64_t padding;
 	struct vsw_vu_mem_region region;
+};
+
+/*
+ * GET_CONFIG / SET_CONFIG payload: the device config space window
+ * [offset, offset + size) of at most VSW_VU_CONFIG_MAX bytes.
+ */
+#define VSW_VU_CONFIG_MAX 256
+#define VSW_VU_CONFIG_HDR 12 /* offset, size, flags */
+struct vsw_vu_config_msg {
+	uint32_t offset;
+	uint32_t size;
+	uint32_t flags; /* SET_CONFIG: 0 front-end write, 1 migration */
+	uint8_t region[VSW_VU_CONFIG_MAX];
 };
 
 /* Most file descriptors one message may carry. */
@@ -197,6 +213,21 @@ struct vsw_vu_device {
 				uint64_t features);
 	/* SET_STATUS (virtio device status byte). Optional; 0 or -errno. */
 	int (*status_set)(void *opaque, uint8_t status);
+	/*
+	 * GET_CONFIG: fill buf with size bytes of the device config space
+	 * from offset (offset + size <= VSW_VU_CONFIG_MAX, checked). 0, or
+	 * -errno: the reply then carries no config (QEMU fails the read).
+	 * Optional: with it the library offers VSW_VU_PF_CONFIG.
+	 */
+	int (*config_get)(void *opaque, uint32_t offset, uint8_t *buf,
+			  uint32_t size);
+	/*
+	 * SET_CONFIG: the front-end writes size bytes at offset (bounds
+	 * checked as above). 0, or -errno to refuse (the connection stays,
+	 * REPLY_ACK reports it). NULL: every write is refused.
+	 */
+	int (*config_set)(void *opaque, uint32_t offset, const uint8_t *buf,
+			  uint32_t size, uint32_t flags);
 	/* NET_SET_MTU. -errno rejects the value (the connection stays). */
 	int (*mtu_set)(void *opaque, uint16_t mtu);
 	/* The front-end went away (after every queue_stop). Optional. */

@@ -64,6 +64,8 @@ typedef int vu_handler_fn(struct vsw_vu *vu, struct vu_msg *m);
 #define VU_SZ_SINGLE sizeof(struct vsw_vu_mem_single)
 #define VU_SZ_TABLE_MIN (8 + sizeof(struct vsw_vu_mem_region))
 #define VU_SZ_TABLE_MAX sizeof(struct vsw_vu_mem_table)
+#define VU_SZ_CONFIG_MIN VSW_VU_CONFIG_HDR
+#define VU_SZ_CONFIG_MAX sizeof(struct vsw_vu_config_msg)
 
 #define VU_PF_NONE (-1)
 
@@ -75,6 +77,7 @@ typedef int vu_handler_fn(struct vsw_vu *vu, struct vu_msg *m);
 #define PF_RESET_DEVICE VSW_VU_PF_RESET_DEVICE
 #define PF_CONFIGURE_MEM_SLOTS VSW_VU_PF_CONFIGURE_MEM_SLOTS
 #define PF_STATUS VSW_VU_PF_STATUS
+#define PF_CONFIG VSW_VU_PF_CONFIG
 
 struct vu_msg_desc {
 	const char *name;
@@ -91,7 +94,7 @@ static vu_handler_fn vu_get_features, vu_set_features, vu_set_owner,
 	vu_get_protocol_features, vu_set_protocol_features, vu_get_queue_num,
 	vu_set_vring_enable, vu_net_set_mtu, vu_reset_device,
 	vu_get_max_mem_slots, vu_add_mem_reg, vu_rem_mem_reg, vu_set_status,
-	vu_get_status;
+	vu_get_status, vu_get_config, vu_set_config;
 
 #define VU_MSG(req, fn, fmin, fmax, smin, smax, pfeat, has_reply)              \
 	[VSW_VU_REQ_##req] = {                                                 \
@@ -153,6 +156,10 @@ static const struct vu_msg_desc vu_msgs[VSW_VU_REQ__MAX] = {
 	       0, 0, 0, 0, NO_PF, false),
 	VU_MSG(NET_SET_MTU, vu_net_set_mtu,
 	       0, 0, VU_SZ_U64, VU_SZ_U64, PF_NET_MTU, false),
+	VU_MSG(GET_CONFIG, vu_get_config,
+	       0, 0, VU_SZ_CONFIG_MIN, VU_SZ_CONFIG_MAX, PF_CONFIG, true),
+	VU_MSG(SET_CONFIG, vu_set_config,
+	       0, 0, VU_SZ_CONFIG_MIN, VU_SZ_CONFIG_MAX, PF_CONFIG, false),
 	VU_MSG(RESET_DEVICE, vu_reset_device,
 	       0, 0, 0, 0, PF_RESET_DEVICE, false),
 	VU_MSG(GET_MAX_MEM_SLOTS, vu_get_max_mem_slots,
@@ -170,6 +177,7 @@ static const struct vu_msg_desc vu_msgs[VSW_VU_REQ__MAX] = {
 /* clang-format on */
 
 _Static_assert(VU_SZ_TABLE_MAX <= VU_PAYLOAD_MAX, "rx buffer too small");
+_Static_assert(VU_SZ_CONFIG_MAX <= VU_PAYLOAD_MAX, "rx buffer too small");
 _Static_assert(VU_SZ_STATE == 8 && VU_SZ_ADDR == 40 && VU_SZ_SINGLE == 40,
 	       "uapi struct sizes differ from the vhost-user wire format");
 
@@ -971,6 +979,68 @@ static int vu_get_status(struct vsw_vu *vu, struct vu_msg *m)
 	return vu_reply_u64(vu, m, vu->status);
 }
 
+/*
+ * GET_CONFIG / SET_CONFIG: the window must lie inside the 256 bytes the
+ * protocol allows and the payload must hold exactly its bytes.
+ */
+static int vu_config_window(struct vsw_vu *vu, const struct vu_msg *m,
+			    struct vsw_vu_config_msg *c)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c, m->payload, m->hdr->size);
+	if (c->size > VSW_VU_CONFIG_MAX ||
+	    c->offset > VSW_VU_CONFIG_MAX - c->size)
+		return vu_fail(vu, -EINVAL,
+			       "config window %" PRIu32 "+%" PRIu32
+			       " outside %d bytes",
+			       c->offset, c->size, VSW_VU_CONFIG_MAX);
+	if (m->hdr->size != VSW_VU_CONFIG_HDR + c->size)
+		return vu_fail(vu, -EMSGSIZE,
+			       "payload of %" PRIu32 " bytes for a %" PRIu32
+			       "-byte window",
+			       m->hdr->size, c->size);
+	return 0;
+}
+
+static int vu_get_config(struct vsw_vu *vu, struct vu_msg *m)
+{
+	struct vsw_vu_config_msg c;
+	int ret = vu_config_window(vu, m, &c);
+
+	if (ret < 0)
+		return ret;
+	memset(c.region, 0, sizeof(c.region));
+	ret = vu->dev->config_get(vu->dev->opaque, c.offset, c.region, c.size);
+	if (ret < 0) {
+		/* libvhost-user's way: a reply without the config. */
+		vu_log(vu, VSW_LOG_WARN, "GET_CONFIG: device refused: %s",
+		       strerror(-ret));
+		return vu_sock_send(vu, m->hdr->request, NULL, 0);
+	}
+	return vu_sock_send(vu, m->hdr->request, &c,
+			    VSW_VU_CONFIG_HDR + c.size);
+}
+
+static int vu_set_config(struct vsw_vu *vu, struct vu_msg *m)
+{
+	struct vsw_vu_config_msg c;
+	int ret = vu_config_window(vu, m, &c);
+
+	if (ret < 0)
+		return ret;
+	ret = -EPERM;
+	if (vu->dev->config_set != NULL)
+		ret = vu->dev->config_set(vu->dev->opaque, c.offset, c.region,
+					  c.size, c.flags);
+	if (ret < 0) {
+		vu_log(vu, VSW_LOG_WARN,
+		       "SET_CONFIG: device refused %" PRIu32 "+%" PRIu32 ": %s",
+		       c.offset, c.size, strerror(-ret));
+		return VU_NACK;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Dispatch                                                            */
 /* ------------------------------------------------------------------ */
@@ -1202,6 +1272,8 @@ int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out)
 			 (1ULL << VSW_VU_PF_STATUS);
 	if (dev->net_mtu)
 		vu->pf_offered |= 1ULL << VSW_VU_PF_NET_MTU;
+	if (dev->config_get != NULL)
+		vu->pf_offered |= 1ULL << VSW_VU_PF_CONFIG;
 	vu->log = cfg->log;
 	vu->log_opaque = cfg->log_opaque;
 	vu->log_level = cfg->log_level;

@@ -18,8 +18,11 @@
 #include "vsw_compiler.h"
 
 #define VU_HDR_SIZE sizeof(struct vsw_vu_hdr)
-/* Largest payload of any accepted request: a full SET_MEM_TABLE. */
-#define VU_PAYLOAD_MAX sizeof(struct vsw_vu_mem_table)
+/*
+ * Largest payload of any accepted request: a full GET/SET_CONFIG window
+ * (268 bytes), then a full SET_MEM_TABLE (264).
+ */
+#define VU_PAYLOAD_MAX sizeof(struct vsw_vu_config_msg)
 
 /* A message being received: bytes so far and the fds that came with them. */
 struct vu_rx {

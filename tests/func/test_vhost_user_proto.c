@@ -792,6 +792,128 @@ static void test_client_mode(void **state)
 	assert_int_equal(count_fds(), fds0);
 }
 
+/* A 24-byte config space of which bytes 8..11 are writable. */
+static uint8_t cfg_space[24];
+
+static int cfg_get(void *opaque, uint32_t offset, uint8_t *buf, uint32_t size)
+{
+	(void)opaque;
+	if (offset + size > sizeof(cfg_space))
+		return -EINVAL;
+	memcpy(buf, cfg_space + offset, size);
+	return 0;
+}
+
+static int cfg_set(void *opaque, uint32_t offset, const uint8_t *buf,
+		   uint32_t size, uint32_t flags)
+{
+	(void)opaque;
+	if (flags != 0 || offset < 8 || offset + size > 12)
+		return -EPERM;
+	memcpy(cfg_space + offset, buf, size);
+	return 0;
+}
+
+/* GET_CONFIG of [offset, offset + size), sent bytes of region: the step's
+ * return value (the reply stays for fe_reply). */
+static int get_config(struct vsw_vu *vu, int fe, uint32_t offset, uint32_t size,
+		      uint32_t sent)
+{
+	struct vsw_vu_config_msg c = {.offset = offset, .size = size};
+
+	return fe_do(vu, fe, VSW_VU_REQ_GET_CONFIG, &c,
+		     VSW_VU_CONFIG_HDR + sent, NULL, 0);
+}
+
+/* SET_CONFIG of c's window with REPLY_ACK: the ACK value. */
+static uint64_t set_config_ack(struct vsw_vu *vu, int fe,
+			       const struct vsw_vu_config_msg *c)
+{
+	uint64_t ack = 2;
+
+	fe_send(fe, VSW_VU_REQ_SET_CONFIG, VSW_VU_FLAG_NEED_REPLY, c,
+		VSW_VU_CONFIG_HDR + c->size, NULL, 0);
+	assert_int_equal(vsw_vu_handle(vu), 0);
+	fe_reply(fe, VSW_VU_REQ_SET_CONFIG, &ack, sizeof(ack));
+	return ack;
+}
+
+/* GET_CONFIG / SET_CONFIG: offered only with config_get, gated on
+ * PF_CONFIG, the window bounds-checked, device refusals NACKed. */
+static void test_config_space(void **state)
+{
+	unsigned fds0 = count_fds();
+	struct vsw_vu_config_msg c = {0};
+	struct tdev td;
+	struct vsw_vu *vu;
+	unsigned i;
+	int fe;
+
+	(void)state;
+	for (i = 0; i < sizeof(cfg_space); i++)
+		cfg_space[i] = (uint8_t)(0xa0 + i);
+	tdev_init(&td, false);
+	td.dev.config_get = cfg_get;
+	td.dev.config_set = cfg_set;
+	vu = fe_backend_pair(&td, &fe);
+	assert_int_equal(fe_get_u64(vu, fe, VSW_VU_REQ_GET_PROTOCOL_FEATURES),
+			 all_pf | (1ULL << VSW_VU_PF_CONFIG));
+	fe_set_u64(vu, fe, VSW_VU_REQ_SET_PROTOCOL_FEATURES,
+		   FE_PF | (1ULL << VSW_VU_PF_CONFIG));
+	/* a read of the whole space, then of a window inside it */
+	assert_int_equal(
+		get_config(vu, fe, 0, sizeof(cfg_space), sizeof(cfg_space)), 0);
+	fe_reply(fe, VSW_VU_REQ_GET_CONFIG, &c,
+		 VSW_VU_CONFIG_HDR + sizeof(cfg_space));
+	assert_int_equal(c.size, sizeof(cfg_space));
+	assert_memory_equal(c.region, cfg_space, sizeof(cfg_space));
+	assert_int_equal(get_config(vu, fe, 20, 4, 4), 0);
+	fe_reply(fe, VSW_VU_REQ_GET_CONFIG, &c, VSW_VU_CONFIG_HDR + 4);
+	assert_int_equal(c.region[0], 0xa0 + 20);
+	/* the device refuses a read past its space: a reply without config */
+	assert_int_equal(get_config(vu, fe, 16, 16, 16), 0);
+	fe_reply(fe, VSW_VU_REQ_GET_CONFIG, NULL, 0);
+	/* a write the device accepts, then one it refuses (ACK 1) */
+	c.offset = 8;
+	c.size = 2;
+	c.flags = 0;
+	c.region[0] = 0x11;
+	c.region[1] = 0x22;
+	assert_int_equal(set_config_ack(vu, fe, &c), 0);
+	assert_int_equal(cfg_space[8], 0x11);
+	assert_int_equal(cfg_space[9], 0x22);
+	c.offset = 0;
+	assert_int_not_equal(set_config_ack(vu, fe, &c), 0);
+	assert_int_equal(cfg_space[0], 0xa0);
+	assert_true(vsw_vu_connected(vu));
+	/* a window past 256 bytes closes the connection */
+	assert_int_equal(get_config(vu, fe, 250, 10, 10), -EINVAL);
+	assert_true(tdev_logged(&td, "outside 256 bytes"));
+	vsw_vu_destroy(vu);
+	close(fe);
+
+	/* a payload that does not match the window's size */
+	tdev_init(&td, false);
+	td.dev.config_get = cfg_get;
+	vu = fe_backend_pair(&td, &fe);
+	fe_set_u64(vu, fe, VSW_VU_REQ_SET_PROTOCOL_FEATURES,
+		   FE_PF | (1ULL << VSW_VU_PF_CONFIG));
+	assert_int_equal(get_config(vu, fe, 0, 8, 4), -EMSGSIZE);
+	vsw_vu_destroy(vu);
+	close(fe);
+
+	/* without config_get: not offered, and refused when not negotiated */
+	tdev_init(&td, false);
+	vu = fe_backend_pair(&td, &fe);
+	assert_int_equal(fe_get_u64(vu, fe, VSW_VU_REQ_GET_PROTOCOL_FEATURES),
+			 all_pf);
+	fe_set_u64(vu, fe, VSW_VU_REQ_SET_PROTOCOL_FEATURES, FE_PF);
+	assert_int_equal(get_config(vu, fe, 0, 4, 4), -EPROTO);
+	vsw_vu_destroy(vu);
+	close(fe);
+	assert_int_equal(count_fds(), fds0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -804,6 +926,7 @@ int main(void)
 		cmocka_unit_test(test_server_reconnect),
 		cmocka_unit_test(test_peer_killed),
 		cmocka_unit_test(test_client_mode),
+		cmocka_unit_test(test_config_space),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,9 @@
  * Invariants, checked with abort():
  *   - vsw_vu_handle() returns 0 or a negative errno, and never blocks;
  *   - every reply has the REPLY flag, version 1, the number of a request
- *     that was sent and a size within the largest payload;
+ *     that was sent and a size within the largest payload (a full
+ *     GET_CONFIG window);
+ *   - config_get / config_set see only windows inside the 256 bytes;
  *   - queue_start is called only for a stopped queue with an index below
  *     the queue count, a ring size of 1..VSW_VQ_MAX_SIZE and a vq;
  *     queue_stop only for a started one; none is running once the
@@ -165,6 +167,27 @@ static int fz_mtu_set(void *opaque, uint16_t mtu)
 {
 	(void)opaque;
 	return mtu >= 68 ? 0 : -EINVAL;
+}
+
+/* GET/SET_CONFIG: the library must pass only windows inside 256 bytes. */
+static int fz_config_get(void *opaque, uint32_t offset, uint8_t *buf,
+			 uint32_t size)
+{
+	(void)opaque;
+	if (size > VSW_VU_CONFIG_MAX || offset > VSW_VU_CONFIG_MAX - size)
+		abort();
+	memset(buf, 0x5a, size);
+	return (offset & 1) ? -EINVAL : 0; /* refusals too */
+}
+
+static int fz_config_set(void *opaque, uint32_t offset, const uint8_t *buf,
+			 uint32_t size, uint32_t flags)
+{
+	(void)opaque;
+	(void)flags;
+	if (size > VSW_VU_CONFIG_MAX || offset > VSW_VU_CONFIG_MAX - size)
+		abort();
+	return (size > 0 && buf[0] & 1) ? -EPERM : 0;
 }
 
 static uint64_t fz_rd64(const uint8_t *p)
@@ -355,7 +378,7 @@ static void fz_replies(struct fz_fe *fe, uint64_t sent)
 		if (!(h.flags & VSW_VU_FLAG_REPLY) ||
 		    (h.flags & VSW_VU_FLAG_VERSION_MASK) != VSW_VU_FLAG_VERSION ||
 		    h.request >= FZ_REQ_SPAN || !((sent >> h.request) & 1) ||
-		    h.size > sizeof(struct vsw_vu_mem_table))
+		    h.size > sizeof(struct vsw_vu_config_msg))
 			abort();
 		pos += sizeof(h) + h.size;
 	}
@@ -413,6 +436,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.dev.queue_stop = fz_queue_stop;
 	d.dev.queue_read_only = fz_queue_ro;
 	d.dev.mtu_set = fz_mtu_set;
+	d.dev.config_get = fz_config_get;
+	d.dev.config_set = fz_config_set;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		abort();
