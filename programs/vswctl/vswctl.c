@@ -19,11 +19,7 @@
 #include <unistd.h>
 
 #include "vsw_rpc.h"
-
-#define VSWCTL_OK 0
-#define VSWCTL_ERR 1
-#define VSWCTL_USAGE 2
-#define VSWCTL_UNREACHABLE 3
+#include "vswctl.h"
 
 struct ctl_cmd {
 	const char *name;
@@ -194,7 +190,7 @@ static int p_set_option(char **argv, int argc, json_t **out)
 }
 
 /* The FLOW / MATCH words of a flow command, joined by spaces ("" if none). */
-static char *ctl_join(char **argv, int argc)
+char *ctl_join(char **argv, int argc)
 {
 	size_t len = 1;
 	char *s;
@@ -736,6 +732,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "pmd-stats-clear", "", 0, 0, "pmd.stats.clear", p_none,
 	  print_nothing },
 	{ "version", "", 0, 0, "version", p_none, print_version },
+	/* runs its own loop (vswctl_capture.c); params/print unused */
+	{ "capture", VSWCTL_CAPTURE_ARGS, 1, -1, "capture.start", p_none,
+	  print_nothing },
 };
 
 #define N_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -852,6 +851,9 @@ int main(int argc, char **argv)
 		ctl_usage_err("usage: vswctl %s %s", cmd->name, cmd->args);
 		return VSWCTL_USAGE;
 	}
+	if (strcmp(cmd->name, "capture") == 0)
+		return vswctl_capture(ctl, (int)timeout_s * 1000, argv + optind,
+				      nargs + 1);
 	rc = cmd->params(argv + optind + 1, nargs, &params);
 	if (rc != 0)
 		return rc;

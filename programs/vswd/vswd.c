@@ -271,6 +271,7 @@ static int vswd_loop(struct vswd *d, int sigfd)
 		/* the switch's own timeout wakes the loop at least every s */
 		if (vsw_now_ms() >= d->next_expire_ms) {
 			vswd_flows_expire(d);
+			vswd_captures_expire(d);
 			d->next_expire_ms = vsw_now_ms() + 1000;
 		}
 	}
@@ -507,6 +508,7 @@ int main(int argc, char **argv)
 out:
 	/* Control socket first (no new requests), then threads and ports. */
 	vsw_rpc_server_destroy(d.rpc);
+	vswd_captures_free(&d);
 	vsw_switch_destroy(d.sw);
 	vsw_cfg_close(d.cfg);
 	vswd_free_pending(&d);

@@ -65,6 +65,10 @@ struct vswd {
 	bool vhost_sock_gid_set;
 	gid_t vhost_sock_gid;
 	struct vswd_user user;
+	/* Packet captures running (vswd_capture.c). */
+	struct vswd_capture *captures; /* VSWD_MAX_CAPTURES, on first use */
+	unsigned int n_captures;
+	uint32_t next_capture_id;
 };
 
 void vswd_log(const struct vswd *d, enum vsw_log_level level,
@@ -77,6 +81,22 @@ void vswd_log(const struct vswd *d, enum vsw_log_level level,
  * vswd_params.c; vswd_start.c on vswd_port.c and vswd_flow.c; the leaves
  * vswd_log.c, vswd_params.c, vswd_port.c, vswd_paths.c, vswd_priv.c.
  */
+
+/* Packet captures (vswd_capture.c): the methods, the idle expiry. */
+#define VSWD_MAX_CAPTURES 64
+/* A capture nobody reads for this long is stopped (its client is gone). */
+#define VSWD_CAPTURE_IDLE_MS 10000
+struct vswd_capture;
+int vswd_m_capture_start(void *opaque, json_t *params, json_t **result,
+			 struct vsw_rpc_err *e);
+int vswd_m_capture_read(void *opaque, json_t *params, json_t **result,
+			struct vsw_rpc_err *e);
+int vswd_m_capture_stop(void *opaque, json_t *params, json_t **result,
+			struct vsw_rpc_err *e);
+/* Stop the captures idle for VSWD_CAPTURE_IDLE_MS (the loop, each s). */
+void vswd_captures_expire(struct vswd *d);
+/* Stop every capture (before the switch is destroyed). */
+void vswd_captures_free(struct vswd *d);
 
 /* Longest error message of a switch or store call. */
 #define VSWD_ERR_MAX 256
