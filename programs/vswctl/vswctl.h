@@ -17,6 +17,9 @@
 /* @argc words of @argv joined by spaces ("" if none); NULL: no memory. */
 char *ctl_join(char **argv, int argc);
 
+/* What VERB does (vswctl_help.c), or NULL if it has no text. */
+const char *ctl_help_text(const char *verb);
+
 #define VSWCTL_CAPTURE_ARGS                                                    \
 	"PORT [--direction in|out|both] [--count N] [--snaplen BYTES] "        \
 	"[-w FILE|-] [FILTER]"

@@ -18,6 +18,18 @@
 #include "vsw_time.h"
 
 #define VSWD_VERSION "0.1.0"
+/*
+ * Who logs (set-log-level MODULE): vswd itself, the switch and its port
+ * providers (lib/switch, lib/ports, through the switch's log callback),
+ * the control socket's server (refused, evicted, timed-out clients).
+ */
+enum vswd_log_module {
+	VSWD_LOG_VSWD = 0,
+	VSWD_LOG_SWITCH = 1,
+	VSWD_LOG_CONTROL = 2,
+	VSWD_LOG__NMOD
+};
+
 /* Ports that failed to open at restore are retried this often. */
 #define VSWD_RETRY_MS 2000
 
@@ -44,6 +56,11 @@ struct vswd {
 	struct vsw_switch *sw;
 	struct vsw_cfg *cfg;
 	struct vsw_rpc_server *rpc;
+	/*
+	 * Log levels by module (enum vswd_log_module), --log-level at start,
+	 * set-log-level at run time: relaxed, read by any thread that logs.
+	 */
+	int log_mod[VSWD_LOG__NMOD];
 	enum vsw_log_level log_level;
 	bool log_prio;		/* "<N>" prefixes for the journal */
 	char db_path[PATH_MAX];
@@ -98,11 +115,27 @@ void vswd_captures_expire(struct vswd *d);
 /* Stop every capture (before the switch is destroyed). */
 void vswd_captures_free(struct vswd *d);
 
+/* vswctl metrics: the method "metrics" (vswd_metrics.c). */
+int vswd_m_metrics(void *opaque, json_t *params, json_t **result,
+		   struct vsw_rpc_err *e);
+
 /* Longest error message of a switch or store call. */
 #define VSWD_ERR_MAX 256
 
 /* Log levels by name (vswd_log.c): "err", "warning", ... or -1. */
 int vswd_log_level_parse(const char *name);
+/* vswd_log() for a message of @mod, at that module's level. */
+void vswd_log_mod(const struct vswd *d, enum vswd_log_module mod,
+		  enum vsw_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Every module at @level (--log-level). */
+void vswd_log_set_all(struct vswd *d, enum vsw_log_level level);
+/* "error", ... for a level; "vswd", ... for a module (NULL past it). */
+const char *vswd_log_level_name(int level);
+const char *vswd_log_module_name(int mod);
+/* set-log-level: the method "log.set" (vswd_logctl.c). */
+int vswd_m_log_set(void *opaque, json_t *params, json_t **result,
+		   struct vsw_rpc_err *e);
 
 /* The JSON-RPC methods (vswd_ctl.c). */
 extern const struct vsw_rpc_method vswd_methods[];

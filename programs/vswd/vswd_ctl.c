@@ -987,6 +987,8 @@ const struct vsw_rpc_method vswd_methods[] = {
 	{ "capture.start", vswd_m_capture_start },
 	{ "capture.read", vswd_m_capture_read },
 	{ "capture.stop", vswd_m_capture_stop },
+	{ "log.set", vswd_m_log_set },
+	{ "metrics", vswd_m_metrics, RO },
 };
 #undef RO
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);

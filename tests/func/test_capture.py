@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Functional test of `vswctl capture` (suite func).
+"""Functional test of the operator's verbs (suite func): `vswctl capture`,
+help, set-log-level, metrics, list-br and list-ports.
 
 In a network namespace of its own: vswd with bridge br1 and two afpacket
 ports on veth pairs; raw frames sent into one veth peer are forwarded by
@@ -16,6 +17,7 @@ Root only (namespaces, veth); exit 77 (skipped) otherwise or without
 tshark / tcpdump.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -42,6 +44,7 @@ def check(cond, what):
     else:
         failed += 1
         print("FAIL:", what, flush=True)
+    return cond
 
 
 def ctl(*args, **kw):
@@ -294,6 +297,175 @@ def test_still_forwards(snd):
     check(got > 0, "pa to pc still forwards after every capture")
 
 
+def test_help():
+    """vswctl help, help VERB and VERB --help for every verb listed."""
+    p = subprocess.run([VSWCTL, "help"], capture_output=True, text=True)
+    cmds = []
+    if p.returncode == 0 and "Commands:\n" in p.stdout:
+        block = p.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+        cmds = [ln.split()[0] for ln in block.splitlines() if ln.strip()]
+    check(len(cmds) >= 20 and "capture" in cmds and "metrics" in cmds,
+          "vswctl help lists the commands: %r" % cmds)
+    for c in cmds:
+        for argv in ([c, "--help"], ["help", c]):
+            q = subprocess.run([VSWCTL] + argv, capture_output=True,
+                               text=True)
+            check(q.returncode == 0 and
+                  q.stdout.startswith("usage: vswctl " + c) and
+                  "(no description)" not in q.stdout and
+                  len(q.stdout.splitlines()) >= 3,
+                  "vswctl %s: rc %d %r" % (" ".join(argv), q.returncode,
+                                           q.stdout))
+    q = subprocess.run([VSWCTL, "help", "nosuch"], capture_output=True,
+                       text=True)
+    check(q.returncode == 2 and "unknown command" in q.stderr,
+          "help of an unknown command: rc %d" % q.returncode)
+
+
+def test_log_level():
+    """set-log-level switch warning hides the switch's info lines."""
+    log = os.path.join(TMP, "vswd.log")
+    p = ctl("set-log-level", "switch", "warning")
+    check(p.returncode == 0 and b"switch: warning" in p.stdout and
+          b"vswd: debug" in p.stdout, "set-log-level switch warning: %r" %
+          (p.stdout + p.stderr))
+    ctl("add-br", "brq1")
+    p = ctl("set-log-level", "info")
+    check(p.returncode == 0 and b"switch: info" in p.stdout and
+          b"control: info" in p.stdout, "set-log-level info (all): %r" %
+          p.stdout)
+    ctl("add-br", "brq2")
+    time.sleep(0.2)
+    text = open(log).read()
+    check("info: bridge brq1 added" not in text and
+          "info: bridge brq2 added" in text,
+          "the switch's info lines follow its level: %r" %
+          [ln for ln in text.splitlines() if "brq" in ln])
+    for bad in (["set-log-level", "loud"], ["set-log-level", "nope", "info"]):
+        p = ctl(*bad)
+        check(p.returncode == 1, "%r refused: rc %d" % (bad, p.returncode))
+    p = ctl("set-log-level")
+    check(p.returncode == 2, "set-log-level without LEVEL: usage error")
+    ctl("del-br", "brq1")
+    ctl("del-br", "brq2")
+    ctl("set-log-level", "debug")
+
+
+METRIC = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
+                    r'(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*"'
+                    r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*")*)?\})?'
+                    r' (-?[0-9.eE+]+|NaN|[+-]Inf)$')
+
+
+def metrics():
+    """The samples of vswctl metrics {(name, labels): value}, the text
+    checked against the exposition format's rules."""
+    p = ctl("metrics")
+    check(p.returncode == 0, "vswctl metrics: %r" % p.stderr)
+    text = p.stdout.decode()
+    check(text.endswith("\n"), "metrics end with a newline")
+    helped, typed, done, cur = set(), {}, set(), None
+    samples = {}
+    for ln in text.splitlines():
+        if ln.startswith("# HELP "):
+            name = ln.split()[2]
+            check(name not in helped, "one HELP for %s" % name)
+            helped.add(name)
+            continue
+        if ln.startswith("# TYPE "):
+            _, _, name, kind = ln.split()
+            check(name in helped and name not in typed and
+                  kind in ("counter", "gauge"), "TYPE of %s" % name)
+            typed[name] = kind
+            if cur is not None:
+                done.add(cur)
+            cur = name
+            continue
+        m = METRIC.match(ln)
+        if not check(m is not None, "sample line %r" % ln):
+            continue
+        name = m.group(1)
+        check(name == cur and name not in done,
+              "%s's samples together, after its TYPE" % name)
+        if typed.get(name) == "counter":
+            check(name.endswith("_total"), "counter %s ends in _total" % name)
+        labels = tuple(sorted(re.findall(r'([a-z_]+)="([^"]*)"',
+                                         m.group(2) or "")))
+        check((name, labels) not in samples, "one sample %s%r" %
+              (name, labels))
+        samples[(name, labels)] = float(m.group(3))
+    return samples
+
+
+def test_metrics(snd):
+    p = ctl("list-br")
+    check(p.returncode == 0 and b"br1" in p.stdout.split(), "list-br")
+    p = ctl("list-ports", "br1")
+    check(p.returncode == 0 and set(p.stdout.split()) >= {b"pa", b"pb"},
+          "list-ports br1: %r" % p.stdout)
+    key = ("vsw_port_rx_packets_total", (("bridge", "br1"), ("port", "pa")))
+    qkey = ("vsw_queue_rx_packets_total",
+            (("bridge", "br1"), ("port", "pa"), ("queue", "0")))
+    before = metrics()
+    for _ in range(10):
+        snd.round()
+    time.sleep(0.3)
+    after = metrics()
+    check(key in before and after.get(key, 0) >= before[key] + 20,
+          "pa's rx packets counted: %r -> %r" % (before.get(key),
+                                                 after.get(key)))
+    check(qkey in after and after[qkey] >= 20, "per-queue rx of pa")
+    check(("vsw_pmd_packets_total", (("thread", "0"),)) in after,
+          "per-thread counters")
+    check(after.get(("vsw_port_link_up", (("bridge", "br1"), ("port", "pa"),
+                                          ("type", "afpacket")))) == 1,
+          "link gauge of pa")
+    check(any(k[0] == "vsw_port_tx_drops_total" and
+              ("reason", "tx_full") in k[1] for k in after),
+          "tx drops by reason")
+    check(after.get(("vsw_control_accepted_total", ()), 0) > 0,
+          "the control socket's counters")
+
+
+COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "..", "..", "dist", "vswctl.bash-completion")
+
+
+def complete(words):
+    """What dist/vswctl.bash-completion offers after the words (the last
+    one being completed) of a vswctl command line."""
+    line = ["vswctl", "--ctl", CTL] + words
+    script = ('. "%s"; COMP_WORDS=(%s); COMP_CWORD=%d; _vswctl; '
+              'printf "%%s\\n" "${COMPREPLY[@]}"' %
+              (COMPLETION, " ".join("'%s'" % w for w in line),
+               len(line) - 1))
+    env = dict(os.environ,
+               PATH=os.path.dirname(os.path.abspath(VSWCTL)) + ":" +
+               os.environ.get("PATH", ""))
+    p = subprocess.run(["bash", "-c", script], capture_output=True,
+                       text=True, env=env, timeout=30)
+    check(p.returncode == 0, "completion of %r: %s" % (words, p.stderr))
+    return set(p.stdout.split())
+
+
+def test_completion():
+    if shutil.which("bash") is None:
+        print("note: no bash: completion not checked")
+        return
+    check(complete(["ca"]) == {"capture"}, "completes a verb")
+    check({"set-log-level", "metrics", "help"} <= complete([""]),
+          "offers every verb")
+    check("br1" in complete(["del-port", ""]), "completes a bridge name")
+    check(complete(["del-port", "br1", "p"]) >= {"pa", "pb", "pc"},
+          "completes port names")
+    check(complete(["capture", "p"]) >= {"pa", "pb", "pc"},
+          "capture completes a port")
+    check(complete(["capture", "pa", "--direction", ""]) ==
+          {"in", "out", "both"}, "capture --direction values")
+    check(complete(["set-log-level", "sw"]) == {"switch"},
+          "set-log-level modules")
+
+
 def own_netns():
     if os.environ.get("VSW_TEST_NETNS") == "1":
         return
@@ -329,6 +501,10 @@ def main():
                 raise RuntimeError("vswctl %s: %r" % (c, p.stderr))
         time.sleep(0.5)
         snd = Sender()
+        test_help()
+        test_log_level()
+        test_metrics(snd)
+        test_completion()
         test_errors(snd)
         test_filter_in(snd)
         test_out_stdout(snd)
