@@ -466,6 +466,67 @@ def test_completion():
           "set-log-level modules")
 
 
+def test_offload_note():
+    """TCP between two namespaces through pa and pc: the kernel hands the
+    afpacket port (PACKET_VNET_HDR) TSO super-frames with a partial
+    checksum, which the capture file notes in a comment."""
+    ns = ["vsw-cap-a-%d" % os.getpid(), "vsw-cap-c-%d" % os.getpid()]
+    try:
+        for n, (dev, ip) in zip(ns, (("vcap0p", "10.9.1.1"),
+                                     ("vcap2p", "10.9.1.2"))):
+            for c in ("ip netns add %s" % n,
+                      "ip link set %s netns %s" % (dev, n),
+                      "ip -n %s addr add %s/24 dev %s" % (n, ip, dev),
+                      "ip -n %s link set %s up" % (n, dev),
+                      "ip -n %s link set lo up" % n):
+                if not check(sh(c) == 0, "set-up: " + c):
+                    return
+        srv = subprocess.Popen(
+            ["ip", "netns", "exec", ns[1], sys.executable, "-c",
+             "import socket\n"
+             "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, "
+             "socket.SO_REUSEADDR, 1)\n"
+             "s.bind(('10.9.1.2', 5001)); s.listen(1)\n"
+             "c, _ = s.accept()\n"
+             "while c.recv(65536): pass\n"])
+        path = os.path.join(TMP, "tso.pcapng")
+        cap = subprocess.Popen([VSWCTL, "--ctl", CTL, "capture", "pa",
+                                "--direction", "in", "--count", "20",
+                                "-w", path, "tcp", "port", "5001"],
+                               stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        cli = subprocess.run(
+            ["ip", "netns", "exec", ns[0], sys.executable, "-c",
+             "import socket, time\n"
+             "for i in range(50):\n"
+             "    try:\n"
+             "        s = socket.create_connection(('10.9.1.2', 5001), 2)\n"
+             "        break\n"
+             "    except OSError:\n"
+             "        time.sleep(0.1)\n"
+             "for i in range(400): s.sendall(b'x' * 65536)\n"
+             "s.close()\n"], capture_output=True, text=True, timeout=60)
+        check(cli.returncode == 0, "TCP through vswd: %s" % cli.stderr)
+        try:
+            _, err = cap.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            cap.send_signal(signal.SIGINT)
+            _, err = cap.communicate()
+        srv.kill()
+        srv.wait()
+        trc, rows, terr = tshark(path, ["frame.len", "frame.comment"])
+        check(trc == 0 and len(rows) > 0, "TCP frames captured: %s %r" %
+              (terr, err))
+        notes = [r for r in rows if len(r) > 1 and
+                 "TSO/GSO super-frame" in r[1] and
+                 "partial checksum" in r[1]]
+        check(len(notes) > 0 and all(int(r[0]) > 1514 for r in notes),
+              "TSO super-frames noted in comments: %r" % rows[:5])
+    finally:
+        for n in ns:
+            sh("ip netns del %s" % n)
+
+
 def own_netns():
     if os.environ.get("VSW_TEST_NETNS") == "1":
         return
@@ -514,6 +575,8 @@ def main():
         snd.s.close()
         snd.s = raw("vcap0p")
         test_still_forwards(snd)
+        snd.s.close()
+        test_offload_note()
         check(d.stop() == 0, "vswd stops cleanly")
         d = None
     finally:
