@@ -147,7 +147,8 @@ static size_t png_opt(uint8_t *b, size_t off, uint16_t code, const void *v,
 {
 	memcpy(b + off, &code, 2);
 	memcpy(b + off + 2, &len, 2);
-	memcpy(b + off + 4, v, len);
+	if (len != 0)
+		memcpy(b + off + 4, v, len);
 	off += 4 + len;
 	while (off % 4)
 		b[off++] = 0;
@@ -532,12 +533,27 @@ int vswctl_capture(const char *ctl, int timeout_ms, char **argv, int argc)
 		rc = VSWCTL_UNREACHABLE;
 		goto out;
 	}
-	/* Ctrl-C ends the capture cleanly: waited for, never handled. */
+	/*
+	 * Ctrl-C ends the capture cleanly: waited for, never handled. A
+	 * reader of -w - that goes away (| head) is a write error (EPIPE)
+	 * like a full disk, so that vswd's capture is stopped at once.
+	 */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &sigs, &old);
 	rc = cap_run(cli, &o, &out, &sigs);
+	{
+		/* a SIGPIPE of a failed write must not kill us on unblocking */
+		struct timespec zero = { 0 };
+		sigset_t pipe_set;
+
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		while (sigtimedwait(&pipe_set, NULL, &zero) > 0)
+			;
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
 	vsw_rpc_client_close(cli);

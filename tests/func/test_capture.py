@@ -147,7 +147,10 @@ def capture_while_sending(snd, args, secs=15):
     if p.poll() is None:
         p.kill()
     out, err = p.communicate()
-    return p.returncode, out, err.decode(errors="replace")
+    err = err.decode(errors="replace")
+    check("runtime error" not in err and "Sanitizer" not in err,
+          "no sanitizer report from vswctl: %r" % err)
+    return p.returncode, out, err
 
 
 def tshark(path, fields, flt=None):
@@ -236,6 +239,23 @@ def test_errors(snd):
     rc, _, err = capture_while_sending(snd, ["pa", "--count", "1"])
     check(rc == 0, "capture again after the disk-full one: %d %s" %
           (rc, err))
+    # the reader of -w - goes away: EPIPE, the capture is stopped at once
+    p = subprocess.Popen([VSWCTL, "--ctl", CTL, "capture", "pa", "-w", "-"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.read(64)
+    p.stdout.close()
+    deadline = time.time() + 10
+    while p.poll() is None and time.time() < deadline:
+        snd.round()
+        time.sleep(0.02)
+    if p.poll() is None:
+        p.kill()
+    err = p.stderr.read().decode(errors="replace")
+    p.wait()
+    check(p.returncode == 1 and "Broken pipe" in err,
+          "reader gone: rc %s %r" % (p.returncode, err))
+    rc, _, err = capture_while_sending(snd, ["pa", "--count", "1"])
+    check(rc == 0, "capture again after the broken pipe: %d %s" % (rc, err))
 
 
 def test_client_killed(snd):
@@ -579,6 +599,9 @@ def main():
         test_offload_note()
         check(d.stop() == 0, "vswd stops cleanly")
         d = None
+        text = open(os.path.join(TMP, "vswd.log")).read()
+        check("runtime error" not in text and "Sanitizer" not in text,
+              "no sanitizer report from vswd")
     finally:
         if d is not None and d.p.poll() is None:
             d.p.kill()
