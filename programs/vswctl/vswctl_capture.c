@@ -546,7 +546,7 @@ int vswctl_capture(const char *ctl, int timeout_ms, char **argv, int argc)
 	rc = cap_run(cli, &o, &out, &sigs);
 	{
 		/* a SIGPIPE of a failed write must not kill us on unblocking */
-		struct timespec zero = { 0 };
+		struct timespec zero = {0};
 		sigset_t pipe_set;
 
 		sigemptyset(&pipe_set);
