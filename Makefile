@@ -26,6 +26,9 @@ TSAN_SUITES := func stress
 TSAN_ENV := VSW_STRESS_COUNT=50000 VSW_STRESS_ROUNDS=3
 # The man pages (docs/man, scdoc) and their test (man -l).
 DEB_PKGS += scdoc man-db
+# vswd's capture filters (libpcap's BPF compiler) and the readers the
+# capture test opens its files with.
+DEB_PKGS += libpcap-dev tshark tcpdump
 BENCH_DIR ?= build-bench
 FUZZ_SECONDS ?= 60
 TEST_SUITES := unit func integ interop fuzz-regress

@@ -404,4 +404,71 @@ const char *vsw_switch_stuck(struct vsw_switch *sw);
 /* Objects whose free waits for a stuck thread (a test's view). */
 unsigned vsw_switch_deferred(const struct vsw_switch *sw);
 
+/* ---- packet capture ---- */
+
+/*
+ * A capture copies the frames a port receives and / or sends, as the port
+ * saw them (before VLAN handling on input, after it on output), into a
+ * bounded ring the control thread drains. The data threads never block on
+ * it: a frame that does not fit is dropped from the capture and counted
+ * (never from the traffic). One capture per port at a time.
+ *
+ * Cost: with no capture on a port, one relaxed load of a per-port pointer
+ * per received burst and per transmitted burst. With one, a clock read
+ * per burst, a spinlock shared with the other senders of the capture, and
+ * a copy of up to snaplen bytes per frame.
+ */
+struct vsw_capture;
+
+#define VSW_CAPTURE_IN 1u  /* frames the port received */
+#define VSW_CAPTURE_OUT 2u /* frames the switch sent to the port */
+/* Ring size limits, bytes. */
+#define VSW_CAPTURE_RING_MIN (64u << 10)
+#define VSW_CAPTURE_RING_MAX (256u << 20)
+#define VSW_CAPTURE_RING_DEFAULT (4u << 20)
+
+/* vsw_capture_rec.offload */
+#define VSW_CAPTURE_GSO 1u	   /* a TSO/UFO super-frame (vnet gso_type) */
+#define VSW_CAPTURE_CSUM_PARTIAL 2u /* checksum left to the receiver */
+
+/* One captured frame. */
+struct vsw_capture_rec {
+	uint64_t ts_ns;	  /* CLOCK_REALTIME, ns, when its burst was seen */
+	uint32_t len;	  /* frame length on the wire (before snaplen) */
+	uint32_t caplen;  /* bytes copied into the caller's buffer */
+	uint8_t dir;	  /* VSW_CAPTURE_IN or VSW_CAPTURE_OUT */
+	uint8_t offload;  /* VSW_CAPTURE_GSO | VSW_CAPTURE_CSUM_PARTIAL */
+	uint8_t gso_type; /* virtio-net header fields, CPU byte order */
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+
+/*
+ * Start capturing @dir (VSW_CAPTURE_IN and / or _OUT) of @port into a ring
+ * of @ring_bytes (0: the default; rounded up to a power of two), keeping
+ * at most @snaplen bytes of each frame (0: all). -ENOENT (no such port),
+ * -EBUSY (the port has a capture), -EINVAL, -ENOMEM. Control thread.
+ */
+int vsw_capture_start(struct vsw_switch *sw, const char *port, unsigned dir,
+		      size_t ring_bytes, uint32_t snaplen,
+		      struct vsw_capture **out, char *err, size_t err_len);
+/*
+ * The oldest frame of the ring: 1 with @rec filled and its first
+ * min(caplen, @buf_len) bytes in @buf, 0 if the ring is empty. Control
+ * thread.
+ */
+int vsw_capture_next(struct vsw_capture *cap, struct vsw_capture_rec *rec,
+		     uint8_t *buf, size_t buf_len);
+/* Frames dropped from the capture because the ring was full. */
+uint64_t vsw_capture_drops(const struct vsw_capture *cap);
+/* True once the port was deleted (the ring keeps what it had). */
+bool vsw_capture_port_gone(const struct vsw_capture *cap);
+/*
+ * Detach from the port (if it still exists), wait for the data threads,
+ * free. Accepts NULL. Every capture must be stopped before
+ * vsw_switch_destroy(). Control thread.
+ */
+void vsw_capture_stop(struct vsw_capture *cap);
+
 #endif /* VSW_SWITCH_H */

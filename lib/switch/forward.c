@@ -224,24 +224,6 @@ static inline void sw_out_add(struct sw_pmd *pmd, struct vsw_port *port,
 	o->ent[o->n++] = (uint8_t)(idx | (tag ? SW_OUT_TAG : 0));
 }
 
-static void sw_txq_lock(uint32_t *l)
-{
-	/* Acquire pairs with the release in sw_txq_unlock(). */
-	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) != 0) {
-		while (vsw_load_relaxed(l) != 0) {
-#if defined(__x86_64__) || defined(__i386__)
-			_mm_pause();
-#endif
-		}
-	}
-}
-
-static void sw_txq_unlock(uint32_t *l)
-{
-	/* Release: the txq and its counters, to the next lock taker. */
-	vsw_store_release(l, 0);
-}
-
 /*
  * Send pkts[0..n) (bytes in all, if reason < 0) to port on this thread's
  * txq; count what was taken and what was dropped (all of it with reason,
@@ -268,10 +250,13 @@ static void sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
 	}
 	t = &port->txq[q];
 	if (lock)
-		sw_txq_lock(&t->lock);
+		sw_lock(&t->lock);
 	if (reason < 0 && !vsw_load_relaxed(&port->link))
 		reason = VSW_DROP_TX_DOWN;
 	if (reason < 0) {
+		/* Relaxed: the test only; sw_capture_burst() acquires. */
+		if (vsw_unlikely(vsw_load_relaxed(&port->cap) != NULL))
+			sw_capture_burst(port, VSW_CAPTURE_OUT, pkts, n);
 		k = port->ops->send(port, q, pkts, n);
 		if (k > n)
 			k = n;
@@ -285,7 +270,7 @@ static void sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
 	if (k < n)
 		vsw_ctr_add(&t->st.drops[reason], n - k);
 	if (lock)
-		sw_txq_unlock(&t->lock);
+		sw_unlock(&t->lock);
 }
 
 /* sw_tx_n() for frames whose bytes are not summed yet. */
@@ -737,6 +722,9 @@ void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 	uint32_t now;
 	unsigned i, j;
 
+	/* Relaxed: the test only; sw_capture_burst() acquires. */
+	if (vsw_unlikely(vsw_load_relaxed(&in->cap) != NULL))
+		sw_capture_burst(in, VSW_CAPTURE_IN, pkts, n);
 	/* Acquire pairs with the release stores in switch.c publishing them. */
 	vin = vsw_load_acquire(&in->vlan);
 	fl = vsw_load_acquire(&br->flood);

@@ -500,6 +500,7 @@ static int sw_port_remove(struct vsw_switch *sw, struct vsw_port *p)
 		free(old_fl);
 	}
 	sw_fdb_sweep(sw, &p->br->fdb, sw_fdb_pred_port, &id);
+	sw_capture_port_gone(p);
 	sw_log(sw, VSW_LOG_INFO, "port %s deleted", p->name);
 	sw_retire(sw, sw_port_close_free, p);
 	return 0;

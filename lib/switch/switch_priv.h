@@ -109,6 +109,8 @@ struct vsw_port {
 	uint32_t link;	      /* relaxed flag */
 	uint32_t txq_info;    /* n_txq | SW_TXQ_LOCK; relaxed */
 	struct sw_vlan *vlan; /* release / acquire */
+	/* capture.c: relaxed test per burst, then acquire (capture.c) */
+	struct vsw_capture *cap;
 	/* control thread only */
 	unsigned n_rxq, n_txq;
 	struct vsw_vlan_config vlan_cfg;
@@ -253,6 +255,28 @@ struct vsw_switch {
 	bool lists_dirty;	 /* a republish stopped half way: redo it */
 };
 
+/*
+ * The data path's spinlock (a txq several threads send on, a capture
+ * ring): held for one burst at most.
+ */
+static inline void sw_lock(uint32_t *l)
+{
+	/* Acquire pairs with the release in sw_unlock(). */
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) != 0) {
+		while (vsw_load_relaxed(l) != 0) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		}
+	}
+}
+
+static inline void sw_unlock(uint32_t *l)
+{
+	/* Release: what the lock guards, to the next taker. */
+	vsw_store_release(l, 0);
+}
+
 /* A gauge set by its single writer (same protocol). */
 static inline void sw_ctr_set(unsigned *c, unsigned v)
 {
@@ -328,6 +352,16 @@ int sw_flows_threads(struct vsw_switch *sw, unsigned n);
 /* One burst of rxq @rxq of @in, on @pmd's thread: forwarded and freed. */
 void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 		struct vsw_pkt **pkts, unsigned n);
+
+/* capture.c */
+/*
+ * Copy pkts[0..n) into @cap's ring as seen in direction @dir. Data
+ * thread; call only when the port's cap pointer was non-NULL.
+ */
+void sw_capture_burst(struct vsw_port *port, unsigned dir,
+		      struct vsw_pkt *const *pkts, unsigned n);
+/* The port is being deleted: detach its capture (control thread). */
+void sw_capture_port_gone(struct vsw_port *port);
 
 /* pmd.c */
 int sw_pmd_start(struct vsw_switch *sw, struct sw_pmd *pmd, unsigned idx);

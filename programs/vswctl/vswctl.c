@@ -19,11 +19,7 @@
 #include <unistd.h>
 
 #include "vsw_rpc.h"
-
-#define VSWCTL_OK 0
-#define VSWCTL_ERR 1
-#define VSWCTL_USAGE 2
-#define VSWCTL_UNREACHABLE 3
+#include "vswctl.h"
 
 struct ctl_cmd {
 	const char *name;
@@ -194,7 +190,7 @@ static int p_set_option(char **argv, int argc, json_t **out)
 }
 
 /* The FLOW / MATCH words of a flow command, joined by spaces ("" if none). */
-static char *ctl_join(char **argv, int argc)
+char *ctl_join(char **argv, int argc)
 {
 	size_t len = 1;
 	char *s;
@@ -698,6 +694,50 @@ static void print_pmd(json_t *result)
 	}
 }
 
+/* list-br: the bridges of a show result. */
+static void print_list_br(json_t *result)
+{
+	json_t *br;
+	size_t i;
+
+	json_array_foreach(json_object_get(result, "bridges"), i, br)
+		printf("%s\n", j_str(br, "name", "?"));
+}
+
+/* list-ports: the ports of a port.stats result. */
+static void print_list_ports(json_t *result)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(result, "ports"), i, p)
+		printf("%s\n", j_str(p, "name", "?"));
+}
+
+/* set-log-level [MODULE] LEVEL */
+static int p_set_log_level(char **argv, int argc, json_t **out)
+{
+	*out = argc == 2 ? json_pack("{s:s, s:s}", "module", argv[0], "level",
+				     argv[1]) :
+			   json_pack("{s:s}", "level", argv[0]);
+	return 0;
+}
+
+static void print_log_levels(json_t *result)
+{
+	const char *mod;
+	json_t *v;
+
+	json_object_foreach(json_object_get(result, "levels"), mod, v)
+		printf("%s: %s\n", mod, json_string_value(v));
+}
+
+/* metrics: the exposition text as vswd made it. */
+static void print_metrics(json_t *result)
+{
+	fputs(j_str(result, "text", ""), stdout);
+}
+
 static void print_version(json_t *result)
 {
 	printf("vswd %s\n", j_str(result, "version", "?"));
@@ -736,6 +776,17 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "pmd-stats-clear", "", 0, 0, "pmd.stats.clear", p_none,
 	  print_nothing },
 	{ "version", "", 0, 0, "version", p_none, print_version },
+	{ "list-br", "", 0, 0, "show", p_none, print_list_br },
+	{ "list-ports", "BRIDGE", 1, 1, "port.stats", p_bridge,
+	  print_list_ports },
+	{ "set-log-level", "[MODULE] LEVEL", 1, 2, "log.set",
+	  p_set_log_level, print_log_levels },
+	{ "metrics", "", 0, 0, "metrics", p_none, print_metrics },
+	/* answered by vswctl itself: no call */
+	{ "help", "[COMMAND]", 0, 1, "", p_none, print_nothing },
+	/* runs its own loop (vswctl_capture.c); params/print unused */
+	{ "capture", VSWCTL_CAPTURE_ARGS, 1, -1, "capture.start", p_none,
+	  print_nothing },
 };
 
 #define N_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -760,7 +811,19 @@ static void ctl_help(FILE *f)
 		"Exit codes: 0 ok, 1 vswd reported an error, 2 usage "
 		"error, 3 cannot reach vswd.\n"
 		"Default socket: $VSW_CTL, else /run/vsw/vswd.ctl (root) or "
-		"$XDG_RUNTIME_DIR/vsw/vswd.ctl.\n");
+		"$XDG_RUNTIME_DIR/vsw/vswd.ctl.\n"
+		"What a command does: vswctl help COMMAND, or vswctl COMMAND "
+		"--help.\n");
+}
+
+/* vswctl help COMMAND, vswctl COMMAND --help */
+static void ctl_cmd_help(const struct ctl_cmd *cmd)
+{
+	const char *text = ctl_help_text(cmd->name);
+
+	printf("usage: vswctl %s%s%s\n\n%s\n", cmd->name,
+	       cmd->args[0] ? " " : "", cmd->args,
+	       text ? text : "(no description)");
 }
 
 /* The default control socket, as vswd chooses it (docs/control.md). */
@@ -847,11 +910,32 @@ int main(int argc, char **argv)
 		return VSWCTL_USAGE;
 	}
 	nargs = argc - optind - 1;
+	for (i = 1; i <= (size_t)nargs; i++)
+		if (strcmp(argv[optind + i], "--help") == 0) {
+			ctl_cmd_help(cmd);
+			return VSWCTL_OK;
+		}
+	if (strcmp(cmd->name, "help") == 0 && nargs <= 1) {
+		if (nargs == 0) {
+			ctl_help(stdout);
+			return VSWCTL_OK;
+		}
+		for (i = 0; i < N_CMDS; i++)
+			if (strcmp(argv[optind + 1], ctl_cmds[i].name) == 0) {
+				ctl_cmd_help(&ctl_cmds[i]);
+				return VSWCTL_OK;
+			}
+		ctl_usage_err("help: unknown command '%s'", argv[optind + 1]);
+		return VSWCTL_USAGE;
+	}
 	if (nargs < cmd->min_args ||
 	    (cmd->max_args >= 0 && nargs > cmd->max_args)) {
 		ctl_usage_err("usage: vswctl %s %s", cmd->name, cmd->args);
 		return VSWCTL_USAGE;
 	}
+	if (strcmp(cmd->name, "capture") == 0)
+		return vswctl_capture(ctl, (int)timeout_s * 1000, argv + optind,
+				      nargs + 1);
 	rc = cmd->params(argv + optind + 1, nargs, &params);
 	if (rc != 0)
 		return rc;

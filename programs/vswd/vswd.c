@@ -36,7 +36,7 @@
 static void vswd_switch_log(void *arg, enum vsw_log_level level,
 			    const char *msg)
 {
-	vswd_log(arg, level, "%s", msg);
+	vswd_log_mod(arg, VSWD_LOG_SWITCH, level, "%s", msg);
 }
 
 /* mkdir -p for the folder that will hold @path (@is_dir: @path itself). */
@@ -271,6 +271,7 @@ static int vswd_loop(struct vswd *d, int sigfd)
 		/* the switch's own timeout wakes the loop at least every s */
 		if (vsw_now_ms() >= d->next_expire_ms) {
 			vswd_flows_expire(d);
+			vswd_captures_expire(d);
 			d->next_expire_ms = vsw_now_ms() + 1000;
 		}
 	}
@@ -295,6 +296,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vswd d = { .log_level = VSW_LOG_INFO,
+			  .log_mod = { VSW_LOG_INFO, VSW_LOG_INFO,
+				       VSW_LOG_INFO },
 			  .vhost_sock_mode = 0660 };
 	const char *sock_dirs[VSWD_MAX_SOCK_DIRS];
 	unsigned int n_sock_dirs = 0, i;
@@ -344,7 +347,7 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
-			d.log_level = (enum vsw_log_level)lvl;
+			vswd_log_set_all(&d, (enum vsw_log_level)lvl);
 			break;
 		case 'n':
 			cfg_flags |= VSW_CFG_OPEN_EMPTY_OK;
@@ -507,6 +510,7 @@ int main(int argc, char **argv)
 out:
 	/* Control socket first (no new requests), then threads and ports. */
 	vsw_rpc_server_destroy(d.rpc);
+	vswd_captures_free(&d);
 	vsw_switch_destroy(d.sw);
 	vsw_cfg_close(d.cfg);
 	vswd_free_pending(&d);

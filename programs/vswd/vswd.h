@@ -18,6 +18,18 @@
 #include "vsw_time.h"
 
 #define VSWD_VERSION "0.1.0"
+/*
+ * Who logs (set-log-level MODULE): vswd itself, the switch and its port
+ * providers (lib/switch, lib/ports, through the switch's log callback),
+ * the control socket's server (refused, evicted, timed-out clients).
+ */
+enum vswd_log_module {
+	VSWD_LOG_VSWD = 0,
+	VSWD_LOG_SWITCH = 1,
+	VSWD_LOG_CONTROL = 2,
+	VSWD_LOG__NMOD
+};
+
 /* Ports that failed to open at restore are retried this often. */
 #define VSWD_RETRY_MS 2000
 
@@ -44,6 +56,11 @@ struct vswd {
 	struct vsw_switch *sw;
 	struct vsw_cfg *cfg;
 	struct vsw_rpc_server *rpc;
+	/*
+	 * Log levels by module (enum vswd_log_module), --log-level at start,
+	 * set-log-level at run time: relaxed, read by any thread that logs.
+	 */
+	int log_mod[VSWD_LOG__NMOD];
 	enum vsw_log_level log_level;
 	bool log_prio;		/* "<N>" prefixes for the journal */
 	char db_path[PATH_MAX];
@@ -65,6 +82,10 @@ struct vswd {
 	bool vhost_sock_gid_set;
 	gid_t vhost_sock_gid;
 	struct vswd_user user;
+	/* Packet captures running (vswd_capture.c). */
+	struct vswd_capture *captures; /* VSWD_MAX_CAPTURES, on first use */
+	unsigned int n_captures;
+	uint32_t next_capture_id;
 };
 
 void vswd_log(const struct vswd *d, enum vsw_log_level level,
@@ -78,11 +99,43 @@ void vswd_log(const struct vswd *d, enum vsw_log_level level,
  * vswd_log.c, vswd_params.c, vswd_port.c, vswd_paths.c, vswd_priv.c.
  */
 
+/* Packet captures (vswd_capture.c): the methods, the idle expiry. */
+#define VSWD_MAX_CAPTURES 64
+/* A capture nobody reads for this long is stopped (its client is gone). */
+#define VSWD_CAPTURE_IDLE_MS 10000
+struct vswd_capture;
+int vswd_m_capture_start(void *opaque, json_t *params, json_t **result,
+			 struct vsw_rpc_err *e);
+int vswd_m_capture_read(void *opaque, json_t *params, json_t **result,
+			struct vsw_rpc_err *e);
+int vswd_m_capture_stop(void *opaque, json_t *params, json_t **result,
+			struct vsw_rpc_err *e);
+/* Stop the captures idle for VSWD_CAPTURE_IDLE_MS (the loop, each s). */
+void vswd_captures_expire(struct vswd *d);
+/* Stop every capture (before the switch is destroyed). */
+void vswd_captures_free(struct vswd *d);
+
+/* vswctl metrics: the method "metrics" (vswd_metrics.c). */
+int vswd_m_metrics(void *opaque, json_t *params, json_t **result,
+		   struct vsw_rpc_err *e);
+
 /* Longest error message of a switch or store call. */
 #define VSWD_ERR_MAX 256
 
 /* Log levels by name (vswd_log.c): "err", "warning", ... or -1. */
 int vswd_log_level_parse(const char *name);
+/* vswd_log() for a message of @mod, at that module's level. */
+void vswd_log_mod(const struct vswd *d, enum vswd_log_module mod,
+		  enum vsw_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Every module at @level (--log-level). */
+void vswd_log_set_all(struct vswd *d, enum vsw_log_level level);
+/* "error", ... for a level; "vswd", ... for a module (NULL past it). */
+const char *vswd_log_level_name(int level);
+const char *vswd_log_module_name(int mod);
+/* set-log-level: the method "log.set" (vswd_logctl.c). */
+int vswd_m_log_set(void *opaque, json_t *params, json_t **result,
+		   struct vsw_rpc_err *e);
 
 /* The JSON-RPC methods (vswd_ctl.c). */
 extern const struct vsw_rpc_method vswd_methods[];

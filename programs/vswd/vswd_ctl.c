@@ -984,6 +984,11 @@ const struct vsw_rpc_method vswd_methods[] = {
 	{ "pmd.stats", vswd_m_pmd_stats, RO },
 	{ "pmd.stats.clear", vswd_m_pmd_stats_clear },
 	{ "control.stats", vswd_m_ctl_stats, RO },
+	{ "capture.start", vswd_m_capture_start },
+	{ "capture.read", vswd_m_capture_read },
+	{ "capture.stop", vswd_m_capture_stop },
+	{ "log.set", vswd_m_log_set },
+	{ "metrics", vswd_m_metrics, RO },
 };
 #undef RO
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);

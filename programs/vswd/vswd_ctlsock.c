@@ -139,7 +139,7 @@ int vswd_ctlsock_option(struct vswd_ctlsock *o, int opt, const char *arg)
 
 static void vswd_ctlsock_log(void *arg, const char *msg)
 {
-	vswd_log(arg, VSW_LOG_WARN, "%s", msg);
+	vswd_log_mod(arg, VSWD_LOG_CONTROL, VSW_LOG_WARN, "%s", msg);
 }
 
 int vswd_ctlsock_apply(struct vswd *d, const struct vswd_ctlsock *o)

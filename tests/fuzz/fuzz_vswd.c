@@ -54,6 +54,40 @@ void vswd_log(const struct vswd *d, enum vsw_log_level level,
 	(void)fmt;
 }
 
+void vswd_log_mod(const struct vswd *d, enum vswd_log_module mod,
+		  enum vsw_log_level level, const char *fmt, ...)
+{
+	(void)d;
+	(void)mod;
+	(void)level;
+	(void)fmt;
+}
+
+const char *vswd_log_level_name(int level)
+{
+	static const char *const names[] = { "error", "warning", "info",
+					     "debug" };
+
+	return level >= 0 && level < 4 ? names[level] : "?";
+}
+
+int vswd_log_level_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(name, vswd_log_level_name(i)) == 0)
+			return i;
+	return -1;
+}
+
+const char *vswd_log_module_name(int mod)
+{
+	static const char *const names[] = { "vswd", "switch", "control" };
+
+	return mod >= 0 && mod < 3 ? names[mod] : NULL;
+}
+
 static void fz_switch_log(void *arg, enum vsw_log_level level,
 			  const char *msg)
 {

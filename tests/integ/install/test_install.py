@@ -132,6 +132,10 @@ def check_install(a, tmp):
     for h in HEADERS:
         check(os.path.exists(inst(a, dest, a.includedir, "vsw", h)),
               f"include/vsw/{h} installed")
+    comp = inst(a, dest, a.datadir, "bash-completion", "completions",
+                "vswctl")
+    check(os.path.exists(comp) and "complete -F _vswctl vswctl" in
+          open(comp).read(), "bash completion of vswctl installed")
     docdir = inst(a, dest, a.datadir, "doc", "vsw")
     for d in DOCS:
         check(os.path.exists(os.path.join(docdir, d)), f"doc/vsw/{d}")
