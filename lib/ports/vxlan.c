@@ -236,6 +236,17 @@ static int vxlan_parse_ip(const char *s, unsigned port, union vxlan_addr *a,
 	return -EINVAL;
 }
 
+/* The address of a (no port) into buf of INET6_ADDRSTRLEN bytes. */
+static void vxlan_ntop(const union vxlan_addr *a, char *buf)
+{
+	const void *ip = a->sa.sa_family == AF_INET
+				 ? (const void *)&a->in4.sin_addr
+				 : (const void *)&a->in6.sin6_addr;
+
+	if (inet_ntop(a->sa.sa_family, ip, buf, INET6_ADDRSTRLEN) == NULL)
+		snprintf(buf, INET6_ADDRSTRLEN, "?");
+}
+
 static bool vxlan_addr_unusable(const union vxlan_addr *a)
 {
 	if (a->sa.sa_family == AF_INET) {
@@ -394,11 +405,7 @@ static int vxlan_rx_open(struct vxlan_port *vx, char *err, size_t err_len)
 				 sizeof(int));
 	if (bind(fd, &vx->local.sa, vx->alen) < 0) {
 		ret = -errno;
-		inet_ntop(vx->family,
-			  vx->family == AF_INET
-				  ? (void *)&vx->local.in4.sin_addr
-				  : (void *)&vx->local.in6.sin6_addr,
-			  a, sizeof(a));
+		vxlan_ntop(&vx->local, a);
 		vsw_port_errf(err, err_len, "vxlan: bind UDP %s port %u: %s%s",
 			      a, vx->dst_port, strerror(-ret),
 			      ret == -EADDRINUSE
@@ -531,10 +538,10 @@ static void vxlan_free(struct vxlan_port *vx)
 static int vxlan_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 		      unsigned n_opts, char *err, size_t err_len)
 {
+	char a[INET6_ADDRSTRLEN], sp[VXLAN_LANES * 6 + 1];
 	struct vxlan_port *vx;
-	char a[INET6_ADDRSTRLEN];
 	unsigned i;
-	int ret;
+	int ret, n;
 
 	vx = calloc(1, sizeof(*vx));
 	if (vx == NULL)
@@ -564,14 +571,15 @@ static int vxlan_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 		vx->riov[i][0].iov_len = VXLAN_HLEN;
 	}
 	vsw_port_set_priv(port, vx);
-	inet_ntop(vx->family,
-		  vx->family == AF_INET ? (void *)&vx->remote.in4.sin_addr
-					: (void *)&vx->remote.in6.sin6_addr,
-		  a, sizeof(a));
-	vsw_port_log(port, VSW_LOG_INFO,
-		     "vxlan to %s port %u, vni %u, source ports %u..%u hashed",
-		     a, vx->dst_port, vx->vni, VXLAN_SPORT_MIN,
-		     VXLAN_SPORT_MIN + VXLAN_SPORT_N - 1);
+	vxlan_ntop(&vx->remote, a);
+	n = 0;
+	for (i = 0; i < VXLAN_LANES && n >= 0 && (size_t)n < sizeof(sp); i++)
+		n += snprintf(sp + n, sizeof(sp) - (size_t)n, "%s%u",
+			      i ? " " : "", vx->lane[i].sport);
+	vsw_port_log(
+		port, VSW_LOG_INFO,
+		"vxlan to %s port %u, vni %u, source ports by flow hash: %s", a,
+		vx->dst_port, vx->vni, sp);
 	return 0;
 err:
 	vxlan_free(vx);
@@ -598,11 +606,7 @@ static void vxlan_status(const struct vsw_port *port, char *buf, size_t len)
 	unsigned i;
 	int n;
 
-	inet_ntop(vx->family,
-		  vx->family == AF_INET
-			  ? (const void *)&vx->remote.in4.sin_addr
-			  : (const void *)&vx->remote.in6.sin6_addr,
-		  a, sizeof(a));
+	vxlan_ntop(&vx->remote, a);
 	n = snprintf(buf, len,
 		     vx->family == AF_INET ? "to %s:%u vni %u, drops:"
 					   : "to [%s]:%u vni %u, drops:",
