@@ -300,12 +300,7 @@ def body(builddir, workdir, cleanup, dumps):
     vs.tap = tap
     dumps.append(vs)
     vs.start()
-    for n in (ns_a, ns_b):
-        run(["ip", "netns", "add", n])
-        cleanup.push("netns " + n,
-                     lambda n=n: run(["ip", "netns", "del", n],
-                                     check_rc=False))
-        ns(n, "ip", "link", "set", "lo", "up")
+    netns_add(cleanup, (ns_a, ns_b))
     run(["ip", "link", "set", "lo", "up"])
     vs.ctl("add-port", BR, "p-tap", "type=tap", "ifname=" + tap)
     cleanup.push("port p-tap", lambda: vs.ctl("del-port", BR, "p-tap",
@@ -342,9 +337,11 @@ def body(builddir, workdir, cleanup, dumps):
     variant(vs, ns_a, ns_b, vb, "6", cleanup)
 
 
-def main():
+def main_netns(body):
+    """main() of a namespaced test script: body(builddir, workdir, cleanup,
+    dumps) in a network namespace of its own."""
     if len(sys.argv) != 3:
-        print(__doc__, file=sys.stderr)
+        print(sys.modules["__main__"].__doc__, file=sys.stderr)
         return 2
     if os.geteuid() != 0:
         print("SKIP: needs root (namespaces, tap, veth)")
@@ -356,5 +353,15 @@ def main():
     return vi.main_wrapper(lambda c, d: body(builddir, workdir, c, d))
 
 
+def netns_add(cleanup, names):
+    """Named namespaces with lo up, deleted by cleanup."""
+    for n in names:
+        run(["ip", "netns", "add", n])
+        cleanup.push("netns " + n,
+                     lambda n=n: run(["ip", "netns", "del", n],
+                                     check_rc=False))
+        ns(n, "ip", "link", "set", "lo", "up")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_netns(body))
