@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vxlan: a port that carries Ethernet frames in VXLAN (RFC 7348) over UDP
- * through the host's own stack: the kernel routes the outer packet,
+ * vxlan and geneve: ports that carry Ethernet frames in VXLAN (RFC 7348,
+ * UDP 4789) or Geneve (RFC 8926, UDP 6081) over UDP through the host's
+ * own stack; one provider, the type name picks the header. Geneve is sent
+ * with no options; received options are walked with every length checked
+ * and skipped (none is understood: a critical one, or the C bit, drops
+ * the packet, as is an OAM packet, a version other than 0 or a protocol
+ * other than Ethernet; reserved bits are ignored, as RFC 8926 says).
+ * Below, "VXLAN" stands for both where the header makes no difference.
+ *
+ * vxlan: through the host's own stack: the kernel routes the outer packet,
  * resolves its next hop (ARP / ND) and writes the outer IP header, so no
  * kernel module and no raw socket are needed.
  *
@@ -75,6 +83,11 @@
 #define VXLAN_HLEN 8
 #define VXLAN_FLAG_I 0x08
 #define VXLAN_DEFAULT_PORT 4789
+#define GENEVE_DEFAULT_PORT 6081
+#define GENEVE_PROTO_ETH 0x6558	 /* Transparent Ethernet Bridging */
+#define GENEVE_FLAG_O 0x80	 /* in byte 1: a control (OAM) packet */
+#define GENEVE_FLAG_C 0x40	 /* in byte 1: critical options present */
+#define GENEVE_OPT_CRITICAL 0x80 /* in an option's type */
 #define VXLAN_LANES 8
 /* Frames staged per lane before a flush: a burst plus a TSO frame's segments. */
 #define VXLAN_STAGE 64
@@ -98,6 +111,10 @@ enum vxlan_drop {
 	VXD_RX_RESERVED, /* a reserved field not zero */
 	VXD_RX_VNI,	 /* VNI other than key */
 	VXD_RX_SOURCE,	 /* sender is not remote_ip */
+	VXD_RX_VERSION,	 /* geneve: a version other than 0 */
+	VXD_RX_PROTO,	 /* geneve: a protocol other than Ethernet */
+	VXD_RX_OAM,	 /* geneve: a control packet (O bit) */
+	VXD_RX_OPTIONS,	 /* geneve: options malformed, or a critical one */
 	VXD_TX_TOO_BIG,	 /* larger than the path MTU (EMSGSIZE) */
 	VXD_TX_OFFLOAD,	 /* offload metadata that cannot be completed */
 	VXD_TX_ERROR,	 /* any other send error */
@@ -106,11 +123,13 @@ enum vxlan_drop {
 
 /* As status shows them (it has 128 bytes: short names, non-zero only). */
 static const char *const vxlan_drop_names[VXD__COUNT] = {
-	[VXD_RX_SHORT] = "short",    [VXD_RX_TRUNC] = "rx_big",
-	[VXD_RX_FLAGS] = "flags",    [VXD_RX_RESERVED] = "reserved",
-	[VXD_RX_VNI] = "vni",	     [VXD_RX_SOURCE] = "source",
-	[VXD_TX_TOO_BIG] = "mtu",    [VXD_TX_OFFLOAD] = "offload",
-	[VXD_TX_ERROR] = "tx_error",
+	[VXD_RX_SHORT] = "short",     [VXD_RX_TRUNC] = "rx_big",
+	[VXD_RX_FLAGS] = "flags",     [VXD_RX_RESERVED] = "reserved",
+	[VXD_RX_VNI] = "vni",	      [VXD_RX_SOURCE] = "source",
+	[VXD_TX_TOO_BIG] = "mtu",     [VXD_TX_OFFLOAD] = "offload",
+	[VXD_TX_ERROR] = "tx_error",  [VXD_RX_VERSION] = "version",
+	[VXD_RX_PROTO] = "proto",     [VXD_RX_OAM] = "oam",
+	[VXD_RX_OPTIONS] = "options",
 };
 
 union vxlan_addr {
@@ -134,6 +153,7 @@ struct vxlan_port {
 	union vxlan_addr remote; /* remote_ip:dst_port */
 	union vxlan_addr local;	 /* [local_ip]:dst_port */
 	bool has_local;
+	bool geneve; /* RFC 8926 instead of RFC 7348 */
 	uint32_t vni;
 	unsigned dst_port, ttl, tos;
 	bool csum;
@@ -272,8 +292,7 @@ static int vxlan_opt_bool(const struct vsw_port_opt *opts, unsigned n_opts,
 		*out = false;
 	else {
 		vsw_port_errf(err, err_len,
-			      "vxlan: option %s=%s: expected true or false",
-			      key, v);
+			      "option %s=%s: expected true or false", key, v);
 		return -EINVAL;
 	}
 	return 0;
@@ -293,12 +312,14 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 	ret = vsw_port_opts_check(vx->port, opts, n_opts, known, err, err_len);
 	if (ret < 0)
 		return ret;
+	vx->geneve = strcmp(vsw_port_type(vx->port), "geneve") == 0;
 	ret = vsw_port_opt_uint(opts, n_opts, "key", 0, 0, 0xffffff, &key, err,
 				err_len);
 	if (ret == 0)
 		ret = vsw_port_opt_uint(opts, n_opts, "dst_port",
-					VXLAN_DEFAULT_PORT, 1, 65535,
-					&vx->dst_port, err, err_len);
+					vx->geneve ? GENEVE_DEFAULT_PORT
+						   : VXLAN_DEFAULT_PORT,
+					1, 65535, &vx->dst_port, err, err_len);
 	if (ret == 0)
 		ret = vsw_port_opt_uint(opts, n_opts, "ttl", 64, 1, 255,
 					&vx->ttl, err, err_len);
@@ -311,7 +332,7 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 	remote = vsw_port_opt_get(opts, n_opts, "remote_ip");
 	if (remote == NULL) {
 		vsw_port_errf(err, err_len,
-			      "vxlan: option remote_ip (an IPv4 or IPv6 "
+			      "option remote_ip (an IPv4 or IPv6 "
 			      "address) is required");
 		return -EINVAL;
 	}
@@ -319,7 +340,7 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 		vxlan_parse_ip(remote, vx->dst_port, &vx->remote, &vx->alen);
 	if (vx->family < 0 || vxlan_addr_unusable(&vx->remote)) {
 		vsw_port_errf(err, err_len,
-			      "vxlan: remote_ip=%s: expected a unicast IPv4 or "
+			      "remote_ip=%s: expected a unicast IPv4 or "
 			      "IPv6 address (flow-based tunnels are not "
 			      "supported)",
 			      remote);
@@ -331,7 +352,7 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 			    vx->family ||
 		    vxlan_addr_unusable(&vx->local)) {
 			vsw_port_errf(err, err_len,
-				      "vxlan: local_ip=%s: expected a unicast "
+				      "local_ip=%s: expected a unicast "
 				      "%s address (the family of remote_ip)",
 				      local,
 				      vx->family == AF_INET ? "IPv4" : "IPv6");
@@ -349,7 +370,13 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 			     &vx->csum, err, err_len);
 	if (ret < 0)
 		return ret;
-	vx->hdr[0] = VXLAN_FLAG_I;
+	if (vx->geneve) {
+		/* version 0, no options, O and C clear */
+		vx->hdr[2] = GENEVE_PROTO_ETH >> 8;
+		vx->hdr[3] = GENEVE_PROTO_ETH & 0xff;
+	} else {
+		vx->hdr[0] = VXLAN_FLAG_I;
+	}
 	vx->hdr[4] = (uint8_t)(vx->vni >> 16);
 	vx->hdr[5] = (uint8_t)(vx->vni >> 8);
 	vx->hdr[6] = (uint8_t)vx->vni;
@@ -362,8 +389,7 @@ static int vxlan_sockopt(int fd, int level, int name, int val, const char *what,
 {
 	if (setsockopt(fd, level, name, &val, sizeof(val)) == 0)
 		return 0;
-	vsw_port_errf(err, err_len, "vxlan: setsockopt %s: %s", what,
-		      strerror(errno));
+	vsw_port_errf(err, err_len, "setsockopt %s: %s", what, strerror(errno));
 	return -errno;
 }
 
@@ -375,8 +401,7 @@ static int vxlan_socket(const struct vxlan_port *vx, char *err, size_t err_len)
 
 	if (fd < 0) {
 		ret = -errno;
-		vsw_port_errf(err, err_len, "vxlan: socket: %s",
-			      strerror(-ret));
+		vsw_port_errf(err, err_len, "socket: %s", strerror(-ret));
 		return ret;
 	}
 	if (vx->family == AF_INET6) {
@@ -406,8 +431,8 @@ static int vxlan_rx_open(struct vxlan_port *vx, char *err, size_t err_len)
 	if (bind(fd, &vx->local.sa, vx->alen) < 0) {
 		ret = -errno;
 		vxlan_ntop(&vx->local, a);
-		vsw_port_errf(err, err_len, "vxlan: bind UDP %s port %u: %s%s",
-			      a, vx->dst_port, strerror(-ret),
+		vsw_port_errf(err, err_len, "bind UDP %s port %u: %s%s", a,
+			      vx->dst_port, strerror(-ret),
 			      ret == -EADDRINUSE
 				      ? " (another tunnel or a kernel vxlan "
 					"device has it)"
@@ -437,7 +462,7 @@ static int vxlan_lane_open(struct vxlan_port *vx, unsigned i, char *err,
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) <
 	    0) {
 		ret = -errno;
-		vsw_port_errf(err, err_len, "vxlan: SO_ATTACH_FILTER: %s",
+		vsw_port_errf(err, err_len, "SO_ATTACH_FILTER: %s",
 			      strerror(-ret));
 		goto err;
 	}
@@ -497,8 +522,7 @@ static int vxlan_lane_open(struct vxlan_port *vx, unsigned i, char *err,
 		}
 	}
 	if (ret < 0) {
-		vsw_port_errf(err, err_len,
-			      "vxlan: no source port free in %u..%u: %s",
+		vsw_port_errf(err, err_len, "no source port free in %u..%u: %s",
 			      VXLAN_SPORT_MIN,
 			      VXLAN_SPORT_MIN + VXLAN_SPORT_N - 1,
 			      strerror(-ret));
@@ -576,10 +600,9 @@ static int vxlan_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 	for (i = 0; i < VXLAN_LANES && n >= 0 && (size_t)n < sizeof(sp); i++)
 		n += snprintf(sp + n, sizeof(sp) - (size_t)n, "%s%u",
 			      i ? " " : "", vx->lane[i].sport);
-	vsw_port_log(
-		port, VSW_LOG_INFO,
-		"vxlan to %s port %u, vni %u, source ports by flow hash: %s", a,
-		vx->dst_port, vx->vni, sp);
+	vsw_port_log(port, VSW_LOG_INFO,
+		     "%s to %s port %u, vni %u, source ports by flow hash: %s",
+		     vsw_port_type(port), a, vx->dst_port, vx->vni, sp);
 	return 0;
 err:
 	vxlan_free(vx);
@@ -640,23 +663,73 @@ static bool vxlan_src_ok(const struct vxlan_port *vx, const struct mmsghdr *m,
 		      sizeof(s->in6.sin6_addr)) == 0;
 }
 
-/* The reason datagram i is not usable, or VXD__COUNT if it is. */
-static enum vxlan_drop vxlan_check(const struct vxlan_port *vx, unsigned i)
+static inline uint32_t vxlan_vni_of(const uint8_t *h)
+{
+	return (uint32_t)h[4] << 16 | (uint32_t)h[5] << 8 | h[6];
+}
+
+/*
+ * Geneve: the options (optlen bytes at the start of the inner data) are
+ * walked, every length checked; none is understood, so a critical one
+ * (or the C bit) drops the packet as RFC 8926 asks, the others are
+ * skipped. Reserved bits are ignored on receipt (RFC 8926, 3.4).
+ */
+static enum vxlan_drop geneve_check(const struct vxlan_port *vx,
+				    const uint8_t *h, const uint8_t *opt,
+				    uint32_t len, uint32_t *optlen)
+{
+	uint32_t n = (h[0] & 0x3fu) * 4, off = 0;
+
+	if (h[0] >> 6 != 0)
+		return VXD_RX_VERSION;
+	if (len < n + ETH_HLEN)
+		return VXD_RX_SHORT;
+	if ((h[1] & GENEVE_FLAG_O) != 0)
+		return VXD_RX_OAM;
+	if ((uint16_t)(h[2] << 8 | h[3]) != GENEVE_PROTO_ETH)
+		return VXD_RX_PROTO;
+	if (vxlan_vni_of(h) != vx->vni)
+		return VXD_RX_VNI;
+	if ((h[1] & GENEVE_FLAG_C) != 0)
+		return VXD_RX_OPTIONS;
+	while (off < n) {
+		uint32_t l;
+
+		if (n - off < 4)
+			return VXD_RX_OPTIONS;
+		l = 4 + (opt[off + 3] & 0x1fu) * 4;
+		if (l > n - off || (opt[off + 2] & GENEVE_OPT_CRITICAL) != 0)
+			return VXD_RX_OPTIONS;
+		off += l;
+	}
+	*optlen = n;
+	return VXD__COUNT;
+}
+
+/*
+ * The reason datagram i is not usable, or VXD__COUNT if it is; then
+ * *skip bytes of options lead its inner frame (geneve).
+ */
+static enum vxlan_drop vxlan_check(const struct vxlan_port *vx, unsigned i,
+				   const uint8_t *data, uint32_t *skip)
 {
 	const struct mmsghdr *m = &vx->rmsg[i];
 	const uint8_t *h = vx->rhdr[i];
 
+	*skip = 0;
 	if (!vxlan_src_ok(vx, m, &vx->rsrc[i]))
 		return VXD_RX_SOURCE;
 	if (m->msg_hdr.msg_flags & MSG_TRUNC)
 		return VXD_RX_TRUNC;
 	if (m->msg_len < VXLAN_HLEN + ETH_HLEN)
 		return VXD_RX_SHORT;
+	if (vx->geneve)
+		return geneve_check(vx, h, data, m->msg_len - VXLAN_HLEN, skip);
 	if (h[0] != VXLAN_FLAG_I)
 		return VXD_RX_FLAGS;
 	if (h[1] != 0 || h[2] != 0 || h[3] != 0 || h[7] != 0)
 		return VXD_RX_RESERVED;
-	if (((uint32_t)h[4] << 16 | (uint32_t)h[5] << 8 | h[6]) != vx->vni)
+	if (vxlan_vni_of(h) != vx->vni)
 		return VXD_RX_VNI;
 	return VXD__COUNT;
 }
@@ -694,7 +767,9 @@ static unsigned vxlan_recv(struct vsw_port *port, unsigned rxq,
 	}
 	for (i = 0; i < (unsigned)r; i++) {
 		struct vsw_pkt *p = pkts[i];
-		enum vxlan_drop why = vxlan_check(vx, i);
+		uint32_t skip;
+		enum vxlan_drop why =
+			vxlan_check(vx, i, vsw_pkt_data(p), &skip);
 
 		if (why != VXD__COUNT) {
 			vsw_ctr_add(&vx->drops[why], 1);
@@ -702,7 +777,9 @@ static unsigned vxlan_recv(struct vsw_port *port, unsigned rxq,
 			vsw_pkt_free(p);
 			continue;
 		}
-		p->len = vx->rmsg[i].msg_len - VXLAN_HLEN;
+		/* geneve options: the frame starts after them */
+		p->off += skip;
+		p->len = vx->rmsg[i].msg_len - VXLAN_HLEN - skip;
 		p->in_port = (uint16_t)vsw_port_id(port);
 		pkts[out++] = p;
 	}
@@ -860,16 +937,15 @@ static unsigned vxlan_send(struct vsw_port *port, unsigned txq,
 	return n;
 }
 
-const struct vsw_port_ops vsw_port_vxlan_ops = {
-	.type = "vxlan",
-	.open = vxlan_open,
-	.close = vxlan_close,
-	.n_rxq = vxlan_n_queues,
-	.n_txq = vxlan_n_queues,
-	.status = vxlan_status,
-	.recv = vxlan_recv,
-	.send = vxlan_send,
-	.rxq_wait_fd = vxlan_rxq_wait_fd,
-	.rxq_arm = vxlan_rxq_arm,
-	.rxq_disarm = vxlan_rxq_disarm,
-};
+#define VXLAN_OPS(name)                                                        \
+	{                                                                      \
+		.type = name, .open = vxlan_open, .close = vxlan_close,        \
+		.n_rxq = vxlan_n_queues, .n_txq = vxlan_n_queues,              \
+		.status = vxlan_status, .recv = vxlan_recv,                    \
+		.send = vxlan_send, .rxq_wait_fd = vxlan_rxq_wait_fd,          \
+		.rxq_arm = vxlan_rxq_arm, .rxq_disarm = vxlan_rxq_disarm,      \
+	}
+
+/* One provider, two encapsulations: the type name selects it in open. */
+const struct vsw_port_ops vsw_port_vxlan_ops = VXLAN_OPS("vxlan");
+const struct vsw_port_ops vsw_port_geneve_ops = VXLAN_OPS("geneve");

@@ -40,7 +40,7 @@ from vswinteg import check, log, run  # noqa: E402
 BR = "br0"
 # the vxlan port's drop reasons as its status in `show` names them
 DROP_NAMES = ("short", "rx_big", "flags", "reserved", "vni", "source", "mtu",
-              "offload", "tx_error")
+              "offload", "tx_error", "version", "proto", "oam", "options")
 A_IP, B_IP = "10.0.50.1", "10.0.50.2"
 U4 = ("10.99.0.1", "10.99.0.2")
 U6 = ("fd00:99::1", "fd00:99::2")
