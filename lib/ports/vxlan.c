@@ -94,6 +94,7 @@
 /* Bytes of a staging slot for a frame finished in software. */
 #define VXLAN_SLOT_LEN 2048
 #define VXLAN_SPORT_MIN 49152
+#define VXLAN_SOCK_BUF (4 << 20)
 #define VXLAN_SPORT_N 16384
 
 #ifndef UDP_NO_CHECK6_TX
@@ -274,8 +275,10 @@ static bool vxlan_addr_unusable(const union vxlan_addr *a)
 
 		return v == 0 || v == 0xffffffffu || (v >> 28) == 0xe;
 	}
+	/* link-local would need a scope (interface) option: not offered */
 	return IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr) ||
-	       IN6_IS_ADDR_MULTICAST(&a->in6.sin6_addr);
+	       IN6_IS_ADDR_MULTICAST(&a->in6.sin6_addr) ||
+	       IN6_IS_ADDR_LINKLOCAL(&a->in6.sin6_addr);
 }
 
 static int vxlan_opt_bool(const struct vsw_port_opt *opts, unsigned n_opts,
@@ -339,11 +342,14 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 	vx->family =
 		vxlan_parse_ip(remote, vx->dst_port, &vx->remote, &vx->alen);
 	if (vx->family < 0 || vxlan_addr_unusable(&vx->remote)) {
-		vsw_port_errf(err, err_len,
-			      "remote_ip=%s: expected a unicast IPv4 or "
-			      "IPv6 address (flow-based tunnels are not "
-			      "supported)",
-			      remote);
+		vsw_port_errf(
+			err, err_len,
+			"remote_ip=%s: expected a unicast IPv4 or "
+			"IPv6 address, not link-local%s",
+			remote,
+			strcmp(remote, "flow") == 0
+				? " (flow-based tunnels are not supported)"
+				: "");
 		return -EINVAL;
 	}
 	local = vsw_port_opt_get(opts, n_opts, "local_ip");
@@ -424,6 +430,12 @@ static int vxlan_rx_open(struct vxlan_port *vx, char *err, size_t err_len)
 	fd = vxlan_socket(vx, err, err_len);
 	if (fd < 0)
 		return fd;
+	/*
+	 * Best effort: room for bursts while the data thread is away
+	 * (capped by net.core.rmem_max).
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){VXLAN_SOCK_BUF},
+			 sizeof(int));
 	/* peers that send zero UDP checksums over IPv6 (RFC 6935) */
 	if (vx->family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_UDP, UDP_NO_CHECK6_RX, &(int){1},
