@@ -287,6 +287,8 @@ extern const struct vsw_port_ops vsw_port_afpacket_ops;
 extern const struct vsw_port_ops vsw_port_afxdp_ops;
 extern const struct vsw_port_ops vsw_port_vhostuser_ops;
 extern const struct vsw_port_ops vsw_port_vhostuserclient_ops;
+extern const struct vsw_port_ops vsw_port_vxlan_ops;
+extern const struct vsw_port_ops vsw_port_geneve_ops;
 
 /* ---- the dummy provider's test hooks ---- */
 

@@ -14,6 +14,8 @@ static const struct vsw_port_ops *const port_registry[] = {
 	&vsw_port_afxdp_ops,
 	&vsw_port_vhostuser_ops,
 	&vsw_port_vhostuserclient_ops,
+	&vsw_port_vxlan_ops,
+	&vsw_port_geneve_ops,
 };
 
 const struct vsw_port_ops *vsw_port_ops_find(const char *type)

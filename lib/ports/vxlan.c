@@ -1,0 +1,963 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vxlan and geneve: ports that carry Ethernet frames in VXLAN (RFC 7348,
+ * UDP 4789) or Geneve (RFC 8926, UDP 6081) over UDP through the host's
+ * own stack; one provider, the type name picks the header. Geneve is sent
+ * with no options; received options are walked with every length checked
+ * and skipped (none is understood: a critical one, or the C bit, drops
+ * the packet, as is an OAM packet, a version other than 0 or a protocol
+ * other than Ethernet; reserved bits are ignored, as RFC 8926 says).
+ * Below, "VXLAN" stands for both where the header makes no difference.
+ *
+ * vxlan: through the host's own stack: the kernel routes the outer packet,
+ * resolves its next hop (ARP / ND) and writes the outer IP header, so no
+ * kernel module and no raw socket are needed.
+ *
+ * Options (the Open vSwitch names): remote_ip (IPv4 or IPv6, mandatory),
+ * local_ip (same family; the address to bind and send from), key (the VNI,
+ * 0 .. 2^24-1, default 0), dst_port (default 4789), ttl (default 64), tos
+ * (default 0), csum (outer UDP checksum: default true for IPv6, false for
+ * IPv4).
+ *
+ * RX: one UDP socket bound to [local_ip]:dst_port. recvmmsg() takes a
+ * whole burst in one system call, straight into the pool's packets: the
+ * 8-byte VXLAN header into a side buffer, the inner frame into the packet.
+ * The socket is the rxq's wait fd (level-triggered: nothing to arm).
+ *
+ * TX: the UDP source port comes from a hash of the inner flow (Ethernet
+ * addresses and type, IP addresses, protocol, TCP/UDP ports), so the
+ * underlay's ECMP and RSS spread the flows. A UDP socket has one source
+ * port, so the port has VXLAN_LANES send sockets ("lanes"), each bound to
+ * its own port in 49152..65535 (the kernel vxlan device's default range);
+ * the flow hash picks the lane, so one flow always leaves from one source
+ * port and stays in order. A burst is staged per lane and sent with one
+ * sendmmsg() per lane used. The lanes set IP_PMTUDISC_DO: a datagram
+ * larger than the path MTU fails with EMSGSIZE and is dropped and counted
+ * (tx_too_big), never fragmented. A lane never reads: a drop-all socket
+ * filter keeps stray datagrams to its port from queueing.
+ *
+ * Offloads: the underlay is a UDP socket, which takes no virtio-net
+ * metadata, so a frame with a partial checksum is completed and a TSO/USO
+ * frame segmented in software (vsw_port_sw_offload()) before it is
+ * encapsulated; the finished frames are copied into staging slots and go
+ * out in the same sendmmsg() as the rest of the burst.
+ *
+ * Security model: every datagram on the socket is untrusted (anyone who
+ * can reach dst_port can send one). It is checked completely before its
+ * inner frame is used: sender address equal to remote_ip, length (a VXLAN
+ * header and at least an Ethernet header, not truncated), flags exactly
+ * the I bit with every reserved bit zero, VNI equal to key. A failing
+ * datagram is dropped and counted by reason (status) and as bad_frame in
+ * the rxq's counters; nothing is logged per packet.
+ *
+ * Threads: one rxq (the rx socket and arrays belong to its owner) and one
+ * txq (lanes and staging belong to the sending thread; the switch
+ * serialises senders). The reason counters have one writer each (rx ones
+ * the rxq owner, tx ones the sender) and are read by status on the
+ * control thread: vsw_ctr_add() / vsw_load_relaxed().
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+
+#include <vsw/port.h>
+#include <vsw/virtio_net.h>
+
+#include "tap_priv.h"
+#include "vsw_atomic.h"
+#include "vsw_compiler.h"
+
+#define VXLAN_HLEN 8
+#define VXLAN_FLAG_I 0x08
+#define VXLAN_DEFAULT_PORT 4789
+#define GENEVE_DEFAULT_PORT 6081
+#define GENEVE_PROTO_ETH 0x6558	 /* Transparent Ethernet Bridging */
+#define GENEVE_FLAG_O 0x80	 /* in byte 1: a control (OAM) packet */
+#define GENEVE_FLAG_C 0x40	 /* in byte 1: critical options present */
+#define GENEVE_OPT_CRITICAL 0x80 /* in an option's type */
+#define VXLAN_LANES 8
+/* Frames staged per lane before a flush: a burst plus a TSO frame's segments. */
+#define VXLAN_STAGE 64
+/* Bytes of a staging slot for a frame finished in software. */
+#define VXLAN_SLOT_LEN 2048
+#define VXLAN_SPORT_MIN 49152
+#define VXLAN_SOCK_BUF (4 << 20)
+#define VXLAN_SPORT_N 16384
+
+#ifndef UDP_NO_CHECK6_TX
+#define UDP_NO_CHECK6_TX 101
+#endif
+#ifndef UDP_NO_CHECK6_RX
+#define UDP_NO_CHECK6_RX 102
+#endif
+
+/* Why a datagram or frame was dropped; one counter each, see status. */
+enum vxlan_drop {
+	VXD_RX_SHORT,	 /* shorter than VXLAN + Ethernet headers */
+	VXD_RX_TRUNC,	 /* larger than a packet buffer */
+	VXD_RX_FLAGS,	 /* I bit clear or a reserved flag bit set */
+	VXD_RX_RESERVED, /* a reserved field not zero */
+	VXD_RX_VNI,	 /* VNI other than key */
+	VXD_RX_SOURCE,	 /* sender is not remote_ip */
+	VXD_RX_VERSION,	 /* geneve: a version other than 0 */
+	VXD_RX_PROTO,	 /* geneve: a protocol other than Ethernet */
+	VXD_RX_OAM,	 /* geneve: a control packet (O bit) */
+	VXD_RX_OPTIONS,	 /* geneve: options malformed, or a critical one */
+	VXD_TX_TOO_BIG,	 /* larger than the path MTU (EMSGSIZE) */
+	VXD_TX_OFFLOAD,	 /* offload metadata that cannot be completed */
+	VXD_TX_ERROR,	 /* any other send error */
+	VXD__COUNT
+};
+
+/* As status shows them (it has 128 bytes: short names, non-zero only). */
+static const char *const vxlan_drop_names[VXD__COUNT] = {
+	[VXD_RX_SHORT] = "short",     [VXD_RX_TRUNC] = "rx_big",
+	[VXD_RX_FLAGS] = "flags",     [VXD_RX_RESERVED] = "reserved",
+	[VXD_RX_VNI] = "vni",	      [VXD_RX_SOURCE] = "source",
+	[VXD_TX_TOO_BIG] = "mtu",     [VXD_TX_OFFLOAD] = "offload",
+	[VXD_TX_ERROR] = "tx_error",  [VXD_RX_VERSION] = "version",
+	[VXD_RX_PROTO] = "proto",     [VXD_RX_OAM] = "oam",
+	[VXD_RX_OPTIONS] = "options",
+};
+
+union vxlan_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
+struct vxlan_lane {
+	int fd;
+	uint16_t sport;
+	unsigned n; /* staged */
+	struct mmsghdr msg[VXLAN_STAGE];
+	struct iovec iov[VXLAN_STAGE][2];
+};
+
+struct vxlan_port {
+	struct vsw_port *port;
+	int family;
+	socklen_t alen;
+	union vxlan_addr remote; /* remote_ip:dst_port */
+	union vxlan_addr local;	 /* [local_ip]:dst_port */
+	bool has_local;
+	bool geneve; /* RFC 8926 instead of RFC 7348 */
+	uint32_t vni;
+	unsigned dst_port, ttl, tos;
+	bool csum;
+	uint8_t hdr[VXLAN_HLEN]; /* what every sent datagram begins with */
+	int rx_fd;
+
+	/* rx, owner of the rxq */
+	struct mmsghdr rmsg[VSW_PORT_BURST];
+	struct iovec riov[VSW_PORT_BURST][2];
+	uint8_t rhdr[VSW_PORT_BURST][VXLAN_HLEN];
+	union vxlan_addr rsrc[VSW_PORT_BURST];
+
+	/* tx, the sending thread */
+	struct vxlan_lane lane[VXLAN_LANES];
+	unsigned slots_used;
+	uint8_t (*slot)[VXLAN_SLOT_LEN]; /* VXLAN_STAGE slots */
+	uint8_t *scratch;		 /* VSW_PKT_MAX_LEN, sw offloads */
+
+	uint64_t drops[VXD__COUNT];
+};
+
+/* ------------------------------------------------------------------ */
+/* Flow hash                                                           */
+/* ------------------------------------------------------------------ */
+
+static inline uint32_t vxlan_mix(uint32_t h, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	/* FNV-1a: cheap, and good enough to pick a lane */
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/*
+ * Hash of the inner flow: MAC addresses and EtherType (after one VLAN
+ * tag), IPv4 / IPv6 addresses and protocol, and the TCP / UDP / SCTP ports
+ * of an unfragmented packet. Both directions of a flow need not hash the
+ * same: only the sending side's spreading matters.
+ */
+static uint32_t vxlan_flow_hash(const uint8_t *f, uint32_t len)
+{
+	uint32_t h = 2166136261u, off = 12, l4 = 0;
+	uint16_t type;
+	uint8_t proto = 0;
+
+	if (len < ETH_HLEN)
+		return h;
+	h = vxlan_mix(h, f, 12);
+	type = (uint16_t)(f[12] << 8 | f[13]);
+	if ((type == ETH_P_8021Q || type == ETH_P_8021AD) && len >= 18) {
+		off = 16;
+		type = (uint16_t)(f[16] << 8 | f[17]);
+	}
+	h = vxlan_mix(h, f + off, 2);
+	off += 2;
+	if (type == ETH_P_IP && len >= off + 20) {
+		uint32_t ihl = (f[off] & 15u) * 4;
+		bool frag = ((f[off + 6] & 0x3f) | f[off + 7]) != 0;
+
+		proto = f[off + 9];
+		h = vxlan_mix(h, f + off + 9, 1);
+		h = vxlan_mix(h, f + off + 12, 8);
+		if (!frag && ihl >= 20)
+			l4 = off + ihl;
+	} else if (type == ETH_P_IPV6 && len >= off + 40) {
+		proto = f[off + 6];
+		h = vxlan_mix(h, f + off + 6, 1);
+		h = vxlan_mix(h, f + off + 8, 32);
+		l4 = off + 40;
+	}
+	if (l4 != 0 && len >= l4 + 4 &&
+	    (proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	     proto == IPPROTO_SCTP))
+		h = vxlan_mix(h, f + l4, 4);
+	return h ^ (h >> 16);
+}
+
+/* ------------------------------------------------------------------ */
+/* Options and sockets                                                 */
+/* ------------------------------------------------------------------ */
+
+static int vxlan_parse_ip(const char *s, unsigned port, union vxlan_addr *a,
+			  socklen_t *alen)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, &a->in4.sin_addr) == 1) {
+		a->in4.sin_family = AF_INET;
+		a->in4.sin_port = htons((uint16_t)port);
+		*alen = sizeof(a->in4);
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, s, &a->in6.sin6_addr) == 1) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons((uint16_t)port);
+		*alen = sizeof(a->in6);
+		return AF_INET6;
+	}
+	return -EINVAL;
+}
+
+/* The address of a (no port) into buf of INET6_ADDRSTRLEN bytes. */
+static void vxlan_ntop(const union vxlan_addr *a, char *buf)
+{
+	const void *ip = a->sa.sa_family == AF_INET
+				 ? (const void *)&a->in4.sin_addr
+				 : (const void *)&a->in6.sin6_addr;
+
+	if (inet_ntop(a->sa.sa_family, ip, buf, INET6_ADDRSTRLEN) == NULL)
+		snprintf(buf, INET6_ADDRSTRLEN, "?");
+}
+
+static bool vxlan_addr_unusable(const union vxlan_addr *a)
+{
+	if (a->sa.sa_family == AF_INET) {
+		uint32_t v = ntohl(a->in4.sin_addr.s_addr);
+
+		return v == 0 || v == 0xffffffffu || (v >> 28) == 0xe;
+	}
+	/* link-local would need a scope (interface) option: not offered */
+	return IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr) ||
+	       IN6_IS_ADDR_MULTICAST(&a->in6.sin6_addr) ||
+	       IN6_IS_ADDR_LINKLOCAL(&a->in6.sin6_addr);
+}
+
+static int vxlan_opt_bool(const struct vsw_port_opt *opts, unsigned n_opts,
+			  const char *key, bool def, bool *out, char *err,
+			  size_t err_len)
+{
+	const char *v = vsw_port_opt_get(opts, n_opts, key);
+
+	if (v == NULL)
+		*out = def;
+	else if (strcmp(v, "true") == 0)
+		*out = true;
+	else if (strcmp(v, "false") == 0)
+		*out = false;
+	else {
+		vsw_port_errf(err, err_len,
+			      "option %s=%s: expected true or false", key, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
+		       unsigned n_opts, char *err, size_t err_len)
+{
+	static const char *const known[] = {"remote_ip", "local_ip", "key",
+					    "dst_port",	 "ttl",	     "tos",
+					    "csum",	 NULL};
+	const char *remote, *local;
+	unsigned key;
+	socklen_t alen;
+	int ret;
+
+	ret = vsw_port_opts_check(vx->port, opts, n_opts, known, err, err_len);
+	if (ret < 0)
+		return ret;
+	vx->geneve = strcmp(vsw_port_type(vx->port), "geneve") == 0;
+	ret = vsw_port_opt_uint(opts, n_opts, "key", 0, 0, 0xffffff, &key, err,
+				err_len);
+	if (ret == 0)
+		ret = vsw_port_opt_uint(opts, n_opts, "dst_port",
+					vx->geneve ? GENEVE_DEFAULT_PORT
+						   : VXLAN_DEFAULT_PORT,
+					1, 65535, &vx->dst_port, err, err_len);
+	if (ret == 0)
+		ret = vsw_port_opt_uint(opts, n_opts, "ttl", 64, 1, 255,
+					&vx->ttl, err, err_len);
+	if (ret == 0)
+		ret = vsw_port_opt_uint(opts, n_opts, "tos", 0, 0, 255,
+					&vx->tos, err, err_len);
+	if (ret < 0)
+		return ret;
+	vx->vni = key;
+	remote = vsw_port_opt_get(opts, n_opts, "remote_ip");
+	if (remote == NULL) {
+		vsw_port_errf(err, err_len,
+			      "option remote_ip (an IPv4 or IPv6 "
+			      "address) is required");
+		return -EINVAL;
+	}
+	vx->family =
+		vxlan_parse_ip(remote, vx->dst_port, &vx->remote, &vx->alen);
+	if (vx->family < 0 || vxlan_addr_unusable(&vx->remote)) {
+		vsw_port_errf(
+			err, err_len,
+			"remote_ip=%s: expected a unicast IPv4 or "
+			"IPv6 address, not link-local%s",
+			remote,
+			strcmp(remote, "flow") == 0
+				? " (flow-based tunnels are not supported)"
+				: "");
+		return -EINVAL;
+	}
+	local = vsw_port_opt_get(opts, n_opts, "local_ip");
+	if (local != NULL) {
+		if (vxlan_parse_ip(local, vx->dst_port, &vx->local, &alen) !=
+			    vx->family ||
+		    vxlan_addr_unusable(&vx->local)) {
+			vsw_port_errf(err, err_len,
+				      "local_ip=%s: expected a unicast "
+				      "%s address (the family of remote_ip)",
+				      local,
+				      vx->family == AF_INET ? "IPv4" : "IPv6");
+			return -EINVAL;
+		}
+		vx->has_local = true;
+	} else {
+		vx->local.sa.sa_family = (sa_family_t)vx->family;
+		if (vx->family == AF_INET)
+			vx->local.in4.sin_port = htons((uint16_t)vx->dst_port);
+		else
+			vx->local.in6.sin6_port = htons((uint16_t)vx->dst_port);
+	}
+	ret = vxlan_opt_bool(opts, n_opts, "csum", vx->family == AF_INET6,
+			     &vx->csum, err, err_len);
+	if (ret < 0)
+		return ret;
+	if (vx->geneve) {
+		/* version 0, no options, O and C clear */
+		vx->hdr[2] = GENEVE_PROTO_ETH >> 8;
+		vx->hdr[3] = GENEVE_PROTO_ETH & 0xff;
+	} else {
+		vx->hdr[0] = VXLAN_FLAG_I;
+	}
+	vx->hdr[4] = (uint8_t)(vx->vni >> 16);
+	vx->hdr[5] = (uint8_t)(vx->vni >> 8);
+	vx->hdr[6] = (uint8_t)vx->vni;
+	return 0;
+}
+
+/* A setsockopt that must work; its name for the message. */
+static int vxlan_sockopt(int fd, int level, int name, int val, const char *what,
+			 char *err, size_t err_len)
+{
+	if (setsockopt(fd, level, name, &val, sizeof(val)) == 0)
+		return 0;
+	vsw_port_errf(err, err_len, "setsockopt %s: %s", what, strerror(errno));
+	return -errno;
+}
+
+static int vxlan_socket(const struct vxlan_port *vx, char *err, size_t err_len)
+{
+	int fd = socket(vx->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			IPPROTO_UDP);
+	int ret;
+
+	if (fd < 0) {
+		ret = -errno;
+		vsw_port_errf(err, err_len, "socket: %s", strerror(-ret));
+		return ret;
+	}
+	if (vx->family == AF_INET6) {
+		ret = vxlan_sockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1,
+				    "IPV6_V6ONLY", err, err_len);
+		if (ret < 0)
+			goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	return ret;
+}
+
+static int vxlan_rx_open(struct vxlan_port *vx, char *err, size_t err_len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int fd, ret;
+
+	fd = vxlan_socket(vx, err, err_len);
+	if (fd < 0)
+		return fd;
+	/*
+	 * Best effort: room for bursts while the data thread is away
+	 * (capped by net.core.rmem_max).
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){VXLAN_SOCK_BUF},
+			 sizeof(int));
+	/* peers that send zero UDP checksums over IPv6 (RFC 6935) */
+	if (vx->family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_UDP, UDP_NO_CHECK6_RX, &(int){1},
+				 sizeof(int));
+	if (bind(fd, &vx->local.sa, vx->alen) < 0) {
+		ret = -errno;
+		vxlan_ntop(&vx->local, a);
+		vsw_port_errf(err, err_len, "bind UDP %s port %u: %s%s", a,
+			      vx->dst_port, strerror(-ret),
+			      ret == -EADDRINUSE
+				      ? " (another tunnel or a kernel vxlan "
+					"device has it)"
+				      : "");
+		close(fd);
+		return ret;
+	}
+	vx->rx_fd = fd;
+	return 0;
+}
+
+static int vxlan_lane_open(struct vxlan_port *vx, unsigned i, char *err,
+			   size_t err_len)
+{
+	static struct sock_filter drop_all[] = {
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = {.len = 1, .filter = drop_all};
+	struct vxlan_lane *l = &vx->lane[i];
+	union vxlan_addr a = vx->local;
+	unsigned k, start;
+	int fd, ret;
+
+	fd = vxlan_socket(vx, err, err_len);
+	if (fd < 0)
+		return fd;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) <
+	    0) {
+		ret = -errno;
+		vsw_port_errf(err, err_len, "SO_ATTACH_FILTER: %s",
+			      strerror(-ret));
+		goto err;
+	}
+	if (vx->family == AF_INET) {
+		ret = vxlan_sockopt(fd, IPPROTO_IP, IP_TTL, (int)vx->ttl,
+				    "IP_TTL", err, err_len);
+		if (ret == 0)
+			ret = vxlan_sockopt(fd, IPPROTO_IP, IP_TOS,
+					    (int)vx->tos, "IP_TOS", err,
+					    err_len);
+		if (ret == 0)
+			ret = vxlan_sockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER,
+					    IP_PMTUDISC_DO, "IP_MTU_DISCOVER",
+					    err, err_len);
+		if (ret == 0)
+			ret = vxlan_sockopt(fd, SOL_SOCKET, SO_NO_CHECK,
+					    !vx->csum, "SO_NO_CHECK", err,
+					    err_len);
+	} else {
+		ret = vxlan_sockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS,
+				    (int)vx->ttl, "IPV6_UNICAST_HOPS", err,
+				    err_len);
+		if (ret == 0)
+			ret = vxlan_sockopt(fd, IPPROTO_IPV6, IPV6_TCLASS,
+					    (int)vx->tos, "IPV6_TCLASS", err,
+					    err_len);
+		if (ret == 0)
+			ret = vxlan_sockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER,
+					    IPV6_PMTUDISC_DO,
+					    "IPV6_MTU_DISCOVER", err, err_len);
+		if (ret == 0 && !vx->csum)
+			ret = vxlan_sockopt(fd, IPPROTO_UDP, UDP_NO_CHECK6_TX,
+					    1, "UDP_NO_CHECK6_TX", err,
+					    err_len);
+	}
+	if (ret < 0)
+		goto err;
+	/* a free port of the range, from a start that differs per lane */
+	start = (vxlan_flow_hash((const uint8_t *)vsw_port_name(vx->port),
+				 (uint32_t)strlen(vsw_port_name(vx->port))) +
+		 i * (VXLAN_SPORT_N / VXLAN_LANES) + (unsigned)getpid()) %
+		VXLAN_SPORT_N;
+	ret = -EADDRINUSE;
+	for (k = 0; k < 256 && ret == -EADDRINUSE; k++) {
+		uint16_t p = (uint16_t)(VXLAN_SPORT_MIN +
+					(start + k * 61u) % VXLAN_SPORT_N);
+
+		if (vx->family == AF_INET)
+			a.in4.sin_port = htons(p);
+		else
+			a.in6.sin6_port = htons(p);
+		if (bind(fd, &a.sa, vx->alen) == 0) {
+			l->sport = p;
+			ret = 0;
+		} else {
+			ret = -errno;
+		}
+	}
+	if (ret < 0) {
+		vsw_port_errf(err, err_len, "no source port free in %u..%u: %s",
+			      VXLAN_SPORT_MIN,
+			      VXLAN_SPORT_MIN + VXLAN_SPORT_N - 1,
+			      strerror(-ret));
+		goto err;
+	}
+	l->fd = fd;
+	for (k = 0; k < VXLAN_STAGE; k++) {
+		l->msg[k].msg_hdr.msg_name = &vx->remote;
+		l->msg[k].msg_hdr.msg_namelen = vx->alen;
+		l->msg[k].msg_hdr.msg_iov = l->iov[k];
+		l->msg[k].msg_hdr.msg_iovlen = 2;
+		l->iov[k][0].iov_base = vx->hdr;
+		l->iov[k][0].iov_len = VXLAN_HLEN;
+	}
+	return 0;
+err:
+	close(fd);
+	return ret;
+}
+
+static void vxlan_free(struct vxlan_port *vx)
+{
+	unsigned i;
+
+	if (vx == NULL)
+		return;
+	if (vx->rx_fd >= 0)
+		close(vx->rx_fd);
+	for (i = 0; i < VXLAN_LANES; i++)
+		if (vx->lane[i].fd >= 0)
+			close(vx->lane[i].fd);
+	free(vx->slot);
+	free(vx->scratch);
+	free(vx);
+}
+
+static int vxlan_open(struct vsw_port *port, const struct vsw_port_opt *opts,
+		      unsigned n_opts, char *err, size_t err_len)
+{
+	char a[INET6_ADDRSTRLEN], sp[VXLAN_LANES * 6 + 1];
+	struct vxlan_port *vx;
+	unsigned i;
+	int ret, n;
+
+	vx = calloc(1, sizeof(*vx));
+	if (vx == NULL)
+		return -ENOMEM;
+	vx->port = port;
+	vx->rx_fd = -1;
+	for (i = 0; i < VXLAN_LANES; i++)
+		vx->lane[i].fd = -1;
+	ret = vxlan_parse(vx, opts, n_opts, err, err_len);
+	if (ret < 0)
+		goto err;
+	vx->slot = malloc(sizeof(*vx->slot) * VXLAN_STAGE);
+	vx->scratch = malloc(VSW_PKT_MAX_LEN);
+	if (vx->slot == NULL || vx->scratch == NULL) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ret = vxlan_rx_open(vx, err, err_len);
+	for (i = 0; ret == 0 && i < VXLAN_LANES; i++)
+		ret = vxlan_lane_open(vx, i, err, err_len);
+	if (ret < 0)
+		goto err;
+	for (i = 0; i < VSW_PORT_BURST; i++) {
+		vx->rmsg[i].msg_hdr.msg_iov = vx->riov[i];
+		vx->rmsg[i].msg_hdr.msg_iovlen = 2;
+		vx->riov[i][0].iov_base = vx->rhdr[i];
+		vx->riov[i][0].iov_len = VXLAN_HLEN;
+	}
+	vsw_port_set_priv(port, vx);
+	vxlan_ntop(&vx->remote, a);
+	n = 0;
+	for (i = 0; i < VXLAN_LANES && n >= 0 && (size_t)n < sizeof(sp); i++)
+		n += snprintf(sp + n, sizeof(sp) - (size_t)n, "%s%u",
+			      i ? " " : "", vx->lane[i].sport);
+	vsw_port_log(port, VSW_LOG_INFO,
+		     "%s to %s port %u, vni %u, source ports by flow hash: %s",
+		     vsw_port_type(port), a, vx->dst_port, vx->vni, sp);
+	return 0;
+err:
+	vxlan_free(vx);
+	return ret;
+}
+
+static void vxlan_close(struct vsw_port *port)
+{
+	vxlan_free(vsw_port_priv(port));
+	vsw_port_set_priv(port, NULL);
+}
+
+static unsigned vxlan_n_queues(const struct vsw_port *port)
+{
+	(void)port;
+	return 1;
+}
+
+static void vxlan_status(const struct vsw_port *port, char *buf, size_t len)
+{
+	const struct vxlan_port *vx = vsw_port_priv(port);
+	char a[INET6_ADDRSTRLEN];
+	bool none = true;
+	unsigned i;
+	int n;
+
+	vxlan_ntop(&vx->remote, a);
+	n = snprintf(buf, len,
+		     vx->family == AF_INET ? "to %s:%u vni %u, drops:"
+					   : "to [%s]:%u vni %u, drops:",
+		     a, vx->dst_port, vx->vni);
+	for (i = 0; i < VXD__COUNT && n >= 0 && (size_t)n < len; i++) {
+		uint64_t c = vsw_load_relaxed(&vx->drops[i]);
+
+		if (c != 0) {
+			n += snprintf(buf + n, len - (size_t)n, " %s %llu",
+				      vxlan_drop_names[i],
+				      (unsigned long long)c);
+			none = false;
+		}
+	}
+	if (none && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " none");
+}
+
+/* ------------------------------------------------------------------ */
+/* Receive                                                             */
+/* ------------------------------------------------------------------ */
+
+static bool vxlan_src_ok(const struct vxlan_port *vx, const struct mmsghdr *m,
+			 const union vxlan_addr *s)
+{
+	if (m->msg_hdr.msg_namelen != vx->alen || s->sa.sa_family != vx->family)
+		return false;
+	if (vx->family == AF_INET)
+		return s->in4.sin_addr.s_addr == vx->remote.in4.sin_addr.s_addr;
+	return memcmp(&s->in6.sin6_addr, &vx->remote.in6.sin6_addr,
+		      sizeof(s->in6.sin6_addr)) == 0;
+}
+
+static inline uint32_t vxlan_vni_of(const uint8_t *h)
+{
+	return (uint32_t)h[4] << 16 | (uint32_t)h[5] << 8 | h[6];
+}
+
+/*
+ * Geneve: the options (optlen bytes at the start of the inner data) are
+ * walked, every length checked; none is understood, so a critical one
+ * (or the C bit) drops the packet as RFC 8926 asks, the others are
+ * skipped. Reserved bits are ignored on receipt (RFC 8926, 3.4).
+ */
+static enum vxlan_drop geneve_check(const struct vxlan_port *vx,
+				    const uint8_t *h, const uint8_t *opt,
+				    uint32_t len, uint32_t *optlen)
+{
+	uint32_t n = (h[0] & 0x3fu) * 4, off = 0;
+
+	if (h[0] >> 6 != 0)
+		return VXD_RX_VERSION;
+	if (len < n + ETH_HLEN)
+		return VXD_RX_SHORT;
+	if ((h[1] & GENEVE_FLAG_O) != 0)
+		return VXD_RX_OAM;
+	if ((uint16_t)(h[2] << 8 | h[3]) != GENEVE_PROTO_ETH)
+		return VXD_RX_PROTO;
+	if (vxlan_vni_of(h) != vx->vni)
+		return VXD_RX_VNI;
+	if ((h[1] & GENEVE_FLAG_C) != 0)
+		return VXD_RX_OPTIONS;
+	while (off < n) {
+		uint32_t l;
+
+		if (n - off < 4)
+			return VXD_RX_OPTIONS;
+		l = 4 + (opt[off + 3] & 0x1fu) * 4;
+		if (l > n - off || (opt[off + 2] & GENEVE_OPT_CRITICAL) != 0)
+			return VXD_RX_OPTIONS;
+		off += l;
+	}
+	*optlen = n;
+	return VXD__COUNT;
+}
+
+/*
+ * The reason datagram i is not usable, or VXD__COUNT if it is; then
+ * *skip bytes of options lead its inner frame (geneve).
+ */
+static enum vxlan_drop vxlan_check(const struct vxlan_port *vx, unsigned i,
+				   const uint8_t *data, uint32_t *skip)
+{
+	const struct mmsghdr *m = &vx->rmsg[i];
+	const uint8_t *h = vx->rhdr[i];
+
+	*skip = 0;
+	if (!vxlan_src_ok(vx, m, &vx->rsrc[i]))
+		return VXD_RX_SOURCE;
+	if (m->msg_hdr.msg_flags & MSG_TRUNC)
+		return VXD_RX_TRUNC;
+	if (m->msg_len < VXLAN_HLEN + ETH_HLEN)
+		return VXD_RX_SHORT;
+	if (vx->geneve)
+		return geneve_check(vx, h, data, m->msg_len - VXLAN_HLEN, skip);
+	if (h[0] != VXLAN_FLAG_I)
+		return VXD_RX_FLAGS;
+	if (h[1] != 0 || h[2] != 0 || h[3] != 0 || h[7] != 0)
+		return VXD_RX_RESERVED;
+	if (vxlan_vni_of(h) != vx->vni)
+		return VXD_RX_VNI;
+	return VXD__COUNT;
+}
+
+static unsigned vxlan_recv(struct vsw_port *port, unsigned rxq,
+			   struct vsw_pkt_pool *pool, struct vsw_pkt **pkts,
+			   unsigned n)
+{
+	struct vxlan_port *vx = vsw_port_priv(port);
+	unsigned got, i, out = 0;
+	int r;
+
+	(void)rxq;
+	got = vsw_pkt_alloc_burst(pool, pkts, n);
+	if (got == 0) {
+		/* leave the datagrams queued: the pool refills */
+		return 0;
+	}
+	for (i = 0; i < got; i++) {
+		vx->riov[i][1].iov_base = vsw_pkt_data(pkts[i]);
+		vx->riov[i][1].iov_len = vsw_pkt_tailroom(pkts[i]);
+		vx->rmsg[i].msg_hdr.msg_name = &vx->rsrc[i];
+		vx->rmsg[i].msg_hdr.msg_namelen = sizeof(vx->rsrc[i]);
+		vx->rmsg[i].msg_hdr.msg_flags = 0;
+	}
+	r = recvmmsg(vx->rx_fd, vx->rmsg, got, MSG_DONTWAIT, NULL);
+	if (r <= 0) {
+		if (r < 0 && errno != EAGAIN && errno != EINTR) {
+			vsw_port_rxq_drop(port, 0, VSW_DROP_RX_ERROR, 1);
+			vsw_port_log_rl(port, VSW_LOG_WARN, "vxlan recv: %s",
+					strerror(errno));
+		}
+		vsw_pkt_free_burst(pkts, got);
+		return 0;
+	}
+	for (i = 0; i < (unsigned)r; i++) {
+		struct vsw_pkt *p = pkts[i];
+		uint32_t skip;
+		enum vxlan_drop why =
+			vxlan_check(vx, i, vsw_pkt_data(p), &skip);
+
+		if (why != VXD__COUNT) {
+			vsw_ctr_add(&vx->drops[why], 1);
+			vsw_port_rxq_drop(port, 0, VSW_DROP_BAD_FRAME, 1);
+			vsw_pkt_free(p);
+			continue;
+		}
+		/* geneve options: the frame starts after them */
+		p->off += skip;
+		p->len = vx->rmsg[i].msg_len - VXLAN_HLEN - skip;
+		p->in_port = (uint16_t)vsw_port_id(port);
+		pkts[out++] = p;
+	}
+	vsw_pkt_free_burst(pkts + r, got - (unsigned)r);
+	return out;
+}
+
+static int vxlan_rxq_wait_fd(struct vsw_port *port, unsigned rxq)
+{
+	const struct vxlan_port *vx = vsw_port_priv(port);
+
+	(void)rxq;
+	return vx->rx_fd;
+}
+
+static bool vxlan_rxq_arm(struct vsw_port *port, unsigned rxq)
+{
+	/* the socket polls readable while anything is queued */
+	(void)port;
+	(void)rxq;
+	return false;
+}
+
+static void vxlan_rxq_disarm(struct vsw_port *port, unsigned rxq)
+{
+	(void)port;
+	(void)rxq;
+}
+
+/* ------------------------------------------------------------------ */
+/* Send                                                                */
+/* ------------------------------------------------------------------ */
+
+static void vxlan_flush_lane(struct vxlan_port *vx, struct vxlan_lane *l)
+{
+	unsigned i = 0;
+	int r;
+
+	while (i < l->n) {
+		r = sendmmsg(l->fd, l->msg + i, l->n - i, MSG_DONTWAIT);
+		if (r > 0) {
+			i += (unsigned)r;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == ENOBUFS) {
+			/* the socket's buffer is full: the rest is lost */
+			vsw_port_txq_drop(vx->port, 0, VSW_DROP_TX_FULL,
+					  l->n - i);
+			break;
+		}
+		if (errno == EMSGSIZE) {
+			vsw_ctr_add(&vx->drops[VXD_TX_TOO_BIG], 1);
+		} else {
+			vsw_ctr_add(&vx->drops[VXD_TX_ERROR], 1);
+			vsw_port_log_rl(vx->port, VSW_LOG_WARN,
+					"vxlan send: %s", strerror(errno));
+		}
+		vsw_port_txq_drop(vx->port, 0, VSW_DROP_TX_ERROR, 1);
+		i++;
+	}
+	l->n = 0;
+}
+
+static void vxlan_flush(struct vxlan_port *vx)
+{
+	unsigned i;
+
+	for (i = 0; i < VXLAN_LANES; i++)
+		if (vx->lane[i].n != 0)
+			vxlan_flush_lane(vx, &vx->lane[i]);
+	vx->slots_used = 0;
+}
+
+/* Stage frame (which must stay valid until the flush) on lane l. */
+static void vxlan_stage(struct vxlan_port *vx, struct vxlan_lane *l,
+			const uint8_t *frame, uint32_t len)
+{
+	if (l->n == VXLAN_STAGE)
+		vxlan_flush(vx);
+	l->iov[l->n][1].iov_base = (void *)frame;
+	l->iov[l->n][1].iov_len = len;
+	l->n++;
+}
+
+struct vxlan_sw_ctx {
+	struct vxlan_port *vx;
+	struct vxlan_lane *l;
+};
+
+/* A frame finished by vsw_port_sw_offload(): copy it to a slot, stage it. */
+static int vxlan_stage_copy(void *arg, const uint8_t *frame, uint32_t len)
+{
+	struct vxlan_sw_ctx *c = arg;
+	struct vxlan_port *vx = c->vx;
+	uint8_t *s;
+
+	if (len > VXLAN_SLOT_LEN) {
+		/* a jumbo segment: sent on its own, now (rare) */
+		struct iovec iov[2] = {{vx->hdr, VXLAN_HLEN},
+				       {(void *)frame, len}};
+		struct msghdr mh = {.msg_name = &vx->remote,
+				    .msg_namelen = vx->alen,
+				    .msg_iov = iov,
+				    .msg_iovlen = 2};
+
+		vxlan_flush(vx);
+		if (sendmsg(c->l->fd, &mh, MSG_DONTWAIT) < 0) {
+			vsw_ctr_add(
+				&vx->drops[errno == EMSGSIZE ? VXD_TX_TOO_BIG
+							     : VXD_TX_ERROR],
+				1);
+			vsw_port_txq_drop(vx->port, 0, VSW_DROP_TX_ERROR, 1);
+		}
+		return 0;
+	}
+	/* before taking a slot: a flush frees every slot */
+	if (vx->slots_used == VXLAN_STAGE || c->l->n == VXLAN_STAGE)
+		vxlan_flush(vx);
+	s = vx->slot[vx->slots_used++];
+	memcpy(s, frame, len);
+	vxlan_stage(vx, c->l, s, len);
+	return 0;
+}
+
+static unsigned vxlan_send(struct vsw_port *port, unsigned txq,
+			   struct vsw_pkt *const *pkts, unsigned n)
+{
+	struct vxlan_port *vx = vsw_port_priv(port);
+	unsigned i;
+
+	(void)txq;
+	for (i = 0; i < n; i++) {
+		const struct vsw_pkt *p = pkts[i];
+		const uint8_t *d = vsw_pkt_data(p);
+		struct vxlan_lane *l =
+			&vx->lane[vxlan_flow_hash(d, p->len) % VXLAN_LANES];
+
+		if (p->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE ||
+		    (p->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+			struct vxlan_sw_ctx c = {vx, l};
+
+			if (vsw_port_sw_offload(p, vx->scratch,
+						vxlan_stage_copy, &c) < 0) {
+				vsw_ctr_add(&vx->drops[VXD_TX_OFFLOAD], 1);
+				vsw_port_txq_drop(port, 0, VSW_DROP_TX_ERROR,
+						  1);
+			}
+			continue;
+		}
+		vxlan_stage(vx, l, d, p->len);
+	}
+	vxlan_flush(vx);
+	return n;
+}
+
+#define VXLAN_OPS(name)                                                        \
+	{                                                                      \
+		.type = name, .open = vxlan_open, .close = vxlan_close,        \
+		.n_rxq = vxlan_n_queues, .n_txq = vxlan_n_queues,              \
+		.status = vxlan_status, .recv = vxlan_recv,                    \
+		.send = vxlan_send, .rxq_wait_fd = vxlan_rxq_wait_fd,          \
+		.rxq_arm = vxlan_rxq_arm, .rxq_disarm = vxlan_rxq_disarm,      \
+	}
+
+/* One provider, two encapsulations: the type name selects it in open. */
+const struct vsw_port_ops vsw_port_vxlan_ops = VXLAN_OPS("vxlan");
+const struct vsw_port_ops vsw_port_geneve_ops = VXLAN_OPS("geneve");
