@@ -12,7 +12,7 @@ DEB_PKGS := meson ninja-build gcc clang libclang-rt-14-dev llvm \
 	clang-format pkg-config libcmocka-dev python3 \
 	libsqlite3-dev libjansson-dev libxdp-dev libbpf-dev libcap-dev iproute2 \
 	dpdk-dev librte-net-vhost23 librte-net-virtio23 libc6-dev \
-	liburing-dev
+	liburing-dev python3-scapy
 
 MESON ?= meson
 PYTHON ?= python3
