@@ -984,6 +984,9 @@ const struct vsw_rpc_method vswd_methods[] = {
 	{ "pmd.stats", vswd_m_pmd_stats, RO },
 	{ "pmd.stats.clear", vswd_m_pmd_stats_clear },
 	{ "control.stats", vswd_m_ctl_stats, RO },
+	{ "controller.set", vswd_m_controller_set },
+	{ "controller.del", vswd_m_controller_del },
+	{ "controller.get", vswd_m_controller_get, RO },
 };
 #undef RO
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);
