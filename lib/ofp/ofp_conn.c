@@ -374,7 +374,7 @@ static int mp_flow_emit(void *arg, const struct vsw_ofp_flow_entry *e)
 	ofp_put64(p + 32, e->n_packets);
 	ofp_put64(p + 40, e->n_bytes);
 	ofp_encode_match(b, e->match);
-	ofp_encode_instructions(b, e->actions);
+	ofp_encode_instructions(b, e->match, e->actions);
 	if (b->failed)
 		return -ENOBUFS;
 	ofp_put16(b->p + start, (uint16_t)(b->len - start));

@@ -705,13 +705,39 @@ static int act_output(const uint8_t *a, size_t alen, struct vsw_flow_act *x,
 	return 0;
 }
 
+/*
+ * What an action list knows of the frame's VLAN tag. vsw's SET_VLAN_VID /
+ * _PCP push a tag only when there is none; OpenFlow 1.3's PUSH_VLAN always
+ * pushes. The two agree where the frame is known to be untagged (the
+ * match says so): there PUSH_VLAN followed by set_field vlan_vid /
+ * vlan_pcp is vsw's SET_VLAN_*, which is also how ovs-ofctl writes
+ * mod_vlan_vid for such a rule. Anywhere else PUSH_VLAN is refused.
+ */
+enum vlan_state { VLAN_UNKNOWN, VLAN_NONE, VLAN_TAGGED };
+
+static enum vlan_state vlan_start(const struct vsw_flow_match *m)
+{
+	return (m->mask.vlan_tci & OFPVID_PRESENT) &&
+			       !(m->key.vlan_tci & OFPVID_PRESENT)
+		       ? VLAN_NONE
+		       : VLAN_UNKNOWN;
+}
+
+static bool act_sets_vlan(const struct vsw_flow_act *x)
+{
+	return x->type == VSW_FLOW_ACT_SET_VLAN_VID ||
+	       x->type == VSW_FLOW_ACT_SET_VLAN_PCP;
+}
+
 /* An action list (@len bytes at @p) into a new vsw_flow_actions. */
 static int decode_actions(const uint8_t *p, size_t len,
+			  const struct vsw_flow_match *m,
 			  struct vsw_flow_actions **out,
 			  struct vsw_ofp_err *err)
 {
+	enum vlan_state vlan = vlan_start(m);
 	struct vsw_flow_actions *acts;
-	bool out_seen = false;
+	bool out_seen = false, pushed = false;
 	size_t off;
 	int rc;
 
@@ -749,6 +775,18 @@ static int decode_actions(const uint8_t *p, size_t len,
 						  VSW_OFPBAC_BAD_LEN,
 						  "pop_vlan not 8 bytes");
 			break;
+		case OFPAT_PUSH_VLAN:
+			if (alen != 8 || ofp_get16(a + 4) != 0x8100 ||
+			    vlan != VLAN_NONE || pushed) {
+				rc = ofp_fail(err, VSW_OFPET_BAD_ACTION,
+					      VSW_OFPBAC_BAD_ARGUMENT,
+					      "push_vlan: only 0x8100, on a "
+					      "rule matching untagged frames");
+				goto fail;
+			}
+			pushed = true;
+			off += alen;
+			continue; /* the set_field that follows pushes */
 		case OFPAT_SET_FIELD:
 			rc = act_set_field(a, alen, x, err);
 			break;
@@ -760,6 +798,27 @@ static int decode_actions(const uint8_t *p, size_t len,
 		}
 		if (rc < 0)
 			goto fail;
+		if (pushed && !act_sets_vlan(x)) {
+			rc = ofp_fail(err, VSW_OFPET_BAD_ACTION,
+				      VSW_OFPBAC_BAD_ARGUMENT,
+				      "push_vlan not followed by set_field "
+				      "vlan_vid or vlan_pcp");
+			goto fail;
+		}
+		if (act_sets_vlan(x)) {
+			/* vsw's set on an untagged frame without push: no */
+			if (vlan == VLAN_NONE && !pushed) {
+				rc = ofp_fail(err, VSW_OFPET_BAD_ACTION,
+					      VSW_OFPBAC_BAD_ARGUMENT,
+					      "set_field vlan on an untagged "
+					      "frame without push_vlan");
+				goto fail;
+			}
+			vlan = VLAN_TAGGED;
+		} else if (x->type == VSW_FLOW_ACT_STRIP_VLAN) {
+			vlan = VLAN_UNKNOWN; /* an inner tag may show */
+		}
+		pushed = false;
 		if (edit) {
 			acts->flags |= VSW_FLOW_ACTS_EDITS;
 			if (out_seen)
@@ -770,6 +829,13 @@ static int decode_actions(const uint8_t *p, size_t len,
 		acts->n++;
 		off += alen;
 	}
+	if (pushed) {
+		rc = ofp_fail(err, VSW_OFPET_BAD_ACTION,
+			      VSW_OFPBAC_BAD_ARGUMENT,
+			      "push_vlan not followed by set_field vlan_vid "
+			      "or vlan_pcp");
+		goto fail;
+	}
 	*out = acts;
 	return 0;
 fail:
@@ -779,6 +845,7 @@ fail:
 
 /* The instructions of a FLOW_MOD: APPLY_ACTIONS at most once. */
 static int decode_instructions(const uint8_t *p, size_t len,
+			       const struct vsw_flow_match *m,
 			       struct vsw_flow_actions **out,
 			       struct vsw_ofp_err *err)
 {
@@ -820,7 +887,7 @@ static int decode_instructions(const uint8_t *p, size_t len,
 				      "apply_actions twice");
 			goto fail;
 		}
-		rc = decode_actions(in + 8, ilen - 8, &acts, err);
+		rc = decode_actions(in + 8, ilen - 8, m, &acts, err);
 		if (rc < 0)
 			goto fail;
 		off += ilen;
@@ -924,9 +991,10 @@ static void encode_action(struct ofp_buf *b, const struct vsw_flow_act *x)
 	}
 }
 
-void ofp_encode_instructions(struct ofp_buf *b,
+void ofp_encode_instructions(struct ofp_buf *b, const struct vsw_flow_match *m,
 			     const struct vsw_flow_actions *a)
 {
+	enum vlan_state vlan = vlan_start(m);
 	size_t start = b->len;
 	uint8_t *p;
 	unsigned i;
@@ -937,8 +1005,22 @@ void ofp_encode_instructions(struct ofp_buf *b,
 	if (p == NULL)
 		return;
 	ofp_put16(p, OFPIT_APPLY_ACTIONS);
-	for (i = 0; i < a->n; i++)
+	for (i = 0; i < a->n; i++) {
+		if (act_sets_vlan(&a->a[i]) && vlan == VLAN_NONE) {
+			/* the tag vsw pushes, as OpenFlow 1.3 says it */
+			p = ofp_buf_put(b, 8);
+			if (p == NULL)
+				return;
+			ofp_put16(p, OFPAT_PUSH_VLAN);
+			ofp_put16(p + 2, 8);
+			ofp_put16(p + 4, 0x8100);
+		}
+		if (act_sets_vlan(&a->a[i]))
+			vlan = VLAN_TAGGED;
+		else if (a->a[i].type == VSW_FLOW_ACT_STRIP_VLAN)
+			vlan = VLAN_UNKNOWN;
 		encode_action(b, &a->a[i]);
+	}
 	if (b->failed)
 		return;
 	ofp_put16(b->p + start + 2, (uint16_t)(b->len - start));
@@ -1023,7 +1105,8 @@ int vsw_ofp_decode_flow_mod(const uint8_t *body, size_t len,
 	    fm->command == VSW_OFPFC_DELETE_STRICT)
 		return 0; /* instructions ignored */
 	return decode_instructions(body + FM_FIXED + used,
-				   len - FM_FIXED - used, &s->actions, err);
+				   len - FM_FIXED - used, &s->match,
+				   &s->actions, err);
 }
 
 bool vsw_ofp_filter_match(const struct vsw_ofp_flow_filter *f,

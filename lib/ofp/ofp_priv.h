@@ -76,8 +76,12 @@ void ofp_buf_free(struct ofp_buf *b);
 
 /* Append the ofp_match of @m (OXM, padded to 8); its padded length. */
 size_t ofp_encode_match(struct ofp_buf *b, const struct vsw_flow_match *m);
-/* Append an APPLY_ACTIONS instruction of @a (none when @a->n == 0). */
+/*
+ * Append an APPLY_ACTIONS instruction of @a (none when @a->n == 0), the
+ * actions of a rule matching @m.
+ */
 void ofp_encode_instructions(struct ofp_buf *b,
+			     const struct vsw_flow_match *m,
 			     const struct vsw_flow_actions *a);
 
 #endif /* OFP_PRIV_H */
