@@ -1009,7 +1009,8 @@ int vswd_ofp_timeout_ms(struct vswd *d)
 			    b->t[i].next_try_ms < next)
 				next = b->t[i].next_try_ms;
 		for (s = b->sess; s != NULL; s = s->next) {
-			uint64_t at = s->echo_ms
+			bool ready = s->conn && vsw_ofp_conn_ready(s->conn);
+			uint64_t at = s->echo_ms || !ready
 					      ? s->last_rx_ms + OFPD_DEAD_MS
 					      : s->last_rx_ms + OFPD_PROBE_MS;
 
@@ -1072,8 +1073,16 @@ static void ofpd_timers(struct vswd *d)
 	for (b = d->ofp->bridges; b != NULL; b = b->next) {
 		for (s = b->sess; s != NULL; s = next) {
 			next = s->next;
-			if (s->conn == NULL)
+			if (s->conn == NULL || !vsw_ofp_conn_ready(s->conn)) {
+				/* no connection or no HELLO in time */
+				if (now >= s->last_rx_ms + OFPD_DEAD_MS)
+					ofpd_sess_free(
+						b, s,
+						s->conn ? "no HELLO"
+							: "connect timed "
+							  "out");
 				continue;
+			}
 			if (s->echo_ms && now >= s->last_rx_ms + OFPD_DEAD_MS) {
 				ofpd_sess_free(b, s, "no answer to echo");
 				continue;

@@ -331,6 +331,11 @@ def test_active_and_unix(d, tmp):
     rc, _, err = d.ctl("set-controller", "br0", "tcp:127.0.0.1:%d" % cport,
                        "ptcp:0", "punix:" + punix)
     check(rc == 0, "set-controller tcp: ptcp: punix: %s" % err)
+    # a peer that never says HELLO: dropped (checked at the end)
+    silent_at = d.ptcp()[4:].rsplit(":", 1)
+    silent = socket.create_connection((silent_at[0], int(silent_at[1])),
+                                      timeout=5)
+    t_silent = time.time()
     c, _ = ls.accept()
     c.settimeout(10)
     m = recv_msg(c)
@@ -363,6 +368,13 @@ def test_active_and_unix(d, tmp):
     check("punix:" + punix in out,
           "a refused set-controller changed nothing: %s" % out)
     ls.close()
+    silent.settimeout(25)
+    m = recv_msg(silent)  # our HELLO
+    closed = recv_msg(silent) is None
+    check(closed and time.time() - t_silent < 25,
+          "a peer silent after connecting is dropped (%.1f s)" %
+          (time.time() - t_silent))
+    silent.close()
 
 
 def test_restart(d, target):
