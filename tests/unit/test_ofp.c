@@ -250,6 +250,15 @@ static void expect_error(struct vsw_ofp_conn *c, uint32_t xid, uint16_t type,
 	assert_true(n >= 12);
 }
 
+/* Send @m (finished here); the answer must be the error @type / @code. */
+static void refused(struct vsw_ofp_conn *c, struct mb *m, uint16_t type,
+		    uint16_t code)
+{
+	fin(m);
+	assert_int_equal(vsw_ofp_conn_input(c, m->b, m->n), 0);
+	expect_error(c, g32(m->b + 4), type, code);
+}
+
 /* ---- tests ---- */
 
 static void test_hello_old_peer(void **state)
@@ -326,25 +335,17 @@ static void test_bad_messages(void **state)
 
 	(void)state;
 	hdr(&m, 4, 29, 11); /* a type vsw does not handle */
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 11, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_TYPE);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_TYPE);
 	hdr(&m, 4, VSW_OFPT_MULTIPART_REQUEST, 12);
 	u16(&m, 99); /* unknown multipart */
 	u16(&m, 0);
 	zero(&m, 4);
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 12, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_MULTIPART);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_MULTIPART);
 	hdr(&m, 4, VSW_OFPT_FEATURES_REQUEST, 13);
 	zero(&m, 4); /* features with a body */
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 13, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN);
 	hdr(&m, 1, VSW_OFPT_ECHO_REQUEST, 14); /* wrong version after HELLO */
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 14, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_VERSION);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_VERSION);
 	/* still usable */
 	assert_false(f.got);
 	/* a length below 8: no way to find the next message, closed */
@@ -404,35 +405,26 @@ static void test_flow_mod_refused(void **state)
 	oxm(&x, 14, tp, 2, NULL);
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	match(&m, &x);
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 42, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_PREREQ);
+	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_PREREQ);
 	/* the same field twice */
 	x.n = 0;
 	oxm(&x, 5, et, 2, NULL);
 	oxm(&x, 5, et, 2, NULL);
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	match(&m, &x);
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 42, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_DUP_FIELD);
+	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_DUP_FIELD);
 	/* an OXM field running past its match */
 	x.n = 0;
 	oxm(&x, 5, et, 2, NULL);
 	x.b[3] = 200;
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	match(&m, &x);
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 42, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
+	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
 	/* table 1 */
 	x.n = 0;
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 1);
 	match(&m, &x);
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 42, VSW_OFPET_FLOW_MOD_FAILED,
-		     VSW_OFPFMFC_BAD_TABLE_ID);
+	refused(c, &m, VSW_OFPET_FLOW_MOD_FAILED, VSW_OFPFMFC_BAD_TABLE_ID);
 	/* goto_table: not an instruction vsw has */
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	match(&m, &x);
@@ -440,24 +432,18 @@ static void test_flow_mod_refused(void **state)
 	u16(&m, 8);
 	u8(&m, 1);
 	zero(&m, 3);
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 42, VSW_OFPET_BAD_INSTRUCTION, VSW_OFPBIC_UNSUP_INST);
+	refused(c, &m, VSW_OFPET_BAD_INSTRUCTION, VSW_OFPBIC_UNSUP_INST);
 	/* output to CONTROLLER: vsw has no packet-in */
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	match(&m, &x);
 	apply_output(&m, 0xfffffffd);
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 42, VSW_OFPET_BAD_ACTION, VSW_OFPBAC_BAD_OUT_PORT);
+	refused(c, &m, VSW_OFPET_BAD_ACTION, VSW_OFPBAC_BAD_OUT_PORT);
 	/* a match length past the message */
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	u16(&m, 1);
 	u16(&m, 400);
 	zero(&m, 4);
-	fin(&m);
-	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
-	expect_error(c, 42, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
+	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
 	assert_false(f.got);
 	vsw_ofp_conn_destroy(c);
 }
