@@ -29,6 +29,7 @@ enum {
 	OFPMP_FLOW = 1,
 	OFPMP_AGGREGATE = 2,
 	OFPMP_TABLE = 3,
+	OFPMP_PORT_STATS = 4,
 	OFPMP_TABLE_FEATURES = 12,
 	OFPMP_PORT_DESC = 13,
 };
@@ -446,6 +447,40 @@ static int mp_port_emit(void *arg, const struct vsw_ofp_port *port)
 	return 0;
 }
 
+struct mp_ports {
+	struct mp *m;
+	uint32_t port_no; /* OFPP_ANY: all */
+};
+
+/* ofp_port_stats: 112 bytes; counters vsw lacks are all ones (7.3.5.6) */
+static int mp_port_stats_emit(void *arg, const struct vsw_ofp_port *port)
+{
+	struct mp_ports *x = arg;
+	uint8_t *p;
+	unsigned i;
+
+	if (x->port_no != OFPP_ANY && x->port_no != port->port_no)
+		return 0;
+	mp_room(x->m, 112);
+	p = ofp_buf_put(&x->m->c->tx, 112);
+	if (p == NULL)
+		return -ENOBUFS;
+	ofp_put32(p, port->port_no);
+	for (i = 0; i < 12; i++)
+		ofp_put64(p + 8 + i * 8, UINT64_MAX);
+	if (port->has_stats) {
+		ofp_put64(p + 8, port->rx_packets);
+		ofp_put64(p + 16, port->tx_packets);
+		ofp_put64(p + 24, port->rx_bytes);
+		ofp_put64(p + 32, port->tx_bytes);
+		ofp_put64(p + 40, port->rx_dropped);
+		ofp_put64(p + 48, port->tx_dropped);
+	}
+	ofp_put32(p + 104, UINT32_MAX); /* duration: unknown */
+	ofp_put32(p + 108, UINT32_MAX);
+	return 0;
+}
+
 static void mp_table(struct mp *m)
 {
 	uint32_t active = 0;
@@ -574,6 +609,19 @@ static int on_multipart(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len,
 			c->ops->port_dump(c->arg, mp_port_emit, &m);
 		msg_end(c, m.off);
 		return 0;
+	case OFPMP_PORT_STATS: {
+		struct mp_ports x = {.m = &m};
+
+		if (blen != 8)
+			return ofp_fail(err, VSW_OFPET_BAD_REQUEST,
+					VSW_OFPBRC_BAD_LEN,
+					"port stats request not 8 bytes");
+		x.port_no = ofp_get32(body);
+		mp_begin(&m);
+		c->ops->port_dump(c->arg, mp_port_stats_emit, &x);
+		msg_end(c, m.off);
+		return 0;
+	}
 	case OFPMP_TABLE_FEATURES:
 		if (blen != 0) {
 			/* a controller setting features: vsw's are fixed */
@@ -609,7 +657,8 @@ static void on_features(struct vsw_ofp_conn *c, uint32_t xid)
 		ofp_put64(p, c->ops->datapath_id);
 		ofp_put32(p + 8, 0); /* n_buffers: vsw buffers nothing */
 		p[12] = 1;	     /* n_tables */
-		ofp_put32(p + 16, OFPC_FLOW_STATS | OFPC_TABLE_STATS);
+		ofp_put32(p + 16,
+			  OFPC_FLOW_STATS | OFPC_TABLE_STATS | OFPC_PORT_STATS);
 	}
 	msg_end(c, off);
 }

@@ -156,6 +156,10 @@ struct vsw_ofp_port {
 	uint8_t hw_addr[6];
 	char name[16]; /* NUL-padded; longer names are cut */
 	bool link_down;
+	/* port stats; has_stats false: the counters are unknown */
+	bool has_stats;
+	uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+	uint64_t rx_dropped, tx_dropped;
 };
 
 /* What a flow / aggregate request selects. */

@@ -670,12 +670,27 @@ struct ofpd_ports {
 static int ofpd_port_cb(void *opaque, const struct vsw_cfg_port *p)
 {
 	struct ofpd_ports *x = opaque;
+	struct vsw_port_stats st;
 	struct vsw_ofp_port op;
 
 	memset(&op, 0, sizeof(op));
 	op.port_no = p->ofport;
 	snprintf(op.name, sizeof(op.name), "%s", p->name);
 	op.link_down = vswd_pending_find(x->b->d, p->name) != NULL;
+	if (!op.link_down &&
+	    vsw_switch_port_stats(x->b->d->sw, p->name, &st) == 0) {
+		unsigned int i;
+
+		op.has_stats = true;
+		op.rx_packets = st.rx.packets;
+		op.tx_packets = st.tx.packets;
+		op.rx_bytes = st.rx.bytes;
+		op.tx_bytes = st.tx.bytes;
+		for (i = 0; i < VSW_DROP__COUNT; i++) {
+			op.rx_dropped += st.rx.drops[i];
+			op.tx_dropped += st.tx.drops[i];
+		}
+	}
 	x->rc = x->emit(x->ctx, &op);
 	return x->rc;
 }

@@ -505,7 +505,8 @@ def ofp_seeds():
         'delete': flow_mod(3, match(), out=2, table=0xff),
         'delete_strict': flow_mod(4, m_tcp, cookie=5, cmask=0xff),
         'dumps': (mp(0) + mp(1, flow_req) + mp(2, flow_req) + mp(3) +
-                  mp(12) + mp(13)),
+                  mp(4, struct.pack('!I4x', 0xffffffff)) + mp(12) +
+                  mp(13)),
         'bad_type': msg(29) + msg(4, b'\0' * 8) + mp(99),
         'bad_match': flow_mod(0, match(oxm(14, b'\x00\x50'))),
         'bad_len': msg(5)[:2] + b'\x00\x04' + msg(5)[4:],

@@ -216,6 +216,13 @@ def test_ofctl(d, ovs, tmp):
     check(rc == 0 and "1(vsw0)" in out and "2(vhu0)" in out,
           "dump-ports-desc lists the bridge's ports with their ofports: %s"
           % out[:300])
+    rc, out, err = ofctl("dump-ports", target)
+    check(rc == 0 and re.search(r"port +1: rx pkts=\d+", out) and
+          re.search(r"port +2: rx pkts=\d+", out),
+          "dump-ports: both ports with counters: %s" % (out + err)[:300])
+    rc, out, err = ofctl("dump-ports", target, "2")
+    check(rc == 0 and "port  2:" in out and "port  1:" not in out,
+          "dump-ports PORT: that port only: %s" % (out + err)[:300])
     flows_file = os.path.join(tmp, "flows.txt")
     with open(flows_file, "w") as f:
         f.write(FLOWS_FILE)

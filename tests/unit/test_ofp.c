@@ -512,6 +512,39 @@ static void test_flow_stats_roundtrip(void **state)
 	vsw_ofp_conn_destroy(c);
 }
 
+static void test_port_stats(void **state)
+{
+	struct fake f = { 0 };
+	struct vsw_ofp_conn *c = ready(&f);
+	uint8_t buf[VSW_OFP_MAX_MSG];
+	struct mb m;
+	size_t n;
+	const uint8_t *r;
+
+	(void)state;
+	hdr(&m, 4, VSW_OFPT_MULTIPART_REQUEST, 31);
+	u16(&m, 4); /* OFPMP_PORT_STATS */
+	u16(&m, 0);
+	zero(&m, 4);
+	u32(&m, 0xffffffff); /* all ports */
+	zero(&m, 4);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(r[1], VSW_OFPT_MULTIPART_REPLY);
+	assert_int_equal(n, 16 + 112);
+	assert_int_equal(g32(r + 16), 3);
+	/* the fake port has no counters: all ones, "unavailable" */
+	assert_int_equal(g32(r + 24), 0xffffffff);
+	/* a body of the wrong size */
+	hdr(&m, 4, VSW_OFPT_MULTIPART_REQUEST, 32);
+	u16(&m, 4);
+	u16(&m, 0);
+	zero(&m, 4);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN);
+	vsw_ofp_conn_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_flow_mod_add),
 		cmocka_unit_test(test_flow_mod_refused),
 		cmocka_unit_test(test_flow_stats_roundtrip),
+		cmocka_unit_test(test_port_stats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
