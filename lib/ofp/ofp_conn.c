@@ -378,6 +378,15 @@ static int mp_flow_emit(void *arg, const struct vsw_ofp_flow_entry *e)
 	ofp_encode_instructions(b, e->match, e->actions);
 	if (b->failed)
 		return -ENOBUFS;
+	if (b->len - start > MP_CHUNK) {
+		/* more actions (from vswctl) than an OpenFlow message holds */
+		b->len = start;
+		conn_log(x->m->c, true,
+			 "a rule of priority %u has too many actions for "
+			 "OpenFlow: not listed",
+			 e->priority);
+		return 0;
+	}
 	ofp_put16(b->p + start, (uint16_t)(b->len - start));
 	return 0;
 }

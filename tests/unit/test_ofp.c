@@ -512,9 +512,51 @@ static void test_flow_stats_roundtrip(void **state)
 	vsw_ofp_conn_destroy(c);
 }
 
+/* A rule whose actions do not fit a message is left out, not cut. */
+static void test_flow_stats_too_big(void **state)
+{
+	struct fake f = {0};
+	struct vsw_ofp_conn *c = ready(&f);
+	uint8_t buf[VSW_OFP_MAX_MSG];
+	struct mb m, x = {.n = 0};
+	size_t n, i;
+	const uint8_t *r;
+
+	(void)state;
+	f.acts = calloc(1, sizeof(*f.acts) + 5000 * sizeof(f.acts->a[0]));
+	assert_non_null(f.acts);
+	f.acts->n = 5000; /* 5000 outputs: 80,000 bytes of actions */
+	for (i = 0; i < 5000; i++) {
+		f.acts->a[i].type = VSW_FLOW_ACT_OUTPUT;
+		f.acts->a[i].arg = 1;
+	}
+	hdr(&m, 4, VSW_OFPT_MULTIPART_REQUEST, 22);
+	u16(&m, 1);
+	u16(&m, 0);
+	zero(&m, 4);
+	u8(&m, 0xff);
+	zero(&m, 3);
+	u32(&m, 0xffffffff);
+	u32(&m, 0xffffffff);
+	zero(&m, 4);
+	u64(&m, 0);
+	u64(&m, 0);
+	match(&m, &x);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	/* the reply(ies): well-formed, no entry */
+	do {
+		r = next_msg(c, buf, &n);
+		assert_int_equal(r[1], VSW_OFPT_MULTIPART_REPLY);
+		assert_int_equal(n, 16);
+	} while (g16(r + 10) & 1);
+	free(f.acts);
+	vsw_ofp_conn_destroy(c);
+}
+
 static void test_port_stats(void **state)
 {
-	struct fake f = { 0 };
+	struct fake f = {0};
 	struct vsw_ofp_conn *c = ready(&f);
 	uint8_t buf[VSW_OFP_MAX_MSG];
 	struct mb m;
@@ -554,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_flow_mod_add),
 		cmocka_unit_test(test_flow_mod_refused),
 		cmocka_unit_test(test_flow_stats_roundtrip),
+		cmocka_unit_test(test_flow_stats_too_big),
 		cmocka_unit_test(test_port_stats),
 	};
 
