@@ -259,6 +259,26 @@ static void refused(struct vsw_ofp_conn *c, struct mb *m, uint16_t type,
 	expect_error(c, g32(m->b + 4), type, code);
 }
 
+/* OFPMP_FLOW for every rule of every table */
+static void flow_stats_request(struct mb *m, uint32_t xid)
+{
+	struct mb none = {.n = 0};
+
+	hdr(m, 4, VSW_OFPT_MULTIPART_REQUEST, xid);
+	u16(m, 1); /* OFPMP_FLOW */
+	u16(m, 0);
+	zero(m, 4);
+	u8(m, 0xff); /* all tables */
+	zero(m, 3);
+	u32(m, 0xffffffff); /* out_port, out_group: any */
+	u32(m, 0xffffffff);
+	zero(m, 4);
+	u64(m, 0); /* cookie, mask */
+	u64(m, 0);
+	match(m, &none);
+	fin(m);
+}
+
 /* ---- tests ---- */
 
 static void test_hello_old_peer(void **state)
@@ -455,7 +475,7 @@ static void test_flow_stats_roundtrip(void **state)
 	struct vsw_flow_match back;
 	struct vsw_ofp_err err;
 	uint8_t buf[VSW_OFP_MAX_MSG];
-	struct mb m, x = {.n = 0};
+	struct mb m;
 	size_t n, used;
 	const uint8_t *r;
 
@@ -476,19 +496,7 @@ static void test_flow_stats_roundtrip(void **state)
 	f.acts->a[0].arg = 20;
 	f.acts->a[1].type = VSW_FLOW_ACT_OUTPUT;
 	f.acts->a[1].arg = 4;
-	hdr(&m, 4, VSW_OFPT_MULTIPART_REQUEST, 21);
-	u16(&m, 1); /* OFPMP_FLOW */
-	u16(&m, 0);
-	zero(&m, 4);
-	u8(&m, 0xff);
-	zero(&m, 3);
-	u32(&m, 0xffffffff);
-	u32(&m, 0xffffffff);
-	zero(&m, 4);
-	u64(&m, 0);
-	u64(&m, 0);
-	match(&m, &x);
-	fin(&m);
+	flow_stats_request(&m, 21);
 	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
 	r = next_msg(c, buf, &n);
 	assert_int_equal(r[1], VSW_OFPT_MULTIPART_REPLY);
@@ -518,7 +526,7 @@ static void test_flow_stats_too_big(void **state)
 	struct fake f = {0};
 	struct vsw_ofp_conn *c = ready(&f);
 	uint8_t buf[VSW_OFP_MAX_MSG];
-	struct mb m, x = {.n = 0};
+	struct mb m;
 	size_t n, i;
 	const uint8_t *r;
 
@@ -530,19 +538,7 @@ static void test_flow_stats_too_big(void **state)
 		f.acts->a[i].type = VSW_FLOW_ACT_OUTPUT;
 		f.acts->a[i].arg = 1;
 	}
-	hdr(&m, 4, VSW_OFPT_MULTIPART_REQUEST, 22);
-	u16(&m, 1);
-	u16(&m, 0);
-	zero(&m, 4);
-	u8(&m, 0xff);
-	zero(&m, 3);
-	u32(&m, 0xffffffff);
-	u32(&m, 0xffffffff);
-	zero(&m, 4);
-	u64(&m, 0);
-	u64(&m, 0);
-	match(&m, &x);
-	fin(&m);
+	flow_stats_request(&m, 22);
 	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
 	/* the reply(ies): well-formed, no entry */
 	do {
