@@ -25,6 +25,9 @@ TSAN_SUITES := func stress
 TSAN_ENV := VSW_STRESS_COUNT=50000 VSW_STRESS_ROUNDS=3
 # The man pages (docs/man, scdoc) and their test (man -l).
 DEB_PKGS += scdoc man-db
+# OpenFlow peers of tests/interop/test_ofp_ovs_ofctl.py: ovs-ofctl and
+# Open vSwitch itself (started by the test in a temp dir, in a netns).
+DEB_PKGS += openvswitch-common openvswitch-switch
 BENCH_DIR ?= build-bench
 FUZZ_SECONDS ?= 60
 TEST_SUITES := unit func integ interop fuzz-regress
