@@ -965,6 +965,9 @@ static void ofpd_slot(struct vswd_ofp *o, struct pollfd *fds, unsigned int max,
 	if (*n < max && *n < o->cap_slots) {
 		fds[*n] = (struct pollfd){.fd = fd, .events = ev};
 		o->slots[*n] = (struct ofpd_slot){.t = t, .s = s};
+	} else if (*n < max) {
+		/* no slot to remember it by (out of memory): not polled */
+		fds[*n] = (struct pollfd){.fd = -1};
 	}
 	(*n)++;
 }
@@ -1003,7 +1006,7 @@ unsigned int vswd_ofp_pollfds(struct vswd *d, struct pollfd *fds,
 			ofpd_slot(o, fds, max, &n, s->fd, ev, NULL, s);
 		}
 	}
-	o->n_slots = n <= max ? n : 0;
+	o->n_slots = n <= max ? (n < o->cap_slots ? n : o->cap_slots) : 0;
 	return n;
 }
 
