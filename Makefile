@@ -29,6 +29,9 @@ DEB_PKGS += scdoc man-db
 # vswd's capture filters (libpcap's BPF compiler) and the readers the
 # capture test opens its files with.
 DEB_PKGS += libpcap-dev tshark tcpdump
+# OpenFlow peers of tests/interop/test_ofp_ovs_ofctl.py: ovs-ofctl and
+# Open vSwitch itself (started by the test in a temp dir, in a netns).
+DEB_PKGS += openvswitch-common openvswitch-switch
 BENCH_DIR ?= build-bench
 FUZZ_SECONDS ?= 60
 TEST_SUITES := unit func integ interop fuzz-regress

@@ -342,6 +342,9 @@ int vsw_flow_table_dump(struct vsw_flow_table *t,
 
 /* Rule accessors (control thread, or a data thread holding the rule). */
 unsigned vsw_flow_rule_priority(const struct vsw_flow_rule *r);
+/* The rule's cookie and timeouts (seconds, 0 none), as added. */
+void vsw_flow_rule_timeouts(const struct vsw_flow_rule *r, uint64_t *cookie,
+			    uint16_t *idle_timeout, uint16_t *hard_timeout);
 const struct vsw_flow_match *vsw_flow_rule_match(const struct vsw_flow_rule *r);
 /*
  * The rule's current actions; mod-flows may replace them, the old list

@@ -608,6 +608,9 @@ void vsw_cfg_rollback(struct vsw_cfg *cfg)
 	cfg->in_txn = false;
 }
 
+static int cfg_text(struct vsw_cfg *cfg, sqlite3_stmt *st, int col,
+		    char *dst, size_t len, const char *what);
+
 /* ---- meta --------------------------------------------------------------- */
 
 int vsw_cfg_is_initialized(struct vsw_cfg *cfg, bool *initialized)
@@ -635,6 +638,59 @@ int vsw_cfg_set_initialized(struct vsw_cfg *cfg)
 		       "INSERT OR REPLACE INTO meta(key, value) "
 		       "VALUES ('initialized', '1')",
 		       NULL);
+}
+
+/*
+ * A bridge's OpenFlow controllers: one meta row 'controller:BRIDGE' whose
+ * value is the targets separated by single spaces. In meta, not a table of
+ * its own, so that the schema (and so older vswd) stays as it is: a vswd
+ * without OpenFlow ignores the row.
+ */
+int vsw_cfg_controllers_set(struct vsw_cfg *cfg, const char *bridge,
+			    const char *targets)
+{
+	char key[VSW_CFG_NAME_MAX + 16];
+	int rc = cfg_need_txn(cfg);
+
+	if (rc == 0)
+		rc = vsw_cfg_bridge_exists(cfg, bridge);
+	if (rc <= 0)
+		return rc < 0 ? rc :
+				cfg_fail(cfg, -ENOENT, "no bridge '%s'", bridge);
+	snprintf(key, sizeof(key), "controller:%s", bridge);
+	if (targets == NULL || targets[0] == '\0')
+		return cfg_run(cfg, "DELETE FROM meta WHERE key = ?1", key,
+			       NULL);
+	if (strlen(targets) > VSW_CFG_CONTROLLERS_MAX)
+		return cfg_fail(cfg, -E2BIG, "controller list too long");
+	return cfg_run(cfg,
+		       "INSERT OR REPLACE INTO meta(key, value) "
+		       "VALUES (?1, ?2)",
+		       key, targets, NULL);
+}
+
+int vsw_cfg_controllers_get(struct vsw_cfg *cfg, const char *bridge,
+			    char *buf, size_t len)
+{
+	char key[VSW_CFG_NAME_MAX + 16];
+	sqlite3_stmt *st;
+	int rc;
+
+	buf[0] = '\0';
+	rc = cfg_prepare(cfg, "SELECT value FROM meta WHERE key = ?1", &st);
+	if (rc < 0)
+		return rc;
+	snprintf(key, sizeof(key), "controller:%s", bridge);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = cfg_text(cfg, st, 0, buf, len, "controller list");
+	else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = cfg_sql_fail(cfg, rc, "reading controllers");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* ---- bridges -------------------------------------------------------------- */
@@ -694,8 +750,12 @@ int vsw_cfg_bridge_del(struct vsw_cfg *cfg, const char *name)
 	if (!rc)
 		return cfg_fail(cfg, -ENOENT, "no bridge '%s'", name);
 	/* ON DELETE CASCADE removes the ports, their options, the flows. */
-	return cfg_run(cfg, "DELETE FROM bridges WHERE name = ?1", name,
-		       NULL);
+	rc = cfg_run(cfg, "DELETE FROM bridges WHERE name = ?1", name, NULL);
+	if (rc == 0)
+		rc = cfg_run(cfg,
+			     "DELETE FROM meta WHERE key = 'controller:' || ?1",
+			     name, NULL);
+	return rc;
 }
 
 int vsw_cfg_bridge_foreach(struct vsw_cfg *cfg,

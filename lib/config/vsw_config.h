@@ -159,6 +159,17 @@ int vsw_cfg_flow_foreach(struct vsw_cfg *cfg, const char *bridge,
 			 int (*fn)(void *opaque, const struct vsw_cfg_flow *f),
 			 void *opaque);
 
+/*
+ * OpenFlow controller targets of @bridge, space-separated (at most
+ * VSW_CFG_CONTROLLERS_MAX bytes); "" or NULL removes them. In a
+ * transaction. -ENOENT (no bridge), -E2BIG.
+ */
+#define VSW_CFG_CONTROLLERS_MAX 1023
+int vsw_cfg_controllers_set(struct vsw_cfg *cfg, const char *bridge,
+			    const char *targets);
+/* The stored targets ("" when none). */
+int vsw_cfg_controllers_get(struct vsw_cfg *cfg, const char *bridge,
+			    char *buf, size_t len);
 /* Global options (key and value as text). */
 int vsw_cfg_option_set(struct vsw_cfg *cfg, const char *key,
 		       const char *value);

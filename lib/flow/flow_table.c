@@ -375,6 +375,14 @@ unsigned vsw_flow_rule_priority(const struct vsw_flow_rule *r)
 	return r->priority;
 }
 
+void vsw_flow_rule_timeouts(const struct vsw_flow_rule *r, uint64_t *cookie,
+			    uint16_t *idle_timeout, uint16_t *hard_timeout)
+{
+	*cookie = r->cookie;
+	*idle_timeout = r->idle_timeout;
+	*hard_timeout = r->hard_timeout;
+}
+
 const struct vsw_flow_match *vsw_flow_rule_match(const struct vsw_flow_rule *r)
 {
 	return &r->match;

@@ -285,6 +285,18 @@ static int p_dump_flows(char **argv, int argc, json_t **out)
 			     false);
 }
 
+/* set-controller BRIDGE TARGET...: every target as given */
+static int p_set_controller(char **argv, int argc, json_t **out)
+{
+	json_t *t = json_array();
+	int i;
+
+	for (i = 1; t != NULL && i < argc; i++)
+		json_array_append_new(t, json_string(argv[i]));
+	*out = json_pack("{s:s, s:o}", "bridge", argv[0], "targets", t);
+	return 0;
+}
+
 /* ---- add-flows: a file of rules ------------------------------------------ */
 
 /* Room for the request's envelope besides the flows (bridge, lines...). */
@@ -738,6 +750,23 @@ static void print_metrics(json_t *result)
 	fputs(j_str(result, "text", ""), stdout);
 }
 
+/* get-controller: one target a line, as ovs-vsctl prints them */
+static void print_controllers(json_t *result)
+{
+	json_t *targets = json_object_get(result, "targets"), *t;
+	size_t i;
+
+	json_array_foreach(targets, i, t) {
+		printf("%s", j_str(t, "target", "?"));
+		if (json_object_get(t, "bound") != NULL)
+			printf(" (listening on %s)", j_str(t, "bound", "?"));
+		printf(" %s", j_str(t, "state", "?"));
+		if (j_int(t, "connections") > 0)
+			printf(", %lld connected", j_int(t, "connections"));
+		printf("\n");
+	}
+}
+
 static void print_version(json_t *result)
 {
 	printf("vswd %s\n", j_str(result, "version", "?"));
@@ -770,6 +799,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  p_mod_flows, print_count },
 	{ "dump-flows", "BRIDGE [MATCH]", 1, -1, "flow.dump", p_dump_flows,
 	  print_flows },
+	{ "set-controller", "BRIDGE TARGET... (ptcp:PORT[:IP], punix:PATH, "
+	  "tcp:IP:PORT, unix:PATH)", 2, -1, "controller.set",
+	  p_set_controller, print_nothing },
+	{ "del-controller", "BRIDGE", 1, 1, "controller.del", p_bridge,
+	  print_nothing },
+	{ "get-controller", "BRIDGE", 1, 1, "controller.get", p_bridge,
+	  print_controllers },
 	{ "dpif-stats", "[BRIDGE]", 0, 1, "dpif.stats", p_opt_bridge,
 	  print_dpif },
 	{ "pmd-stats", "", 0, 0, "pmd.stats", p_none, print_pmd },

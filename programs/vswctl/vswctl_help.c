@@ -77,6 +77,17 @@ static const struct {
 	{"metrics",
 	 "Per-port, per-queue and per-thread counters and the control\n"
 	 "socket's, in the Prometheus text exposition format (version 0.0.4)."},
+	{"set-controller",
+	 "The bridge's OpenFlow 1.3 controllers (replacing any before):\n"
+	 "ptcp:PORT[:IP] listens (loopback unless IP is given; PORT 0: a free\n"
+	 "one, see get-controller), punix:PATH listens on a Unix socket in the\n"
+	 "folders vhost-user sockets may use, tcp:IP:PORT and unix:PATH\n"
+	 "connect, retrying with backoff. Stored; rules a controller adds are\n"
+	 "the bridge's flow table, as add-flow's."},
+	{"del-controller", "Remove every OpenFlow controller of the bridge."},
+	{"get-controller",
+	 "The bridge's OpenFlow targets, the address a listener is bound to,\n"
+	 "and how many controllers are connected."},
 	{"help", "The commands, or what one command does."},
 };
 

@@ -213,20 +213,24 @@ static int vswd_loop(struct vswd *d, int sigfd)
 	unsigned int cap = 0;
 
 	for (;;) {
-		unsigned int n;
-		int t, rt, rc;
+		unsigned int n, m;
+		int t, rt, ot, rc;
 
 		n = vsw_switch_pollfds(d->sw, cap > 2 ? fds + 2 : NULL,
 				       cap > 2 ? cap - 2 : 0);
-		if (n + 2 > cap) {
-			struct pollfd *p = realloc(fds, (n + 18) * sizeof(*p));
+		/* OpenFlow's fds after the switch's */
+		m = vswd_ofp_pollfds(d, cap > n + 2 ? fds + n + 2 : NULL,
+				     cap > n + 2 ? cap - n - 2 : 0);
+		if (n + m + 2 > cap) {
+			struct pollfd *p = realloc(fds,
+						   (n + m + 18) * sizeof(*p));
 
 			if (p == NULL) {
 				free(fds);
 				return -ENOMEM;
 			}
 			fds = p;
-			cap = n + 18;
+			cap = n + m + 18;
 			continue;
 		}
 		fds[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
@@ -245,7 +249,10 @@ static int vswd_loop(struct vswd *d, int sigfd)
 			if (t < 0 || r < t)
 				t = r;
 		}
-		rc = poll(fds, n + 2, t);
+		ot = vswd_ofp_timeout_ms(d);
+		if (ot >= 0 && (t < 0 || ot < t))
+			t = ot;
+		rc = poll(fds, n + m + 2, t);
 		if (rc < 0 && errno != EINTR) {
 			vswd_log(d, VSW_LOG_ERR, "poll: %s", strerror(errno));
 			free(fds);
@@ -263,6 +270,7 @@ static int vswd_loop(struct vswd *d, int sigfd)
 		}
 		vsw_switch_handle(d->sw, rc > 0 ? fds + 2 : NULL,
 				  rc > 0 ? n : 0);
+		vswd_ofp_handle(d, rc > 0 ? fds + n + 2 : NULL, rc > 0 ? m : 0);
 		/* a drain's deadline (rt) needs a run even without input */
 		if ((rc > 0 && (fds[1].revents & POLLIN)) || rt >= 0)
 			vsw_rpc_server_run(d->rpc);
@@ -502,14 +510,18 @@ int main(int argc, char **argv)
 	rc = vswd_restore(&d);
 	if (rc == 0)
 		rc = vswd_defaults(&d);
+	if (rc == 0)
+		rc = vswd_ofp_init(&d);
 	if (rc < 0)
 		goto out;
+	vswd_ofp_restore(&d);
 	vswd_print_banner(&d);
 	rc = vswd_loop(&d, sigfd);
 	status = rc < 0 ? 1 : 0;
 out:
 	/* Control socket first (no new requests), then threads and ports. */
 	vsw_rpc_server_destroy(d.rpc);
+	vswd_ofp_fini(&d);
 	vswd_captures_free(&d);
 	vsw_switch_destroy(d.sw);
 	vsw_cfg_close(d.cfg);

@@ -86,6 +86,7 @@ struct vswd {
 	struct vswd_capture *captures; /* VSWD_MAX_CAPTURES, on first use */
 	unsigned int n_captures;
 	uint32_t next_capture_id;
+	struct vswd_ofp *ofp; /* OpenFlow controllers (vswd_ofp.c) */
 };
 
 void vswd_log(const struct vswd *d, enum vsw_log_level level,
@@ -227,6 +228,15 @@ void vswd_db_private(const struct vswd *d);
 int vswd_flows_restore(struct vswd *d);
 /* Expire idle / hard timeouts, removing the flows from the store too. */
 void vswd_flows_expire(struct vswd *d);
+/*
+ * One durable change of @br's table (switch and store, one transaction,
+ * undone on a store failure) for callers other than JSON-RPC (OpenFlow).
+ * *count: rules added (1), deleted or modified. 0 or -errno, @err says.
+ */
+enum vswd_flow_op { VSWD_FLOW_ADD, VSWD_FLOW_DEL, VSWD_FLOW_MOD };
+int vswd_flow_change(struct vswd *d, const char *br, enum vswd_flow_op op,
+		     const struct vsw_flow_spec *spec, bool strict,
+		     int *count, char *err, size_t len);
 /* JSON-RPC flow.add, flow.del, flow.mod, flow.dump (vswd_flow.c). */
 int vswd_m_flow_add(void *opaque, json_t *params, json_t **result,
 		    struct vsw_rpc_err *e);
@@ -286,5 +296,31 @@ int vswd_ctlsock_apply(struct vswd *d, const struct vswd_ctlsock *o);
 /* JSON-RPC control.stats: the control server's counters and limits. */
 int vswd_m_ctl_stats(void *opaque, json_t *params, json_t **result,
 		     struct vsw_rpc_err *e);
+
+/* OpenFlow (vswd_ofp.c): controllers per bridge in vswd's poll loop. */
+struct pollfd;
+/* Create d->ofp (empty). 0 or -ENOMEM. */
+int vswd_ofp_init(struct vswd *d);
+/* Close every listener and connection; free d->ofp. */
+void vswd_ofp_fini(struct vswd *d);
+/* Start each bridge's stored controllers (failures are logged). */
+void vswd_ofp_restore(struct vswd *d);
+/* Stop and forget @bridge's controllers (the bridge is going away). */
+void vswd_ofp_bridge_gone(struct vswd *d, const char *bridge);
+/* Fill fds[0..max) with what to poll; returns how many it needs. */
+unsigned int vswd_ofp_pollfds(struct vswd *d, struct pollfd *fds,
+			      unsigned int max);
+/* ms until the next reconnect or keepalive; -1 none. */
+int vswd_ofp_timeout_ms(struct vswd *d);
+/* After poll: @fds as filled by vswd_ofp_pollfds (NULL, 0: timers). */
+void vswd_ofp_handle(struct vswd *d, const struct pollfd *fds,
+		     unsigned int n);
+/* JSON-RPC controller.set, controller.del, controller.get. */
+int vswd_m_controller_set(void *opaque, json_t *params, json_t **result,
+			  struct vsw_rpc_err *e);
+int vswd_m_controller_del(void *opaque, json_t *params, json_t **result,
+			  struct vsw_rpc_err *e);
+int vswd_m_controller_get(void *opaque, json_t *params, json_t **result,
+			  struct vsw_rpc_err *e);
 
 #endif /* VSWD_H */

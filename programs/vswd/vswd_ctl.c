@@ -989,6 +989,9 @@ const struct vsw_rpc_method vswd_methods[] = {
 	{ "capture.stop", vswd_m_capture_stop },
 	{ "log.set", vswd_m_log_set },
 	{ "metrics", vswd_m_metrics, RO },
+	{ "controller.set", vswd_m_controller_set },
+	{ "controller.del", vswd_m_controller_del },
+	{ "controller.get", vswd_m_controller_get, RO },
 };
 #undef RO
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);

@@ -354,6 +354,18 @@ static int fl_change(struct vswd *d, const char *br, enum fl_op op,
 	return 0;
 }
 
+int vswd_flow_change(struct vswd *d, const char *br, enum vswd_flow_op op,
+		     const struct vsw_flow_spec *spec, bool strict,
+		     int *count, char *err, size_t len)
+{
+	struct vsw_rpc_err e = { 0 };
+	int rc = fl_change(d, br, (enum fl_op)op, spec, strict, count, &e);
+
+	if (rc < 0)
+		snprintf(err, len, "%s", e.message);
+	return rc;
+}
+
 /* ---- add-flows: many rules, one transaction -------------------------------- */
 
 /*

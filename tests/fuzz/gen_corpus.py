@@ -439,6 +439,86 @@ def vswd_seeds():
         b'{"jsonrpc":"2.0","method":"nope","id":4}\n[]\n{"x\n'
 
 
+def ofp_seeds():
+    """fuzz_ofp: byte 0 = mode (bit 0: a HELLO first; bits 1-3: piece
+    size 1 << n), then the peer's byte stream (OpenFlow 1.3 messages)."""
+    def msg(t, body=b'', xid=7, ver=4):
+        return struct.pack('!BBHI', ver, t, 8 + len(body), xid) + body
+
+    def oxm(field, val, mask=None):
+        v = val + (mask or b'')
+        return struct.pack('!HBB', 0x8000, field << 1 | (1 if mask else 0),
+                           len(v)) + v
+
+    def match(*fields):
+        b = b''.join(fields)
+        m = struct.pack('!HH', 1, 4 + len(b)) + b
+        return m + b'\0' * (-len(m) % 8)
+
+    def act_out(port):
+        return struct.pack('!HHIH6x', 0, 16, port, 0)
+
+    def act_set(field, val):
+        o = oxm(field, val)
+        a = struct.pack('!HH', 25, (4 + len(o) + 7) // 8 * 8) + o
+        return a + b'\0' * (-len(a) % 8)
+
+    def apply(*acts):
+        b = b''.join(acts)
+        return struct.pack('!HH4x', 4, 8 + len(b)) + b
+
+    def flow_mod(cmd, m, insts=b'', prio=100, cookie=0, cmask=0,
+                 out=0xffffffff, table=0):
+        return msg(14, struct.pack('!QQBBHHHIIIH2x', cookie, cmask, table,
+                                   cmd, 0, 0, prio, 0xffffffff, out,
+                                   0xffffffff, 0) + m + insts)
+
+    def mp(t, body=b''):
+        return msg(18, struct.pack('!HH4x', t, 0) + body)
+
+    flow_req = struct.pack('!B3xII4xQQ', 0xff, 0xffffffff, 0xffffffff, 0,
+                           0) + match()
+    m_tcp = match(oxm(0, struct.pack('!I', 1)), oxm(5, b'\x08\x00'),
+                  oxm(10, b'\x06'),
+                  oxm(12, bytes([10, 0, 0, 0]), bytes([255, 255, 255, 0])),
+                  oxm(14, struct.pack('!H', 80)))
+    m_vlan = match(oxm(6, struct.pack('!H', 0x1000 | 10)), oxm(7, b'\x03'))
+    m_arp = match(oxm(5, b'\x08\x06'), oxm(21, b'\x00\x01'),
+                  oxm(23, bytes([10, 0, 0, 1])))
+    m_v6 = match(oxm(5, b'\x86\xdd'), oxm(10, b'\x3a'),
+                 oxm(27, bytes(15) + b'\x01'), oxm(29, b'\x80'))
+    seeds = {
+        'hello': msg(0, struct.pack('!HHI', 1, 8, 0x10)),
+        'hello_old': msg(0, ver=1),
+        'echo': msg(2, b'ping'),
+        'features': msg(5) + msg(7) + msg(9, struct.pack('!HH', 0, 128)),
+        'barrier': msg(20),
+        'add': flow_mod(0, m_tcp, apply(act_out(2))),
+        'add_edits': flow_mod(0, m_vlan, apply(
+            struct.pack('!HH4x', 18, 8),
+            act_set(4, bytes.fromhex('020000000009')),
+            act_set(6, struct.pack('!H', 0x1000 | 20)),
+            act_out(0xfffffffa))),
+        'add_arp': flow_mod(0, m_arp, apply(act_out(0xfffffffb))),
+        'add_v6': flow_mod(0, m_v6, apply(act_out(0xfffffffe))),
+        'modify': flow_mod(1, m_tcp, apply(act_out(3))),
+        'delete': flow_mod(3, match(), out=2, table=0xff),
+        'delete_strict': flow_mod(4, m_tcp, cookie=5, cmask=0xff),
+        'dumps': (mp(0) + mp(1, flow_req) + mp(2, flow_req) + mp(3) +
+                  mp(4, struct.pack('!I4x', 0xffffffff)) + mp(12) +
+                  mp(13)),
+        'bad_type': msg(29) + msg(4, b'\0' * 8) + mp(99),
+        'bad_match': flow_mod(0, match(oxm(14, b'\x00\x50'))),
+        'bad_len': msg(5)[:2] + b'\x00\x04' + msg(5)[4:],
+        'goto': flow_mod(0, match(), struct.pack('!HHB3x', 1, 8, 1)),
+    }
+    for name, body in sorted(seeds.items()):
+        mode = b'\x01' if name not in ('hello', 'hello_old') else b'\x00'
+        yield name, mode + body
+        # the same cut into 2-byte pieces: framing across reads
+        yield name + '_p2', bytes([mode[0] | 2]) + body
+
+
 GENERATORS = {
     'pkt': pkt_seeds,
     'flow': flow_seeds,
@@ -446,6 +526,7 @@ GENERATORS = {
     'vu_backend': vu_backend_seeds,
     'vu_frontend': vu_frontend_seeds,
     'vswd': vswd_seeds,
+    'ofp': ofp_seeds,
 }
 
 

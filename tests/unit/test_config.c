@@ -582,6 +582,49 @@ static void test_flows(void **state)
 	vsw_cfg_close(cfg);
 }
 
+/* OpenFlow controller targets: stored, reopened, removed with the bridge */
+static void test_controllers(void **state)
+{
+	struct tc_env *env = *state;
+	struct vsw_cfg *cfg = tc_open(env, true);
+	char buf[VSW_CFG_CONTROLLERS_MAX + 1], big[VSW_CFG_CONTROLLERS_MAX + 2];
+
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", "ptcp:1"),
+			 -EINVAL); /* outside a transaction */
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "nope", "ptcp:1"),
+			 -ENOENT);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", big), -E2BIG);
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0",
+						 "ptcp:6653 tcp:127.0.0.1:1"),
+			 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	vsw_cfg_close(cfg);
+	cfg = tc_open(env, false);
+	assert_int_equal(vsw_cfg_controllers_get(cfg, "br0", buf, sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "ptcp:6653 tcp:127.0.0.1:1");
+	/* the bridge goes, its targets with it; a new br0 has none */
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_del(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	assert_int_equal(vsw_cfg_controllers_get(cfg, "br0", buf, sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", "ptcp:1"), 0);
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", NULL), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	assert_int_equal(vsw_cfg_controllers_get(cfg, "br0", buf, sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "");
+	vsw_cfg_close(cfg);
+}
+
 static void test_foreign_db(void **state)
 {
 	struct tc_env *env = *state;
@@ -693,6 +736,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v1, tc_setup,
 						tc_teardown),
 		cmocka_unit_test_setup_teardown(test_flows, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_controllers, tc_setup,
 						tc_teardown),
 		cmocka_unit_test_setup_teardown(test_inconsistent_rows,
 						tc_setup, tc_teardown),

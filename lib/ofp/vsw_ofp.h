@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsw_ofp: OpenFlow 1.3 (wire version 0x04) for vswd: the messages a
+ * controller or ovs-ofctl sends, decoded into vsw's flow table terms
+ * (vsw/flow.h), and one connection's state machine.
+ *
+ * The library does no I/O and owns no event loop: the caller reads bytes
+ * from its socket into vsw_ofp_conn_input(), writes what
+ * vsw_ofp_conn_output() holds and calls vsw_ofp_conn_consume() with what
+ * it wrote. Everything the switch must do or tell (a flow change, the
+ * table's rules, the ports) goes through struct vsw_ofp_ops.
+ *
+ * Tables: vsw has one flow table, OpenFlow table 0. A FLOW_MOD for another
+ * table is refused (FLOW_MOD_FAILED / BAD_TABLE_ID).
+ *
+ * Threads: one connection is used by one thread at a time (vswd's control
+ * thread).
+ */
+#ifndef VSW_OFP_H
+#define VSW_OFP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vsw/flow.h>
+
+#define VSW_OFP_VERSION 0x04 /* OpenFlow 1.3 */
+#define VSW_OFP_HEADER_LEN 8
+#define VSW_OFP_MAX_MSG 65535
+
+/* Message types (ofp_type) vsw uses. */
+enum {
+	VSW_OFPT_HELLO = 0,
+	VSW_OFPT_ERROR = 1,
+	VSW_OFPT_ECHO_REQUEST = 2,
+	VSW_OFPT_ECHO_REPLY = 3,
+	VSW_OFPT_EXPERIMENTER = 4,
+	VSW_OFPT_FEATURES_REQUEST = 5,
+	VSW_OFPT_FEATURES_REPLY = 6,
+	VSW_OFPT_GET_CONFIG_REQUEST = 7,
+	VSW_OFPT_GET_CONFIG_REPLY = 8,
+	VSW_OFPT_SET_CONFIG = 9,
+	VSW_OFPT_FLOW_MOD = 14,
+	VSW_OFPT_MULTIPART_REQUEST = 18,
+	VSW_OFPT_MULTIPART_REPLY = 19,
+	VSW_OFPT_BARRIER_REQUEST = 20,
+	VSW_OFPT_BARRIER_REPLY = 21,
+};
+
+/* Error types and the codes vsw sends (ofp_error_type, ..._code). */
+enum {
+	VSW_OFPET_HELLO_FAILED = 0,
+	VSW_OFPET_BAD_REQUEST = 1,
+	VSW_OFPET_BAD_ACTION = 2,
+	VSW_OFPET_BAD_INSTRUCTION = 3,
+	VSW_OFPET_BAD_MATCH = 4,
+	VSW_OFPET_FLOW_MOD_FAILED = 5,
+	VSW_OFPET_SWITCH_CONFIG_FAILED = 10,
+};
+enum {
+	VSW_OFPHFC_INCOMPATIBLE = 0,
+	VSW_OFPBRC_BAD_VERSION = 0,
+	VSW_OFPBRC_BAD_TYPE = 1,
+	VSW_OFPBRC_BAD_MULTIPART = 2,
+	VSW_OFPBRC_BAD_LEN = 6,
+	VSW_OFPBRC_BUFFER_UNKNOWN = 8,
+	VSW_OFPBRC_BAD_TABLE_ID = 9,
+	VSW_OFPBRC_BAD_PORT = 11,
+	VSW_OFPBRC_MULTIPART_BUFFER_OVERFLOW = 13,
+	VSW_OFPBAC_BAD_TYPE = 0,
+	VSW_OFPBAC_BAD_LEN = 1,
+	VSW_OFPBAC_BAD_OUT_PORT = 4,
+	VSW_OFPBAC_BAD_ARGUMENT = 5,
+	VSW_OFPBAC_BAD_SET_TYPE = 13,
+	VSW_OFPBAC_BAD_SET_LEN = 14,
+	VSW_OFPBAC_BAD_SET_ARGUMENT = 15,
+	VSW_OFPBIC_UNKNOWN_INST = 0,
+	VSW_OFPBIC_UNSUP_INST = 1,
+	VSW_OFPBIC_BAD_LEN = 6,
+	VSW_OFPBMC_BAD_TYPE = 0,
+	VSW_OFPBMC_BAD_LEN = 1,
+	VSW_OFPBMC_BAD_FIELD = 6,
+	VSW_OFPBMC_BAD_VALUE = 7,
+	VSW_OFPBMC_BAD_MASK = 8,
+	VSW_OFPBMC_BAD_PREREQ = 9,
+	VSW_OFPBMC_DUP_FIELD = 10,
+	VSW_OFPFMFC_UNKNOWN = 0,
+	VSW_OFPFMFC_TABLE_FULL = 1,
+	VSW_OFPFMFC_BAD_TABLE_ID = 2,
+	VSW_OFPFMFC_BAD_COMMAND = 6,
+	VSW_OFPFMFC_BAD_FLAGS = 7,
+	VSW_OFPSCFC_BAD_FLAGS = 0,
+};
+
+/* An OpenFlow error to answer a request with. */
+struct vsw_ofp_err {
+	uint16_t type;
+	uint16_t code;
+	char why[128]; /* for the log */
+};
+
+/* FLOW_MOD commands. */
+enum vsw_ofp_fm_cmd {
+	VSW_OFPFC_ADD = 0,
+	VSW_OFPFC_MODIFY = 1,
+	VSW_OFPFC_MODIFY_STRICT = 2,
+	VSW_OFPFC_DELETE = 3,
+	VSW_OFPFC_DELETE_STRICT = 4,
+};
+
+/* A decoded FLOW_MOD. */
+struct vsw_ofp_flow_mod {
+	enum vsw_ofp_fm_cmd command;
+	bool table_all;	      /* delete: table_id OFPTT_ALL */
+	uint64_t cookie_mask; /* modify / delete: select by cookie too */
+	uint16_t flags;	      /* OFPFF_* */
+	/* match, priority, timeouts, cookie, out_port (delete) and actions */
+	struct vsw_flow_spec spec;
+};
+
+/*
+ * Decode the body of a FLOW_MOD (after the 8-byte header, @len bytes).
+ * Peer input: every length is checked. 0 and @fm filled (release with
+ * vsw_flow_spec_fini(&fm->spec)); -EPROTO with @err the OpenFlow error to
+ * answer; -ENOMEM.
+ */
+int vsw_ofp_decode_flow_mod(const uint8_t *body, size_t len,
+			    struct vsw_ofp_flow_mod *fm,
+			    struct vsw_ofp_err *err);
+
+/*
+ * Decode an ofp_match (OXM) at @p (@avail bytes there) into @m; *used is
+ * its padded length. 0, or -EPROTO with @err.
+ */
+int vsw_ofp_decode_match(const uint8_t *p, size_t avail,
+			 struct vsw_flow_match *m, size_t *used,
+			 struct vsw_ofp_err *err);
+
+/* One rule as the switch reports it (multipart flow / aggregate). */
+struct vsw_ofp_flow_entry {
+	const struct vsw_flow_match *match;
+	const struct vsw_flow_actions *actions;
+	uint16_t priority;
+	uint16_t idle_timeout;
+	uint16_t hard_timeout;
+	uint64_t cookie;
+	uint64_t n_packets;
+	uint64_t n_bytes;
+	uint64_t duration_ms;
+};
+
+/* A port (features / port-desc). */
+struct vsw_ofp_port {
+	uint32_t port_no;
+	uint8_t hw_addr[6];
+	char name[16]; /* NUL-padded; longer names are cut */
+	bool link_down;
+	/* port stats; has_stats false: the counters are unknown */
+	bool has_stats;
+	uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+	uint64_t rx_dropped, tx_dropped;
+};
+
+/* What a flow / aggregate request selects. */
+struct vsw_ofp_flow_filter {
+	struct vsw_flow_match match;
+	uint16_t out_port; /* VSW_FLOW_PORT_NONE: any */
+	uint64_t cookie, cookie_mask;
+};
+
+/* true if @e is selected by @f (non-strict match, out_port, cookie). */
+bool vsw_ofp_filter_match(const struct vsw_ofp_flow_filter *f,
+			  const struct vsw_ofp_flow_entry *e);
+
+struct vsw_ofp_ops {
+	/*
+	 * Apply @fm to the table. 0, or a negative errno with @err set
+	 * (-ENOSPC: the table is full).
+	 */
+	int (*flow_mod)(void *arg, const struct vsw_ofp_flow_mod *fm,
+			struct vsw_ofp_err *err);
+	/*
+	 * Call @emit for every rule (any order, the caller's); stop on and
+	 * return a non-zero @emit value.
+	 */
+	int (*flow_dump)(void *arg,
+			 int (*emit)(void *ctx,
+				     const struct vsw_ofp_flow_entry *e),
+			 void *ctx);
+	/* Call @emit for every port; as flow_dump. */
+	int (*port_dump)(void *arg,
+			 int (*emit)(void *ctx, const struct vsw_ofp_port *p),
+			 void *ctx);
+	/* Number of rules, lookups and matches of table 0. */
+	void (*table_stats)(void *arg, uint32_t *active, uint64_t *lookups,
+			    uint64_t *matched);
+	/* A line for the log (errors a peer caused, at debug/info). */
+	void (*log)(void *arg, bool error, const char *msg);
+	uint64_t datapath_id;
+	const char *dp_desc; /* "bridge br0" */
+};
+
+struct vsw_ofp_conn;
+
+/*
+ * A connection whose transport just came up: it queues our HELLO. 0,
+ * -ENOMEM.
+ */
+int vsw_ofp_conn_create(const struct vsw_ofp_ops *ops, void *arg,
+			struct vsw_ofp_conn **out);
+void vsw_ofp_conn_destroy(struct vsw_ofp_conn *c); /* NULL ok */
+
+/*
+ * Bytes from the peer. Handles every whole message they complete, queueing
+ * the answers. 0; -EPROTO when the connection must be closed (a length
+ * below 8, no common version, the output over its limit): after queueing
+ * an error where one applies, so flush the output before closing.
+ */
+int vsw_ofp_conn_input(struct vsw_ofp_conn *c, const uint8_t *data, size_t len);
+/* Queued output (NULL / 0 when none). */
+const uint8_t *vsw_ofp_conn_output(const struct vsw_ofp_conn *c, size_t *len);
+void vsw_ofp_conn_consume(struct vsw_ofp_conn *c, size_t n);
+/* true once both HELLOs were exchanged with version 1.3. */
+bool vsw_ofp_conn_ready(const struct vsw_ofp_conn *c);
+/* Queue an ECHO_REQUEST (keepalive). */
+int vsw_ofp_conn_echo(struct vsw_ofp_conn *c);
+/* Messages received / errors sent so far. */
+uint64_t vsw_ofp_conn_n_rx(const struct vsw_ofp_conn *c);
+uint64_t vsw_ofp_conn_n_errors(const struct vsw_ofp_conn *c);
+
+/* Most output queued before the peer is cut off as not reading. */
+#define VSW_OFP_TX_MAX (16u << 20)
+
+#endif /* VSW_OFP_H */

@@ -1,0 +1,1321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vswd: OpenFlow 1.3 controllers per bridge (vswctl set-controller), in
+ * vswd's poll loop. The protocol is lib/ofp's; this file owns the sockets,
+ * the targets, reconnection and the glue to the bridge's flow table.
+ *
+ * Targets (Open vSwitch's syntax):
+ *   ptcp:PORT[:IP]  listen; IP defaults to 127.0.0.1 (never all addresses
+ *                   unless asked: ptcp:6653:0.0.0.0); PORT 0 picks a free
+ *                   one (get-controller shows it)
+ *   punix:PATH      listen on a Unix socket; PATH as a vhostuser server
+ *                   socket's (the run dir or a --vhost-sock-dir), mode 0700
+ *   tcp:IP:PORT     connect, again after 1, 2, 4, 8, 8... s when it fails
+ *   unix:PATH       the same over a Unix socket
+ *
+ * One table set: every FLOW_MOD goes through vswd_flow_change(), the path
+ * of vswctl add-flow / mod-flows / del-flows, so the switch, the store and
+ * every client see the same rules whoever changed them. OpenFlow 1.3's
+ * MODIFY adds nothing when it selects no rule (vsw's mod-flows does, as
+ * OpenFlow 1.0 did): the selection is checked here first.
+ *
+ * Security model: what a peer sends is lib/ofp's to check (ofp_conn.c).
+ * Here: a listener binds loopback unless an address is given; each bridge
+ * takes at most OFPD_MAX_SESS connections (more are closed at accept); a
+ * peer that neither reads nor answers keepalives is disconnected; a
+ * failing peer never stops the loop, the other connections or the control
+ * socket.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vswd.h"
+#include "vsw_ofp.h"
+
+#define OFPD_MAX_TARGETS 8
+#define OFPD_TARGET_MAX 127 /* bytes of one target */
+#define OFPD_MAX_SESS 32    /* connections per bridge */
+#define OFPD_BACKOFF_MIN_MS 1000
+#define OFPD_BACKOFF_MAX_MS 8000
+#define OFPD_PROBE_MS 5000 /* idle this long: ECHO_REQUEST */
+#define OFPD_DEAD_MS 15000 /* silent this long: disconnected */
+
+enum ofpd_kind { OFPD_PTCP, OFPD_PUNIX, OFPD_TCP, OFPD_UNIX };
+
+struct ofpd_bridge;
+
+struct ofpd_target {
+	char text[OFPD_TARGET_MAX + 1];
+	enum ofpd_kind kind;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	int lfd;		  /* listener, -1 */
+	char bound[64];		  /* ptcp: the address it listens on */
+	struct ofpd_sess *active; /* tcp / unix: the connection */
+	uint64_t next_try_ms;	  /* tcp / unix: reconnect time */
+	unsigned int backoff_ms;
+	char why[160]; /* the last failure */
+};
+
+struct ofpd_sess {
+	struct ofpd_sess *next;
+	struct ofpd_bridge *br;
+	char target[OFPD_TARGET_MAX + 1]; /* the target it came from */
+	bool active;			  /* we dialled it */
+	int fd;
+	bool connecting;
+	struct vsw_ofp_conn *conn;
+	uint64_t last_rx_ms;
+	uint64_t echo_ms; /* an ECHO_REQUEST is out since, 0 none */
+};
+
+struct ofpd_bridge {
+	struct ofpd_bridge *next;
+	struct vswd *d;
+	char name[VSW_CFG_NAME_MAX + 1];
+	char dp_desc[64];
+	struct vsw_ofp_ops ops;
+	struct ofpd_target t[OFPD_MAX_TARGETS];
+	unsigned int n_t;
+	struct ofpd_sess *sess;
+	unsigned int n_sess;
+};
+
+/* What each pollfd entry of the last vswd_ofp_pollfds() belongs to. */
+struct ofpd_slot {
+	struct ofpd_target *t; /* a listener or a connect in progress... */
+	struct ofpd_sess *s;   /* ...or a session */
+};
+
+struct vswd_ofp {
+	struct ofpd_bridge *bridges;
+	struct ofpd_slot *slots;
+	unsigned int n_slots, cap_slots;
+	uint64_t next_check_ms; /* bridges deleted under us */
+};
+
+static void ofpd_log_cb(void *arg, bool error, const char *msg)
+{
+	struct ofpd_bridge *b = arg;
+
+	vswd_log(b->d, error ? VSW_LOG_WARN : VSW_LOG_DEBUG, "openflow %s: %s",
+		 b->name, msg);
+}
+
+/* ---- targets -------------------------------------------------------------- */
+
+/* "IP" (IPv4, or IPv6 with or without brackets) and @port into @t. */
+static int ofpd_inet(struct ofpd_target *t, const char *ip, unsigned long port)
+{
+	char buf[64];
+	size_t n = strlen(ip);
+
+	if (n >= sizeof(buf))
+		return -EINVAL;
+	if (ip[0] == '[' && n >= 2 && ip[n - 1] == ']') {
+		memcpy(buf, ip + 1, n - 2);
+		buf[n - 2] = '\0';
+	} else {
+		memcpy(buf, ip, n + 1);
+	}
+	memset(&t->addr, 0, sizeof(t->addr));
+	if (strchr(buf, ':') == NULL) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&t->addr;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, buf, &a->sin_addr) != 1)
+			return -EINVAL;
+		t->alen = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&t->addr;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, buf, &a->sin6_addr) != 1)
+			return -EINVAL;
+		t->alen = sizeof(*a);
+	}
+	return 0;
+}
+
+static int ofpd_port(const char *s, bool zero_ok, unsigned long *port)
+{
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	*port = strtoul(s, &end, 10);
+	if (errno || (*end != '\0' && *end != ':') || *port > 65535 ||
+	    (*port == 0 && !zero_ok))
+		return -EINVAL;
+	return (int)(end - s);
+}
+
+/* Parse @text into @t (no socket yet). 0 or -EINVAL with @err. */
+static int ofpd_target_parse(struct vswd *d, const char *text,
+			     struct ofpd_target *t, char *err, size_t len)
+{
+	unsigned long port;
+	const char *rest;
+	int n;
+
+	memset(t, 0, sizeof(*t));
+	t->lfd = -1;
+	if (strlen(text) > OFPD_TARGET_MAX) {
+		snprintf(err, len,
+			 "controller target too long (at most %d "
+			 "bytes)",
+			 OFPD_TARGET_MAX);
+		return -EINVAL;
+	}
+	strcpy(t->text, text);
+	if (strncmp(text, "ptcp:", 5) == 0) {
+		t->kind = OFPD_PTCP;
+		rest = text + 5;
+		n = ofpd_port(rest, true, &port);
+		if (n < 0 ||
+		    ofpd_inet(t, rest[n] == ':' ? rest + n + 1 : "127.0.0.1",
+			      port) < 0)
+			goto bad;
+		return 0;
+	}
+	if (strncmp(text, "tcp:", 4) == 0) {
+		char ip[64];
+		const char *colon = strrchr(text + 4, ':');
+
+		t->kind = OFPD_TCP;
+		if (colon == NULL || (size_t)(colon - text - 4) >= sizeof(ip) ||
+		    ofpd_port(colon + 1, false, &port) < 0 ||
+		    colon[1 + strspn(colon + 1, "0123456789")] != '\0')
+			goto bad;
+		memcpy(ip, text + 4, (size_t)(colon - text - 4));
+		ip[colon - text - 4] = '\0';
+		if (ofpd_inet(t, ip, port) < 0)
+			goto bad;
+		return 0;
+	}
+	if (strncmp(text, "punix:", 6) == 0 || strncmp(text, "unix:", 5) == 0) {
+		struct sockaddr_un *a = (struct sockaddr_un *)&t->addr;
+		bool passive = text[0] == 'p';
+		const char *path = text + (passive ? 6 : 5);
+
+		t->kind = passive ? OFPD_PUNIX : OFPD_UNIX;
+		if (path[0] != '/' || strlen(path) >= sizeof(a->sun_path)) {
+			snprintf(err, len,
+				 "%s: give an absolute path of at "
+				 "most %zu bytes",
+				 text, sizeof(a->sun_path) - 1);
+			return -EINVAL;
+		}
+		{
+			char why[VSWD_ERR_MAX];
+
+			if (vswd_path_check(d, path, !passive, why,
+					    sizeof(why)) < 0) {
+				snprintf(err, len, "%.40s: %.200s", text, why);
+				return -EINVAL;
+			}
+		}
+		a->sun_family = AF_UNIX;
+		strcpy(a->sun_path, path);
+		t->alen = sizeof(*a);
+		return 0;
+	}
+bad:
+	snprintf(err, len,
+		 "bad controller target '%s': use ptcp:PORT[:IP], "
+		 "punix:PATH, tcp:IP:PORT or unix:PATH",
+		 text);
+	return -EINVAL;
+}
+
+static void ofpd_bound(struct ofpd_target *t)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (getsockname(t->lfd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		snprintf(t->bound, sizeof(t->bound), "%s:%u", ip,
+			 ntohs(a->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		snprintf(t->bound, sizeof(t->bound), "[%s]:%u", ip,
+			 ntohs(a->sin6_port));
+	}
+}
+
+/* Open @t's listener. 0 or -errno with @err. */
+static int ofpd_listen(struct ofpd_target *t, char *err, size_t len)
+{
+	int fd, one = 1, rc;
+
+	fd = socket(t->addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (t->kind == OFPD_PTCP) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	} else {
+		const char *path = ((struct sockaddr_un *)&t->addr)->sun_path;
+		struct stat st;
+
+		/* a socket left by an earlier vswd; nothing else is removed */
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+	}
+	if (bind(fd, (struct sockaddr *)&t->addr, t->alen) < 0 ||
+	    listen(fd, 16) < 0)
+		goto fail;
+	t->lfd = fd;
+	if (t->kind == OFPD_PTCP)
+		ofpd_bound(t);
+	else
+		snprintf(t->bound, sizeof(t->bound), "%s", "");
+	t->why[0] = '\0';
+	return 0;
+fail:
+	rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	snprintf(err, len, "%s: %s", t->text, strerror(-rc));
+	return rc;
+}
+
+static void ofpd_target_close(struct ofpd_target *t)
+{
+	if (t->lfd >= 0) {
+		close(t->lfd);
+		if (t->kind == OFPD_PUNIX)
+			unlink(((struct sockaddr_un *)&t->addr)->sun_path);
+	}
+	t->lfd = -1;
+}
+
+/* ---- sessions ------------------------------------------------------------- */
+
+static void ofpd_sess_free(struct ofpd_bridge *b, struct ofpd_sess *s,
+			   const char *why)
+{
+	struct ofpd_sess **pp;
+	unsigned int i;
+
+	for (pp = &b->sess; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	b->n_sess--;
+	for (i = 0; i < b->n_t; i++) {
+		struct ofpd_target *t = &b->t[i];
+
+		if (t->active != s)
+			continue;
+		t->active = NULL;
+		t->next_try_ms = vsw_now_ms() + t->backoff_ms;
+		snprintf(t->why, sizeof(t->why), "%s", why);
+		t->backoff_ms = t->backoff_ms * 2 > OFPD_BACKOFF_MAX_MS
+					? OFPD_BACKOFF_MAX_MS
+					: t->backoff_ms * 2;
+	}
+	if (why[0] != '\0')
+		vswd_log(b->d, VSW_LOG_INFO,
+			 "openflow %s: %s: disconnected "
+			 "(%s)",
+			 b->name, s->target, why);
+	vsw_ofp_conn_destroy(s->conn);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+}
+
+static struct ofpd_sess *ofpd_sess_new(struct ofpd_bridge *b, int fd,
+				       const char *target, bool active)
+{
+	struct ofpd_sess *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->br = b;
+	s->fd = fd;
+	s->active = active;
+	snprintf(s->target, sizeof(s->target), "%s", target);
+	s->last_rx_ms = vsw_now_ms();
+	s->next = b->sess;
+	b->sess = s;
+	b->n_sess++;
+	return s;
+}
+
+/* The transport is up: start the OpenFlow side. */
+static int ofpd_sess_up(struct ofpd_sess *s)
+{
+	int rc = vsw_ofp_conn_create(&s->br->ops, s->br, &s->conn);
+
+	s->connecting = false;
+	s->last_rx_ms = vsw_now_ms();
+	return rc;
+}
+
+/* Write what is queued; -errno when the connection is gone. */
+static int ofpd_flush(struct ofpd_sess *s)
+{
+	for (;;) {
+		size_t len;
+		const uint8_t *p = vsw_ofp_conn_output(s->conn, &len);
+		ssize_t n;
+
+		if (p == NULL)
+			return 0;
+		n = send(s->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		vsw_ofp_conn_consume(s->conn, (size_t)n);
+	}
+}
+
+static void ofpd_sess_input(struct ofpd_sess *s)
+{
+	struct ofpd_bridge *b = s->br;
+	uint8_t buf[16384];
+	unsigned int i;
+
+	/* a few reads a wake-up: one peer cannot hold the loop */
+	for (i = 0; i < 8; i++) {
+		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		bool was_ready;
+
+		if (n == 0) {
+			ofpd_sess_free(b, s, "closed by the peer");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			ofpd_sess_free(b, s, strerror(errno));
+			return;
+		}
+		s->last_rx_ms = vsw_now_ms();
+		s->echo_ms = 0;
+		was_ready = vsw_ofp_conn_ready(s->conn);
+		if (vsw_ofp_conn_input(s->conn, buf, (size_t)n) < 0) {
+			ofpd_flush(s);
+			ofpd_sess_free(b, s, "protocol error");
+			return;
+		}
+		if (!was_ready && vsw_ofp_conn_ready(s->conn)) {
+			unsigned int j;
+
+			vswd_log(b->d, VSW_LOG_INFO,
+				 "openflow %s: %s: connected (OpenFlow 1.3)",
+				 b->name, s->target);
+			for (j = 0; j < b->n_t; j++)
+				if (b->t[j].active == s)
+					b->t[j].backoff_ms =
+						OFPD_BACKOFF_MIN_MS;
+		}
+	}
+	if (ofpd_flush(s) < 0)
+		ofpd_sess_free(b, s, "write failed");
+}
+
+/* ---- connecting ----------------------------------------------------------- */
+
+static void ofpd_connect(struct ofpd_bridge *b, struct ofpd_target *t)
+{
+	struct ofpd_sess *s;
+	int fd, one = 1;
+
+	fd = socket(t->addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (t->kind == OFPD_TCP)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&t->addr, t->alen) < 0 &&
+	    errno != EINPROGRESS)
+		goto fail;
+	s = ofpd_sess_new(b, fd, t->text, true);
+	if (s == NULL) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	s->connecting = true;
+	t->active = s;
+	return;
+fail:
+	snprintf(t->why, sizeof(t->why), "connect: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	t->next_try_ms = vsw_now_ms() + t->backoff_ms;
+	t->backoff_ms = t->backoff_ms * 2 > OFPD_BACKOFF_MAX_MS
+				? OFPD_BACKOFF_MAX_MS
+				: t->backoff_ms * 2;
+}
+
+static void ofpd_connected(struct ofpd_sess *s)
+{
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		soerr = errno;
+	if (soerr != 0) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "connect: %s", strerror(soerr));
+		ofpd_sess_free(s->br, s, why);
+		return;
+	}
+	if (ofpd_sess_up(s) < 0 || ofpd_flush(s) < 0)
+		ofpd_sess_free(s->br, s, "out of memory");
+}
+
+static void ofpd_accept(struct ofpd_bridge *b, struct ofpd_target *t)
+{
+	int fd = accept4(t->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct ofpd_sess *s;
+
+	if (fd < 0)
+		return;
+	if (b->n_sess >= OFPD_MAX_SESS) {
+		vswd_log(b->d, VSW_LOG_WARN,
+			 "openflow %s: %s: connection refused (at most %d)",
+			 b->name, t->text, OFPD_MAX_SESS);
+		close(fd);
+		return;
+	}
+	s = ofpd_sess_new(b, fd, t->text, false);
+	if (s == NULL) {
+		close(fd);
+		return;
+	}
+	if (ofpd_sess_up(s) < 0 || ofpd_flush(s) < 0)
+		ofpd_sess_free(b, s, "out of memory");
+}
+
+/* ---- the switch side (struct vsw_ofp_ops) --------------------------------- */
+
+struct ofpd_sel {
+	const struct vsw_ofp_flow_mod *fm;
+	bool strict;
+	struct vsw_ofp_flow_filter f;
+	struct vsw_flow_match *m; /* selected rules' matches... */
+	uint16_t *prio;		  /* ...and priorities */
+	unsigned int n, cap;
+	int (*emit)(void *ctx, const struct vsw_ofp_flow_entry *e);
+	void *ctx;
+};
+
+static void ofpd_entry(const struct vsw_flow_rule *r,
+		       const struct vsw_flow_stats *st,
+		       struct vsw_ofp_flow_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->match = vsw_flow_rule_match(r);
+	e->actions = vsw_flow_rule_actions(r);
+	e->priority = (uint16_t)vsw_flow_rule_priority(r);
+	vsw_flow_rule_timeouts(r, &e->cookie, &e->idle_timeout,
+			       &e->hard_timeout);
+	e->n_packets = st->n_packets;
+	e->n_bytes = st->n_bytes;
+	e->duration_ms = st->duration_ms;
+}
+
+static int ofpd_dump_cb(const struct vsw_flow_rule *r,
+			const struct vsw_flow_stats *st, const char *line,
+			void *arg)
+{
+	struct ofpd_sel *x = arg;
+	struct vsw_ofp_flow_entry e;
+
+	(void)line;
+	ofpd_entry(r, st, &e);
+	return x->emit(x->ctx, &e);
+}
+
+static int ofpd_flow_dump(void *arg,
+			  int (*emit)(void *ctx,
+				      const struct vsw_ofp_flow_entry *e),
+			  void *ctx)
+{
+	struct ofpd_bridge *b = arg;
+	struct ofpd_sel x = {.emit = emit, .ctx = ctx};
+
+	return vsw_switch_flow_dump(b->d->sw, b->name, NULL, ofpd_dump_cb, &x);
+}
+
+/* Collect the rules a MODIFY / DELETE selects. */
+static int ofpd_select_cb(void *arg, const struct vsw_ofp_flow_entry *e)
+{
+	struct ofpd_sel *x = arg;
+
+	if (x->strict && (e->priority != x->fm->spec.priority ||
+			  memcmp(&e->match->mask, &x->fm->spec.match.mask,
+				 sizeof(e->match->mask)) != 0 ||
+			  memcmp(&e->match->key, &x->fm->spec.match.key,
+				 sizeof(e->match->key)) != 0))
+		return 0;
+	if (!vsw_ofp_filter_match(&x->f, e))
+		return 0;
+	if (x->n == x->cap) {
+		unsigned int cap = x->cap ? x->cap * 2 : 16;
+		struct vsw_flow_match *m = realloc(x->m, cap * sizeof(*m));
+		uint16_t *p;
+
+		if (m == NULL)
+			return -ENOMEM;
+		x->m = m;
+		p = realloc(x->prio, cap * sizeof(*p));
+		if (p == NULL)
+			return -ENOMEM;
+		x->prio = p;
+		x->cap = cap;
+	}
+	x->m[x->n] = *e->match;
+	x->prio[x->n++] = e->priority;
+	return 0;
+}
+
+static int ofpd_flow_mod(void *arg, const struct vsw_ofp_flow_mod *fm,
+			 struct vsw_ofp_err *err)
+{
+	struct ofpd_bridge *b = arg;
+	struct ofpd_sel x = {.fm = fm};
+	bool del = fm->command == VSW_OFPFC_DELETE ||
+		   fm->command == VSW_OFPFC_DELETE_STRICT;
+	char why[VSWD_ERR_MAX] = "";
+	unsigned int i;
+	int rc = 0, n;
+
+	if (fm->command == VSW_OFPFC_ADD) {
+		rc = vswd_flow_change(b->d, b->name, VSWD_FLOW_ADD, &fm->spec,
+				      false, &n, why, sizeof(why));
+		goto out;
+	}
+	x.strict = fm->command == VSW_OFPFC_MODIFY_STRICT ||
+		   fm->command == VSW_OFPFC_DELETE_STRICT;
+	x.f.match = fm->spec.match;
+	x.f.out_port = del ? fm->spec.out_port : VSW_FLOW_PORT_NONE;
+	x.f.cookie = fm->spec.cookie;
+	x.f.cookie_mask = fm->cookie_mask;
+	rc = ofpd_flow_dump(b, ofpd_select_cb, &x);
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "%s", strerror(-rc));
+		goto out;
+	}
+	/* OpenFlow 1.3: selecting nothing changes nothing, adds nothing */
+	if (x.n == 0)
+		goto out;
+	if (fm->cookie_mask == 0) {
+		rc = vswd_flow_change(b->d, b->name,
+				      del ? VSWD_FLOW_DEL : VSWD_FLOW_MOD,
+				      &fm->spec, x.strict, &n, why,
+				      sizeof(why));
+		goto out;
+	}
+	/* by cookie: each selected rule, strictly */
+	for (i = 0; i < x.n && rc == 0; i++) {
+		struct vsw_flow_spec s = fm->spec;
+
+		s.match = x.m[i];
+		s.priority = x.prio[i];
+		s.out_port = VSW_FLOW_PORT_NONE;
+		rc = vswd_flow_change(b->d, b->name,
+				      del ? VSWD_FLOW_DEL : VSWD_FLOW_MOD, &s,
+				      true, &n, why, sizeof(why));
+	}
+out:
+	free(x.m);
+	free(x.prio);
+	if (rc < 0) {
+		err->type = VSW_OFPET_FLOW_MOD_FAILED;
+		err->code = rc == -ENOSPC ? VSW_OFPFMFC_TABLE_FULL
+					  : VSW_OFPFMFC_UNKNOWN;
+		snprintf(err->why, sizeof(err->why), "%s",
+			 why[0] ? why : strerror(-rc));
+	}
+	return rc;
+}
+
+struct ofpd_ports {
+	struct ofpd_bridge *b;
+	int (*emit)(void *ctx, const struct vsw_ofp_port *p);
+	void *ctx;
+	int rc;
+};
+
+static int ofpd_port_cb(void *opaque, const struct vsw_cfg_port *p)
+{
+	struct ofpd_ports *x = opaque;
+	struct vsw_port_stats st;
+	struct vsw_ofp_port op;
+
+	memset(&op, 0, sizeof(op));
+	op.port_no = p->ofport;
+	snprintf(op.name, sizeof(op.name), "%s", p->name);
+	op.link_down = vswd_pending_find(x->b->d, p->name) != NULL;
+	if (!op.link_down &&
+	    vsw_switch_port_stats(x->b->d->sw, p->name, &st) == 0) {
+		unsigned int i;
+
+		op.has_stats = true;
+		op.rx_packets = st.rx.packets;
+		op.tx_packets = st.tx.packets;
+		op.rx_bytes = st.rx.bytes;
+		op.tx_bytes = st.tx.bytes;
+		for (i = 0; i < VSW_DROP__COUNT; i++) {
+			op.rx_dropped += st.rx.drops[i];
+			op.tx_dropped += st.tx.drops[i];
+		}
+	}
+	x->rc = x->emit(x->ctx, &op);
+	return x->rc;
+}
+
+static int ofpd_port_dump(void *arg,
+			  int (*emit)(void *ctx, const struct vsw_ofp_port *p),
+			  void *ctx)
+{
+	struct ofpd_ports x = {.b = arg, .emit = emit, .ctx = ctx};
+	struct ofpd_bridge *b = arg;
+	int rc = vsw_cfg_port_foreach(b->d->cfg, b->name, ofpd_port_cb, &x);
+
+	return x.rc ? x.rc : rc;
+}
+
+static int ofpd_count_cb(void *ctx, const struct vsw_ofp_flow_entry *e)
+{
+	uint64_t *packets = ctx;
+
+	*packets += e->n_packets;
+	return 0;
+}
+
+static void ofpd_table_stats(void *arg, uint32_t *active, uint64_t *lookups,
+			     uint64_t *matched)
+{
+	struct ofpd_bridge *b = arg;
+	struct vsw_dpif_stats ds;
+	uint64_t packets = 0;
+
+	if (vsw_switch_dpif_stats(b->d->sw, b->name, &ds) == 0)
+		*active = ds.n_rules;
+	/*
+	 * vsw counts packets per rule, not lookups per table: a table miss
+	 * is a drop counted on the port. Both are the rules' packets.
+	 */
+	ofpd_flow_dump(b, ofpd_count_cb, &packets);
+	*lookups = packets;
+	*matched = packets;
+}
+
+/* ---- bridges -------------------------------------------------------------- */
+
+static struct ofpd_bridge *ofpd_find(struct vswd *d, const char *name)
+{
+	struct ofpd_bridge *b;
+
+	for (b = d->ofp ? d->ofp->bridges : NULL; b != NULL; b = b->next)
+		if (strcmp(b->name, name) == 0)
+			return b;
+	return NULL;
+}
+
+static void ofpd_bridge_free(struct ofpd_bridge *b)
+{
+	unsigned int i;
+
+	while (b->sess != NULL)
+		ofpd_sess_free(b, b->sess, "");
+	for (i = 0; i < b->n_t; i++)
+		ofpd_target_close(&b->t[i]);
+	free(b);
+}
+
+static void ofpd_unlink(struct vswd *d, struct ofpd_bridge *b)
+{
+	struct ofpd_bridge **pp;
+
+	for (pp = &d->ofp->bridges; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			return;
+		}
+	}
+}
+
+/* A stable datapath id from the bridge name (FNV-1a, 48 bits). */
+static uint64_t ofpd_dpid(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 0x100000001b3ull;
+	return h & 0xffffffffffffull;
+}
+
+/*
+ * A new bridge object for @targets (parsed, listeners opened). Listeners
+ * and connections of @old whose target stays are moved over, so that a
+ * set-controller naming a listener again keeps it (and its port).
+ */
+static int ofpd_build(struct vswd *d, const char *bridge, char **targets,
+		      unsigned int n, struct ofpd_bridge *old,
+		      struct ofpd_bridge **out, char *err, size_t len)
+{
+	struct ofpd_bridge *b = calloc(1, sizeof(*b));
+	unsigned int i, j;
+	int rc;
+
+	if (b == NULL) {
+		snprintf(err, len, "out of memory");
+		return -ENOMEM;
+	}
+	b->d = d;
+	snprintf(b->name, sizeof(b->name), "%s", bridge);
+	snprintf(b->dp_desc, sizeof(b->dp_desc), "vsw bridge %s", bridge);
+	b->ops = (struct vsw_ofp_ops){
+		.flow_mod = ofpd_flow_mod,
+		.flow_dump = ofpd_flow_dump,
+		.port_dump = ofpd_port_dump,
+		.table_stats = ofpd_table_stats,
+		.log = ofpd_log_cb,
+		.datapath_id = ofpd_dpid(bridge),
+		.dp_desc = b->dp_desc,
+	};
+	for (i = 0; i < n; i++) {
+		struct ofpd_target *t = &b->t[i];
+
+		rc = ofpd_target_parse(d, targets[i], t, err, len);
+		if (rc < 0)
+			goto fail;
+		b->n_t = i + 1;
+		for (j = 0; j < i; j++) {
+			if (strcmp(b->t[j].text, t->text) == 0) {
+				snprintf(err, len,
+					 "controller target '%s' "
+					 "given twice",
+					 t->text);
+				rc = -EINVAL;
+				goto fail;
+			}
+		}
+		t->backoff_ms = OFPD_BACKOFF_MIN_MS;
+	}
+	/* take over what stays; open the new listeners */
+	for (i = 0; i < b->n_t; i++) {
+		struct ofpd_target *t = &b->t[i];
+
+		for (j = 0; old != NULL && j < old->n_t; j++) {
+			if (strcmp(old->t[j].text, t->text) != 0)
+				continue;
+			t->lfd = old->t[j].lfd;
+			old->t[j].lfd = -1;
+			memcpy(t->bound, old->t[j].bound, sizeof(t->bound));
+		}
+		if ((t->kind == OFPD_PTCP || t->kind == OFPD_PUNIX) &&
+		    t->lfd < 0) {
+			rc = ofpd_listen(t, err, len);
+			if (rc < 0)
+				goto fail;
+		}
+	}
+	*out = b;
+	return 0;
+fail:
+	/* give back what was taken over */
+	for (i = 0; i < b->n_t; i++) {
+		for (j = 0; old != NULL && j < old->n_t; j++) {
+			if (strcmp(old->t[j].text, b->t[i].text) == 0 &&
+			    old->t[j].lfd < 0 && b->t[i].lfd >= 0) {
+				old->t[j].lfd = b->t[i].lfd;
+				b->t[i].lfd = -1;
+			}
+		}
+	}
+	ofpd_bridge_free(b);
+	return rc;
+}
+
+/*
+ * Put @nb in place of @old (NULL: none). The listeners that stay were moved
+ * into @nb by ofpd_build(); the connections of @old are closed (a
+ * controller dialled again reconnects at once, a listener's peers
+ * reconnect as they do after any disconnection).
+ */
+static void ofpd_install(struct vswd *d, struct ofpd_bridge *old,
+			 struct ofpd_bridge *nb)
+{
+	if (old != NULL) {
+		ofpd_unlink(d, old);
+		ofpd_bridge_free(old);
+	}
+	if (nb != NULL) {
+		nb->next = d->ofp->bridges;
+		d->ofp->bridges = nb;
+	}
+}
+
+/* Split the stored "T1 T2 ..." in place; the number of targets. */
+static unsigned int ofpd_split(char *s, char **v, unsigned int max)
+{
+	unsigned int n = 0;
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(s, " ", &save); tok != NULL && n < max;
+	     tok = strtok_r(NULL, " ", &save))
+		v[n++] = tok;
+	return n;
+}
+
+static int ofpd_restore_cb(void *opaque, const char *name)
+{
+	struct vswd *d = opaque;
+	char buf[VSW_CFG_CONTROLLERS_MAX + 1], err[VSWD_ERR_MAX];
+	char *v[OFPD_MAX_TARGETS];
+	struct ofpd_bridge *b;
+	unsigned int n;
+
+	if (vsw_cfg_controllers_get(d->cfg, name, buf, sizeof(buf)) < 0) {
+		vswd_log(d, VSW_LOG_ERR, "openflow %s: %s", name,
+			 vsw_cfg_why(d->cfg));
+		return 0;
+	}
+	n = ofpd_split(buf, v, OFPD_MAX_TARGETS);
+	if (n == 0)
+		return 0;
+	if (ofpd_build(d, name, v, n, NULL, &b, err, sizeof(err)) < 0) {
+		vswd_log(d, VSW_LOG_ERR,
+			 "openflow %s: stored controllers not started: %s",
+			 name, err);
+		return 0;
+	}
+	ofpd_install(d, NULL, b);
+	vswd_log(d, VSW_LOG_INFO, "openflow %s: %u controller targets", name,
+		 n);
+	return 0;
+}
+
+int vswd_ofp_init(struct vswd *d)
+{
+	d->ofp = calloc(1, sizeof(*d->ofp));
+	return d->ofp ? 0 : -ENOMEM;
+}
+
+void vswd_ofp_restore(struct vswd *d)
+{
+	if (vsw_cfg_bridge_foreach(d->cfg, ofpd_restore_cb, d) < 0)
+		vswd_log(d, VSW_LOG_ERR, "openflow: %s", vsw_cfg_why(d->cfg));
+}
+
+void vswd_ofp_fini(struct vswd *d)
+{
+	if (d->ofp == NULL)
+		return;
+	while (d->ofp->bridges != NULL) {
+		struct ofpd_bridge *b = d->ofp->bridges;
+
+		d->ofp->bridges = b->next;
+		ofpd_bridge_free(b);
+	}
+	free(d->ofp->slots);
+	free(d->ofp);
+	d->ofp = NULL;
+}
+
+void vswd_ofp_bridge_gone(struct vswd *d, const char *bridge)
+{
+	struct ofpd_bridge *b = ofpd_find(d, bridge);
+
+	if (b != NULL) {
+		ofpd_unlink(d, b);
+		ofpd_bridge_free(b);
+	}
+}
+
+/* ---- the poll loop -------------------------------------------------------- */
+
+static void ofpd_slot(struct vswd_ofp *o, struct pollfd *fds, unsigned int max,
+		      unsigned int *n, int fd, short ev, struct ofpd_target *t,
+		      struct ofpd_sess *s)
+{
+	if (*n < max && *n < o->cap_slots) {
+		fds[*n] = (struct pollfd){.fd = fd, .events = ev};
+		o->slots[*n] = (struct ofpd_slot){.t = t, .s = s};
+	} else if (*n < max) {
+		/* no slot to remember it by (out of memory): not polled */
+		fds[*n] = (struct pollfd){.fd = -1};
+	}
+	(*n)++;
+}
+
+unsigned int vswd_ofp_pollfds(struct vswd *d, struct pollfd *fds,
+			      unsigned int max)
+{
+	struct vswd_ofp *o = d->ofp;
+	struct ofpd_bridge *b;
+	struct ofpd_sess *s;
+	unsigned int n = 0, i;
+
+	if (o == NULL)
+		return 0;
+	if (o->cap_slots < max) {
+		struct ofpd_slot *p = realloc(o->slots, max * sizeof(*p));
+
+		if (p != NULL) {
+			o->slots = p;
+			o->cap_slots = max;
+		}
+	}
+	for (b = o->bridges; b != NULL; b = b->next) {
+		for (i = 0; i < b->n_t; i++)
+			if (b->t[i].lfd >= 0)
+				ofpd_slot(o, fds, max, &n, b->t[i].lfd, POLLIN,
+					  &b->t[i], NULL);
+		for (s = b->sess; s != NULL; s = s->next) {
+			size_t len = 0;
+			short ev = POLLIN;
+
+			if (s->connecting)
+				ev = POLLOUT;
+			else if (vsw_ofp_conn_output(s->conn, &len) != NULL)
+				ev |= POLLOUT;
+			ofpd_slot(o, fds, max, &n, s->fd, ev, NULL, s);
+		}
+	}
+	o->n_slots = n <= max ? (n < o->cap_slots ? n : o->cap_slots) : 0;
+	return n;
+}
+
+int vswd_ofp_timeout_ms(struct vswd *d)
+{
+	uint64_t now = vsw_now_ms(), next = UINT64_MAX;
+	struct ofpd_bridge *b;
+	struct ofpd_sess *s;
+	unsigned int i;
+
+	if (d->ofp == NULL || d->ofp->bridges == NULL)
+		return -1;
+	for (b = d->ofp->bridges; b != NULL; b = b->next) {
+		for (i = 0; i < b->n_t; i++)
+			if ((b->t[i].kind == OFPD_TCP ||
+			     b->t[i].kind == OFPD_UNIX) &&
+			    b->t[i].active == NULL &&
+			    b->t[i].next_try_ms < next)
+				next = b->t[i].next_try_ms;
+		for (s = b->sess; s != NULL; s = s->next) {
+			bool ready = s->conn && vsw_ofp_conn_ready(s->conn);
+			uint64_t at = s->echo_ms || !ready
+					      ? s->last_rx_ms + OFPD_DEAD_MS
+					      : s->last_rx_ms + OFPD_PROBE_MS;
+
+			if (at < next)
+				next = at;
+		}
+	}
+	/* and once a second for bridges deleted under us */
+	if (d->ofp->next_check_ms < next)
+		next = d->ofp->next_check_ms;
+	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
+}
+
+/* Is session @s still linked (an earlier entry may have freed it)? */
+static bool ofpd_sess_live(struct vswd_ofp *o, struct ofpd_sess *s, int fd)
+{
+	struct ofpd_bridge *b;
+	struct ofpd_sess *x;
+
+	for (b = o->bridges; b != NULL; b = b->next)
+		for (x = b->sess; x != NULL; x = x->next)
+			if (x == s && x->fd == fd)
+				return true;
+	return false;
+}
+
+static bool ofpd_target_live(struct vswd_ofp *o, struct ofpd_target *t,
+			     struct ofpd_bridge **owner)
+{
+	struct ofpd_bridge *b;
+
+	for (b = o->bridges; b != NULL; b = b->next)
+		if (t >= b->t && t < b->t + b->n_t) {
+			*owner = b;
+			return true;
+		}
+	return false;
+}
+
+static void ofpd_timers(struct vswd *d)
+{
+	uint64_t now = vsw_now_ms();
+	struct ofpd_bridge *b, *nb;
+	struct ofpd_sess *s, *next;
+	unsigned int i;
+
+	if (now >= d->ofp->next_check_ms) {
+		d->ofp->next_check_ms = now + 1000;
+		for (b = d->ofp->bridges; b != NULL; b = nb) {
+			nb = b->next;
+			if (vsw_cfg_bridge_exists(d->cfg, b->name) == 0) {
+				vswd_log(d, VSW_LOG_INFO,
+					 "openflow %s: bridge "
+					 "deleted, controllers closed",
+					 b->name);
+				vswd_ofp_bridge_gone(d, b->name);
+			}
+		}
+	}
+	for (b = d->ofp->bridges; b != NULL; b = b->next) {
+		for (s = b->sess; s != NULL; s = next) {
+			next = s->next;
+			if (s->conn == NULL || !vsw_ofp_conn_ready(s->conn)) {
+				/* no connection or no HELLO in time */
+				if (now >= s->last_rx_ms + OFPD_DEAD_MS)
+					ofpd_sess_free(
+						b, s,
+						s->conn ? "no HELLO"
+							: "connect timed "
+							  "out");
+				continue;
+			}
+			if (s->echo_ms && now >= s->last_rx_ms + OFPD_DEAD_MS) {
+				ofpd_sess_free(b, s, "no answer to echo");
+				continue;
+			}
+			if (!s->echo_ms &&
+			    now >= s->last_rx_ms + OFPD_PROBE_MS) {
+				s->echo_ms = now;
+				if (vsw_ofp_conn_echo(s->conn) < 0 ||
+				    ofpd_flush(s) < 0)
+					ofpd_sess_free(b, s, "write failed");
+			}
+		}
+		for (i = 0; i < b->n_t; i++) {
+			struct ofpd_target *t = &b->t[i];
+
+			if ((t->kind == OFPD_TCP || t->kind == OFPD_UNIX) &&
+			    t->active == NULL && now >= t->next_try_ms)
+				ofpd_connect(b, t);
+		}
+	}
+}
+
+void vswd_ofp_handle(struct vswd *d, const struct pollfd *fds, unsigned int n)
+{
+	struct vswd_ofp *o = d->ofp;
+	unsigned int i;
+
+	if (o == NULL)
+		return;
+	for (i = 0; fds != NULL && i < n && i < o->n_slots; i++) {
+		struct ofpd_slot *sl = &o->slots[i];
+		struct ofpd_bridge *b;
+
+		if (fds[i].revents == 0)
+			continue;
+		if (sl->t != NULL) {
+			if (ofpd_target_live(o, sl->t, &b) &&
+			    sl->t->lfd == fds[i].fd)
+				ofpd_accept(b, sl->t);
+			continue;
+		}
+		if (!ofpd_sess_live(o, sl->s, fds[i].fd))
+			continue;
+		if (sl->s->connecting) {
+			ofpd_connected(sl->s);
+			continue;
+		}
+		if (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) {
+			ofpd_sess_input(sl->s);
+			continue;
+		}
+		if ((fds[i].revents & POLLOUT) && ofpd_flush(sl->s) < 0)
+			ofpd_sess_free(sl->s->br, sl->s, "write failed");
+	}
+	o->n_slots = 0;
+	ofpd_timers(d);
+}
+
+/* ---- JSON-RPC ------------------------------------------------------------- */
+
+int vswd_m_controller_set(void *opaque, json_t *params, json_t **result,
+			  struct vsw_rpc_err *e)
+{
+	static const char *const known[] = {"bridge", "targets", NULL};
+	struct vswd *d = opaque;
+	char *v[OFPD_MAX_TARGETS], joined[VSW_CFG_CONTROLLERS_MAX + 1];
+	char err[VSWD_ERR_MAX];
+	struct ofpd_bridge *old, *nb;
+	json_t *targets, *t;
+	const char *br;
+	size_t i, n, off = 0;
+	int rc;
+
+	if (d->ofp == NULL) /* only before the loop started */
+		return vsw_rpc_fail(e, 0, EAGAIN, "OpenFlow is not started");
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc == 0)
+		rc = vswd_bridge_param(d, params, true, &br, e);
+	if (rc < 0)
+		return rc;
+	targets = json_object_get(params, "targets");
+	n = json_array_size(targets);
+	if (!json_is_array(targets) || n == 0 || n > OFPD_MAX_TARGETS)
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "\"targets\" must be an array of 1 to %d "
+				    "controller targets",
+				    OFPD_MAX_TARGETS);
+	json_array_foreach(targets, i, t)
+	{
+		const char *s = json_string_value(t);
+
+		if (s == NULL || s[0] == '\0' || strchr(s, ' ') != NULL ||
+		    strlen(s) > OFPD_TARGET_MAX)
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "controller target %zu: a string "
+					    "of 1 to %d bytes without spaces",
+					    i + 1, OFPD_TARGET_MAX);
+		v[i] = (char *)s;
+		off += (size_t)snprintf(joined + off, sizeof(joined) - off,
+					"%s%s", i ? " " : "", s);
+	}
+	old = ofpd_find(d, br);
+	rc = ofpd_build(d, br, v, (unsigned int)n, old, &nb, err, sizeof(err));
+	if (rc < 0)
+		return vsw_rpc_fail(e,
+				    rc == -EINVAL ? VSW_RPC_INVALID_PARAMS : 0,
+				    -rc, "%s", err);
+	rc = vsw_cfg_begin(d->cfg);
+	if (rc == 0)
+		rc = vsw_cfg_controllers_set(d->cfg, br, joined);
+	if (rc < 0) {
+		vswd_cfg_fail(d, e, rc);
+		goto undo;
+	}
+	rc = vswd_commit(d, e);
+	if (rc < 0)
+		goto undo;
+	ofpd_install(d, old, nb);
+	vswd_log(d, VSW_LOG_INFO, "openflow %s: controllers %s", br, joined);
+	*result = json_pack("{s:s}", "bridge", br);
+	return 0;
+undo:
+	/* the listeners taken over go back to @old */
+	for (i = 0; i < nb->n_t; i++) {
+		unsigned int j;
+
+		for (j = 0; old != NULL && j < old->n_t; j++) {
+			if (strcmp(old->t[j].text, nb->t[i].text) == 0 &&
+			    old->t[j].lfd < 0) {
+				old->t[j].lfd = nb->t[i].lfd;
+				nb->t[i].lfd = -1;
+			}
+		}
+	}
+	ofpd_bridge_free(nb);
+	return -e->errnum;
+}
+
+/* Params: exactly "bridge", an existing one. */
+static int ofpd_bridge_only(struct vswd *d, json_t *params, const char **br,
+			    struct vsw_rpc_err *e)
+{
+	static const char *const known[] = {"bridge", NULL};
+	int rc = vsw_rpc_params_only(params, known, e);
+
+	return rc < 0 ? rc : vswd_bridge_param(d, params, true, br, e);
+}
+
+int vswd_m_controller_del(void *opaque, json_t *params, json_t **result,
+			  struct vsw_rpc_err *e)
+{
+	struct vswd *d = opaque;
+	const char *br;
+	int rc;
+
+	rc = ofpd_bridge_only(d, params, &br, e);
+	if (rc < 0)
+		return rc;
+	rc = vsw_cfg_begin(d->cfg);
+	if (rc == 0)
+		rc = vsw_cfg_controllers_set(d->cfg, br, NULL);
+	if (rc < 0)
+		return vswd_cfg_fail(d, e, rc);
+	rc = vswd_commit(d, e);
+	if (rc < 0)
+		return rc;
+	vswd_ofp_bridge_gone(d, br);
+	vswd_log(d, VSW_LOG_INFO, "openflow %s: no controllers", br);
+	*result = json_pack("{s:s}", "bridge", br);
+	return 0;
+}
+
+int vswd_m_controller_get(void *opaque, json_t *params, json_t **result,
+			  struct vsw_rpc_err *e)
+{
+	struct vswd *d = opaque;
+	struct ofpd_bridge *b;
+	const char *br;
+	json_t *arr;
+	unsigned int i;
+	int rc;
+
+	rc = ofpd_bridge_only(d, params, &br, e);
+	if (rc < 0)
+		return rc;
+	arr = json_array();
+	b = ofpd_find(d, br);
+	for (i = 0; arr != NULL && b != NULL && i < b->n_t; i++) {
+		struct ofpd_target *t = &b->t[i];
+		struct ofpd_sess *s;
+		const char *state;
+		json_int_t conns = 0;
+		json_t *o;
+
+		for (s = b->sess; s != NULL; s = s->next)
+			if (strcmp(s->target, t->text) == 0 &&
+			    s->conn != NULL && vsw_ofp_conn_ready(s->conn))
+				conns++;
+		if (t->kind == OFPD_PTCP || t->kind == OFPD_PUNIX)
+			state = t->lfd >= 0 ? "listening" : "not listening";
+		else if (conns > 0)
+			state = "connected";
+		else if (t->active != NULL)
+			state = "connecting";
+		else
+			state = "waiting to reconnect";
+		o = json_pack("{s:s, s:s, s:I}", "target", t->text, "state",
+			      state, "connections", conns);
+		if (o != NULL && t->kind == OFPD_PTCP && t->bound[0])
+			json_object_set_new(o, "bound", json_string(t->bound));
+		if (o != NULL && t->why[0] && conns == 0)
+			json_object_set_new(o, "last_error",
+					    json_string(t->why));
+		json_array_append_new(arr, o);
+	}
+	*result = json_pack("{s:s, s:o}", "bridge", br, "targets", arr);
+	return 0;
+}
