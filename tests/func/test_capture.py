@@ -27,24 +27,14 @@ import sys
 import tempfile
 import time
 
+import vswtest
+from vswtest import check
+
 VSWD, VSWCTL = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="vsw-func-cap-")
 CTL = os.path.join(TMP, "vswd.ctl")
 MAC_A = b"\x02\x00\x00\x00\x0a\x01"
 BCAST = b"\xff" * 6
-
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
-    return cond
 
 
 def ctl(*args, **kw):
@@ -547,16 +537,6 @@ def test_offload_note():
             sh("ip netns del %s" % n)
 
 
-def own_netns():
-    if os.environ.get("VSW_TEST_NETNS") == "1":
-        return
-    os.environ["VSW_TEST_NETNS"] = "1"
-    shutil.rmtree(TMP, ignore_errors=True)
-    os.execvp("unshare", ["unshare", "--net", "--mount", "sh", "-c",
-                          'mount -t sysfs none /sys && exec "$0" "$@"',
-                          sys.executable] + sys.argv)
-
-
 def main():
     if os.geteuid() != 0 or shutil.which("unshare") is None or \
             shutil.which("tshark") is None or \
@@ -564,7 +544,7 @@ def main():
         print("skipped: needs root, unshare, tshark and tcpdump")
         shutil.rmtree(TMP, ignore_errors=True)
         return 77
-    own_netns()
+    vswtest.own_netns(TMP)
     d = None
     try:
         sh("ip link set lo up")
@@ -606,11 +586,10 @@ def main():
         if d is not None and d.p.poll() is None:
             d.p.kill()
             d.p.wait()
-        if failed:
+        if vswtest.failed:
             print(open(os.path.join(TMP, "vswd.log")).read()[-6000:])
         shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return vswtest.summary()
 
 
 if __name__ == "__main__":

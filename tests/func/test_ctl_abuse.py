@@ -35,6 +35,9 @@ import tempfile
 import threading
 import time
 
+import vswtest
+from vswtest import check
+
 VSWD, VSWCTL, PKTGEN = sys.argv[1], sys.argv[2], sys.argv[3]
 TMP = tempfile.mkdtemp(prefix="vsw-func-abuse-")
 CTL = os.path.join(TMP, "vswd.ctl")
@@ -43,18 +46,6 @@ RO_GID, RO_UID = 4242, 4243   # a read-only group's member
 ALLOWED_UID = 4245            # in --ctl-allow-users
 OTHER_UID = 4244              # in no list
 SHOW_BOUND_S = 5.0
-
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
 
 
 def ctl(*args, uid=None, gid=None, timeout=20):
@@ -341,24 +332,11 @@ def default_mode(db):
         check(d.stop() == 0, "default-mode vswd stopped")
 
 
-def own_netns():
-    """vswd's first start creates the host TAP vsw0 (a fixed name): run in
-    a network namespace of our own (and a mount namespace, for its /sys)."""
-    if os.environ.get("VSW_TEST_NETNS") == "1" or \
-            shutil.which("unshare") is None:
-        return
-    os.environ["VSW_TEST_NETNS"] = "1"
-    shutil.rmtree(TMP, ignore_errors=True)
-    os.execvp("unshare", ["unshare", "--net", "--mount", "sh", "-c",
-                          'mount -t sysfs none /sys && exec "$0" "$@"',
-                          sys.executable] + sys.argv)
-
-
 def main():
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         print("needs root and setpriv: skipped")
         return 77
-    own_netns()
+    vswtest.own_netns(TMP)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     db = os.path.join(TMP, "conf.db")
@@ -388,11 +366,10 @@ def main():
         if d is not None and d.p.poll() is None:
             d.p.kill()
             d.p.wait()
-        if failed:
+        if vswtest.failed:
             print(open(os.path.join(TMP, "vswd.log")).read()[-4000:])
         shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return vswtest.summary()
 
 
 if __name__ == "__main__":

@@ -20,24 +20,15 @@ import sys
 import tempfile
 import time
 
+import vswtest
+from vswtest import check
+
 VSWD, VSWCTL = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="vsw-func-ctl-")
 DB = os.path.join(TMP, "conf.db")
 CTL = os.path.join(TMP, "vswd.ctl")
 RUN = os.path.join(TMP, "run")
 IS_ROOT = os.geteuid() == 0
-
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
 
 
 def ctl(*args, json_out=False):
@@ -757,25 +748,8 @@ def test_oversized():
     check(show() == before, "oversized requests changed nothing")
 
 
-def own_netns():
-    """As root, run in a network namespace of our own: vswd's first start
-    creates the host interface vsw0 (a fixed name), and another vswd
-    started beside this test (integ tests, a second run) must not take it
-    from us, nor we from it. Unix sockets are paths: vswctl still reaches
-    vswd."""
-    if not IS_ROOT or os.environ.get("VSW_TEST_NETNS") == "1" or \
-            shutil.which("unshare") is None:
-        return
-    os.environ["VSW_TEST_NETNS"] = "1"
-    shutil.rmtree(TMP, ignore_errors=True)
-    # a mount namespace too, for a /sys that shows this netns's interfaces
-    os.execvp("unshare", ["unshare", "--net", "--mount", "sh", "-c",
-                          'mount -t sysfs none /sys && exec "$0" "$@"',
-                          sys.executable] + sys.argv)
-
-
 def main():
-    own_netns()
+    vswtest.own_netns(TMP)
     d = None
     try:
         d = Daemon()
@@ -796,11 +770,10 @@ def main():
         if d is not None and d.p.poll() is None:
             d.p.kill()
             d.p.wait()
-        if failed:
+        if vswtest.failed:
             print(open(os.path.join(TMP, "vswd.log")).read()[-6000:])
         shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return vswtest.summary()
 
 
 if __name__ == "__main__":

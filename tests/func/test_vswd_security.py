@@ -30,6 +30,9 @@ import sys
 import tempfile
 import time
 
+import vswtest
+from vswtest import check
+
 VSWD, VSWCTL, UNIT = sys.argv[1], sys.argv[2], sys.argv[3]
 TMP = None
 # ids no account on the machine needs to have: numeric --user works
@@ -37,18 +40,6 @@ UID, GID, SOCK_GID = 4242, 4243, 4244
 QEMU_UID, OUT_GID = 4250, 4299
 CAP_NET_ADMIN, CAP_NET_RAW = 12, 13
 KEPT = (1 << CAP_NET_ADMIN) | (1 << CAP_NET_RAW)
-
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + what, flush=True)
 
 
 class Daemon:
@@ -449,24 +440,12 @@ def test_unit_file():
         print("unit exposure (systemd-analyze security): %s" % m.group(1))
 
 
-def own_netns():
-    """vswd's first start creates the host interface vsw0: run in a
-    network namespace (and a mount namespace with its /sys) of our own."""
-    if os.environ.get("VSW_TEST_NETNS") == "1" or \
-            shutil.which("unshare") is None:
-        return
-    os.environ["VSW_TEST_NETNS"] = "1"
-    os.execvp("unshare", ["unshare", "--net", "--mount", "sh", "-c",
-                          'mount -t sysfs none /sys && exec "$0" "$@"',
-                          sys.executable] + sys.argv)
-
-
 def main():
     global TMP
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         print("skip: needs root and setpriv")
         return 77
-    own_netns()
+    vswtest.own_netns()
     TMP = tempfile.mkdtemp(prefix="vsw-func-sec-")
     os.chmod(TMP, 0o755)
     qemu = shutil.which("qemu-system-x86_64") is not None
@@ -481,15 +460,14 @@ def main():
             except Exception as e:  # one broken step, the others still run
                 check(False, "%s raised %r" % (t, e))
     finally:
-        if failed:
+        if vswtest.failed:
             for name in ("paths", "user", "unit"):
                 f = os.path.join(TMP, name, "vswd.log")
                 if os.path.exists(f):
                     print("--- %s ---" % f)
                     print(open(f).read()[-4000:])
         shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return vswtest.summary()
 
 
 if __name__ == "__main__":
