@@ -41,6 +41,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vsw_unix.h"
 #include "vswd.h"
 #include "vsw_ofp.h"
 
@@ -62,6 +63,8 @@ struct ofpd_target {
 	struct sockaddr_storage addr;
 	socklen_t alen;
 	int lfd;		  /* listener, -1 */
+	dev_t dev;		  /* punix: the socket file bound, to remove */
+	ino_t ino;		  /* only it, never a replacement */
 	char bound[64];		  /* ptcp: the address it listens on */
 	struct ofpd_sess *active; /* tcp / unix: the connection */
 	uint64_t next_try_ms;	  /* tcp / unix: reconnect time */
@@ -278,15 +281,32 @@ static int ofpd_listen(struct ofpd_target *t, char *err, size_t len)
 	if (t->kind == OFPD_PTCP) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	} else {
-		const char *path = ((struct sockaddr_un *)&t->addr)->sun_path;
+		/*
+		 * a stale socket left by an earlier vswd is replaced; a socket
+		 * somebody answers on (a vhostuser port's, another program's)
+		 * and any other file are not
+		 */
+		rc = vsw_unix_clear_stale((struct sockaddr_un *)&t->addr);
+		if (rc < 0) {
+			close(fd);
+			snprintf(err, len, "%s: %s", t->text,
+				 rc == -EADDRINUSE ? "somebody listens there" :
+				 rc == -EEXIST	   ? "exists and is not a socket" :
+						     strerror(-rc));
+			return rc;
+		}
+	}
+	if (bind(fd, (struct sockaddr *)&t->addr, t->alen) < 0)
+		goto fail;
+	if (t->kind == OFPD_PUNIX) {
 		struct stat st;
 
-		/* a socket left by an earlier vswd; nothing else is removed */
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(path);
+		if (lstat(((struct sockaddr_un *)&t->addr)->sun_path, &st) < 0)
+			goto fail;
+		t->dev = st.st_dev;
+		t->ino = st.st_ino;
 	}
-	if (bind(fd, (struct sockaddr *)&t->addr, t->alen) < 0 ||
-	    listen(fd, 16) < 0)
+	if (listen(fd, 16) < 0)
 		goto fail;
 	t->lfd = fd;
 	if (t->kind == OFPD_PTCP)
@@ -306,9 +326,14 @@ fail:
 static void ofpd_target_close(struct ofpd_target *t)
 {
 	if (t->lfd >= 0) {
+		const char *path = ((struct sockaddr_un *)&t->addr)->sun_path;
+		struct stat st;
+
 		close(t->lfd);
-		if (t->kind == OFPD_PUNIX)
-			unlink(((struct sockaddr_un *)&t->addr)->sun_path);
+		/* only the file this listener bound, not one put there since */
+		if (t->kind == OFPD_PUNIX && lstat(path, &st) == 0 &&
+		    st.st_dev == t->dev && st.st_ino == t->ino)
+			unlink(path);
 	}
 	t->lfd = -1;
 }
@@ -833,6 +858,8 @@ static int ofpd_build(struct vswd *d, const char *bridge, char **targets,
 			if (strcmp(old->t[j].text, t->text) != 0)
 				continue;
 			t->lfd = old->t[j].lfd;
+			t->dev = old->t[j].dev;
+			t->ino = old->t[j].ino;
 			old->t[j].lfd = -1;
 			memcpy(t->bound, old->t[j].bound, sizeof(t->bound));
 		}

@@ -188,6 +188,29 @@ def test_paths():
               "vhostuserclient to the control socket refused: %d %r" %
               (rc, err))
         check(d.show() == before, "refused paths changed nothing")
+        # an OpenFlow punix: listener follows the same rules
+        vhu0 = os.path.join(d.run, "vhu0.sock")
+        ino = os.stat(vhu0).st_ino
+        rc, out, err = d.ctl("set-controller", "br0", "punix:" + vhu0)
+        check(rc == 1 and "somebody listens" in err,
+              "punix: on a live vhostuser socket refused: %d %r" % (rc, err))
+        check(os.stat(vhu0).st_ino == ino, "vhu0.sock left alone")
+        rc, out, err = d.ctl("set-controller", "br0",
+                             "punix:" + os.path.join(outside, "of.sock"))
+        check(rc == 1 and "outside" in err,
+              "punix: outside the socket folders refused: %d %r" % (rc, err))
+        ofs = os.path.join(d.run, "of.sock")
+        d.ok("set-controller", "br0", "punix:" + ofs)
+        check(os.path.exists(ofs), "punix: listener bound")
+        os.unlink(ofs)
+        import socket
+        repl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        repl.bind(ofs)
+        d.ok("del-controller", "br0")
+        check(os.path.exists(ofs), "a socket put in the listener's place "
+              "is not removed by del-controller")
+        repl.close()
+        os.unlink(ofs)
         check(os.stat(d.ctl_path).st_mode & 0o170000 == 0o140000 and
               d.ctl("version")[0] == 0, "control socket intact")
         good = {"g1": os.path.join(d.run, "g1.sock"),
