@@ -301,6 +301,17 @@ int vsw_port_opts_fixed(const struct vsw_port *port,
 			size_t err_len);
 
 /*
+ * reconfigure of a provider none of whose options can change live: the
+ * keys of known are checked (vsw_port_opts_check), then all of them are
+ * fixed (vsw_port_opts_fixed with why). 0 only if nothing changed.
+ */
+int vsw_port_opts_all_fixed(const struct vsw_port *port,
+			    const struct vsw_port_opt *old, unsigned n_old,
+			    const struct vsw_port_opt *opts, unsigned n_opts,
+			    const char *const *known, const char *why,
+			    char *err, size_t err_len);
+
+/*
  * Format an error message for the user into err (err_len bytes; nothing
  * when err is NULL or err_len is 0): what providers' open() reports.
  */

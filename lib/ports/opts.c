@@ -118,3 +118,18 @@ int vsw_port_opts_fixed(const struct vsw_port *port,
 	}
 	return 0;
 }
+
+int vsw_port_opts_all_fixed(const struct vsw_port *port,
+			    const struct vsw_port_opt *old, unsigned n_old,
+			    const struct vsw_port_opt *opts, unsigned n_opts,
+			    const char *const *known, const char *why,
+			    char *err, size_t err_len)
+{
+	int ret;
+
+	ret = vsw_port_opts_check(port, opts, n_opts, known, err, err_len);
+	if (ret < 0)
+		return ret;
+	return vsw_port_opts_fixed(port, old, n_old, opts, n_opts, known, why,
+				   err, err_len);
+}

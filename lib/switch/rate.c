@@ -329,8 +329,8 @@ int vsw_switch_set_port_opts(struct vsw_switch *sw, const char *name,
 						 n_prov, p->opts[i].key))
 				key = p->opts[i].key;
 		sw_err(err, err_len,
-		       "option %s of type %s cannot change on a running port: "
-		       "del-port and add-port it",
+		       "option %s: type %s changes no option on a running "
+		       "port: del-port and add-port it with the options wanted",
 		       key ? key : "?", p->ops->type);
 		ret = -EOPNOTSUPP;
 		goto out;
