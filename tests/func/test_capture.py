@@ -449,6 +449,11 @@ def test_completion():
           {"in", "out", "both"}, "capture --direction values")
     check(complete(["set-log-level", "sw"]) == {"switch"},
           "set-log-level modules")
+    check(complete(["set-port", "p"]) >= {"pa", "pb", "pc"},
+          "set-port completes a port")
+    check(complete(["set-port", "pa", "ingress_p"]) ==
+          {"ingress_policing_rate=", "ingress_policing_burst="},
+          "set-port completes its keys")
 
 
 def test_offload_note():
