@@ -191,6 +191,13 @@ int vsw_switch_del_port(struct vsw_switch *sw, const char *name, char *err,
 #define VSW_PORT_OPT_MAX_BURST "max-burst"
 /* key is one of those. */
 bool vsw_switch_port_opt_own(const char *key);
+/*
+ * Check the values of those keys in opts[0..n_opts) (the others are the
+ * provider's, not looked at): 0, or -EINVAL with a message in err. For a
+ * caller that stores options of a port not open now.
+ */
+int vsw_switch_port_opts_check(const struct vsw_port_opt *opts,
+			       unsigned n_opts, char *err, size_t err_len);
 
 /*
  * Change a running port's options: opts[0..n_opts) is the complete new set

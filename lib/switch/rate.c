@@ -138,6 +138,19 @@ int sw_rate_split(const struct vsw_port_opt *opts, unsigned n,
 	return 0;
 }
 
+int vsw_switch_port_opts_check(const struct vsw_port_opt *opts,
+			       unsigned n_opts, char *err, size_t err_len)
+{
+	struct vsw_port_opt *prov;
+	struct sw_rate_cfg cfg;
+	unsigned n;
+	int ret;
+
+	ret = sw_rate_split(opts, n_opts, &cfg, &prov, &n, err, err_len);
+	free(prov);
+	return ret;
+}
+
 struct vsw_port_opt *sw_opts_dup(const struct vsw_port_opt *o, unsigned n)
 {
 	struct vsw_port_opt *c;

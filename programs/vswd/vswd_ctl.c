@@ -506,6 +506,25 @@ static int ctl_opts_param(json_t *v, struct vsw_cfg_port *p,
 	return 0;
 }
 
+/* The rate options of a pending port's new set (vswd_port_set_opts's). */
+static int ctl_pending_opts(const struct vsw_cfg_port *p,
+			    struct vsw_rpc_err *e)
+{
+	struct vsw_port_opt o[VSW_CFG_MAX_OPTS];
+	char err[VSWD_ERR_MAX] = "";
+	unsigned int i;
+
+	for (i = 0; i < p->n_opts; i++) {
+		o[i].key = p->opts[i].key;
+		o[i].value = p->opts[i].value;
+	}
+	if (vsw_switch_port_opts_check(o, p->n_opts, err, sizeof(err)) < 0)
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "cannot set options of port '%s': %s",
+				    p->name, err);
+	return 0;
+}
+
 /* port.set's changes into the switch (not for a pending port). */
 static int ctl_port_apply(struct vswd *d, const struct vsw_cfg_port *old,
 			  const struct vsw_cfg_port *p, bool opts, bool vlan,
@@ -588,7 +607,16 @@ static int m_port_set(void *opaque, json_t *params, json_t **result,
 		rc = vsw_cfg_port_set_opts(d->cfg, &p);
 	if (rc < 0)
 		return vswd_cfg_fail(d, e, rc);
-	/* a pending port gets them when it opens (its open says if bad) */
+	/*
+	 * A pending port gets them when it opens: the rate options are
+	 * checked now, its type's when it opens (the open says if bad).
+	 */
+	if (pend != NULL && opts)
+		rc = ctl_pending_opts(&p, e);
+	if (rc < 0) {
+		vsw_cfg_rollback(d->cfg);
+		return rc;
+	}
 	if (pend == NULL) {
 		rc = ctl_port_apply(d, &old, &p, opts, vlan, e);
 		if (rc < 0) {

@@ -52,13 +52,18 @@ def sh(cmd):
                           text=True).returncode
 
 
-def options(name):
+def port_json(name):
     rc, out, _ = ctl("--json", "show")
     for b in json.loads(out)["bridges"]:
         for p in b["ports"]:
             if p["name"] == name:
-                return p["options"]
+                return p
     return None
+
+
+def options(name):
+    p = port_json(name)
+    return p["options"] if p is not None else None
 
 
 def stats(name):
@@ -189,6 +194,30 @@ def test_errors():
     check(policed == 0, "no policer on pa after the refusals")
 
 
+def test_pending():
+    """pq's interface was deleted while vswd was stopped: the port is not
+    open. set-port checks the rate options now and stores; the port opens
+    with them when the interface is back."""
+    p = port_json("pq")
+    check(p is not None and "not open" in p["status"],
+          "pq is not open: %s" % p)
+    before = options("pq")
+    rc, _, err = ctl("set-port", "pq", "ingress_policing_rate=abc")
+    check(rc == 1 and "ingress_policing_rate=abc" in err,
+          "pending port: bad value refused (%d %s)" % (rc, err))
+    check(options("pq") == before, "pending port: nothing stored")
+    ok("set-port", "pq", "ingress_policing_rate=500")
+    check(options("pq").get("ingress_policing_rate") == "500",
+          "pending port: stored")
+    vswtest.veth("vsp2")
+    deadline = time.time() + 30
+    while time.time() < deadline and port_json("pq")["link"] != "up":
+        time.sleep(0.2)
+    p = port_json("pq")
+    check(p["link"] == "up" and p["options"].get("ingress_policing_rate") ==
+          "500", "pq opens with the option: %s" % p)
+
+
 def setup(d):
     for c in (["add-br", "br1"],
               ["add-port", "br1", "pa", "type=afpacket", "ifname=vsp0"],
@@ -221,9 +250,13 @@ def main():
         # a policer on pa and an mtu on pi, kept across a restart
         ok("set-port", "pa", "ingress_policing_rate=2000",
            "ingress_policing_burst=100")
+        vswtest.veth("vsp2")
+        ok("add-port", "br1", "pq", "type=afpacket", "ifname=vsp2")
         check(d.stop() == 0, "vswd stops cleanly")
+        sh("ip link del vsp2")
         d = vswtest.Daemon(VSWD, VSWCTL, TMP)
         time.sleep(0.5)
+        test_pending()
         check(options("pa").get("ingress_policing_rate") == "2000",
               "policer stored across the restart")
         check(mtu("pi") == 1300, "mtu 1300 after the restart (%d)" %
