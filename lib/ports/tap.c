@@ -316,7 +316,9 @@ int vsw_tap_reconfigure(struct vsw_port *port, const struct vsw_port_opt *old,
 	if (ret == 0)
 		ret = vsw_port_opt_uint(opts, n_opts, "mtu", 0, 68, 65535, &mtu,
 					err, err_len);
-	if (ret < 0 || mtu == t->mtu || mtu == 0) {
+	if (ret < 0 || mtu == t->mtu || mtu == 0 || t->g.detached ||
+	    vsw_gone_is(&t->g)) {
+		/* gone: the re-attach (gone.c) sets t->mtu */
 		if (ret == 0)
 			t->mtu = mtu;
 		return ret;
