@@ -47,9 +47,10 @@
 #define RATE_MAX_BURST_MIN (65536ull * 8)
 #define RATE_LIMIT 4294967295ull /* kbps, kb; and x1000 for bits */
 
-static const char *const rate_keys[] = {
-	VSW_PORT_OPT_POLICE_RATE, VSW_PORT_OPT_POLICE_BURST,
-	VSW_PORT_OPT_MAX_RATE, VSW_PORT_OPT_MAX_BURST, NULL};
+static const char *const rate_keys[] = {VSW_PORT_OPT_POLICE_RATE,
+					VSW_PORT_OPT_POLICE_BURST,
+					VSW_PORT_OPT_MAX_RATE,
+					VSW_PORT_OPT_MAX_BURST, NULL};
 
 bool vsw_switch_port_opt_own(const char *key)
 {
@@ -74,8 +75,7 @@ static int rate_u64(const struct vsw_port_opt *opts, unsigned n,
 		return 0;
 	errno = 0;
 	x = strtoull(v, &end, 10);
-	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 ||
-	    x > max) {
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || x > max) {
 		sw_err(err, err_len,
 		       "option %s=%s: expected an integer in 0..%" PRIu64, key,
 		       v, max);
@@ -116,8 +116,8 @@ int sw_rate_split(const struct vsw_port_opt *opts, unsigned n,
 	memset(cfg, 0, sizeof(*cfg));
 	if (kbps != 0) {
 		cfg->in_rate = kbps * RATE_KBIT;
-		cfg->in_burst = (kb != 0 ? kb : RATE_BURST_DEFAULT_KB) *
-				RATE_KBIT;
+		cfg->in_burst =
+			(kb != 0 ? kb : RATE_BURST_DEFAULT_KB) * RATE_KBIT;
 	}
 	if (bps != 0) {
 		cfg->out_rate = bps;
@@ -138,8 +138,8 @@ int sw_rate_split(const struct vsw_port_opt *opts, unsigned n,
 	return 0;
 }
 
-int vsw_switch_port_opts_check(const struct vsw_port_opt *opts,
-			       unsigned n_opts, char *err, size_t err_len)
+int vsw_switch_port_opts_check(const struct vsw_port_opt *opts, unsigned n_opts,
+			       char *err, size_t err_len)
 {
 	struct vsw_port_opt *prov;
 	struct sw_rate_cfg cfg;

@@ -27,11 +27,11 @@
 #define SW_TB_NS 1000000000ull
 
 struct sw_tb {
-	uint64_t rate;	   /* bits per second, > 0; immutable */
-	uint64_t burst;	   /* bits, > 0; immutable */
-	uint64_t tokens;   /* bits, 0 .. burst */
-	uint64_t frac;	   /* bit-nanoseconds not yet a whole bit (< 1e9) */
-	uint64_t last_ns;  /* the time of the last refill */
+	uint64_t rate;	  /* bits per second, > 0; immutable */
+	uint64_t burst;	  /* bits, > 0; immutable */
+	uint64_t tokens;  /* bits, 0 .. burst */
+	uint64_t frac;	  /* bit-nanoseconds not yet a whole bit (< 1e9) */
+	uint64_t last_ns; /* the time of the last refill */
 };
 
 /* A full bucket of rate bits/s and burst bits at time now_ns. */

@@ -36,8 +36,8 @@ static unsigned rate_opts(const char *spec, struct vsw_port_opt *o,
 }
 
 /* set_port_opts with "k=v k=v" (or ""), the message into err. */
-static int set_opts(struct ts *t, const char *port, const char *spec,
-		    char *err, size_t len)
+static int set_opts(struct ts *t, const char *port, const char *spec, char *err,
+		    size_t len)
 {
 	struct vsw_port_opt o[8];
 	char buf[8][64];
@@ -109,8 +109,7 @@ static void test_egress_max_rate(void **state)
 	unsigned got;
 
 	a = ts_add(t, "a", "ring=64", NULL);
-	b = ts_add(t, "b", "ring=64", "max-rate=1000", "max-burst=4000",
-		   NULL);
+	b = ts_add(t, "b", "ring=64", "max-rate=1000", "max-burst=4000", NULL);
 	got = blast(t, a, b, 40, &ms);
 	assert_true(got >= 5);
 	assert_true(got <= bound(5, ms));
@@ -150,8 +149,9 @@ static void test_live_rate(void **state)
 	assert_int_equal(set_opts(t, "a", "ring=64", err, sizeof(err)), 0);
 	assert_int_equal(blast(t, a, b, 30, &ms), 30);
 	/* egress, live */
-	assert_int_equal(set_opts(t, "b", "ring=64 max-rate=1000 max-burst=4000",
-				  err, sizeof(err)),
+	assert_int_equal(set_opts(t, "b",
+				  "ring=64 max-rate=1000 max-burst=4000", err,
+				  sizeof(err)),
 			 0);
 	got = blast(t, a, b, 30, &ms);
 	assert_true(got >= 5 && got <= bound(5, ms));
@@ -179,17 +179,15 @@ static void test_live_provider(void **state)
 
 	a = ts_add(t, "a", "ring=64", NULL);
 	b = ts_add(t, "b", "ring=64", NULL);
-	assert_int_equal(set_opts(t, "a", "ring=64 rxq=2 txq=3", err,
-				  sizeof(err)),
-			 0);
+	assert_int_equal(
+		set_opts(t, "a", "ring=64 rxq=2 txq=3", err, sizeof(err)), 0);
 	vsw_switch_port_iter(t->sw, "br0", info_cb, &info);
 	assert_int_equal(info.n_rxq, 2);
 	assert_int_equal(info.n_txq, 3);
 	assert_int_equal(blast(t, a, b, 5, &ms), 5);
 	/* link down on b: b gets nothing, counted tx_down */
-	assert_int_equal(set_opts(t, "b", "ring=64 link=down", err,
-				  sizeof(err)),
-			 0);
+	assert_int_equal(
+		set_opts(t, "b", "ring=64 link=down", err, sizeof(err)), 0);
 	assert_int_equal(blast(t, a, b, 5, &ms), 0);
 	assert_int_equal(ts_stats(t, "b").tx.drops[VSW_DROP_TX_DOWN], 5);
 	assert_int_equal(set_opts(t, "b", "ring=64", err, sizeof(err)), 0);
@@ -228,8 +226,8 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err, "del-port and add-port"));
 	/* the provider refuses a bad value or key, the policer is not set */
 	assert_int_equal(set_opts(t, "a",
-				  "ring=64 rxq=99 ingress_policing_rate=1",
-				  err, sizeof(err)),
+				  "ring=64 rxq=99 ingress_policing_rate=1", err,
+				  sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "rxq"));
 	assert_int_equal(set_opts(t, "a",
