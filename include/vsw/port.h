@@ -80,11 +80,15 @@ enum vsw_drop_reason {
 	VSW_DROP_TX_ERROR = 7,	    /* txq: taken by the provider but discarded
 				    * (e.g. larger than the peer's buffers),
 				    * or egress VLAN push impossible */
+	VSW_DROP_RX_POLICED = 8,    /* rxq: over ingress_policing_rate */
+	VSW_DROP_TX_RATE = 9,	    /* txq: over the port's max-rate */
 	VSW_DROP__COUNT
 };
 
 /* Name of a drop reason ("tx_full"), or NULL. */
 const char *vsw_drop_reason_name(enum vsw_drop_reason r);
+/* true for a reason counted on txqs, false for one counted on rxqs. */
+bool vsw_drop_reason_tx(enum vsw_drop_reason r);
 
 /*
  * Per-queue counters. rx: packets / bytes received by recv (before the
@@ -147,6 +151,21 @@ struct vsw_port_ops {
 	 * written NUL-terminated into buf.
 	 */
 	void (*status)(const struct vsw_port *port, char *buf, size_t len);
+
+	/*
+	 * Optional: change options of the running port (vswctl set-port).
+	 * old[0..n_old) are the options it runs with (those of open or of
+	 * the last reconfigure), opts[0..n_opts) the complete new set, as
+	 * open would get it; the switch calls this only when they differ.
+	 * Apply what changed, all or nothing: on failure the port runs as
+	 * before, and the return is -EINVAL (unknown key, bad value) or
+	 * -EOPNOTSUPP (an option that cannot change on a running port,
+	 * vsw_port_opts_fixed()), with a one-line message in err. Without
+	 * this op every change is refused with -EOPNOTSUPP.
+	 */
+	int (*reconfigure)(struct vsw_port *port, const struct vsw_port_opt *old,
+			   unsigned n_old, const struct vsw_port_opt *opts,
+			   unsigned n_opts, char *err, size_t err_len);
 
 	/* ---- data thread owning the queue ---- */
 
@@ -264,6 +283,33 @@ int vsw_port_opts_check(const struct vsw_port *port,
 int vsw_port_opt_uint(const struct vsw_port_opt *opts, unsigned n_opts,
 		      const char *key, unsigned def, unsigned min, unsigned max,
 		      unsigned *out, char *err, size_t err_len);
+
+/* Whether key has another value (or presence) in opts than in old. */
+bool vsw_port_opt_changed(const struct vsw_port_opt *old, unsigned n_old,
+			  const struct vsw_port_opt *opts, unsigned n_opts,
+			  const char *key);
+/*
+ * For reconfigure: 0 if no key of the NULL-terminated list fixed changed
+ * between old and opts, else -EOPNOTSUPP with "option K of type T cannot
+ * change on a running port: del-port and add-port it" (why, if not NULL,
+ * is added in parentheses) in err.
+ */
+int vsw_port_opts_fixed(const struct vsw_port *port,
+			const struct vsw_port_opt *old, unsigned n_old,
+			const struct vsw_port_opt *opts, unsigned n_opts,
+			const char *const *fixed, const char *why, char *err,
+			size_t err_len);
+
+/*
+ * reconfigure of a provider none of whose options can change live: the
+ * keys of known are checked (vsw_port_opts_check), then all of them are
+ * fixed (vsw_port_opts_fixed with why). 0 only if nothing changed.
+ */
+int vsw_port_opts_all_fixed(const struct vsw_port *port,
+			    const struct vsw_port_opt *old, unsigned n_old,
+			    const struct vsw_port_opt *opts, unsigned n_opts,
+			    const char *const *known, const char *why,
+			    char *err, size_t err_len);
 
 /*
  * Format an error message for the user into err (err_len bytes; nothing

@@ -176,6 +176,42 @@ int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
 int vsw_switch_del_port(struct vsw_switch *sw, const char *name, char *err,
 			size_t err_len);
 
+/*
+ * Options the switch handles itself for every port type, in Open vSwitch's
+ * units: ingress policing (ingress_policing_rate in kbit/s, 1000 bits;
+ * ingress_policing_burst in kbit, 0: 8000 kbit) and an egress limit
+ * (max-rate in bits/s; max-burst in bits, 0: 10 ms of max-rate, at least
+ * 64 KiB). Frames over a limit are dropped (rx_policed, tx_rate). Given
+ * with the provider's options to add_port and set_port_opts; a provider
+ * never sees them.
+ */
+#define VSW_PORT_OPT_POLICE_RATE "ingress_policing_rate"
+#define VSW_PORT_OPT_POLICE_BURST "ingress_policing_burst"
+#define VSW_PORT_OPT_MAX_RATE "max-rate"
+#define VSW_PORT_OPT_MAX_BURST "max-burst"
+/* key is one of those. */
+bool vsw_switch_port_opt_own(const char *key);
+/*
+ * Check the values of those keys in opts[0..n_opts) (the others are the
+ * provider's, not looked at): 0, or -EINVAL with a message in err. For a
+ * caller that stores options of a port not open now.
+ */
+int vsw_switch_port_opts_check(const struct vsw_port_opt *opts,
+			       unsigned n_opts, char *err, size_t err_len);
+
+/*
+ * Change a running port's options: opts[0..n_opts) is the complete new set
+ * (what add_port would get). The rate options take effect for the next
+ * burst; the provider's, if any changed, through its reconfigure op. All
+ * or nothing: on failure the port runs as before. -ENOENT, -EINVAL (bad
+ * value, unknown key), -EOPNOTSUPP (an option of the type that cannot
+ * change live; the message names it), -ENOMEM, -ETIMEDOUT (a stuck data
+ * thread). Control thread.
+ */
+int vsw_switch_set_port_opts(struct vsw_switch *sw, const char *port,
+			     const struct vsw_port_opt *opts, unsigned n_opts,
+			     char *err, size_t err_len);
+
 /* The port of that name, or NULL. Valid until it is deleted. */
 struct vsw_port *vsw_switch_port_find(struct vsw_switch *sw, const char *name);
 

@@ -924,10 +924,27 @@ static int cfg_free_ofport(struct vsw_cfg *cfg, const char *bridge,
 	return cfg_sql_fail(cfg, rc, "reading ports");
 }
 
+/* The rows of @p's options (none there yet). */
+static int cfg_port_write_opts(struct vsw_cfg *cfg,
+			       const struct vsw_cfg_port *p)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < p->n_opts; i++) {
+		rc = cfg_run(cfg,
+			     "INSERT INTO port_options(port, key, value) "
+			     "VALUES (?1, ?2, ?3)",
+			     p->name, p->opts[i].key, p->opts[i].value, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int vsw_cfg_port_add(struct vsw_cfg *cfg, struct vsw_cfg_port *p)
 {
 	char ofs[16];
-	unsigned int i;
 	int rc = cfg_need_txn(cfg);
 
 	if (rc < 0)
@@ -967,18 +984,11 @@ int vsw_cfg_port_add(struct vsw_cfg *cfg, struct vsw_cfg_port *p)
 	rc = cfg_port_write_vlan(cfg, p);
 	if (rc < 0)
 		return rc;
-	for (i = 0; i < p->n_opts; i++) {
-		rc = cfg_run(cfg,
-			     "INSERT INTO port_options(port, key, value) "
-			     "VALUES (?1, ?2, ?3)",
-			     p->name, p->opts[i].key, p->opts[i].value, NULL);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	return cfg_port_write_opts(cfg, p);
 }
 
-int vsw_cfg_port_del(struct vsw_cfg *cfg, const char *name)
+/* A change of port @name: in a transaction, and the port exists. */
+static int cfg_port_change(struct vsw_cfg *cfg, const char *name)
 {
 	int rc = cfg_need_txn(cfg);
 
@@ -989,7 +999,31 @@ int vsw_cfg_port_del(struct vsw_cfg *cfg, const char *name)
 		return rc;
 	if (!rc)
 		return cfg_fail(cfg, -ENOENT, "no port '%s'", name);
+	return 0;
+}
+
+int vsw_cfg_port_del(struct vsw_cfg *cfg, const char *name)
+{
+	int rc = cfg_port_change(cfg, name);
+
+	if (rc < 0)
+		return rc;
 	return cfg_run(cfg, "DELETE FROM ports WHERE name = ?1", name, NULL);
+}
+
+int vsw_cfg_port_set_opts(struct vsw_cfg *cfg, const struct vsw_cfg_port *p)
+{
+	int rc = cfg_port_change(cfg, p->name);
+
+	if (rc == 0)
+		rc = cfg_port_check(cfg, p);
+	if (rc < 0)
+		return rc;
+	rc = cfg_run(cfg, "DELETE FROM port_options WHERE port = ?1", p->name,
+		     NULL);
+	if (rc < 0)
+		return rc;
+	return cfg_port_write_opts(cfg, p);
 }
 
 int vsw_cfg_port_set_vlan(struct vsw_cfg *cfg, const struct vsw_cfg_port *p)

@@ -136,6 +136,11 @@ int vsw_cfg_port_get(struct vsw_cfg *cfg, const char *name,
 		     struct vsw_cfg_port *p);
 /* Replace the VLAN settings (tag, has_trunks, trunks) of port @p->name. */
 int vsw_cfg_port_set_vlan(struct vsw_cfg *cfg, const struct vsw_cfg_port *p);
+/*
+ * Replace every option of port @p->name by @p->opts (keys and values
+ * checked as at add). -ENOENT if the port does not exist.
+ */
+int vsw_cfg_port_set_opts(struct vsw_cfg *cfg, const struct vsw_cfg_port *p);
 /* Ports of @bridge (all ports if NULL), in creation order. */
 int vsw_cfg_port_foreach(struct vsw_cfg *cfg, const char *bridge,
 			 int (*fn)(void *opaque, const struct vsw_cfg_port *p),

@@ -744,10 +744,24 @@ static void afpacket_rxq_disarm(struct vsw_port *port, unsigned rxq)
 	(void)rxq;
 }
 
+/* Nothing changes live: the socket and its ring are bound to ifname. */
+static int afpacket_reconfigure(struct vsw_port *port,
+				const struct vsw_port_opt *old, unsigned n_old,
+				const struct vsw_port_opt *opts,
+				unsigned n_opts, char *err, size_t err_len)
+{
+	static const char *const known[] = {"ifname", NULL};
+
+	return vsw_port_opts_all_fixed(port, old, n_old, opts, n_opts, known,
+				       "the socket is bound to the interface",
+				       err, err_len);
+}
+
 const struct vsw_port_ops vsw_port_afpacket_ops = {
 	.type = "afpacket",
 	.open = afpacket_open,
 	.close = afpacket_close,
+	.reconfigure = afpacket_reconfigure,
 	.n_rxq = afpacket_n_queues,
 	.n_txq = afpacket_n_queues,
 	.ctl_fd = vsw_gone_ctl_fd,

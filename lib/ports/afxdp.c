@@ -547,10 +547,25 @@ static void afxdp_rxq_disarm(struct vsw_port *port, unsigned rxq)
 	(void)rxq;
 }
 
+/* Nothing changes live: the XDP socket is bound to (ifname, queue). */
+static int afxdp_reconfigure(struct vsw_port *port,
+			     const struct vsw_port_opt *old, unsigned n_old,
+			     const struct vsw_port_opt *opts, unsigned n_opts,
+			     char *err, size_t err_len)
+{
+	static const char *const known[] = {"ifname", "queue", NULL};
+
+	return vsw_port_opts_all_fixed(port, old, n_old, opts, n_opts, known,
+				       "the XDP socket is bound to the "
+				       "interface's queue",
+				       err, err_len);
+}
+
 const struct vsw_port_ops vsw_port_afxdp_ops = {
 	.type = "afxdp",
 	.open = afxdp_open,
 	.close = afxdp_close,
+	.reconfigure = afxdp_reconfigure,
 	.n_rxq = afxdp_n_queues,
 	.n_txq = afxdp_n_queues,
 	.ctl_fd = vsw_gone_ctl_fd,

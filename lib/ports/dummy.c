@@ -356,6 +356,57 @@ static void dummy_rxq_disarm(struct vsw_port *port, unsigned rxq)
 				strerror(errno));
 }
 
+/*
+ * Live: rxq and txq (1..8, the switch remaps the queues), link. Fixed: the
+ * ring size, wait and the control timer (set up once at open).
+ */
+static int dummy_reconfigure(struct vsw_port *port,
+			     const struct vsw_port_opt *old, unsigned n_old,
+			     const struct vsw_port_opt *opts, unsigned n_opts,
+			     char *err, size_t err_len)
+{
+	static const char *const known[] = {
+		"rxq", "txq", "ring", "link", "wait", "ctl_timer_ms", NULL};
+	static const char *const fixed[] = {"ring", "wait", "ctl_timer_ms",
+					    NULL};
+	struct dummy_port *d = vsw_port_priv(port);
+	unsigned nr, nt, old_nr = d->n_rxq, old_nt = d->n_txq;
+	const char *link;
+	int ret;
+
+	ret = vsw_port_opts_check(port, opts, n_opts, known, err, err_len);
+	if (ret == 0)
+		ret = vsw_port_opts_fixed(port, old, n_old, opts, n_opts, fixed,
+					  NULL, err, err_len);
+	if (ret == 0)
+		ret = vsw_port_opt_uint(opts, n_opts, "rxq", 1, 1, DUMMY_MAXQ,
+					&nr, err, err_len);
+	if (ret == 0)
+		ret = vsw_port_opt_uint(opts, n_opts, "txq", 1, 1, DUMMY_MAXQ,
+					&nt, err, err_len);
+	if (ret < 0)
+		return ret;
+	link = vsw_port_opt_get(opts, n_opts, "link");
+	if (link != NULL && strcmp(link, "up") != 0 &&
+	    strcmp(link, "down") != 0) {
+		snprintf(err, err_len, "link=%s: expected up or down", link);
+		return -EINVAL;
+	}
+	if (nr != old_nr || nt != old_nt) {
+		ret = vsw_port_dummy_set_queues(port, nr, nt);
+		if (ret == -ENOMEM) {
+			d->n_rxq = old_nr;
+			d->n_txq = old_nt;
+			snprintf(err, err_len, "dummy: out of memory");
+			return ret;
+		}
+		/* -ETIMEDOUT: remapped once the stuck thread comes round */
+	}
+	if (vsw_port_opt_changed(old, n_old, opts, n_opts, "link"))
+		vsw_port_set_link(port, link == NULL || strcmp(link, "up") == 0);
+	return 0;
+}
+
 const struct vsw_port_ops vsw_port_dummy_ops = {
 	.type = "dummy",
 	.open = dummy_open,
@@ -365,6 +416,7 @@ const struct vsw_port_ops vsw_port_dummy_ops = {
 	.ctl_fd = dummy_ctl_fd,
 	.ctl_handle = dummy_ctl_handle,
 	.status = dummy_status,
+	.reconfigure = dummy_reconfigure,
 	.recv = dummy_recv,
 	.send = dummy_send,
 	.rxq_wait_fd = dummy_rxq_wait_fd,

@@ -85,3 +85,51 @@ int vsw_port_opt_uint(const struct vsw_port_opt *opts, unsigned n_opts,
 	*out = (unsigned)x;
 	return 0;
 }
+
+bool vsw_port_opt_changed(const struct vsw_port_opt *old, unsigned n_old,
+			  const struct vsw_port_opt *opts, unsigned n_opts,
+			  const char *key)
+{
+	const char *a = vsw_port_opt_get(old, n_old, key);
+	const char *b = vsw_port_opt_get(opts, n_opts, key);
+
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+int vsw_port_opts_fixed(const struct vsw_port *port,
+			const struct vsw_port_opt *old, unsigned n_old,
+			const struct vsw_port_opt *opts, unsigned n_opts,
+			const char *const *fixed, const char *why, char *err,
+			size_t err_len)
+{
+	unsigned k;
+
+	for (k = 0; fixed[k] != NULL; k++) {
+		if (!vsw_port_opt_changed(old, n_old, opts, n_opts, fixed[k]))
+			continue;
+		vsw_port_errf(err, err_len,
+			      "option %s of type %s cannot change on a running "
+			      "port%s%s%s: del-port and add-port it",
+			      fixed[k], vsw_port_type(port), why ? " (" : "",
+			      why ? why : "", why ? ")" : "");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+int vsw_port_opts_all_fixed(const struct vsw_port *port,
+			    const struct vsw_port_opt *old, unsigned n_old,
+			    const struct vsw_port_opt *opts, unsigned n_opts,
+			    const char *const *known, const char *why,
+			    char *err, size_t err_len)
+{
+	int ret;
+
+	ret = vsw_port_opts_check(port, opts, n_opts, known, err, err_len);
+	if (ret < 0)
+		return ret;
+	return vsw_port_opts_fixed(port, old, n_old, opts, n_opts, known, why,
+				   err, err_len);
+}

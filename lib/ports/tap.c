@@ -299,6 +299,51 @@ void vsw_tap_close(struct vsw_port *port)
 	vsw_port_set_priv(port, NULL);
 }
 
+int vsw_tap_reconfigure(struct vsw_port *port, const struct vsw_port_opt *old,
+			unsigned n_old, const struct vsw_port_opt *opts,
+			unsigned n_opts, const char *const *known,
+			const char *const *fixed, char *err, size_t err_len)
+{
+	struct tap_port *t = vsw_port_priv(port);
+	unsigned mtu;
+	int ret;
+
+	ret = vsw_port_opts_check(port, opts, n_opts, known, err, err_len);
+	if (ret == 0)
+		ret = vsw_port_opts_fixed(port, old, n_old, opts, n_opts, fixed,
+					  "the interface is created with it",
+					  err, err_len);
+	if (ret == 0)
+		ret = vsw_port_opt_uint(opts, n_opts, "mtu", 0, 68, 65535, &mtu,
+					err, err_len);
+	if (ret < 0 || mtu == t->mtu || mtu == 0 || t->g.detached ||
+	    vsw_gone_is(&t->g)) {
+		/* gone: the re-attach (gone.c) sets t->mtu */
+		if (ret == 0)
+			t->mtu = mtu;
+		return ret;
+	}
+	/* the kernel refuses what the device cannot take: nothing changed */
+	ret = tap_ifconfig(t->ifname, mtu, err, err_len);
+	if (ret < 0)
+		return ret;
+	t->mtu = mtu; /* what a re-attach (gone.c) sets again */
+	vsw_port_log(port, VSW_LOG_INFO, "mtu %u", mtu);
+	return 0;
+}
+
+static int tap_reconfigure(struct vsw_port *port,
+			   const struct vsw_port_opt *old, unsigned n_old,
+			   const struct vsw_port_opt *opts, unsigned n_opts,
+			   char *err, size_t err_len)
+{
+	static const char *const known[] = {"ifname", "mtu", NULL};
+	static const char *const fixed[] = {"ifname", NULL};
+
+	return vsw_tap_reconfigure(port, old, n_old, opts, n_opts, known, fixed,
+				   err, err_len);
+}
+
 unsigned vsw_tap_n_queues(const struct vsw_port *port)
 {
 	const struct tap_port *t = vsw_port_priv(port);
@@ -538,6 +583,7 @@ const struct vsw_port_ops vsw_port_tap_ops = {
 	.ctl_timeout_ms = vsw_gone_ctl_timeout_ms,
 	.ctl_handle = vsw_gone_ctl_handle,
 	.status = vsw_tap_status,
+	.reconfigure = tap_reconfigure,
 	.recv = vsw_tap_recv,
 	.send = vsw_tap_send,
 	.rxq_wait_fd = vsw_tap_rxq_wait_fd,

@@ -126,6 +126,15 @@ struct vsw_tap_params {
 int vsw_tap_open_params(struct vsw_port *port, const struct vsw_tap_params *tp,
 			char *err, size_t err_len);
 void vsw_tap_close(struct vsw_port *port);
+/*
+ * reconfigure of tap and internal: the MTU changes live (SIOCSIFMTU on the
+ * interface; removing the option leaves the MTU as it is), every other
+ * option of fixed (NULL-terminated) is refused; known as for open.
+ */
+int vsw_tap_reconfigure(struct vsw_port *port, const struct vsw_port_opt *old,
+			unsigned n_old, const struct vsw_port_opt *opts,
+			unsigned n_opts, const char *const *known,
+			const char *const *fixed, char *err, size_t err_len);
 /* 1 queue each way; 0 while the interface is gone (being re-created). */
 unsigned vsw_tap_n_queues(const struct vsw_port *port);
 /* ctl ops: vsw_gone_ctl_*() (an interface gone under the port). */

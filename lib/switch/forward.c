@@ -235,7 +235,9 @@ static void sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
 {
 	uint32_t info = vsw_load_relaxed(&port->txq_info);
 	unsigned nq = info & SW_TXQ_NMASK;
+	struct vsw_pkt *ok[VSW_PORT_BURST];
 	unsigned q, k = 0, i;
+	uint64_t offered;
 	struct sw_txq *t;
 	bool lock;
 
@@ -254,15 +256,29 @@ static void sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
 	if (reason < 0 && !vsw_load_relaxed(&port->link))
 		reason = VSW_DROP_TX_DOWN;
 	if (reason < 0) {
+		/* Relaxed: the test only; sw_shape_burst() acquires. */
+		if (vsw_unlikely(vsw_load_relaxed(&port->shape) != NULL)) {
+			unsigned m = sw_shape_burst(port, pkts, n, ok, &bytes);
+
+			if (m < n)
+				vsw_ctr_add(&t->st.drops[VSW_DROP_TX_RATE],
+					    n - m);
+			pkts = ok;
+			n = m;
+		}
+		offered = bytes;
 		/* Relaxed: the test only; sw_capture_burst() acquires. */
 		if (vsw_unlikely(vsw_load_relaxed(&port->cap) != NULL))
 			sw_capture_burst(port, VSW_CAPTURE_OUT, pkts, n);
-		k = port->ops->send(port, q, pkts, n);
+		k = n != 0 ? port->ops->send(port, q, pkts, n) : 0;
 		if (k > n)
 			k = n;
-		if (vsw_unlikely(k < n))
+		if (vsw_unlikely(k < n)) {
 			for (bytes = 0, i = 0; i < k; i++)
 				bytes += pkts[i]->len;
+			if (pkts == ok)
+				sw_shape_refund(port, offered - bytes);
+		}
 		vsw_ctr_add(&t->st.packets, k);
 		vsw_ctr_add(&t->st.bytes, bytes);
 		reason = VSW_DROP_TX_FULL;
@@ -725,6 +741,12 @@ void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 	/* Relaxed: the test only; sw_capture_burst() acquires. */
 	if (vsw_unlikely(vsw_load_relaxed(&in->cap) != NULL))
 		sw_capture_burst(in, VSW_CAPTURE_IN, pkts, n);
+	/* Relaxed: the test only; sw_police_burst() acquires. */
+	if (vsw_unlikely(vsw_load_relaxed(&in->police) != NULL)) {
+		n = sw_police_burst(in, rq, pkts, n);
+		if (n == 0)
+			return;
+	}
 	/* Acquire pairs with the release stores in switch.c publishing them. */
 	vin = vsw_load_acquire(&in->vlan);
 	fl = vsw_load_acquire(&br->flood);

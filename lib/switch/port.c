@@ -23,9 +23,17 @@ const char *vsw_drop_reason_name(enum vsw_drop_reason r)
 		[VSW_DROP_TX_FULL] = "tx_full",
 		[VSW_DROP_TX_DOWN] = "tx_down",
 		[VSW_DROP_TX_ERROR] = "tx_error",
+		[VSW_DROP_RX_POLICED] = "rx_policed",
+		[VSW_DROP_TX_RATE] = "tx_rate",
 	};
 
 	return (unsigned)r < VSW_DROP__COUNT ? names[r] : NULL;
+}
+
+bool vsw_drop_reason_tx(enum vsw_drop_reason r)
+{
+	return (r >= VSW_DROP_TX_FULL && r <= VSW_DROP_TX_ERROR) ||
+	       r == VSW_DROP_TX_RATE;
 }
 
 const char *vsw_port_name(const struct vsw_port *port)

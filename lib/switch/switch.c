@@ -315,6 +315,9 @@ int vsw_switch_set_port_ofport(struct vsw_switch *sw, const char *name,
 
 static void sw_port_free(struct vsw_port *p)
 {
+	free(p->police);
+	free(p->shape);
+	free(p->opts);
 	free(p->vlan);
 	free(p->trunks);
 	free(p);
@@ -335,10 +338,11 @@ int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
 			    char *err, size_t err_len)
 {
 	static const struct vsw_vlan_config none = {.mode = VSW_VLAN_NONE};
+	struct vsw_port_opt *prov = NULL;
 	struct sw_flood *old_fl = NULL;
 	struct sw_bridge *br;
 	struct vsw_port *p;
-	unsigned id, nr, nt, ofport;
+	unsigned id, nr, nt, ofport, n_prov;
 	int ret;
 
 	sw_err_clear(err, err_len);
@@ -392,7 +396,20 @@ int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
 	if (ret < 0)
 		goto fail_free;
 	p->vlan_cfg = none;
-	ret = ops->open(p, opts, n_opts, err, err_len);
+	/* the rate options are the switch's (rate.c), the rest the provider's */
+	ret = sw_rate_split(opts, n_opts, &p->rate_cfg, &prov, &n_prov, err,
+			    err_len);
+	if (ret == 0)
+		ret = sw_rate_build(&p->rate_cfg, &p->police, &p->shape);
+	if (ret == 0) {
+		p->opts = sw_opts_dup(prov, n_prov);
+		p->n_opts = n_prov;
+		if (p->opts == NULL)
+			ret = -ENOMEM;
+	}
+	if (ret < 0)
+		goto fail_free;
+	ret = ops->open(p, prov, n_prov, err, err_len);
 	if (ret < 0) {
 		if (err != NULL && err_len != 0 && err[0] == '\0')
 			sw_err(err, err_len, "port %s: open failed: %s", name,
@@ -423,6 +440,7 @@ int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
 		(void)sw_sync(sw);
 		sw_retire(sw, sw_free_fn, mine);
 		sw_retire(sw, sw_port_close_free, p);
+		free(prov);
 		return ret;
 	}
 	/*
@@ -431,6 +449,7 @@ int vsw_switch_add_port_ops(struct vsw_switch *sw, const char *bridge,
 	 * rxqs are polled once the lists are redone (lists_dirty).
 	 */
 	sw_retire(sw, sw_free_fn, old_fl);
+	free(prov);
 	sw_log(sw, VSW_LOG_INFO, "port %s (%s) added to %s, %u rxq %u txq",
 	       name, ops->type, br->name, nr, nt);
 	return 0;
@@ -438,11 +457,13 @@ fail_unpublish:
 	vsw_store_release(&sw->ports[id], NULL);
 	(void)sw_sync(sw);
 	sw_retire(sw, sw_port_close_free, p);
+	free(prov);
 	return ret;
 fail_close:
 	ops->close(p);
 fail_free:
 	sw_port_free(p);
+	free(prov);
 	return ret;
 }
 

@@ -54,6 +54,7 @@
 #include <vsw/switch.h>
 
 #include "spin.h"
+#include "tb.h"
 #include "vsw_atomic.h"
 #include "vsw_compiler.h"
 
@@ -97,6 +98,18 @@ struct sw_txq {
 
 struct sw_bridge;
 
+/* A rate limit of a port (rate.c): a token bucket behind its lock. */
+struct sw_rate {
+	uint32_t lock; /* sw_lock(), held for one burst's refill and takes */
+	struct sw_tb tb;
+} __attribute__((aligned(VSW_CACHE_LINE)));
+
+/* The rate options of a port, bits and bits/s; rates 0: off (rate.c). */
+struct sw_rate_cfg {
+	uint64_t in_rate, in_burst;
+	uint64_t out_rate, out_burst;
+};
+
 struct vsw_port {
 	/* read by data threads, written only before publication */
 	const struct vsw_port_ops *ops;
@@ -111,7 +124,13 @@ struct vsw_port {
 	struct sw_vlan *vlan; /* release / acquire */
 	/* capture.c: relaxed test per burst, then acquire (capture.c) */
 	struct vsw_capture *cap;
+	/* rate.c: relaxed test per burst, then acquire; NULL: no limit */
+	struct sw_rate *police; /* ingress */
+	struct sw_rate *shape;	/* egress */
 	/* control thread only */
+	struct vsw_port_opt *opts; /* what the provider runs with (rate.c) */
+	unsigned n_opts;
+	struct sw_rate_cfg rate_cfg;
 	unsigned n_rxq, n_txq;
 	struct vsw_vlan_config vlan_cfg;
 	uint16_t *trunks; /* copy of vlan_cfg.trunks */
@@ -352,6 +371,37 @@ int sw_flows_threads(struct vsw_switch *sw, unsigned n);
 /* One burst of rxq @rxq of @in, on @pmd's thread: forwarded and freed. */
 void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 		struct vsw_pkt **pkts, unsigned n);
+
+/* rate.c */
+/*
+ * Split opts into the rate options (into *cfg, validated) and the
+ * provider's (*prov, an allocation of pointers into opts: free it). 0,
+ * -EINVAL (with err), -ENOMEM.
+ */
+int sw_rate_split(const struct vsw_port_opt *opts, unsigned n,
+		  struct sw_rate_cfg *cfg, struct vsw_port_opt **prov,
+		  unsigned *n_prov, char *err, size_t err_len);
+/* A deep copy of o[0..n) in one allocation (free()), or NULL. */
+struct vsw_port_opt *sw_opts_dup(const struct vsw_port_opt *o, unsigned n);
+/* The buckets of cfg, full (NULL where off). 0 or -ENOMEM. */
+int sw_rate_build(const struct sw_rate_cfg *cfg, struct sw_rate **police,
+		  struct sw_rate **shape);
+/*
+ * Data thread, when in->police was seen non-NULL: drop (free, count) the
+ * frames of pkts[0..n) over the ingress rate; the rest are compacted to
+ * the front, their number returned.
+ */
+unsigned sw_police_burst(struct vsw_port *in, struct sw_rxq *rq,
+			 struct vsw_pkt **pkts, unsigned n);
+/*
+ * Data thread, when port->shape was seen non-NULL: the frames of
+ * pkts[0..n) within max-rate into ok[], their number returned, their
+ * bytes in *bytes (the caller counts the others as tx_rate).
+ */
+unsigned sw_shape_burst(struct vsw_port *port, struct vsw_pkt *const *pkts,
+			unsigned n, struct vsw_pkt **ok, uint64_t *bytes);
+/* Give back the tokens of frames taken by sw_shape_burst, not sent. */
+void sw_shape_refund(struct vsw_port *port, uint64_t bytes);
 
 /* capture.c */
 /*

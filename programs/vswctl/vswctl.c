@@ -123,9 +123,14 @@ usage:
 	return VSWCTL_USAGE;
 }
 
+/*
+ * PORT KEY=VALUE...: tag and trunks as themselves, every other key into
+ * "options" (KEY= removes the option: null).
+ */
 static int p_set_port(char **argv, int argc, json_t **out)
 {
 	json_t *p = json_pack("{s:s}", "port", argv[0]);
+	json_t *opts = NULL;
 	int i;
 
 	*out = NULL;
@@ -134,11 +139,21 @@ static int p_set_port(char **argv, int argc, json_t **out)
 
 		if (ctl_kv(argv[i], &k, &v, "set-port") != 0)
 			goto usage;
-		if (strcmp(k, "tag") != 0 && strcmp(k, "trunks") != 0) {
-			ctl_usage_err("set-port: unknown setting '%s' "
-				      "(known: tag, trunks)",
-				      k);
+		if (strcmp(k, "type") == 0) {
+			ctl_usage_err("set-port: the type of a port cannot "
+				      "change: del-port and add-port it");
 			goto usage;
+		}
+		if (strcmp(k, "tag") != 0 && strcmp(k, "trunks") != 0) {
+			if (opts == NULL)
+				opts = json_object();
+			if (json_object_get(opts, k) != NULL) {
+				ctl_usage_err("set-port: '%s' given twice", k);
+				goto usage;
+			}
+			json_object_set_new(opts, k,
+					    *v ? json_string(v) : json_null());
+			continue;
 		}
 		if (json_object_get(p, k) != NULL) {
 			ctl_usage_err("set-port: '%s' given twice", k);
@@ -163,9 +178,12 @@ static int p_set_port(char **argv, int argc, json_t **out)
 			json_object_set_new(p, k, json_string(v));
 		}
 	}
+	if (opts != NULL)
+		json_object_set_new(p, "options", opts);
 	*out = p;
 	return 0;
 usage:
+	json_decref(opts);
 	json_decref(p);
 	return VSWCTL_USAGE;
 }
@@ -779,7 +797,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "port.add", p_add_port, print_nothing },
 	{ "del-port", "BRIDGE PORT", 2, 2, "port.del", p_bridge_port,
 	  print_nothing },
-	{ "set-port", "PORT tag=N|tag=|trunks=N,M-O|trunks=", 2, 3,
+	{ "set-port", "PORT KEY=VALUE... (tag=N, trunks=N,M-O, an option of "
+	  "the port's type, ingress_policing_rate=KBPS, "
+	  "ingress_policing_burst=KB, max-rate=BPS, max-burst=BITS; KEY= "
+	  "clears)", 2, -1,
 	  "port.set", p_set_port, print_nothing },
 	{ "show", "", 0, 0, "show", p_none, print_show },
 	{ "dump-ports", "BRIDGE", 1, 1, "port.stats", p_bridge,

@@ -22,9 +22,17 @@ static const struct {
 	 "added."},
 	{"del-port", "Delete a port (it must be on BRIDGE)."},
 	{"set-port",
-	 "VLANs: tag=N an access port of VLAN N (1..4094); trunks=LIST a\n"
-	 "trunk of the VLANs in LIST (10,20,30-40); both: a trunk with native\n"
-	 "VLAN N, which must be in LIST; tag= and trunks= clear them."},
+	 "Change a port, live and stored, all or nothing. VLANs: tag=N an\n"
+	 "access port of VLAN N (1..4094); trunks=LIST a trunk of the VLANs in\n"
+	 "LIST (10,20,30-40); both: a trunk with native VLAN N, which must be\n"
+	 "in LIST; tag= and trunks= clear them. Options of the port's type\n"
+	 "(mtu= of tap and internal; rxq=, txq=, link= of dummy); an option\n"
+	 "that cannot change on a running port is refused, naming it.\n"
+	 "Rate limits, any type: ingress_policing_rate=KBPS (kbit/s, 1000\n"
+	 "bits; 0 off) and ingress_policing_burst=KB (kbit; 0: 8000) drop\n"
+	 "what the port receives over the rate; max-rate=BPS (bits/s; 0 off)\n"
+	 "and max-burst=BITS drop what it would send over it. KEY= removes\n"
+	 "an option."},
 	{"show", "Bridges, ports, options, VLANs and link state."},
 	{"list-br", "The bridges' names, one a line."},
 	{"list-ports", "The ports' names (of BRIDGE, or of all), one a line."},

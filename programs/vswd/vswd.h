@@ -161,6 +161,12 @@ void vswd_print_banner(struct vswd *d);
  */
 int vswd_port_open(struct vswd *d, const struct vsw_cfg_port *p, char *err,
 		   size_t len);
+/*
+ * The running port @p->name gets @p's options (set-port): all or nothing,
+ * 0 or -errno with @err set (vsw_switch_set_port_opts).
+ */
+int vswd_port_set_opts(struct vswd *d, const struct vsw_cfg_port *p,
+		       char *err, size_t len);
 /* The switch's VLAN settings of @p from the stored ones. */
 int vswd_port_set_vlan(struct vswd *d, const struct vsw_cfg_port *p,
 		       char *err, size_t len);

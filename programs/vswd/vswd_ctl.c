@@ -453,14 +453,120 @@ static int ctl_trunks_param(json_t *v, struct vsw_cfg_port *p,
 	return 0;
 }
 
+/*
+ * "options" of port.set: an object of KEY: "VALUE" (set) or KEY: null
+ * (remove), merged into @p's options.
+ */
+static int ctl_opts_param(json_t *v, struct vsw_cfg_port *p,
+			  struct vsw_rpc_err *e)
+{
+	const char *key;
+	unsigned int i;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "\"options\" must be an object of strings "
+				    "(or null to remove a key)");
+	json_object_foreach(v, key, val) {
+		const char *s = json_string_value(val);
+
+		if (!vsw_cfg_key_valid(key))
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "invalid option key '%.32s': use "
+					    "1..%d of a-z, 0-9, '_', '-'",
+					    key, VSW_CFG_KEY_MAX);
+		if (!json_is_null(val) &&
+		    (s == NULL || strlen(s) != json_string_length(val) ||
+		     !vsw_cfg_value_valid(s)))
+			return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+					    "option '%s' must be a string of at "
+					    "most %d printable characters, or "
+					    "null",
+					    key, VSW_CFG_VALUE_MAX);
+		for (i = 0; i < p->n_opts; i++)
+			if (strcmp(p->opts[i].key, key) == 0)
+				break;
+		if (json_is_null(val)) {
+			if (i < p->n_opts)
+				p->opts[i] = p->opts[--p->n_opts];
+			continue;
+		}
+		if (i == p->n_opts) {
+			if (p->n_opts == VSW_CFG_MAX_OPTS)
+				return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS,
+						    EINVAL,
+						    "too many options (at most "
+						    "%d)",
+						    VSW_CFG_MAX_OPTS);
+			strcpy(p->opts[p->n_opts++].key, key);
+		}
+		strcpy(p->opts[i].value, s);
+	}
+	return 0;
+}
+
+/* The rate options of a pending port's new set (vswd_port_set_opts's). */
+static int ctl_pending_opts(const struct vsw_cfg_port *p,
+			    struct vsw_rpc_err *e)
+{
+	struct vsw_port_opt o[VSW_CFG_MAX_OPTS];
+	char err[VSWD_ERR_MAX] = "";
+	unsigned int i;
+
+	for (i = 0; i < p->n_opts; i++) {
+		o[i].key = p->opts[i].key;
+		o[i].value = p->opts[i].value;
+	}
+	if (vsw_switch_port_opts_check(o, p->n_opts, err, sizeof(err)) < 0)
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "cannot set options of port '%s': %s",
+				    p->name, err);
+	return 0;
+}
+
+/* port.set's changes into the switch (not for a pending port). */
+static int ctl_port_apply(struct vswd *d, const struct vsw_cfg_port *old,
+			  const struct vsw_cfg_port *p, bool opts, bool vlan,
+			  struct vsw_rpc_err *e)
+{
+	char err[VSWD_ERR_MAX] = "";
+	int rc;
+
+	if (opts) {
+		rc = vswd_port_set_opts(d, p, err, sizeof(err));
+		if (rc < 0)
+			return vsw_rpc_fail(e, 0, -rc,
+					    "cannot set options of port '%s': "
+					    "%s",
+					    p->name, err);
+	}
+	if (vlan) {
+		rc = vswd_port_set_vlan(d, p, err, sizeof(err));
+		if (rc < 0) {
+			char why[VSWD_ERR_MAX];
+
+			if (opts)
+				vswd_port_set_opts(d, old, why, sizeof(why));
+			return vsw_rpc_fail(e, 0, -rc,
+					    "cannot set VLANs of port '%s': %s",
+					    p->name,
+					    err[0] ? err : strerror(-rc));
+		}
+	}
+	return 0;
+}
+
 static int m_port_set(void *opaque, json_t *params, json_t **result,
 		      struct vsw_rpc_err *e)
 {
-	static const char *const known[] = { "port", "tag", "trunks", NULL };
+	static const char *const known[] = { "port", "tag", "trunks",
+					     "options", NULL };
 	struct vswd *d = opaque;
 	struct vsw_cfg_port old, p;
 	struct vswd_pending *pend;
 	char err[VSWD_ERR_MAX] = "";
+	bool opts, vlan;
 	json_t *v;
 	int rc;
 
@@ -471,6 +577,12 @@ static int m_port_set(void *opaque, json_t *params, json_t **result,
 	if (rc < 0)
 		return rc;
 	p = old;
+	v = json_object_get(params, "options");
+	opts = v != NULL;
+	if (opts && (rc = ctl_opts_param(v, &p, e)) < 0)
+		return rc;
+	vlan = json_object_get(params, "tag") != NULL ||
+	       json_object_get(params, "trunks") != NULL;
 	v = json_object_get(params, "tag");
 	if (v != NULL && (rc = ctl_tag_param(v, &p, e)) < 0)
 		return rc;
@@ -483,31 +595,47 @@ static int m_port_set(void *opaque, json_t *params, json_t **result,
 				    "native VLAN %d (tag) is not in the trunks "
 				    "list: add it or clear the tag",
 				    p.tag);
+	if (!opts && !vlan)
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "nothing to set: give \"options\", "
+				    "\"tag\" or \"trunks\"");
 	pend = vswd_pending_find(d, p.name);
 	rc = vsw_cfg_begin(d->cfg);
-	if (rc == 0)
+	if (rc == 0 && vlan)
 		rc = vsw_cfg_port_set_vlan(d->cfg, &p);
+	if (rc == 0 && opts)
+		rc = vsw_cfg_port_set_opts(d->cfg, &p);
 	if (rc < 0)
 		return vswd_cfg_fail(d, e, rc);
+	/*
+	 * A pending port gets them when it opens: the rate options are
+	 * checked now, its type's when it opens (the open says if bad).
+	 */
+	if (pend != NULL && opts)
+		rc = ctl_pending_opts(&p, e);
+	if (rc < 0) {
+		vsw_cfg_rollback(d->cfg);
+		return rc;
+	}
 	if (pend == NULL) {
-		rc = vswd_port_set_vlan(d, &p, err, sizeof(err));
+		rc = ctl_port_apply(d, &old, &p, opts, vlan, e);
 		if (rc < 0) {
 			vsw_cfg_rollback(d->cfg);
-			return vsw_rpc_fail(e, 0, -rc,
-					    "cannot set VLANs of port '%s': %s",
-					    p.name,
-					    err[0] ? err : strerror(-rc));
+			return rc;
 		}
 	}
 	rc = vswd_commit(d, e);
 	if (rc < 0) {
-		if (pend == NULL)
+		if (pend == NULL && vlan)
 			vswd_port_set_vlan(d, &old, err, sizeof(err));
+		if (pend == NULL && opts)
+			vswd_port_set_opts(d, &old, err, sizeof(err));
 		return rc;
 	}
 	if (pend != NULL)
 		pend->port = p;
-	vswd_log(d, VSW_LOG_INFO, "port %s VLANs changed", p.name);
+	vswd_log(d, VSW_LOG_INFO, "port %s %s changed", p.name,
+		 opts ? (vlan ? "options and VLANs" : "options") : "VLANs");
 	return 0;
 }
 

@@ -116,8 +116,9 @@ static void met_qs(FILE *f, const char *name, const struct met_port *p, int q,
 		return;
 	}
 	/* the reasons of this direction only (see enum vsw_drop_reason) */
-	for (r = tx ? VSW_DROP_TX_FULL : 0;
-	     r < (tx ? VSW_DROP__COUNT : VSW_DROP_TX_FULL); r++) {
+	for (r = 0; r < VSW_DROP__COUNT; r++) {
+		if (vsw_drop_reason_tx(r) != tx)
+			continue;
 		met_port_labels(f, name, p, q, vsw_drop_reason_name(r));
 		fprintf(f, " %" PRIu64 "\n", st->drops[r]);
 	}

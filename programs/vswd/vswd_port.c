@@ -138,24 +138,54 @@ static int port_vhost_opts(struct vswd *d, const struct vsw_cfg_port *p,
 	return 0;
 }
 
+/* What the switch gets of @p's options: the stored ones and vswd's own. */
+struct port_opts {
+	struct vsw_port_opt o[VSW_CFG_MAX_OPTS + 2];
+	unsigned int n;
+	char mode[8], gid[12];
+};
+
+static int port_opts_of(struct vswd *d, const struct vsw_cfg_port *p,
+			struct port_opts *po, char *err, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_opts; i++) {
+		po->o[i].key = p->opts[i].key;
+		po->o[i].value = p->opts[i].value;
+	}
+	po->n = p->n_opts;
+	return port_vhost_opts(d, p, po->o, &po->n, po->mode, po->gid, err,
+			       len);
+}
+
+int vswd_port_set_opts(struct vswd *d, const struct vsw_cfg_port *p,
+		       char *err, size_t len)
+{
+	struct port_opts po;
+	int rc;
+
+	rc = port_opts_of(d, p, &po, err, len);
+	if (rc == 0)
+		rc = vsw_switch_set_port_opts(d->sw, p->name, po.o, po.n, err,
+					      len);
+	if (rc < 0 && err[0] == '\0')
+		snprintf(err, len, "%s", strerror(-rc));
+	return rc;
+}
+
 /* Open @p in the switch with its options and VLANs; all or nothing. */
 int vswd_port_open(struct vswd *d, const struct vsw_cfg_port *p, char *err,
 		   size_t len)
 {
-	struct vsw_port_opt opts[VSW_CFG_MAX_OPTS + 2];
-	char why[VSWD_ERR_MAX], mode[8], gid[12];
-	unsigned int i, n;
+	char why[VSWD_ERR_MAX];
+	struct port_opts po;
 	int rc;
 
-	for (i = 0; i < p->n_opts; i++) {
-		opts[i].key = p->opts[i].key;
-		opts[i].value = p->opts[i].value;
-	}
-	n = p->n_opts;
-	rc = port_vhost_opts(d, p, opts, &n, mode, gid, err, len);
+	rc = port_opts_of(d, p, &po, err, len);
 	if (rc < 0)
 		return rc;
-	rc = vsw_switch_add_port(d->sw, p->bridge, p->name, p->type, opts, n,
+	rc = vsw_switch_add_port(d->sw, p->bridge, p->name, p->type, po.o, po.n,
 				 err, len);
 	if (rc < 0) {
 		if (err[0] == '\0')

@@ -74,36 +74,11 @@ def frame(proto, dport, seq):
     return BCAST + MAC_A + b"\x08\x00" + ip + l4
 
 
-class Daemon:
-    def __init__(self):
-        self.log = open(os.path.join(TMP, "vswd.log"), "a")
-        self.p = subprocess.Popen(
-            [VSWD, "--db", os.path.join(TMP, "conf.db"), "--ctl", CTL,
-             "--run-dir", os.path.join(TMP, "run"), "--log-level", "debug"],
-            stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.p.poll() is not None:
-                raise RuntimeError("vswd exited with %d" % self.p.returncode)
-            if ctl("version").returncode == 0:
-                return
-            time.sleep(0.05)
-        raise RuntimeError("vswd did not answer in time")
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        rc = self.p.wait(timeout=30)
-        self.log.close()
-        return rc
+def Daemon():
+    return vswtest.Daemon(VSWD, VSWCTL, TMP)
 
 
-def veth(name):
-    for c in ("ip link add %s type veth peer name %sp" % (name, name),
-              "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1" % name,
-              "sysctl -qw net.ipv6.conf.%sp.disable_ipv6=1" % name,
-              "ip link set %s up" % name, "ip link set %sp up" % name):
-        if sh(c) != 0:
-            raise RuntimeError("failed: " + c)
+veth = vswtest.veth
 
 
 def raw(ifname):
@@ -474,6 +449,11 @@ def test_completion():
           {"in", "out", "both"}, "capture --direction values")
     check(complete(["set-log-level", "sw"]) == {"switch"},
           "set-log-level modules")
+    check(complete(["set-port", "p"]) >= {"pa", "pb", "pc"},
+          "set-port completes a port")
+    check(complete(["set-port", "pa", "ingress_p"]) ==
+          {"ingress_policing_rate=", "ingress_policing_burst="},
+          "set-port completes its keys")
 
 
 def test_offload_note():

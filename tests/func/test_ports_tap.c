@@ -466,6 +466,46 @@ static void test_tap_gone(void **state)
 	vsw_pkt_pool_destroy(pool);
 }
 
+/*
+ * reconfigure (set-port) of the port opened with @cur (ifname vswtmtu0,
+ * mtu 9000): the mtu changes live; a bad mtu, an unknown key and a new
+ * ifname are refused, the mtu staying as it was.
+ */
+static void test_tap_reconfigure(struct vsw_port *port,
+				 const struct vsw_port_opt *cur)
+{
+	struct vsw_port_opt m1500[] = {{"ifname", "vswtmtu0"}, {"mtu", "1500"}};
+	struct vsw_port_opt m10[] = {{"ifname", "vswtmtu0"}, {"mtu", "10"}};
+	struct vsw_port_opt big[] = {{"ifname", "vswtmtu0"}, {"mtu", "65535"}};
+	struct vsw_port_opt other[] = {{"ifname", "vswtmtu1"}, {"mtu", "1400"}};
+	struct vsw_port_opt unk[] = {{"ifname", "vswtmtu0"}, {"colour", "1"}};
+	char err[256];
+
+	assert_int_equal(vsw_port_tap_ops.reconfigure(port, cur, 2, m1500, 2,
+						      err, sizeof(err)),
+			 0);
+	assert_int_equal(sysfs_num("vswtmtu0", "mtu"), 1500);
+	assert_int_equal(vsw_port_tap_ops.reconfigure(port, m1500, 2, m10, 2,
+						      err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "68..65535"));
+	assert_int_equal(vsw_port_tap_ops.reconfigure(port, m1500, 2, other, 2,
+						      err, sizeof(err)),
+			 -EOPNOTSUPP);
+	assert_non_null(strstr(err, "option ifname of type tap cannot change"));
+	assert_int_equal(vsw_port_tap_ops.reconfigure(port, m1500, 2, unk, 2,
+						      err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "'colour'"));
+	assert_int_equal(sysfs_num("vswtmtu0", "mtu"), 1500);
+	/* the kernel's limit for a TAP: refused by SIOCSIFMTU or taken */
+	if (vsw_port_tap_ops.reconfigure(port, m1500, 2, big, 2, err,
+					 sizeof(err)) < 0)
+		assert_int_equal(sysfs_num("vswtmtu0", "mtu"), 1500);
+	else
+		assert_int_equal(sysfs_num("vswtmtu0", "mtu"), 65535);
+}
+
 /* Options: unknown keys, bad values, mtu applied; closing removes it. */
 static void test_tap_options(void **state)
 {
@@ -497,6 +537,7 @@ static void test_tap_options(void **state)
 			    &ret);
 	assert_non_null(port);
 	assert_int_equal(sysfs_num("vswtmtu0", "mtu"), 9000);
+	test_tap_reconfigure(port, mtu);
 	th_port_close(port);
 	assert_int_equal(sysfs_num("vswtmtu0", "mtu"), -1);
 }

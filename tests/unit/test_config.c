@@ -235,6 +235,32 @@ static void test_transactions(void **state)
 	assert_true(vsw_cfg_vlan_test(&q.trunks, 100));
 	assert_int_equal(vsw_cfg_vlans_count(&q.trunks), 1);
 
+	/* Options replaced (set-port): all of them, checked, in a txn. */
+	q = p;
+	tc_opt(&q, "max-rate", "1000");
+	assert_int_equal(vsw_cfg_port_set_opts(cfg, &q), -EINVAL); /* txn */
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	strcpy(q.name, "nope");
+	assert_int_equal(vsw_cfg_port_set_opts(cfg, &q), -ENOENT);
+	strcpy(q.name, "p0");
+	tc_opt(&q, "rxq", "9"); /* given twice */
+	assert_int_equal(vsw_cfg_port_set_opts(cfg, &q), -EINVAL);
+	q.n_opts = 2;
+	assert_int_equal(vsw_cfg_port_set_opts(cfg, &q), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	assert_int_equal(vsw_cfg_port_get(cfg, "p0", &q), 0);
+	assert_int_equal(q.n_opts, 2);
+	assert_string_equal(vsw_cfg_port_opt(&q, "max-rate"), "1000");
+	assert_string_equal(vsw_cfg_port_opt(&q, "rxq"), "2");
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	q.n_opts = 0;
+	tc_opt(&q, "rxq", "2");
+	assert_int_equal(vsw_cfg_port_set_opts(cfg, &q), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	assert_int_equal(vsw_cfg_port_get(cfg, "p0", &q), 0);
+	assert_int_equal(q.n_opts, 1);
+	assert_null(vsw_cfg_port_opt(&q, "max-rate"));
+
 	assert_int_equal(vsw_cfg_begin(cfg), 0);
 	assert_int_equal(vsw_cfg_bridge_del(cfg, "br0"), 0);
 	assert_int_equal(vsw_cfg_bridge_del(cfg, "br0"), -ENOENT);
