@@ -21,6 +21,10 @@
  * the flow-table path instead: e.g. --flow "priority=10,udp,actions=flood".
  * --capture captures port sb0 in both directions (vsw_capture_start, a
  * 64 MiB ring, drained at the end): the cost of a running capture.
+ * --mirror adds a third port sb2 (a sink: it receives nothing) and a
+ * mirror of what sb0 receives to it (select-src-port=sb0
+ * output-port=sb2): the cost of a running mirror, one copy per frame of
+ * sb0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -57,7 +61,7 @@ struct sb_ctx {
 	uint64_t count;
 	unsigned burst;
 	uint32_t go; /* main writes, data thread reads (atomic) */
-	struct sb_port port[2];
+	struct sb_port port[3]; /* [2]: the --mirror sink */
 };
 
 static void sb_mac(uint8_t *m, unsigned id)
@@ -110,13 +114,15 @@ static int sb_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 		else if (strcmp(opts[i].key, "id") == 0)
 			id = (unsigned)strtoul(opts[i].value, NULL, 10);
 	}
-	if (ctx == NULL || id > 1) {
+	if (ctx == NULL || id > 2) {
 		snprintf(err, err_len, "swbench: bad options");
 		return -EINVAL;
 	}
 	p = &ctx->port[id];
 	p->ctx = ctx;
 	p->id = id;
+	if (id == 2)
+		p->produced = ctx->count; /* the sink: never receives */
 	sb_mac(p->frame, id ^ 1);
 	sb_mac(p->frame + 6, id);
 	sb_ipv4_udp(p->frame, id);
@@ -264,6 +270,7 @@ int main(int argc, char **argv)
 		{"burst", required_argument, NULL, 'b'},
 		{"flow", required_argument, NULL, 'f'},
 		{"capture", no_argument, NULL, 'C'},
+		{"mirror", no_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	struct vsw_switch_config cfg = {
@@ -277,12 +284,12 @@ int main(int argc, char **argv)
 	char err[256], ptr[32], name[8];
 	const char *flow = NULL;
 	struct vsw_capture *cap = NULL;
-	bool capture = false;
+	bool capture = false, mirror = false;
 	uint64_t one = 1, got;
 	unsigned i;
 	int c, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "c:b:f:C", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:b:f:CM", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			ctx.count = strtoull(optarg, NULL, 10);
@@ -296,10 +303,13 @@ int main(int argc, char **argv)
 		case 'C':
 			capture = true;
 			break;
+		case 'M':
+			mirror = true;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: %s [--count N] [--burst B] "
-				"[--flow RULE] [--capture]\n",
+				"[--flow RULE] [--capture] [--mirror]\n",
 				argv[0]);
 			return 2;
 		}
@@ -315,10 +325,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(ptr, sizeof(ptr), "%" PRIxPTR, (uintptr_t)&ctx);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < (mirror ? 3u : 2u); i++) {
+		static const char *const ids[] = {"0", "1", "2"};
 		struct vsw_port_opt o[2] = {{"ctx", ptr}, {"id", NULL}};
 
-		o[1].value = i ? "1" : "0";
+		o[1].value = ids[i];
 		snprintf(name, sizeof(name), "sb%u", i);
 		if (vsw_switch_add_port_ops(sw, "br0", name, &sb_ops, o, 2, err,
 					    sizeof(err)) < 0) {
@@ -328,6 +339,16 @@ int main(int argc, char **argv)
 	}
 	if (flow != NULL && sb_flow(sw, flow) < 0)
 		goto out;
+	if (mirror) {
+		static const char *const src[] = {"sb0"};
+		struct vsw_mirror_config m = {.name = "m", .src = src,
+					      .n_src = 1, .output_port = "sb2"};
+
+		if (vsw_switch_mirror_add(sw, "br0", &m, err, sizeof(err)) < 0) {
+			fprintf(stderr, "swbench: %s\n", err);
+			goto out;
+		}
+	}
 	if (capture && vsw_capture_start(sw, "sb0",
 					 VSW_CAPTURE_IN | VSW_CAPTURE_OUT,
 					 64u << 20, 0, &cap, err,
@@ -356,6 +377,9 @@ int main(int argc, char **argv)
 		       st.packets ? (double)st.busy_cycles / st.packets : 0.0,
 		       st.sleeps);
 	ret = got == 2 * ctx.count ? 0 : 1;
+	if (mirror)
+		printf("mirrored %" PRIu64 "\n",
+		       __atomic_load_n(&ctx.port[2].sent, __ATOMIC_RELAXED));
 	if (cap != NULL) {
 		struct vsw_capture_rec r;
 		uint8_t f[SB_FRAME];

@@ -74,36 +74,11 @@ def frame(proto, dport, seq):
     return BCAST + MAC_A + b"\x08\x00" + ip + l4
 
 
-class Daemon:
-    def __init__(self):
-        self.log = open(os.path.join(TMP, "vswd.log"), "a")
-        self.p = subprocess.Popen(
-            [VSWD, "--db", os.path.join(TMP, "conf.db"), "--ctl", CTL,
-             "--run-dir", os.path.join(TMP, "run"), "--log-level", "debug"],
-            stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.p.poll() is not None:
-                raise RuntimeError("vswd exited with %d" % self.p.returncode)
-            if ctl("version").returncode == 0:
-                return
-            time.sleep(0.05)
-        raise RuntimeError("vswd did not answer in time")
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        rc = self.p.wait(timeout=30)
-        self.log.close()
-        return rc
+def Daemon():
+    return vswtest.Daemon(VSWD, VSWCTL, TMP, CTL)
 
 
-def veth(name):
-    for c in ("ip link add %s type veth peer name %sp" % (name, name),
-              "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1" % name,
-              "sysctl -qw net.ipv6.conf.%sp.disable_ipv6=1" % name,
-              "ip link set %s up" % name, "ip link set %sp up" % name):
-        if sh(c) != 0:
-            raise RuntimeError("failed: " + c)
+veth = vswtest.veth
 
 
 def raw(ifname):
@@ -437,25 +412,8 @@ def test_metrics(snd):
           "the control socket's counters")
 
 
-COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                          "..", "..", "dist", "vswctl.bash-completion")
-
-
 def complete(words):
-    """What dist/vswctl.bash-completion offers after the words (the last
-    one being completed) of a vswctl command line."""
-    line = ["vswctl", "--ctl", CTL] + words
-    script = ('. "%s"; COMP_WORDS=(%s); COMP_CWORD=%d; _vswctl; '
-              'printf "%%s\\n" "${COMPREPLY[@]}"' %
-              (COMPLETION, " ".join("'%s'" % w for w in line),
-               len(line) - 1))
-    env = dict(os.environ,
-               PATH=os.path.dirname(os.path.abspath(VSWCTL)) + ":" +
-               os.environ.get("PATH", ""))
-    p = subprocess.run(["bash", "-c", script], capture_output=True,
-                       text=True, env=env, timeout=30)
-    check(p.returncode == 0, "completion of %r: %s" % (words, p.stderr))
-    return set(p.stdout.split())
+    return vswtest.complete(VSWCTL, CTL, words)
 
 
 def test_completion():

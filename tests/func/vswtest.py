@@ -9,7 +9,10 @@
 """
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 
 passed = 0
 failed = 0
@@ -48,3 +51,68 @@ def own_netns(tmp=None):
     os.execvp("unshare", ["unshare", "--net", "--mount", "sh", "-c",
                           'mount -t sysfs none /sys && exec "$0" "$@"',
                           sys.executable] + sys.argv)
+
+
+COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "..", "..", "dist", "vswctl.bash-completion")
+
+
+def complete(vswctl, ctl, words):
+    """What dist/vswctl.bash-completion offers after the words (the last
+    one being completed) of a vswctl command line, with the vswctl binary
+    @vswctl first in PATH and --ctl @ctl."""
+    line = ["vswctl", "--ctl", ctl] + words
+    script = ('. "%s"; COMP_WORDS=(%s); COMP_CWORD=%d; _vswctl; '
+              'printf "%%s\\n" "${COMPREPLY[@]}"' %
+              (COMPLETION, " ".join("'%s'" % w for w in line),
+               len(line) - 1))
+    env = dict(os.environ,
+               PATH=os.path.dirname(os.path.abspath(vswctl)) + ":" +
+               os.environ.get("PATH", ""))
+    p = subprocess.run(["bash", "-c", script], capture_output=True,
+                       text=True, env=env, timeout=30)
+    check(p.returncode == 0, "completion of %r: %s" % (words, p.stderr))
+    return set(p.stdout.split())
+
+
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, capture_output=True,
+                          text=True).returncode
+
+
+def veth(name):
+    """A veth pair NAME / NAMEp, both up, without IPv6 (no stray frames)."""
+    for c in ("ip link add %s type veth peer name %sp" % (name, name),
+              "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1" % name,
+              "sysctl -qw net.ipv6.conf.%sp.disable_ipv6=1" % name,
+              "ip link set %s up" % name, "ip link set %sp up" % name):
+        if sh(c) != 0:
+            raise RuntimeError("failed: " + c)
+
+
+class Daemon:
+    """vswd on @tmp's conf.db, run dir and control socket @ctl (debug log
+    into tmp/vswd.log), once it answers `vswctl version`."""
+
+    def __init__(self, vswd, vswctl, tmp, ctl):
+        self.log = open(os.path.join(tmp, "vswd.log"), "a")
+        self.p = subprocess.Popen(
+            [vswd, "--db", os.path.join(tmp, "conf.db"), "--ctl", ctl,
+             "--run-dir", os.path.join(tmp, "run"), "--log-level", "debug"],
+            stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.p.poll() is not None:
+                raise RuntimeError("vswd exited with %d" % self.p.returncode)
+            if subprocess.run([vswctl, "--ctl", ctl, "--timeout", "20",
+                               "version"], capture_output=True,
+                              timeout=60).returncode == 0:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("vswd did not answer in time")
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        rc = self.p.wait(timeout=30)
+        self.log.close()
+        return rc
