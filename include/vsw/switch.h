@@ -495,9 +495,10 @@ void vsw_capture_stop(struct vsw_capture *cap);
  *
  * Cost: a bridge without mirrors pays one pointer test per received burst
  * (in the port set the burst already reads). With mirrors: a mask per frame
- * and per output group, a copy per selected frame and mirror from the
- * thread's pool, one send per output port per burst; copies that cannot
- * be made or sent are the mirror's drops. Frames a flow sends action by
+ * and per output group; per selected frame and mirror the frame itself if
+ * its tag state suits the output, else a copy from the thread's pool; one
+ * send per output port per burst. Copies that cannot be made or sent are
+ * the mirror's drops. Frames a flow sends action by
  * action (an edit after an output) are selected by source port only.
  */
 #define VSW_MIRROR_MAX 32 /* mirrors per bridge */

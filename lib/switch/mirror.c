@@ -17,10 +17,12 @@
  * Data side (sw_mirror_burst, once per burst, before the outputs are
  * flushed): a mask of mirrors per frame (the in port's select-src mask,
  * or-ed with the select-dst mask of each output group the frame is in,
- * filtered by each mirror's VLAN set), then per selected mirror one copy
- * per frame from the thread's pool, the 802.1Q tag written as the output
- * wants it during the copy, and one send per output port. No lock (but a
- * shared txq's), no system call, no allocation beyond the pool.
+ * filtered by each mirror's VLAN set), then per selected mirror each
+ * frame as the output wants it: the frame itself when its tag state is
+ * right already (ports copy what they send, as a flood does), else a copy
+ * from the thread's pool with the 802.1Q tag written during the copy; and
+ * one send per output port. No lock (but a shared txq's), no system call,
+ * no allocation beyond the pool.
  *
  * Counters: per mirror, one cache line per data thread (single writer,
  * relaxed stores), summed by the control thread.
@@ -175,39 +177,62 @@ static struct vsw_pkt *sw_mirror_copy(struct vsw_pkt_pool *pool,
 	return c;
 }
 
-/* Send copies[0..k) of bytes to port; the taken ones counted on ctr. */
+/* Send frames[0..k) of bytes to port; the taken ones counted on ctr. */
 static void sw_mirror_send(struct sw_pmd *pmd, struct vsw_port *port,
-			   struct vsw_pkt *const *copies, unsigned k,
+			   struct vsw_pkt *const *frames, unsigned k,
 			   uint64_t bytes, struct sw_mirror_ctr *ctr)
 {
 	unsigned took, i;
 
 	if (k == 0)
 		return;
-	took = sw_tx_n(pmd, port, copies, k, bytes, -1);
+	took = sw_tx_n(pmd, port, frames, k, bytes, -1);
 	if (took < k)
 		for (bytes = 0, i = 0; i < took; i++)
-			bytes += copies[i]->len;
+			bytes += frames[i]->len;
 	vsw_ctr_add(&ctr->packets, took);
 	vsw_ctr_add(&ctr->bytes, bytes);
 	if (took < k)
 		vsw_ctr_add(&ctr->drops, k - took);
 }
 
-/* Copies of the frames of sel with bit, tagged per `tagged`. */
-static unsigned sw_mirror_copies(struct sw_pmd *pmd,
-				 struct vsw_pkt *const *pkts, unsigned n,
-				 const uint32_t *sel, uint32_t bit,
-				 const uint16_t *vlans, int fixed_vid,
-				 const struct sw_vlan *ov,
-				 struct vsw_pkt **copies, uint64_t *bytes,
-				 unsigned *fail)
-{
-	unsigned i, k = 0;
+/* What one output of a mirror sends for a burst. */
+struct sw_mirror_out {
+	struct vsw_pkt *p[VSW_PORT_BURST];   /* sent: the frame or a copy */
+	struct vsw_pkt *own[VSW_PORT_BURST]; /* the copy, NULL: the frame */
+	unsigned k;
+	unsigned copies; /* non-NULL entries of own */
+	uint64_t bytes;
+};
 
-	*bytes = 0;
+/* Free the copies o made. */
+static void sw_mirror_out_free(struct sw_mirror_out *o)
+{
+	if (o->copies != 0)
+		vsw_pkt_free_burst(o->own, o->k);
+}
+
+/*
+ * The frames of sel with bit, each tagged with vid (fixed_vid, or for an
+ * output port ov its egress rule for the frame's VLAN), or untagged
+ * (vid < 0): the frame itself where it is so already (ports copy what
+ * they send, so one packet goes to several), else a copy.
+ */
+static void sw_mirror_frames(struct sw_pmd *pmd, struct vsw_pkt *const *pkts,
+			     unsigned n, const uint32_t *sel, uint32_t bit,
+			     const uint16_t *vlans, int fixed_vid,
+			     const struct sw_vlan *ov, struct sw_mirror_out *o,
+			     unsigned *fail)
+{
+	unsigned i;
+
+	o->k = 0;
+	o->copies = 0;
+	o->bytes = 0;
 	for (i = 0; i < n; i++) {
-		struct vsw_pkt *c;
+		struct vsw_pkt *c = NULL, *f = pkts[i];
+		const uint8_t *d = vsw_pkt_data(f);
+		bool had = f->len >= 18 && d[12] == 0x81 && d[13] == 0x00;
 		int vid = fixed_vid;
 
 		if (!(sel[i] & bit))
@@ -218,15 +243,21 @@ static unsigned sw_mirror_copies(struct sw_pmd *pmd,
 					      vlans[i] != ov->native
 				      ? vlans[i]
 				      : -1;
-		c = sw_mirror_copy(pmd->pool, pkts[i], vid);
-		if (vsw_unlikely(c == NULL)) {
-			(*fail)++;
-			continue;
+		if (vid >= 0 ? !had || (((unsigned)d[14] << 8 | d[15]) &
+					0xfffu) != (unsigned)vid
+			     : had) {
+			c = sw_mirror_copy(pmd->pool, f, vid);
+			if (vsw_unlikely(c == NULL)) {
+				(*fail)++;
+				continue;
+			}
+			f = c;
+			o->copies++;
 		}
-		*bytes += c->len;
-		copies[k++] = c;
+		o->bytes += f->len;
+		o->own[o->k] = c;
+		o->p[o->k++] = f;
 	}
-	return k;
 }
 
 /* Mirror e: the frames of sel with bit, to its port or its VLAN. */
@@ -237,19 +268,18 @@ static void sw_mirror_one(struct sw_pmd *pmd, const struct sw_flood *fl,
 			  const uint32_t *sel, const uint16_t *vlans)
 {
 	struct sw_mirror_ctr *ctr = &e->m->ctr[pmd->idx];
-	struct vsw_pkt *tagged[VSW_PORT_BURST], *plain[VSW_PORT_BURST];
-	unsigned kt = 0, kp = 0, fail = 0, j, ports = 0;
-	uint64_t bt = 0, bp = 0, frames = 0;
-	bool want_t = false, want_p = false;
+	struct sw_mirror_out t = {.k = 0, .copies = 0}, u = t;
+	unsigned fail = 0, j, ports = 0;
+	bool want_t = false, want_u = false;
 
 	if (e->out != NULL) {
 		/* Acquire pairs with the release store in switch.c. */
 		const struct sw_vlan *ov = vsw_load_acquire(&e->out->vlan);
 
-		kt = sw_mirror_copies(pmd, pkts, n, sel, bit, vlans, -1, ov,
-				      tagged, &bt, &fail);
-		sw_mirror_send(pmd, e->out, tagged, kt, bt, ctr);
-		vsw_pkt_free_burst(tagged, kt);
+		sw_mirror_frames(pmd, pkts, n, sel, bit, vlans, -1, ov, &t,
+				 &fail);
+		sw_mirror_send(pmd, e->out, t.p, t.k, t.bytes, ctr);
+		sw_mirror_out_free(&t);
 		if (fail != 0)
 			vsw_ctr_add(&ctr->drops, fail);
 		return;
@@ -257,48 +287,51 @@ static void sw_mirror_one(struct sw_pmd *pmd, const struct sw_flood *fl,
 	/* output VLAN: which ports carry it, and how */
 	for (j = 0; j < fl->n; j++) {
 		const struct vsw_port *p = fl->ports[j];
-		int t;
+		int tg;
 
 		if (p == in)
 			continue;
 		/* Acquire pairs with the release store in switch.c. */
-		t = vlan_out(vsw_load_acquire(&p->vlan), e->out_vlan);
-		want_t |= t > 0;
-		want_p |= t == 0;
+		tg = vlan_out(vsw_load_acquire(&p->vlan), e->out_vlan);
+		want_t |= tg > 0;
+		want_u |= tg == 0;
 	}
 	if (want_t)
-		kt = sw_mirror_copies(pmd, pkts, n, sel, bit, vlans,
-				      e->out_vlan, NULL, tagged, &bt, &fail);
-	if (want_p)
-		kp = sw_mirror_copies(pmd, pkts, n, sel, bit, vlans, -1, NULL,
-				      plain, &bp, &fail);
+		sw_mirror_frames(pmd, pkts, n, sel, bit, vlans, e->out_vlan,
+				 NULL, &t, &fail);
+	if (want_u)
+		sw_mirror_frames(pmd, pkts, n, sel, bit, vlans, -1, NULL, &u,
+				 &fail);
 	for (j = 0; j < fl->n; j++) {
 		struct vsw_port *p = fl->ports[j];
-		int t;
+		const struct sw_mirror_out *o;
+		int tg;
 
 		if (p == in)
 			continue;
-		t = vlan_out(vsw_load_acquire(&p->vlan), e->out_vlan);
-		if (t < 0)
+		tg = vlan_out(vsw_load_acquire(&p->vlan), e->out_vlan);
+		if (tg < 0)
 			continue;
+		o = tg > 0 ? &t : &u;
 		/* per port drops are the port's tx drops */
-		(void)sw_tx_n(pmd, p, t > 0 ? tagged : plain, t > 0 ? kt : kp,
-			      t > 0 ? bt : bp, -1);
+		if (o->k != 0)
+			(void)sw_tx_n(pmd, p, o->p, o->k, o->bytes, -1);
 		ports++;
 	}
-	/* a frame is mirrored once, whatever the number of ports */
-	frames = kt > kp ? kt : kp;
 	if (ports == 0) {
 		for (j = 0; j < n; j++)
 			fail += (sel[j] & bit) != 0;
 	} else {
-		vsw_ctr_add(&ctr->packets, frames);
-		vsw_ctr_add(&ctr->bytes, kt >= kp ? bt : bp);
+		/* a frame is mirrored once, whatever the number of ports */
+		const struct sw_mirror_out *o = t.k >= u.k ? &t : &u;
+
+		vsw_ctr_add(&ctr->packets, o->k);
+		vsw_ctr_add(&ctr->bytes, o->bytes);
 	}
 	if (fail != 0)
 		vsw_ctr_add(&ctr->drops, fail);
-	vsw_pkt_free_burst(tagged, kt);
-	vsw_pkt_free_burst(plain, kp);
+	sw_mirror_out_free(&t);
+	sw_mirror_out_free(&u);
 }
 
 void sw_mirror_burst(struct sw_pmd *pmd, const struct sw_flood *fl,
