@@ -172,6 +172,13 @@ def test_src(peers):
           "select-src-port: pa" in out and "output-port: pm" in out and
           "packets=1 bytes=%d drops=0" % len(fa) in out,
           "list-mirrors text: %r" % out)
+    met = ok("metrics").stdout
+    check('vsw_mirror_packets_total{bridge="br1",mirror="m1"} 1\n' in met
+          and 'vsw_mirror_bytes_total{bridge="br1",mirror="m1"} %d\n' %
+          len(fa) in met and
+          'vsw_mirror_active{bridge="br1",mirror="m1"} 1\n' in met and
+          "# TYPE vsw_mirror_drops_total counter" in met,
+          "metrics of m1")
     ok("del-mirror", "br1", "m1")
     got = exchange(peers, [("pb", fb)])
     check((None, nb) in got["pm"], "after del-mirror pm is a port again")
