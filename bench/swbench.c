@@ -341,10 +341,13 @@ int main(int argc, char **argv)
 		goto out;
 	if (mirror) {
 		static const char *const src[] = {"sb0"};
-		struct vsw_mirror_config m = {.name = "m", .src = src,
-					      .n_src = 1, .output_port = "sb2"};
+		struct vsw_mirror_config m = {.name = "m",
+					      .src = src,
+					      .n_src = 1,
+					      .output_port = "sb2"};
 
-		if (vsw_switch_mirror_add(sw, "br0", &m, err, sizeof(err)) < 0) {
+		if (vsw_switch_mirror_add(sw, "br0", &m, err, sizeof(err)) <
+		    0) {
 			fprintf(stderr, "swbench: %s\n", err);
 			goto out;
 		}

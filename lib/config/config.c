@@ -703,14 +703,15 @@ static int cfg_mirror_key(struct vsw_cfg *cfg, const char *bridge,
 {
 	int rc = cfg_need_txn(cfg);
 
-	if (rc == 0 && (!vsw_cfg_name_valid(name) ||
-			!vsw_cfg_name_valid(bridge)))
+	if (rc == 0 &&
+	    (!vsw_cfg_name_valid(name) || !vsw_cfg_name_valid(bridge)))
 		return cfg_fail(cfg, -EINVAL, "invalid mirror name '%s'", name);
 	if (rc == 0)
 		rc = vsw_cfg_bridge_exists(cfg, bridge);
 	if (rc <= 0)
-		return rc < 0 ? rc :
-				cfg_fail(cfg, -ENOENT, "no bridge '%s'", bridge);
+		return rc < 0 ? rc
+			      : cfg_fail(cfg, -ENOENT, "no bridge '%s'",
+					 bridge);
 	snprintf(key, len, "mirror:%s:%s", bridge, name);
 	return 0;
 }

@@ -201,8 +201,8 @@ static inline void sw_out_add(struct sw_pmd *pmd, struct vsw_port *port,
 
 /* See switch_priv.h. */
 unsigned sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
-		    struct vsw_pkt *const *pkts, unsigned n, uint64_t bytes,
-		    int reason)
+		 struct vsw_pkt *const *pkts, unsigned n, uint64_t bytes,
+		 int reason)
 {
 	uint32_t info = vsw_load_relaxed(&port->txq_info);
 	unsigned nq = info & SW_TXQ_NMASK;
@@ -750,8 +750,7 @@ void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 	/* Acquire pairs with the release stores in switch.c publishing them. */
 	vin = vsw_load_acquire(&in->vlan);
 	fl = vsw_load_acquire(&br->flood);
-	if (vsw_unlikely(fl->mir != NULL) &&
-	    sw_mset_is_out(fl->mir, in->id)) {
+	if (vsw_unlikely(fl->mir != NULL) && sw_mset_is_out(fl->mir, in->id)) {
 		sw_drop_mirror_out(rq, pkts, n);
 		return;
 	}

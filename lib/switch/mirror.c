@@ -66,7 +66,7 @@ struct sw_mset_ent {
 /* The mirrors of a bridge for one port set (immutable once published). */
 struct sw_mset {
 	unsigned n;
-	uint32_t vlan_limited; /* mirrors with a VLAN set */
+	uint32_t vlan_limited;			/* mirrors with a VLAN set */
 	uint32_t src[VSW_SWITCH_MAX_PORTS + 1]; /* by port id: mirror bits */
 	uint32_t dst[VSW_SWITCH_MAX_PORTS + 1];
 	uint8_t is_out[VSW_SWITCH_MAX_PORTS + 1];
@@ -119,7 +119,8 @@ unsigned sw_mset_build(struct vsw_switch *sw, struct sw_bridge *br,
 		e->out_vlan = m->out_vlan;
 		e->all_vlans = m->n_vlans == 0;
 		for (i = 0; i < m->n_vlans; i++)
-			e->vlans[m->vlans[i] >> 6] |= 1ull << (m->vlans[i] & 63);
+			e->vlans[m->vlans[i] >> 6] |= 1ull
+						      << (m->vlans[i] & 63);
 		if (!e->all_vlans)
 			ms->vlan_limited |= bit;
 		if (p != NULL)
@@ -363,7 +364,8 @@ void sw_mirror_burst(struct sw_pmd *pmd, const struct sw_flood *fl,
 		while (lim != 0) {
 			m = (unsigned)__builtin_ctz(lim);
 			lim &= lim - 1;
-			if (!((ms->e[m].vlans[vlans[i] >> 6] >> (vlans[i] & 63)) &
+			if (!((ms->e[m].vlans[vlans[i] >> 6] >>
+			       (vlans[i] & 63)) &
 			      1))
 				sel[i] &= ~(1u << m);
 		}
@@ -400,8 +402,8 @@ void sw_mirrors_free(struct sw_bridge *br)
 	br->n_mirrors = 0;
 }
 
-static struct sw_mirror *sw_mirror_find(struct sw_bridge *br,
-					const char *name, struct sw_mirror ***pp)
+static struct sw_mirror *sw_mirror_find(struct sw_bridge *br, const char *name,
+					struct sw_mirror ***pp)
 {
 	struct sw_mirror **p;
 
@@ -450,9 +452,10 @@ static int sw_mirror_check(const struct vsw_mirror_config *c, char *err,
 		sw_err(err, err_len, "invalid mirror name");
 		return -EINVAL;
 	}
-	if (c->n_src > VSW_SWITCH_MAX_PORTS || c->n_dst > VSW_SWITCH_MAX_PORTS ||
-	    c->n_vlans > SW_VLAN_MAX || (c->n_src && c->src == NULL) ||
-	    (c->n_dst && c->dst == NULL) || (c->n_vlans && c->vlans == NULL)) {
+	if (c->n_src > VSW_SWITCH_MAX_PORTS ||
+	    c->n_dst > VSW_SWITCH_MAX_PORTS || c->n_vlans > SW_VLAN_MAX ||
+	    (c->n_src && c->src == NULL) || (c->n_dst && c->dst == NULL) ||
+	    (c->n_vlans && c->vlans == NULL)) {
 		sw_err(err, err_len, "mirror %s: bad selection", c->name);
 		return -EINVAL;
 	}
@@ -500,15 +503,17 @@ static int sw_mirror_check(const struct vsw_mirror_config *c, char *err,
 	}
 	for (i = 0; i < c->n_vlans; i++)
 		if (c->vlans[i] > 4095) {
-			sw_err(err, err_len, "mirror %s: VLAN %u not in 0..4095",
-			       c->name, c->vlans[i]);
+			sw_err(err, err_len,
+			       "mirror %s: VLAN %u not in 0..4095", c->name,
+			       c->vlans[i]);
 			return -EINVAL;
 		}
 	return 0;
 }
 
 /* The names of c into m; -ENOMEM. */
-static int sw_mirror_fill(struct sw_mirror *m, const struct vsw_mirror_config *c)
+static int sw_mirror_fill(struct sw_mirror *m,
+			  const struct vsw_mirror_config *c)
 {
 	unsigned i;
 
@@ -544,7 +549,8 @@ static struct sw_bridge *sw_mirror_bridge(struct vsw_switch *sw,
 	sw_err_clear(err, err_len);
 	br = bridge != NULL ? sw_bridge_find(sw, bridge) : NULL;
 	if (br == NULL)
-		sw_err(err, err_len, "no bridge %s", bridge ? bridge : "(null)");
+		sw_err(err, err_len, "no bridge %s",
+		       bridge ? bridge : "(null)");
 	return br;
 }
 
@@ -572,8 +578,9 @@ int vsw_switch_mirror_add(struct vsw_switch *sw, const char *bridge,
 		return -EEXIST;
 	}
 	if (br->n_mirrors >= VSW_MIRROR_MAX) {
-		sw_err(err, err_len, "bridge %s has %u mirrors, the most it can",
-		       br->name, VSW_MIRROR_MAX);
+		sw_err(err, err_len,
+		       "bridge %s has %u mirrors, the most it can", br->name,
+		       VSW_MIRROR_MAX);
 		return -ENOSPC;
 	}
 	ret = sw_sync_err(sw, err, err_len);
@@ -666,9 +673,9 @@ static bool sw_mirror_status(struct vsw_switch *sw, const struct sw_bridge *br,
 		const char *p = i < m->n_src ? m->src[i] : m->dst[i - m->n_src];
 
 		if (sw_mirror_port(sw, br, p, NULL) == NULL)
-			off += (size_t)snprintf(buf + off, len - off,
-						"; port %s is not in the bridge",
-						p);
+			off += (size_t)snprintf(
+				buf + off, len - off,
+				"; port %s is not in the bridge", p);
 	}
 	return active;
 }
@@ -683,8 +690,8 @@ static int sw_mirror_iter_br(struct vsw_switch *sw, struct sw_bridge *br,
 	int ret = 0;
 
 	for (m = br->mirrors; m != NULL && ret == 0; m = m->next) {
-		const char **names = calloc(m->n_src + m->n_dst + 1,
-					    sizeof(*names));
+		const char **names =
+			calloc(m->n_src + m->n_dst + 1, sizeof(*names));
 		struct vsw_mirror_config c = {0};
 		struct vsw_mirror_info info = {0};
 		unsigned i;
@@ -730,7 +737,8 @@ int vsw_switch_mirror_iter(struct vsw_switch *sw, const char *bridge,
 
 	if (bridge != NULL) {
 		br = sw_bridge_find(sw, bridge);
-		return br != NULL ? sw_mirror_iter_br(sw, br, cb, arg) : -ENOENT;
+		return br != NULL ? sw_mirror_iter_br(sw, br, cb, arg)
+				  : -ENOENT;
 	}
 	for (br = sw->bridges; br != NULL && ret == 0; br = br->next)
 		ret = sw_mirror_iter_br(sw, br, cb, arg);

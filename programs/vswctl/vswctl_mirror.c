@@ -84,8 +84,8 @@ bad:
 
 int vswctl_p_add_mirror(char **argv, int argc, json_t **out)
 {
-	json_t *p = json_pack("{s:s, s:s}", "bridge", argv[0], "mirror",
-			      argv[1]);
+	json_t *p =
+		json_pack("{s:s, s:s}", "bridge", argv[0], "mirror", argv[1]);
 	int i;
 
 	*out = NULL;
@@ -162,7 +162,8 @@ static void mir_print_list(const char *label, json_t *a)
 	if (json_array_size(a) == 0)
 		return;
 	printf("    %s: ", label);
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if (json_is_integer(v))
 			printf("%s%lld", i ? "," : "",
 			       (long long)json_integer_value(v));
@@ -177,7 +178,8 @@ void vswctl_print_mirrors(json_t *result)
 	json_t *m;
 	size_t i;
 
-	json_array_foreach(json_object_get(result, "mirrors"), i, m) {
+	json_array_foreach(json_object_get(result, "mirrors"), i, m)
+	{
 		json_t *op = json_object_get(m, "output_port");
 		json_t *ov = json_object_get(m, "output_vlan");
 		json_t *st = json_object_get(m, "status");
@@ -190,7 +192,8 @@ void vswctl_print_mirrors(json_t *result)
 			       json_object_get(m, "select_src_port"));
 		mir_print_list("select-dst-port",
 			       json_object_get(m, "select_dst_port"));
-		mir_print_list("select-vlan", json_object_get(m, "select_vlan"));
+		mir_print_list("select-vlan",
+			       json_object_get(m, "select_vlan"));
 		if (json_is_true(json_object_get(m, "select_all")))
 			printf("    select-all: true\n");
 		if (op != NULL)

@@ -289,11 +289,13 @@ static int met_mirror_cb(const struct vsw_mirror_info *info, void *arg)
 {
 	struct met_mirrors *m = arg;
 	static const char *const names[] = {
-		"vsw_mirror_active", "vsw_mirror_packets_total",
-		"vsw_mirror_bytes_total", "vsw_mirror_drops_total",
+		"vsw_mirror_active",
+		"vsw_mirror_packets_total",
+		"vsw_mirror_bytes_total",
+		"vsw_mirror_drops_total",
 	};
-	const uint64_t v[] = {info->active ? 1 : 0, info->packets,
-			      info->bytes, info->drops};
+	const uint64_t v[] = {info->active ? 1 : 0, info->packets, info->bytes,
+			      info->drops};
 
 	fprintf(m->f, "%s{bridge=\"", names[m->family]);
 	met_label(m->f, info->bridge);

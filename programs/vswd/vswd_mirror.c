@@ -32,7 +32,7 @@ struct mir {
 /* The settings' members (those of mirror.add but bridge and mirror). */
 static const char *const mir_keys[] = {
 	"select_src_port", "select_dst_port", "select_vlan", "select_all",
-	"output_port", "output_vlan", NULL,
+	"output_port",	   "output_vlan",     NULL,
 };
 
 /* A port list member; check_store: each a port stored on @bridge. */
@@ -52,7 +52,8 @@ static int mir_ports(struct vswd *d, const char *bridge, json_t *o,
 		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
 				    "%s: a list of at most %d port names", key,
 				    MIR_PORTS_MAX);
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		const char *name = json_string_value(v);
 
 		if (name == NULL || !vsw_cfg_name_valid(name))
@@ -67,10 +68,11 @@ static int mir_ports(struct vswd *d, const char *bridge, json_t *o,
 				return vsw_rpc_fail(e, 0, -rc, "%s",
 						    vsw_cfg_why(d->cfg));
 			if (strcmp(p.bridge, bridge) != 0)
-				return vsw_rpc_fail(e, 0, ENOENT,
-						    "%s: port '%s' is on bridge "
-						    "'%s', not '%s'",
-						    key, name, p.bridge, bridge);
+				return vsw_rpc_fail(
+					e, 0, ENOENT,
+					"%s: port '%s' is on bridge "
+					"'%s', not '%s'",
+					key, name, p.bridge, bridge);
 		}
 		out[(*n)++] = name;
 	}
@@ -127,11 +129,12 @@ static int mir_parse(struct vswd *d, const char *bridge, const char *name,
 		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
 				    "select_all: true or false");
 	m->c.select_all = all != NULL && json_is_true(all);
-	if (vl != NULL && (!json_is_array(vl) ||
-			   json_array_size(vl) > VSW_CFG_VLAN_MAX + 1))
+	if (vl != NULL &&
+	    (!json_is_array(vl) || json_array_size(vl) > VSW_CFG_VLAN_MAX + 1))
 		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
 				    "select_vlan: a list of VLAN ids");
-	json_array_foreach(vl, i, v) {
+	json_array_foreach(vl, i, v)
+	{
 		rc = mir_int(v, "select_vlan", 0, VSW_CFG_VLAN_MAX, &x, e);
 		if (rc < 0)
 			return rc;
@@ -167,9 +170,8 @@ static int mir_parse(struct vswd *d, const char *bridge, const char *name,
 }
 
 /* Only @known; "bridge" a stored bridge, "mirror" a valid name. */
-static int mir_params(struct vswd *d, json_t *params,
-		      const char *const *known, const char **br,
-		      const char **name, struct vsw_rpc_err *e)
+static int mir_params(struct vswd *d, json_t *params, const char *const *known,
+		      const char **br, const char **name, struct vsw_rpc_err *e)
 {
 	int rc = vsw_rpc_params_only(params, known, e);
 
@@ -195,8 +197,9 @@ int vswd_m_mirror_add(void *opaque, json_t *params, json_t **result,
 		      struct vsw_rpc_err *e)
 {
 	static const char *const known[] = {
-		"bridge", "mirror", "select_src_port", "select_dst_port",
-		"select_vlan", "select_all", "output_port", "output_vlan", NULL,
+		"bridge",	   "mirror",	  "select_src_port",
+		"select_dst_port", "select_vlan", "select_all",
+		"output_port",	   "output_vlan", NULL,
 	};
 	struct vswd *d = opaque;
 	char err[VSWD_ERR_MAX] = "", *text = NULL;
@@ -309,7 +312,7 @@ static int mir_apply(struct vswd *d, const char *bridge, const char *name,
 int vswd_m_mirror_del(void *opaque, json_t *params, json_t **result,
 		      struct vsw_rpc_err *e)
 {
-	static const char *const known[] = { "bridge", "mirror", NULL };
+	static const char *const known[] = {"bridge", "mirror", NULL};
 	struct vswd *d = opaque;
 	char err[VSWD_ERR_MAX] = "";
 	struct mir_find f = {0};
@@ -324,8 +327,9 @@ int vswd_m_mirror_del(void *opaque, json_t *params, json_t **result,
 	if (rc < 0)
 		return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
 	if (f.spec == NULL)
-		return vsw_rpc_fail(e, 0, ENOENT, "bridge '%s' has no mirror '%s'",
-				    br, f.name);
+		return vsw_rpc_fail(e, 0, ENOENT,
+				    "bridge '%s' has no mirror '%s'", br,
+				    f.name);
 	rc = vsw_cfg_begin(d->cfg);
 	if (rc == 0)
 		rc = vsw_cfg_mirror_del(d->cfg, br, f.name);
@@ -407,7 +411,7 @@ static int mir_list_cb(const struct vsw_mirror_info *info, void *arg)
 int vswd_m_mirror_list(void *opaque, json_t *params, json_t **result,
 		       struct vsw_rpc_err *e)
 {
-	static const char *const known[] = { "bridge", NULL };
+	static const char *const known[] = {"bridge", NULL};
 	struct vswd *d = opaque;
 	const char *br = NULL;
 	json_t *arr;

@@ -664,7 +664,8 @@ static void test_mirrors(void **state)
 	assert_int_equal(vsw_cfg_commit(cfg), 0);
 	vsw_cfg_close(cfg);
 	cfg = tc_open(env, false);
-	assert_int_equal(vsw_cfg_mirror_foreach(cfg, NULL, tc_mirror_cb, &m), 0);
+	assert_int_equal(vsw_cfg_mirror_foreach(cfg, NULL, tc_mirror_cb, &m),
+			 0);
 	assert_string_equal(m.text, "br0/m1:select-all=true output-port=p;"
 				    "br_1/m1:a;br0/m2:b;");
 	m.text[0] = '\0';
@@ -679,13 +680,15 @@ static void test_mirrors(void **state)
 	assert_int_equal(vsw_cfg_bridge_del(cfg, "br_1"), 0);
 	assert_int_equal(vsw_cfg_commit(cfg), 0);
 	m.text[0] = '\0';
-	assert_int_equal(vsw_cfg_mirror_foreach(cfg, NULL, tc_mirror_cb, &m), 0);
+	assert_int_equal(vsw_cfg_mirror_foreach(cfg, NULL, tc_mirror_cb, &m),
+			 0);
 	assert_string_equal(m.text, "br0/m2:b;");
 	assert_int_equal(vsw_cfg_begin(cfg), 0);
 	assert_int_equal(vsw_cfg_bridge_del(cfg, "br0"), 0);
 	assert_int_equal(vsw_cfg_commit(cfg), 0);
 	m.text[0] = '\0';
-	assert_int_equal(vsw_cfg_mirror_foreach(cfg, NULL, tc_mirror_cb, &m), 0);
+	assert_int_equal(vsw_cfg_mirror_foreach(cfg, NULL, tc_mirror_cb, &m),
+			 0);
 	assert_string_equal(m.text, "");
 	vsw_cfg_close(cfg);
 }

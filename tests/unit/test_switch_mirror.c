@@ -134,8 +134,7 @@ static void test_src(void **state)
 	ts_expect_none(m);
 	assert_int_equal(ts_stats(t, "m").rx.drops[VSW_DROP_NO_DEST], 1);
 	/* deleted: m is an ordinary port again */
-	assert_int_equal(vsw_switch_mirror_del(t->sw, "br0", "m1", NULL, 0),
-			 0);
+	assert_int_equal(vsw_switch_mirror_del(t->sw, "br0", "m1", NULL, 0), 0);
 	ts_inject(b, g, glen);
 	ts_settle(t);
 	ts_expect(m, g, glen);
@@ -193,10 +192,8 @@ static void test_vlan(void **state)
 	struct ts *t = *state;
 	struct vsw_port *a = ts_add(t, "a", NULL), *b = ts_add(t, "b", NULL);
 	struct vsw_port *m = ts_add(t, "m", NULL), *n = ts_add(t, "n", NULL);
-	struct mcfg mc = {.all = true, .vlans = {10}, .n_vlans = 1,
-			  .out = "m"};
-	struct mcfg nc = {.all = true, .vlans = {10}, .n_vlans = 1,
-			  .out = "n"};
+	struct mcfg mc = {.all = true, .vlans = {10}, .n_vlans = 1, .out = "m"};
+	struct mcfg nc = {.all = true, .vlans = {10}, .n_vlans = 1, .out = "n"};
 	struct vsw_vlan_config acc = {.mode = VSW_VLAN_ACCESS, .tag = 30};
 	uint8_t f[256], u[256], sa[6];
 	size_t len, ulen;
@@ -216,7 +213,8 @@ static void test_vlan(void **state)
 		ts_expect(b, f, len);
 		if (vid == 10) {
 			ts_expect(m, f, len);
-			ulen = ts_frame(u, bcast, sa, false, 0, 100, (uint8_t)i);
+			ulen = ts_frame(u, bcast, sa, false, 0, 100,
+					(uint8_t)i);
 			ts_expect(n, u, ulen);
 		}
 		ts_expect_none(m);
@@ -235,8 +233,8 @@ static void test_output_vlan(void **state)
 	struct vsw_port *c = ts_add(t, "c", NULL), *d = ts_add(t, "d", NULL);
 	struct vsw_port *e = ts_add(t, "e", NULL);
 	static const uint16_t tr99[] = {99};
-	struct vsw_vlan_config trunk = {.mode = VSW_VLAN_TRUNK,
-					.trunks = tr99, .n_trunks = 1};
+	struct vsw_vlan_config trunk = {
+		.mode = VSW_VLAN_TRUNK, .trunks = tr99, .n_trunks = 1};
 	struct vsw_vlan_config acc99 = {.mode = VSW_VLAN_ACCESS, .tag = 99};
 	struct vsw_vlan_config acc5 = {.mode = VSW_VLAN_ACCESS, .tag = 5};
 	struct mcfg mc = {.src = {"a"}, .n_src = 1, .out_vlan = 99};
@@ -288,8 +286,8 @@ static void test_flows(void **state)
 	struct ts *t = *state;
 	struct vsw_port *a = ts_add(t, "a", NULL), *b = ts_add(t, "b", NULL);
 	struct vsw_port *m = ts_add(t, "m", NULL);
-	struct mcfg mc = {.src = {"a"}, .n_src = 1, .dst = {"b"}, .n_dst = 1,
-			  .out = "m"};
+	struct mcfg mc = {
+		.src = {"a"}, .n_src = 1, .dst = {"b"}, .n_dst = 1, .out = "m"};
 	struct vsw_flow_spec spec;
 	uint8_t f[256], sa[6], sb[6];
 	char err[256];
@@ -297,13 +295,13 @@ static void test_flows(void **state)
 
 	ts_mac(sa, 1);
 	ts_mac(sb, 2);
-	assert_int_equal(vsw_flow_parse("priority=10,in_port=2,actions=output:1",
-					VSW_FLOW_PARSE_ADD, NULL, &spec, err,
-					sizeof(err)),
-			 0);
-	assert_int_equal(vsw_switch_flow_add(t->sw, "br0", &spec, err,
-					     sizeof(err)),
-			 0);
+	assert_int_equal(
+		vsw_flow_parse("priority=10,in_port=2,actions=output:1",
+			       VSW_FLOW_PARSE_ADD, NULL, &spec, err,
+			       sizeof(err)),
+		0);
+	assert_int_equal(
+		vsw_switch_flow_add(t->sw, "br0", &spec, err, sizeof(err)), 0);
 	vsw_flow_spec_fini(&spec);
 	mirror_ok(t, "f", &mc);
 	/* b -> a by the rule: not selected (b is a dst, a a src) */
@@ -375,15 +373,15 @@ static void test_errors(void **state)
 	struct mcfg ok = {.src = {"a"}, .n_src = 1, .out = "m"};
 	struct mcfg none = {.out = "m"};
 	struct mcfg noout = {.src = {"a"}, .n_src = 1};
-	struct mcfg both = {.src = {"a"}, .n_src = 1, .out = "m",
-			    .out_vlan = 5};
-	struct mcfg self = {.src = {"a"}, .n_src = 1, .dst = {"m"}, .n_dst = 1,
-			    .out = "m"};
-	struct mcfg badv = {.all = true, .vlans = {4096}, .n_vlans = 1,
-			    .out = "m"};
+	struct mcfg both = {
+		.src = {"a"}, .n_src = 1, .out = "m", .out_vlan = 5};
+	struct mcfg self = {
+		.src = {"a"}, .n_src = 1, .dst = {"m"}, .n_dst = 1, .out = "m"};
+	struct mcfg badv = {
+		.all = true, .vlans = {4096}, .n_vlans = 1, .out = "m"};
 	struct mcfg badov = {.all = true, .out_vlan = 4095};
-	struct vsw_mirror_config c = {.name = "x", .select_all = true,
-				      .output_port = "m"};
+	struct vsw_mirror_config c = {
+		.name = "x", .select_all = true, .output_port = "m"};
 	char err[256], name[16];
 	int i;
 
