@@ -711,14 +711,18 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 	}
 	sw_count_rx(rq, n, bytes, drops);
 	if (vsw_unlikely(fl->mir != NULL)) {
-		/* the frames a rule took, in the VLAN they are in now */
+		/*
+		 * The frames a rule took, in the VLAN they are in now (not in
+		 * b.vlans: the flush pushes the tags NORMAL chose from it).
+		 */
+		uint16_t mv[VSW_PORT_BURST];
+
 		for (i = 0; i < n; i++)
-			b.vlans[i] = SW_MIRROR_NOVLAN;
+			mv[i] = SW_MIRROR_NOVLAN;
 		for (k = 0; k < m; k++)
 			if (rules[kkey[k]] != NULL)
-				b.vlans[kidx[k]] =
-					sw_frame_vlan(pkts[kidx[k]], vin);
-		sw_mirror_burst(pmd, fl, in, pkts, n, b.vlans);
+				mv[kidx[k]] = sw_frame_vlan(pkts[kidx[k]], vin);
+		sw_mirror_burst(pmd, fl, in, pkts, n, mv);
 	}
 	sw_flush_burst(pmd, pkts, n, b.orig, b.flip, b.bad, b.vlans,
 		       b.any_flip);

@@ -288,10 +288,11 @@ static void test_flows(void **state)
 	struct vsw_port *m = ts_add(t, "m", NULL);
 	struct mcfg mc = {
 		.src = {"a"}, .n_src = 1, .dst = {"b"}, .n_dst = 1, .out = "m"};
+	struct vsw_vlan_config acc5 = {.mode = VSW_VLAN_ACCESS, .tag = 5};
 	struct vsw_flow_spec spec;
-	uint8_t f[256], sa[6], sb[6];
+	uint8_t f[256], tg[256], sa[6], sb[6];
 	char err[256];
-	size_t len;
+	size_t len, tlen;
 
 	ts_mac(sa, 1);
 	ts_mac(sb, 2);
@@ -318,6 +319,17 @@ static void test_flows(void **state)
 	ts_expect(m, f, len);
 	ts_expect_none(m);
 	assert_int_equal(mirror_info(t, "f").info.packets, 1);
+	/* a as an access port of 5: NORMAL tags for b, the copy is tagged */
+	assert_int_equal(vsw_switch_set_port_vlan(t->sw, "a", &acc5, NULL, 0),
+			 0);
+	len = ts_frame(f, bcast, sa, false, 0, 64, 3);
+	tlen = ts_frame(tg, bcast, sa, true, 5, 64, 3);
+	ts_inject(a, f, len);
+	ts_settle(t);
+	ts_expect(b, tg, tlen);
+	ts_expect(m, tg, tlen);
+	ts_expect_none(m);
+	assert_int_equal(mirror_info(t, "f").info.packets, 2);
 	drain_all(t);
 }
 
