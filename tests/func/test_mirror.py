@@ -113,24 +113,21 @@ def frame(dst, src, vlan=None):
 
 
 def exchange(peers, sends):
-    """Send (port, frame) pairs, then what each peer received."""
+    """Send (port, frame) pairs, then what each peer received: read until
+    nothing came for 0.6 s (8 s at most: a loaded machine is slow, never
+    a reason to miss a frame or count one twice)."""
     for p in peers.values():
         p.recv_all()
     for port, f in sends:
         peers[port].send(f)
-    time.sleep(0.3)
-    got = {}
-    deadline = time.time() + 1.0
-    for name, p in peers.items():
-        got[name] = p.recv_all()
-    while time.time() < deadline:
-        more = False
+    got = {name: [] for name in peers}
+    t0 = last = time.time()
+    while time.time() - last < 0.6 and time.time() - t0 < 8:
         for name, p in peers.items():
             r = p.recv_all()
-            got[name] += r
-            more |= bool(r)
-        if not more:
-            break
+            if r:
+                got[name] += r
+                last = time.time()
     return got
 
 
