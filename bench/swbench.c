@@ -21,6 +21,10 @@
  * the flow-table path instead: e.g. --flow "priority=10,udp,actions=flood".
  * --capture captures port sb0 in both directions (vsw_capture_start, a
  * 64 MiB ring, drained at the end): the cost of a running capture.
+ * --mirror adds a third port sb2 (a sink: it receives nothing) and a
+ * mirror of what sb0 receives to it (select-src-port=sb0
+ * output-port=sb2): the cost of a running mirror, one copy per frame of
+ * sb0.
  *
  * Rate limits (a throughput figure, not for callgrind): --police KBPS
  * gives sb0 ingress_policing_rate=KBPS (--police-burst KB, default OVS's),
@@ -68,7 +72,7 @@ struct sb_ctx {
 	uint64_t seconds; /* rate mode: run this long, only port 0 sends */
 	unsigned burst;
 	uint32_t go; /* main writes, data thread reads (atomic) */
-	struct sb_port port[2];
+	struct sb_port port[3]; /* [2]: the --mirror sink */
 };
 
 static void sb_mac(uint8_t *m, unsigned id)
@@ -121,13 +125,15 @@ static int sb_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 		else if (strcmp(opts[i].key, "id") == 0)
 			id = (unsigned)strtoul(opts[i].value, NULL, 10);
 	}
-	if (ctx == NULL || id > 1) {
+	if (ctx == NULL || id > 2) {
 		snprintf(err, err_len, "swbench: bad options");
 		return -EINVAL;
 	}
 	p = &ctx->port[id];
 	p->ctx = ctx;
 	p->id = id;
+	if (id == 2)
+		p->produced = ctx->count; /* the sink: never receives */
 	sb_mac(p->frame, id ^ 1);
 	sb_mac(p->frame + 6, id);
 	sb_ipv4_udp(p->frame, id);
@@ -314,6 +320,7 @@ int main(int argc, char **argv)
 		{"police-burst", required_argument, NULL, 'B'},
 		{"max-rate", required_argument, NULL, 'M'},
 		{"seconds", required_argument, NULL, 'S'},
+		{"mirror", no_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
 	struct vsw_switch_config cfg = {
@@ -328,13 +335,13 @@ int main(int argc, char **argv)
 	const char *flow = NULL, *police = NULL, *pburst = NULL;
 	const char *max_rate = NULL;
 	struct vsw_capture *cap = NULL;
-	bool capture = false;
+	bool capture = false, mirror = false;
 	uint64_t one = 1, got;
 	unsigned i;
 	int c, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "c:b:f:CP:B:M:S:", lopts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "c:b:f:CmP:B:M:S:", lopts,
+				 NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			ctx.count = strtoull(optarg, NULL, 10);
@@ -360,12 +367,15 @@ int main(int argc, char **argv)
 		case 'S':
 			ctx.seconds = strtoull(optarg, NULL, 10);
 			break;
+		case 'm':
+			mirror = true;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: %s [--count N] [--burst B] "
 				"[--flow RULE] [--capture] [--police KBPS "
 				"[--police-burst KB]] [--max-rate BPS] "
-				"[--seconds S]\n",
+				"[--seconds S] [--mirror]\n",
 				argv[0]);
 			return 2;
 		}
@@ -387,11 +397,12 @@ int main(int argc, char **argv)
 		ctx.port[1].produced = UINT64_MAX; /* sb1 only receives */
 	}
 	snprintf(ptr, sizeof(ptr), "%" PRIxPTR, (uintptr_t)&ctx);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < (mirror ? 3u : 2u); i++) {
+		static const char *const ids[] = {"0", "1", "2"};
 		struct vsw_port_opt o[4] = {{"ctx", ptr}, {"id", NULL}};
 		unsigned n = 2;
 
-		o[1].value = i ? "1" : "0";
+		o[1].value = ids[i];
 		if (i == 0 && police != NULL) {
 			o[n].key = VSW_PORT_OPT_POLICE_RATE;
 			o[n++].value = police;
@@ -413,6 +424,19 @@ int main(int argc, char **argv)
 	}
 	if (flow != NULL && sb_flow(sw, flow) < 0)
 		goto out;
+	if (mirror) {
+		static const char *const src[] = {"sb0"};
+		struct vsw_mirror_config m = {.name = "m",
+					      .src = src,
+					      .n_src = 1,
+					      .output_port = "sb2"};
+
+		if (vsw_switch_mirror_add(sw, "br0", &m, err, sizeof(err)) <
+		    0) {
+			fprintf(stderr, "swbench: %s\n", err);
+			goto out;
+		}
+	}
 	if (capture && vsw_capture_start(sw, "sb0",
 					 VSW_CAPTURE_IN | VSW_CAPTURE_OUT,
 					 64u << 20, 0, &cap, err,
@@ -445,6 +469,9 @@ int main(int argc, char **argv)
 		       st.packets ? (double)st.busy_cycles / st.packets : 0.0,
 		       st.sleeps);
 	ret = got == 2 * ctx.count ? 0 : 1;
+	if (mirror)
+		printf("mirrored %" PRIu64 "\n",
+		       __atomic_load_n(&ctx.port[2].sent, __ATOMIC_RELAXED));
 	if (cap != NULL) {
 		struct vsw_capture_rec r;
 		uint8_t f[SB_FRAME];

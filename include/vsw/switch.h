@@ -507,4 +507,82 @@ bool vsw_capture_port_gone(const struct vsw_capture *cap);
  */
 void vsw_capture_stop(struct vsw_capture *cap);
 
+/* ---- port mirrors ---- */
+
+/*
+ * Mirrors as Open vSwitch's Mirror table has them. A mirror of a bridge
+ * selects frames: those received on its select-src ports, those the
+ * bridge's forwarding sends to its select-dst ports, every frame with
+ * select_all; a non-empty VLAN list keeps only the frames in those VLANs
+ * (the VLAN the frame belongs to on the bridge). A selected frame is
+ * copied once per mirror:
+ *  - output_port: to that port, tagged with its VLAN unless the port is an
+ *    access port or the VLAN is 0 / the port's native VLAN. The output port
+ *    is the mirror's alone: the bridge's learning, flooding and FLOOD /
+ *    ALL actions leave it out and the frames it receives are dropped
+ *    (counted no_dest); a flow's explicit output to its ofport still goes.
+ *  - output_vlan N (RSPAN): to every port of the bridge carrying VLAN N
+ *    (as an access port of N, untagged, or a trunk allowing N, tagged with
+ *    N, replacing the frame's tag) except the frame's in port.
+ * Ports are named: a name that is not a port of the bridge (yet, or any
+ * more) selects nothing, and a mirror whose output port is missing is kept
+ * but inactive (vsw_mirror_info.active); the mirror follows the ports as
+ * they come and go.
+ *
+ * Cost: a bridge without mirrors pays one pointer test per received burst
+ * (in the port set the burst already reads). With mirrors: a mask per frame
+ * and per output group; per selected frame and mirror the frame itself if
+ * its tag state suits the output, else a copy from the thread's pool; one
+ * send per output port per burst. Copies that cannot be made or sent are
+ * the mirror's drops. Frames a flow sends action by
+ * action (an edit after an output) are selected by source port only.
+ */
+#define VSW_MIRROR_MAX 32 /* mirrors per bridge */
+#define VSW_MIRROR_NAME_MAX 64
+
+struct vsw_mirror_config {
+	const char *name;
+	const char *const *src; /* select-src-port names */
+	unsigned n_src;
+	const char *const *dst; /* select-dst-port names */
+	unsigned n_dst;
+	bool select_all;
+	const uint16_t *vlans; /* select-vlan 0..4095; n_vlans 0: every VLAN */
+	unsigned n_vlans;
+	const char *output_port; /* or NULL: output_vlan */
+	uint16_t output_vlan;	 /* 1..4094 when output_port is NULL */
+};
+
+/*
+ * Add a mirror to a bridge. -ENOENT (no bridge), -EEXIST (name taken in
+ * the bridge), -ENOSPC (VSW_MIRROR_MAX), -EINVAL (bad name, nothing
+ * selected, no output or both, output port also selected, VLAN out of
+ * range), -ETIMEDOUT (a stuck thread), -ENOMEM. Control thread.
+ */
+int vsw_switch_mirror_add(struct vsw_switch *sw, const char *bridge,
+			  const struct vsw_mirror_config *cfg, char *err,
+			  size_t err_len);
+/* -ENOENT (no bridge or no such mirror), -ETIMEDOUT. */
+int vsw_switch_mirror_del(struct vsw_switch *sw, const char *bridge,
+			  const char *name, char *err, size_t err_len);
+
+struct vsw_mirror_info {
+	const char *bridge;
+	const struct vsw_mirror_config *cfg; /* valid during the callback */
+	bool active;	  /* its output port is in the bridge (or a VLAN) */
+	char status[192]; /* "active", or what is missing */
+	uint64_t packets; /* copies sent (output_vlan: frames copied) */
+	uint64_t bytes;
+	uint64_t drops; /* copies not made (pool empty) or not taken */
+};
+
+/*
+ * cb for each mirror of @bridge (NULL: of every bridge) in creation order;
+ * stops on non-zero (returned). -ENOENT (no bridge).
+ */
+int vsw_switch_mirror_iter(struct vsw_switch *sw, const char *bridge,
+			   int (*cb)(const struct vsw_mirror_info *info,
+				     void *arg),
+			   void *arg);
+
 #endif /* VSW_SWITCH_H */

@@ -693,6 +693,110 @@ int vsw_cfg_controllers_get(struct vsw_cfg *cfg, const char *bridge,
 	return rc;
 }
 
+/*
+ * A bridge's mirrors: one meta row 'mirror:BRIDGE:NAME' each (names have no
+ * ':'), the value the mirror's settings as text; in meta for the reason
+ * the controllers are.
+ */
+static int cfg_mirror_key(struct vsw_cfg *cfg, const char *bridge,
+			  const char *name, char *key, size_t len)
+{
+	int rc = cfg_need_txn(cfg);
+
+	if (rc == 0 &&
+	    (!vsw_cfg_name_valid(name) || !vsw_cfg_name_valid(bridge)))
+		return cfg_fail(cfg, -EINVAL, "invalid mirror name '%s'", name);
+	if (rc == 0)
+		rc = vsw_cfg_bridge_exists(cfg, bridge);
+	if (rc <= 0)
+		return rc < 0 ? rc
+			      : cfg_fail(cfg, -ENOENT, "no bridge '%s'",
+					 bridge);
+	snprintf(key, len, "mirror:%s:%s", bridge, name);
+	return 0;
+}
+
+int vsw_cfg_mirror_set(struct vsw_cfg *cfg, const char *bridge,
+		       const char *name, const char *spec)
+{
+	char key[2 * VSW_CFG_NAME_MAX + 16];
+	int rc = cfg_mirror_key(cfg, bridge, name, key, sizeof(key));
+
+	if (rc < 0)
+		return rc;
+	if (spec == NULL || strlen(spec) > VSW_CFG_MIRROR_MAX)
+		return cfg_fail(cfg, -E2BIG, "mirror '%s': settings too long",
+				name);
+	return cfg_run(cfg,
+		       "INSERT OR REPLACE INTO meta(key, value) "
+		       "VALUES (?1, ?2)",
+		       key, spec, NULL);
+}
+
+int vsw_cfg_mirror_del(struct vsw_cfg *cfg, const char *bridge,
+		       const char *name)
+{
+	char key[2 * VSW_CFG_NAME_MAX + 16];
+	int rc = cfg_mirror_key(cfg, bridge, name, key, sizeof(key));
+
+	if (rc < 0)
+		return rc;
+	rc = cfg_run(cfg, "DELETE FROM meta WHERE key = ?1", key, NULL);
+	if (rc == 0 && sqlite3_changes(cfg->db) == 0)
+		rc = cfg_fail(cfg, -ENOENT, "bridge '%s' has no mirror '%s'",
+			      bridge, name);
+	return rc;
+}
+
+int vsw_cfg_mirror_foreach(struct vsw_cfg *cfg, const char *bridge,
+			   int (*fn)(void *opaque, const char *bridge,
+				     const char *name, const char *spec),
+			   void *opaque)
+{
+	char br[VSW_CFG_NAME_MAX + 1], *name;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = cfg_prepare(cfg,
+			 "SELECT key, value FROM meta WHERE key LIKE 'mirror:%'"
+			 " ORDER BY rowid",
+			 &st);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const char *spec = (const char *)sqlite3_column_text(st, 1);
+		const char *colon = key != NULL ? strchr(key + 7, ':') : NULL;
+		size_t blen = colon != NULL ? (size_t)(colon - (key + 7)) : 0;
+
+		if (colon != NULL && blen < sizeof(br)) {
+			memcpy(br, key + 7, blen);
+			br[blen] = '\0';
+		}
+		name = colon != NULL ? (char *)colon + 1 : NULL;
+		if (name == NULL || spec == NULL || blen >= sizeof(br) ||
+		    !vsw_cfg_name_valid(br) || !vsw_cfg_name_valid(name)) {
+			rc = cfg_fail(cfg, -EILSEQ,
+				      "%s: invalid mirror row '%s' in the "
+				      "database",
+				      cfg->path, key ? key : "(null)");
+			sqlite3_finalize(st);
+			return rc;
+		}
+		if (bridge != NULL && strcmp(bridge, br) != 0)
+			continue;
+		rc = fn(opaque, br, name, spec);
+		if (rc != 0) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return cfg_sql_fail(cfg, rc, "reading mirrors");
+	return 0;
+}
+
 /* ---- bridges -------------------------------------------------------------- */
 
 int vsw_cfg_bridge_exists(struct vsw_cfg *cfg, const char *name)
@@ -754,6 +858,11 @@ int vsw_cfg_bridge_del(struct vsw_cfg *cfg, const char *name)
 	if (rc == 0)
 		rc = cfg_run(cfg,
 			     "DELETE FROM meta WHERE key = 'controller:' || ?1",
+			     name, NULL);
+	if (rc == 0)
+		rc = cfg_run(cfg,
+			     "DELETE FROM meta WHERE substr(key, 1, "
+			     "length(?1) + 8) = 'mirror:' || ?1 || ':'",
 			     name, NULL);
 	return rc;
 }

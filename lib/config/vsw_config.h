@@ -175,6 +175,24 @@ int vsw_cfg_controllers_set(struct vsw_cfg *cfg, const char *bridge,
 /* The stored targets ("" when none). */
 int vsw_cfg_controllers_get(struct vsw_cfg *cfg, const char *bridge,
 			    char *buf, size_t len);
+/*
+ * Port mirrors of @bridge: @name (a port-like name) with @spec, its
+ * settings as vswctl add-mirror takes them ("select-src-port=a,b
+ * output-port=m"), at most VSW_CFG_MIRROR_MAX bytes; the caller checks the
+ * spec. Replaces a mirror of that name. In a transaction. -ENOENT (no
+ * bridge), -EINVAL (bad name), -E2BIG. Deleted with the bridge.
+ */
+#define VSW_CFG_MIRROR_MAX 2047
+int vsw_cfg_mirror_set(struct vsw_cfg *cfg, const char *bridge,
+		       const char *name, const char *spec);
+/* In a transaction; -ENOENT if the bridge has no such mirror. */
+int vsw_cfg_mirror_del(struct vsw_cfg *cfg, const char *bridge,
+		       const char *name);
+/* @fn for each mirror of @bridge (NULL: every bridge), in creation order. */
+int vsw_cfg_mirror_foreach(struct vsw_cfg *cfg, const char *bridge,
+			   int (*fn)(void *opaque, const char *bridge,
+				     const char *name, const char *spec),
+			   void *opaque);
 /* Global options (key and value as text). */
 int vsw_cfg_option_set(struct vsw_cfg *cfg, const char *key,
 		       const char *value);

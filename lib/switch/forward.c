@@ -56,31 +56,6 @@ struct sw_action {
 	uint16_t port;	/* OUTPUT: port id */
 };
 
-static inline bool vlan_allowed(const struct sw_vlan *v, uint16_t vlan)
-{
-	return (v->allowed[vlan >> 6] >> (vlan & 63)) & 1;
-}
-
-/* Egress: -1 not a member, 0 leave untagged, 1 leave tagged. */
-static inline int vlan_out(const struct sw_vlan *v, uint16_t vlan)
-{
-	if (v->access)
-		return vlan == v->tag ? 0 : -1;
-	if (!vlan_allowed(v, vlan))
-		return -1;
-	return vlan != 0 && vlan != v->native;
-}
-
-/* The offload offsets of a frame whose header grew or shrank by @delta. */
-static inline void sw_offload_shift(struct vsw_pkt *pkt, int delta)
-{
-	if (pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-		pkt->vnet.csum_start = (uint16_t)(pkt->vnet.csum_start + delta);
-	if (pkt->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
-	    pkt->vnet.hdr_len != 0)
-		pkt->vnet.hdr_len = (uint16_t)(pkt->vnet.hdr_len + delta);
-}
-
 static inline void vlan_pop(struct vsw_pkt *pkt)
 {
 	uint8_t *d = vsw_pkt_data(pkt);
@@ -224,14 +199,10 @@ static inline void sw_out_add(struct sw_pmd *pmd, struct vsw_port *port,
 	o->ent[o->n++] = (uint8_t)(idx | (tag ? SW_OUT_TAG : 0));
 }
 
-/*
- * Send pkts[0..n) (bytes in all, if reason < 0) to port on this thread's
- * txq; count what was taken and what was dropped (all of it with reason,
- * if reason >= 0).
- */
-static void sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
-		    struct vsw_pkt *const *pkts, unsigned n, uint64_t bytes,
-		    int reason)
+/* See switch_priv.h. */
+unsigned sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
+		 struct vsw_pkt *const *pkts, unsigned n, uint64_t bytes,
+		 int reason)
 {
 	uint32_t info = vsw_load_relaxed(&port->txq_info);
 	unsigned nq = info & SW_TXQ_NMASK;
@@ -287,6 +258,7 @@ static void sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
 		vsw_ctr_add(&t->st.drops[reason], n - k);
 	if (lock)
 		sw_unlock(&t->lock);
+	return k;
 }
 
 /* sw_tx_n() for frames whose bytes are not summed yet. */
@@ -371,6 +343,46 @@ static void sw_count_rx(struct sw_rxq *rq, unsigned n, uint64_t bytes,
 	for (i = 0; i < VSW_DROP__COUNT; i++)
 		if (drops[i] != 0)
 			vsw_ctr_add(&rq->st.drops[i], drops[i]);
+}
+
+/*
+ * The VLAN frame pkt belongs to on the bridge, as the in port's filter
+ * reads it (for the mirrors of the flow path); SW_MIRROR_NOVLAN for a
+ * runt.
+ */
+static uint16_t sw_frame_vlan(const struct vsw_pkt *pkt,
+			      const struct sw_vlan *vin)
+{
+	const uint8_t *d = vsw_pkt_data(pkt);
+	uint16_t vid;
+
+	if (pkt->len < ETH_HLEN_)
+		return SW_MIRROR_NOVLAN;
+	if (((unsigned)d[12] << 8 | d[13]) == TPID_8021Q) {
+		if (pkt->len < ETH_HLEN_ + VLAN_HLEN_)
+			return SW_MIRROR_NOVLAN;
+		vid = ((unsigned)d[14] << 8 | d[15]) & 0xfff;
+		if (vid != 0)
+			return vid;
+	}
+	return vin->access ? vin->tag : vin->native;
+}
+
+/*
+ * A burst received on a mirror's output port: counted, dropped (no_dest),
+ * as Open vSwitch discards what arrives on one.
+ */
+static void sw_drop_mirror_out(struct sw_rxq *rq, struct vsw_pkt **pkts,
+			       unsigned n)
+{
+	uint64_t drops[VSW_DROP__COUNT] = {0}, bytes = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		bytes += pkts[i]->len;
+	drops[VSW_DROP_NO_DEST] = n;
+	sw_count_rx(rq, n, bytes, drops);
+	vsw_pkt_free_burst(pkts, n);
 }
 
 /* ---- the flow table path ---- */
@@ -714,6 +726,20 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 		b.any_flip |= b.flip[i];
 	}
 	sw_count_rx(rq, n, bytes, drops);
+	if (vsw_unlikely(fl->mir != NULL)) {
+		/*
+		 * The frames a rule took, in the VLAN they are in now (not in
+		 * b.vlans: the flush pushes the tags NORMAL chose from it).
+		 */
+		uint16_t mv[VSW_PORT_BURST];
+
+		for (i = 0; i < n; i++)
+			mv[i] = SW_MIRROR_NOVLAN;
+		for (k = 0; k < m; k++)
+			if (rules[kkey[k]] != NULL)
+				mv[kidx[k]] = sw_frame_vlan(pkts[kidx[k]], vin);
+		sw_mirror_burst(pmd, fl, in, pkts, n, mv);
+	}
 	sw_flush_burst(pmd, pkts, n, b.orig, b.flip, b.bad, b.vlans,
 		       b.any_flip);
 }
@@ -750,6 +776,10 @@ void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 	/* Acquire pairs with the release stores in switch.c publishing them. */
 	vin = vsw_load_acquire(&in->vlan);
 	fl = vsw_load_acquire(&br->flood);
+	if (vsw_unlikely(fl->mir != NULL) && sw_mset_is_out(fl->mir, in->id)) {
+		sw_drop_mirror_out(rq, pkts, n);
+		return;
+	}
 	now64 = sw_now_ms(sw);
 	now = (uint32_t)now64;
 	/* Acquire pairs with the release stores in flows.c. */
@@ -777,6 +807,7 @@ void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 		r = sw_parse(pkt, vin, &key);
 		if (vsw_unlikely(r >= 0)) {
 			drops[r]++;
+			vlans[i] = SW_MIRROR_NOVLAN;
 			if (r == VSW_DROP_BAD_FRAME)
 				runt_bytes += pkt->len;
 			continue;
@@ -823,5 +854,7 @@ void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 	vsw_flow_rule_account(rule0, n - drops[VSW_DROP_BAD_FRAME],
 			      bytes - runt_bytes, now64);
 	vsw_ctr_add(&pmd->st.fast_normal, n);
+	if (vsw_unlikely(fl->mir != NULL))
+		sw_mirror_burst(pmd, fl, in, pkts, n, vlans);
 	sw_flush_burst(pmd, pkts, n, orig, flip, bad, vlans, any_flip);
 }

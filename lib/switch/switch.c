@@ -59,7 +59,9 @@ struct vsw_port *vsw_switch_port_find(struct vsw_switch *sw, const char *name)
 int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
 		     const struct vsw_port *skip, struct sw_flood **old)
 {
+	size_t mbytes = sw_mset_bytes(br), base;
 	struct sw_flood *fl;
+	struct sw_mset *ms;
 	unsigned id, n = 0, n_of = 0;
 
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
@@ -71,20 +73,29 @@ int sw_flood_publish(struct vsw_switch *sw, struct sw_bridge *br,
 				n_of = p->ofport + 1u;
 		}
 	}
-	fl = calloc(1, sizeof(*fl) + (n + n_of) * sizeof(fl->ports[0]) +
-			       (VSW_SWITCH_MAX_PORTS + 1) *
-				       sizeof(fl->of_by_id[0]));
+	base = VSW_ALIGN_UP(sizeof(*fl) + (n + n_of) * sizeof(fl->ports[0]) +
+				    (VSW_SWITCH_MAX_PORTS + 1) *
+					    sizeof(fl->of_by_id[0]),
+			    VSW_CACHE_LINE);
+	fl = calloc(1, base + mbytes);
 	if (fl == NULL)
 		return -ENOMEM;
 	fl->by_of = &fl->ports[n];
 	fl->of_by_id = (uint16_t *)&fl->ports[n + n_of];
 	fl->n_of = n_of;
+	if (mbytes != 0) {
+		ms = (struct sw_mset *)((char *)fl + base);
+		if (sw_mset_build(sw, br, skip, ms) != 0)
+			fl->mir = ms;
+	}
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
 		struct vsw_port *p = sw->ports[id];
 
 		if (p == NULL || p->br != br || p == skip)
 			continue;
-		fl->ports[fl->n++] = p;
+		/* a mirror's output port: out of the flood set */
+		if (fl->mir == NULL || !sw_mset_is_out(fl->mir, id))
+			fl->ports[fl->n++] = p;
 		fl->by_of[p->ofport] = p;
 		fl->of_by_id[id] = p->ofport;
 		if (strcmp(p->name, br->name) == 0)
@@ -166,7 +177,7 @@ inval:
 	return -EINVAL;
 }
 
-static bool sw_fdb_pred_port(const struct sw_fdb_ent *e, void *arg)
+bool sw_fdb_pred_port(const struct sw_fdb_ent *e, void *arg)
 {
 	return vsw_load_relaxed(&e->port) == *(const uint32_t *)arg;
 }
@@ -230,7 +241,7 @@ int vsw_switch_set_port_vlan(struct vsw_switch *sw, const char *name,
 
 /* ---- ports ---- */
 
-static bool sw_name_ok(const char *name, size_t max)
+bool sw_name_ok(const char *name, size_t max)
 {
 	size_t len, i;
 
@@ -599,6 +610,7 @@ fail:
 
 static void sw_bridge_free(struct sw_bridge *b)
 {
+	sw_mirrors_free(b);
 	sw_flows_fini(b);
 	sw_fdb_fini(&b->fdb);
 	free(b->flood);

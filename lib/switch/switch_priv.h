@@ -87,6 +87,31 @@ struct sw_vlan {
 	uint64_t allowed[SW_VLAN_MAX / 64];
 };
 
+static inline bool vlan_allowed(const struct sw_vlan *v, uint16_t vlan)
+{
+	return (v->allowed[vlan >> 6] >> (vlan & 63)) & 1;
+}
+
+/* Egress: -1 not a member, 0 leave untagged, 1 leave tagged. */
+static inline int vlan_out(const struct sw_vlan *v, uint16_t vlan)
+{
+	if (v->access)
+		return vlan == v->tag ? 0 : -1;
+	if (!vlan_allowed(v, vlan))
+		return -1;
+	return vlan != 0 && vlan != v->native;
+}
+
+/* The offload offsets of a frame whose header grew or shrank by @delta. */
+static inline void sw_offload_shift(struct vsw_pkt *pkt, int delta)
+{
+	if (pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		pkt->vnet.csum_start = (uint16_t)(pkt->vnet.csum_start + delta);
+	if (pkt->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
+	    pkt->vnet.hdr_len != 0)
+		pkt->vnet.hdr_len = (uint16_t)(pkt->vnet.hdr_len + delta);
+}
+
 struct sw_rxq {
 	struct vsw_queue_stats st;
 } __attribute__((aligned(VSW_CACHE_LINE)));
@@ -97,6 +122,7 @@ struct sw_txq {
 } __attribute__((aligned(VSW_CACHE_LINE)));
 
 struct sw_bridge;
+struct sw_mset;
 
 /* A rate limit of a port (rate.c): a token bucket behind its lock. */
 struct sw_rate {
@@ -181,6 +207,11 @@ struct sw_flood {
 	 * by_of: a burst numbers its in port as its outputs are numbered.
 	 */
 	uint16_t *of_by_id;
+	/*
+	 * The bridge's mirrors resolved to this port set (mirror.c), in the
+	 * same allocation; NULL when the bridge has none (all a burst tests).
+	 */
+	const struct sw_mset *mir;
 	struct vsw_port *ports[];
 };
 
@@ -197,6 +228,9 @@ struct sw_bridge {
 	 */
 	struct vsw_flow_rule *normal_rule;
 	struct vsw_flow_emc *emc[VSW_SWITCH_MAX_THREADS]; /* [pmd idx] */
+	/* mirror.c: the configured mirrors, control thread (counters aside) */
+	struct sw_mirror *mirrors;
+	unsigned n_mirrors;
 	char name[VSW_BRIDGE_NAME_MAX];
 };
 
@@ -354,6 +388,10 @@ void sw_port_set_txq(struct vsw_switch *sw, struct vsw_port *port,
 		     unsigned n_txq);
 
 /* switch.c */
+/* A bridge / port / mirror name: 1 .. max - 1 printable bytes. */
+bool sw_name_ok(const char *name, size_t max);
+/* sw_fdb_sweep() predicate: the entry's port id is *(uint32_t *)arg. */
+bool sw_fdb_pred_port(const struct sw_fdb_ent *e, void *arg);
 /* Bridge by name, or NULL. */
 struct sw_bridge *sw_bridge_find(struct vsw_switch *sw, const char *name);
 /* Republish br's port set (flood, ofports, LOCAL) without skip. */
@@ -402,6 +440,39 @@ unsigned sw_shape_burst(struct vsw_port *port, struct vsw_pkt *const *pkts,
 			unsigned n, struct vsw_pkt **ok, uint64_t *bytes);
 /* Give back the tokens of frames taken by sw_shape_burst, not sent. */
 void sw_shape_refund(struct vsw_port *port, uint64_t bytes);
+
+/*
+ * Send pkts[0..n) (bytes in all, if reason < 0) to port on this thread's
+ * txq; count what was taken and what was dropped (all of it with reason,
+ * if reason >= 0). Returns how many the port took.
+ */
+unsigned sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
+		 struct vsw_pkt *const *pkts, unsigned n, uint64_t bytes,
+		 int reason);
+
+/* mirror.c */
+#define SW_MIRROR_NOVLAN 0xffff /* vlans[i] of a frame not forwarded */
+/* Bytes sw_mset_build() needs for br's mirrors (0: none, no set). */
+size_t sw_mset_bytes(const struct sw_bridge *br);
+/*
+ * Resolve br's mirrors against its ports (without skip) into ms; returns
+ * how many are active (0: do not publish the set).
+ */
+unsigned sw_mset_build(struct vsw_switch *sw, struct sw_bridge *br,
+		       const struct vsw_port *skip, struct sw_mset *ms);
+/* The port is a mirror output of the set (no normal traffic). */
+bool sw_mset_is_out(const struct sw_mset *ms, unsigned port_id);
+/*
+ * The mirror stage of a burst from @in, before its outputs are flushed:
+ * pkts[0..n) as they are now, vlans[i] the VLAN of frame i on the bridge
+ * (SW_MIRROR_NOVLAN: not selected), pmd->outs the output groups. Data
+ * thread; only when fl->mir != NULL.
+ */
+void sw_mirror_burst(struct sw_pmd *pmd, const struct sw_flood *fl,
+		     const struct vsw_port *in, struct vsw_pkt *const *pkts,
+		     unsigned n, const uint16_t *vlans);
+/* Free every mirror of br (the bridge is freed). */
+void sw_mirrors_free(struct sw_bridge *br);
 
 /* capture.c */
 /*

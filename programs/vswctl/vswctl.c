@@ -70,6 +70,13 @@ static int p_bridge_port(char **argv, int argc, json_t **out)
 	return 0;
 }
 
+static int p_bridge_mirror(char **argv, int argc, json_t **out)
+{
+	(void)argc;
+	*out = json_pack("{s:s, s:s}", "bridge", argv[0], "mirror", argv[1]);
+	return 0;
+}
+
 /* Split "key=value" in place; VSWCTL_USAGE if there is no '='. */
 static int ctl_kv(char *arg, char **key, char **value, const char *what)
 {
@@ -827,6 +834,14 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  print_nothing },
 	{ "get-controller", "BRIDGE", 1, 1, "controller.get", p_bridge,
 	  print_controllers },
+	{ "add-mirror", "BRIDGE NAME [select-src-port=PORT,...] "
+	  "[select-dst-port=PORT,...] [select-vlan=VLAN,...] "
+	  "[select-all=true] output-port=PORT|output-vlan=VLAN", 3, -1,
+	  "mirror.add", vswctl_p_add_mirror, print_nothing },
+	{ "del-mirror", "BRIDGE NAME", 2, 2, "mirror.del", p_bridge_mirror,
+	  print_nothing },
+	{ "list-mirrors", "[BRIDGE]", 0, 1, "mirror.list", p_opt_bridge,
+	  vswctl_print_mirrors },
 	{ "dpif-stats", "[BRIDGE]", 0, 1, "dpif.stats", p_opt_bridge,
 	  print_dpif },
 	{ "pmd-stats", "", 0, 0, "pmd.stats", p_none, print_pmd },

@@ -30,4 +30,9 @@ const char *ctl_help_text(const char *verb);
  */
 int vswctl_capture(const char *ctl, int timeout_ms, char **argv, int argc);
 
+/* add-mirror's params (vswctl_mirror.c); 0 or VSWCTL_USAGE. */
+int vswctl_p_add_mirror(char **argv, int argc, json_t **out);
+/* list-mirrors' output. */
+void vswctl_print_mirrors(json_t *result);
+
 #endif /* VSWCTL_H */

@@ -96,6 +96,20 @@ static const struct {
 	{"get-controller",
 	 "The bridge's OpenFlow targets, the address a listener is bound to,\n"
 	 "and how many controllers are connected."},
+	{"add-mirror",
+	 "Add a port mirror to BRIDGE, as Open vSwitch's Mirror table: it\n"
+	 "selects the frames received on the select-src-port ports, those\n"
+	 "the bridge sends to the select-dst-port ports, or every frame\n"
+	 "(select-all=true); select-vlan keeps those in the listed VLANs\n"
+	 "(10,20,30-40). output-port=PORT gets a copy of each (tagged with its\n"
+	 "VLAN unless PORT is an access port) and no other traffic: what it\n"
+	 "receives is dropped. output-vlan=VLAN floods the copies to the ports\n"
+	 "carrying that VLAN, tagged with it (RSPAN). Stored; a mirror whose\n"
+	 "output port is deleted is kept, inactive."},
+	{"del-mirror", "Delete the bridge's mirror NAME."},
+	{"list-mirrors",
+	 "The mirrors (of BRIDGE, or of all): what they select, their output,\n"
+	 "whether active, and the frames and bytes mirrored and dropped."},
 	{"help", "The commands, or what one command does."},
 };
 

@@ -329,4 +329,15 @@ int vswd_m_controller_del(void *opaque, json_t *params, json_t **result,
 int vswd_m_controller_get(void *opaque, json_t *params, json_t **result,
 			  struct vsw_rpc_err *e);
 
+/* Port mirrors (vswd_mirror.c). */
+/* The stored mirrors into the switch (failures are logged). */
+int vswd_mirrors_restore(struct vswd *d);
+/* JSON-RPC mirror.add, mirror.del, mirror.list. */
+int vswd_m_mirror_add(void *opaque, json_t *params, json_t **result,
+		      struct vsw_rpc_err *e);
+int vswd_m_mirror_del(void *opaque, json_t *params, json_t **result,
+		      struct vsw_rpc_err *e);
+int vswd_m_mirror_list(void *opaque, json_t *params, json_t **result,
+		       struct vsw_rpc_err *e);
+
 #endif /* VSWD_H */

@@ -1120,6 +1120,9 @@ const struct vsw_rpc_method vswd_methods[] = {
 	{ "controller.set", vswd_m_controller_set },
 	{ "controller.del", vswd_m_controller_del },
 	{ "controller.get", vswd_m_controller_get, RO },
+	{ "mirror.add", vswd_m_mirror_add },
+	{ "mirror.del", vswd_m_mirror_del },
+	{ "mirror.list", vswd_m_mirror_list, RO },
 };
 #undef RO
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);

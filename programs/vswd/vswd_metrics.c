@@ -280,6 +280,55 @@ static void met_control(FILE *f, struct vswd *d)
 	}
 }
 
+/* The mirrors' families: which one met_mirror_cb prints now. */
+struct met_mirrors {
+	FILE *f;
+	unsigned int family;
+};
+
+static int met_mirror_cb(const struct vsw_mirror_info *info, void *arg)
+{
+	struct met_mirrors *m = arg;
+	static const char *const names[] = {
+		"vsw_mirror_active",
+		"vsw_mirror_packets_total",
+		"vsw_mirror_bytes_total",
+		"vsw_mirror_drops_total",
+	};
+	const uint64_t v[] = {info->active ? 1 : 0, info->packets, info->bytes,
+			      info->drops};
+
+	fprintf(m->f, "%s{bridge=\"", names[m->family]);
+	met_label(m->f, info->bridge);
+	fputs("\",mirror=\"", m->f);
+	met_label(m->f, info->cfg->name);
+	fprintf(m->f, "\"} %" PRIu64 "\n", v[m->family]);
+	return 0;
+}
+
+static void met_mirrors(FILE *f, struct vswd *d)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{"vsw_mirror_active", "gauge",
+		 "1 if the mirror's output port is in its bridge."},
+		{"vsw_mirror_packets_total", "counter",
+		 "Frames the mirror sent to its output."},
+		{"vsw_mirror_bytes_total", "counter",
+		 "Bytes the mirror sent to its output."},
+		{"vsw_mirror_drops_total", "counter",
+		 "Mirrored frames not copied or not taken by the output."},
+	};
+	struct met_mirrors m = {.f = f};
+
+	for (m.family = 0; m.family < 4; m.family++) {
+		met_family(f, fam[m.family].name, fam[m.family].type,
+			   fam[m.family].help);
+		vsw_switch_mirror_iter(d->sw, NULL, met_mirror_cb, &m);
+	}
+}
+
 int vswd_m_metrics(void *opaque, json_t *params, json_t **result,
 		   struct vsw_rpc_err *e)
 {
@@ -319,6 +368,7 @@ int vswd_m_metrics(void *opaque, json_t *params, json_t **result,
 	met_ports_out(f, d, &m, false);
 	met_ports_out(f, d, &m, true);
 	met_pmds(f, d);
+	met_mirrors(f, d);
 	if (d->rpc != NULL)
 		met_control(f, d);
 	free(m.p);

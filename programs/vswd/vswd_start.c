@@ -2,8 +2,9 @@
 /*
  * vswd's start: the stored configuration into the switch (bridges, ports
  * — one that cannot open goes to the pending list, reported, never fatal —
- * then the flow tables), the first-start defaults (br0 with a TAP port and
- * a vhostuser port), and the banner with each guest's QEMU command line.
+ * then the flow tables and the mirrors), the first-start defaults (br0
+ * with a TAP port and a vhostuser port), and the banner with each guest's
+ * QEMU command line.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,6 +52,8 @@ int vswd_restore(struct vswd *d)
 		rc = vsw_cfg_port_foreach(d->cfg, NULL, start_restore_port, d);
 	if (rc == 0)
 		rc = vswd_flows_restore(d);
+	if (rc == 0)
+		rc = vswd_mirrors_restore(d);
 	if (rc < 0 && vsw_cfg_why(d->cfg)[0])
 		vswd_log(d, VSW_LOG_ERR, "restoring the configuration: %s",
 			 vsw_cfg_why(d->cfg));

@@ -75,7 +75,7 @@ def frame(proto, dport, seq):
 
 
 def Daemon():
-    return vswtest.Daemon(VSWD, VSWCTL, TMP)
+    return vswtest.Daemon(VSWD, VSWCTL, TMP, CTL)
 
 
 veth = vswtest.veth
@@ -412,25 +412,8 @@ def test_metrics(snd):
           "the control socket's counters")
 
 
-COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                          "..", "..", "dist", "vswctl.bash-completion")
-
-
 def complete(words):
-    """What dist/vswctl.bash-completion offers after the words (the last
-    one being completed) of a vswctl command line."""
-    line = ["vswctl", "--ctl", CTL] + words
-    script = ('. "%s"; COMP_WORDS=(%s); COMP_CWORD=%d; _vswctl; '
-              'printf "%%s\\n" "${COMPREPLY[@]}"' %
-              (COMPLETION, " ".join("'%s'" % w for w in line),
-               len(line) - 1))
-    env = dict(os.environ,
-               PATH=os.path.dirname(os.path.abspath(VSWCTL)) + ":" +
-               os.environ.get("PATH", ""))
-    p = subprocess.run(["bash", "-c", script], capture_output=True,
-                       text=True, env=env, timeout=30)
-    check(p.returncode == 0, "completion of %r: %s" % (words, p.stderr))
-    return set(p.stdout.split())
+    return vswtest.complete(VSWCTL, CTL, words)
 
 
 def test_completion():

@@ -53,13 +53,51 @@ def own_netns(tmp=None):
                           sys.executable] + sys.argv)
 
 
-class Daemon:
-    """vswd on TMP/conf.db with its control socket TMP/vswd.ctl and run
-    dir TMP/run, logging to TMP/vswd.log (appended: restarts share it);
-    returns once `vswctl version` answers."""
+COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "..", "..", "dist", "vswctl.bash-completion")
 
-    def __init__(self, vswd, vswctl, tmp):
-        ctl = os.path.join(tmp, "vswd.ctl")
+
+def complete(vswctl, ctl, words):
+    """What dist/vswctl.bash-completion offers after the words (the last
+    one being completed) of a vswctl command line, with the vswctl binary
+    @vswctl first in PATH and --ctl @ctl."""
+    line = ["vswctl", "--ctl", ctl] + words
+    script = ('. "%s"; COMP_WORDS=(%s); COMP_CWORD=%d; _vswctl; '
+              'printf "%%s\\n" "${COMPREPLY[@]}"' %
+              (COMPLETION, " ".join("'%s'" % w for w in line),
+               len(line) - 1))
+    env = dict(os.environ,
+               PATH=os.path.dirname(os.path.abspath(vswctl)) + ":" +
+               os.environ.get("PATH", ""))
+    p = subprocess.run(["bash", "-c", script], capture_output=True,
+                       text=True, env=env, timeout=30)
+    check(p.returncode == 0, "completion of %r: %s" % (words, p.stderr))
+    return set(p.stdout.split())
+
+
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, capture_output=True,
+                          text=True).returncode
+
+
+def veth(name):
+    """A veth pair NAME / NAMEp, both up, without IPv6 (no stray frames)."""
+    for c in ("ip link add %s type veth peer name %sp" % (name, name),
+              "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1" % name,
+              "sysctl -qw net.ipv6.conf.%sp.disable_ipv6=1" % name,
+              "ip link set %s up" % name, "ip link set %sp up" % name):
+        if sh(c) != 0:
+            raise RuntimeError("failed: " + c)
+
+
+class Daemon:
+    """vswd on @tmp's conf.db, run dir and control socket @ctl (default
+    tmp/vswd.ctl), debug log appended to tmp/vswd.log (restarts share it),
+    once it answers `vswctl version`."""
+
+    def __init__(self, vswd, vswctl, tmp, ctl=None):
+        if ctl is None:
+            ctl = os.path.join(tmp, "vswd.ctl")
         self.log = open(os.path.join(tmp, "vswd.log"), "a")
         self.p = subprocess.Popen(
             [vswd, "--db", os.path.join(tmp, "conf.db"), "--ctl", ctl,
@@ -69,8 +107,8 @@ class Daemon:
         while time.time() < deadline:
             if self.p.poll() is not None:
                 raise RuntimeError("vswd exited with %d" % self.p.returncode)
-            if subprocess.run([vswctl, "--ctl", ctl, "version"],
-                              capture_output=True,
+            if subprocess.run([vswctl, "--ctl", ctl, "--timeout", "20",
+                               "version"], capture_output=True,
                               timeout=60).returncode == 0:
                 return
             time.sleep(0.05)
@@ -81,16 +119,6 @@ class Daemon:
         rc = self.p.wait(timeout=30)
         self.log.close()
         return rc
-
-
-def veth(name):
-    """A veth pair NAME / NAMEp, both up, without IPv6."""
-    for c in ("ip link add %s type veth peer name %sp" % (name, name),
-              "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1" % name,
-              "sysctl -qw net.ipv6.conf.%sp.disable_ipv6=1" % name,
-              "ip link set %s up" % name, "ip link set %sp up" % name):
-        if subprocess.run(c, shell=True, capture_output=True).returncode:
-            raise RuntimeError("failed: " + c)
 
 
 def finish(d, tmp):

@@ -425,6 +425,13 @@ def vswd_seeds():
         call('flow.del', {'bridge': 'br0', 'match': 'tcp'}),
         call('flow.dump', {'bridge': 'br0', 'match': 'in_port=1'}),
         call('dpif.stats'), call('pmd.stats'), call('pmd.stats.clear'),
+        call('mirror.add', {'bridge': 'br0', 'mirror': 'm0',
+                            'select_src_port': ['d1'],
+                            'select_vlan': [0, 10], 'output_port': 'd2'}),
+        call('mirror.add', {'bridge': 'br0', 'mirror': 'm1',
+                            'select_all': True, 'output_vlan': 99}),
+        call('mirror.list', {'bridge': 'br0'}),
+        call('mirror.del', {'bridge': 'br0', 'mirror': 'm0'}),
     ]
     for i, c in enumerate(calls):
         yield 'call%02d' % i, (c + '\n').encode()

@@ -651,6 +651,74 @@ static void test_controllers(void **state)
 	vsw_cfg_close(cfg);
 }
 
+struct tc_mirrors {
+	char text[512];
+};
+
+static int tc_mirror_cb(void *opaque, const char *bridge, const char *name,
+			const char *spec)
+{
+	struct tc_mirrors *m = opaque;
+	size_t off = strlen(m->text);
+
+	snprintf(m->text + off, sizeof(m->text) - off, "%s/%s:%s;", bridge,
+		 name, spec);
+	return 0;
+}
+
+/* Mirrors: stored in order, replaced, deleted, removed with the bridge */
+static void test_mirrors(void **state)
+{
+	struct tc_env *env = *state;
+	struct vsw_cfg *cfg = tc_open(env, true);
+	struct tc_mirrors m = {""};
+	static char big[VSW_CFG_MIRROR_MAX + 2];
+
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br0", "m1", "x"), -EINVAL);
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br_1"), 0);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "nope", "m1", "x"), -ENOENT);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br0", "a:b", "x"), -EINVAL);
+	memset(big, 'x', sizeof(big) - 1);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br0", "m1", big), -E2BIG);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br0", "m1",
+					    "select-all=true output-port=p"),
+			 0);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br_1", "m1", "a"), 0);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br0", "m2", "b"), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	vsw_cfg_close(cfg);
+	cfg = tc_open(env, false);
+	assert_int_equal(vsw_cfg_mirror_foreach(cfg, NULL, tc_mirror_cb, &m),
+			 0);
+	assert_string_equal(m.text, "br0/m1:select-all=true output-port=p;"
+				    "br_1/m1:a;br0/m2:b;");
+	m.text[0] = '\0';
+	assert_int_equal(vsw_cfg_mirror_foreach(cfg, "br0", tc_mirror_cb, &m),
+			 0);
+	assert_string_equal(m.text, "br0/m1:select-all=true output-port=p;"
+				    "br0/m2:b;");
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_mirror_del(cfg, "br0", "m3"), -ENOENT);
+	assert_int_equal(vsw_cfg_mirror_del(cfg, "br0", "m1"), 0);
+	/* "br_" must not match "br0" (LIKE wildcards) */
+	assert_int_equal(vsw_cfg_bridge_del(cfg, "br_1"), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	m.text[0] = '\0';
+	assert_int_equal(vsw_cfg_mirror_foreach(cfg, NULL, tc_mirror_cb, &m),
+			 0);
+	assert_string_equal(m.text, "br0/m2:b;");
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_del(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	m.text[0] = '\0';
+	assert_int_equal(vsw_cfg_mirror_foreach(cfg, NULL, tc_mirror_cb, &m),
+			 0);
+	assert_string_equal(m.text, "");
+	vsw_cfg_close(cfg);
+}
+
 static void test_foreign_db(void **state)
 {
 	struct tc_env *env = *state;
@@ -764,6 +832,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flows, tc_setup,
 						tc_teardown),
 		cmocka_unit_test_setup_teardown(test_controllers, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_mirrors, tc_setup,
 						tc_teardown),
 		cmocka_unit_test_setup_teardown(test_inconsistent_rows,
 						tc_setup, tc_teardown),
