@@ -853,6 +853,25 @@ static int on_flow_mod(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len,
 	return rc < 0 ? -EPROTO : 0;
 }
 
+/*
+ * The messages a slave controller may not send (OpenFlow 1.3 section
+ * 6.3.5): PACKET_OUT, FLOW_MOD, GROUP_MOD, PORT_MOD, TABLE_MOD, METER_MOD.
+ */
+static bool msg_changes_switch(uint8_t type)
+{
+	enum {
+		PACKET_OUT = 13,
+		GROUP_MOD = 15,
+		PORT_MOD = 16,
+		TABLE_MOD = 17,
+		METER_MOD = 29,
+	};
+
+	return type == PACKET_OUT || type == VSW_OFPT_FLOW_MOD ||
+	       type == GROUP_MOD || type == PORT_MOD || type == TABLE_MOD ||
+	       type == METER_MOD;
+}
+
 /* One whole message (@len >= 8 bytes, its own length). */
 static void conn_handle(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len)
 {
@@ -879,6 +898,11 @@ static void conn_handle(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len)
 		rc = ofp_fail(&err, VSW_OFPET_BAD_REQUEST,
 			      VSW_OFPBRC_BAD_VERSION,
 			      "message not in version 1.3");
+		goto out;
+	}
+	if (c->role == VSW_OFPCR_ROLE_SLAVE && msg_changes_switch(type)) {
+		rc = ofp_fail(&err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_IS_SLAVE,
+			      "a slave may not change the switch");
 		goto out;
 	}
 	switch (type) {
@@ -931,12 +955,7 @@ static void conn_handle(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len)
 		}
 		break;
 	case VSW_OFPT_FLOW_MOD:
-		if (c->role == VSW_OFPCR_ROLE_SLAVE)
-			rc = ofp_fail(&err, VSW_OFPET_BAD_REQUEST,
-				      VSW_OFPBRC_IS_SLAVE,
-				      "flow_mod from a slave");
-		else
-			rc = on_flow_mod(c, msg, len, &err);
+		rc = on_flow_mod(c, msg, len, &err);
 		break;
 	case VSW_OFPT_ROLE_REQUEST:
 		rc = on_role(c, msg, len, &err);

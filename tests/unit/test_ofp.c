@@ -717,6 +717,10 @@ static void test_roles(void **state)
 	match(&m, &x);
 	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_IS_SLAVE);
 	assert_false(f.got);
+	/* a packet-out too, whatever its body */
+	hdr(&m, 4, 13, 29); /* PACKET_OUT */
+	zero(&m, 16);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_IS_SLAVE);
 	/* nochange: the role stays, reply says slave */
 	role_request(&m, 31, VSW_OFPCR_ROLE_NOCHANGE, 0);
 	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
