@@ -166,6 +166,14 @@ def flow_seeds():
     yield 'bad', b'priority=70000 actions=drop\ntcp,tp_dst=99999\n' \
         b'tp_dst=80 actions=drop\nactions=drop,output:1\nfoo=bar\n'
     yield 'bad_utf8', b'actions=drop\n\xff\xfe\n'
+    # tables, goto_table, flags, cookie masks
+    yield 'tables', (b'table=3,priority=5,udp,actions=goto_table:9\n'
+                     b'priority=7,actions=output:1,goto_table:3\n'
+                     b'table=3,cookie=0x10/0xf0\n'
+                     b'check_overlap,table=3,priority=5,ip,actions=drop\n'
+                     b'send_flow_rem,hard_timeout=1,actions=drop\n'
+                     b'reset_counts,table=9,actions=goto_table:2\n'
+                     b'table=254,actions=goto_table:254\n')
 
 
 # --- JSON-RPC streams --------------------------------------------------------
