@@ -773,7 +773,7 @@ static int on_role(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len,
 		   struct vsw_ofp_err *err)
 {
 	uint32_t role;
-	uint64_t gen;
+	uint64_t gen, cur;
 	size_t off;
 	uint8_t *p;
 	int rc;
@@ -786,13 +786,12 @@ static int on_role(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len,
 	if (role > VSW_OFPCR_ROLE_SLAVE)
 		return ofp_fail(err, VSW_OFPET_ROLE_REQUEST_FAILED,
 				VSW_OFPRRFC_BAD_ROLE, "unknown role");
-	if (role == VSW_OFPCR_ROLE_MASTER || role == VSW_OFPCR_ROLE_SLAVE) {
-		if (c->ops->role != NULL) {
-			rc = c->ops->role(c->arg, c, (enum vsw_ofp_role)role,
-					  gen, err);
-			if (rc < 0)
-				return rc;
-		}
+	cur = gen;
+	if (c->ops->role != NULL) {
+		rc = c->ops->role(c->arg, c, (enum vsw_ofp_role)role, gen, &cur,
+				  err);
+		if (rc < 0)
+			return rc;
 	}
 	if (role != VSW_OFPCR_ROLE_NOCHANGE)
 		c->role = (enum vsw_ofp_role)role;
@@ -801,8 +800,7 @@ static int on_role(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len,
 	p = ofp_buf_put(&c->tx, 16);
 	if (p != NULL) {
 		ofp_put32(p, c->role);
-		/* the generation id the request carried (6.3.5) */
-		ofp_put64(p + 8, gen);
+		ofp_put64(p + 8, cur);
 	}
 	msg_end(c, off);
 	return 0;

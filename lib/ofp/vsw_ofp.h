@@ -241,14 +241,17 @@ struct vsw_ofp_ops {
 	void (*table_stats)(void *arg, uint8_t table_id, uint32_t *active,
 			    uint64_t *lookups, uint64_t *matched);
 	/*
-	 * A ROLE_REQUEST for master or slave from @c (@role, @generation_id):
-	 * 0 if accepted (the caller then sets @c's role; a new master's
-	 * switch side has already made every other master a slave), or
-	 * -EPROTO with @err (ROLE_REQUEST_FAILED / STALE). NULL: every
-	 * request accepted, no generation check.
+	 * A ROLE_REQUEST from @c (@role, @generation_id): for master or
+	 * slave, 0 if accepted (the caller then sets @c's role; for a new
+	 * master the switch side has already made every other master a
+	 * slave), or -EPROTO with @err (ROLE_REQUEST_FAILED / STALE); equal
+	 * and nochange are always accepted. *@current: the generation id the
+	 * reply carries (the switch's last one; preset to the request's).
+	 * NULL: every request accepted, no generation check.
 	 */
 	int (*role)(void *arg, struct vsw_ofp_conn *c, enum vsw_ofp_role role,
-		    uint64_t generation_id, struct vsw_ofp_err *err);
+		    uint64_t generation_id, uint64_t *current,
+		    struct vsw_ofp_err *err);
 	/* A line for the log (errors a peer caused, at debug/info). */
 	void (*log)(void *arg, bool error, const char *msg);
 	uint64_t datapath_id;

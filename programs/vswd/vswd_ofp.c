@@ -801,11 +801,18 @@ static void ofpd_table_stats(void *arg, uint8_t table, uint32_t *active,
 }
 
 static int ofpd_role(void *arg, struct vsw_ofp_conn *c, enum vsw_ofp_role role,
-		     uint64_t generation_id, struct vsw_ofp_err *err)
+		     uint64_t generation_id, uint64_t *current,
+		     struct vsw_ofp_err *err)
 {
 	struct ofpd_bridge *b = arg;
 	struct ofpd_sess *s;
 
+	/* as Open vSwitch: the reply carries the bridge's generation id */
+	if (role != VSW_OFPCR_ROLE_MASTER && role != VSW_OFPCR_ROLE_SLAVE) {
+		if (b->role_gen.set)
+			*current = b->role_gen.id;
+		return 0;
+	}
 	if (vsw_ofp_role_gen_stale(&b->role_gen, generation_id)) {
 		err->type = VSW_OFPET_ROLE_REQUEST_FAILED;
 		err->code = VSW_OFPRRFC_STALE;
@@ -814,6 +821,7 @@ static int ofpd_role(void *arg, struct vsw_ofp_conn *c, enum vsw_ofp_role role,
 			 generation_id, b->role_gen.id);
 		return -EPROTO;
 	}
+	*current = b->role_gen.id;
 	if (role != VSW_OFPCR_ROLE_MASTER)
 		return 0;
 	for (s = b->sess; s != NULL; s = s->next) {

@@ -453,7 +453,7 @@ def role(sock, r, gen, xid):
         if m is None:
             return None
         if m[1] == 25:
-            return ("reply", struct.unpack("!I", m[8:12])[0])
+            return ("reply",) + struct.unpack("!I4xQ", m[8:24])
         if m[1] == 1:
             return ("error",) + struct.unpack("!HH", m[8:12])
     return None
@@ -641,8 +641,9 @@ def role_script(target):
 
 def test_roles(d, ovs, target):
     got = role_script(target)
-    want = [("reply", 2), ("reply", 2), ("reply", 3), ("error", 11, 0),
-            (1, 10), ("reply", 1)]
+    # (role, generation id) replies: the bridge's generation id
+    want = [("reply", 2, 1), ("reply", 2, 2), ("reply", 3, 2),
+            ("error", 11, 0), (1, 10), ("reply", 1, 2)]
     check(got == want, "roles with two connections: %r" % got)
     if ovs is not None:
         theirs = role_script(ovs.target)

@@ -639,13 +639,16 @@ static void role_request(struct mb *m, uint32_t xid, uint32_t role,
 }
 
 static int fake_role(void *arg, struct vsw_ofp_conn *c,
-		     enum vsw_ofp_role role, uint64_t gen,
+		     enum vsw_ofp_role role, uint64_t gen, uint64_t *current,
 		     struct vsw_ofp_err *err)
 {
 	struct fake *f = arg;
 
 	(void)c;
-	(void)role;
+	if (role != VSW_OFPCR_ROLE_MASTER && role != VSW_OFPCR_ROLE_SLAVE) {
+		*current = f->gen.id;
+		return 0;
+	}
 	if (vsw_ofp_role_gen_stale(&f->gen, gen)) {
 		err->type = VSW_OFPET_ROLE_REQUEST_FAILED;
 		err->code = VSW_OFPRRFC_STALE;
@@ -721,11 +724,12 @@ static void test_roles(void **state)
 	hdr(&m, 4, 13, 29); /* PACKET_OUT */
 	zero(&m, 16);
 	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_IS_SLAVE);
-	/* nochange: the role stays, reply says slave */
+	/* nochange: the role stays, reply says slave and generation 10 */
 	role_request(&m, 31, VSW_OFPCR_ROLE_NOCHANGE, 0);
 	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
 	r = next_msg(c, buf, &n);
 	assert_int_equal(g32(r + 8), VSW_OFPCR_ROLE_SLAVE);
+	assert_int_equal(g32(r + 20), 10);
 	/* stale generation */
 	role_request(&m, 32, VSW_OFPCR_ROLE_MASTER, 9);
 	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
