@@ -527,7 +527,7 @@ static void mp_table(struct mp *m)
 	}
 }
 
-/* One table-features property: @n 16- or 32-bit items (@w bytes each). */
+/* One table-features property: @n 8-, 16- or 32-bit items (@w bytes each). */
 static void tf_prop(struct ofp_buf *b, uint16_t type, const uint32_t *v,
 		    size_t n, size_t w)
 {
@@ -541,8 +541,10 @@ static void tf_prop(struct ofp_buf *b, uint16_t type, const uint32_t *v,
 	for (i = 0; i < n; i++) {
 		if (w == 4)
 			ofp_put32(p + 4 + i * 4, v[i]);
-		else
+		else if (w == 2)
 			ofp_put16(p + 4 + i * 2, (uint16_t)v[i]);
+		else
+			p[4 + i] = (uint8_t)v[i];
 	}
 }
 
@@ -556,10 +558,11 @@ static void tf_actions(struct ofp_buf *b, uint16_t type)
 }
 
 /*
- * Table 0's features: what ofp_match.c decodes, as OXM headers
- * (class 0x8000, field << 9, length).
+ * The features of table @t, every table alike: what ofp_match.c decodes, as
+ * OXM headers (class 0x8000, field << 9, length); goto_table to any later
+ * table.
  */
-static void mp_table_features(struct mp *m)
+static void mp_table_features_one(struct mp *m, unsigned t)
 {
 	static const uint32_t match[] = {
 		0x80000004, 0x80000606, 0x80000806, 0x80000a02, 0x80000c02,
@@ -580,18 +583,27 @@ static void mp_table_features(struct mp *m)
 	/* GOTO_TABLE, APPLY_ACTIONS */
 	static const uint32_t inst[] = {0x00010008, 0x00040004};
 	struct ofp_buf *b = &m->c->tx;
-	size_t start = b->len;
-	uint8_t *p = ofp_buf_put(b, 64);
+	uint32_t next[VSW_FLOW_N_TABLES];
+	size_t start, n_next = 0, k;
+	unsigned last = t == VSW_FLOW_N_TABLES - 1;
+	uint8_t *p;
 
+	for (k = t + 1; k < VSW_FLOW_N_TABLES; k++)
+		next[n_next++] = (uint32_t)k;
+	/* 64 fixed, the properties below: under 600 bytes with NEXT_TABLES */
+	mp_room(m, 600 + n_next);
+	start = b->len;
+	p = ofp_buf_put(b, 64);
 	if (p == NULL)
 		return;
-	p[2] = 0; /* table_id */
+	p[2] = (uint8_t)t; /* table_id */
 	memcpy(p + 8, "classifier", 10);
 	/* metadata match / write: none; config 0; max_entries */
 	ofp_put32(p + 60, 1000000);
 	/* every property OpenFlow 1.3 requires; write-actions: none */
-	tf_prop(b, 0, inst, 2, 4);		    /* INSTRUCTIONS */
-	tf_prop(b, 2, NULL, 0, 1);		    /* NEXT_TABLES */
+	/* INSTRUCTIONS: the last table has no goto_table */
+	tf_prop(b, 0, inst + last, 2 - last, 4);
+	tf_prop(b, 2, next, n_next, 1);		    /* NEXT_TABLES */
 	tf_prop(b, 4, NULL, 0, 4);		    /* WRITE_ACTIONS */
 	tf_actions(b, 6);			    /* APPLY_ACTIONS */
 	tf_prop(b, 8, match, sizeof(match) / 4, 4); /* MATCH */
@@ -600,6 +612,14 @@ static void mp_table_features(struct mp *m)
 	tf_prop(b, 14, setf, sizeof(setf) / 4, 4);  /* APPLY_SETFIELD */
 	if (!b->failed)
 		ofp_put16(b->p + start, (uint16_t)(b->len - start));
+}
+
+static void mp_table_features(struct mp *m)
+{
+	unsigned t;
+
+	for (t = 0; t < VSW_FLOW_N_TABLES && !m->c->tx.failed; t++)
+		mp_table_features_one(m, t);
 }
 
 static int on_multipart(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len,

@@ -533,6 +533,11 @@ def test_tables(d, ovs, target):
     rc, vsw_tables, _ = ofctl("dump-tables", target)
     check(table_active(vsw_tables) == {0: 2, 3: 3, 7: 1},
           "dump-tables: active per table: %r" % table_active(vsw_tables))
+    rc, out, err = ofctl("dump-table-features", target)
+    check(rc == 0 and re.search(r"table 254\b", out) and
+          "goto_table" in out,
+          "dump-table-features: tables 0..254 with goto_table: %s" %
+          (out[-300:] + err))
     rc, out, _ = d.ctl("dump-flows", "br0")
     check(len(norm(out)) == len(vsw_rules) and "table=3," in out,
           "vswctl dump-flows shows the tables too")
