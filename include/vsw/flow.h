@@ -390,7 +390,6 @@ unsigned vsw_flow_table_n_rules(const struct vsw_flow_table *t);
 /* Distinct masks (subtables) in the classifier. */
 unsigned vsw_flow_table_n_subtables(const struct vsw_flow_table *t);
 
-
 /*
  * dump-flows: cb once per rule by table, then in descending priority (ties in
  * insertion order) with the rule, its counters and the line ovs-ofctl

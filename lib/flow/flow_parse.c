@@ -518,8 +518,9 @@ static int parse_actions(struct pctx *c, char *s)
 			}
 		} else if (arg != NULL && strcasecmp(tok, "goto_table") == 0) {
 			if (parse_uint(arg, VSW_FLOW_N_TABLES - 1, &v) < 0)
-				return perr(c, "goto_table: invalid table %s "
-					       "(0 .. 254)",
+				return perr(c,
+					    "goto_table: invalid table %s "
+					    "(0 .. 254)",
 					    arg);
 			if (c->spec->table_id != VSW_FLOW_TABLE_ALL &&
 			    v <= c->spec->table_id)
@@ -688,9 +689,8 @@ static int parse_spec_field(struct pctx *c, enum vsw_flow_parse_mode mode,
 			}
 		} else if (mode != VSW_FLOW_PARSE_ADD) {
 			/* as ovs-ofctl: a plain cookie selects exactly */
-			s->cookie_mask = mode == VSW_FLOW_PARSE_MATCH
-						 ? UINT64_MAX
-						 : 0;
+			s->cookie_mask =
+				mode == VSW_FLOW_PARSE_MATCH ? UINT64_MAX : 0;
 		}
 		errno = 0;
 		s->cookie = strtoull(val, &end, 0);

@@ -101,7 +101,7 @@ struct flow_cls {
 	/* control thread only */
 	struct cls_subtable **sts;
 	unsigned n_sts, cap_sts;
-	bool vec_dirty; /* sts changed since vec was published */
+	bool vec_dirty;		   /* sts changed since vec was published */
 	struct cls_vec *spare;	   /* the next vec, allocated ahead */
 	struct cls_subtable *dead; /* emptied subtables the vec still lists */
 	unsigned spare_cap;
@@ -150,8 +150,7 @@ static inline uint32_t flow_fin(uint64_t h)
 void cls_lookup_batch(const struct vsw_flow_table *t,
 		      const struct vsw_flow_key *const *keys, unsigned n,
 		      struct vsw_flow_rule **out);
-struct vsw_flow_rule *cls_find_exact(struct vsw_flow_table *t,
-				     unsigned table,
+struct vsw_flow_rule *cls_find_exact(struct vsw_flow_table *t, unsigned table,
 				     const struct vsw_flow_match *m,
 				     unsigned priority);
 /* Into / out of the classifier of table r->table. */

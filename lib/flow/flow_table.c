@@ -355,7 +355,8 @@ int vsw_flow_table_expire(struct vsw_flow_table *t, uint64_t now_ms)
 			next = r->all_next;
 			if (why == 0)
 				continue;
-			rule_remove(t, r, (enum vsw_flow_removed_reason)(why - 1),
+			rule_remove(t, r,
+				    (enum vsw_flow_removed_reason)(why - 1),
 				    now_ms);
 			n++;
 		}
@@ -387,7 +388,6 @@ static int rule_dump_cmp(const void *a, const void *b)
 		return x->priority > y->priority ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
-
 
 /* The dump-flows line of r. */
 static int rule_format(const struct vsw_flow_rule *r,

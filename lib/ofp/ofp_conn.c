@@ -705,7 +705,7 @@ static void on_features(struct vsw_ofp_conn *c, uint32_t xid)
 
 	if (p != NULL) {
 		ofp_put64(p, c->ops->datapath_id);
-		ofp_put32(p + 8, 0); /* n_buffers: vsw buffers nothing */
+		ofp_put32(p + 8, 0);	   /* n_buffers: vsw buffers nothing */
 		p[12] = VSW_FLOW_N_TABLES; /* n_tables: 0 .. 254 */
 		ofp_put32(p + 16,
 			  OFPC_FLOW_STATS | OFPC_TABLE_STATS | OFPC_PORT_STATS);

@@ -925,8 +925,9 @@ static int decode_instructions(const uint8_t *p, size_t len,
 			return -ENOMEM;
 	}
 	if (goto_table >= 0) {
-		grown = realloc(acts, sizeof(*acts) +
-					      (acts->n + 1u) * sizeof(acts->a[0]));
+		grown = realloc(acts,
+				sizeof(*acts) +
+					(acts->n + 1u) * sizeof(acts->a[0]));
 		if (grown == NULL) {
 			free(acts);
 			return -ENOMEM;

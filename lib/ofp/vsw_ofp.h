@@ -202,7 +202,7 @@ struct vsw_ofp_port {
 /* What a flow / aggregate request selects. */
 struct vsw_ofp_flow_filter {
 	struct vsw_flow_match match;
-	uint8_t table_id; /* VSW_FLOW_TABLE_ALL: any (zero: table 0) */
+	uint8_t table_id;  /* VSW_FLOW_TABLE_ALL: any (zero: table 0) */
 	uint16_t out_port; /* VSW_FLOW_PORT_NONE: any */
 	uint64_t cookie, cookie_mask;
 };
@@ -268,8 +268,7 @@ struct vsw_ofp_role_gen {
 	bool set;
 	uint64_t id;
 };
-bool vsw_ofp_role_gen_stale(struct vsw_ofp_role_gen *g,
-			    uint64_t generation_id);
+bool vsw_ofp_role_gen_stale(struct vsw_ofp_role_gen *g, uint64_t generation_id);
 
 /*
  * A connection whose transport just came up: it queues our HELLO. 0,

@@ -97,7 +97,8 @@ static void fz_removed(void *arg, const struct vsw_flow_rule *r,
 	e.priority = (uint16_t)vsw_flow_rule_priority(r);
 	e.table_id = (uint8_t)vsw_flow_rule_table(r);
 	e.n_packets = st->n_packets;
-	if (sw->c != NULL && (vsw_flow_rule_flags(r) & VSW_FLOW_F_SEND_FLOW_REM))
+	if (sw->c != NULL &&
+	    (vsw_flow_rule_flags(r) & VSW_FLOW_F_SEND_FLOW_REM))
 		(void)vsw_ofp_conn_flow_removed(sw->c, &e, reason);
 }
 

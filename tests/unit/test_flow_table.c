@@ -419,8 +419,8 @@ static void test_tables(void **state)
 	assert_int_equal(vsw_flow_rule_priority(r), 10);
 	assert_int_equal(vsw_flow_rule_table(r), 3);
 	k.tp_dst = 81;
-	assert_int_equal(vsw_flow_rule_priority(vsw_flow_lookup_table(t, 3, &k)),
-			 5);
+	assert_int_equal(
+		vsw_flow_rule_priority(vsw_flow_lookup_table(t, 3, &k)), 5);
 	k.in_port = 2;
 	/* table miss in a later table: NULL (no default rule there) */
 	assert_null(vsw_flow_lookup_table(t, 3, &k));
@@ -432,19 +432,18 @@ static void test_tables(void **state)
 	/* dump: by table, then priority; table= printed */
 	dump(t, T0, &d);
 	assert_string_equal(
-		d.s,
-		" cookie=0x0, duration=0.000s, table=0, n_packets=0, "
-		"n_bytes=0, priority=100,tcp actions=goto_table:3\n"
-		" cookie=0x0, duration=0.000s, table=0, n_packets=0, "
-		"n_bytes=0, priority=0 actions=NORMAL\n"
-		" cookie=0x0, duration=0.000s, table=3, n_packets=0, "
-		"n_bytes=0, priority=10,tcp,tp_dst=80 actions=output:2\n"
-		" cookie=0x0, duration=0.000s, table=3, n_packets=0, "
-		"n_bytes=0, priority=5,in_port=1 actions=output:4\n"
-		" cookie=0x0, duration=0.000s, table=7, n_packets=0, "
-		"n_bytes=0, priority=10,tcp,tp_dst=80 actions=output:2\n"
-		" cookie=0x0, duration=0.000s, table=7, n_packets=0, "
-		"n_bytes=0, priority=5,in_port=1 actions=drop\n");
+		d.s, " cookie=0x0, duration=0.000s, table=0, n_packets=0, "
+		     "n_bytes=0, priority=100,tcp actions=goto_table:3\n"
+		     " cookie=0x0, duration=0.000s, table=0, n_packets=0, "
+		     "n_bytes=0, priority=0 actions=NORMAL\n"
+		     " cookie=0x0, duration=0.000s, table=3, n_packets=0, "
+		     "n_bytes=0, priority=10,tcp,tp_dst=80 actions=output:2\n"
+		     " cookie=0x0, duration=0.000s, table=3, n_packets=0, "
+		     "n_bytes=0, priority=5,in_port=1 actions=output:4\n"
+		     " cookie=0x0, duration=0.000s, table=7, n_packets=0, "
+		     "n_bytes=0, priority=10,tcp,tp_dst=80 actions=output:2\n"
+		     " cookie=0x0, duration=0.000s, table=7, n_packets=0, "
+		     "n_bytes=0, priority=5,in_port=1 actions=drop\n");
 	/* goto to a lower or the same table: refused by the table too */
 	s = parse(VSW_FLOW_PARSE_ADD, "table=3,actions=drop");
 	s.actions->a[0].type = VSW_FLOW_ACT_GOTO_TABLE;
@@ -460,9 +459,8 @@ static void test_tables(void **state)
 	assert_int_equal(s.table_id, VSW_FLOW_TABLE_ALL);
 	assert_int_equal(vsw_flow_table_mod(t, &s, false, T0), -EINVAL);
 	vsw_flow_spec_fini(&s);
-	assert_int_equal(mod(t, "table=3,tcp,tp_dst=80,actions=goto_table:5",
-			     false),
-			 1);
+	assert_int_equal(
+		mod(t, "table=3,tcp,tp_dst=80,actions=goto_table:5", false), 1);
 	/* del in one table leaves the others */
 	assert_int_equal(del(t, "table=7,tcp", false), 1);
 	assert_int_equal(log.n, 1);
@@ -519,8 +517,9 @@ static void test_flags_and_removed(void **state)
 	assert_non_null(strstr(d.s, "n_packets=0, n_bytes=0, priority=10,"
 				    "tcp actions=output:3"));
 	/* send_flow_rem kept and printed; expiry reports reason and counts */
-	add(t, "send_flow_rem,cookie=0x77,priority=50,hard_timeout=2,tcp,"
-	       "actions=output:1",
+	add(t,
+	    "send_flow_rem,cookie=0x77,priority=50,hard_timeout=2,tcp,"
+	    "actions=output:1",
 	    T0 + 1000);
 	add(t, "send_flow_rem,priority=51,idle_timeout=1,tcp,actions=output:1",
 	    T0 + 1000);

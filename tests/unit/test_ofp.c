@@ -638,9 +638,8 @@ static void role_request(struct mb *m, uint32_t xid, uint32_t role,
 	fin(m);
 }
 
-static int fake_role(void *arg, struct vsw_ofp_conn *c,
-		     enum vsw_ofp_role role, uint64_t gen, uint64_t *current,
-		     struct vsw_ofp_err *err)
+static int fake_role(void *arg, struct vsw_ofp_conn *c, enum vsw_ofp_role role,
+		     uint64_t gen, uint64_t *current, struct vsw_ofp_err *err)
 {
 	struct fake *f = arg;
 
@@ -665,10 +664,14 @@ static void test_roles(void **state)
 	uint8_t buf[VSW_OFP_MAX_MSG];
 	struct mb m, x = {.n = 0};
 	struct vsw_flow_match any = {0};
-	struct vsw_ofp_flow_entry e = {.match = &any, .priority = 5,
-				       .cookie = 0xab, .n_packets = 3,
-				       .n_bytes = 180, .duration_ms = 1500,
-				       .table_id = 2, .hard_timeout = 1};
+	struct vsw_ofp_flow_entry e = {.match = &any,
+				       .priority = 5,
+				       .cookie = 0xab,
+				       .n_packets = 3,
+				       .n_bytes = 180,
+				       .duration_ms = 1500,
+				       .table_id = 2,
+				       .hard_timeout = 1};
 	size_t len, n;
 	const uint8_t *r;
 
@@ -679,8 +682,8 @@ static void test_roles(void **state)
 	vsw_ofp_conn_output(c, &len);
 	vsw_ofp_conn_consume(c, len);
 	/* not ready: no asynchronous message */
-	assert_false(vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_PORT_STATUS,
-					       0));
+	assert_false(
+		vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_PORT_STATUS, 0));
 	hdr(&m, 4, VSW_OFPT_HELLO, 1);
 	fin(&m);
 	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
@@ -690,16 +693,16 @@ static void test_roles(void **state)
 	r = next_msg(c, buf, &n);
 	assert_int_equal(r[1], VSW_OFPT_FLOW_REMOVED);
 	assert_int_equal(n, 8 + 40 + 8);
-	assert_int_equal(g32(r + 12), 0xab);  /* cookie (low half) */
-	assert_int_equal(g16(r + 16), 5);     /* priority */
-	assert_int_equal(r[18], 1);	      /* reason: hard timeout */
-	assert_int_equal(r[19], 2);	      /* table */
-	assert_int_equal(g32(r + 20), 1);     /* duration s */
+	assert_int_equal(g32(r + 12), 0xab);	  /* cookie (low half) */
+	assert_int_equal(g16(r + 16), 5);	  /* priority */
+	assert_int_equal(r[18], 1);		  /* reason: hard timeout */
+	assert_int_equal(r[19], 2);		  /* table */
+	assert_int_equal(g32(r + 20), 1);	  /* duration s */
 	assert_int_equal(g32(r + 24), 500000000); /* ns */
-	assert_int_equal(g16(r + 30), 1);     /* hard_timeout */
-	assert_int_equal(g32(r + 36), 3);     /* packets */
-	assert_int_equal(g32(r + 44), 180);   /* bytes */
-	assert_int_equal(g16(r + 48), 1);     /* OXM match */
+	assert_int_equal(g16(r + 30), 1);	  /* hard_timeout */
+	assert_int_equal(g32(r + 36), 3);	  /* packets */
+	assert_int_equal(g32(r + 44), 180);	  /* bytes */
+	assert_int_equal(g16(r + 48), 1);	  /* OXM match */
 	/* slave with generation 10 */
 	role_request(&m, 30, VSW_OFPCR_ROLE_SLAVE, 10);
 	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
@@ -712,10 +715,8 @@ static void test_roles(void **state)
 	/* a slave: no FLOW_REMOVED, port status yes, flow mods refused */
 	assert_int_equal(vsw_ofp_conn_flow_removed(c, &e, 2), 0);
 	assert_null(vsw_ofp_conn_output(c, &len));
-	assert_true(vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_PORT_STATUS,
-					      0));
-	assert_false(vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_PACKET_IN,
-					       0));
+	assert_true(vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_PORT_STATUS, 0));
+	assert_false(vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_PACKET_IN, 0));
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	match(&m, &x);
 	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_IS_SLAVE);
