@@ -19,6 +19,8 @@
  * to 9, 198.18.0.1 <-> 198.18.0.2). --flow RULE replaces the bridge's
  * rules by that one (ovs-ofctl syntax; the ports are 1 and 2), to measure
  * the flow-table path instead: e.g. --flow "priority=10,udp,actions=flood".
+ * Several --flow add several rules (a pipeline: --flow "udp,actions=
+ * goto_table:1" --flow "table=1,udp,actions=flood").
  * --capture captures port sb0 in both directions (vsw_capture_start, a
  * 64 MiB ring, drained at the end): the cost of a running capture.
  * --mirror adds a third port sb2 (a sink: it receives nothing) and a
@@ -147,8 +149,8 @@ static int sb_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 	return 0;
 }
 
-/* Replace br0's rules by @text. */
-static int sb_flow(struct vsw_switch *sw, const char *text)
+/* Add @text to br0's rules; the first call removes the others. */
+static int sb_flow(struct vsw_switch *sw, const char *text, bool first)
 {
 	struct vsw_flow_spec spec;
 	char err[256];
@@ -160,7 +162,9 @@ static int sb_flow(struct vsw_switch *sw, const char *text)
 		fprintf(stderr, "swbench: --flow: %s\n", err);
 		return rc;
 	}
-	rc = vsw_switch_flow_del(sw, "br0", NULL, false, err, sizeof(err));
+	rc = first ? vsw_switch_flow_del(sw, "br0", NULL, false, err,
+					 sizeof(err))
+		   : 0;
 	if (rc >= 0)
 		rc = vsw_switch_flow_add(sw, "br0", &spec, err, sizeof(err));
 	if (rc < 0)
@@ -332,7 +336,9 @@ int main(int argc, char **argv)
 	struct vsw_pmd_stats st;
 	struct vsw_switch *sw;
 	char err[256], ptr[32], name[8];
-	const char *flow = NULL, *police = NULL, *pburst = NULL;
+	const char *flow[8];
+	unsigned n_flow = 0;
+	const char *police = NULL, *pburst = NULL;
 	const char *max_rate = NULL;
 	struct vsw_capture *cap = NULL;
 	bool capture = false, mirror = false;
@@ -350,7 +356,11 @@ int main(int argc, char **argv)
 			ctx.burst = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'f':
-			flow = optarg;
+			if (n_flow == 8) {
+				fprintf(stderr, "swbench: 8 --flow at most\n");
+				return 2;
+			}
+			flow[n_flow++] = optarg;
 			break;
 		case 'C':
 			capture = true;
@@ -422,8 +432,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (flow != NULL && sb_flow(sw, flow) < 0)
-		goto out;
+	for (i = 0; i < n_flow; i++)
+		if (sb_flow(sw, flow[i], i == 0) < 0)
+			goto out;
 	if (mirror) {
 		static const char *const src[] = {"sb0"};
 		struct vsw_mirror_config m = {.name = "m",

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vsw_flow: an OpenFlow-style flow table (one table, "table=0").
+ * vsw_flow: an OpenFlow-style flow table: tables 0 .. 254 of one pipeline
+ * ("table=N"), a packet entering at table 0 and moving on with
+ * goto_table:N (always to a higher table, as OpenFlow 1.3 requires).
  *
  * Pieces, from the packet path up:
  *  - a flow key (struct vsw_flow_key): every header field a rule can match,
@@ -159,6 +161,12 @@ enum vsw_flow_act_type {
 	VSW_FLOW_ACT_SET_DL_DST, /* mac */
 	VSW_FLOW_ACT_SET_NW_SRC, /* ip4 (IPv4 only; others untouched) */
 	VSW_FLOW_ACT_SET_NW_DST, /* ip4 */
+	/*
+	 * arg: the table to continue in (greater than the rule's own);
+	 * always the last action of a list (OpenFlow's goto_table
+	 * instruction, run after the apply-actions).
+	 */
+	VSW_FLOW_ACT_GOTO_TABLE,
 	VSW_FLOW_ACT__COUNT
 };
 
@@ -177,6 +185,7 @@ struct vsw_flow_act {
  */
 #define VSW_FLOW_ACTS_EDITS 0x1		 /* has packet edits */
 #define VSW_FLOW_ACTS_EDIT_AFTER_OUT 0x2 /* an edit follows an output */
+#define VSW_FLOW_ACTS_GOTO 0x4 /* ends with GOTO_TABLE (set by the table) */
 struct vsw_flow_actions {
 	uint16_t n;
 	uint16_t flags;
@@ -200,6 +209,23 @@ int vsw_flow_act_edit(struct vsw_pkt *pkt, const struct vsw_flow_act *a);
 #define VSW_FLOW_PRIORITY_DEFAULT 32768
 #define VSW_FLOW_PRIORITY_MAX 65535
 
+/* Tables 0 .. VSW_FLOW_N_TABLES - 1; VSW_FLOW_TABLE_ALL selects them all. */
+#define VSW_FLOW_N_TABLES 255
+#define VSW_FLOW_TABLE_ALL 0xff
+
+/* Rule flags (OpenFlow 1.3's OFPFF_* values). */
+#define VSW_FLOW_F_SEND_FLOW_REM 0x1 /* report its removal (FLOW_REMOVED) */
+#define VSW_FLOW_F_CHECK_OVERLAP 0x2 /* add: refuse an overlapping rule */
+#define VSW_FLOW_F_RESET_COUNTS 0x4  /* add / mod: zero the counters */
+#define VSW_FLOW_F_ALL 0x7
+
+/* Why a rule left the table (OpenFlow 1.3's OFPRR_* values). */
+enum vsw_flow_removed_reason {
+	VSW_FLOW_REM_IDLE = 0,
+	VSW_FLOW_REM_HARD = 1,
+	VSW_FLOW_REM_DELETE = 2,
+};
+
 /* A parsed FLOW string (add-flow / mod-flows / del-flows). */
 struct vsw_flow_spec {
 	struct vsw_flow_match match;
@@ -210,6 +236,15 @@ struct vsw_flow_spec {
 	uint64_t cookie;
 	uint16_t out_port; /* del-flows filter, VSW_FLOW_PORT_NONE = any */
 	struct vsw_flow_actions *actions; /* owned; NULL for a bare match */
+	/*
+	 * add: the table (0 .. 254); del / mod / dump: the table selected,
+	 * VSW_FLOW_TABLE_ALL for all (what vsw_flow_parse() sets when no
+	 * table= is given in those modes; an add defaults to 0).
+	 */
+	uint8_t table_id;
+	uint16_t flags; /* VSW_FLOW_F_* */
+	/* del / mod / dump: only rules with (cookie & mask) == spec's */
+	uint64_t cookie_mask;
 };
 
 /* Resolves a port name of a rule ("in_port=vm1", "output:vm1"). */
@@ -254,6 +289,14 @@ int vsw_flow_format_actions(const struct vsw_flow_actions *acts, char *buf,
 struct vsw_flow_table;
 struct vsw_flow_rule;
 
+/* What dump-flows shows of one rule. */
+struct vsw_flow_stats {
+	uint64_t n_packets;
+	uint64_t n_bytes;
+	uint64_t duration_ms; /* since added */
+	uint64_t idle_ms;     /* since last hit (or added) */
+};
+
 struct vsw_flow_table_config {
 	/*
 	 * Wait until every data thread has passed a quiescent point (see the
@@ -281,7 +324,8 @@ int vsw_flow_table_create(const struct vsw_flow_table_config *cfg,
 void vsw_flow_table_destroy(struct vsw_flow_table *t);
 
 /*
- * add-flow: insert the rule (a copy of spec; its actions are copied too).
+ * add-flow: insert the rule into table spec->table_id (a copy of spec; its
+ * actions are copied too).
  * A rule with the same match and priority is replaced (new counters and
  * timers, as OpenFlow 1.0 requires). 0, -EINVAL (no actions), -ENOSPC,
  * -ENOMEM.
@@ -289,7 +333,15 @@ void vsw_flow_table_destroy(struct vsw_flow_table *t);
 int vsw_flow_table_add(struct vsw_flow_table *t,
 		       const struct vsw_flow_spec *spec, uint64_t now_ms);
 /*
- * del-flows: strict deletes the rule with exactly this match and priority;
+ * (The add, above, also returns -EINVAL for a table_id above 254 or a
+ * goto_table not to a higher table, and -EEXIST when spec has
+ * VSW_FLOW_F_CHECK_OVERLAP and a rule of the same table and priority
+ * could match a packet spec's match also matches.)
+ */
+/*
+ * del-flows (in spec->table_id, or every table for VSW_FLOW_TABLE_ALL, and
+ * by cookie under spec->cookie_mask): strict deletes the rule with exactly
+ * this match and priority;
  * non-strict every rule whose match is at least as specific as spec's
  * (priority ignored). Both honour spec->out_port (only rules with an
  * output action to that port). Returns the number deleted. Deleting
@@ -300,7 +352,10 @@ int vsw_flow_table_del(struct vsw_flow_table *t,
 		       const struct vsw_flow_spec *spec, bool strict);
 /*
  * mod-flows: replace the actions of the rules del would select (counters
- * and timers kept). If none is selected, the flow is added (OpenFlow 1.0).
+ * and timers kept; zeroed with VSW_FLOW_F_RESET_COUNTS). If none is
+ * selected, the flow is added (OpenFlow 1.0), in table 0 when spec selects
+ * every table. -EINVAL also for a goto_table not beyond a selected rule's
+ * table (nothing changed then).
  * Returns the number modified (1 when added), -EINVAL, -ENOMEM, -ENOSPC.
  */
 int vsw_flow_table_mod(struct vsw_flow_table *t,
@@ -312,21 +367,31 @@ int vsw_flow_table_mod(struct vsw_flow_table *t,
  */
 int vsw_flow_table_expire(struct vsw_flow_table *t, uint64_t now_ms);
 
+/*
+ * Removal report: cb is called by del (reason DELETE) and expire (IDLE /
+ * HARD) for each rule they remove, before it is unlinked, with its final
+ * counters (the rule and its actions are valid during the call). Not for
+ * a rule an add replaces. The callback must not change the table. NULL cb:
+ * none. Control thread.
+ */
+typedef void (*vsw_flow_removed_cb)(void *arg, const struct vsw_flow_rule *r,
+				    const struct vsw_flow_stats *st,
+				    enum vsw_flow_removed_reason reason);
+void vsw_flow_table_set_removed_cb(struct vsw_flow_table *t,
+				   vsw_flow_removed_cb cb, void *arg);
+/*
+ * The clock of the next del's removal reports (del takes none; add, mod
+ * and expire set it too).
+ */
+void vsw_flow_table_set_now(struct vsw_flow_table *t, uint64_t now_ms);
+
 /* Rules in the table. */
 unsigned vsw_flow_table_n_rules(const struct vsw_flow_table *t);
 /* Distinct masks (subtables) in the classifier. */
 unsigned vsw_flow_table_n_subtables(const struct vsw_flow_table *t);
 
-/* What dump-flows shows of one rule. */
-struct vsw_flow_stats {
-	uint64_t n_packets;
-	uint64_t n_bytes;
-	uint64_t duration_ms; /* since added */
-	uint64_t idle_ms;     /* since last hit (or added) */
-};
-
 /*
- * dump-flows: cb once per rule in descending priority order (ties in
+ * dump-flows: cb once per rule by table, then in descending priority (ties in
  * insertion order) with the rule, its counters and the line ovs-ofctl
  * would print (" cookie=0x0, duration=1.234s, table=0, n_packets=0,
  * n_bytes=0, priority=100,tcp,... actions=output:2", no newline). Rules
@@ -342,6 +407,9 @@ int vsw_flow_table_dump(struct vsw_flow_table *t,
 
 /* Rule accessors (control thread, or a data thread holding the rule). */
 unsigned vsw_flow_rule_priority(const struct vsw_flow_rule *r);
+/* The rule's table (0 .. 254) and flags (VSW_FLOW_F_*). */
+unsigned vsw_flow_rule_table(const struct vsw_flow_rule *r);
+unsigned vsw_flow_rule_flags(const struct vsw_flow_rule *r);
 /* The rule's cookie and timeouts (seconds, 0 none), as added. */
 void vsw_flow_rule_timeouts(const struct vsw_flow_rule *r, uint64_t *cookie,
 			    uint16_t *idle_timeout, uint16_t *hard_timeout);
@@ -361,12 +429,19 @@ void vsw_flow_rule_account(struct vsw_flow_rule *r, uint64_t packets,
 			   uint64_t bytes, uint64_t now_ms);
 
 /*
- * Classifier lookup: the highest-priority rule matching key, or NULL
+ * Classifier lookup in table 0: the highest-priority rule matching key, or NULL
  * (table miss: drop). Among rules of equal priority that both match, which
  * one wins is unspecified (as in OpenFlow). Data threads.
  */
 struct vsw_flow_rule *vsw_flow_lookup(const struct vsw_flow_table *t,
 				      const struct vsw_flow_key *key);
+/*
+ * The same in table table_id (0 .. 254; NULL for a table never used or out
+ * of range): goto_table's lookup. Data threads.
+ */
+struct vsw_flow_rule *vsw_flow_lookup_table(const struct vsw_flow_table *t,
+					    unsigned table_id,
+					    const struct vsw_flow_key *key);
 
 /* ---- exact-match cache ---- */
 

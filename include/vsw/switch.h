@@ -364,6 +364,19 @@ int vsw_switch_flow_dump(struct vsw_switch *sw, const char *bridge,
 				   const char *line, void *arg),
 			 void *arg);
 
+/*
+ * Called for each rule del / expire removes from any bridge's table (see
+ * vsw_flow_table_set_removed_cb: before it goes, not for replacements), on
+ * the control thread inside the call that removes it. Must not change
+ * flows. cb NULL: none.
+ */
+typedef void (*vsw_switch_flow_removed_cb)(void *arg, const char *bridge,
+					   const struct vsw_flow_rule *r,
+					   const struct vsw_flow_stats *st,
+					   enum vsw_flow_removed_reason reason);
+void vsw_switch_set_flow_removed_cb(struct vsw_switch *sw,
+				    vsw_switch_flow_removed_cb cb, void *arg);
+
 /* What dpif-stats shows of one bridge (caches summed over threads). */
 struct vsw_dpif_stats {
 	unsigned n_rules;

@@ -49,11 +49,9 @@ static inline bool cls_rule_matches(const struct cls_subtable *st,
 	return true;
 }
 
-struct vsw_flow_rule *vsw_flow_lookup(const struct vsw_flow_table *t,
-				      const struct vsw_flow_key *key)
+static inline struct vsw_flow_rule *cls_lookup(const struct cls_vec *v,
+					       const struct vsw_flow_key *key)
 {
-	/* Acquire pairs with the release store in cls_publish(). */
-	const struct cls_vec *v = vsw_load_acquire(&t->vec);
 	struct vsw_flow_rule *best = NULL;
 	unsigned best_prio = 0;
 	unsigned i;
@@ -83,6 +81,29 @@ struct vsw_flow_rule *vsw_flow_lookup(const struct vsw_flow_table *t,
 	return best;
 }
 
+struct vsw_flow_rule *vsw_flow_lookup(const struct vsw_flow_table *t,
+				      const struct vsw_flow_key *key)
+{
+	/*
+	 * Acquire pairs with the release store in cls_publish(); table 0's
+	 * vec exists from vsw_flow_table_create() on.
+	 */
+	return cls_lookup(vsw_load_acquire(&t->cls[0].vec), key);
+}
+
+struct vsw_flow_rule *vsw_flow_lookup_table(const struct vsw_flow_table *t,
+					    unsigned table_id,
+					    const struct vsw_flow_key *key)
+{
+	const struct cls_vec *v;
+
+	if (table_id >= VSW_FLOW_N_TABLES)
+		return NULL;
+	/* Acquire pairs with the release store in cls_publish(). */
+	v = vsw_load_acquire(&t->cls[table_id].vec);
+	return v != NULL ? cls_lookup(v, key) : NULL;
+}
+
 /*
  * The same decision for up to VSW_FLOW_BATCH keys at once. Per subtable,
  * the bucket heads of every key still in the running are prefetched, then
@@ -94,7 +115,7 @@ void cls_lookup_batch(const struct vsw_flow_table *t,
 		      struct vsw_flow_rule **out)
 {
 	/* Acquire pairs with the release store in cls_publish(). */
-	const struct cls_vec *v = vsw_load_acquire(&t->vec);
+	const struct cls_vec *v = vsw_load_acquire(&t->cls[0].vec);
 	struct vsw_flow_rule *const *head[VSW_FLOW_BATCH];
 	uint32_t h[VSW_FLOW_BATCH];
 	int best[VSW_FLOW_BATCH];
@@ -160,22 +181,22 @@ static bool mask_equal(const struct vsw_flow_key *a,
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-static struct cls_subtable *cls_find_subtable(struct vsw_flow_table *t,
+static struct cls_subtable *cls_find_subtable(struct flow_cls *c,
 					      const struct vsw_flow_key *mask)
 {
 	unsigned i;
 
-	for (i = 0; i < t->n_sts; i++)
-		if (mask_equal(&t->sts[i]->mask, mask))
-			return t->sts[i];
+	for (i = 0; i < c->n_sts; i++)
+		if (mask_equal(&c->sts[i]->mask, mask))
+			return c->sts[i];
 	return NULL;
 }
 
-struct vsw_flow_rule *cls_find_exact(struct vsw_flow_table *t,
+struct vsw_flow_rule *cls_find_exact(struct vsw_flow_table *t, unsigned table,
 				     const struct vsw_flow_match *m,
 				     unsigned priority)
 {
-	struct cls_subtable *st = cls_find_subtable(t, &m->mask);
+	struct cls_subtable *st = cls_find_subtable(&t->cls[table], &m->mask);
 	struct cls_buckets *tab;
 	struct vsw_flow_rule *r;
 	uint32_t h;
@@ -245,21 +266,21 @@ static void cls_resize(struct vsw_flow_table *t, struct cls_subtable *st,
 	flow_gc_push(t, old);
 }
 
-static struct cls_subtable *cls_subtable_new(struct vsw_flow_table *t,
+static struct cls_subtable *cls_subtable_new(struct flow_cls *c,
 					     const struct vsw_flow_key *mask)
 {
 	struct cls_subtable *st;
 	unsigned i;
 
-	if (t->n_sts == t->cap_sts) {
-		unsigned cap = t->cap_sts ? t->cap_sts * 2 : 8;
+	if (c->n_sts == c->cap_sts) {
+		unsigned cap = c->cap_sts ? c->cap_sts * 2 : 8;
 		struct cls_subtable **n;
 
-		n = realloc(t->sts, cap * sizeof(*n));
+		n = realloc(c->sts, cap * sizeof(*n));
 		if (n == NULL)
 			return NULL;
-		t->sts = n;
-		t->cap_sts = cap;
+		c->sts = n;
+		c->cap_sts = cap;
 	}
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
@@ -275,22 +296,23 @@ static struct cls_subtable *cls_subtable_new(struct vsw_flow_table *t,
 	}
 	/* never equal to a table epoch before the first resize */
 	st->resize_epoch = UINT64_MAX;
-	t->sts[t->n_sts++] = st;
-	t->vec_dirty = true;
+	c->sts[c->n_sts++] = st;
+	c->vec_dirty = true;
 	return st;
 }
 
 int cls_insert(struct vsw_flow_table *t, struct vsw_flow_rule *r)
 {
-	struct cls_subtable *st = cls_find_subtable(t, &r->match.mask);
+	struct flow_cls *c = &t->cls[r->table];
+	struct cls_subtable *st = cls_find_subtable(c, &r->match.mask);
 	struct cls_buckets *tab;
 	uint32_t b;
 
 	/* a new subtable or a higher priority must be publishable */
-	if (cls_reserve(t) < 0)
+	if (cls_reserve(c) < 0)
 		return -ENOMEM;
 	if (st == NULL) {
-		st = cls_subtable_new(t, &r->match.mask);
+		st = cls_subtable_new(c, &r->match.mask);
 		if (st == NULL)
 			return -ENOMEM;
 	}
@@ -312,7 +334,7 @@ int cls_insert(struct vsw_flow_table *t, struct vsw_flow_rule *r)
 	if (st->n_rules == 1 || r->priority > st->max_prio) {
 		st->max_prio = r->priority;
 		st->n_at_max = 1;
-		t->vec_dirty = true;
+		c->vec_dirty = true;
 	} else if (r->priority == st->max_prio) {
 		st->n_at_max++;
 	}
@@ -341,6 +363,7 @@ static void cls_rescan_max(struct cls_subtable *st)
 
 void cls_remove(struct vsw_flow_table *t, struct vsw_flow_rule *r)
 {
+	struct flow_cls *c = &t->cls[r->table];
 	struct cls_subtable *st = r->st;
 	struct cls_buckets *tab = st->tab;
 	struct vsw_flow_rule **pp = &tab->b[r->hash & tab->mask];
@@ -358,21 +381,21 @@ void cls_remove(struct vsw_flow_table *t, struct vsw_flow_rule *r)
 	r->st = NULL;
 	st->n_rules--;
 	if (st->n_rules == 0) {
-		for (i = 0; i < t->n_sts; i++) {
-			if (t->sts[i] == st) {
-				t->sts[i] = t->sts[--t->n_sts];
+		for (i = 0; i < c->n_sts; i++) {
+			if (c->sts[i] == st) {
+				c->sts[i] = c->sts[--c->n_sts];
 				break;
 			}
 		}
-		t->vec_dirty = true;
+		c->vec_dirty = true;
 		/* the vec still lists it: freed after the next publish */
-		st->dead_next = t->dead;
-		t->dead = st;
+		st->dead_next = c->dead;
+		c->dead = st;
 		return;
 	}
 	if (r->priority == st->max_prio && --st->n_at_max == 0) {
 		cls_rescan_max(st);
-		t->vec_dirty = true;
+		c->vec_dirty = true;
 	}
 }
 
@@ -388,74 +411,99 @@ static int cls_vec_cmp(const void *a, const void *b)
 	return 0;
 }
 
-int cls_reserve(struct vsw_flow_table *t)
+int cls_reserve(struct flow_cls *c)
 {
-	unsigned cap = t->n_sts + 1;
+	unsigned cap = c->n_sts + 1;
 	struct cls_vec *v;
 
-	if (t->spare != NULL && t->spare_cap >= cap)
+	if (c->spare != NULL && c->spare_cap >= cap)
 		return 0;
 	cap = cap < 8 ? 8 : cap * 2;
 	v = malloc(sizeof(*v) + (size_t)cap * sizeof(v->e[0]));
 	if (v == NULL)
 		return -ENOMEM;
-	free(t->spare);
-	t->spare = v;
-	t->spare_cap = cap;
+	free(c->spare);
+	c->spare = v;
+	c->spare_cap = cap;
 	return 0;
+}
+
+static void cls_publish_one(struct vsw_flow_table *t, struct flow_cls *c)
+{
+	struct cls_vec *v = c->spare, *old = c->vec;
+	unsigned i;
+
+	if (!c->vec_dirty)
+		return;
+	if (v == NULL || c->spare_cap < c->n_sts) {
+		if (cls_reserve(c) < 0)
+			return;
+		v = c->spare;
+	}
+	c->spare = NULL;
+	c->spare_cap = 0;
+	v->n = c->n_sts;
+	for (i = 0; i < c->n_sts; i++) {
+		v->e[i].st = c->sts[i];
+		v->e[i].max_prio = c->sts[i]->max_prio;
+	}
+	qsort(v->e, v->n, sizeof(v->e[0]), cls_vec_cmp);
+	/* Release pairs with the acquire of c->vec in vsw_flow_lookup(). */
+	vsw_store_release(&c->vec, v);
+	c->vec_dirty = false;
+	if (old != NULL)
+		flow_gc_push(t, old);
+	/* readers may still be in them until the next grace period */
+	while (c->dead != NULL) {
+		struct cls_subtable *st = c->dead;
+
+		c->dead = st->dead_next;
+		flow_gc_push(t, st->tab);
+		flow_gc_push(t, st);
+	}
 }
 
 void cls_publish(struct vsw_flow_table *t)
 {
-	struct cls_vec *v = t->spare, *old = t->vec;
 	unsigned i;
 
-	if (!t->vec_dirty)
-		return;
-	if (v == NULL || t->spare_cap < t->n_sts) {
-		if (cls_reserve(t) < 0)
-			return;
-		v = t->spare;
-	}
-	t->spare = NULL;
-	t->spare_cap = 0;
-	v->n = t->n_sts;
-	for (i = 0; i < t->n_sts; i++) {
-		v->e[i].st = t->sts[i];
-		v->e[i].max_prio = t->sts[i]->max_prio;
-	}
-	qsort(v->e, v->n, sizeof(v->e[0]), cls_vec_cmp);
-	/* Release pairs with the acquire of t->vec in vsw_flow_lookup(). */
-	vsw_store_release(&t->vec, v);
-	t->vec_dirty = false;
-	if (old != NULL)
-		flow_gc_push(t, old);
-	/* readers may still be in them until the next grace period */
-	while (t->dead != NULL) {
-		struct cls_subtable *st = t->dead;
+	for (i = 0; i < VSW_FLOW_N_TABLES; i++)
+		cls_publish_one(t, &t->cls[i]);
+}
 
-		t->dead = st->dead_next;
-		flow_gc_push(t, st->tab);
-		flow_gc_push(t, st);
+unsigned cls_n_subtables(const struct vsw_flow_table *t)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < VSW_FLOW_N_TABLES; i++)
+		n += t->cls[i].n_sts;
+	return n;
+}
+
+static void cls_destroy_one(struct flow_cls *c)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n_sts; i++) {
+		free(c->sts[i]->tab);
+		free(c->sts[i]);
 	}
+	while (c->dead != NULL) {
+		struct cls_subtable *st = c->dead;
+
+		c->dead = st->dead_next;
+		free(st->tab);
+		free(st);
+	}
+	free(c->sts);
+	free(c->vec);
+	free(c->spare);
 }
 
 void cls_destroy(struct vsw_flow_table *t)
 {
 	unsigned i;
 
-	for (i = 0; i < t->n_sts; i++) {
-		free(t->sts[i]->tab);
-		free(t->sts[i]);
-	}
-	while (t->dead != NULL) {
-		struct cls_subtable *st = t->dead;
-
-		t->dead = st->dead_next;
-		free(st->tab);
-		free(st);
-	}
-	free(t->sts);
-	free(t->vec);
-	free(t->spare);
+	for (i = 0; i < VSW_FLOW_N_TABLES; i++)
+		cls_destroy_one(&t->cls[i]);
 }

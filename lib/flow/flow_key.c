@@ -211,5 +211,17 @@ bool flow_mask_is_subset(const struct vsw_flow_match *narrow,
 	return true;
 }
 
+bool flow_match_overlap(const struct vsw_flow_match *a,
+			const struct vsw_flow_match *b)
+{
+	unsigned i;
+
+	/* a bit both care about must agree; any other bit can be chosen */
+	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
+		if ((a->key.w[i] ^ b->key.w[i]) & a->mask.w[i] & b->mask.w[i])
+			return false;
+	return true;
+}
+
 _Static_assert(sizeof(struct vsw_flow_key) == VSW_FLOW_KEY_WORDS * 8,
 	       "the named fields must fill the key words exactly");

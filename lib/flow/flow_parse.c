@@ -516,6 +516,23 @@ static int parse_actions(struct pctx *c, char *s)
 				x->type = VSW_FLOW_ACT_OUTPUT;
 				x->arg = port;
 			}
+		} else if (arg != NULL && strcasecmp(tok, "goto_table") == 0) {
+			if (parse_uint(arg, VSW_FLOW_N_TABLES - 1, &v) < 0)
+				return perr(c,
+					    "goto_table: invalid table %s "
+					    "(0 .. 254)",
+					    arg);
+			if (c->spec->table_id != VSW_FLOW_TABLE_ALL &&
+			    v <= c->spec->table_id)
+				return perr(c,
+					    "goto_table:%lu: the table must "
+					    "be greater than the rule's (%u)",
+					    v, c->spec->table_id);
+			if (save != NULL)
+				return perr(c, "goto_table must be the last "
+					       "action");
+			x->type = VSW_FLOW_ACT_GOTO_TABLE;
+			x->arg = (uint16_t)v;
 		} else if (arg != NULL &&
 			   strcasecmp(tok, "mod_vlan_vid") == 0) {
 			if (parse_uint(arg, 4095, &v) < 0)
@@ -600,6 +617,23 @@ static int parse_spec_field(struct pctx *c, enum vsw_flow_parse_mode mode,
 	unsigned i;
 
 	if (val == NULL) {
+		static const struct {
+			const char *name;
+			uint16_t flag;
+		} flags[] = {
+			{"send_flow_rem", VSW_FLOW_F_SEND_FLOW_REM},
+			{"check_overlap", VSW_FLOW_F_CHECK_OVERLAP},
+			{"reset_counts", VSW_FLOW_F_RESET_COUNTS},
+		};
+
+		for (i = 0; i < VSW_ARRAY_SIZE(flags); i++) {
+			if (strcmp(flags[i].name, name) != 0)
+				continue;
+			if (mode == VSW_FLOW_PARSE_MATCH)
+				return perr(c, "%s: not allowed here", name);
+			s->flags |= flags[i].flag;
+			return 0;
+		}
 		for (i = 0; i < VSW_ARRAY_SIZE(shorthands); i++) {
 			const struct shorthand *sh = &shorthands[i];
 			int ret;
@@ -635,17 +669,41 @@ static int parse_spec_field(struct pctx *c, enum vsw_flow_parse_mode mode,
 		return 0;
 	}
 	if (strcmp(name, "cookie") == 0) {
-		char *end;
+		char *end, *slash = strchr(val, '/');
 
+		if (slash != NULL) {
+			/* cookie=V/M: a selection (del / mod / dump) */
+			if (mode == VSW_FLOW_PARSE_ADD)
+				return perr(c, "cookie: no mask on add");
+			*slash = '\0';
+			if (strcmp(slash + 1, "-1") == 0) {
+				s->cookie_mask = UINT64_MAX;
+			} else {
+				errno = 0;
+				s->cookie_mask = strtoull(slash + 1, &end, 0);
+				if (errno != 0 || *end != '\0' ||
+				    end == slash + 1 || slash[1] == '-')
+					return perr(c,
+						    "cookie: invalid mask %s",
+						    slash + 1);
+			}
+		} else if (mode != VSW_FLOW_PARSE_ADD) {
+			/* as ovs-ofctl: a plain cookie selects exactly */
+			s->cookie_mask =
+				mode == VSW_FLOW_PARSE_MATCH ? UINT64_MAX : 0;
+		}
 		errno = 0;
 		s->cookie = strtoull(val, &end, 0);
 		if (errno != 0 || *end != '\0' || end == val || *val == '-')
 			return perr(c, "cookie: invalid value %s", val);
+		s->cookie &= slash != NULL ? s->cookie_mask : UINT64_MAX;
 		return 0;
 	}
 	if (strcmp(name, "table") == 0) {
-		if (parse_uint(val, 255, &v) < 0 || v != 0)
-			return perr(c, "table: only table 0 exists");
+		if (parse_uint(val, VSW_FLOW_N_TABLES - 1, &v) < 0)
+			return perr(c, "table: invalid table %s (0 .. 254)",
+				    val);
+		s->table_id = (uint8_t)v;
 		return 0;
 	}
 	if (strcmp(name, "out_port") == 0) {
@@ -684,6 +742,8 @@ int vsw_flow_parse(const char *str, enum vsw_flow_parse_mode mode,
 	memset(out, 0, sizeof(*out));
 	out->priority = VSW_FLOW_PRIORITY_DEFAULT;
 	out->out_port = VSW_FLOW_PORT_NONE;
+	/* as ovs-ofctl: an add goes to table 0, the others see every table */
+	out->table_id = mode == VSW_FLOW_PARSE_ADD ? 0 : VSW_FLOW_TABLE_ALL;
 	if (err != NULL && err_len != 0)
 		err[0] = '\0';
 	if (str == NULL)
@@ -1021,6 +1081,9 @@ int vsw_flow_format_actions(const struct vsw_flow_actions *acts, char *buf,
 								  : "dst",
 			       a->mac[0], a->mac[1], a->mac[2], a->mac[3],
 			       a->mac[4], a->mac[5]);
+			break;
+		case VSW_FLOW_ACT_GOTO_TABLE:
+			pb_add(&b, "goto_table:%u", a->arg);
 			break;
 		case VSW_FLOW_ACT_SET_NW_SRC:
 		case VSW_FLOW_ACT_SET_NW_DST:

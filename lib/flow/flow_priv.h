@@ -45,6 +45,8 @@ struct vsw_flow_rule {
 	uint16_t priority;
 	uint16_t idle_timeout;
 	uint16_t hard_timeout;
+	uint8_t table;	/* immutable */
+	uint16_t flags; /* VSW_FLOW_F_*; control thread */
 	uint64_t cookie;
 	uint64_t created_ms;
 	/* chain links, one per bucket-array slot (release / acquire) */
@@ -89,24 +91,38 @@ struct cls_vec {
 	struct cls_vec_ent e[];
 };
 
-struct vsw_flow_table {
-	struct vsw_flow_table_config cfg;
+/*
+ * One table's classifier. vec is NULL until the table's first rule (table 0:
+ * published empty at creation), and a published vec is only ever replaced,
+ * never withdrawn, so a reader that saw one keeps a valid list.
+ */
+struct flow_cls {
 	struct cls_vec *vec; /* release / acquire */
-	uint64_t gen;	     /* release / acquire, see above */
 	/* control thread only */
 	struct cls_subtable **sts;
 	unsigned n_sts, cap_sts;
+	bool vec_dirty;		   /* sts changed since vec was published */
+	struct cls_vec *spare;	   /* the next vec, allocated ahead */
+	struct cls_subtable *dead; /* emptied subtables the vec still lists */
+	unsigned spare_cap;
+};
+
+struct vsw_flow_table {
+	/* table 0 first: the data path's lookup stays at the same offsets */
+	struct flow_cls cls[VSW_FLOW_N_TABLES];
+	struct vsw_flow_table_config cfg;
+	uint64_t gen; /* release / acquire, see above */
+	/* control thread only */
 	struct vsw_flow_rule *all; /* every rule, newest first */
 	unsigned n_rules;
 	unsigned n_timed; /* rules with an idle or hard timeout */
 	uint64_t seq;
 	uint64_t epoch; /* grace periods completed by flow_gc_reclaim() */
-	bool vec_dirty; /* sts changed since vec was published */
-	struct cls_vec *spare;	   /* the next vec, allocated ahead */
-	struct cls_subtable *dead; /* emptied subtables the vec still lists */
-	unsigned spare_cap;
 	void **garbage;
 	unsigned n_garbage, cap_garbage;
+	uint64_t last_now_ms; /* of the last call given a clock (del has none) */
+	vsw_flow_removed_cb removed_cb;
+	void *removed_arg;
 };
 
 /* Reclaim garbage once this much piled up (each reclaim is one sync). */
@@ -130,21 +146,25 @@ static inline uint32_t flow_fin(uint64_t h)
 
 /* flow_cls.c */
 #define VSW_FLOW_BATCH 32
+/* table 0 (the EMC's) */
 void cls_lookup_batch(const struct vsw_flow_table *t,
 		      const struct vsw_flow_key *const *keys, unsigned n,
 		      struct vsw_flow_rule **out);
-struct vsw_flow_rule *cls_find_exact(struct vsw_flow_table *t,
+struct vsw_flow_rule *cls_find_exact(struct vsw_flow_table *t, unsigned table,
 				     const struct vsw_flow_match *m,
 				     unsigned priority);
+/* Into / out of the classifier of table r->table. */
 int cls_insert(struct vsw_flow_table *t, struct vsw_flow_rule *r);
 void cls_remove(struct vsw_flow_table *t, struct vsw_flow_rule *r);
+/* Subtables of every table. */
+unsigned cls_n_subtables(const struct vsw_flow_table *t);
 /*
  * Make sure the next cls_publish() cannot fail (one subtable more than
  * now); an add calls it before changing anything. 0 or -ENOMEM.
  */
-int cls_reserve(struct vsw_flow_table *t);
+int cls_reserve(struct flow_cls *c);
 /*
- * Republish the subtable vector if priorities / membership changed, then
+ * For every table: republish the subtable vector if priorities / membership changed, then
  * queue the emptied subtables it no longer lists for reclamation. Without
  * a reserved vector and memory for one, the old vector stays: still safe,
  * since it only lists live or dead-but-allocated subtables, and its
@@ -154,6 +174,9 @@ void cls_publish(struct vsw_flow_table *t);
 void cls_destroy(struct vsw_flow_table *t);
 
 /* flow_key.c */
+/* Can one frame match both a and b? */
+bool flow_match_overlap(const struct vsw_flow_match *a,
+			const struct vsw_flow_match *b);
 /* Does every frame @narrow matches also match @wide? */
 bool flow_mask_is_subset(const struct vsw_flow_match *narrow,
 			 const struct vsw_flow_match *wide);

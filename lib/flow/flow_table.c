@@ -37,9 +37,32 @@ static struct vsw_flow_actions *acts_dup(const struct vsw_flow_actions *a)
 	size_t sz = sizeof(*a) + (size_t)a->n * sizeof(a->a[0]);
 	struct vsw_flow_actions *c = malloc(sz);
 
-	if (c != NULL)
-		memcpy(c, a, sz);
+	if (c == NULL)
+		return NULL;
+	memcpy(c, a, sz);
+	/* the data path's test for a pipeline: the table sets it itself */
+	c->flags &= (uint16_t)~VSW_FLOW_ACTS_GOTO;
+	if (c->n != 0 && c->a[c->n - 1].type == VSW_FLOW_ACT_GOTO_TABLE)
+		c->flags |= VSW_FLOW_ACTS_GOTO;
 	return c;
+}
+
+/*
+ * 0 if @a may be the actions of a rule in @table: a goto_table only last
+ * and only to a higher table (so a packet's walk always ends).
+ */
+static int acts_check(const struct vsw_flow_actions *a, unsigned table)
+{
+	unsigned i;
+
+	for (i = 0; i < a->n; i++) {
+		if (a->a[i].type != VSW_FLOW_ACT_GOTO_TABLE)
+			continue;
+		if (i != a->n - 1u || a->a[i].arg <= table ||
+		    a->a[i].arg >= VSW_FLOW_N_TABLES)
+			return -EINVAL;
+	}
+	return 0;
 }
 
 static void rule_free_now(struct vsw_flow_rule *r)
@@ -64,17 +87,36 @@ static void rule_unlink(struct vsw_flow_table *t, struct vsw_flow_rule *r)
 	flow_gc_push(t, r);
 }
 
+static void rule_reset_counts(struct vsw_flow_rule *r)
+{
+	/* relaxed: data threads may be counting concurrently */
+	vsw_store_relaxed(&r->n_packets, 0);
+	vsw_store_relaxed(&r->n_bytes, 0);
+}
+
 static void rule_reset(struct vsw_flow_rule *r, const struct vsw_flow_spec *s,
 		       uint64_t now_ms)
 {
 	r->idle_timeout = s->idle_timeout;
 	r->hard_timeout = s->hard_timeout;
 	r->cookie = s->cookie;
+	r->flags = s->flags & (VSW_FLOW_F_SEND_FLOW_REM);
 	r->created_ms = now_ms;
-	/* relaxed: data threads may be counting concurrently */
-	vsw_store_relaxed(&r->n_packets, 0);
-	vsw_store_relaxed(&r->n_bytes, 0);
+	rule_reset_counts(r);
 	vsw_store_relaxed(&r->used_ms, now_ms);
+}
+
+/* CHECK_OVERLAP: another rule of s's table and priority a packet may hit. */
+static bool table_overlaps(const struct vsw_flow_table *t,
+			   const struct vsw_flow_spec *s)
+{
+	const struct vsw_flow_rule *r;
+
+	for (r = t->all; r != NULL; r = r->all_next)
+		if (r->table == s->table_id && r->priority == s->priority &&
+		    flow_match_overlap(&r->match, &s->match))
+			return true;
+	return false;
 }
 
 static void rule_set_actions(struct vsw_flow_table *t, struct vsw_flow_rule *r,
@@ -98,12 +140,17 @@ int vsw_flow_table_add(struct vsw_flow_table *t, const struct vsw_flow_spec *s,
 	bool timed = s->idle_timeout != 0 || s->hard_timeout != 0;
 	int ret;
 
-	if (s->actions == NULL)
+	if (s->actions == NULL || s->table_id >= VSW_FLOW_N_TABLES ||
+	    (s->flags & ~VSW_FLOW_F_ALL) != 0 ||
+	    acts_check(s->actions, s->table_id) < 0)
 		return -EINVAL;
+	t->last_now_ms = now_ms;
+	if ((s->flags & VSW_FLOW_F_CHECK_OVERLAP) && table_overlaps(t, s))
+		return -EEXIST;
 	a = acts_dup(s->actions);
 	if (a == NULL)
 		return -ENOMEM;
-	old = cls_find_exact(t, &s->match, s->priority);
+	old = cls_find_exact(t, s->table_id, &s->match, s->priority);
 	if (old != NULL) {
 		/* same match and priority: replace in place, fresh state */
 		if (old->idle_timeout != 0 || old->hard_timeout != 0)
@@ -126,6 +173,7 @@ int vsw_flow_table_add(struct vsw_flow_table *t, const struct vsw_flow_spec *s,
 	}
 	r->match = s->match;
 	r->priority = s->priority;
+	r->table = s->table_id;
 	r->actions = a;
 	rule_reset(r, s, now_ms);
 	r->seq = t->seq++;
@@ -167,6 +215,10 @@ static bool rule_outputs_to(const struct vsw_flow_rule *r, uint16_t port)
 static bool rule_selected(const struct vsw_flow_rule *r,
 			  const struct vsw_flow_spec *s, bool strict)
 {
+	if (s->table_id != VSW_FLOW_TABLE_ALL && r->table != s->table_id)
+		return false;
+	if ((r->cookie & s->cookie_mask) != (s->cookie & s->cookie_mask))
+		return false;
 	if (strict) {
 		if (r->priority != s->priority ||
 		    memcmp(&r->match, &s->match, sizeof(r->match)) != 0)
@@ -175,6 +227,42 @@ static bool rule_selected(const struct vsw_flow_rule *r,
 		return false;
 	}
 	return rule_outputs_to(r, s->out_port);
+}
+
+static void rule_stats(const struct vsw_flow_rule *r, uint64_t now_ms,
+		       struct vsw_flow_stats *st)
+{
+	uint64_t used = vsw_load_relaxed(&r->used_ms);
+
+	st->n_packets = vsw_load_relaxed(&r->n_packets);
+	st->n_bytes = vsw_load_relaxed(&r->n_bytes);
+	st->duration_ms = now_ms > r->created_ms ? now_ms - r->created_ms : 0;
+	st->idle_ms = now_ms > used ? now_ms - used : 0;
+}
+
+/* Tell the removal callback, then unlink. */
+static void rule_remove(struct vsw_flow_table *t, struct vsw_flow_rule *r,
+			enum vsw_flow_removed_reason why, uint64_t now_ms)
+{
+	if (t->removed_cb != NULL) {
+		struct vsw_flow_stats st;
+
+		rule_stats(r, now_ms, &st);
+		t->removed_cb(t->removed_arg, r, &st, why);
+	}
+	rule_unlink(t, r);
+}
+
+void vsw_flow_table_set_removed_cb(struct vsw_flow_table *t,
+				   vsw_flow_removed_cb cb, void *arg)
+{
+	t->removed_cb = cb;
+	t->removed_arg = arg;
+}
+
+void vsw_flow_table_set_now(struct vsw_flow_table *t, uint64_t now_ms)
+{
+	t->last_now_ms = now_ms;
 }
 
 int vsw_flow_table_del(struct vsw_flow_table *t, const struct vsw_flow_spec *s,
@@ -187,7 +275,7 @@ int vsw_flow_table_del(struct vsw_flow_table *t, const struct vsw_flow_spec *s,
 		next = r->all_next;
 		if (!rule_selected(r, s, strict))
 			continue;
-		rule_unlink(t, r);
+		rule_remove(t, r, VSW_FLOW_REM_DELETE, t->last_now_ms);
 		n++;
 	}
 	flow_op_end(t, n != 0);
@@ -200,8 +288,14 @@ int vsw_flow_table_mod(struct vsw_flow_table *t, const struct vsw_flow_spec *s,
 	struct vsw_flow_rule *r;
 	int n = 0;
 
-	if (s->actions == NULL)
+	if (s->actions == NULL || (s->flags & ~VSW_FLOW_F_ALL) != 0)
 		return -EINVAL;
+	t->last_now_ms = now_ms;
+	/* every goto must lead beyond the table of each rule it lands in */
+	for (r = t->all; r != NULL; r = r->all_next)
+		if (rule_selected(r, s, strict) &&
+		    acts_check(s->actions, r->table) < 0)
+			return -EINVAL;
 	for (r = t->all; r != NULL; r = r->all_next) {
 		struct vsw_flow_actions *a;
 
@@ -213,12 +307,18 @@ int vsw_flow_table_mod(struct vsw_flow_table *t, const struct vsw_flow_spec *s,
 			return -ENOMEM;
 		}
 		rule_set_actions(t, r, a);
+		if (s->flags & VSW_FLOW_F_RESET_COUNTS)
+			rule_reset_counts(r);
 		n++;
 	}
 	if (n == 0) {
 		/* OpenFlow 1.0: a modify that selects nothing adds */
-		int ret = vsw_flow_table_add(t, s, now_ms);
+		struct vsw_flow_spec add = *s;
+		int ret;
 
+		if (add.table_id == VSW_FLOW_TABLE_ALL)
+			add.table_id = 0;
+		ret = vsw_flow_table_add(t, &add, now_ms);
 		return ret < 0 ? ret : 1;
 	}
 	/* rules keep their identity: EMC entries stay valid */
@@ -226,19 +326,20 @@ int vsw_flow_table_mod(struct vsw_flow_table *t, const struct vsw_flow_spec *s,
 	return n;
 }
 
-static bool rule_expired(const struct vsw_flow_rule *r, uint64_t now_ms)
+/* 0: not expired; else 1 + the reason. */
+static int rule_expired(const struct vsw_flow_rule *r, uint64_t now_ms)
 {
 	if (r->hard_timeout != 0 &&
 	    now_ms >= r->created_ms + (uint64_t)r->hard_timeout * 1000)
-		return true;
+		return 1 + VSW_FLOW_REM_HARD;
 	if (r->idle_timeout != 0) {
 		/* relaxed: data threads refresh it */
 		uint64_t used = vsw_load_relaxed(&r->used_ms);
 
 		if (now_ms >= used + (uint64_t)r->idle_timeout * 1000)
-			return true;
+			return 1 + VSW_FLOW_REM_IDLE;
 	}
-	return false;
+	return 0;
 }
 
 int vsw_flow_table_expire(struct vsw_flow_table *t, uint64_t now_ms)
@@ -246,12 +347,17 @@ int vsw_flow_table_expire(struct vsw_flow_table *t, uint64_t now_ms)
 	struct vsw_flow_rule *r, *next;
 	int n = 0;
 
+	t->last_now_ms = now_ms;
 	if (t->n_timed != 0) {
 		for (r = t->all; r != NULL; r = next) {
+			int why = rule_expired(r, now_ms);
+
 			next = r->all_next;
-			if (!rule_expired(r, now_ms))
+			if (why == 0)
 				continue;
-			rule_unlink(t, r);
+			rule_remove(t, r,
+				    (enum vsw_flow_removed_reason)(why - 1),
+				    now_ms);
 			n++;
 		}
 	}
@@ -268,7 +374,7 @@ unsigned vsw_flow_table_n_rules(const struct vsw_flow_table *t)
 
 unsigned vsw_flow_table_n_subtables(const struct vsw_flow_table *t)
 {
-	return t->n_sts;
+	return cls_n_subtables(t);
 }
 
 static int rule_dump_cmp(const void *a, const void *b)
@@ -276,20 +382,11 @@ static int rule_dump_cmp(const void *a, const void *b)
 	const struct vsw_flow_rule *x = *(const struct vsw_flow_rule *const *)a;
 	const struct vsw_flow_rule *y = *(const struct vsw_flow_rule *const *)b;
 
+	if (x->table != y->table)
+		return x->table < y->table ? -1 : 1;
 	if (x->priority != y->priority)
 		return x->priority > y->priority ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static void rule_stats(const struct vsw_flow_rule *r, uint64_t now_ms,
-		       struct vsw_flow_stats *st)
-{
-	uint64_t used = vsw_load_relaxed(&r->used_ms);
-
-	st->n_packets = vsw_load_relaxed(&r->n_packets);
-	st->n_bytes = vsw_load_relaxed(&r->n_bytes);
-	st->duration_ms = now_ms > r->created_ms ? now_ms - r->created_ms : 0;
-	st->idle_ms = now_ms > used ? now_ms - used : 0;
 }
 
 /* The dump-flows line of r. */
@@ -301,11 +398,15 @@ static int rule_format(const struct vsw_flow_rule *r,
 
 	k = snprintf(buf, len,
 		     " cookie=0x%" PRIx64 ", duration=%" PRIu64 ".%03us, "
-		     "table=0, n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", ",
+		     "table=%u, n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", ",
 		     r->cookie, st->duration_ms / 1000,
-		     (unsigned)(st->duration_ms % 1000), st->n_packets,
-		     st->n_bytes);
+		     (unsigned)(st->duration_ms % 1000), r->table,
+		     st->n_packets, st->n_bytes);
 	o = (size_t)k < len ? (size_t)k : len;
+	if (r->flags & VSW_FLOW_F_SEND_FLOW_REM) {
+		k = snprintf(buf + o, len - o, "send_flow_rem ");
+		o += (size_t)k < len - o ? (size_t)k : len - o;
+	}
 	if (r->idle_timeout != 0) {
 		k = snprintf(buf + o, len - o, "idle_timeout=%u, ",
 			     r->idle_timeout);
@@ -375,6 +476,16 @@ unsigned vsw_flow_rule_priority(const struct vsw_flow_rule *r)
 	return r->priority;
 }
 
+unsigned vsw_flow_rule_table(const struct vsw_flow_rule *r)
+{
+	return r->table;
+}
+
+unsigned vsw_flow_rule_flags(const struct vsw_flow_rule *r)
+{
+	return r->flags;
+}
+
 void vsw_flow_rule_timeouts(const struct vsw_flow_rule *r, uint64_t *cookie,
 			    uint16_t *idle_timeout, uint16_t *hard_timeout)
 {
@@ -424,12 +535,13 @@ int vsw_flow_table_create(const struct vsw_flow_table_config *cfg,
 	if (t->cfg.max_rules == 0)
 		t->cfg.max_rules = FLOW_MAX_RULES_DEFAULT;
 	t->gen = 1;
+	t->last_now_ms = now_ms;
 	ret = -ENOMEM;
-	if (cls_reserve(t) < 0)
+	if (cls_reserve(&t->cls[0]) < 0)
 		goto fail;
-	t->vec_dirty = true;
+	t->cls[0].vec_dirty = true;
 	cls_publish(t);
-	if (t->vec == NULL)
+	if (t->cls[0].vec == NULL)
 		goto fail;
 	ret = vsw_flow_parse("priority=0,actions=normal", VSW_FLOW_PARSE_ADD,
 			     NULL, &def, NULL, 0);

@@ -63,6 +63,17 @@ struct vsw_ofp_conn {
 	uint16_t config_flags;
 	uint16_t miss_send_len;
 	uint64_t n_rx, n_errors;
+	enum vsw_ofp_role role;
+	/* SET_ASYNC: [0] master / equal, [1] slave; per enum vsw_ofp_async */
+	uint32_t async[2][3];
+};
+
+/* OpenFlow 1.3's defaults (section 6.1.1 / A.3.10). */
+static const uint32_t async_default[2][3] = {
+	/* packet-in: no_match, action; port status: all; removed: all */
+	{0x3, 0x7, 0xf},
+	/* a slave: port status only */
+	{0x0, 0x7, 0x0},
 };
 
 uint8_t *ofp_buf_put(struct ofp_buf *b, size_t n)
@@ -179,6 +190,8 @@ int vsw_ofp_conn_create(const struct vsw_ofp_ops *ops, void *arg,
 	c->arg = arg;
 	c->next_xid = 1;
 	c->miss_send_len = 128;
+	c->role = VSW_OFPCR_ROLE_EQUAL;
+	memcpy(c->async, async_default, sizeof(c->async));
 	send_hello(c);
 	if (c->tx.failed) {
 		vsw_ofp_conn_destroy(c);
@@ -365,12 +378,13 @@ static int mp_flow_emit(void *arg, const struct vsw_ofp_flow_entry *e)
 	p = ofp_buf_put(b, 48);
 	if (p == NULL)
 		return -ENOBUFS;
-	p[2] = 0; /* table_id */
+	p[2] = e->table_id;
 	ofp_put32(p + 4, (uint32_t)(e->duration_ms / 1000));
 	ofp_put32(p + 8, (uint32_t)(e->duration_ms % 1000) * 1000000u);
 	ofp_put16(p + 12, e->priority);
 	ofp_put16(p + 14, e->idle_timeout);
 	ofp_put16(p + 16, e->hard_timeout);
+	ofp_put16(p + 18, e->flags);
 	ofp_put64(p + 24, e->cookie);
 	ofp_put64(p + 32, e->n_packets);
 	ofp_put64(p + 40, e->n_bytes);
@@ -406,11 +420,11 @@ static int mp_flow(struct mp *m, const uint8_t *body, size_t len,
 		return ofp_fail(err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN,
 				"flow request too short");
 	}
-	if (body[0] != 0 && body[0] != OFPTT_ALL) {
+	if (body[0] >= VSW_FLOW_N_TABLES && body[0] != OFPTT_ALL) {
 		return ofp_fail(err, VSW_OFPET_BAD_REQUEST,
-				VSW_OFPBRC_BAD_TABLE_ID,
-				"vsw has table 0 only");
+				VSW_OFPBRC_BAD_TABLE_ID, "no such table");
 	}
+	f.table_id = body[0];
 	if (ofp_port_from_of(ofp_get32(body + 4), &f.out_port) < 0 ||
 	    ofp_get32(body + 8) != OFPG_ANY) {
 		return ofp_fail(err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_PORT,
@@ -422,12 +436,9 @@ static int mp_flow(struct mp *m, const uint8_t *body, size_t len,
 	if (rc < 0)
 		return rc;
 	mp_begin(m);
-	if (body[0] == 0 || body[0] == OFPTT_ALL) {
-		rc = m->c->ops->flow_dump(m->c->arg, mp_flow_emit, &x);
-		if (rc < 0 && rc != -ENOBUFS)
-			conn_log(m->c, true, "flow dump failed: %s",
-				 strerror(-rc));
-	}
+	rc = m->c->ops->flow_dump(m->c->arg, mp_flow_emit, &x);
+	if (rc < 0 && rc != -ENOBUFS)
+		conn_log(m->c, true, "flow dump failed: %s", strerror(-rc));
 	if (m->type == OFPMP_AGGREGATE) {
 		p = ofp_buf_put(&m->c->tx, 24);
 		if (p != NULL) {
@@ -490,24 +501,33 @@ static int mp_port_stats_emit(void *arg, const struct vsw_ofp_port *port)
 	return 0;
 }
 
+/* Table 0, and every other table holding rules. */
 static void mp_table(struct mp *m)
 {
-	uint32_t active = 0;
-	uint64_t lookups = 0, matched = 0;
-	uint8_t *p;
+	unsigned t;
 
-	if (m->c->ops->table_stats != NULL)
-		m->c->ops->table_stats(m->c->arg, &active, &lookups, &matched);
-	p = ofp_buf_put(&m->c->tx, 24);
-	if (p == NULL)
-		return;
-	p[0] = 0;
-	ofp_put32(p + 4, active);
-	ofp_put64(p + 8, lookups);
-	ofp_put64(p + 16, matched);
+	for (t = 0; t < VSW_FLOW_N_TABLES; t++) {
+		uint32_t active = 0;
+		uint64_t lookups = 0, matched = 0;
+		uint8_t *p;
+
+		if (m->c->ops->table_stats != NULL)
+			m->c->ops->table_stats(m->c->arg, (uint8_t)t, &active,
+					       &lookups, &matched);
+		if (t != 0 && active == 0)
+			continue;
+		mp_room(m, 24);
+		p = ofp_buf_put(&m->c->tx, 24);
+		if (p == NULL)
+			return;
+		p[0] = (uint8_t)t;
+		ofp_put32(p + 4, active);
+		ofp_put64(p + 8, lookups);
+		ofp_put64(p + 16, matched);
+	}
 }
 
-/* One table-features property: @n 16- or 32-bit items (@w bytes each). */
+/* One table-features property: @n 8-, 16- or 32-bit items (@w bytes each). */
 static void tf_prop(struct ofp_buf *b, uint16_t type, const uint32_t *v,
 		    size_t n, size_t w)
 {
@@ -521,8 +541,10 @@ static void tf_prop(struct ofp_buf *b, uint16_t type, const uint32_t *v,
 	for (i = 0; i < n; i++) {
 		if (w == 4)
 			ofp_put32(p + 4 + i * 4, v[i]);
-		else
+		else if (w == 2)
 			ofp_put16(p + 4 + i * 2, (uint16_t)v[i]);
+		else
+			p[4 + i] = (uint8_t)v[i];
 	}
 }
 
@@ -536,10 +558,11 @@ static void tf_actions(struct ofp_buf *b, uint16_t type)
 }
 
 /*
- * Table 0's features: what ofp_match.c decodes, as OXM headers
- * (class 0x8000, field << 9, length).
+ * The features of table @t, every table alike: what ofp_match.c decodes, as
+ * OXM headers (class 0x8000, field << 9, length); goto_table to any later
+ * table.
  */
-static void mp_table_features(struct mp *m)
+static void mp_table_features_one(struct mp *m, unsigned t)
 {
 	static const uint32_t match[] = {
 		0x80000004, 0x80000606, 0x80000806, 0x80000a02, 0x80000c02,
@@ -557,20 +580,30 @@ static void mp_table_features(struct mp *m)
 	};
 	static const uint32_t setf[] = {0x80000606, 0x80000806, 0x80000c02,
 					0x80000e01, 0x80001604, 0x80001804};
-	static const uint32_t inst[] = {0x00040004}; /* APPLY_ACTIONS */
+	/* GOTO_TABLE, APPLY_ACTIONS */
+	static const uint32_t inst[] = {0x00010008, 0x00040004};
 	struct ofp_buf *b = &m->c->tx;
-	size_t start = b->len;
-	uint8_t *p = ofp_buf_put(b, 64);
+	uint32_t next[VSW_FLOW_N_TABLES];
+	size_t start, n_next = 0, k;
+	unsigned last = t == VSW_FLOW_N_TABLES - 1;
+	uint8_t *p;
 
+	for (k = t + 1; k < VSW_FLOW_N_TABLES; k++)
+		next[n_next++] = (uint32_t)k;
+	/* 64 fixed, the properties below: under 600 bytes with NEXT_TABLES */
+	mp_room(m, 600 + n_next);
+	start = b->len;
+	p = ofp_buf_put(b, 64);
 	if (p == NULL)
 		return;
-	p[2] = 0; /* table_id */
+	p[2] = (uint8_t)t; /* table_id */
 	memcpy(p + 8, "classifier", 10);
 	/* metadata match / write: none; config 0; max_entries */
 	ofp_put32(p + 60, 1000000);
 	/* every property OpenFlow 1.3 requires; write-actions: none */
-	tf_prop(b, 0, inst, 1, 4);		    /* INSTRUCTIONS */
-	tf_prop(b, 2, NULL, 0, 1);		    /* NEXT_TABLES */
+	/* INSTRUCTIONS: the last table has no goto_table */
+	tf_prop(b, 0, inst + last, 2 - last, 4);
+	tf_prop(b, 2, next, n_next, 1);		    /* NEXT_TABLES */
 	tf_prop(b, 4, NULL, 0, 4);		    /* WRITE_ACTIONS */
 	tf_actions(b, 6);			    /* APPLY_ACTIONS */
 	tf_prop(b, 8, match, sizeof(match) / 4, 4); /* MATCH */
@@ -579,6 +612,14 @@ static void mp_table_features(struct mp *m)
 	tf_prop(b, 14, setf, sizeof(setf) / 4, 4);  /* APPLY_SETFIELD */
 	if (!b->failed)
 		ofp_put16(b->p + start, (uint16_t)(b->len - start));
+}
+
+static void mp_table_features(struct mp *m)
+{
+	unsigned t;
+
+	for (t = 0; t < VSW_FLOW_N_TABLES && !m->c->tx.failed; t++)
+		mp_table_features_one(m, t);
 }
 
 static int on_multipart(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len,
@@ -664,8 +705,8 @@ static void on_features(struct vsw_ofp_conn *c, uint32_t xid)
 
 	if (p != NULL) {
 		ofp_put64(p, c->ops->datapath_id);
-		ofp_put32(p + 8, 0); /* n_buffers: vsw buffers nothing */
-		p[12] = 1;	     /* n_tables */
+		ofp_put32(p + 8, 0);	   /* n_buffers: vsw buffers nothing */
+		p[12] = VSW_FLOW_N_TABLES; /* n_tables: 0 .. 254 */
 		ofp_put32(p + 16,
 			  OFPC_FLOW_STATS | OFPC_TABLE_STATS | OFPC_PORT_STATS);
 	}
@@ -685,6 +726,133 @@ static void on_get_config(struct vsw_ofp_conn *c, uint32_t xid)
 	msg_end(c, off);
 }
 
+/* ---- roles and asynchronous messages --------------------------------------- */
+
+bool vsw_ofp_role_gen_stale(struct vsw_ofp_role_gen *g, uint64_t generation_id)
+{
+	/* a wrapping comparison, as 6.3.5 asks */
+	if (g->set && (int64_t)(generation_id - g->id) < 0)
+		return true;
+	g->set = true;
+	g->id = generation_id;
+	return false;
+}
+
+enum vsw_ofp_role vsw_ofp_conn_role(const struct vsw_ofp_conn *c)
+{
+	return c->role;
+}
+
+void vsw_ofp_conn_set_role(struct vsw_ofp_conn *c, enum vsw_ofp_role role)
+{
+	if (role >= VSW_OFPCR_ROLE_EQUAL && role <= VSW_OFPCR_ROLE_SLAVE)
+		c->role = role;
+}
+
+bool vsw_ofp_conn_async_wanted(const struct vsw_ofp_conn *c,
+			       enum vsw_ofp_async kind, unsigned reason)
+{
+	unsigned who = c->role == VSW_OFPCR_ROLE_SLAVE;
+
+	if (c->state != CONN_READY || (unsigned)kind > 2 || reason > 31)
+		return false;
+	return (c->async[who][kind] >> reason) & 1;
+}
+
+int vsw_ofp_conn_flow_removed(struct vsw_ofp_conn *c,
+			      const struct vsw_ofp_flow_entry *e,
+			      unsigned reason)
+{
+	size_t off;
+	uint8_t *p;
+
+	if (!vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_FLOW_REMOVED, reason))
+		return 0;
+	off = msg_start(c, VSW_OFP_VERSION, VSW_OFPT_FLOW_REMOVED,
+			c->next_xid++);
+	p = ofp_buf_put(&c->tx, 40);
+	if (p != NULL) {
+		ofp_put64(p, e->cookie);
+		ofp_put16(p + 8, e->priority);
+		p[10] = (uint8_t)reason;
+		p[11] = e->table_id;
+		ofp_put32(p + 12, (uint32_t)(e->duration_ms / 1000));
+		ofp_put32(p + 16, (uint32_t)(e->duration_ms % 1000) * 1000000u);
+		ofp_put16(p + 20, e->idle_timeout);
+		ofp_put16(p + 22, e->hard_timeout);
+		ofp_put64(p + 24, e->n_packets);
+		ofp_put64(p + 32, e->n_bytes);
+		ofp_encode_match(&c->tx, e->match);
+	}
+	msg_end(c, off);
+	return c->tx.failed ? -ENOBUFS : 0;
+}
+
+/* ROLE_REQUEST: 16 bytes of body (role, pad, generation_id). */
+static int on_role(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len,
+		   struct vsw_ofp_err *err)
+{
+	uint32_t role;
+	uint64_t gen, cur;
+	size_t off;
+	uint8_t *p;
+	int rc;
+
+	if (len != 24)
+		return ofp_fail(err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN,
+				"role request not 24 bytes");
+	role = ofp_get32(msg + 8);
+	gen = ofp_get64(msg + 16);
+	if (role > VSW_OFPCR_ROLE_SLAVE)
+		return ofp_fail(err, VSW_OFPET_ROLE_REQUEST_FAILED,
+				VSW_OFPRRFC_BAD_ROLE, "unknown role");
+	cur = gen;
+	if (c->ops->role != NULL) {
+		rc = c->ops->role(c->arg, c, (enum vsw_ofp_role)role, gen, &cur,
+				  err);
+		if (rc < 0)
+			return rc;
+	}
+	if (role != VSW_OFPCR_ROLE_NOCHANGE)
+		c->role = (enum vsw_ofp_role)role;
+	off = msg_start(c, VSW_OFP_VERSION, VSW_OFPT_ROLE_REPLY,
+			ofp_get32(msg + 4));
+	p = ofp_buf_put(&c->tx, 16);
+	if (p != NULL) {
+		ofp_put32(p, c->role);
+		ofp_put64(p + 8, cur);
+	}
+	msg_end(c, off);
+	return 0;
+}
+
+/* GET_ASYNC_REPLY / SET_ASYNC body: 3 pairs of (master, slave) masks. */
+static void on_get_async(struct vsw_ofp_conn *c, uint32_t xid)
+{
+	size_t off =
+		msg_start(c, VSW_OFP_VERSION, VSW_OFPT_GET_ASYNC_REPLY, xid);
+	uint8_t *p = ofp_buf_put(&c->tx, 24);
+	unsigned k;
+
+	if (p == NULL)
+		return;
+	for (k = 0; k < 3; k++) {
+		ofp_put32(p + k * 8, c->async[0][k]);
+		ofp_put32(p + k * 8 + 4, c->async[1][k]);
+	}
+	msg_end(c, off);
+}
+
+static void on_set_async(struct vsw_ofp_conn *c, const uint8_t *msg)
+{
+	unsigned k;
+
+	for (k = 0; k < 3; k++) {
+		c->async[0][k] = ofp_get32(msg + 8 + k * 8);
+		c->async[1][k] = ofp_get32(msg + 8 + k * 8 + 4);
+	}
+}
+
 static int on_flow_mod(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len,
 		       struct vsw_ofp_err *err)
 {
@@ -701,6 +869,25 @@ static int on_flow_mod(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len,
 	rc = c->ops->flow_mod(c->arg, &fm, err);
 	vsw_flow_spec_fini(&fm.spec);
 	return rc < 0 ? -EPROTO : 0;
+}
+
+/*
+ * The messages a slave controller may not send (OpenFlow 1.3 section
+ * 6.3.5): PACKET_OUT, FLOW_MOD, GROUP_MOD, PORT_MOD, TABLE_MOD, METER_MOD.
+ */
+static bool msg_changes_switch(uint8_t type)
+{
+	enum {
+		PACKET_OUT = 13,
+		GROUP_MOD = 15,
+		PORT_MOD = 16,
+		TABLE_MOD = 17,
+		METER_MOD = 29,
+	};
+
+	return type == PACKET_OUT || type == VSW_OFPT_FLOW_MOD ||
+	       type == GROUP_MOD || type == PORT_MOD || type == TABLE_MOD ||
+	       type == METER_MOD;
 }
 
 /* One whole message (@len >= 8 bytes, its own length). */
@@ -729,6 +916,11 @@ static void conn_handle(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len)
 		rc = ofp_fail(&err, VSW_OFPET_BAD_REQUEST,
 			      VSW_OFPBRC_BAD_VERSION,
 			      "message not in version 1.3");
+		goto out;
+	}
+	if (c->role == VSW_OFPCR_ROLE_SLAVE && msg_changes_switch(type)) {
+		rc = ofp_fail(&err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_IS_SLAVE,
+			      "a slave may not change the switch");
 		goto out;
 	}
 	switch (type) {
@@ -782,6 +974,25 @@ static void conn_handle(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len)
 		break;
 	case VSW_OFPT_FLOW_MOD:
 		rc = on_flow_mod(c, msg, len, &err);
+		break;
+	case VSW_OFPT_ROLE_REQUEST:
+		rc = on_role(c, msg, len, &err);
+		break;
+	case VSW_OFPT_GET_ASYNC_REQUEST:
+		if (len != 8)
+			rc = ofp_fail(&err, VSW_OFPET_BAD_REQUEST,
+				      VSW_OFPBRC_BAD_LEN,
+				      "get_async with a body");
+		else
+			on_get_async(c, xid);
+		break;
+	case VSW_OFPT_SET_ASYNC:
+		if (len != 32)
+			rc = ofp_fail(&err, VSW_OFPET_BAD_REQUEST,
+				      VSW_OFPBRC_BAD_LEN,
+				      "set_async not 32 bytes");
+		else
+			on_set_async(c, msg);
 		break;
 	case VSW_OFPT_MULTIPART_REQUEST:
 		rc = on_multipart(c, msg, len, &err);

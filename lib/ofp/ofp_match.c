@@ -12,8 +12,8 @@
  * hold. A bad message gets the OpenFlow error that names the fault and
  * changes nothing; no input reaches an assert.
  *
- * What vsw cannot do is refused, not approximated: tables other than 0,
- * instructions other than APPLY_ACTIONS, actions other than OUTPUT (to a
+ * What vsw cannot do is refused, not approximated: instructions other than
+ * APPLY_ACTIONS and GOTO_TABLE (to a later table), actions other than OUTPUT (to a
  * port, IN_PORT, NORMAL, FLOOD, ALL, LOCAL), POP_VLAN and SET_FIELD of
  * vlan_vid / vlan_pcp / eth_src / eth_dst / ipv4_src / ipv4_dst. vsw's
  * SET_VLAN_VID pushes a tag on an untagged frame and rewrites an existing
@@ -843,13 +843,18 @@ fail:
 	return rc;
 }
 
-/* The instructions of a FLOW_MOD: APPLY_ACTIONS at most once. */
+/*
+ * The instructions of a FLOW_MOD for table @table (VSW_FLOW_TABLE_ALL: a
+ * modify of every table): APPLY_ACTIONS and GOTO_TABLE at most once each;
+ * the goto becomes the last action (OpenFlow runs it after the others).
+ */
 static int decode_instructions(const uint8_t *p, size_t len,
-			       const struct vsw_flow_match *m,
+			       const struct vsw_flow_match *m, unsigned table,
 			       struct vsw_flow_actions **out,
 			       struct vsw_ofp_err *err)
 {
-	struct vsw_flow_actions *acts = NULL;
+	struct vsw_flow_actions *acts = NULL, *grown;
+	int goto_table = -1;
 	size_t off;
 	int rc;
 
@@ -871,6 +876,27 @@ static int decode_instructions(const uint8_t *p, size_t len,
 				      VSW_OFPBIC_BAD_LEN,
 				      "instruction length out of range");
 			goto fail;
+		}
+		if (type == OFPIT_GOTO_TABLE) {
+			if (ilen != 8 || goto_table >= 0) {
+				rc = ofp_fail(err, VSW_OFPET_BAD_INSTRUCTION,
+					      ilen != 8 ? VSW_OFPBIC_BAD_LEN
+							: VSW_OFPBIC_UNSUP_INST,
+					      "goto_table not 8 bytes, or "
+					      "twice");
+				goto fail;
+			}
+			goto_table = in[4];
+			if (goto_table >= VSW_FLOW_N_TABLES ||
+			    (table != VSW_FLOW_TABLE_ALL &&
+			     (unsigned)goto_table <= table)) {
+				rc = ofp_fail(err, VSW_OFPET_BAD_INSTRUCTION,
+					      VSW_OFPBIC_BAD_TABLE_ID,
+					      "goto_table: not a later table");
+				goto fail;
+			}
+			off += ilen;
+			continue;
 		}
 		if (type != OFPIT_APPLY_ACTIONS) {
 			rc = ofp_fail(err, VSW_OFPET_BAD_INSTRUCTION,
@@ -897,6 +923,19 @@ static int decode_instructions(const uint8_t *p, size_t len,
 		acts = calloc(1, sizeof(*acts));
 		if (acts == NULL)
 			return -ENOMEM;
+	}
+	if (goto_table >= 0) {
+		grown = realloc(acts,
+				sizeof(*acts) +
+					(acts->n + 1u) * sizeof(acts->a[0]));
+		if (grown == NULL) {
+			free(acts);
+			return -ENOMEM;
+		}
+		acts = grown;
+		memset(&acts->a[acts->n], 0, sizeof(acts->a[0]));
+		acts->a[acts->n].type = VSW_FLOW_ACT_GOTO_TABLE;
+		acts->a[acts->n++].arg = (uint16_t)goto_table;
 	}
 	*out = acts;
 	return 0;
@@ -996,16 +1035,21 @@ void ofp_encode_instructions(struct ofp_buf *b, const struct vsw_flow_match *m,
 {
 	enum vlan_state vlan = vlan_start(m);
 	size_t start = b->len;
+	unsigned i, n;
 	uint8_t *p;
-	unsigned i;
 
 	if (a == NULL || a->n == 0)
 		return;
+	n = a->n;
+	if (a->a[n - 1].type == VSW_FLOW_ACT_GOTO_TABLE)
+		n--;
+	if (n == 0)
+		goto goto_inst;
 	p = ofp_buf_put(b, 8);
 	if (p == NULL)
 		return;
 	ofp_put16(p, OFPIT_APPLY_ACTIONS);
-	for (i = 0; i < a->n; i++) {
+	for (i = 0; i < n; i++) {
 		if (act_sets_vlan(&a->a[i]) && vlan == VLAN_NONE) {
 			/* the tag vsw pushes, as OpenFlow 1.3 says it */
 			p = ofp_buf_put(b, 8);
@@ -1024,6 +1068,15 @@ void ofp_encode_instructions(struct ofp_buf *b, const struct vsw_flow_match *m,
 	if (b->failed)
 		return;
 	ofp_put16(b->p + start + 2, (uint16_t)(b->len - start));
+goto_inst:
+	if (n == a->n)
+		return;
+	p = ofp_buf_put(b, 8);
+	if (p == NULL)
+		return;
+	ofp_put16(p, OFPIT_GOTO_TABLE);
+	ofp_put16(p + 2, 8);
+	p[4] = (uint8_t)a->a[n].arg;
 }
 
 /* ---- FLOW_MOD ------------------------------------------------------------- */
@@ -1060,13 +1113,19 @@ int vsw_ofp_decode_flow_mod(const uint8_t *body, size_t len,
 	buffer_id = ofp_get32(body + 24);
 	out_port = ofp_get32(body + 28);
 	fm->flags = ofp_get16(body + 36);
+	/*
+	 * Tables 0 .. 254; OFPTT_ALL selects every table in a delete and, as
+	 * Open vSwitch allows (ovs-ofctl mod-flows without table=), in a
+	 * modify. An add needs a real table.
+	 */
+	s->table_id = table_id;
+	fm->table_all = table_id == OFPTT_ALL;
+	if (fm->table_all && fm->command == VSW_OFPFC_ADD)
+		return ofp_fail(err, VSW_OFPET_FLOW_MOD_FAILED,
+				VSW_OFPFMFC_BAD_TABLE_ID,
+				"add to table 255 (all)");
 	if (fm->command == VSW_OFPFC_DELETE ||
 	    fm->command == VSW_OFPFC_DELETE_STRICT) {
-		fm->table_all = table_id == OFPTT_ALL;
-		if (table_id != 0 && table_id != OFPTT_ALL)
-			return ofp_fail(err, VSW_OFPET_FLOW_MOD_FAILED,
-					VSW_OFPFMFC_BAD_TABLE_ID,
-					"vsw has table 0 only");
 		if (ofp_port_from_of(out_port, &s->out_port) < 0)
 			return ofp_fail(err, VSW_OFPET_FLOW_MOD_FAILED,
 					VSW_OFPFMFC_UNKNOWN,
@@ -1077,10 +1136,6 @@ int vsw_ofp_decode_flow_mod(const uint8_t *body, size_t len,
 					"vsw has no groups (out_group)");
 	} else {
 		s->out_port = VSW_FLOW_PORT_NONE;
-		if (table_id != 0)
-			return ofp_fail(err, VSW_OFPET_FLOW_MOD_FAILED,
-					VSW_OFPFMFC_BAD_TABLE_ID,
-					"vsw has table 0 only");
 		if (buffer_id != OFP_NO_BUFFER)
 			return ofp_fail(err, VSW_OFPET_BAD_REQUEST,
 					VSW_OFPBRC_BUFFER_UNKNOWN,
@@ -1088,15 +1143,15 @@ int vsw_ofp_decode_flow_mod(const uint8_t *body, size_t len,
 	}
 	if (fm->command == VSW_OFPFC_ADD && fm->cookie_mask != 0)
 		fm->cookie_mask = 0; /* ignored on add (7.3.4.1) */
-	if (fm->flags & (OFPFF_SEND_FLOW_REM | OFPFF_CHECK_OVERLAP))
-		return ofp_fail(err, VSW_OFPET_FLOW_MOD_FAILED,
-				VSW_OFPFMFC_BAD_FLAGS,
-				"send_flow_rem / check_overlap: not in vsw");
 	if (fm->flags &
-	    ~(OFPFF_RESET_COUNTS | OFPFF_NO_PKT_COUNTS | OFPFF_NO_BYT_COUNTS))
+	    ~(OFPFF_SEND_FLOW_REM | OFPFF_CHECK_OVERLAP | OFPFF_RESET_COUNTS |
+	      OFPFF_NO_PKT_COUNTS | OFPFF_NO_BYT_COUNTS))
 		return ofp_fail(err, VSW_OFPET_FLOW_MOD_FAILED,
 				VSW_OFPFMFC_BAD_FLAGS,
 				"unknown flow_mod flags");
+	/* NO_PKT / NO_BYT_COUNTS are a hint a switch may ignore (7.3.4.1) */
+	s->flags = fm->flags & (OFPFF_SEND_FLOW_REM | OFPFF_CHECK_OVERLAP |
+				OFPFF_RESET_COUNTS);
 	rc = vsw_ofp_decode_match(body + FM_FIXED, len - FM_FIXED, &s->match,
 				  &used, err);
 	if (rc < 0)
@@ -1106,7 +1161,7 @@ int vsw_ofp_decode_flow_mod(const uint8_t *body, size_t len,
 		return 0; /* instructions ignored */
 	return decode_instructions(body + FM_FIXED + used,
 				   len - FM_FIXED - used, &s->match,
-				   &s->actions, err);
+				   s->table_id, &s->actions, err);
 }
 
 bool vsw_ofp_filter_match(const struct vsw_ofp_flow_filter *f,
@@ -1114,6 +1169,8 @@ bool vsw_ofp_filter_match(const struct vsw_ofp_flow_filter *f,
 {
 	unsigned i;
 
+	if (f->table_id != VSW_FLOW_TABLE_ALL && f->table_id != e->table_id)
+		return false;
 	/* non-strict: the rule is at least as specific as the filter */
 	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++) {
 		uint64_t fm = f->match.mask.w[i];

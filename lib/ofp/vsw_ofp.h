@@ -10,8 +10,12 @@
  * it wrote. Everything the switch must do or tell (a flow change, the
  * table's rules, the ports) goes through struct vsw_ofp_ops.
  *
- * Tables: vsw has one flow table, OpenFlow table 0. A FLOW_MOD for another
- * table is refused (FLOW_MOD_FAILED / BAD_TABLE_ID).
+ * Tables: OpenFlow tables 0 .. 254 are vsw's (vsw/flow.h), goto_table the
+ * instruction between them. Roles (ROLE_REQUEST): each connection is
+ * equal, master or slave; the switch side (struct vsw_ofp_ops.role)
+ * keeps the generation id and demotes the other masters. A slave's
+ * FLOW_MOD / PACKET_OUT get BAD_REQUEST / IS_SLAVE and it receives no
+ * asynchronous message but PORT_STATUS (as SET_ASYNC's defaults say).
  *
  * Threads: one connection is used by one thread at a time (vswd's control
  * thread).
@@ -46,6 +50,27 @@ enum {
 	VSW_OFPT_MULTIPART_REPLY = 19,
 	VSW_OFPT_BARRIER_REQUEST = 20,
 	VSW_OFPT_BARRIER_REPLY = 21,
+	VSW_OFPT_FLOW_REMOVED = 11,
+	VSW_OFPT_ROLE_REQUEST = 24,
+	VSW_OFPT_ROLE_REPLY = 25,
+	VSW_OFPT_GET_ASYNC_REQUEST = 26,
+	VSW_OFPT_GET_ASYNC_REPLY = 27,
+	VSW_OFPT_SET_ASYNC = 28,
+};
+
+/* Controller roles (ofp_controller_role). */
+enum vsw_ofp_role {
+	VSW_OFPCR_ROLE_NOCHANGE = 0,
+	VSW_OFPCR_ROLE_EQUAL = 1,
+	VSW_OFPCR_ROLE_MASTER = 2,
+	VSW_OFPCR_ROLE_SLAVE = 3,
+};
+
+/* Asynchronous message kinds (the index into SET_ASYNC's mask pairs). */
+enum vsw_ofp_async {
+	VSW_OFP_ASYNC_PACKET_IN = 0,
+	VSW_OFP_ASYNC_PORT_STATUS = 1,
+	VSW_OFP_ASYNC_FLOW_REMOVED = 2,
 };
 
 /* Error types and the codes vsw sends (ofp_error_type, ..._code). */
@@ -57,6 +82,7 @@ enum {
 	VSW_OFPET_BAD_MATCH = 4,
 	VSW_OFPET_FLOW_MOD_FAILED = 5,
 	VSW_OFPET_SWITCH_CONFIG_FAILED = 10,
+	VSW_OFPET_ROLE_REQUEST_FAILED = 11,
 };
 enum {
 	VSW_OFPHFC_INCOMPATIBLE = 0,
@@ -66,6 +92,7 @@ enum {
 	VSW_OFPBRC_BAD_LEN = 6,
 	VSW_OFPBRC_BUFFER_UNKNOWN = 8,
 	VSW_OFPBRC_BAD_TABLE_ID = 9,
+	VSW_OFPBRC_IS_SLAVE = 10,
 	VSW_OFPBRC_BAD_PORT = 11,
 	VSW_OFPBRC_MULTIPART_BUFFER_OVERFLOW = 13,
 	VSW_OFPBAC_BAD_TYPE = 0,
@@ -77,6 +104,7 @@ enum {
 	VSW_OFPBAC_BAD_SET_ARGUMENT = 15,
 	VSW_OFPBIC_UNKNOWN_INST = 0,
 	VSW_OFPBIC_UNSUP_INST = 1,
+	VSW_OFPBIC_BAD_TABLE_ID = 2,
 	VSW_OFPBIC_BAD_LEN = 6,
 	VSW_OFPBMC_BAD_TYPE = 0,
 	VSW_OFPBMC_BAD_LEN = 1,
@@ -88,9 +116,13 @@ enum {
 	VSW_OFPFMFC_UNKNOWN = 0,
 	VSW_OFPFMFC_TABLE_FULL = 1,
 	VSW_OFPFMFC_BAD_TABLE_ID = 2,
+	VSW_OFPFMFC_OVERLAP = 3,
 	VSW_OFPFMFC_BAD_COMMAND = 6,
 	VSW_OFPFMFC_BAD_FLAGS = 7,
 	VSW_OFPSCFC_BAD_FLAGS = 0,
+	VSW_OFPRRFC_STALE = 0,
+	VSW_OFPRRFC_UNSUP = 1,
+	VSW_OFPRRFC_BAD_ROLE = 2,
 };
 
 /* An OpenFlow error to answer a request with. */
@@ -109,10 +141,13 @@ enum vsw_ofp_fm_cmd {
 	VSW_OFPFC_DELETE_STRICT = 4,
 };
 
-/* A decoded FLOW_MOD. */
+/*
+ * A decoded FLOW_MOD. spec.table_id is the table (VSW_FLOW_TABLE_ALL for a
+ * modify / delete of OFPTT_ALL); spec.flags the OFPFF_* flags vsw keeps.
+ */
 struct vsw_ofp_flow_mod {
 	enum vsw_ofp_fm_cmd command;
-	bool table_all;	      /* delete: table_id OFPTT_ALL */
+	bool table_all;	      /* modify / delete: table_id OFPTT_ALL */
 	uint64_t cookie_mask; /* modify / delete: select by cookie too */
 	uint16_t flags;	      /* OFPFF_* */
 	/* match, priority, timeouts, cookie, out_port (delete) and actions */
@@ -148,6 +183,8 @@ struct vsw_ofp_flow_entry {
 	uint64_t n_packets;
 	uint64_t n_bytes;
 	uint64_t duration_ms;
+	uint8_t table_id;
+	uint16_t flags; /* OFPFF_* */
 };
 
 /* A port (features / port-desc). */
@@ -165,6 +202,7 @@ struct vsw_ofp_port {
 /* What a flow / aggregate request selects. */
 struct vsw_ofp_flow_filter {
 	struct vsw_flow_match match;
+	uint8_t table_id;  /* VSW_FLOW_TABLE_ALL: any (zero: table 0) */
 	uint16_t out_port; /* VSW_FLOW_PORT_NONE: any */
 	uint64_t cookie, cookie_mask;
 };
@@ -172,6 +210,8 @@ struct vsw_ofp_flow_filter {
 /* true if @e is selected by @f (non-strict match, out_port, cookie). */
 bool vsw_ofp_filter_match(const struct vsw_ofp_flow_filter *f,
 			  const struct vsw_ofp_flow_entry *e);
+
+struct vsw_ofp_conn;
 
 struct vsw_ofp_ops {
 	/*
@@ -192,16 +232,43 @@ struct vsw_ofp_ops {
 	int (*port_dump)(void *arg,
 			 int (*emit)(void *ctx, const struct vsw_ofp_port *p),
 			 void *ctx);
-	/* Number of rules, lookups and matches of table 0. */
-	void (*table_stats)(void *arg, uint32_t *active, uint64_t *lookups,
-			    uint64_t *matched);
+	/*
+	 * Number of rules, lookups and matches of table @table_id; the
+	 * table stats reply lists table 0 and every table with rules. One
+	 * request calls it for tables 0, 1, ... 254 in that order (so the
+	 * switch side may count them all at table 0).
+	 */
+	void (*table_stats)(void *arg, uint8_t table_id, uint32_t *active,
+			    uint64_t *lookups, uint64_t *matched);
+	/*
+	 * A ROLE_REQUEST from @c (@role, @generation_id): for master or
+	 * slave, 0 if accepted (the caller then sets @c's role; for a new
+	 * master the switch side has already made every other master a
+	 * slave), or -EPROTO with @err (ROLE_REQUEST_FAILED / STALE); equal
+	 * and nochange are always accepted. *@current: the generation id the
+	 * reply carries (the switch's last one; preset to the request's).
+	 * NULL: every request accepted, no generation check.
+	 */
+	int (*role)(void *arg, struct vsw_ofp_conn *c, enum vsw_ofp_role role,
+		    uint64_t generation_id, uint64_t *current,
+		    struct vsw_ofp_err *err);
 	/* A line for the log (errors a peer caused, at debug/info). */
 	void (*log)(void *arg, bool error, const char *msg);
 	uint64_t datapath_id;
 	const char *dp_desc; /* "bridge br0" */
 };
 
-struct vsw_ofp_conn;
+/*
+ * The generation id rule of OpenFlow 1.3 section 6.3.5, for the switch
+ * side of ops.role: @g holds the last one seen (set false: none yet).
+ * true if @generation_id is stale (older than the last, in the wrapping
+ * sense); else it becomes the last and false is returned.
+ */
+struct vsw_ofp_role_gen {
+	bool set;
+	uint64_t id;
+};
+bool vsw_ofp_role_gen_stale(struct vsw_ofp_role_gen *g, uint64_t generation_id);
 
 /*
  * A connection whose transport just came up: it queues our HELLO. 0,
@@ -228,6 +295,26 @@ int vsw_ofp_conn_echo(struct vsw_ofp_conn *c);
 /* Messages received / errors sent so far. */
 uint64_t vsw_ofp_conn_n_rx(const struct vsw_ofp_conn *c);
 uint64_t vsw_ofp_conn_n_errors(const struct vsw_ofp_conn *c);
+
+/* The connection's role (EQUAL until a ROLE_REQUEST changes it). */
+enum vsw_ofp_role vsw_ofp_conn_role(const struct vsw_ofp_conn *c);
+/* Set it (the switch side demoting a master to slave). */
+void vsw_ofp_conn_set_role(struct vsw_ofp_conn *c, enum vsw_ofp_role role);
+/*
+ * true if the peer wants asynchronous messages of @kind for @reason (the
+ * SET_ASYNC masks of its role; the OpenFlow 1.3 defaults: a master or equal
+ * gets everything, a slave PORT_STATUS only), and the connection is ready.
+ */
+bool vsw_ofp_conn_async_wanted(const struct vsw_ofp_conn *c,
+			       enum vsw_ofp_async kind, unsigned reason);
+/*
+ * Queue a FLOW_REMOVED for @e (its counters, duration, cookie, match,
+ * table) with @reason (OFPRR_*: idle 0, hard 1, delete 2), if the peer
+ * wants it (vsw_ofp_conn_async_wanted). 0 (sent or not wanted), -ENOBUFS.
+ */
+int vsw_ofp_conn_flow_removed(struct vsw_ofp_conn *c,
+			      const struct vsw_ofp_flow_entry *e,
+			      unsigned reason);
 
 /* Most output queued before the peer is cut off as not reading. */
 #define VSW_OFP_TX_MAX (16u << 20)

@@ -49,6 +49,25 @@ static void sw_flows_clear_emcs(struct sw_bridge *br)
 	}
 }
 
+static void sw_flows_removed(void *arg, const struct vsw_flow_rule *r,
+			     const struct vsw_flow_stats *st,
+			     enum vsw_flow_removed_reason reason)
+{
+	struct sw_bridge *br = arg;
+	struct vsw_switch *sw = br->sw;
+
+	if (sw->flow_removed_cb != NULL)
+		sw->flow_removed_cb(sw->flow_removed_arg, br->name, r, st,
+				    reason);
+}
+
+void vsw_switch_set_flow_removed_cb(struct vsw_switch *sw,
+				    vsw_switch_flow_removed_cb cb, void *arg)
+{
+	sw->flow_removed_cb = cb;
+	sw->flow_removed_arg = arg;
+}
+
 int sw_flows_init(struct vsw_switch *sw, struct sw_bridge *br)
 {
 	struct vsw_flow_table_config cfg = {
@@ -62,6 +81,8 @@ int sw_flows_init(struct vsw_switch *sw, struct sw_bridge *br)
 	ret = vsw_flow_table_create(&cfg, sw_now_ms(sw), &br->flows);
 	if (ret < 0)
 		return ret;
+	br->sw = sw;
+	vsw_flow_table_set_removed_cb(br->flows, sw_flows_removed, br);
 	for (i = 0; i < sw->n_pmds; i++) {
 		ret = vsw_flow_emc_create(br->flows, 0, &br->emc[i]);
 		if (ret < 0)
@@ -190,6 +211,16 @@ int vsw_switch_flow_add(struct vsw_switch *sw, const char *bridge,
 	sw_flows_end(sw, br, fast);
 	if (ret == -ENOSPC)
 		sw_err(err, err_len, "bridge %s: flow table full", bridge);
+	else if (ret == -EEXIST)
+		sw_err(err, err_len,
+		       "bridge %s: an overlapping flow of the same priority "
+		       "exists (check_overlap)",
+		       bridge);
+	else if (ret == -EINVAL)
+		sw_err(err, err_len,
+		       "bridge %s: bad flow (table above 254, goto_table not "
+		       "to a later table, or unknown flags)",
+		       bridge);
 	else if (ret < 0)
 		sw_err(err, err_len, "bridge %s: %s", bridge, strerror(-ret));
 	return ret;
@@ -213,10 +244,12 @@ int vsw_switch_flow_del(struct vsw_switch *sw, const char *bridge,
 	if (spec == NULL) {
 		memset(&all, 0, sizeof(all));
 		all.out_port = VSW_FLOW_PORT_NONE;
+		all.table_id = VSW_FLOW_TABLE_ALL;
 		spec = &all;
 		strict = false;
 	}
 	fast = sw_flows_begin(br);
+	vsw_flow_table_set_now(br->flows, sw_now_ms(sw));
 	ret = vsw_flow_table_del(br->flows, spec, strict);
 	sw_flows_end(sw, br, fast);
 	if (ret < 0)
@@ -247,6 +280,11 @@ int vsw_switch_flow_mod(struct vsw_switch *sw, const char *bridge,
 	sw_flows_end(sw, br, fast);
 	if (ret == -ENOSPC)
 		sw_err(err, err_len, "bridge %s: flow table full", bridge);
+	else if (ret == -EINVAL)
+		sw_err(err, err_len,
+		       "bridge %s: goto_table must lead to a later table than "
+		       "each selected flow's",
+		       bridge);
 	else if (ret < 0)
 		sw_err(err, err_len, "bridge %s: %s", bridge, strerror(-ret));
 	return ret;

@@ -475,7 +475,7 @@ static bool sw_acts_grouped(const struct vsw_flow_actions *a)
 	bool out = false;
 	unsigned k;
 
-	if (a->flags & VSW_FLOW_ACTS_EDIT_AFTER_OUT)
+	if (a->flags & (VSW_FLOW_ACTS_EDIT_AFTER_OUT | VSW_FLOW_ACTS_GOTO))
 		return false;
 	for (k = 0; k < a->n; k++) {
 		switch (a->a[k].type) {
@@ -599,6 +599,8 @@ static bool sw_fl_exec(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
 				sent = true;
 			}
 			continue;
+		case VSW_FLOW_ACT_GOTO_TABLE:
+			continue; /* the caller's (sw_fl_pipeline) */
 		default:
 			/* an edit; -ENOSPC leaves the frame unchanged */
 			(void)vsw_flow_act_edit(pkt, a);
@@ -618,6 +620,49 @@ static bool sw_fl_exec(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
 	/* tagged >= 0: nothing changed the frame since it was read */
 	if (grouped)
 		b->orig[i] = tagged >= 0 ? tagged : sw_is_tagged(pkt);
+	return sent;
+}
+
+/*
+ * Frame i's walk through the tables after its table 0 rule's actions
+ * @acts ended in goto_table (slow path, frame by frame, outputs sent as
+ * they come): each next table's classifier on the key of the frame as the
+ * actions so far left it, its rule counted, its actions run. A table with
+ * no matching rule ends the walk (OpenFlow 1.3's table miss: drop). The
+ * table only rises (vsw_flow_table_add checks it), so the walk ends.
+ */
+static bool sw_fl_pipeline(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
+			   const struct vsw_flow_actions *acts,
+			   struct vsw_port *in, const struct sw_vlan *vin,
+			   const struct sw_flood *fl, uint16_t ofport,
+			   uint64_t now64, int *reason)
+{
+	const struct vsw_flow_table *t = in->br->flows;
+	struct vsw_pkt *pkt = b->pkts[i];
+	unsigned table = 0;
+	bool sent = false;
+
+	for (;;) {
+		struct vsw_flow_key key;
+		struct vsw_flow_rule *r;
+		unsigned next;
+
+		if (sw_fl_exec(pmd, b, i, acts, in, vin, fl, (uint32_t)now64,
+			       false, reason))
+			sent = true;
+		if (!(acts->flags & VSW_FLOW_ACTS_GOTO))
+			break;
+		next = acts->a[acts->n - 1].arg;
+		if (vsw_unlikely(next <= table))
+			break; /* never: the table refuses such a rule */
+		table = next;
+		vsw_flow_key_parse(vsw_pkt_data(pkt), pkt->len, ofport, &key);
+		r = vsw_flow_lookup_table(t, table, &key);
+		if (r == NULL)
+			break;
+		vsw_flow_rule_account(r, 1, pkt->len, now64);
+		acts = vsw_flow_rule_actions(r);
+	}
 	return sent;
 }
 
@@ -719,6 +764,12 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 			last = kkey[k];
 			acts = vsw_flow_rule_actions(rules[last]);
 			grouped = sw_acts_grouped(acts);
+		}
+		if (vsw_unlikely(acts->flags & VSW_FLOW_ACTS_GOTO)) {
+			if (!sw_fl_pipeline(pmd, &b, i, acts, in, vin, fl,
+					    ofport, now64, &reason))
+				drops[reason]++;
+			continue;
 		}
 		if (!sw_fl_exec(pmd, &b, i, acts, in, vin, fl, (uint32_t)now64,
 				grouped, &reason))

@@ -232,6 +232,7 @@ struct sw_bridge {
 	struct sw_mirror *mirrors;
 	unsigned n_mirrors;
 	char name[VSW_BRIDGE_NAME_MAX];
+	struct vsw_switch *sw; /* flows.c: the removal report's way back */
 };
 
 /* ---- data threads ---- */
@@ -285,6 +286,9 @@ struct sw_pmd {
 
 struct vsw_switch {
 	struct vsw_switch_config cfg;
+	/* flows.c: vsw_switch_set_flow_removed_cb(); control thread */
+	vsw_switch_flow_removed_cb flow_removed_cb;
+	void *flow_removed_arg;
 	uint32_t force_poll; /* relaxed, read by data threads */
 	uint64_t cycles_per_us; /* TSC rate, measured at create; immutable */
 	uint64_t spin_cap;	/* cfg.spin_us in cycles; relaxed, read by

@@ -48,19 +48,22 @@ static const struct {
 	{"add-flow",
 	 "Add a rule to the bridge's flow table (ovs-ofctl syntax, e.g.\n"
 	 "priority=10,in_port=1,actions=output:2); a rule with the same match\n"
-	 "and priority is replaced."},
+	 "and priority is replaced. table=N (0..254, default 0) picks the\n"
+	 "table; goto_table:N (last, N above the rule's table) continues the\n"
+	 "packet there; a table with no matching rule drops it."},
 	{"add-flows",
 	 "Add the rules of FILE (-: standard input), one a line, # comments\n"
 	 "and blank lines skipped; a line that does not parse changes nothing."},
 	{"del-flows",
 	 "Delete the rules at least as specific as MATCH (all without one);\n"
-	 "--strict: the rule with exactly this match and priority."},
+	 "--strict: the rule with exactly this match and priority. Every\n"
+	 "table unless MATCH has table=N."},
 	{"mod-flows",
 	 "Replace the actions of the rules del-flows would select (counters\n"
 	 "kept); none selected: add FLOW."},
 	{"dump-flows",
-	 "The rules (matching MATCH), highest priority first, in ovs-ofctl\n"
-	 "dump-flows format."},
+	 "The rules (matching MATCH), by table, highest priority first, in\n"
+	 "ovs-ofctl dump-flows format."},
 	{"dpif-stats",
 	 "Per bridge: rules, classifier subtables, exact-match cache use and\n"
 	 "hit rate, whether the fast path is on."},

@@ -313,6 +313,8 @@ void vswd_ofp_fini(struct vswd *d);
 void vswd_ofp_restore(struct vswd *d);
 /* Stop and forget @bridge's controllers (the bridge is going away). */
 void vswd_ofp_bridge_gone(struct vswd *d, const char *bridge);
+/* true: rules the switch removes are not reported (a table put back). */
+void vswd_ofp_mute_removed(struct vswd *d, bool mute);
 /* Fill fds[0..max) with what to poll; returns how many it needs. */
 unsigned int vswd_ofp_pollfds(struct vswd *d, struct pollfd *fds,
 			      unsigned int max);

@@ -4,8 +4,9 @@
  * restore at start and timeouts. Their counters: vswd_stats.c.
  *
  * What is stored: each rule as the add-flow string that recreates it, with
- * numeric ports ("cookie=0x0, idle_timeout=5, priority=10,in_port=1
- * actions=output:2"), in dump order. After every change the bridge's rows
+ * numeric ports ("cookie=0x0, table=0, idle_timeout=5, priority=10,
+ * in_port=1 actions=output:2"; send_flow_rem kept), in dump order. Rows
+ * stored before tables existed have no table= and land in table 0. After every change the bridge's rows
  * are rewritten from the switch's table, in the same transaction, so the
  * store holds exactly what the switch does (counters and ages excepted:
  * they restart with vswd). A change follows vswd_ctl.c's order: check,
@@ -128,30 +129,37 @@ static int fl_rows_add(struct fl_rows *r, unsigned int prio, char *flow)
 }
 
 /*
- * The add-flow string of a dump line: " cookie=C, duration=..., table=0,
- * n_packets=N, n_bytes=N, REST" -> "cookie=C, REST".
+ * The add-flow string of a dump line: " cookie=C, duration=..., table=T,
+ * n_packets=N, n_bytes=N, REST" -> "cookie=C, table=T, REST".
  */
 static char *fl_line_to_flow(const char *line)
 {
-	const char *c = strstr(line, "cookie="), *nb, *rest, *comma;
-	size_t clen;
+	const char *c = strstr(line, "cookie="), *nb, *rest, *comma, *tb;
+	const char *tcomma;
+	size_t clen, tlen;
 	char *out;
 
 	nb = strstr(line, "n_bytes=");
-	if (c == NULL || nb == NULL)
+	tb = strstr(line, ", table=");
+	if (c == NULL || nb == NULL || tb == NULL)
 		return NULL;
+	tb += 2;
 	comma = strchr(c, ',');
+	tcomma = strchr(tb, ',');
 	rest = strstr(nb, ", ");
-	if (comma == NULL || rest == NULL)
+	if (comma == NULL || tcomma == NULL || rest == NULL)
 		return NULL;
 	rest += 2;
 	clen = (size_t)(comma - c);
-	out = malloc(clen + 2 + strlen(rest) + 1);
+	tlen = (size_t)(tcomma - tb);
+	out = malloc(clen + 2 + tlen + 2 + strlen(rest) + 1);
 	if (out == NULL)
 		return NULL;
 	memcpy(out, c, clen);
 	memcpy(out + clen, ", ", 2);
-	strcpy(out + clen + 2, rest);
+	memcpy(out + clen + 2, tb, tlen);
+	memcpy(out + clen + 2 + tlen, ", ", 2);
+	strcpy(out + clen + 2 + tlen + 2, rest);
 	return out;
 }
 
@@ -206,7 +214,10 @@ static int fl_apply(struct vswd *d, const char *br, const struct fl_rows *rows)
 	unsigned int i;
 	int rc;
 
+	/* the rules go back as they were: no controller hears of it */
+	vswd_ofp_mute_removed(d, true);
 	rc = vsw_switch_flow_del(d->sw, br, NULL, false, err, sizeof(err));
+	vswd_ofp_mute_removed(d, false);
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < rows->n; i++) {
@@ -648,7 +659,8 @@ static int fl_dump_cb(const struct vsw_flow_rule *r,
 	vsw_flow_format_match(vsw_flow_rule_match(r), VSW_FLOW_PRIORITY_DEFAULT,
 			      match, sizeof(match));
 	vsw_flow_format_actions(a, acts, alen);
-	o = json_pack("{s:i, s:s, s:s, s:I, s:I, s:f, s:f, s:s}", "priority",
+	o = json_pack("{s:i, s:i, s:s, s:s, s:I, s:I, s:f, s:f, s:s}",
+		      "table", (int)vsw_flow_rule_table(r), "priority",
 		      (int)vsw_flow_rule_priority(r), "match", match,
 		      "actions", acts, "n_packets", (json_int_t)st->n_packets,
 		      "n_bytes", (json_int_t)st->n_bytes, "duration",

@@ -19,6 +19,13 @@
  * MODIFY adds nothing when it selects no rule (vsw's mod-flows does, as
  * OpenFlow 1.0 did): the selection is checked here first.
  *
+ * Roles: the bridge keeps the last generation id of a master / slave
+ * request (OFPRRFC_STALE below it) and a new master makes every other
+ * master of the bridge a slave. A rule added with send_flow_rem that the
+ * table deletes or expires is reported (FLOW_REMOVED) to every connection
+ * of its bridge that wants it (vsw_ofp_conn_async_wanted: not a slave,
+ * unless SET_ASYNC said so).
+ *
  * Security model: what a peer sends is lib/ofp's to check (ofp_conn.c).
  * Here: a listener binds loopback unless an address is given; each bridge
  * takes at most OFPD_MAX_SESS connections (more are closed at accept); a
@@ -94,6 +101,8 @@ struct ofpd_bridge {
 	unsigned int n_t;
 	struct ofpd_sess *sess;
 	unsigned int n_sess;
+	struct vsw_ofp_role_gen role_gen;
+	struct ofpd_tables *tables; /* ofpd_table_stats(), one request */
 };
 
 /* What each pollfd entry of the last vswd_ofp_pollfds() belongs to. */
@@ -107,6 +116,7 @@ struct vswd_ofp {
 	struct ofpd_slot *slots;
 	unsigned int n_slots, cap_slots;
 	uint64_t next_check_ms; /* bridges deleted under us */
+	bool mute_removed;	/* a table being put back: no FLOW_REMOVED */
 };
 
 static void ofpd_log_cb(void *arg, bool error, const char *msg)
@@ -548,7 +558,8 @@ struct ofpd_sel {
 	bool strict;
 	struct vsw_ofp_flow_filter f;
 	struct vsw_flow_match *m; /* selected rules' matches... */
-	uint16_t *prio;		  /* ...and priorities */
+	uint16_t *prio;		  /* ...priorities... */
+	uint8_t *table;		  /* ...and tables */
 	unsigned int n, cap;
 	int (*emit)(void *ctx, const struct vsw_ofp_flow_entry *e);
 	void *ctx;
@@ -567,6 +578,8 @@ static void ofpd_entry(const struct vsw_flow_rule *r,
 	e->n_packets = st->n_packets;
 	e->n_bytes = st->n_bytes;
 	e->duration_ms = st->duration_ms;
+	e->table_id = (uint8_t)vsw_flow_rule_table(r);
+	e->flags = (uint16_t)vsw_flow_rule_flags(r);
 }
 
 static int ofpd_dump_cb(const struct vsw_flow_rule *r,
@@ -609,6 +622,7 @@ static int ofpd_select_cb(void *arg, const struct vsw_ofp_flow_entry *e)
 		unsigned int cap = x->cap ? x->cap * 2 : 16;
 		struct vsw_flow_match *m = realloc(x->m, cap * sizeof(*m));
 		uint16_t *p;
+		uint8_t *tb;
 
 		if (m == NULL)
 			return -ENOMEM;
@@ -617,9 +631,14 @@ static int ofpd_select_cb(void *arg, const struct vsw_ofp_flow_entry *e)
 		if (p == NULL)
 			return -ENOMEM;
 		x->prio = p;
+		tb = realloc(x->table, cap * sizeof(*tb));
+		if (tb == NULL)
+			return -ENOMEM;
+		x->table = tb;
 		x->cap = cap;
 	}
 	x->m[x->n] = *e->match;
+	x->table[x->n] = e->table_id;
 	x->prio[x->n++] = e->priority;
 	return 0;
 }
@@ -643,6 +662,7 @@ static int ofpd_flow_mod(void *arg, const struct vsw_ofp_flow_mod *fm,
 	x.strict = fm->command == VSW_OFPFC_MODIFY_STRICT ||
 		   fm->command == VSW_OFPFC_DELETE_STRICT;
 	x.f.match = fm->spec.match;
+	x.f.table_id = fm->spec.table_id;
 	x.f.out_port = del ? fm->spec.out_port : VSW_FLOW_PORT_NONE;
 	x.f.cookie = fm->spec.cookie;
 	x.f.cookie_mask = fm->cookie_mask;
@@ -667,6 +687,7 @@ static int ofpd_flow_mod(void *arg, const struct vsw_ofp_flow_mod *fm,
 
 		s.match = x.m[i];
 		s.priority = x.prio[i];
+		s.table_id = x.table[i];
 		s.out_port = VSW_FLOW_PORT_NONE;
 		rc = vswd_flow_change(b->d, b->name,
 				      del ? VSWD_FLOW_DEL : VSWD_FLOW_MOD, &s,
@@ -675,10 +696,12 @@ static int ofpd_flow_mod(void *arg, const struct vsw_ofp_flow_mod *fm,
 out:
 	free(x.m);
 	free(x.prio);
+	free(x.table);
 	if (rc < 0) {
 		err->type = VSW_OFPET_FLOW_MOD_FAILED;
-		err->code = rc == -ENOSPC ? VSW_OFPFMFC_TABLE_FULL
-					  : VSW_OFPFMFC_UNKNOWN;
+		err->code = rc == -ENOSPC   ? VSW_OFPFMFC_TABLE_FULL
+			    : rc == -EEXIST ? VSW_OFPFMFC_OVERLAP
+					    : VSW_OFPFMFC_UNKNOWN;
 		snprintf(err->why, sizeof(err->why), "%s",
 			 why[0] ? why : strerror(-rc));
 	}
@@ -731,30 +754,121 @@ static int ofpd_port_dump(void *arg,
 	return x.rc ? x.rc : rc;
 }
 
+struct ofpd_tables {
+	uint32_t active[VSW_FLOW_N_TABLES];
+	uint64_t packets[VSW_FLOW_N_TABLES];
+};
+
 static int ofpd_count_cb(void *ctx, const struct vsw_ofp_flow_entry *e)
 {
-	uint64_t *packets = ctx;
+	struct ofpd_tables *x = ctx;
 
-	*packets += e->n_packets;
+	if (e->table_id < VSW_FLOW_N_TABLES) {
+		x->active[e->table_id]++;
+		x->packets[e->table_id] += e->n_packets;
+	}
 	return 0;
 }
 
-static void ofpd_table_stats(void *arg, uint32_t *active, uint64_t *lookups,
-			     uint64_t *matched)
+static void ofpd_table_stats(void *arg, uint8_t table, uint32_t *active,
+			     uint64_t *lookups, uint64_t *matched)
 {
 	struct ofpd_bridge *b = arg;
-	struct vsw_dpif_stats ds;
-	uint64_t packets = 0;
+	struct ofpd_tables *x;
 
-	if (vsw_switch_dpif_stats(b->d->sw, b->name, &ds) == 0)
-		*active = ds.n_rules;
+	/* one dump per request: table 0 is asked first, the rest reuse it */
+	if (table == 0 || b->tables == NULL) {
+		free(b->tables);
+		b->tables = calloc(1, sizeof(*b->tables));
+		if (b->tables == NULL)
+			return;
+		ofpd_flow_dump(b, ofpd_count_cb, b->tables);
+	}
+	x = b->tables;
+	if (table >= VSW_FLOW_N_TABLES)
+		return;
+	*active = x->active[table];
 	/*
 	 * vsw counts packets per rule, not lookups per table: a table miss
 	 * is a drop counted on the port. Both are the rules' packets.
 	 */
-	ofpd_flow_dump(b, ofpd_count_cb, &packets);
-	*lookups = packets;
-	*matched = packets;
+	*lookups = x->packets[table];
+	*matched = x->packets[table];
+	if (table == VSW_FLOW_N_TABLES - 1) {
+		free(b->tables);
+		b->tables = NULL;
+	}
+}
+
+static int ofpd_role(void *arg, struct vsw_ofp_conn *c, enum vsw_ofp_role role,
+		     uint64_t generation_id, uint64_t *current,
+		     struct vsw_ofp_err *err)
+{
+	struct ofpd_bridge *b = arg;
+	struct ofpd_sess *s;
+
+	/* as Open vSwitch: the reply carries the bridge's generation id */
+	if (role != VSW_OFPCR_ROLE_MASTER && role != VSW_OFPCR_ROLE_SLAVE) {
+		if (b->role_gen.set)
+			*current = b->role_gen.id;
+		return 0;
+	}
+	if (vsw_ofp_role_gen_stale(&b->role_gen, generation_id)) {
+		err->type = VSW_OFPET_ROLE_REQUEST_FAILED;
+		err->code = VSW_OFPRRFC_STALE;
+		snprintf(err->why, sizeof(err->why),
+			 "generation id %" PRIu64 " older than %" PRIu64,
+			 generation_id, b->role_gen.id);
+		return -EPROTO;
+	}
+	*current = b->role_gen.id;
+	if (role != VSW_OFPCR_ROLE_MASTER)
+		return 0;
+	for (s = b->sess; s != NULL; s = s->next) {
+		if (s->conn == NULL || s->conn == c ||
+		    vsw_ofp_conn_role(s->conn) != VSW_OFPCR_ROLE_MASTER)
+			continue;
+		vsw_ofp_conn_set_role(s->conn, VSW_OFPCR_ROLE_SLAVE);
+		vswd_log(b->d, VSW_LOG_INFO,
+			 "openflow %s: %s: now a slave (another master)",
+			 b->name, s->target);
+	}
+	return 0;
+}
+
+static struct ofpd_bridge *ofpd_find(struct vswd *d, const char *name);
+
+/* The switch removed a rule (vsw_switch_set_flow_removed_cb). */
+static void ofpd_flow_removed(void *arg, const char *bridge,
+			      const struct vsw_flow_rule *r,
+			      const struct vsw_flow_stats *st,
+			      enum vsw_flow_removed_reason reason)
+{
+	struct vswd *d = arg;
+	struct ofpd_bridge *b;
+	struct vsw_ofp_flow_entry e;
+	struct ofpd_sess *s;
+
+	if (!(vsw_flow_rule_flags(r) & VSW_FLOW_F_SEND_FLOW_REM) ||
+	    d->ofp == NULL || d->ofp->mute_removed)
+		return;
+	b = ofpd_find(d, bridge);
+	if (b == NULL)
+		return;
+	ofpd_entry(r, st, &e);
+	/* queued: each session's output is written by the poll loop */
+	for (s = b->sess; s != NULL; s = s->next)
+		if (s->conn != NULL &&
+		    vsw_ofp_conn_flow_removed(s->conn, &e, reason) < 0)
+			vswd_log(d, VSW_LOG_WARN,
+				 "openflow %s: %s: flow_removed not queued",
+				 b->name, s->target);
+}
+
+void vswd_ofp_mute_removed(struct vswd *d, bool mute)
+{
+	if (d->ofp != NULL)
+		d->ofp->mute_removed = mute;
 }
 
 /* ---- bridges -------------------------------------------------------------- */
@@ -777,6 +891,7 @@ static void ofpd_bridge_free(struct ofpd_bridge *b)
 		ofpd_sess_free(b, b->sess, "");
 	for (i = 0; i < b->n_t; i++)
 		ofpd_target_close(&b->t[i]);
+	free(b->tables);
 	free(b);
 }
 
@@ -827,6 +942,7 @@ static int ofpd_build(struct vswd *d, const char *bridge, char **targets,
 		.flow_dump = ofpd_flow_dump,
 		.port_dump = ofpd_port_dump,
 		.table_stats = ofpd_table_stats,
+		.role = ofpd_role,
 		.log = ofpd_log_cb,
 		.datapath_id = ofpd_dpid(bridge),
 		.dp_desc = b->dp_desc,
@@ -949,7 +1065,10 @@ static int ofpd_restore_cb(void *opaque, const char *name)
 int vswd_ofp_init(struct vswd *d)
 {
 	d->ofp = calloc(1, sizeof(*d->ofp));
-	return d->ofp ? 0 : -ENOMEM;
+	if (d->ofp == NULL)
+		return -ENOMEM;
+	vsw_switch_set_flow_removed_cb(d->sw, ofpd_flow_removed, d);
+	return 0;
 }
 
 void vswd_ofp_restore(struct vswd *d)
@@ -971,6 +1090,8 @@ void vswd_ofp_fini(struct vswd *d)
 	free(d->ofp->slots);
 	free(d->ofp);
 	d->ofp = NULL;
+	if (d->sw != NULL)
+		vsw_switch_set_flow_removed_cb(d->sw, NULL, NULL);
 }
 
 void vswd_ofp_bridge_gone(struct vswd *d, const char *bridge)

@@ -368,7 +368,7 @@ def test_tap_gone(d):
 
 
 FLOW_LINE = re.compile(r"^ cookie=0x[0-9a-f]+, duration=\d+\.\d{3}s, "
-                       r"table=0, n_packets=\d+, n_bytes=\d+, (.*)$")
+                       r"table=(\d+), n_packets=\d+, n_bytes=\d+, (.*)$")
 
 
 def flows(bridge):
@@ -387,7 +387,9 @@ def flow_lines(bridge):
         m = FLOW_LINE.match(line)
         check(m is not None, "ovs-ofctl format: %r" % line)
         if m:
-            rest.append(m.group(1))
+            # table 0's rules as before; the others with their table
+            rest.append(m.group(2) if m.group(1) == "0" else
+                        "table=%s %s" % (m.group(1), m.group(2)))
     return rest
 
 
@@ -407,6 +409,11 @@ BAD_FLOWS = [
     (["del-flows", "br1", "--strict"], 1, "--strict needs a match"),
     (["del-flows", "br1", "in_port=1,actions=drop"], 1, "actions"),
     (["dump-flows", "nobr"], 1, "no bridge 'nobr'"),
+    (["add-flow", "br1", "table=255,actions=drop"], 1, "table"),
+    (["add-flow", "br1", "table=4,actions=goto_table:4"], 1, "greater"),
+    (["add-flow", "br1", "actions=goto_table:2,output:1"], 1, "last"),
+    (["mod-flows", "br1", "table=6,actions=goto_table:5"], 1, "greater"),
+    (["del-flows", "br1", "cookie=0x1/zz"], 1, "mask"),
     (["dpif-stats", "nobr"], 1, "no bridge 'nobr'"),
     (["dpif-stats", "br0", "br1"], 2, "usage"),
     (["pmd-stats", "x"], 2, "usage"),
@@ -546,7 +553,15 @@ def test_restart(d):
                                                  flow_lines("br1")))
     ok("add-flow", "br1", "priority=33,dl_dst=02:00:00:00:00:01,"
        "actions=mod_dl_src:02:00:00:00:00:02,output:2")
+    # rules in other tables and their flags are stored too
+    ok("add-flow", "br1", "priority=34,udp,actions=goto_table:6")
+    ok("add-flow", "br1", "table=6,send_flow_rem,cookie=0x9,priority=3,"
+       "udp,actions=output:1")
     flows_before = flow_lines("br1")
+    check("table=6 send_flow_rem priority=3,udp actions=output:1" in
+          flows_before and
+          "priority=34,udp actions=goto_table:6" in flows_before,
+          "table=6 and goto_table in dump-flows: %s" % flows_before)
     ok("add-port", "br1", "d9", "type=dummy")
     ok("set-port", "d9", "trunks=5")
     ofport_d9 = port(show(), "br1", "d9")["ofport"]

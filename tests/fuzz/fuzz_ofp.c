@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fz_sw {
 	struct vsw_flow_table *t;
+	struct vsw_ofp_conn *c;
 };
 
 static int fz_flow_mod(void *arg, const struct vsw_ofp_flow_mod *fm,
@@ -79,7 +80,35 @@ static int fz_dump_cb(const struct vsw_flow_rule *r,
 	e.priority = (uint16_t)vsw_flow_rule_priority(r);
 	vsw_flow_rule_timeouts(r, &e.cookie, &e.idle_timeout, &e.hard_timeout);
 	e.n_packets = st->n_packets;
+	e.table_id = (uint8_t)vsw_flow_rule_table(r);
+	e.flags = (uint16_t)vsw_flow_rule_flags(r);
 	return x->emit(x->ctx, &e);
+}
+
+/* Rules a delete removes: FLOW_REMOVED on the connection, as vswd does. */
+static void fz_removed(void *arg, const struct vsw_flow_rule *r,
+		       const struct vsw_flow_stats *st,
+		       enum vsw_flow_removed_reason reason)
+{
+	struct fz_sw *sw = arg;
+	struct vsw_ofp_flow_entry e = {0};
+
+	e.match = vsw_flow_rule_match(r);
+	e.priority = (uint16_t)vsw_flow_rule_priority(r);
+	e.table_id = (uint8_t)vsw_flow_rule_table(r);
+	e.n_packets = st->n_packets;
+	if (sw->c != NULL &&
+	    (vsw_flow_rule_flags(r) & VSW_FLOW_F_SEND_FLOW_REM))
+		(void)vsw_ofp_conn_flow_removed(sw->c, &e, reason);
+}
+
+static void fz_table_stats(void *arg, uint8_t table, uint32_t *active,
+			   uint64_t *lookups, uint64_t *matched)
+{
+	(void)arg;
+	*active = table % 7 == 0;
+	*lookups = table;
+	*matched = table;
 }
 
 static int fz_flow_dump(void *arg,
@@ -162,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.flow_mod = fz_flow_mod,
 		.flow_dump = fz_flow_dump,
 		.port_dump = fz_port_dump,
+		.table_stats = fz_table_stats,
 		.datapath_id = 1,
 		.dp_desc = "fuzz",
 	};
@@ -173,10 +203,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (vsw_flow_table_create(&cfg, 0, &sw.t) < 0)
 		return 0;
+	sw.c = NULL;
+	vsw_flow_table_set_removed_cb(sw.t, fz_removed, &sw);
 	if (vsw_ofp_conn_create(&ops, &sw, &c) < 0) {
 		vsw_flow_table_destroy(sw.t);
 		return 0;
 	}
+	sw.c = c;
 	fz_check_output(c);
 	if (data[0] & 1)
 		rc = vsw_ofp_conn_input(c, hello, sizeof(hello));
@@ -189,6 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		fz_check_output(c);
 	}
+	sw.c = NULL;
 	vsw_ofp_conn_destroy(c);
 	vsw_flow_table_destroy(sw.t);
 	if (size > 9)

@@ -166,6 +166,14 @@ def flow_seeds():
     yield 'bad', b'priority=70000 actions=drop\ntcp,tp_dst=99999\n' \
         b'tp_dst=80 actions=drop\nactions=drop,output:1\nfoo=bar\n'
     yield 'bad_utf8', b'actions=drop\n\xff\xfe\n'
+    # tables, goto_table, flags, cookie masks
+    yield 'tables', (b'table=3,priority=5,udp,actions=goto_table:9\n'
+                     b'priority=7,actions=output:1,goto_table:3\n'
+                     b'table=3,cookie=0x10/0xf0\n'
+                     b'check_overlap,table=3,priority=5,ip,actions=drop\n'
+                     b'send_flow_rem,hard_timeout=1,actions=drop\n'
+                     b'reset_counts,table=9,actions=goto_table:2\n'
+                     b'table=254,actions=goto_table:254\n')
 
 
 # --- JSON-RPC streams --------------------------------------------------------
@@ -475,10 +483,10 @@ def ofp_seeds():
         return struct.pack('!HH4x', 4, 8 + len(b)) + b
 
     def flow_mod(cmd, m, insts=b'', prio=100, cookie=0, cmask=0,
-                 out=0xffffffff, table=0):
+                 out=0xffffffff, table=0, flags=0):
         return msg(14, struct.pack('!QQBBHHHIIIH2x', cookie, cmask, table,
                                    cmd, 0, 0, prio, 0xffffffff, out,
-                                   0xffffffff, 0) + m + insts)
+                                   0xffffffff, flags) + m + insts)
 
     def mp(t, body=b''):
         return msg(18, struct.pack('!HH4x', t, 0) + body)
@@ -518,6 +526,29 @@ def ofp_seeds():
         'bad_match': flow_mod(0, match(oxm(14, b'\x00\x50'))),
         'bad_len': msg(5)[:2] + b'\x00\x04' + msg(5)[4:],
         'goto': flow_mod(0, match(), struct.pack('!HHB3x', 1, 8, 1)),
+        # tables: a rule in table 2 going on to 5, one in 5, flow stats of
+        # table 5, table stats, a modify and a delete of every table
+        'tables': (flow_mod(0, m_tcp, apply(act_out(2)) +
+                            struct.pack('!HHB3x', 1, 8, 5), table=2) +
+                   flow_mod(0, m_vlan, apply(act_out(3)), table=5) +
+                   mp(1, struct.pack('!B', 5) + flow_req[1:]) + mp(3) +
+                   flow_mod(1, m_tcp, apply(act_out(4)), table=0xff) +
+                   flow_mod(3, match(), table=0xff)),
+        'goto_bad': (flow_mod(0, match(), struct.pack('!HHB3x', 1, 8, 2),
+                              table=3) +
+                     flow_mod(0, match(), struct.pack('!HHB11x', 1, 16, 9))),
+        'flags': flow_mod(0, m_tcp, apply(act_out(2)), flags=0x7) +
+        flow_mod(0, m_tcp, apply(act_out(2)), flags=0x2) +
+        flow_mod(1, m_tcp, apply(act_out(1)), flags=0x4),
+        'roles': (msg(24, struct.pack('!I4xQ', 2, 5)) +
+                  msg(24, struct.pack('!I4xQ', 3, 4)) +
+                  msg(24, struct.pack('!I4xQ', 0, 0)) +
+                  msg(24, struct.pack('!I4xQ', 9, 0)) +
+                  msg(24, struct.pack('!I4x', 1)) +
+                  msg(24, struct.pack('!I4xQ', 3, 6)) +
+                  flow_mod(0, m_tcp, apply(act_out(2)))),
+        'async': (msg(26) + msg(28, struct.pack('!6I', 3, 0, 7, 7, 0xf, 0)) +
+                  msg(28, b'\0' * 20) + msg(26, b'\0')),
     }
     for name, body in sorted(seeds.items()):
         mode = b'\x01' if name not in ('hello', 'hello_old') else b'\x00'

@@ -211,7 +211,7 @@ def test_ofctl(d, ovs, tmp):
           "the port it listens on")
     rc, out, err = ofctl("show", target)
     check(rc == 0 and "OFPT_FEATURES_REPLY (OF1.3)" in out and
-          "n_tables:1" in out, "ovs-ofctl show: %s" % (out + err)[:300])
+          "n_tables:255" in out, "ovs-ofctl show: %s" % (out + err)[:300])
     rc, out, err = ofctl("dump-ports-desc", target)
     check(rc == 0 and "1(vsw0)" in out and "2(vhu0)" in out,
           "dump-ports-desc lists the bridge's ports with their ofports: %s"
@@ -280,12 +280,10 @@ def test_ofctl(d, ovs, tmp):
     check(rc == 0 and "flow_count=%d" % (len(vsw_rules) + 1) in out,
           "dump-aggregate: %s" % out.strip())
     # refusals: an error the client prints, nothing changed
-    rc, out, err = ofctl("add-flow", target, "table=1,actions=drop")
-    check(rc != 0 and "OFPFMFC_BAD_TABLE_ID" in err,
-          "table=1 refused with BAD_TABLE_ID: %s" % err.strip())
-    rc, out, err = ofctl("add-flow", target, "actions=goto_table:1")
-    check(rc != 0 and "OFPBIC_UNSUP_INST" in err,
-          "goto_table refused: %s" % err.strip())
+    rc, out, err = ofctl("add-flow", target,
+                         "table=4,actions=goto_table:2")
+    check(rc != 0 and "OFPBIC_BAD_TABLE_ID" in err,
+          "goto_table to an earlier table refused: %s" % err.strip())
     rc, out, err = run("ovs-ofctl", "-O", "OpenFlow10", "show", target)
     check(rc != 0 and "version negotiation failed" in err,
           "an OpenFlow 1.0-only client gets HELLO_FAILED: %s" % err.strip())
@@ -408,6 +406,256 @@ def test_restart(d, target):
     check(rc != 0, "the listener is gone after del-controller")
 
 
+def send_msg(sock, t, body=b"", xid=1):
+    sock.sendall(struct.pack("!BBHI", 4, t, 8 + len(body), xid) + body)
+
+
+def recv_type(sock, t, timeout):
+    """The next message of type @t (others skipped), or None."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        sock.settimeout(max(0.1, deadline - time.time()))
+        try:
+            m = recv_msg(sock)
+        except socket.timeout:
+            return None
+        if m is None:
+            return None
+        if m[1] == t:
+            return m
+    return None
+
+
+def of_client(target):
+    """A bare OpenFlow 1.3 connection to @target (tcp:IP:PORT or
+    unix:PATH), past HELLO."""
+    if target.startswith("unix:"):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(target[5:])
+    else:
+        host, port = target[4:].rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=10)
+    recv_msg(s)
+    hello(s)
+    # a barrier round trip: the switch has our HELLO
+    send_msg(s, 20, xid=2)
+    recv_type(s, 21, 10)
+    return s
+
+
+def role(sock, r, gen, xid):
+    """ROLE_REQUEST; ("reply", role) or ("error", type, code)."""
+    send_msg(sock, 24, struct.pack("!I4xQ", r, gen), xid)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        m = recv_msg(sock)
+        if m is None:
+            return None
+        if m[1] == 25:
+            return ("reply",) + struct.unpack("!I4xQ", m[8:24])
+        if m[1] == 1:
+            return ("error",) + struct.unpack("!HH", m[8:12])
+    return None
+
+
+# several tables: applied to vsw and Open vSwitch alike
+TABLES_SCRIPT = [
+    ("del-flows",),
+    ("add-flow", "table=0,priority=500,udp,tp_dst=9999,actions=goto_table:3"),
+    ("add-flow", "table=0,priority=0,actions=NORMAL"),
+    ("add-flow", "table=3,priority=10,udp,actions=goto_table:7"),
+    ("add-flow", "table=3,priority=20,udp,tp_src=7777,actions=drop"),
+    ("add-flow", "table=3,send_flow_rem,priority=30,udp,tp_src=5,"
+     "actions=drop"),
+    ("add-flow", "table=7,priority=1,udp,actions=drop"),
+    ("add-flow", "table=9,priority=1,tcp,actions=drop"),
+    ("mod-flows", "table=9,tcp,actions=output:2"),
+    ("del-flows", "table=9"),
+]
+
+
+def apply_tables(target):
+    for step in TABLES_SCRIPT:
+        rc, out, err = ofctl(step[0], target, *step[1:])
+        check(rc == 0, "%s %s on %s: %s" % (step[0], " ".join(step[1:]),
+                                           target, err.strip()))
+
+
+def table_active(dump):
+    """dump-tables output -> {table: active} for tables with rules."""
+    res = {}
+    for m in re.finditer(r"table (\d+):?[^\n]*\n?\s*active=(\d+)", dump):
+        if int(m.group(2)) > 0:
+            res[int(m.group(1))] = int(m.group(2))
+    return res
+
+
+def udp_frames(ifname, sport, count):
+    """@count UDP frames to port 9999 from @sport, sent out of @ifname
+    (the kernel side of vsw0: they enter br0 at ofport 1)."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((ifname, 0))
+    src = bytes.fromhex("020000000077")
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0, 64, 17, 0,
+                     bytes([10, 9, 0, 1]), bytes([10, 9, 0, 2]))
+    udp = struct.pack("!HHHH", sport, 9999, 8, 0)
+    frame = b"\xff" * 6 + src + b"\x08\x00" + ip + udp
+    for _ in range(count):
+        s.send(frame + b"\0" * (60 - len(frame)))
+    s.close()
+
+
+def n_packets(dump, what):
+    for line in dump.splitlines():
+        if what in line:
+            m = re.search(r"n_packets=(\d+)", line)
+            return int(m.group(1)) if m else None
+    return None
+
+
+def test_tables(d, ovs, target):
+    apply_tables(target)
+    rc, vsw_dump, err = ofctl("dump-flows", target)
+    vsw_rules = norm(vsw_dump)
+    expect = [
+        "cookie=0x0, table=0, priority=500,udp,tp_dst=9999 "
+        "actions=goto_table:3",
+        "cookie=0x0, table=0, priority=0 actions=NORMAL",
+        "cookie=0x0, table=3, priority=10,udp actions=goto_table:7",
+        "cookie=0x0, table=3, priority=20,udp,tp_src=7777 actions=drop",
+        "cookie=0x0, table=3, send_flow_rem priority=30,udp,tp_src=5 "
+        "actions=drop",
+        "cookie=0x0, table=7, priority=1,udp actions=drop",
+    ]
+    check(vsw_rules == sorted(expect),
+          "rules in tables 0, 3, 7 as written: %r" % vsw_rules)
+    rc, vsw_tables, _ = ofctl("dump-tables", target)
+    check(table_active(vsw_tables) == {0: 2, 3: 3, 7: 1},
+          "dump-tables: active per table: %r" % table_active(vsw_tables))
+    rc, out, err = ofctl("dump-table-features", target)
+    check(rc == 0 and re.search(r"table 254\b", out) and
+          "goto_table" in out,
+          "dump-table-features: tables 0..254 with goto_table: %s" %
+          (out[-300:] + err))
+    rc, out, _ = d.ctl("dump-flows", "br0")
+    check(len(norm(out)) == len(vsw_rules) and "table=3," in out,
+          "vswctl dump-flows shows the tables too")
+    rc, out, _ = d.ctl("dump-flows", "br0", "table=3")
+    check(len(norm(out)) == 3, "vswctl dump-flows table=3: %d rules" %
+          len(norm(out)))
+    if ovs is not None:
+        apply_tables(ovs.target)
+        rc, ovs_dump, _ = ofctl("dump-flows", ovs.target)
+        ovs_rules = norm(ovs_dump)
+        check(ovs_rules == vsw_rules,
+              "tables: Open vSwitch holds the same rules: %r vs %r" %
+              (ovs_rules, vsw_rules))
+        rc, ovs_tables, _ = ofctl("dump-tables", ovs.target)
+        check(table_active(ovs_tables) == table_active(vsw_tables),
+              "dump-tables: the same active counts as Open vSwitch: %r" %
+              table_active(ovs_tables))
+    # packets through the pipeline: table 0 -> 3 -> 7, or 0 -> 3 (drop)
+    subprocess.run(["ip", "link", "set", "vsw0", "up"], check=False)
+    udp_frames("vsw0", 1234, 3)
+    udp_frames("vsw0", 7777, 2)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        rc, dump, _ = ofctl("dump-flows", target)
+        if n_packets(dump, "table=7,") == 3:
+            break
+        time.sleep(0.2)
+    check(n_packets(dump, "priority=500") == 5 and
+          n_packets(dump, "priority=10,udp ") == 3 and
+          n_packets(dump, "priority=20,udp") == 2 and
+          n_packets(dump, "table=7,") == 3,
+          "the pipeline counted each frame on the rules it went "
+          "through: %s" % norm(re.sub(r"duration=[0-9.]+s, ", "", dump)))
+    # check_overlap: the same error as Open vSwitch gives
+    ovl = "table=3,check_overlap,priority=20,udp,actions=drop"
+    rc, _, err = ofctl("add-flow", target, ovl)
+    check(rc != 0 and "OFPFMFC_OVERLAP" in err,
+          "check_overlap: OFPFMFC_OVERLAP: %s" % err.strip())
+    if ovs is not None:
+        rc, _, oerr = ofctl("add-flow", ovs.target, ovl)
+        check(rc != 0 and "OFPFMFC_OVERLAP" in oerr,
+              "...as Open vSwitch: %s" % oerr.strip())
+    rc, _, err = ofctl("add-flow", target, "table=3,check_overlap,"
+                       "priority=21,udp,actions=drop")
+    check(rc == 0, "check_overlap at another priority: added: %s" % err)
+    # FLOW_REMOVED: hard timeout and delete, to a controller listening
+    c = of_client(target)
+    rc, _, err = ofctl("add-flow", target, "table=2,send_flow_rem,"
+                       "hard_timeout=1,priority=5,cookie=0x42,udp,"
+                       "actions=drop")
+    check(rc == 0, "add-flow send_flow_rem,hard_timeout=1: %s" % err)
+    t0 = time.time()
+    m = recv_type(c, 11, 15)
+    check(m is not None, "FLOW_REMOVED for the hard timeout (%.1f s)" %
+          (time.time() - t0))
+    if m is not None:
+        cookie, prio, reason, table = struct.unpack("!QHBB", m[8:20])
+        dur = struct.unpack("!I", m[20:24])[0]
+        check((cookie, prio, reason, table) == (0x42, 5, 1, 2) and
+              dur >= 1, "FLOW_REMOVED: cookie 0x%x, priority %d, reason %d "
+              "(hard), table %d, %d s" % (cookie, prio, reason, table, dur))
+    rc, _, err = ofctl("del-flows", target, "table=3,udp,tp_src=5")
+    m = recv_type(c, 11, 10)
+    check(m is not None and m[18] == 2 and m[19] == 3,
+          "FLOW_REMOVED with reason delete for del-flows")
+    rc, dump, _ = ofctl("dump-flows", target, "table=2")
+    check(norm(dump) == [], "the expired rule is gone: %r" % norm(dump))
+    c.close()
+    # ovs-ofctl monitor sees FLOW_REMOVED too
+    # (its unixctl socket in our folder, not /var/run/openvswitch)
+    mon = subprocess.Popen(["ovs-ofctl", "-O", "OpenFlow13", "monitor",
+                            target], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True,
+                           env=dict(os.environ, OVS_RUNDIR=d.tmp))
+    time.sleep(1)
+    ofctl("add-flow", target, "table=4,send_flow_rem,priority=9,ip,"
+          "actions=drop")
+    ofctl("del-flows", target, "table=4")
+    time.sleep(1)
+    mon.terminate()
+    out = mon.communicate(timeout=10)[0]
+    check("OFPT_FLOW_REMOVED" in out and "reason=delete" in out and
+          "table_id=4" in out,
+          "ovs-ofctl monitor prints the FLOW_REMOVED: %s" %
+          out.strip()[-300:])
+
+
+def role_script(target):
+    """Roles with two connections; the answers, to compare."""
+    a, b = of_client(target), of_client(target)
+    res = [role(a, 2, 1, 10),   # a: master, generation 1
+           role(b, 2, 2, 11),   # b: master, 2: a becomes a slave
+           role(a, 0, 0, 12),   # a asks: slave now
+           role(b, 3, 1, 13)]   # b: slave with generation 1: stale
+    # a slave's flow mod: BAD_REQUEST / IS_SLAVE
+    fm = struct.pack("!QQBBHHHIIIH2x", 0, 0, 0, 0, 0, 0, 1, 0xffffffff,
+                     0xffffffff, 0xffffffff, 0) + struct.pack("!HH4x", 1, 4)
+    send_msg(a, 14, fm, 14)
+    m = recv_type(a, 1, 10)
+    res.append(struct.unpack("!HH", m[8:12]) if m else None)
+    res.append(role(a, 1, 0, 15))  # back to equal
+    a.close()
+    b.close()
+    return res
+
+
+def test_roles(d, ovs, target):
+    got = role_script(target)
+    # (role, generation id) replies: the bridge's generation id
+    want = [("reply", 2, 1), ("reply", 2, 2), ("reply", 3, 2),
+            ("error", 11, 0), (1, 10), ("reply", 1, 2)]
+    check(got == want, "roles with two connections: %r" % got)
+    if ovs is not None:
+        theirs = role_script(ovs.target)
+        check(theirs == got, "...the same answers as Open vSwitch: %r" %
+              theirs)
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__)
@@ -433,6 +681,8 @@ def main():
             os.mkdir(os.path.join(tmp, "ovs"))
             ovs = Ovs(os.path.join(tmp, "ovs"))
         target = test_ofctl(d, ovs, tmp)
+        test_tables(d, ovs, target)
+        test_roles(d, ovs, target)
         test_hostile(d, target)
         test_restart(d, target)
         test_active_and_unix(d, tmp)

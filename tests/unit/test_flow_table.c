@@ -362,6 +362,201 @@ static void test_timeouts(void **state)
 	vsw_flow_table_destroy(t);
 }
 
+/* ---- several tables, goto_table, flags, removal reports ---- */
+
+struct removed_log {
+	unsigned n;
+	unsigned table[8], prio[8], reason[8];
+	uint64_t packets[8], duration[8], cookie[8];
+	unsigned flags[8];
+};
+
+static void removed_cb(void *arg, const struct vsw_flow_rule *r,
+		       const struct vsw_flow_stats *st,
+		       enum vsw_flow_removed_reason reason)
+{
+	struct removed_log *l = arg;
+	uint16_t idle, hard;
+
+	if (l->n == 8)
+		return;
+	l->table[l->n] = vsw_flow_rule_table(r);
+	l->prio[l->n] = vsw_flow_rule_priority(r);
+	l->flags[l->n] = vsw_flow_rule_flags(r);
+	vsw_flow_rule_timeouts(r, &l->cookie[l->n], &idle, &hard);
+	l->reason[l->n] = reason;
+	l->packets[l->n] = st->n_packets;
+	l->duration[l->n++] = st->duration_ms;
+}
+
+static void test_tables(void **state)
+{
+	struct vsw_flow_table *t;
+	struct vsw_flow_key k = key_tcp(1, 10, 0, 0, 7, 80);
+	struct removed_log log = {0};
+	struct vsw_flow_rule *r;
+	struct vsw_flow_spec s;
+	struct dump_buf d;
+
+	(void)state;
+	assert_int_equal(vsw_flow_table_create(NULL, T0, &t), 0);
+	vsw_flow_table_set_removed_cb(t, removed_cb, &log);
+	/* a table never used: a miss, not a crash */
+	assert_null(vsw_flow_lookup_table(t, 7, &k));
+	assert_null(vsw_flow_lookup_table(t, 255, &k));
+	assert_non_null(vsw_flow_lookup_table(t, 0, &k));
+	add(t, "table=0,priority=100,tcp,actions=goto_table:3", T0);
+	add(t, "table=3,priority=10,tcp,tp_dst=80,actions=output:2", T0);
+	add(t, "table=3,priority=5,in_port=1,actions=output:4", T0);
+	add(t, "table=7,priority=5,in_port=1,actions=drop", T0);
+	assert_int_equal(vsw_flow_table_n_rules(t), 5);
+	/* lookups stay in their table */
+	r = vsw_flow_lookup(t, &k);
+	assert_int_equal(vsw_flow_rule_priority(r), 100);
+	assert_int_equal(vsw_flow_rule_table(r), 0);
+	assert_true(vsw_flow_rule_actions(r)->flags & VSW_FLOW_ACTS_GOTO);
+	r = vsw_flow_lookup_table(t, 3, &k);
+	assert_int_equal(vsw_flow_rule_priority(r), 10);
+	assert_int_equal(vsw_flow_rule_table(r), 3);
+	k.tp_dst = 81;
+	assert_int_equal(
+		vsw_flow_rule_priority(vsw_flow_lookup_table(t, 3, &k)), 5);
+	k.in_port = 2;
+	/* table miss in a later table: NULL (no default rule there) */
+	assert_null(vsw_flow_lookup_table(t, 3, &k));
+	k.in_port = 1;
+	k.tp_dst = 80;
+	/* the same match in two tables: two rules */
+	add(t, "table=7,priority=10,tcp,tp_dst=80,actions=output:2", T0);
+	assert_int_equal(vsw_flow_table_n_rules(t), 6);
+	/* dump: by table, then priority; table= printed */
+	dump(t, T0, &d);
+	assert_string_equal(
+		d.s, " cookie=0x0, duration=0.000s, table=0, n_packets=0, "
+		     "n_bytes=0, priority=100,tcp actions=goto_table:3\n"
+		     " cookie=0x0, duration=0.000s, table=0, n_packets=0, "
+		     "n_bytes=0, priority=0 actions=NORMAL\n"
+		     " cookie=0x0, duration=0.000s, table=3, n_packets=0, "
+		     "n_bytes=0, priority=10,tcp,tp_dst=80 actions=output:2\n"
+		     " cookie=0x0, duration=0.000s, table=3, n_packets=0, "
+		     "n_bytes=0, priority=5,in_port=1 actions=output:4\n"
+		     " cookie=0x0, duration=0.000s, table=7, n_packets=0, "
+		     "n_bytes=0, priority=10,tcp,tp_dst=80 actions=output:2\n"
+		     " cookie=0x0, duration=0.000s, table=7, n_packets=0, "
+		     "n_bytes=0, priority=5,in_port=1 actions=drop\n");
+	/* goto to a lower or the same table: refused by the table too */
+	s = parse(VSW_FLOW_PARSE_ADD, "table=3,actions=drop");
+	s.actions->a[0].type = VSW_FLOW_ACT_GOTO_TABLE;
+	s.actions->a[0].arg = 3;
+	s.actions->n = 1;
+	assert_int_equal(vsw_flow_table_add(t, &s, T0), -EINVAL);
+	s.table_id = VSW_FLOW_TABLE_ALL;
+	s.actions->a[0].arg = 200;
+	assert_int_equal(vsw_flow_table_add(t, &s, T0), -EINVAL);
+	vsw_flow_spec_fini(&s);
+	/* mod in every table with a goto to 5: table 7's rule forbids it */
+	s = parse(VSW_FLOW_PARSE_MOD, "tcp,tp_dst=80,actions=goto_table:5");
+	assert_int_equal(s.table_id, VSW_FLOW_TABLE_ALL);
+	assert_int_equal(vsw_flow_table_mod(t, &s, false, T0), -EINVAL);
+	vsw_flow_spec_fini(&s);
+	assert_int_equal(
+		mod(t, "table=3,tcp,tp_dst=80,actions=goto_table:5", false), 1);
+	/* del in one table leaves the others */
+	assert_int_equal(del(t, "table=7,tcp", false), 1);
+	assert_int_equal(log.n, 1);
+	assert_int_equal(log.table[0], 7);
+	assert_int_equal(log.reason[0], VSW_FLOW_REM_DELETE);
+	assert_int_equal(del(t, "table=3", false), 2);
+	assert_int_equal(vsw_flow_table_n_rules(t), 3);
+	/* del without table=: every table */
+	assert_int_equal(del(t, "in_port=1", false), 1);
+	assert_int_equal(log.n, 4);
+	assert_int_equal(vsw_flow_table_n_rules(t), 2);
+	vsw_flow_table_destroy(t);
+}
+
+static void test_flags_and_removed(void **state)
+{
+	struct vsw_flow_table *t;
+	struct vsw_flow_key k = key_tcp(1, 10, 0, 0, 7, 80);
+	struct removed_log log = {0};
+	struct vsw_flow_spec s;
+	struct dump_buf d;
+
+	(void)state;
+	assert_int_equal(vsw_flow_table_create(NULL, T0, &t), 0);
+	vsw_flow_table_set_removed_cb(t, removed_cb, &log);
+	/* check_overlap: same table and priority, a packet could match both */
+	add(t, "priority=10,tcp,actions=output:1", T0);
+	s = parse(VSW_FLOW_PARSE_ADD,
+		  "check_overlap,priority=10,ip,nw_src=10.0.0.1,actions=drop");
+	assert_int_equal(s.flags, VSW_FLOW_F_CHECK_OVERLAP);
+	assert_int_equal(vsw_flow_table_add(t, &s, T0), -EEXIST);
+	s.priority = 11; /* another priority: no overlap */
+	assert_int_equal(vsw_flow_table_add(t, &s, T0), 0);
+	s.priority = 10; /* another table: no overlap */
+	s.table_id = 1;
+	assert_int_equal(vsw_flow_table_add(t, &s, T0), 0);
+	vsw_flow_spec_fini(&s);
+	/* disjoint matches at the same priority: no overlap */
+	s = parse(VSW_FLOW_PARSE_ADD, "check_overlap,priority=10,udp,"
+				      "actions=drop");
+	assert_int_equal(vsw_flow_table_add(t, &s, T0), 0);
+	vsw_flow_spec_fini(&s);
+	assert_int_equal(vsw_flow_table_n_rules(t), 5);
+	/* reset_counts on mod */
+	vsw_flow_rule_account(vsw_flow_lookup(t, &k), 5, 500, T0 + 10);
+	assert_int_equal(mod(t, "priority=10,tcp,actions=output:2", true), 1);
+	dump(t, T0 + 10, &d);
+	assert_non_null(strstr(d.s, "n_packets=5, n_bytes=500, priority=10,"
+				    "tcp actions=output:2"));
+	assert_int_equal(mod(t, "reset_counts,priority=10,tcp,actions=output:3",
+			     true),
+			 1);
+	dump(t, T0 + 10, &d);
+	assert_non_null(strstr(d.s, "n_packets=0, n_bytes=0, priority=10,"
+				    "tcp actions=output:3"));
+	/* send_flow_rem kept and printed; expiry reports reason and counts */
+	add(t,
+	    "send_flow_rem,cookie=0x77,priority=50,hard_timeout=2,tcp,"
+	    "actions=output:1",
+	    T0 + 1000);
+	add(t, "send_flow_rem,priority=51,idle_timeout=1,tcp,actions=output:1",
+	    T0 + 1000);
+	dump(t, T0 + 1000, &d);
+	assert_non_null(strstr(d.s, "n_bytes=0, send_flow_rem hard_timeout=2, "
+				    "priority=50,tcp"));
+	vsw_flow_rule_account(vsw_flow_lookup(t, &k), 3, 192, T0 + 1500);
+	log.n = 0;
+	assert_int_equal(vsw_flow_table_expire(t, T0 + 2499), 0);
+	assert_int_equal(vsw_flow_table_expire(t, T0 + 2500), 1);
+	assert_int_equal(log.n, 1);
+	assert_int_equal(log.prio[0], 51);
+	assert_int_equal(log.reason[0], VSW_FLOW_REM_IDLE);
+	assert_int_equal(log.packets[0], 3);
+	assert_int_equal(log.duration[0], 1500);
+	assert_int_equal(log.flags[0], VSW_FLOW_F_SEND_FLOW_REM);
+	assert_int_equal(vsw_flow_table_expire(t, T0 + 3000), 1);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(log.prio[1], 50);
+	assert_int_equal(log.reason[1], VSW_FLOW_REM_HARD);
+	assert_int_equal(log.cookie[1], 0x77);
+	assert_int_equal(log.duration[1], 2000);
+	/* delete by cookie mask: only the matching cookie */
+	add(t, "cookie=0x12,priority=60,udp,actions=drop", T0 + 3000);
+	add(t, "cookie=0x34,priority=61,udp,actions=drop", T0 + 3000);
+	assert_int_equal(del(t, "cookie=0x10/0xf0", false), 1);
+	assert_int_equal(del(t, "cookie=0x34", false), 1);
+	assert_int_equal(del(t, "cookie=0x99/-1", false), 0);
+	vsw_flow_table_set_now(t, T0 + 4000);
+	log.n = 0;
+	assert_int_equal(del(t, "priority=10,tcp", true), 1);
+	assert_int_equal(log.n, 1);
+	assert_int_equal(log.reason[0], VSW_FLOW_REM_DELETE);
+	assert_int_equal(log.duration[0], 4000);
+	vsw_flow_table_destroy(t);
+}
+
 /* ---- classifier vs. a brute-force reference ---- */
 
 struct ref_rule {
@@ -850,6 +1045,8 @@ int main(void)
 		cmocka_unit_test(test_del_mod),
 		cmocka_unit_test(test_max_rules),
 		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_flags_and_removed),
 		cmocka_unit_test(test_classifier_random),
 		cmocka_unit_test(test_emc),
 		cmocka_unit_test(test_emc_eviction),

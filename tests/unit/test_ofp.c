@@ -126,6 +126,15 @@ static void flow_mod_head(struct mb *m, uint8_t cmd, uint16_t prio,
 	zero(m, 2);
 }
 
+/* a GOTO_TABLE instruction */
+static void inst_goto(struct mb *m, uint8_t table)
+{
+	u16(m, 1);
+	u16(m, 8);
+	u8(m, table);
+	zero(m, 3);
+}
+
 static void apply_output(struct mb *m, uint32_t port)
 {
 	u16(m, 4);
@@ -145,6 +154,9 @@ struct fake {
 	bool got;
 	struct vsw_flow_actions *acts;
 	struct vsw_flow_match m;
+	uint8_t table;
+	uint16_t flags;
+	struct vsw_ofp_role_gen gen;
 };
 
 static int fake_flow_mod(void *arg, const struct vsw_ofp_flow_mod *fm,
@@ -173,6 +185,8 @@ static int fake_flow_dump(void *arg,
 		.n_packets = 5,
 		.n_bytes = 300,
 		.duration_ms = 2500,
+		.table_id = f->table,
+		.flags = f->flags,
 	};
 
 	return emit(ctx, &e);
@@ -339,7 +353,7 @@ static void test_echo_features_barrier_bytewise(void **state)
 	assert_int_equal(g32(r + 4), 6);
 	assert_int_equal(n, 32);
 	assert_int_equal(g32(r + 12), 0x1234); /* low half of the dpid */
-	assert_int_equal(r[20], 1);	       /* one table */
+	assert_int_equal(r[20], 255);	       /* tables 0 .. 254 */
 	r = next_msg(c, buf, &n);
 	assert_int_equal(r[1], VSW_OFPT_BARRIER_REPLY);
 	assert_int_equal(g32(r + 4), 7);
@@ -440,19 +454,44 @@ static void test_flow_mod_refused(void **state)
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	match(&m, &x);
 	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
-	/* table 1 */
+	/* an add to table 255 (all) */
 	x.n = 0;
-	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 1);
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0xff);
 	match(&m, &x);
 	refused(c, &m, VSW_OFPET_FLOW_MOD_FAILED, VSW_OFPFMFC_BAD_TABLE_ID);
-	/* goto_table: not an instruction vsw has */
+	/* goto_table to the rule's own table, and to an earlier one */
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 3);
+	match(&m, &x);
+	inst_goto(&m, 3);
+	refused(c, &m, VSW_OFPET_BAD_INSTRUCTION, VSW_OFPBIC_BAD_TABLE_ID);
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 3);
+	match(&m, &x);
+	inst_goto(&m, 2);
+	refused(c, &m, VSW_OFPET_BAD_INSTRUCTION, VSW_OFPBIC_BAD_TABLE_ID);
+	/* to 255, which is no table */
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
+	match(&m, &x);
+	inst_goto(&m, 255);
+	refused(c, &m, VSW_OFPET_BAD_INSTRUCTION, VSW_OFPBIC_BAD_TABLE_ID);
+	/* goto_table of 16 bytes, and twice */
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
+	match(&m, &x);
+	u16(&m, 1);
+	u16(&m, 16);
+	u8(&m, 1);
+	zero(&m, 11);
+	refused(c, &m, VSW_OFPET_BAD_INSTRUCTION, VSW_OFPBIC_BAD_LEN);
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
+	match(&m, &x);
+	inst_goto(&m, 1);
+	inst_goto(&m, 2);
+	refused(c, &m, VSW_OFPET_BAD_INSTRUCTION, VSW_OFPBIC_UNSUP_INST);
+	/* goto_table cut short: 4 bytes left */
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	match(&m, &x);
 	u16(&m, 1);
 	u16(&m, 8);
-	u8(&m, 1);
-	zero(&m, 3);
-	refused(c, &m, VSW_OFPET_BAD_INSTRUCTION, VSW_OFPBIC_UNSUP_INST);
+	refused(c, &m, VSW_OFPET_BAD_INSTRUCTION, VSW_OFPBIC_BAD_LEN);
 	/* output to CONTROLLER: vsw has no packet-in */
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	match(&m, &x);
@@ -517,6 +556,236 @@ static void test_flow_stats_roundtrip(void **state)
 	assert_int_equal(g16(r + 24), 0);
 	assert_int_equal(g32(r + 28), 4);
 	free(f.acts);
+	vsw_ofp_conn_destroy(c);
+}
+
+/* goto_table and the flags decoded; goto_table encoded back in flow stats */
+static void test_goto_table_and_flags(void **state)
+{
+	struct fake f = {0};
+	struct vsw_ofp_conn *c = ready(&f);
+	uint8_t buf[VSW_OFP_MAX_MSG];
+	struct mb m, x = {.n = 0};
+	size_t len, n;
+	const uint8_t *r;
+
+	(void)state;
+	flow_mod_head(&m, VSW_OFPFC_ADD, 9, 4);
+	m.b[8 + 36] = 0;
+	m.b[8 + 37] = 0x7; /* send_flow_rem, check_overlap, reset_counts */
+	match(&m, &x);
+	/* goto first: OpenFlow runs it after apply_actions anyway */
+	inst_goto(&m, 9);
+	apply_output(&m, 2);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	assert_true(f.got);
+	assert_int_equal(f.last.spec.table_id, 4);
+	assert_int_equal(f.last.spec.flags, VSW_FLOW_F_SEND_FLOW_REM |
+						    VSW_FLOW_F_CHECK_OVERLAP |
+						    VSW_FLOW_F_RESET_COUNTS);
+	/* a delete of every table */
+	f.got = false;
+	flow_mod_head(&m, VSW_OFPFC_DELETE, 0, 0xff);
+	match(&m, &x);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	assert_true(f.last.table_all);
+	assert_int_equal(f.last.spec.table_id, VSW_FLOW_TABLE_ALL);
+	/* a goto-only rule in table 4 comes back as GOTO_TABLE 9 */
+	f.acts = calloc(1, sizeof(*f.acts) + 2 * sizeof(f.acts->a[0]));
+	assert_non_null(f.acts);
+	f.acts->n = 2;
+	f.acts->a[0].type = VSW_FLOW_ACT_OUTPUT;
+	f.acts->a[0].arg = 2;
+	f.acts->a[1].type = VSW_FLOW_ACT_GOTO_TABLE;
+	f.acts->a[1].arg = 9;
+	f.table = 4;
+	f.flags = 1;
+	flow_stats_request(&m, 22);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(r[1], VSW_OFPT_MULTIPART_REPLY);
+	r += 16;
+	assert_int_equal(r[2], 4);	  /* table_id */
+	assert_int_equal(g16(r + 18), 1); /* flags */
+	/* empty match (8), APPLY_ACTIONS(output 2) (24), GOTO_TABLE 9 (8) */
+	assert_int_equal(g16(r), 48 + 8 + 24 + 8);
+	assert_int_equal(g16(r + 56), 4);
+	assert_int_equal(g16(r + 58), 24);
+	assert_int_equal(g16(r + 80), 1);
+	assert_int_equal(g16(r + 82), 8);
+	assert_int_equal(r[84], 9);
+	/* a flow stats request for table 7 only: the rule is in 4 */
+	flow_stats_request(&m, 23);
+	m.b[16] = 7;
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(n, 16); /* no entry */
+	free(f.acts);
+	vsw_ofp_conn_destroy(c);
+}
+
+static void role_request(struct mb *m, uint32_t xid, uint32_t role,
+			 uint64_t gen)
+{
+	hdr(m, 4, VSW_OFPT_ROLE_REQUEST, xid);
+	u32(m, role);
+	zero(m, 4);
+	u64(m, gen);
+	fin(m);
+}
+
+static int fake_role(void *arg, struct vsw_ofp_conn *c, enum vsw_ofp_role role,
+		     uint64_t gen, uint64_t *current, struct vsw_ofp_err *err)
+{
+	struct fake *f = arg;
+
+	(void)c;
+	if (role != VSW_OFPCR_ROLE_MASTER && role != VSW_OFPCR_ROLE_SLAVE) {
+		*current = f->gen.id;
+		return 0;
+	}
+	if (vsw_ofp_role_gen_stale(&f->gen, gen)) {
+		err->type = VSW_OFPET_ROLE_REQUEST_FAILED;
+		err->code = VSW_OFPRRFC_STALE;
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static void test_roles(void **state)
+{
+	static struct vsw_ofp_ops ops;
+	struct fake f = {0};
+	struct vsw_ofp_conn *c;
+	uint8_t buf[VSW_OFP_MAX_MSG];
+	struct mb m, x = {.n = 0};
+	struct vsw_flow_match any = {0};
+	struct vsw_ofp_flow_entry e = {.match = &any,
+				       .priority = 5,
+				       .cookie = 0xab,
+				       .n_packets = 3,
+				       .n_bytes = 180,
+				       .duration_ms = 1500,
+				       .table_id = 2,
+				       .hard_timeout = 1};
+	size_t len, n;
+	const uint8_t *r;
+
+	(void)state;
+	ops = fake_ops;
+	ops.role = fake_role;
+	assert_int_equal(vsw_ofp_conn_create(&ops, &f, &c), 0);
+	vsw_ofp_conn_output(c, &len);
+	vsw_ofp_conn_consume(c, len);
+	/* not ready: no asynchronous message */
+	assert_false(
+		vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_PORT_STATUS, 0));
+	hdr(&m, 4, VSW_OFPT_HELLO, 1);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	assert_int_equal(vsw_ofp_conn_role(c), VSW_OFPCR_ROLE_EQUAL);
+	/* an equal controller gets FLOW_REMOVED */
+	assert_int_equal(vsw_ofp_conn_flow_removed(c, &e, 1), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(r[1], VSW_OFPT_FLOW_REMOVED);
+	assert_int_equal(n, 8 + 40 + 8);
+	assert_int_equal(g32(r + 12), 0xab);	  /* cookie (low half) */
+	assert_int_equal(g16(r + 16), 5);	  /* priority */
+	assert_int_equal(r[18], 1);		  /* reason: hard timeout */
+	assert_int_equal(r[19], 2);		  /* table */
+	assert_int_equal(g32(r + 20), 1);	  /* duration s */
+	assert_int_equal(g32(r + 24), 500000000); /* ns */
+	assert_int_equal(g16(r + 30), 1);	  /* hard_timeout */
+	assert_int_equal(g32(r + 36), 3);	  /* packets */
+	assert_int_equal(g32(r + 44), 180);	  /* bytes */
+	assert_int_equal(g16(r + 48), 1);	  /* OXM match */
+	/* slave with generation 10 */
+	role_request(&m, 30, VSW_OFPCR_ROLE_SLAVE, 10);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(r[1], VSW_OFPT_ROLE_REPLY);
+	assert_int_equal(n, 24);
+	assert_int_equal(g32(r + 8), VSW_OFPCR_ROLE_SLAVE);
+	assert_int_equal(g32(r + 20), 10);
+	assert_int_equal(vsw_ofp_conn_role(c), VSW_OFPCR_ROLE_SLAVE);
+	/* a slave: no FLOW_REMOVED, port status yes, flow mods refused */
+	assert_int_equal(vsw_ofp_conn_flow_removed(c, &e, 2), 0);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	assert_true(vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_PORT_STATUS, 0));
+	assert_false(vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_PACKET_IN, 0));
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
+	match(&m, &x);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_IS_SLAVE);
+	assert_false(f.got);
+	/* a packet-out too, whatever its body */
+	hdr(&m, 4, 13, 29); /* PACKET_OUT */
+	zero(&m, 16);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_IS_SLAVE);
+	/* nochange: the role stays, reply says slave and generation 10 */
+	role_request(&m, 31, VSW_OFPCR_ROLE_NOCHANGE, 0);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(g32(r + 8), VSW_OFPCR_ROLE_SLAVE);
+	assert_int_equal(g32(r + 20), 10);
+	/* stale generation */
+	role_request(&m, 32, VSW_OFPCR_ROLE_MASTER, 9);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	expect_error(c, 32, VSW_OFPET_ROLE_REQUEST_FAILED, VSW_OFPRRFC_STALE);
+	assert_int_equal(vsw_ofp_conn_role(c), VSW_OFPCR_ROLE_SLAVE);
+	/* wrapping: 2^64 - 1 then 0 is newer */
+	f.gen.id = UINT64_MAX;
+	role_request(&m, 33, VSW_OFPCR_ROLE_MASTER, 0);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(g32(r + 8), VSW_OFPCR_ROLE_MASTER);
+	/* an unknown role, bad lengths */
+	role_request(&m, 34, 7, 50);
+	refused(c, &m, VSW_OFPET_ROLE_REQUEST_FAILED, VSW_OFPRRFC_BAD_ROLE);
+	role_request(&m, 35, 1, 50);
+	m.n -= 1;
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN);
+	role_request(&m, 36, 1, 50);
+	zero(&m, 8);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN);
+	/* equal: no generation check, any id */
+	role_request(&m, 37, VSW_OFPCR_ROLE_EQUAL, 1);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(g32(r + 8), VSW_OFPCR_ROLE_EQUAL);
+	/* SET_ASYNC: no flow_removed for hard timeouts; GET_ASYNC shows it */
+	hdr(&m, 4, VSW_OFPT_SET_ASYNC, 38);
+	u32(&m, 3);
+	u32(&m, 0);
+	u32(&m, 7);
+	u32(&m, 7);
+	u32(&m, 0xd); /* idle, delete, group delete */
+	u32(&m, 0);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	assert_int_equal(vsw_ofp_conn_flow_removed(c, &e, 1), 0);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	assert_int_equal(vsw_ofp_conn_flow_removed(c, &e, 2), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(r[1], VSW_OFPT_FLOW_REMOVED);
+	hdr(&m, 4, VSW_OFPT_GET_ASYNC_REQUEST, 39);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(r[1], VSW_OFPT_GET_ASYNC_REPLY);
+	assert_int_equal(n, 32);
+	assert_int_equal(g32(r + 24), 0xd);
+	/* hostile lengths */
+	hdr(&m, 4, VSW_OFPT_SET_ASYNC, 40);
+	zero(&m, 20);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN);
+	hdr(&m, 4, VSW_OFPT_GET_ASYNC_REQUEST, 41);
+	zero(&m, 1);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN);
 	vsw_ofp_conn_destroy(c);
 }
 
@@ -592,6 +861,8 @@ int main(void)
 		cmocka_unit_test(test_flow_mod_add),
 		cmocka_unit_test(test_flow_mod_refused),
 		cmocka_unit_test(test_flow_stats_roundtrip),
+		cmocka_unit_test(test_goto_table_and_flags),
+		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_flow_stats_too_big),
 		cmocka_unit_test(test_port_stats),
 	};

@@ -303,6 +303,64 @@ static void test_vlan_and_mac_edits(void **state)
 	ts_expect_none(t->p[0]);
 }
 
+/*
+ * goto_table: table 0 tags and sends on, table 5 outputs by VLAN (the key
+ * of the edited frame), a miss in table 5 drops; counters on every rule
+ * the frame went through.
+ */
+static void test_goto_table(void **state)
+{
+	struct ts *t = *state;
+	uint8_t A[6], B[6], f[128], tagged[128];
+	size_t n, m;
+	char err[256];
+	struct vsw_flow_spec spec;
+
+	four(t);
+	ts_mac(A, 1);
+	ts_mac(B, 2);
+	n = ts_frame(f, B, A, false, 0, 60, 5);
+	m = ts_frame(tagged, B, A, true, 10, 60, 5);
+	del_all(t);
+	add_flow(t, "priority=300,in_port=1,actions=mod_vlan_vid:10,"
+		    "goto_table:5");
+	add_flow(t, "priority=200,in_port=2,actions=output:4,goto_table:5");
+	add_flow(t, "table=5,priority=100,dl_vlan=10,actions=output:3");
+	add_flow(t, "table=5,priority=90,in_port=3,actions=output:1");
+	ts_inject(t->p[0], f, n);
+	ts_settle(t);
+	ts_expect(t->p[2], tagged, m); /* table 5 saw the tag */
+	ts_expect_none(t->p[1]);
+	assert_int_equal(rule_ctr(t, 300).packets, 1);
+	assert_int_equal(rule_ctr(t, 100).packets, 1);
+	assert_int_equal(rule_ctr(t, 100).bytes, m);
+	assert_non_null(strstr(rule_ctr(t, 100).line, "table=5,"));
+	/* in_port=2 untagged: output:4 in table 0, then a miss in 5 */
+	ts_inject(t->p[1], f, n);
+	ts_settle(t);
+	ts_expect(t->p[3], f, n);
+	ts_expect_none(t->p[2]);
+	ts_expect_none(t->p[0]);
+	assert_int_equal(rule_ctr(t, 200).packets, 1);
+	assert_int_equal(rule_ctr(t, 90).packets, 0);
+	/* a goto back to table 0 is refused with a message */
+	assert_int_equal(vsw_flow_parse("table=5,actions=drop",
+					VSW_FLOW_PARSE_ADD, NULL, &spec, err,
+					sizeof(err)),
+			 0);
+	spec.actions->a[0].type = VSW_FLOW_ACT_GOTO_TABLE;
+	spec.actions->a[0].arg = 1;
+	spec.actions->n = 1;
+	assert_int_equal(vsw_switch_flow_add(t->sw, "br0", &spec, err,
+					     sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "goto_table"));
+	vsw_flow_spec_fini(&spec);
+	/* check_overlap from the switch: -EEXIST with a message */
+	flow_op(t, "add", "check_overlap,table=5,priority=100,ip,actions=drop",
+		false, -EEXIST);
+}
+
 /* mod_nw_src / mod_nw_dst keep the IPv4 and UDP checksums right */
 static void test_nw_edits_checksums(void **state)
 {
@@ -751,6 +809,7 @@ int main(void)
 		BOTH(test_default_normal),
 		BOTH(test_output_drop_inport_flood),
 		BOTH(test_vlan_and_mac_edits),
+		BOTH(test_goto_table),
 		BOTH(test_nw_edits_checksums),
 		BOTH(test_mirroring),
 		BOTH(test_normal_action),
