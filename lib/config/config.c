@@ -615,7 +615,7 @@ static int cfg_text(struct vsw_cfg *cfg, sqlite3_stmt *st, int col,
 
 int vsw_cfg_is_initialized(struct vsw_cfg *cfg, bool *initialized)
 {
-	long long n;
+	long long n = 0;
 	int rc;
 
 	rc = cfg_query_int(cfg,

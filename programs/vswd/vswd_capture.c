@@ -143,8 +143,8 @@ int vswd_m_capture_start(void *opaque, json_t *params, json_t **result,
 	struct vswd_capture c = {0};
 	char err[VSWD_ERR_MAX] = "";
 	const char *port, *filter;
-	uint32_t snaplen, ring_kib;
-	unsigned int dir;
+	uint32_t snaplen = 0, ring_kib = 0;
+	unsigned int dir = 0;
 	int rc;
 
 	rc = vsw_rpc_params_only(params, known, e);

@@ -249,6 +249,8 @@ static void frame_fill(uint8_t *f, uint32_t len, uint32_t seq, unsigned qp)
 {
 	uint32_t i;
 
+	if (f == NULL) /* a failed append, reported by the caller */
+		return;
 	memset(f, 0xff, 6);
 	memcpy(f + 6, "\x02\x00\x00\x00\x00\x02", 6);
 	f[12] = 0x88;
@@ -305,10 +307,13 @@ static void traffic(struct vsw_vufe *fe, struct vsw_pkt_pool *pool,
 			while (n < BURST && sent[p] + n < count) {
 				uint32_t s = sent[p] + n;
 				uint32_t l = frame_len(s, max);
+				uint8_t *f;
 
 				pk[n] = vsw_pkt_alloc_len(pool, l);
 				assert_non_null(pk[n]);
-				frame_fill(vsw_pkt_append(pk[n], l), l, s, p);
+				f = vsw_pkt_append(pk[n], l);
+				assert_non_null(f);
+				frame_fill(f, l, s, p);
 				n++;
 			}
 			r = vsw_vufe_tx_burst(fe, p, pk, n);
