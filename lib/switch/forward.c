@@ -649,6 +649,8 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 		 */
 		vsw_flow_key_parse(vsw_pkt_data(pkt), pkt->len, ofport,
 				   &keys[u]);
+		/* tun_id, tun_src ... of a frame out of a tunnel port */
+		vsw_flow_key_tun(pkt, &keys[u]);
 		if (u == 0 || !vsw_flow_key_eq(&keys[u], &keys[u - 1])) {
 			hashes[u] = vsw_flow_key_hash(&keys[u]);
 			u++;
