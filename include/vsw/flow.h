@@ -171,6 +171,21 @@ static inline bool vsw_flow_key_eq(const struct vsw_flow_key *a,
 	return d == 0;
 }
 
+/*
+ * vsw_flow_key_eq() for two keys whose tunnel words are both known to be
+ * zero (neither packet had tunnel metadata): the packet fields only.
+ */
+static inline bool vsw_flow_key_eq_notun(const struct vsw_flow_key *a,
+					 const struct vsw_flow_key *b)
+{
+	uint64_t d = 0;
+	unsigned i;
+
+	for (i = 0; i < VSW_FLOW_KEY_TUN_WORD; i++)
+		d |= a->w[i] ^ b->w[i];
+	return d == 0;
+}
+
 /* A match: the bits of key that matter are those set in mask. */
 struct vsw_flow_match {
 	struct vsw_flow_key key; /* key & mask == key always */
