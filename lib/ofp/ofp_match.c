@@ -15,7 +15,9 @@
  * What vsw cannot do is refused, not approximated: tables other than 0,
  * instructions other than APPLY_ACTIONS, actions other than OUTPUT (to a
  * port, IN_PORT, NORMAL, FLOOD, ALL, LOCAL), POP_VLAN and SET_FIELD of
- * vlan_vid / vlan_pcp / eth_src / eth_dst / ipv4_src / ipv4_dst. vsw's
+ * vlan_vid / vlan_pcp / eth_src / eth_dst / ipv4_src / ipv4_dst /
+ * tunnel_id / NXM tun_ipv4_src / tun_ipv4_dst (the one non-basic class
+ * taken: what ovs-ofctl sends for tun_src / tun_dst). vsw's
  * SET_VLAN_VID pushes a tag on an untagged frame and rewrites an existing
  * one, so PUSH_VLAN (which always adds one) is refused too.
  */

@@ -2,20 +2,31 @@
 /*
  * vxlan and geneve: ports that carry Ethernet frames in VXLAN (RFC 7348,
  * UDP 4789) or Geneve (RFC 8926, UDP 6081) over UDP through the host's
- * own stack; one provider, the type name picks the header. Geneve is sent
- * with no options; received options are walked with every length checked
- * and skipped (none is understood: a critical one, or the C bit, drops
- * the packet, as is an OAM packet, a version other than 0 or a protocol
- * other than Ethernet; reserved bits are ignored, as RFC 8926 says).
+ * own stack; one provider, the type name picks the header. Geneve options
+ * are walked with every length checked; those the tlv_map option names
+ * ({class=C,type=T,len=4}->tun_metadataN) become tunnel metadata, the
+ * others are skipped (an unmapped critical one, or the C bit without a
+ * map, drops the packet, as does an OAM packet, a version other than 0 or
+ * a protocol other than Ethernet; reserved bits are ignored, as RFC 8926
+ * says). Sent: the options of the tun_metadata fields a rule set.
+ *
+ * Tunnel metadata (vsw/pkt.h): every received frame gets tun_id (the VNI)
+ * and, over IPv4, tun_src / tun_dst (tun_dst from IP_PKTINFO when the
+ * socket is bound to any address). Flow-based ports: remote_ip=flow sends
+ * each frame to its tun_dst and takes datagrams from any sender; key=flow
+ * sends its tun_id as VNI and takes any VNI. Such ports (and geneve ports
+ * with a tlv_map) build a header and a destination per staged datagram;
+ * fixed ports keep the one shared header and peer.
  * Below, "VXLAN" stands for both where the header makes no difference.
  *
  * vxlan: through the host's own stack: the kernel routes the outer packet,
  * resolves its next hop (ARP / ND) and writes the outer IP header, so no
  * kernel module and no raw socket are needed.
  *
- * Options (the Open vSwitch names): remote_ip (IPv4 or IPv6, mandatory),
- * local_ip (same family; the address to bind and send from), key (the VNI,
- * 0 .. 2^24-1, default 0), dst_port (default 4789), ttl (default 64), tos
+ * Options (the Open vSwitch names): remote_ip (IPv4 or IPv6, or flow;
+ * mandatory), local_ip (same family; the address to bind and send from),
+ * key (the VNI, 0 .. 2^24-1 or flow, default 0), tlv_map (geneve), dst_port
+ * (default 4789), ttl (default 64), tos
  * (default 0), csum (outer UDP checksum: default true for IPv6, false for
  * IPv4).
  *
@@ -44,9 +55,10 @@
  *
  * Security model: every datagram on the socket is untrusted (anyone who
  * can reach dst_port can send one). It is checked completely before its
- * inner frame is used: sender address equal to remote_ip, length (a VXLAN
- * header and at least an Ethernet header, not truncated), flags exactly
- * the I bit with every reserved bit zero, VNI equal to key. A failing
+ * inner frame is used: sender address equal to remote_ip (any sender for
+ * remote_ip=flow: the rules judge tun_src), length (a VXLAN header and at
+ * least an Ethernet header, not truncated), flags exactly the I bit with
+ * every reserved bit zero, VNI equal to key (any for key=flow). A failing
  * datagram is dropped and counted by reason (status) and as bad_frame in
  * the rxq's counters; nothing is logged per packet.
  *
