@@ -151,8 +151,7 @@ static inline void vsw_flow_key_tun(const struct vsw_pkt *pkt,
 		key->tun_dst[i] = t->dst[i];
 	}
 	for (i = 0; i < VSW_PKT_TUN_META; i++)
-		key->tun_metadata[i] =
-			(t->meta_set >> i) & 1 ? t->meta[i] : 0;
+		key->tun_metadata[i] = (t->meta_set >> i) & 1 ? t->meta[i] : 0;
 }
 /* The same without the hash. */
 void vsw_flow_key_parse(const uint8_t *frame, uint32_t len, uint16_t in_port,

@@ -514,8 +514,10 @@ static int parse_set_field(struct pctx *c, char *arg, struct vsw_flow_act *x)
 	*fld = '\0';
 	fld += 2;
 	if (strchr(arg, '/') != NULL)
-		return perr(c, "set_field:%s->%s: a masked set_field is not "
-			       "supported", arg, fld);
+		return perr(c,
+			    "set_field:%s->%s: a masked set_field is not "
+			    "supported",
+			    arg, fld);
 	if (strcmp(fld, "tun_id") == 0 || strcmp(fld, "tunnel_id") == 0) {
 		if (parse_u64(arg, &x->u64) < 0)
 			return perr(c, "set_field: invalid tun_id %s", arg);
@@ -524,8 +526,10 @@ static int parse_set_field(struct pctx *c, char *arg, struct vsw_flow_act *x)
 	}
 	if (strcmp(fld, "tun_dst") == 0 || strcmp(fld, "tun_src") == 0) {
 		if (inet_pton(AF_INET, arg, x->ip4) != 1)
-			return perr(c, "set_field: invalid %s %s (an IPv4 "
-				       "address)", fld, arg);
+			return perr(c,
+				    "set_field: invalid %s %s (an IPv4 "
+				    "address)",
+				    fld, arg);
 		x->type = fld[4] == 'd' ? VSW_FLOW_ACT_SET_TUN_DST
 					: VSW_FLOW_ACT_SET_TUN_SRC;
 		return 0;
@@ -535,16 +539,20 @@ static int parse_set_field(struct pctx *c, char *arg, struct vsw_flow_act *x)
 		unsigned long v;
 
 		if (parse_uint(arg, 0xffffffffUL, &v) < 0)
-			return perr(c, "set_field: invalid %s %s (up to 32 "
-				       "bits)", fld, arg);
+			return perr(c,
+				    "set_field: invalid %s %s (up to 32 "
+				    "bits)",
+				    fld, arg);
 		x->type = VSW_FLOW_ACT_SET_TUN_METADATA;
 		x->arg = (uint16_t)(fld[12] - '0');
 		x->u64 = v;
 		return 0;
 	}
-	return perr(c, "set_field:...->%s: not supported (tun_id, tun_src, "
-		       "tun_dst, tun_metadata0, tun_metadata1; mod_* actions "
-		       "for packet fields)", fld);
+	return perr(c,
+		    "set_field:...->%s: not supported (tun_id, tun_src, "
+		    "tun_dst, tun_metadata0, tun_metadata1; mod_* actions "
+		    "for packet fields)",
+		    fld);
 }
 
 static int parse_actions(struct pctx *c, char *s)
@@ -675,8 +683,9 @@ static int parse_actions(struct pctx *c, char *s)
 					  ? VSW_FLOW_ACT_SET_NW_SRC
 					  : VSW_FLOW_ACT_SET_NW_DST;
 			edit = true;
-		} else if (arg != NULL && (strcasecmp(tok, "set_tunnel") == 0 ||
-					   strcasecmp(tok, "set_tunnel64") == 0)) {
+		} else if (arg != NULL &&
+			   (strcasecmp(tok, "set_tunnel") == 0 ||
+			    strcasecmp(tok, "set_tunnel64") == 0)) {
 			if (parse_u64(arg, &x->u64) < 0 ||
 			    (tok[10] == '\0' && x->u64 > 0xffffffffULL))
 				return perr(c, "%s: invalid tunnel id %s", tok,

@@ -167,19 +167,19 @@ struct oxm_sizes {
 };
 
 static const struct oxm_sizes oxm_sizes[OXM__MAX] = {
-	[OXM_IN_PORT] = {4, false},	[OXM_ETH_DST] = {6, true},
-	[OXM_ETH_SRC] = {6, true},	[OXM_ETH_TYPE] = {2, false},
-	[OXM_VLAN_VID] = {2, true},	[OXM_VLAN_PCP] = {1, false},
-	[OXM_IP_DSCP] = {1, false},	[OXM_IP_PROTO] = {1, false},
-	[OXM_IPV4_SRC] = {4, true},	[OXM_IPV4_DST] = {4, true},
-	[OXM_TCP_SRC] = {2, true},	[OXM_TCP_DST] = {2, true},
-	[OXM_UDP_SRC] = {2, true},	[OXM_UDP_DST] = {2, true},
-	[OXM_SCTP_SRC] = {2, true},	[OXM_SCTP_DST] = {2, true},
-	[OXM_ICMPV4_TYPE] = {1, false}, [OXM_ICMPV4_CODE] = {1, false},
-	[OXM_ARP_OP] = {2, false},	[OXM_ARP_SPA] = {4, true},
-	[OXM_ARP_TPA] = {4, true},	[OXM_IPV6_SRC] = {16, true},
-	[OXM_IPV6_DST] = {16, true},	[OXM_ICMPV6_TYPE] = {1, false},
-	[OXM_ICMPV6_CODE] = {1, false}, [OXM_TUNNEL_ID] = {8, true},
+	[OXM_IN_PORT] = {4, false},	   [OXM_ETH_DST] = {6, true},
+	[OXM_ETH_SRC] = {6, true},	   [OXM_ETH_TYPE] = {2, false},
+	[OXM_VLAN_VID] = {2, true},	   [OXM_VLAN_PCP] = {1, false},
+	[OXM_IP_DSCP] = {1, false},	   [OXM_IP_PROTO] = {1, false},
+	[OXM_IPV4_SRC] = {4, true},	   [OXM_IPV4_DST] = {4, true},
+	[OXM_TCP_SRC] = {2, true},	   [OXM_TCP_DST] = {2, true},
+	[OXM_UDP_SRC] = {2, true},	   [OXM_UDP_DST] = {2, true},
+	[OXM_SCTP_SRC] = {2, true},	   [OXM_SCTP_DST] = {2, true},
+	[OXM_ICMPV4_TYPE] = {1, false},	   [OXM_ICMPV4_CODE] = {1, false},
+	[OXM_ARP_OP] = {2, false},	   [OXM_ARP_SPA] = {4, true},
+	[OXM_ARP_TPA] = {4, true},	   [OXM_IPV6_SRC] = {16, true},
+	[OXM_IPV6_DST] = {16, true},	   [OXM_ICMPV6_TYPE] = {1, false},
+	[OXM_ICMPV6_CODE] = {1, false},	   [OXM_TUNNEL_ID] = {8, true},
 	[OXM_NX_TUN_IPV4_SRC] = {4, true}, [OXM_NX_TUN_IPV4_DST] = {4, true},
 };
 

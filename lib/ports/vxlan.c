@@ -113,7 +113,8 @@
 #define GENEVE_OPT_HLEN 4
 #define GENEVE_TLV_LEN 4
 /* Longest header sent: geneve with every mapped option. */
-#define VXLAN_HMAX (VXLAN_HLEN + GENEVE_TLV_MAX * (GENEVE_OPT_HLEN + GENEVE_TLV_LEN))
+#define VXLAN_HMAX                                                             \
+	(VXLAN_HLEN + GENEVE_TLV_MAX * (GENEVE_OPT_HLEN + GENEVE_TLV_LEN))
 
 #ifndef UDP_NO_CHECK6_TX
 #define UDP_NO_CHECK6_TX 101
@@ -172,7 +173,7 @@ struct vxlan_lane {
 /* One tlv_map entry: {class=C,type=T,len=4}->tun_metadataN. */
 struct geneve_tlv {
 	uint16_t cls;
-	uint8_t type; /* including the critical bit */
+	uint8_t type;  /* including the critical bit */
 	uint8_t field; /* N */
 };
 
@@ -209,8 +210,7 @@ struct vxlan_port {
 	uint8_t rhdr[VSW_PORT_BURST][VXLAN_HLEN];
 	union vxlan_addr rsrc[VSW_PORT_BURST];
 	/* IP_PKTINFO: the destination address of each datagram (pktinfo) */
-	uint8_t rctl[VSW_PORT_BURST]
-		    [CMSG_SPACE(sizeof(struct in_pktinfo))]
+	uint8_t rctl[VSW_PORT_BURST][CMSG_SPACE(sizeof(struct in_pktinfo))]
 		__attribute__((aligned(8)));
 
 	/* tx, the sending thread */
@@ -352,8 +352,8 @@ static int vxlan_opt_bool(const struct vsw_port_opt *opts, unsigned n_opts,
  * of ovs-ofctl add-tlv-map: "{class=0xffff,type=0,len=4}->tun_metadata0"
  * entries separated by commas. len must be 4 (the fields are 32 bits).
  */
-static int geneve_parse_tlv_map(struct vxlan_port *vx, const char *v,
-				char *err, size_t err_len)
+static int geneve_parse_tlv_map(struct vxlan_port *vx, const char *v, char *err,
+				size_t err_len)
 {
 	const char *p = v;
 
@@ -402,9 +402,9 @@ bad:
 static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 		       unsigned n_opts, char *err, size_t err_len)
 {
-	static const char *const known[] = {
-		"remote_ip", "local_ip", "key",	    "dst_port", "ttl",
-		"tos",	     "csum",	 "tlv_map", NULL};
+	static const char *const known[] = {"remote_ip", "local_ip", "key",
+					    "dst_port",	 "ttl",	     "tos",
+					    "csum",	 "tlv_map",  NULL};
 	const char *remote, *local;
 	unsigned key;
 	socklen_t alen;
@@ -496,9 +496,9 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 	ret = vxlan_opt_bool(opts, n_opts, "csum", vx->family == AF_INET6,
 			     &vx->csum, err, err_len);
 	if (ret == 0)
-		ret = geneve_parse_tlv_map(vx, vsw_port_opt_get(opts, n_opts,
-								"tlv_map"),
-					   err, err_len);
+		ret = geneve_parse_tlv_map(
+			vx, vsw_port_opt_get(opts, n_opts, "tlv_map"), err,
+			err_len);
 	if (ret < 0)
 		return ret;
 	vx->per_pkt = vx->remote_flow || vx->key_flow || vx->n_tlv != 0;
@@ -569,8 +569,8 @@ static int vxlan_rx_open(struct vxlan_port *vx, char *err, size_t err_len)
 		(void)setsockopt(fd, IPPROTO_UDP, UDP_NO_CHECK6_RX, &(int){1},
 				 sizeof(int));
 	if (vx->pktinfo) {
-		ret = vxlan_sockopt(fd, IPPROTO_IP, IP_PKTINFO, 1,
-				    "IP_PKTINFO", err, err_len);
+		ret = vxlan_sockopt(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO",
+				    err, err_len);
 		if (ret < 0) {
 			close(fd);
 			return ret;
@@ -754,11 +754,11 @@ static int vxlan_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 	for (i = 0; i < VXLAN_LANES && n >= 0 && (size_t)n < sizeof(sp); i++)
 		n += snprintf(sp + n, sizeof(sp) - (size_t)n, "%s%u",
 			      i ? " " : "", vx->lane[i].sport);
-	vsw_port_log(port, VSW_LOG_INFO,
-		     "%s to %s port %u, vni %s%.0u, source ports by flow hash: %s",
-		     vsw_port_type(port), a, vx->dst_port,
-		     vx->key_flow ? "flow" : "", vx->key_flow ? 0 : vx->vni,
-		     sp);
+	vsw_port_log(
+		port, VSW_LOG_INFO,
+		"%s to %s port %u, vni %s%.0u, source ports by flow hash: %s",
+		vsw_port_type(port), a, vx->dst_port,
+		vx->key_flow ? "flow" : "", vx->key_flow ? 0 : vx->vni, sp);
 	return 0;
 err:
 	vxlan_free(vx);
@@ -791,13 +791,15 @@ static void vxlan_status(const struct vsw_port *port, char *buf, size_t len)
 		vxlan_ntop(&vx->remote, a);
 	if (vx->key_flow)
 		n = snprintf(buf, len,
-			     vx->family == AF_INET ? "to %s:%u vni flow, drops:"
-						   : "to [%s]:%u vni flow, drops:",
+			     vx->family == AF_INET
+				     ? "to %s:%u vni flow, drops:"
+				     : "to [%s]:%u vni flow, drops:",
 			     a, vx->dst_port);
 	else
 		n = snprintf(buf, len,
-			     vx->family == AF_INET ? "to %s:%u vni %u, drops:"
-						   : "to [%s]:%u vni %u, drops:",
+			     vx->family == AF_INET
+				     ? "to %s:%u vni %u, drops:"
+				     : "to [%s]:%u vni %u, drops:",
 			     a, vx->dst_port, vx->vni);
 	for (i = 0; i < VXD__COUNT && n >= 0 && (size_t)n < len; i++) {
 		uint64_t c = vsw_load_relaxed(&vx->drops[i]);
@@ -1166,8 +1168,8 @@ static bool vxlan_pkt_header(const struct vxlan_port *vx,
 
 	*dst = vx->remote;
 	if (vx->remote_flow) {
-		if (t == NULL || (t->dst[0] | t->dst[1] | t->dst[2] |
-				  t->dst[3]) == 0)
+		if (t == NULL ||
+		    (t->dst[0] | t->dst[1] | t->dst[2] | t->dst[3]) == 0)
 			return false;
 		memcpy(&dst->in4.sin_addr, t->dst, 4);
 	}

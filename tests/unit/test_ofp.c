@@ -595,10 +595,10 @@ static void test_tunnel_fields(void **state)
 			 0);
 	assert_memory_equal(&back, &f.m, sizeof(back));
 	r += 48 + used;
-	assert_int_equal(g16(r), 4);	     /* APPLY_ACTIONS */
-	assert_int_equal(g16(r + 8), 25);    /* set_field */
-	assert_int_equal(g16(r + 12), 1);    /* class NXM_1 */
-	assert_int_equal(r[14], 32 << 1);    /* tun_ipv4_dst */
+	assert_int_equal(g16(r), 4);	  /* APPLY_ACTIONS */
+	assert_int_equal(g16(r + 8), 25); /* set_field */
+	assert_int_equal(g16(r + 12), 1); /* class NXM_1 */
+	assert_int_equal(r[14], 32 << 1); /* tun_ipv4_dst */
 	assert_int_equal(g32(r + 16), 0x09090909);
 	assert_int_equal(g16(r + 24), 25);
 	assert_int_equal(g16(r + 28), 0x8000);
