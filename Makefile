@@ -39,7 +39,7 @@ RUN_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: all build run demo test bench bench-compare clean format deps
+.PHONY: all build run demo test bench bench-compare bench-tunnel clean format deps
 
 all: build
 
@@ -170,6 +170,15 @@ bench-compare:
 		$(MESON) setup $(BENCH_DIR) -Dbuildtype=release -Dtests=false
 	@$(MESON) compile -C $(BENCH_DIR)
 	@$(PYTHON) bench/compare/run.py --build-dir $(BENCH_DIR) $(COMPARE_ARGS)
+
+# VXLAN encap + decap between two hosts (namespaces) over veth: two vswd,
+# two kernel vxlan devices, two Open vSwitch userspace datapaths (root,
+# about a minute; docs/performance.md "Tunnels"). TUNNEL_ARGS="--seconds 5".
+bench-tunnel: deps
+	@[ -f $(BENCH_DIR)/build.ninja ] || \
+		$(MESON) setup $(BENCH_DIR) -Dbuildtype=release -Dtests=false
+	@$(MESON) compile -C $(BENCH_DIR)
+	@$(PYTHON) bench/tunnel/run.py --build-dir $(BENCH_DIR) $(TUNNEL_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_DIR) $(TSAN_DIR) $(BENCH_DIR) build-*/

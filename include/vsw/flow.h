@@ -3,6 +3,7 @@
  * vsw_flow: an OpenFlow-style flow table: tables 0 .. 254 of one pipeline
  * ("table=N"), a packet entering at table 0 and moving on with
  * goto_table:N (always to a higher table, as OpenFlow 1.3 requires).
+ * Keys include the tunnel metadata of frames out of vxlan / geneve ports.
  *
  * Pieces, from the packet path up:
  *  - a flow key (struct vsw_flow_key): every header field a rule can match,
@@ -79,7 +80,9 @@
 
 /* ---- flow key ---- */
 
-#define VSW_FLOW_KEY_WORDS 7
+#define VSW_FLOW_KEY_WORDS 10
+/* Words of the key that hold tunnel metadata (zero for other frames). */
+#define VSW_FLOW_KEY_TUN_WORD 7
 /* vlan_tci: set when the frame carries an 802.1Q header (OVS's CFI bit). */
 #define VSW_FLOW_TCI_PRESENT 0x1000
 
@@ -106,6 +109,18 @@ struct vsw_flow_key {
 			uint16_t tp_dst;
 			uint8_t nw_src[16];
 			uint8_t nw_dst[16];
+			/*
+			 * Tunnel metadata of a frame received on a vxlan /
+			 * geneve port (struct vsw_pkt_tun), else zero:
+			 * tun_id (the VNI), the outer IPv4 source and
+			 * destination (network order; zero with an IPv6
+			 * underlay), and geneve options mapped to
+			 * tun_metadata0 / 1 by the port's tlv_map.
+			 */
+			uint64_t tun_id;
+			uint8_t tun_src[4];
+			uint8_t tun_dst[4];
+			uint32_t tun_metadata[VSW_PKT_TUN_META];
 		};
 	};
 };
@@ -118,6 +133,28 @@ struct vsw_flow_key {
  */
 uint32_t vsw_flow_key_extract(const uint8_t *frame, uint32_t len,
 			      uint16_t in_port, struct vsw_flow_key *key);
+/*
+ * Copy a packet's tunnel metadata (if it has any, VSW_PKT_F_TUN) into a
+ * key vsw_flow_key_parse() filled; a packet without leaves the key's
+ * tunnel words zero. Any thread, on a packet it owns.
+ */
+static inline void vsw_flow_key_tun(const struct vsw_pkt *pkt,
+				    struct vsw_flow_key *key)
+{
+	const struct vsw_pkt_tun *t;
+	unsigned i;
+
+	if (!(pkt->flags & VSW_PKT_F_TUN))
+		return;
+	t = vsw_pkt_tun_md(pkt);
+	key->tun_id = t->id;
+	for (i = 0; i < 4; i++) {
+		key->tun_src[i] = t->src[i];
+		key->tun_dst[i] = t->dst[i];
+	}
+	for (i = 0; i < VSW_PKT_TUN_META; i++)
+		key->tun_metadata[i] = (t->meta_set >> i) & 1 ? t->meta[i] : 0;
+}
 /* The same without the hash. */
 void vsw_flow_key_parse(const uint8_t *frame, uint32_t len, uint16_t in_port,
 			struct vsw_flow_key *key);
@@ -132,6 +169,21 @@ static inline bool vsw_flow_key_eq(const struct vsw_flow_key *a,
 	unsigned i;
 
 	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
+		d |= a->w[i] ^ b->w[i];
+	return d == 0;
+}
+
+/*
+ * vsw_flow_key_eq() for two keys whose tunnel words are both known to be
+ * zero (neither packet had tunnel metadata): the packet fields only.
+ */
+static inline bool vsw_flow_key_eq_notun(const struct vsw_flow_key *a,
+					 const struct vsw_flow_key *b)
+{
+	uint64_t d = 0;
+	unsigned i;
+
+	for (i = 0; i < VSW_FLOW_KEY_TUN_WORD; i++)
 		d |= a->w[i] ^ b->w[i];
 	return d == 0;
 }
@@ -167,6 +219,11 @@ enum vsw_flow_act_type {
 	 * instruction, run after the apply-actions).
 	 */
 	VSW_FLOW_ACT_GOTO_TABLE,
+	/* tunnel metadata for a flow-based vxlan / geneve output */
+	VSW_FLOW_ACT_SET_TUN_ID,       /* u64 (set_field:N->tun_id) */
+	VSW_FLOW_ACT_SET_TUN_SRC,      /* ip4 */
+	VSW_FLOW_ACT_SET_TUN_DST,      /* ip4 */
+	VSW_FLOW_ACT_SET_TUN_METADATA, /* arg: index, u64: value */
 	VSW_FLOW_ACT__COUNT
 };
 
@@ -176,6 +233,7 @@ struct vsw_flow_act {
 	union {
 		uint8_t mac[6];
 		uint8_t ip4[4]; /* network order */
+		uint64_t u64;	/* SET_TUN_ID, SET_TUN_METADATA */
 	};
 };
 
@@ -459,7 +517,7 @@ struct vsw_flow_rule *vsw_flow_lookup_table(const struct vsw_flow_table *t,
  */
 struct vsw_flow_emc;
 
-/* Default entries per cache: 8192 (80 bytes each: 640 KiB). */
+/* Default entries per cache: 8192 (104 bytes each: 832 KiB). */
 #define VSW_FLOW_EMC_DEFAULT 8192
 
 /*

@@ -60,11 +60,58 @@ struct vsw_pkt {
 	uint32_t len;		       /* frame bytes */
 	uint16_t in_port;	       /* port the frame came in on */
 	uint8_t cls;		       /* enum vsw_pkt_class */
-	uint8_t flags;		       /* free for the caller's use */
+	uint8_t flags;		       /* VSW_PKT_F_*; others free */
 	struct virtio_net_hdr_v1 vnet; /* offload metadata, CPU byte order */
 	struct vsw_pkt_pool *pool;     /* owner */
 	uint64_t user;		       /* free for the caller's use */
 } __attribute__((aligned(64)));
+
+/*
+ * Tunnel metadata (OVS's flow->tunnel): what a vxlan / geneve port read
+ * from the outer headers of a received frame, or what flow actions
+ * (set_field:...->tun_dst) set for a flow-based tunnel output. It lives at
+ * the start of the packet's buffer, in the headroom, and is valid only
+ * while pkt->flags has VSW_PKT_F_TUN: packets without tunnel metadata pay
+ * nothing but the flag test. Whoever sets the flag checks that the frame
+ * starts at least VSW_PKT_TUN_ROOM bytes into the buffer (the headroom left
+ * for pushed headers is then still VSW_PKT_HEADROOM - VSW_PKT_TUN_ROOM).
+ */
+#define VSW_PKT_F_TUN 0x01
+#define VSW_PKT_TUN_META 2 /* tun_metadata0, tun_metadata1 */
+struct vsw_pkt_tun {
+	uint64_t id;	/* tun_id: the VNI */
+	uint8_t src[4]; /* outer IPv4 source, network order; 0: none */
+	uint8_t dst[4]; /* outer IPv4 destination */
+	uint32_t meta[VSW_PKT_TUN_META]; /* geneve option data, CPU order */
+	uint8_t meta_set;		 /* bit i: meta[i] present */
+};
+#define VSW_PKT_TUN_ROOM 32
+_Static_assert(sizeof(struct vsw_pkt_tun) <= VSW_PKT_TUN_ROOM,
+	       "the tunnel metadata fits its room");
+_Static_assert(VSW_PKT_HEADROOM >= VSW_PKT_TUN_ROOM + 64,
+	       "a received frame has room for tunnel metadata and pushes");
+
+static inline struct vsw_pkt_tun *vsw_pkt_tun_md(const struct vsw_pkt *pkt)
+{
+	return (struct vsw_pkt_tun *)(void *)pkt->buf;
+}
+
+/*
+ * The packet's tunnel metadata, set up (zeroed) if it had none; NULL if
+ * the frame sits too close to the buffer start for it.
+ */
+static inline struct vsw_pkt_tun *vsw_pkt_tun_get(struct vsw_pkt *pkt)
+{
+	struct vsw_pkt_tun *t = vsw_pkt_tun_md(pkt);
+
+	if (pkt->flags & VSW_PKT_F_TUN)
+		return t;
+	if (pkt->off < VSW_PKT_TUN_ROOM)
+		return NULL;
+	*t = (struct vsw_pkt_tun){0};
+	pkt->flags |= VSW_PKT_F_TUN;
+	return t;
+}
 
 struct vsw_pkt_pool_config {
 	uint32_t n_small; /* small buffers, >= 1 */

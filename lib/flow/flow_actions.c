@@ -144,6 +144,37 @@ static void set_nw(struct vsw_pkt *pkt, const uint8_t *addr, bool src)
 	}
 }
 
+/*
+ * Tunnel metadata for a flow-based tunnel output (vsw/pkt.h): it travels
+ * with the packet, so a later output to a vxlan / geneve port with
+ * remote_ip=flow or key=flow encapsulates with it.
+ */
+static int set_tun(struct vsw_pkt *pkt, const struct vsw_flow_act *a)
+{
+	struct vsw_pkt_tun *t = vsw_pkt_tun_get(pkt);
+
+	if (t == NULL)
+		return -ENOSPC;
+	switch (a->type) {
+	case VSW_FLOW_ACT_SET_TUN_ID:
+		t->id = a->u64;
+		break;
+	case VSW_FLOW_ACT_SET_TUN_SRC:
+		memcpy(t->src, a->ip4, 4);
+		break;
+	case VSW_FLOW_ACT_SET_TUN_DST:
+		memcpy(t->dst, a->ip4, 4);
+		break;
+	default:
+		if (a->arg >= VSW_PKT_TUN_META)
+			return -EINVAL;
+		t->meta[a->arg] = (uint32_t)a->u64;
+		t->meta_set |= (uint8_t)(1u << a->arg);
+		break;
+	}
+	return 0;
+}
+
 int vsw_flow_act_edit(struct vsw_pkt *pkt, const struct vsw_flow_act *a)
 {
 	uint8_t *d = vsw_pkt_data(pkt);
@@ -176,6 +207,11 @@ int vsw_flow_act_edit(struct vsw_pkt *pkt, const struct vsw_flow_act *a)
 	case VSW_FLOW_ACT_SET_NW_DST:
 		set_nw(pkt, a->ip4, a->type == VSW_FLOW_ACT_SET_NW_SRC);
 		return 0;
+	case VSW_FLOW_ACT_SET_TUN_ID:
+	case VSW_FLOW_ACT_SET_TUN_SRC:
+	case VSW_FLOW_ACT_SET_TUN_DST:
+	case VSW_FLOW_ACT_SET_TUN_METADATA:
+		return set_tun(pkt, a);
 	default:
 		return -EINVAL;
 	}

@@ -10,6 +10,7 @@
  * are followed at most FLOW_V6_EXT_MAX deep, so a crafted chain costs a
  * bounded amount of work.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "flow_priv.h"
@@ -172,8 +173,12 @@ uint32_t vsw_flow_key_hash(const struct vsw_flow_key *key)
 {
 	/* two independent lanes: half the multiply latency chain */
 	uint64_t a = 0x5bd1e9955bd1e995ULL, b = 0x27d4eb2f165667c5ULL;
+	uint64_t t7 = key->w[7], t8 = key->w[8], t9 = key->w[9];
 
-	_Static_assert(VSW_FLOW_KEY_WORDS == 7, "lanes below cover 7 words");
+	_Static_assert(VSW_FLOW_KEY_WORDS == 10, "lanes below cover 10 words");
+	_Static_assert(offsetof(struct vsw_flow_key, tun_id) ==
+			       VSW_FLOW_KEY_TUN_WORD * 8,
+		       "the tunnel words follow the packet's fields");
 	a = flow_mix(a, key->w[0]);
 	b = flow_mix(b, key->w[1]);
 	a = flow_mix(a, key->w[2]);
@@ -181,6 +186,15 @@ uint32_t vsw_flow_key_hash(const struct vsw_flow_key *key)
 	a = flow_mix(a, key->w[4]);
 	b = flow_mix(b, key->w[5]);
 	a = flow_mix(a, key->w[6]);
+	/*
+	 * The tunnel words are zero for every frame that did not come out of
+	 * a tunnel: one test instead of three more rounds for those.
+	 */
+	if (vsw_unlikely((t7 | t8 | t9) != 0)) {
+		b = flow_mix(b, t7);
+		a = flow_mix(a, t8);
+		b = flow_mix(b, t9);
+	}
 	return flow_fin(a ^ (b << 31 | b >> 33));
 }
 

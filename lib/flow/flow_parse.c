@@ -51,6 +51,11 @@ enum fld {
 	F_ARP_OP,
 	F_ICMP_TYPE,
 	F_ICMP_CODE,
+	F_TUN_ID,
+	F_TUN_SRC,
+	F_TUN_DST,
+	F_TUN_META0,
+	F_TUN_META1,
 };
 
 struct fld_name {
@@ -77,6 +82,9 @@ static const struct fld_name fld_names[] = {
 	{"arp_tpa", F_ARP_TPA, 0},	   {"arp_op", F_ARP_OP, 0},
 	{"icmp_type", F_ICMP_TYPE, 0},	   {"icmpv6_type", F_ICMP_TYPE, 58},
 	{"icmp_code", F_ICMP_CODE, 0},	   {"icmpv6_code", F_ICMP_CODE, 58},
+	{"tun_id", F_TUN_ID, 0},	   {"tunnel_id", F_TUN_ID, 0},
+	{"tun_src", F_TUN_SRC, 0},	   {"tun_dst", F_TUN_DST, 0},
+	{"tun_metadata0", F_TUN_META0, 0}, {"tun_metadata1", F_TUN_META1, 0},
 };
 
 struct shorthand {
@@ -136,6 +144,22 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	if (errno != 0 || *end != '\0' || end == s || v > max)
 		return -EINVAL;
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && end == s + 2)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Decimal or 0x-hex unsigned 64-bit; the whole string. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s == '\0' || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno != 0 || *end != '\0')
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -364,6 +388,52 @@ static int parse_field(struct pctx *c, const struct fld_name *fn, char *val)
 		return fset16(c, name,
 			      fn->f == F_TP_SRC ? KOFF(tp_src) : KOFF(tp_dst),
 			      (uint16_t)v, (uint16_t)m);
+	case F_TUN_ID: {
+		uint64_t v64, m64 = ~0ULL;
+
+		mstr = split_mask(val);
+		if (parse_u64(val, &v64) < 0 ||
+		    (mstr != NULL && parse_u64(mstr, &m64) < 0))
+			return perr(c, "%s: invalid value %s%s%s", name, val,
+				    mstr ? "/" : "", mstr ? mstr : "");
+		return fset(c, name, KOFF(tun_id), &v64, &m64, 8);
+	}
+	case F_TUN_SRC:
+	case F_TUN_DST:
+		mstr = split_mask(val);
+		if (inet_pton(AF_INET, val, ip) != 1)
+			return perr(c,
+				    "%s: invalid IPv4 address %s (IPv6 "
+				    "tunnel addresses are not matched)",
+				    name, val);
+		if (mstr != NULL) {
+			if (parse_ip_mask(mstr, AF_INET, mip, 4) < 0)
+				return perr(c, "%s: invalid prefix or mask %s",
+					    name, mstr);
+		} else {
+			memset(mip, 0xff, 4);
+		}
+		return fset(c, name,
+			    fn->f == F_TUN_SRC ? KOFF(tun_src) : KOFF(tun_dst),
+			    ip, mip, 4);
+	case F_TUN_META0:
+	case F_TUN_META1: {
+		uint32_t v32, m32;
+
+		mstr = split_mask(val);
+		if (parse_uint(val, 0xffffffffUL, &v) < 0 ||
+		    (mstr != NULL && parse_uint(mstr, 0xffffffffUL, &m) < 0))
+			return perr(c,
+				    "%s: invalid value %s (up to 32 bits: "
+				    "a tlv_map option of len=4)",
+				    name, val);
+		v32 = (uint32_t)v;
+		m32 = mstr != NULL ? (uint32_t)m : 0xffffffffu;
+		return fset(c, name,
+			    KOFF(tun_metadata) +
+				    (fn->f == F_TUN_META1 ? 4u : 0u),
+			    &v32, &m32, 4);
+	}
 	case F_ICMP_TYPE:
 	case F_ICMP_CODE:
 		if (parse_uint(val, 0xff, &v) < 0)
@@ -433,6 +503,57 @@ static int check_prereqs(struct pctx *c)
 }
 
 /* ---- actions ---- */
+
+/* set_field:VALUE->FIELD, for the tunnel fields (a flow-based output). */
+static int parse_set_field(struct pctx *c, char *arg, struct vsw_flow_act *x)
+{
+	char *fld = strstr(arg, "->");
+
+	if (fld == NULL)
+		return perr(c, "set_field:%s: expected VALUE->FIELD", arg);
+	*fld = '\0';
+	fld += 2;
+	if (strchr(arg, '/') != NULL)
+		return perr(c,
+			    "set_field:%s->%s: a masked set_field is not "
+			    "supported",
+			    arg, fld);
+	if (strcmp(fld, "tun_id") == 0 || strcmp(fld, "tunnel_id") == 0) {
+		if (parse_u64(arg, &x->u64) < 0)
+			return perr(c, "set_field: invalid tun_id %s", arg);
+		x->type = VSW_FLOW_ACT_SET_TUN_ID;
+		return 0;
+	}
+	if (strcmp(fld, "tun_dst") == 0 || strcmp(fld, "tun_src") == 0) {
+		if (inet_pton(AF_INET, arg, x->ip4) != 1)
+			return perr(c,
+				    "set_field: invalid %s %s (an IPv4 "
+				    "address)",
+				    fld, arg);
+		x->type = fld[4] == 'd' ? VSW_FLOW_ACT_SET_TUN_DST
+					: VSW_FLOW_ACT_SET_TUN_SRC;
+		return 0;
+	}
+	if (strcmp(fld, "tun_metadata0") == 0 ||
+	    strcmp(fld, "tun_metadata1") == 0) {
+		unsigned long v;
+
+		if (parse_uint(arg, 0xffffffffUL, &v) < 0)
+			return perr(c,
+				    "set_field: invalid %s %s (up to 32 "
+				    "bits)",
+				    fld, arg);
+		x->type = VSW_FLOW_ACT_SET_TUN_METADATA;
+		x->arg = (uint16_t)(fld[12] - '0');
+		x->u64 = v;
+		return 0;
+	}
+	return perr(c,
+		    "set_field:...->%s: not supported (tun_id, tun_src, "
+		    "tun_dst, tun_metadata0, tun_metadata1; mod_* actions "
+		    "for packet fields)",
+		    fld);
+}
 
 static int parse_actions(struct pctx *c, char *s)
 {
@@ -578,6 +699,20 @@ static int parse_actions(struct pctx *c, char *s)
 			x->type = tok[7] == 's' || tok[7] == 'S'
 					  ? VSW_FLOW_ACT_SET_NW_SRC
 					  : VSW_FLOW_ACT_SET_NW_DST;
+			edit = true;
+		} else if (arg != NULL &&
+			   (strcasecmp(tok, "set_tunnel") == 0 ||
+			    strcasecmp(tok, "set_tunnel64") == 0)) {
+			if (parse_u64(arg, &x->u64) < 0 ||
+			    (tok[10] == '\0' && x->u64 > 0xffffffffULL))
+				return perr(c, "%s: invalid tunnel id %s", tok,
+					    arg);
+			x->type = VSW_FLOW_ACT_SET_TUN_ID;
+			x->arg = 1; /* printed as set_tunnel */
+			edit = true;
+		} else if (arg != NULL && strcasecmp(tok, "set_field") == 0) {
+			if (parse_set_field(c, arg, x) < 0)
+				return -EINVAL;
 			edit = true;
 		} else {
 			return perr(c, "actions: unknown action %s%s%s", tok,
@@ -976,6 +1111,25 @@ int vsw_flow_format_match(const struct vsw_flow_match *m, unsigned priority,
 		skip_type = true;
 		pb_add(&b, "arp,");
 	}
+	if (mk->tun_id != 0) {
+		if (mk->tun_id == ~0ULL)
+			pb_add(&b, "tun_id=0x%llx,",
+			       (unsigned long long)k->tun_id);
+		else
+			pb_add(&b, "tun_id=0x%llx/0x%llx,",
+			       (unsigned long long)k->tun_id,
+			       (unsigned long long)mk->tun_id);
+	}
+	pb_ip(&b, "tun_src", k->tun_src, mk->tun_src, AF_INET);
+	pb_ip(&b, "tun_dst", k->tun_dst, mk->tun_dst, AF_INET);
+	for (i = 0; i < VSW_PKT_TUN_META; i++) {
+		if (mk->tun_metadata[i] == 0)
+			continue;
+		pb_add(&b, "tun_metadata%u=0x%x", i, k->tun_metadata[i]);
+		if (mk->tun_metadata[i] != 0xffffffffu)
+			pb_add(&b, "/0x%x", mk->tun_metadata[i]);
+		pb_add(&b, ",");
+	}
 	if (mk->in_port != 0) {
 		pb_add(&b, "in_port=");
 		pb_port(&b, k->in_port);
@@ -1091,6 +1245,26 @@ int vsw_flow_format_actions(const struct vsw_flow_actions *acts, char *buf,
 			       a->type == VSW_FLOW_ACT_SET_NW_SRC ? "src"
 								  : "dst",
 			       a->ip4[0], a->ip4[1], a->ip4[2], a->ip4[3]);
+			break;
+		case VSW_FLOW_ACT_SET_TUN_ID:
+			if (a->arg == 1)
+				pb_add(&b, "set_tunnel%s:0x%llx",
+				       a->u64 > 0xffffffffULL ? "64" : "",
+				       (unsigned long long)a->u64);
+			else
+				pb_add(&b, "set_field:0x%llx->tun_id",
+				       (unsigned long long)a->u64);
+			break;
+		case VSW_FLOW_ACT_SET_TUN_SRC:
+		case VSW_FLOW_ACT_SET_TUN_DST:
+			pb_add(&b, "set_field:%u.%u.%u.%u->tun_%s", a->ip4[0],
+			       a->ip4[1], a->ip4[2], a->ip4[3],
+			       a->type == VSW_FLOW_ACT_SET_TUN_SRC ? "src"
+								   : "dst");
+			break;
+		case VSW_FLOW_ACT_SET_TUN_METADATA:
+			pb_add(&b, "set_field:0x%llx->tun_metadata%u",
+			       (unsigned long long)a->u64, a->arg);
 			break;
 		default:
 			pb_add(&b, "unknown");

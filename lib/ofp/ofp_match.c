@@ -15,7 +15,9 @@
  * What vsw cannot do is refused, not approximated: instructions other than
  * APPLY_ACTIONS and GOTO_TABLE (to a later table), actions other than OUTPUT (to a
  * port, IN_PORT, NORMAL, FLOOD, ALL, LOCAL), POP_VLAN and SET_FIELD of
- * vlan_vid / vlan_pcp / eth_src / eth_dst / ipv4_src / ipv4_dst. vsw's
+ * vlan_vid / vlan_pcp / eth_src / eth_dst / ipv4_src / ipv4_dst /
+ * tunnel_id / NXM tun_ipv4_src / tun_ipv4_dst (the one non-basic class
+ * taken: what ovs-ofctl sends for tun_src / tun_dst). vsw's
  * SET_VLAN_VID pushes a tag on an untagged frame and rewrites an existing
  * one, so PUSH_VLAN (which always adds one) is refused too.
  */
@@ -55,8 +57,20 @@ enum oxm_field {
 	OXM_IPV6_DST = 27,
 	OXM_ICMPV6_TYPE = 29,
 	OXM_ICMPV6_CODE = 30,
-	OXM__MAX = 40,
+	OXM_TUNNEL_ID = 38,
+	/*
+	 * Open vSwitch's NXM_NX_TUN_IPV4_SRC / _DST (class 0x0001, fields
+	 * 31 / 32), numbered here past the basic fields so that one index
+	 * space (oxm_sizes, the seen bits) covers both classes.
+	 */
+	OXM_NX_TUN_IPV4_SRC = 41,
+	OXM_NX_TUN_IPV4_DST = 42,
+	OXM__MAX = 43,
 };
+
+#define OFPXMC_NXM_1 0x0001
+#define NXM_TUN_IPV4_SRC 31
+#define NXM_TUN_IPV4_DST 32
 
 #define OFPVID_PRESENT 0x1000
 
@@ -153,19 +167,20 @@ struct oxm_sizes {
 };
 
 static const struct oxm_sizes oxm_sizes[OXM__MAX] = {
-	[OXM_IN_PORT] = {4, false},	[OXM_ETH_DST] = {6, true},
-	[OXM_ETH_SRC] = {6, true},	[OXM_ETH_TYPE] = {2, false},
-	[OXM_VLAN_VID] = {2, true},	[OXM_VLAN_PCP] = {1, false},
-	[OXM_IP_DSCP] = {1, false},	[OXM_IP_PROTO] = {1, false},
-	[OXM_IPV4_SRC] = {4, true},	[OXM_IPV4_DST] = {4, true},
-	[OXM_TCP_SRC] = {2, true},	[OXM_TCP_DST] = {2, true},
-	[OXM_UDP_SRC] = {2, true},	[OXM_UDP_DST] = {2, true},
-	[OXM_SCTP_SRC] = {2, true},	[OXM_SCTP_DST] = {2, true},
-	[OXM_ICMPV4_TYPE] = {1, false}, [OXM_ICMPV4_CODE] = {1, false},
-	[OXM_ARP_OP] = {2, false},	[OXM_ARP_SPA] = {4, true},
-	[OXM_ARP_TPA] = {4, true},	[OXM_IPV6_SRC] = {16, true},
-	[OXM_IPV6_DST] = {16, true},	[OXM_ICMPV6_TYPE] = {1, false},
-	[OXM_ICMPV6_CODE] = {1, false},
+	[OXM_IN_PORT] = {4, false},	   [OXM_ETH_DST] = {6, true},
+	[OXM_ETH_SRC] = {6, true},	   [OXM_ETH_TYPE] = {2, false},
+	[OXM_VLAN_VID] = {2, true},	   [OXM_VLAN_PCP] = {1, false},
+	[OXM_IP_DSCP] = {1, false},	   [OXM_IP_PROTO] = {1, false},
+	[OXM_IPV4_SRC] = {4, true},	   [OXM_IPV4_DST] = {4, true},
+	[OXM_TCP_SRC] = {2, true},	   [OXM_TCP_DST] = {2, true},
+	[OXM_UDP_SRC] = {2, true},	   [OXM_UDP_DST] = {2, true},
+	[OXM_SCTP_SRC] = {2, true},	   [OXM_SCTP_DST] = {2, true},
+	[OXM_ICMPV4_TYPE] = {1, false},	   [OXM_ICMPV4_CODE] = {1, false},
+	[OXM_ARP_OP] = {2, false},	   [OXM_ARP_SPA] = {4, true},
+	[OXM_ARP_TPA] = {4, true},	   [OXM_IPV6_SRC] = {16, true},
+	[OXM_IPV6_DST] = {16, true},	   [OXM_ICMPV6_TYPE] = {1, false},
+	[OXM_ICMPV6_CODE] = {1, false},	   [OXM_TUNNEL_ID] = {8, true},
+	[OXM_NX_TUN_IPV4_SRC] = {4, true}, [OXM_NX_TUN_IPV4_DST] = {4, true},
 };
 
 /* The L4 protocol a port / ICMP field needs (0: not an L4 field). */
@@ -208,6 +223,45 @@ static uint16_t mval16(const uint8_t *v, const uint8_t *vm, uint16_t *mask)
 {
 	*mask = vm ? ofp_get16(vm) : 0xffff;
 	return ofp_get16(v) & *mask;
+}
+
+/* The index of an OXM header's (class, field), or OXM__MAX if unknown. */
+static unsigned oxm_index(const uint8_t *h)
+{
+	unsigned f = h[2] >> 1;
+
+	if (ofp_get16(h) == OFPXMC_OPENFLOW_BASIC)
+		return f < OXM__MAX && f < OXM_NX_TUN_IPV4_SRC ? f : OXM__MAX;
+	if (ofp_get16(h) == OFPXMC_NXM_1 && f == NXM_TUN_IPV4_SRC)
+		return OXM_NX_TUN_IPV4_SRC;
+	if (ofp_get16(h) == OFPXMC_NXM_1 && f == NXM_TUN_IPV4_DST)
+		return OXM_NX_TUN_IPV4_DST;
+	return OXM__MAX;
+}
+
+/* An OXM header's class and field for index f. */
+static void oxm_wire(uint8_t *p, unsigned f, bool hasmask)
+{
+	unsigned cls = OFPXMC_OPENFLOW_BASIC, wf = f;
+
+	if (f == OXM_NX_TUN_IPV4_SRC || f == OXM_NX_TUN_IPV4_DST) {
+		cls = OFPXMC_NXM_1;
+		wf = f == OXM_NX_TUN_IPV4_SRC ? NXM_TUN_IPV4_SRC
+					      : NXM_TUN_IPV4_DST;
+	}
+	ofp_put16(p, (uint16_t)cls);
+	p[2] = (uint8_t)(wf << 1 | (hasmask ? 1 : 0));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)ofp_get32(p) << 32 | ofp_get32(p + 4);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	ofp_put32(p, (uint32_t)(v >> 32));
+	ofp_put32(p + 4, (uint32_t)v);
 }
 
 /* One OXM field @f (value @v, mask @vm or NULL) into @m. */
@@ -322,6 +376,16 @@ static int oxm_apply(unsigned f, const uint8_t *v, const uint8_t *vm,
 		k->tp_dst = v[0];
 		mk->tp_dst = 0xffff;
 		return 0;
+	case OXM_TUNNEL_ID:
+		mk->tun_id = vm ? get64(vm) : ~0ULL;
+		k->tun_id = get64(v) & mk->tun_id;
+		return 0;
+	case OXM_NX_TUN_IPV4_SRC:
+		mask_bytes(k->tun_src, mk->tun_src, v, vm, 4);
+		return 0;
+	case OXM_NX_TUN_IPV4_DST:
+		mask_bytes(k->tun_dst, mk->tun_dst, v, vm, 4);
+		return 0;
 	default:
 		return ofp_fail(err, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_FIELD,
 				"match field vsw does not have");
@@ -413,15 +477,14 @@ int vsw_ofp_decode_match(const uint8_t *p, size_t avail,
 			return ofp_fail(err, VSW_OFPET_BAD_MATCH,
 					VSW_OFPBMC_BAD_LEN,
 					"OXM header truncated");
-		f = h[2] >> 1;
+		f = oxm_index(h);
 		hasmask = h[2] & 1;
 		plen = h[3];
 		if (plen > mlen - off - 4)
 			return ofp_fail(err, VSW_OFPET_BAD_MATCH,
 					VSW_OFPBMC_BAD_LEN,
 					"OXM field past the match");
-		if (ofp_get16(h) != OFPXMC_OPENFLOW_BASIC || f >= OXM__MAX ||
-		    oxm_sizes[f].len == 0)
+		if (f >= OXM__MAX || oxm_sizes[f].len == 0)
 			return ofp_fail(err, VSW_OFPET_BAD_MATCH,
 					VSW_OFPBMC_BAD_FIELD,
 					"match field vsw does not have");
@@ -467,8 +530,7 @@ static void oxm_put(struct ofp_buf *b, unsigned f, const void *v,
 
 	if (p == NULL)
 		return;
-	ofp_put16(p, OFPXMC_OPENFLOW_BASIC);
-	p[2] = (uint8_t)(f << 1 | (vm ? 1 : 0));
+	oxm_wire(p, f, vm != NULL);
 	p[3] = (uint8_t)(n * (vm ? 2 : 1));
 	memcpy(p + 4, v, n);
 	if (vm)
@@ -533,6 +595,16 @@ size_t ofp_encode_match(struct ofp_buf *b, const struct vsw_flow_match *m)
 		ofp_put32(v, ofp_port_to_of(k->in_port));
 		oxm_put(b, OXM_IN_PORT, v, NULL, 4);
 	}
+	if (mk->tun_id) {
+		uint8_t t[8], tm[8];
+
+		put64(t, k->tun_id);
+		put64(tm, mk->tun_id);
+		oxm_put(b, OXM_TUNNEL_ID, t, mk->tun_id == ~0ULL ? NULL : tm,
+			8);
+	}
+	oxm_bytes(b, OXM_NX_TUN_IPV4_SRC, k->tun_src, mk->tun_src, 4);
+	oxm_bytes(b, OXM_NX_TUN_IPV4_DST, k->tun_dst, mk->tun_dst, 4);
 	oxm_bytes(b, OXM_ETH_DST, k->dl_dst, mk->dl_dst, 6);
 	oxm_bytes(b, OXM_ETH_SRC, k->dl_src, mk->dl_src, 6);
 	oxm_16(b, OXM_ETH_TYPE, k->dl_type, mk->dl_type);
@@ -614,11 +686,11 @@ static int act_set_field(const uint8_t *a, size_t alen, struct vsw_flow_act *x,
 	const uint8_t *h = a + 4;
 	unsigned f, plen;
 
-	if (alen < 8 || ofp_get16(h) != OFPXMC_OPENFLOW_BASIC)
+	if (alen < 8 || oxm_index(h) == OXM__MAX)
 		return ofp_fail(err, VSW_OFPET_BAD_ACTION,
 				VSW_OFPBAC_BAD_SET_TYPE,
 				"set_field of a field vsw does not have");
-	f = h[2] >> 1;
+	f = oxm_index(h);
 	plen = h[3];
 	if (h[2] & 1)
 		return ofp_fail(err, VSW_OFPET_BAD_ACTION,
@@ -662,6 +734,16 @@ static int act_set_field(const uint8_t *a, size_t alen, struct vsw_flow_act *x,
 	case OXM_IPV4_DST:
 		x->type = f == OXM_IPV4_SRC ? VSW_FLOW_ACT_SET_NW_SRC
 					    : VSW_FLOW_ACT_SET_NW_DST;
+		memcpy(x->ip4, h, 4);
+		return 0;
+	case OXM_TUNNEL_ID:
+		x->type = VSW_FLOW_ACT_SET_TUN_ID;
+		x->u64 = get64(h);
+		return 0;
+	case OXM_NX_TUN_IPV4_SRC:
+	case OXM_NX_TUN_IPV4_DST:
+		x->type = f == OXM_NX_TUN_IPV4_SRC ? VSW_FLOW_ACT_SET_TUN_SRC
+						   : VSW_FLOW_ACT_SET_TUN_DST;
 		memcpy(x->ip4, h, 4);
 		return 0;
 	default:
@@ -984,7 +1066,7 @@ static void encode_action(struct ofp_buf *b, const struct vsw_flow_act *x)
 	{
 		unsigned f;
 		size_t n;
-		uint8_t v[6];
+		uint8_t v[8];
 
 		switch (x->type) {
 		case VSW_FLOW_ACT_SET_VLAN_VID:
@@ -1011,8 +1093,21 @@ static void encode_action(struct ofp_buf *b, const struct vsw_flow_act *x)
 			n = 4;
 			memcpy(v, x->ip4, 4);
 			break;
+		case VSW_FLOW_ACT_SET_TUN_ID:
+			f = OXM_TUNNEL_ID;
+			n = 8;
+			put64(v, x->u64);
+			break;
+		case VSW_FLOW_ACT_SET_TUN_SRC:
+		case VSW_FLOW_ACT_SET_TUN_DST:
+			f = x->type == VSW_FLOW_ACT_SET_TUN_SRC
+				    ? OXM_NX_TUN_IPV4_SRC
+				    : OXM_NX_TUN_IPV4_DST;
+			n = 4;
+			memcpy(v, x->ip4, 4);
+			break;
 		default:
-			return; /* vsw's table holds no other kind */
+			return; /* tun_metadata has no OpenFlow 1.3 field here */
 		}
 		{
 			size_t alen = (8 + n + 7) & ~(size_t)7;
@@ -1022,8 +1117,7 @@ static void encode_action(struct ofp_buf *b, const struct vsw_flow_act *x)
 				return;
 			ofp_put16(p, OFPAT_SET_FIELD);
 			ofp_put16(p + 2, (uint16_t)alen);
-			ofp_put16(p + 4, OFPXMC_OPENFLOW_BASIC);
-			p[6] = (uint8_t)(f << 1);
+			oxm_wire(p + 4, f, false);
 			p[7] = (uint8_t)n;
 			memcpy(p + 8, v, n);
 		}

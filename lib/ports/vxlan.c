@@ -2,20 +2,31 @@
 /*
  * vxlan and geneve: ports that carry Ethernet frames in VXLAN (RFC 7348,
  * UDP 4789) or Geneve (RFC 8926, UDP 6081) over UDP through the host's
- * own stack; one provider, the type name picks the header. Geneve is sent
- * with no options; received options are walked with every length checked
- * and skipped (none is understood: a critical one, or the C bit, drops
- * the packet, as is an OAM packet, a version other than 0 or a protocol
- * other than Ethernet; reserved bits are ignored, as RFC 8926 says).
+ * own stack; one provider, the type name picks the header. Geneve options
+ * are walked with every length checked; those the tlv_map option names
+ * ({class=C,type=T,len=4}->tun_metadataN) become tunnel metadata, the
+ * others are skipped (an unmapped critical one, or the C bit without a
+ * map, drops the packet, as does an OAM packet, a version other than 0 or
+ * a protocol other than Ethernet; reserved bits are ignored, as RFC 8926
+ * says). Sent: the options of the tun_metadata fields a rule set.
+ *
+ * Tunnel metadata (vsw/pkt.h): every received frame gets tun_id (the VNI)
+ * and, over IPv4, tun_src / tun_dst (tun_dst from IP_PKTINFO when the
+ * socket is bound to any address). Flow-based ports: remote_ip=flow sends
+ * each frame to its tun_dst and takes datagrams from any sender; key=flow
+ * sends its tun_id as VNI and takes any VNI. Such ports (and geneve ports
+ * with a tlv_map) build a header and a destination per staged datagram;
+ * fixed ports keep the one shared header and peer.
  * Below, "VXLAN" stands for both where the header makes no difference.
  *
  * vxlan: through the host's own stack: the kernel routes the outer packet,
  * resolves its next hop (ARP / ND) and writes the outer IP header, so no
  * kernel module and no raw socket are needed.
  *
- * Options (the Open vSwitch names): remote_ip (IPv4 or IPv6, mandatory),
- * local_ip (same family; the address to bind and send from), key (the VNI,
- * 0 .. 2^24-1, default 0), dst_port (default 4789), ttl (default 64), tos
+ * Options (the Open vSwitch names): remote_ip (IPv4 or IPv6, or flow;
+ * mandatory), local_ip (same family; the address to bind and send from),
+ * key (the VNI, 0 .. 2^24-1 or flow, default 0), tlv_map (geneve), dst_port
+ * (default 4789), ttl (default 64), tos
  * (default 0), csum (outer UDP checksum: default true for IPv6, false for
  * IPv4).
  *
@@ -44,9 +55,10 @@
  *
  * Security model: every datagram on the socket is untrusted (anyone who
  * can reach dst_port can send one). It is checked completely before its
- * inner frame is used: sender address equal to remote_ip, length (a VXLAN
- * header and at least an Ethernet header, not truncated), flags exactly
- * the I bit with every reserved bit zero, VNI equal to key. A failing
+ * inner frame is used: sender address equal to remote_ip (any sender for
+ * remote_ip=flow: the rules judge tun_src), length (a VXLAN header and at
+ * least an Ethernet header, not truncated), flags exactly the I bit with
+ * every reserved bit zero, VNI equal to key (any for key=flow). A failing
  * datagram is dropped and counted by reason (status) and as bad_frame in
  * the rxq's counters; nothing is logged per packet.
  *
@@ -96,6 +108,13 @@
 #define VXLAN_SPORT_MIN 49152
 #define VXLAN_SOCK_BUF (4 << 20)
 #define VXLAN_SPORT_N 16384
+/* geneve options mapped to tun_metadata (tlv_map), 4 data bytes each */
+#define GENEVE_TLV_MAX VSW_PKT_TUN_META
+#define GENEVE_OPT_HLEN 4
+#define GENEVE_TLV_LEN 4
+/* Longest header sent: geneve with every mapped option. */
+#define VXLAN_HMAX                                                             \
+	(VXLAN_HLEN + GENEVE_TLV_MAX * (GENEVE_OPT_HLEN + GENEVE_TLV_LEN))
 
 #ifndef UDP_NO_CHECK6_TX
 #define UDP_NO_CHECK6_TX 101
@@ -119,6 +138,7 @@ enum vxlan_drop {
 	VXD_TX_TOO_BIG,	 /* larger than the path MTU (EMSGSIZE) */
 	VXD_TX_OFFLOAD,	 /* offload metadata that cannot be completed */
 	VXD_TX_ERROR,	 /* any other send error */
+	VXD_TX_NO_DST,	 /* remote_ip=flow, the packet has no tun_dst */
 	VXD__COUNT
 };
 
@@ -130,7 +150,7 @@ static const char *const vxlan_drop_names[VXD__COUNT] = {
 	[VXD_TX_TOO_BIG] = "mtu",     [VXD_TX_OFFLOAD] = "offload",
 	[VXD_TX_ERROR] = "tx_error",  [VXD_RX_VERSION] = "version",
 	[VXD_RX_PROTO] = "proto",     [VXD_RX_OAM] = "oam",
-	[VXD_RX_OPTIONS] = "options",
+	[VXD_RX_OPTIONS] = "options", [VXD_TX_NO_DST] = "no_tun_dst",
 };
 
 union vxlan_addr {
@@ -145,6 +165,23 @@ struct vxlan_lane {
 	unsigned n; /* staged */
 	struct mmsghdr msg[VXLAN_STAGE];
 	struct iovec iov[VXLAN_STAGE][2];
+	/* per-packet header and destination (vxlan_port.per_pkt only) */
+	uint8_t hdr[VXLAN_STAGE][VXLAN_HMAX];
+	union vxlan_addr dst[VXLAN_STAGE];
+};
+
+/* One tlv_map entry: {class=C,type=T,len=4}->tun_metadataN. */
+struct geneve_tlv {
+	uint16_t cls;
+	uint8_t type;  /* including the critical bit */
+	uint8_t field; /* N */
+};
+
+/* What one frame is sent with (the header and where to). */
+struct vxlan_txh {
+	const uint8_t *hdr;
+	unsigned hlen;
+	const union vxlan_addr *dst;
 };
 
 struct vxlan_port {
@@ -155,6 +192,12 @@ struct vxlan_port {
 	union vxlan_addr local;	 /* [local_ip]:dst_port */
 	bool has_local;
 	bool geneve; /* RFC 8926 instead of RFC 7348 */
+	bool remote_flow; /* remote_ip=flow: tun_dst picks the peer */
+	bool key_flow;	  /* key=flow: any VNI in, tun_id out */
+	bool per_pkt;	  /* a header per packet (flow, or options) */
+	bool pktinfo;	  /* tun_dst of received packets from IP_PKTINFO */
+	unsigned n_tlv;
+	struct geneve_tlv tlv[GENEVE_TLV_MAX];
 	uint32_t vni;
 	unsigned dst_port, ttl, tos;
 	bool csum;
@@ -166,6 +209,9 @@ struct vxlan_port {
 	struct iovec riov[VSW_PORT_BURST][2];
 	uint8_t rhdr[VSW_PORT_BURST][VXLAN_HLEN];
 	union vxlan_addr rsrc[VSW_PORT_BURST];
+	/* IP_PKTINFO: the destination address of each datagram (pktinfo) */
+	uint8_t rctl[VSW_PORT_BURST][CMSG_SPACE(sizeof(struct in_pktinfo))]
+		__attribute__((aligned(8)));
 
 	/* tx, the sending thread */
 	struct vxlan_lane lane[VXLAN_LANES];
@@ -301,23 +347,81 @@ static int vxlan_opt_bool(const struct vsw_port_opt *opts, unsigned n_opts,
 	return 0;
 }
 
+/*
+ * tlv_map: the geneve options carried as tun_metadata0 / 1, in the syntax
+ * of ovs-ofctl add-tlv-map: "{class=0xffff,type=0,len=4}->tun_metadata0"
+ * entries separated by commas. len must be 4 (the fields are 32 bits).
+ */
+static int geneve_parse_tlv_map(struct vxlan_port *vx, const char *v, char *err,
+				size_t err_len)
+{
+	const char *p = v;
+
+	if (v == NULL)
+		return 0;
+	if (!vx->geneve) {
+		vsw_port_errf(err, err_len,
+			      "option tlv_map: only for type=geneve");
+		return -EINVAL;
+	}
+	while (*p != '\0') {
+		int cls, type, len, used = -1;
+		unsigned field, k;
+
+		if (sscanf(p, "{class=%i,type=%i,len=%i}->tun_metadata%u%n",
+			   &cls, &type, &len, &field, &used) != 4 ||
+		    used < 0)
+			goto bad;
+		if (cls < 0 || cls > 0xffff || type < 0 || type > 0xff ||
+		    len != GENEVE_TLV_LEN || field >= GENEVE_TLV_MAX ||
+		    vx->n_tlv == GENEVE_TLV_MAX)
+			goto bad;
+		for (k = 0; k < vx->n_tlv; k++)
+			if (vx->tlv[k].field == field ||
+			    (vx->tlv[k].cls == (unsigned)cls &&
+			     vx->tlv[k].type == (unsigned)type))
+				goto bad;
+		vx->tlv[vx->n_tlv++] = (struct geneve_tlv){
+			(uint16_t)cls, (uint8_t)type, (uint8_t)field};
+		p += used;
+		if (*p == ',')
+			p++;
+		else if (*p != '\0')
+			goto bad;
+	}
+	return 0;
+bad:
+	vsw_port_errf(err, err_len,
+		      "tlv_map=%s: expected {class=C,type=T,len=4}->"
+		      "tun_metadataN[,...] with C <= 0xffff, T <= 0xff, N 0 or "
+		      "1, each class/type and field once",
+		      v);
+	return -EINVAL;
+}
+
 static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 		       unsigned n_opts, char *err, size_t err_len)
 {
 	static const char *const known[] = {"remote_ip", "local_ip", "key",
 					    "dst_port",	 "ttl",	     "tos",
-					    "csum",	 NULL};
+					    "csum",	 "tlv_map",  NULL};
 	const char *remote, *local;
 	unsigned key;
 	socklen_t alen;
-	int ret;
+	int ret = 0;
 
 	ret = vsw_port_opts_check(vx->port, opts, n_opts, known, err, err_len);
 	if (ret < 0)
 		return ret;
 	vx->geneve = strcmp(vsw_port_type(vx->port), "geneve") == 0;
-	ret = vsw_port_opt_uint(opts, n_opts, "key", 0, 0, 0xffffff, &key, err,
-				err_len);
+	vx->key_flow = vsw_port_opt_get(opts, n_opts, "key") != NULL &&
+		       strcmp(vsw_port_opt_get(opts, n_opts, "key"), "flow") ==
+			       0;
+	if (vx->key_flow)
+		key = 0;
+	else
+		ret = vsw_port_opt_uint(opts, n_opts, "key", 0, 0, 0xffffff,
+					&key, err, err_len);
 	if (ret == 0)
 		ret = vsw_port_opt_uint(opts, n_opts, "dst_port",
 					vx->geneve ? GENEVE_DEFAULT_PORT
@@ -339,29 +443,46 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 			      "address) is required");
 		return -EINVAL;
 	}
-	vx->family =
-		vxlan_parse_ip(remote, vx->dst_port, &vx->remote, &vx->alen);
-	if (vx->family < 0 || vxlan_addr_unusable(&vx->remote)) {
-		vsw_port_errf(
-			err, err_len,
-			"remote_ip=%s: expected a unicast IPv4 or "
-			"IPv6 address, not link-local%s",
-			remote,
-			strcmp(remote, "flow") == 0
-				? " (flow-based tunnels are not supported)"
-				: "");
+	local = vsw_port_opt_get(opts, n_opts, "local_ip");
+	if (local != NULL && strcmp(local, "flow") == 0) {
+		vsw_port_errf(err, err_len,
+			      "local_ip=flow: not supported (give local_ip "
+			      "an address, or leave it out: the kernel picks "
+			      "the source address by route)");
 		return -EINVAL;
 	}
-	local = vsw_port_opt_get(opts, n_opts, "local_ip");
+	if (strcmp(remote, "flow") == 0) {
+		/*
+		 * The peer comes from each packet's tun_dst, an IPv4
+		 * address: the underlay is IPv4 and any sender is taken.
+		 */
+		vx->remote_flow = true;
+		vx->family = AF_INET;
+		vx->alen = sizeof(vx->remote.in4);
+		vx->remote.in4.sin_family = AF_INET;
+		vx->remote.in4.sin_port = htons((uint16_t)vx->dst_port);
+	} else {
+		vx->family = vxlan_parse_ip(remote, vx->dst_port, &vx->remote,
+					    &vx->alen);
+	}
+	if (vx->family < 0 ||
+	    (!vx->remote_flow && vxlan_addr_unusable(&vx->remote))) {
+		vsw_port_errf(err, err_len,
+			      "remote_ip=%s: expected a unicast IPv4 or "
+			      "IPv6 address, not link-local, or flow",
+			      remote);
+		return -EINVAL;
+	}
 	if (local != NULL) {
 		if (vxlan_parse_ip(local, vx->dst_port, &vx->local, &alen) !=
 			    vx->family ||
 		    vxlan_addr_unusable(&vx->local)) {
 			vsw_port_errf(err, err_len,
 				      "local_ip=%s: expected a unicast "
-				      "%s address (the family of remote_ip)",
+				      "%s address (the family of remote_ip%s)",
 				      local,
-				      vx->family == AF_INET ? "IPv4" : "IPv6");
+				      vx->family == AF_INET ? "IPv4" : "IPv6",
+				      vx->remote_flow ? "=flow: IPv4" : "");
 			return -EINVAL;
 		}
 		vx->has_local = true;
@@ -374,8 +495,15 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 	}
 	ret = vxlan_opt_bool(opts, n_opts, "csum", vx->family == AF_INET6,
 			     &vx->csum, err, err_len);
+	if (ret == 0)
+		ret = geneve_parse_tlv_map(
+			vx, vsw_port_opt_get(opts, n_opts, "tlv_map"), err,
+			err_len);
 	if (ret < 0)
 		return ret;
+	vx->per_pkt = vx->remote_flow || vx->key_flow || vx->n_tlv != 0;
+	/* tun_dst of what arrives: the bound address, or per datagram */
+	vx->pktinfo = vx->family == AF_INET && !vx->has_local;
 	if (vx->geneve) {
 		/* version 0, no options, O and C clear */
 		vx->hdr[2] = GENEVE_PROTO_ETH >> 8;
@@ -440,6 +568,14 @@ static int vxlan_rx_open(struct vxlan_port *vx, char *err, size_t err_len)
 	if (vx->family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_UDP, UDP_NO_CHECK6_RX, &(int){1},
 				 sizeof(int));
+	if (vx->pktinfo) {
+		ret = vxlan_sockopt(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO",
+				    err, err_len);
+		if (ret < 0) {
+			close(fd);
+			return ret;
+		}
+	}
 	if (bind(fd, &vx->local.sa, vx->alen) < 0) {
 		ret = -errno;
 		vxlan_ntop(&vx->local, a);
@@ -601,20 +737,28 @@ static int vxlan_open(struct vsw_port *port, const struct vsw_port_opt *opts,
 	if (ret < 0)
 		goto err;
 	for (i = 0; i < VSW_PORT_BURST; i++) {
+		if (vx->pktinfo) {
+			vx->rmsg[i].msg_hdr.msg_control = vx->rctl[i];
+		}
 		vx->rmsg[i].msg_hdr.msg_iov = vx->riov[i];
 		vx->rmsg[i].msg_hdr.msg_iovlen = 2;
 		vx->riov[i][0].iov_base = vx->rhdr[i];
 		vx->riov[i][0].iov_len = VXLAN_HLEN;
 	}
 	vsw_port_set_priv(port, vx);
-	vxlan_ntop(&vx->remote, a);
+	if (vx->remote_flow)
+		snprintf(a, sizeof(a), "flow");
+	else
+		vxlan_ntop(&vx->remote, a);
 	n = 0;
 	for (i = 0; i < VXLAN_LANES && n >= 0 && (size_t)n < sizeof(sp); i++)
 		n += snprintf(sp + n, sizeof(sp) - (size_t)n, "%s%u",
 			      i ? " " : "", vx->lane[i].sport);
-	vsw_port_log(port, VSW_LOG_INFO,
-		     "%s to %s port %u, vni %u, source ports by flow hash: %s",
-		     vsw_port_type(port), a, vx->dst_port, vx->vni, sp);
+	vsw_port_log(
+		port, VSW_LOG_INFO,
+		"%s to %s port %u, vni %s%.0u, source ports by flow hash: %s",
+		vsw_port_type(port), a, vx->dst_port,
+		vx->key_flow ? "flow" : "", vx->key_flow ? 0 : vx->vni, sp);
 	return 0;
 err:
 	vxlan_free(vx);
@@ -641,11 +785,22 @@ static void vxlan_status(const struct vsw_port *port, char *buf, size_t len)
 	unsigned i;
 	int n;
 
-	vxlan_ntop(&vx->remote, a);
-	n = snprintf(buf, len,
-		     vx->family == AF_INET ? "to %s:%u vni %u, drops:"
-					   : "to [%s]:%u vni %u, drops:",
-		     a, vx->dst_port, vx->vni);
+	if (vx->remote_flow)
+		snprintf(a, sizeof(a), "flow");
+	else
+		vxlan_ntop(&vx->remote, a);
+	if (vx->key_flow)
+		n = snprintf(buf, len,
+			     vx->family == AF_INET
+				     ? "to %s:%u vni flow, drops:"
+				     : "to [%s]:%u vni flow, drops:",
+			     a, vx->dst_port);
+	else
+		n = snprintf(buf, len,
+			     vx->family == AF_INET
+				     ? "to %s:%u vni %u, drops:"
+				     : "to [%s]:%u vni %u, drops:",
+			     a, vx->dst_port, vx->vni);
 	for (i = 0; i < VXD__COUNT && n >= 0 && (size_t)n < len; i++) {
 		uint64_t c = vsw_load_relaxed(&vx->drops[i]);
 
@@ -669,6 +824,8 @@ static bool vxlan_src_ok(const struct vxlan_port *vx, const struct mmsghdr *m,
 {
 	if (m->msg_hdr.msg_namelen != vx->alen || s->sa.sa_family != vx->family)
 		return false;
+	if (vx->remote_flow)
+		return true; /* any peer: tun_src tells the rules which */
 	if (vx->family == AF_INET)
 		return s->in4.sin_addr.s_addr == vx->remote.in4.sin_addr.s_addr;
 	return memcmp(&s->in6.sin6_addr, &vx->remote.in6.sin6_addr,
@@ -688,9 +845,11 @@ static inline uint32_t vxlan_vni_of(const uint8_t *h)
  */
 static enum vxlan_drop geneve_check(const struct vxlan_port *vx,
 				    const uint8_t *h, const uint8_t *opt,
-				    uint32_t len, uint32_t *optlen)
+				    uint32_t len, uint32_t *optlen,
+				    struct vsw_pkt_tun *t)
 {
 	uint32_t n = (h[0] & 0x3fu) * 4, off = 0;
+	unsigned k;
 
 	if (h[0] >> 6 != 0)
 		return VXD_RX_VERSION;
@@ -700,17 +859,36 @@ static enum vxlan_drop geneve_check(const struct vxlan_port *vx,
 		return VXD_RX_OAM;
 	if ((uint16_t)(h[2] << 8 | h[3]) != GENEVE_PROTO_ETH)
 		return VXD_RX_PROTO;
-	if (vxlan_vni_of(h) != vx->vni)
+	if (!vx->key_flow && vxlan_vni_of(h) != vx->vni)
 		return VXD_RX_VNI;
-	if ((h[1] & GENEVE_FLAG_C) != 0)
+	if ((h[1] & GENEVE_FLAG_C) != 0 && vx->n_tlv == 0)
 		return VXD_RX_OPTIONS;
 	while (off < n) {
 		uint32_t l;
+		bool known = false;
 
 		if (n - off < 4)
 			return VXD_RX_OPTIONS;
 		l = 4 + (opt[off + 3] & 0x1fu) * 4;
-		if (l > n - off || (opt[off + 2] & GENEVE_OPT_CRITICAL) != 0)
+		if (l > n - off)
+			return VXD_RX_OPTIONS;
+		/* a tlv_map option is understood: kept as tun_metadataN */
+		for (k = 0; k < vx->n_tlv; k++) {
+			const struct geneve_tlv *g = &vx->tlv[k];
+
+			if ((uint16_t)(opt[off] << 8 | opt[off + 1]) !=
+				    g->cls ||
+			    opt[off + 2] != g->type ||
+			    l != GENEVE_OPT_HLEN + GENEVE_TLV_LEN)
+				continue;
+			t->meta[g->field] = (uint32_t)opt[off + 4] << 24 |
+					    (uint32_t)opt[off + 5] << 16 |
+					    (uint32_t)opt[off + 6] << 8 |
+					    opt[off + 7];
+			t->meta_set |= (uint8_t)(1u << g->field);
+			known = true;
+		}
+		if (!known && (opt[off + 2] & GENEVE_OPT_CRITICAL) != 0)
 			return VXD_RX_OPTIONS;
 		off += l;
 	}
@@ -723,7 +901,8 @@ static enum vxlan_drop geneve_check(const struct vxlan_port *vx,
  * *skip bytes of options lead its inner frame (geneve).
  */
 static enum vxlan_drop vxlan_check(const struct vxlan_port *vx, unsigned i,
-				   const uint8_t *data, uint32_t *skip)
+				   const uint8_t *data, uint32_t *skip,
+				   struct vsw_pkt_tun *t)
 {
 	const struct mmsghdr *m = &vx->rmsg[i];
 	const uint8_t *h = vx->rhdr[i];
@@ -736,14 +915,45 @@ static enum vxlan_drop vxlan_check(const struct vxlan_port *vx, unsigned i,
 	if (m->msg_len < VXLAN_HLEN + ETH_HLEN)
 		return VXD_RX_SHORT;
 	if (vx->geneve)
-		return geneve_check(vx, h, data, m->msg_len - VXLAN_HLEN, skip);
+		return geneve_check(vx, h, data, m->msg_len - VXLAN_HLEN, skip,
+				    t);
 	if (h[0] != VXLAN_FLAG_I)
 		return VXD_RX_FLAGS;
 	if (h[1] != 0 || h[2] != 0 || h[3] != 0 || h[7] != 0)
 		return VXD_RX_RESERVED;
-	if (vxlan_vni_of(h) != vx->vni)
+	if (!vx->key_flow && vxlan_vni_of(h) != vx->vni)
 		return VXD_RX_VNI;
 	return VXD__COUNT;
+}
+
+/*
+ * The tunnel metadata of good datagram i (tun_metadata already filled by
+ * geneve_check): tun_id, and for an IPv4 underlay tun_src / tun_dst.
+ */
+static void vxlan_rx_md(const struct vxlan_port *vx, unsigned i,
+			struct vsw_pkt_tun *t)
+{
+	const struct msghdr *mh = &vx->rmsg[i].msg_hdr;
+	struct cmsghdr *c;
+
+	t->id = vxlan_vni_of(vx->rhdr[i]);
+	if (vx->family != AF_INET)
+		return;
+	memcpy(t->src, &vx->rsrc[i].in4.sin_addr, 4);
+	if (!vx->pktinfo) {
+		memcpy(t->dst, &vx->local.in4.sin_addr, 4);
+		return;
+	}
+	for (c = CMSG_FIRSTHDR(mh); c != NULL;
+	     c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+		struct in_pktinfo pi;
+
+		if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_PKTINFO ||
+		    c->cmsg_len < CMSG_LEN(sizeof(pi)))
+			continue;
+		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+		memcpy(t->dst, &pi.ipi_addr, 4);
+	}
 }
 
 static unsigned vxlan_recv(struct vsw_port *port, unsigned rxq,
@@ -766,6 +976,9 @@ static unsigned vxlan_recv(struct vsw_port *port, unsigned rxq,
 		vx->rmsg[i].msg_hdr.msg_name = &vx->rsrc[i];
 		vx->rmsg[i].msg_hdr.msg_namelen = sizeof(vx->rsrc[i]);
 		vx->rmsg[i].msg_hdr.msg_flags = 0;
+		if (vx->pktinfo)
+			vx->rmsg[i].msg_hdr.msg_controllen =
+				sizeof(vx->rctl[i]);
 	}
 	r = recvmmsg(vx->rx_fd, vx->rmsg, got, MSG_DONTWAIT, NULL);
 	if (r <= 0) {
@@ -779,9 +992,13 @@ static unsigned vxlan_recv(struct vsw_port *port, unsigned rxq,
 	}
 	for (i = 0; i < (unsigned)r; i++) {
 		struct vsw_pkt *p = pkts[i];
+		/* in the headroom (vsw/pkt.h), valid once the flag is set */
+		struct vsw_pkt_tun *t = vsw_pkt_tun_md(p);
 		uint32_t skip;
-		enum vxlan_drop why =
-			vxlan_check(vx, i, vsw_pkt_data(p), &skip);
+		enum vxlan_drop why;
+
+		*t = (struct vsw_pkt_tun){0};
+		why = vxlan_check(vx, i, vsw_pkt_data(p), &skip, t);
 
 		if (why != VXD__COUNT) {
 			vsw_ctr_add(&vx->drops[why], 1);
@@ -793,6 +1010,8 @@ static unsigned vxlan_recv(struct vsw_port *port, unsigned rxq,
 		p->off += skip;
 		p->len = vx->rmsg[i].msg_len - VXLAN_HLEN - skip;
 		p->in_port = (uint16_t)vsw_port_id(port);
+		vxlan_rx_md(vx, i, t);
+		p->flags |= VSW_PKT_F_TUN;
 		pkts[out++] = p;
 	}
 	vsw_pkt_free_burst(pkts + r, got - (unsigned)r);
@@ -867,12 +1086,26 @@ static void vxlan_flush(struct vxlan_port *vx)
 	vx->slots_used = 0;
 }
 
-/* Stage frame (which must stay valid until the flush) on lane l. */
+/*
+ * Stage frame (which must stay valid until the flush) on lane l, with the
+ * port's fixed header and peer, or (per_pkt) a copy of h's.
+ */
 static void vxlan_stage(struct vxlan_port *vx, struct vxlan_lane *l,
-			const uint8_t *frame, uint32_t len)
+			const uint8_t *frame, uint32_t len,
+			const struct vxlan_txh *h)
 {
+	struct msghdr *mh;
+
 	if (l->n == VXLAN_STAGE)
 		vxlan_flush(vx);
+	mh = &l->msg[l->n].msg_hdr;
+	if (vx->per_pkt) {
+		memcpy(l->hdr[l->n], h->hdr, h->hlen);
+		l->dst[l->n] = *h->dst;
+		l->iov[l->n][0].iov_base = l->hdr[l->n];
+		l->iov[l->n][0].iov_len = h->hlen;
+		mh->msg_name = &l->dst[l->n];
+	}
 	l->iov[l->n][1].iov_base = (void *)frame;
 	l->iov[l->n][1].iov_len = len;
 	l->n++;
@@ -881,6 +1114,7 @@ static void vxlan_stage(struct vxlan_port *vx, struct vxlan_lane *l,
 struct vxlan_sw_ctx {
 	struct vxlan_port *vx;
 	struct vxlan_lane *l;
+	const struct vxlan_txh *h;
 };
 
 /* A frame finished by vsw_port_sw_offload(): copy it to a slot, stage it. */
@@ -892,9 +1126,9 @@ static int vxlan_stage_copy(void *arg, const uint8_t *frame, uint32_t len)
 
 	if (len > VXLAN_SLOT_LEN) {
 		/* a jumbo segment: sent on its own, now (rare) */
-		struct iovec iov[2] = {{vx->hdr, VXLAN_HLEN},
+		struct iovec iov[2] = {{(void *)c->h->hdr, c->h->hlen},
 				       {(void *)frame, len}};
-		struct msghdr mh = {.msg_name = &vx->remote,
+		struct msghdr mh = {.msg_name = (void *)c->h->dst,
 				    .msg_namelen = vx->alen,
 				    .msg_iov = iov,
 				    .msg_iovlen = 2};
@@ -914,14 +1148,72 @@ static int vxlan_stage_copy(void *arg, const uint8_t *frame, uint32_t len)
 		vxlan_flush(vx);
 	s = vx->slot[vx->slots_used++];
 	memcpy(s, frame, len);
-	vxlan_stage(vx, c->l, s, len);
+	vxlan_stage(vx, c->l, s, len, c->h);
 	return 0;
+}
+
+/*
+ * The header and peer of a packet on a per_pkt port, into hdr / dst:
+ * tun_dst (remote_ip=flow), tun_id (key=flow), the geneve options of its
+ * tun_metadata fields (tlv_map). false: it cannot be sent (no tun_dst).
+ */
+static bool vxlan_pkt_header(const struct vxlan_port *vx,
+			     const struct vsw_pkt *p, uint8_t *hdr,
+			     union vxlan_addr *dst, struct vxlan_txh *h)
+{
+	const struct vsw_pkt_tun *t =
+		(p->flags & VSW_PKT_F_TUN) ? vsw_pkt_tun_md(p) : NULL;
+	unsigned hlen = VXLAN_HLEN, k;
+	uint32_t vni = vx->vni;
+
+	*dst = vx->remote;
+	if (vx->remote_flow) {
+		if (t == NULL ||
+		    (t->dst[0] | t->dst[1] | t->dst[2] | t->dst[3]) == 0)
+			return false;
+		memcpy(&dst->in4.sin_addr, t->dst, 4);
+	}
+	if (vx->key_flow)
+		vni = t != NULL ? (uint32_t)(t->id & 0xffffff) : 0;
+	memcpy(hdr, vx->hdr, VXLAN_HLEN);
+	hdr[4] = (uint8_t)(vni >> 16);
+	hdr[5] = (uint8_t)(vni >> 8);
+	hdr[6] = (uint8_t)vni;
+	for (k = 0; t != NULL && k < vx->n_tlv; k++) {
+		const struct geneve_tlv *g = &vx->tlv[k];
+		uint32_t v = t->meta[g->field];
+		uint8_t *o = hdr + hlen;
+
+		if (!((t->meta_set >> g->field) & 1))
+			continue;
+		o[0] = (uint8_t)(g->cls >> 8);
+		o[1] = (uint8_t)g->cls;
+		o[2] = g->type;
+		o[3] = GENEVE_TLV_LEN / 4;
+		o[4] = (uint8_t)(v >> 24);
+		o[5] = (uint8_t)(v >> 16);
+		o[6] = (uint8_t)(v >> 8);
+		o[7] = (uint8_t)v;
+		hlen += GENEVE_OPT_HLEN + GENEVE_TLV_LEN;
+		if (g->type & GENEVE_OPT_CRITICAL)
+			hdr[1] |= GENEVE_FLAG_C;
+	}
+	/* geneve: Opt Len counts 4-byte words */
+	if (vx->geneve)
+		hdr[0] = (uint8_t)((hlen - VXLAN_HLEN) / 4);
+	h->hdr = hdr;
+	h->hlen = hlen;
+	h->dst = dst;
+	return true;
 }
 
 static unsigned vxlan_send(struct vsw_port *port, unsigned txq,
 			   struct vsw_pkt *const *pkts, unsigned n)
 {
 	struct vxlan_port *vx = vsw_port_priv(port);
+	uint8_t hdr[VXLAN_HMAX];
+	union vxlan_addr dst;
+	struct vxlan_txh h = {vx->hdr, VXLAN_HLEN, &vx->remote};
 	unsigned i;
 
 	(void)txq;
@@ -931,9 +1223,14 @@ static unsigned vxlan_send(struct vsw_port *port, unsigned txq,
 		struct vxlan_lane *l =
 			&vx->lane[vxlan_flow_hash(d, p->len) % VXLAN_LANES];
 
+		if (vx->per_pkt && !vxlan_pkt_header(vx, p, hdr, &dst, &h)) {
+			vsw_ctr_add(&vx->drops[VXD_TX_NO_DST], 1);
+			vsw_port_txq_drop(port, 0, VSW_DROP_TX_ERROR, 1);
+			continue;
+		}
 		if (p->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE ||
 		    (p->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-			struct vxlan_sw_ctx c = {vx, l};
+			struct vxlan_sw_ctx c = {vx, l, &h};
 
 			if (vsw_port_sw_offload(p, vx->scratch,
 						vxlan_stage_copy, &c) < 0) {
@@ -943,7 +1240,7 @@ static unsigned vxlan_send(struct vsw_port *port, unsigned txq,
 			}
 			continue;
 		}
-		vxlan_stage(vx, l, d, p->len);
+		vxlan_stage(vx, l, d, p->len, &h);
 	}
 	vxlan_flush(vx);
 	return n;

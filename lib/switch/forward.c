@@ -657,6 +657,8 @@ static bool sw_fl_pipeline(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
 			break; /* never: the table refuses such a rule */
 		table = next;
 		vsw_flow_key_parse(vsw_pkt_data(pkt), pkt->len, ofport, &key);
+		if (pkt->flags & VSW_PKT_F_TUN) /* as table 0's key has them */
+			vsw_flow_key_tun(pkt, &key);
 		r = vsw_flow_lookup_table(t, table, &key);
 		if (r == NULL)
 			break;
@@ -689,7 +691,7 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 	uint16_t ofport = fl->of_by_id[in->id];
 	const struct vsw_flow_actions *acts = NULL;
 	unsigned i, m = 0, u = 0, k, nd = 0, d = 0, last = ~0u;
-	bool grouped = false;
+	bool grouped = false, tun, prev_tun = false;
 
 	b.pkts = pkts;
 	b.any_flip = false;
@@ -722,9 +724,21 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 		 */
 		vsw_flow_key_parse(vsw_pkt_data(pkt), pkt->len, ofport,
 				   &keys[u]);
-		if (u == 0 || !vsw_flow_key_eq(&keys[u], &keys[u - 1])) {
+		/*
+		 * tun_id, tun_src ... of a frame out of a tunnel port; when
+		 * neither this frame nor the one before had any, the tunnel
+		 * words of both keys are zero and need no compare.
+		 */
+		tun = (pkt->flags & VSW_PKT_F_TUN) != 0;
+		if (vsw_unlikely(tun))
+			vsw_flow_key_tun(pkt, &keys[u]);
+		if (u == 0 ||
+		    !((tun | prev_tun) ? vsw_flow_key_eq(&keys[u], &keys[u - 1])
+				       : vsw_flow_key_eq_notun(&keys[u],
+							       &keys[u - 1]))) {
 			hashes[u] = vsw_flow_key_hash(&keys[u]);
 			u++;
+			prev_tun = tun;
 		}
 		kkey[m] = (uint8_t)(u - 1);
 		kidx[m++] = (uint8_t)i;

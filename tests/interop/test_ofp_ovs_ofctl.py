@@ -171,6 +171,10 @@ SCRIPT = [
     ("del-flows", "cookie=0x5/-1"),
     ("add-flow", "priority=80,udp,udp_src=1000,actions=output:2"),
     ("del-flows", "out_port=2,udp"),
+    # tunnel fields: OXM tunnel_id, NXM tun_ipv4_src / _dst
+    ("add-flow", "priority=60,tun_id=0x100/0xff00,tun_src=192.0.2.1,"
+     "tun_dst=192.0.2.0/24,actions=set_field:192.0.2.2->tun_dst,"
+     "set_field:42->tun_id,output:1"),
 ]
 
 
@@ -244,6 +248,10 @@ def test_ofctl(d, ovs, tmp):
         "actions=output:1",
         "cookie=0x0, table=0, hard_timeout=300, priority=90,ip,"
         "nw_src=192.168.1.0/24 actions=LOCAL",
+        "cookie=0x0, table=0, priority=60,tun_id=0x100/0xff00,"
+        "tun_src=192.0.2.1,tun_dst=192.0.2.0/24 "
+        "actions=set_field:192.0.2.2->tun_dst,set_field:0x2a->tun_id,"
+        "output:1",
         "cookie=0x0, table=0, priority=0 actions=NORMAL",
         # mod_vlan_vid on a rule for untagged frames: push_vlan + set_field
         "cookie=0x6, table=0, priority=105,icmp,vlan_tci=0x0000/0x1fff,"

@@ -126,6 +126,24 @@ static const struct rt_case rt_cases[] = {
 	 "actions=output:1",
 	 "udp,tp_src=68,tp_dst=67 actions=output:1"},
 	{"ip,ip,actions=drop", "ip actions=drop"},
+	/* tunnel metadata, printed the way ovs-ofctl prints it */
+	{"in_port=1,tun_id=42,tun_src=192.0.2.1,tun_dst=192.0.2.0/24,"
+	 "actions=output:2",
+	 "tun_id=0x2a,tun_src=192.0.2.1,tun_dst=192.0.2.0/24,in_port=1 "
+	 "actions=output:2"},
+	{"tcp,tun_id=0x100/0xff00,tun_metadata0=0x1234,"
+	 "tun_metadata1=0x10/0xf0,actions=drop",
+	 "tcp,tun_id=0x100/0xff00,tun_metadata0=0x1234,"
+	 "tun_metadata1=0x10/0xf0 actions=drop"},
+	{"tunnel_id=7,actions=set_field:192.0.2.2->tun_dst,"
+	 "set_field:42->tun_id,output:3",
+	 "tun_id=0x7 actions=set_field:192.0.2.2->tun_dst,"
+	 "set_field:0x2a->tun_id,output:3"},
+	{"actions=set_tunnel:42,set_field:10.0.0.1->tun_src,"
+	 "set_field:0xabcd->tun_metadata0,set_tunnel64:0x100000000,output:1",
+	 "actions=set_tunnel:0x2a,set_field:10.0.0.1->tun_src,"
+	 "set_field:0xabcd->tun_metadata0,set_tunnel64:0x100000000,"
+	 "output:1"},
 };
 
 static void test_roundtrip(void **state)
@@ -213,6 +231,16 @@ struct err_case {
 
 static const struct err_case err_cases[] = {
 	{VSW_FLOW_PARSE_ADD, "foo=1,actions=drop", "foo: unknown field"},
+	{VSW_FLOW_PARSE_ADD, "tun_id=x,actions=drop", "tun_id: invalid"},
+	{VSW_FLOW_PARSE_ADD, "tun_src=fd00::1,actions=drop", "IPv4"},
+	{VSW_FLOW_PARSE_ADD, "tun_metadata0=0x100000000,actions=drop",
+	 "32 bits"},
+	{VSW_FLOW_PARSE_ADD, "tun_id=1,tun_id=2,actions=drop", "conflicts"},
+	{VSW_FLOW_PARSE_ADD, "actions=set_field:1->tun_dst", "invalid tun_dst"},
+	{VSW_FLOW_PARSE_ADD, "actions=set_field:1->nw_ttl", "not supported"},
+	{VSW_FLOW_PARSE_ADD, "actions=set_field:1/1->tun_id", "masked"},
+	{VSW_FLOW_PARSE_ADD, "actions=set_field:42", "VALUE->FIELD"},
+	{VSW_FLOW_PARSE_ADD, "actions=set_tunnel:0x100000000", "set_tunnel"},
 	{VSW_FLOW_PARSE_ADD, "bar,actions=drop", "bar: unknown"},
 	{VSW_FLOW_PARSE_ADD, "ip,nw_src=10.0.0.0/33,actions=drop", "prefix"},
 	{VSW_FLOW_PARSE_ADD, "ip,nw_src=10.0.0.256,actions=drop", "nw_src"},
@@ -781,6 +809,77 @@ static void check_ip_csums(const uint8_t *ip, bool udp_zero_ok)
 	assert_int_equal(csum(l4, l4len, pseudo4(ip, l4len)), 0xffff);
 }
 
+/*
+ * Tunnel metadata: set_field edits write the packet's metadata (and only
+ * set the flag then), the key picks it up; a packet without the flag
+ * leaves the key's tunnel words zero.
+ */
+static void test_tun_metadata(void **state)
+{
+	struct vsw_pkt_pool_config pc = {.n_small = 4};
+	struct vsw_pkt_pool *pool;
+	struct vsw_pkt *p;
+	struct vsw_flow_key k0, k1;
+	const struct vsw_pkt_tun *t;
+	struct fb f;
+	static const uint8_t dst[4] = {192, 0, 2, 2};
+	uint32_t h0;
+
+	(void)state;
+	assert_int_equal(vsw_pkt_pool_create(&pc, &pool), 0);
+	fb_eth(&f, "02:00:00:00:00:02", "02:00:00:00:00:01", -1, 0x0800);
+	fb_ip4(&f, 17, 20 + 8, "10.0.0.1", "10.0.0.2", 0, 0);
+	fb_l4(&f, 14 + 20, 17, 1, 2, 8);
+	p = mkpkt(pool, &f);
+	assert_int_equal(p->flags & VSW_PKT_F_TUN, 0);
+	h0 = vsw_flow_key_extract(vsw_pkt_data(p), p->len, 1, &k0);
+	vsw_flow_key_tun(p, &k0);
+	assert_int_equal(vsw_flow_key_hash(&k0), h0);
+	assert_true(k0.tun_id == 0 && k0.tun_metadata[0] == 0);
+
+	edit(p, "set_field:192.0.2.2->tun_dst,set_tunnel:42,"
+		"set_field:0x1234->tun_metadata1");
+	assert_int_not_equal(p->flags & VSW_PKT_F_TUN, 0);
+	t = vsw_pkt_tun_md(p);
+	assert_int_equal(t->id, 42);
+	assert_memory_equal(t->dst, dst, 4);
+	assert_int_equal(t->meta_set, 2);
+	/* the frame itself is untouched */
+	assert_memory_equal(vsw_pkt_data(p), f.b, f.n);
+	vsw_flow_key_parse(vsw_pkt_data(p), p->len, 1, &k1);
+	vsw_flow_key_tun(p, &k1);
+	assert_int_equal(k1.tun_id, 42);
+	assert_memory_equal(k1.tun_dst, dst, 4);
+	assert_int_equal(k1.tun_metadata[1], 0x1234);
+	assert_int_equal(k1.tun_metadata[0], 0);
+	assert_false(vsw_flow_key_eq(&k0, &k1));
+	assert_int_not_equal(vsw_flow_key_hash(&k1), h0);
+	/* a rule on tun_id matches the key with it, not the one without */
+	{
+		struct vsw_flow_spec s;
+
+		rd_spec("tun_id=42,tun_dst=192.0.2.2,actions=drop", &s);
+		assert_true(vsw_flow_match_key(&s.match, &k1));
+		assert_false(vsw_flow_match_key(&s.match, &k0));
+		vsw_flow_spec_fini(&s);
+	}
+	/* no room in front of the frame: refused, nothing written */
+	vsw_pkt_free(p);
+	p = mkpkt(pool, &f);
+	p->off = VSW_PKT_TUN_ROOM - 1;
+	{
+		struct vsw_flow_spec s;
+
+		rd_spec("actions=set_tunnel:1", &s);
+		assert_int_equal(vsw_flow_act_edit(p, &s.actions->a[0]),
+				 -ENOSPC);
+		assert_int_equal(p->flags & VSW_PKT_F_TUN, 0);
+		vsw_flow_spec_fini(&s);
+	}
+	vsw_pkt_free(p);
+	vsw_pkt_pool_destroy(pool);
+}
+
 static void test_edit_mac_ip(void **state)
 {
 	struct vsw_pkt_pool_config pc = {.n_small = 8};
@@ -903,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(test_key_arp_l2),
 		cmocka_unit_test(test_edit_vlan),
 		cmocka_unit_test(test_edit_mac_ip),
+		cmocka_unit_test(test_tun_metadata),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

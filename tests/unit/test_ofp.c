@@ -852,6 +852,95 @@ static void test_port_stats(void **state)
 	vsw_ofp_conn_destroy(c);
 }
 
+/*
+ * Tunnel fields: OXM TUNNEL_ID and Open vSwitch's NXM tun_ipv4_src /
+ * tun_ipv4_dst, in a match (a flow_mod, then flow stats encoding and
+ * decoding back) and in set_field actions.
+ */
+static void test_tunnel_fields(void **state)
+{
+	struct fake f = {0};
+	struct vsw_ofp_conn *c = ready(&f);
+	struct vsw_flow_match back;
+	struct vsw_ofp_err err;
+	uint8_t buf[VSW_OFP_MAX_MSG];
+	uint8_t id[8] = {0, 0, 0, 0, 0, 0, 0, 42}, idm[8];
+	struct mb m, x = {.n = 0};
+	size_t n, used, len;
+	const uint8_t *r;
+
+	(void)state;
+	memset(idm, 0xff, sizeof(idm));
+	idm[7] = 0xf0;
+	oxm(&x, 38, id, 8, NULL);
+	flow_mod_head(&m, VSW_OFPFC_ADD, 100, 0);
+	match(&m, &x);
+	apply_output(&m, 2);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	assert_true(f.got);
+	assert_int_equal(f.last.spec.match.key.tun_id, 42);
+	assert_true(f.last.spec.match.mask.tun_id == ~0ULL);
+	/* masked, and a wrong length refused */
+	f.got = false;
+	x.n = 0;
+	oxm(&x, 38, id, 8, idm);
+	flow_mod_head(&m, VSW_OFPFC_ADD, 100, 0);
+	match(&m, &x);
+	apply_output(&m, 2);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	assert_true(f.last.spec.match.mask.tun_id == ~0xfULL);
+	assert_int_equal(f.last.spec.match.key.tun_id, 32);
+	x.n = 0;
+	oxm(&x, 38, id, 4, NULL);
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
+	match(&m, &x);
+	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
+
+	/* a rule on tun_id, tun_src/24, tun_dst -> set tun_dst, tun_id */
+	memset(&f.m, 0, sizeof(f.m));
+	f.m.key.tun_id = 0x2a;
+	f.m.mask.tun_id = ~0ULL;
+	f.m.key.tun_src[0] = 192;
+	f.m.mask.tun_src[0] = f.m.mask.tun_src[1] = f.m.mask.tun_src[2] = 255;
+	memset(f.m.key.tun_dst, 7, 4);
+	memset(f.m.mask.tun_dst, 255, 4);
+	f.acts = calloc(1, sizeof(*f.acts) + 3 * sizeof(f.acts->a[0]));
+	assert_non_null(f.acts);
+	f.acts->n = 3;
+	f.acts->a[0].type = VSW_FLOW_ACT_SET_TUN_DST;
+	memset(f.acts->a[0].ip4, 9, 4);
+	f.acts->a[1].type = VSW_FLOW_ACT_SET_TUN_ID;
+	f.acts->a[1].u64 = 0x1234;
+	f.acts->a[2].type = VSW_FLOW_ACT_OUTPUT;
+	f.acts->a[2].arg = 4;
+	flow_stats_request(&m, 21);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(r[1], VSW_OFPT_MULTIPART_REPLY);
+	r += 16;
+	assert_int_equal(vsw_ofp_decode_match(r + 48, n - 16 - 48, &back, &used,
+					      &err),
+			 0);
+	assert_memory_equal(&back, &f.m, sizeof(back));
+	r += 48 + used;
+	assert_int_equal(g16(r), 4);	  /* APPLY_ACTIONS */
+	assert_int_equal(g16(r + 8), 25); /* set_field */
+	assert_int_equal(g16(r + 12), 1); /* class NXM_1 */
+	assert_int_equal(r[14], 32 << 1); /* tun_ipv4_dst */
+	assert_int_equal(g32(r + 16), 0x09090909);
+	assert_int_equal(g16(r + 24), 25);
+	assert_int_equal(g16(r + 28), 0x8000);
+	assert_int_equal(r[30], 38 << 1); /* tunnel_id */
+	assert_int_equal(g32(r + 36), 0x1234);
+	free(f.acts);
+	f.acts = NULL;
+	vsw_ofp_conn_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +950,7 @@ int main(void)
 		cmocka_unit_test(test_flow_mod_add),
 		cmocka_unit_test(test_flow_mod_refused),
 		cmocka_unit_test(test_flow_stats_roundtrip),
+		cmocka_unit_test(test_tunnel_fields),
 		cmocka_unit_test(test_goto_table_and_flags),
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_flow_stats_too_big),

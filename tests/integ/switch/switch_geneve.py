@@ -18,7 +18,11 @@ parses as Geneve version 0, protocol 0x6558, VNI 99, no options, with its
 UDP source port in 49152..65535.  Then scapy-built bad datagrams (a
 critical option, the C bit, a malformed option length, the O bit, version
 1, protocol IPv4, VNI 100) are dropped and counted by reason in `show`
-while pings keep working.
+while pings keep working.  Last, gn0 is re-added with
+tlv_map={class=0x0102,type=0x02,len=4}->tun_metadata0 and rules that set
+tun_metadata0=0xabcd on the way out and match tun_metadata0=0x1234 (what
+the peer sends) on the way in: pings pass, the receive rule counts them,
+scapy sees the option vswd added.
 
 Needs root and /usr/bin/python3 with scapy (Debian's python3-scapy);
 exit 77 otherwise.
@@ -54,7 +58,9 @@ s.settimeout(0.2)
 stop = []
 signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
 opt = GeneveOptions(classid=0x0102, type=0x01, data=b"vsw!TLV.")
-got = bad = answered = 0
+# what the tlv_map phase maps to tun_metadata0 (both ways)
+meta = GeneveOptions(classid=0x0102, type=0x02, data=b"\\x00\\x00\\x12\\x34")
+got = bad = answered = withmeta = 0
 sports = set()
 print("READY", flush=True)
 while not stop:
@@ -63,11 +69,15 @@ while not stop:
     except socket.timeout:
         continue
     g = GENEVE(d)
+    opts = [(o.classid, o.type, bytes(o.data)) for o in g.options]
     if (g.version != 0 or g.proto != 0x6558 or g.vni != vni
-            or g.optionlen != 0 or g.oam or g.critical):
+            or opts not in ([], [(0x0102, 0x02, b"\\x00\\x00\\xab\\xcd")])
+            or g.oam or g.critical):
         bad += 1
         continue
+    withmeta += len(opts)
     got += 1
+    d = d[:8] + d[8 + 4 * g.optionlen:]
     sports.add(src[1])
     e = Ether(d[8:])
     if ARP in e and e[ARP].op == 1 and e[ARP].pdst == ME:
@@ -80,11 +90,11 @@ while not stop:
              Raw(raw(e[ICMP].payload)))
     else:
         continue
-    s.sendto(raw(GENEVE(vni=vni, proto=0x6558, options=[opt]) / r),
+    s.sendto(raw(GENEVE(vni=vni, proto=0x6558, options=[opt, meta]) / r),
              (src[0], dport))
     answered += 1
-print("PEER got=%d bad=%d answered=%d sports=%s" % (
-    got, bad, answered, ",".join(str(p) for p in sorted(sports))),
+print("PEER got=%d bad=%d answered=%d withmeta=%d sports=%s" % (
+    got, bad, answered, withmeta, ",".join(str(p) for p in sorted(sports))),
     flush=True)
 """
 
@@ -116,6 +126,31 @@ for d in bad:
         s.sendto(d, (dst, dport))
 print("SENT", flush=True)
 """
+
+
+TLV_MAP = "tlv_map={class=0x0102,type=0x02,len=4}->tun_metadata0"
+
+
+def tlv_phase(vs, ns_a, remote):
+    """gn0 again with a tlv_map: rules match and set tun_metadata0."""
+    vs.ctl("del-port", sv.BR, "gn0")
+    vs.ctl("add-port", sv.BR, "gn0", "type=geneve", "remote_ip=" + remote,
+           "key=%d" % VNI, TLV_MAP)
+    vs.wait_links(["p-tap", "gn0"])
+    vs.ctl("del-flows", sv.BR)
+    vs.ctl("add-flow", sv.BR, "priority=10,in_port=p-tap,"
+           "actions=set_field:0xabcd->tun_metadata0,output:gn0")
+    vs.ctl("add-flow", sv.BR, "priority=10,in_port=gn0,"
+           "tun_metadata0=0x1234,actions=output:p-tap")
+    vs.ctl("add-flow", sv.BR, "priority=5,in_port=gn0,actions=drop")
+    shp.ns_ping_ok(ns_a, sv.B_IP, 56)
+    lines = [ln for ln in vs.ctl("dump-flows", sv.BR).stdout.splitlines()
+             if "tun_metadata0=0x1234" in ln]
+    n = int(lines[0].split("n_packets=")[1].split(",")[0]) if lines else 0
+    check(n >= 5, "rule tun_metadata0=0x1234 took the answers: %s" % lines)
+    check(any(TLV_MAP.split("=", 1)[1] in str(p.get("options", ""))
+              for b in vs.show()["bridges"] for p in b["ports"]),
+          "show lists gn0's tlv_map option")
 
 
 def body(builddir, workdir, cleanup, dumps):
@@ -170,11 +205,15 @@ def body(builddir, workdir, cleanup, dumps):
         check(got == want, "bad Geneve datagrams counted by reason: %s"
               % got)
         shp.ns_ping_ok(ns_a, sv.B_IP, 56)
+        tlv_phase(vs, ns_a, remote)
     finally:
         peer.terminate()
         out = peer.communicate(timeout=30)[0]
     words = dict(w.split("=", 1) for w in out.split()[1:]) \
         if out.startswith("PEER") else {}
+    check(int(words.get("withmeta", 0)) >= 5,
+          "scapy got tun_metadata0 0xabcd as option 0x0102/0x02: %s"
+          % out.strip())
     check(int(words.get("got", 0)) >= 15 and words.get("bad") == "0",
           "scapy parsed vswd's datagrams as Geneve, VNI %d: %s"
           % (VNI, out.strip()))

@@ -40,7 +40,8 @@ from vswinteg import check, log, run  # noqa: E402
 BR = "br0"
 # the vxlan port's drop reasons as its status in `show` names them
 DROP_NAMES = ("short", "rx_big", "flags", "reserved", "vni", "source", "mtu",
-              "offload", "tx_error", "version", "proto", "oam", "options")
+              "offload", "tx_error", "version", "proto", "oam", "options",
+              "no_tun_dst")
 A_IP, B_IP = "10.0.50.1", "10.0.50.2"
 U4 = ("10.99.0.1", "10.99.0.2")
 U6 = ("fd00:99::1", "fd00:99::2")
@@ -320,7 +321,14 @@ def body(builddir, workdir, cleanup, dumps):
     ns(ns_b, sys.executable, "-c", NS_NO_TXCSUM, vb)
 
     # options refused with a clear message, the bridge still working
-    for bad, msg in ((["remote_ip=flow"], "remote_ip=flow"),
+    for bad, msg in ((["remote_ip=flow", "local_ip=fd00:99::1"],
+                      "local_ip"),
+                     (["remote_ip=10.99.0.2", "local_ip=flow"],
+                      "local_ip=flow"),
+                     (["remote_ip=flow", "key=flowy"], "key"),
+                     (["remote_ip=10.99.0.2",
+                       "tlv_map={class=0xffff,type=0,len=4}->tun_metadata0"],
+                      "tlv_map"),
                      ([], "remote_ip"),
                      (["remote_ip=10.99.0.2", "key=16777216"], "key"),
                      (["remote_ip=fe80::1"], "remote_ip=fe80::1"),
