@@ -51,6 +51,7 @@ struct vsw_iotlb_entry {
 };
 
 struct vsw_iotlb {
+	uint64_t gen;	/* set by vsw_iotlb_publish: unique per domain */
 	uint32_t n;
 	uint32_t evict; /* rotating eviction position */
 	struct vsw_iotlb_entry e[];
@@ -71,6 +72,12 @@ typedef int vsw_iotlb_miss_fn(void *opaque, uint64_t iova, uint32_t perm);
  */
 struct vsw_iotlb_dom {
 	struct vsw_iotlb *tbl; /* NULL: empty */
+	/*
+	 * Tables published so far (control thread). A reader tells tables
+	 * apart by their gen, never by address: a freed table's memory may
+	 * come back from malloc as the next one.
+	 */
+	uint64_t gen;
 	vsw_iotlb_miss_fn *miss;
 	void *opaque;
 };
@@ -78,8 +85,9 @@ struct vsw_iotlb_dom {
 /* Data thread: the table to use now (acquire; pairs with publish). */
 const struct vsw_iotlb *vsw_iotlb_current(const struct vsw_iotlb_dom *d);
 /*
- * Control thread: make t current (release), return the previous table,
- * which the caller frees after a grace period.
+ * Control thread: give t (may be NULL) the next generation, make it current
+ * (release), return the previous table, which the caller frees after a
+ * grace period.
  */
 struct vsw_iotlb *vsw_iotlb_publish(struct vsw_iotlb_dom *d,
 				    struct vsw_iotlb *t);

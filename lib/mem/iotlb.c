@@ -33,6 +33,8 @@ struct vsw_iotlb *vsw_iotlb_publish(struct vsw_iotlb_dom *d,
 {
 	struct vsw_iotlb *old = d->tbl; /* the control thread is the writer */
 
+	if (t != NULL)
+		t->gen = ++d->gen;
 	/* pairs with the load-acquire in vsw_iotlb_current() */
 	vsw_store_release(&d->tbl, t);
 	return old;
@@ -98,6 +100,7 @@ static struct vsw_iotlb *iotlb_alloc(uint32_t cap)
 		malloc(sizeof(*t) + (size_t)cap * sizeof(t->e[0]));
 
 	if (t != NULL) {
+		t->gen = 0;
 		t->n = 0;
 		t->evict = 0;
 	}

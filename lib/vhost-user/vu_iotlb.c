@@ -311,6 +311,11 @@ static int vu_iotlb_update_msg(struct vsw_vu *vu,
 		return vu_iotlb_refuse(vu, m, "empty or wrapping range");
 	if (m->perm == 0 || (m->perm & ~VSW_IOTLB_RW) != 0)
 		return vu_iotlb_refuse(vu, m, "permission not R, W or RW");
+	vu_log(vu, VSW_LOG_DEBUG,
+	       "IOTLB update iova 0x%" PRIx64 " size 0x%" PRIx64
+	       " uaddr 0x%" PRIx64 " perm %u",
+	       (uint64_t)m->iova, (uint64_t)m->size, (uint64_t)m->uaddr,
+	       m->perm);
 	hva = vu_iotlb_hva(vu, m->uaddr, m->size);
 	if (hva == 0)
 		return vu_iotlb_refuse(vu, m,
@@ -363,6 +368,9 @@ static int vu_iotlb_invalidate_msg(struct vsw_vu *vu,
 	struct vsw_iotlb *tbl;
 	int ret;
 
+	vu_log(vu, VSW_LOG_DEBUG,
+	       "IOTLB invalidate iova 0x%" PRIx64 " size 0x%" PRIx64,
+	       (uint64_t)m->iova, (uint64_t)m->size);
 	ret = vsw_iotlb_invalidate(t->dom.tbl, m->iova, m->size, &tbl);
 	if (ret < 0)
 		return vu_fail(vu, ret, "IOTLB invalidation: %s",

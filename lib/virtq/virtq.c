@@ -293,17 +293,20 @@ uint32_t vsw_vq_dev_get_base(const struct vsw_vq_dev *vq)
 /*
  * IOTLB mode, at the start of each pop: the table to use until the next
  * one. A different table (an update or an invalidation) drops the hint,
- * which may describe an entry the new table no longer has. The table stays
- * valid until this thread's next quiescent point (vhost-user frees an old
- * one only after a grace period), and a pop's iovecs are consumed before
- * that point.
+ * which may describe an entry the new table no longer has; tables are told
+ * apart by generation, since a new one may reuse a freed one's address.
+ * The table stays valid until this thread's next quiescent point
+ * (vhost-user frees an old one only after a grace period), and a pop's
+ * iovecs are consumed before that point.
  */
 static VSW_COLD void vq_dev_tlb_refresh(struct vsw_vq_dev *vq)
 {
 	const struct vsw_iotlb *t = vsw_iotlb_current(vq->iotlb);
+	uint64_t gen = t != NULL ? t->gen : 0;
 
-	if (t != vq->tlb) {
-		vq->tlb = t;
+	vq->tlb = t;
+	if (gen != vq->tlb_gen) {
+		vq->tlb_gen = gen;
 		vq->hint.size = 0;
 	}
 }

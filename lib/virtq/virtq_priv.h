@@ -52,6 +52,7 @@ struct vsw_vq_dev {
 	 */
 	const struct vsw_iotlb_dom *iotlb;
 	const struct vsw_iotlb *tlb;
+	uint64_t tlb_gen; /* tlb's generation (0: none): what the hint is of */
 	uint64_t miss_iova;
 	uint32_t miss_perm;
 	struct vsw_vq_addrs addrs;

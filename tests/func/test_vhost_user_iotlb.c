@@ -440,6 +440,7 @@ static void buffers(uint64_t features)
 	fx_add(&f, 1, buf + 16, 8, false, &tok[3]);
 	assert_int_equal(vsw_vq_dev_pop(tx, &c, iov, 8), 1);
 	assert_int_equal(vsw_vq_dev_push(tx, &c, 0), 0);
+	assert_ptr_equal(vsw_vq_drv_get_used(f.drv[1], &len), &tok[3]);
 	assert_true(vsw_vu_connected(f.vu));
 
 	/* an invalidated buffer page misses again */
@@ -454,6 +455,37 @@ static void buffers(uint64_t features)
 				 &(struct vsw_vq_chain){.id = b.id, .ndesc = 1},
 				 0),
 			 0);
+	assert_ptr_equal(vsw_vq_drv_get_used(f.drv[1], &len), &tok[0]);
+
+	/*
+	 * The guest unmaps the page and maps the same IOVA to another page
+	 * (strict IOMMU mode does this per packet): the queue must read the
+	 * new page, never through what it cached from the old entry, even
+	 * when the new table lands at the old one's address.
+	 */
+	for (i = 0; i < 8; i++) {
+		uint64_t to = other + (uint64_t)(i & 1) * 4 * PAGE;
+		char want[8];
+
+		snprintf(want, sizeof(want), "page-%d", i);
+		assert_int_equal(th_write(&f.m, to + 16, want, 8), 0);
+		fe_unmap(&f, buf, PAGE);
+		assert_int_equal(fe_iotlb(&f, VHOST_IOTLB_UPDATE, iova(buf),
+					  PAGE, fe_uva(&f.m, to),
+					  VHOST_ACCESS_RO),
+				 0);
+		fx_add(&f, 1, buf + 16, 8, false, &tok[0]);
+		if (i & 2) {
+			assert_int_equal(vsw_vq_dev_pop(tx, &c, iov, 8), 1);
+			assert_memory_equal(iov[0].iov_base, want, 8);
+		} else {
+			assert_int_equal(vsw_vq_dev_pop_bufs(tx, &b, 1), 1);
+			assert_memory_equal(b.addr, want, 8);
+			c = (struct vsw_vq_chain){.id = b.id, .ndesc = 1};
+		}
+		assert_int_equal(vsw_vq_dev_push(tx, &c, 0), 0);
+		assert_ptr_equal(vsw_vq_drv_get_used(f.drv[1], &len), &tok[0]);
+	}
 	fx_fini(&f);
 }
 
@@ -667,9 +699,21 @@ static void *race_dp(void *arg)
 	uint32_t s;
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
-		int ret = vsw_vq_dev_pop(r->tx, &c, iov, 8);
+		struct vsw_vq_buf b;
 		size_t off = 0;
 		unsigned k;
+		int ret;
+
+		/* the fast path (hint) and the full walk, in turn */
+		if ((r->done & 1) && vsw_vq_dev_pop_bufs(r->tx, &b, 1) == 1) {
+			ret = 1;
+			c = (struct vsw_vq_chain){
+				.id = b.id, .ndesc = 1, .n_out = 1};
+			iov[0].iov_base = b.addr;
+			iov[0].iov_len = b.len;
+		} else {
+			ret = vsw_vq_dev_pop(r->tx, &c, iov, 8);
+		}
 
 		if (ret < 0) {
 			r->errors++;
@@ -683,7 +727,10 @@ static void *race_dp(void *arg)
 			}
 			memcpy(&s, got, sizeof(s));
 			race_fill(want, s);
-			if (off != RACE_LEN || memcmp(got, want, RACE_LEN))
+			/* chains come in the order they were added: a stale
+			 * page would hold an older, self-consistent buffer */
+			if (off != RACE_LEN || memcmp(got, want, RACE_LEN) ||
+			    s != r->done)
 				r->bad++;
 			if (vsw_vq_dev_push(r->tx, &c, 0) < 0)
 				r->errors++;
@@ -773,6 +820,99 @@ static void test_invalidate_racing_traffic(void **state)
 	fx_fini(&f);
 }
 
+/*
+ * A guest in strict IOMMU mode: every transmit buffer gets an IOVA page of
+ * its own, mapped to a fresh data page just before it is posted (half the
+ * time the update comes first, half the time only the miss brings it), and
+ * unmapped (invalidated) as soon as it comes back used; IOVA pages are
+ * reused last-in first-out, so an IOVA points at a different page almost
+ * every time. Every byte the data thread reads must be the new page's.
+ */
+#define STRICT_DATA_PAGES (2 * QSIZE)
+
+static void test_strict_guest_remaps(void **state)
+{
+	uint64_t pt[QSIZE] = {0}; /* the guest's IOMMU: IOVA page -> gpa */
+	unsigned free_io[QSIZE], nfree = QSIZE, i;
+	uint32_t added = 0, got = 0, len, tokens[QSIZE];
+	struct vhost_iotlb_msg miss;
+	uint64_t io_base, data;
+	struct race r = {0};
+	struct th_rng rng;
+	pthread_t th;
+	struct fx f;
+
+	(void)state;
+	th_rng_seed(&rng, 29);
+	fx_init(&f, split);
+	fx_start(&f);
+	r.f = &f;
+	r.tx = f.td.q[1].vq;
+	data = th_alloc(&f.m, STRICT_DATA_PAGES * PAGE, PAGE);
+	/* IOVA pages far from the identity range of everything else */
+	io_base = 0x7000000000ULL;
+	for (i = 0; i < QSIZE; i++)
+		free_io[i] = i;
+	f.gp.seen = f.gp.gen; /* online from here */
+	assert_int_equal(pthread_create(&th, NULL, race_dp, &r), 0);
+	while (got < RACE_BUFS && !r.errors) {
+		uint32_t *tok;
+
+		if (added < RACE_BUFS && nfree > 0) {
+			unsigned slot = free_io[--nfree];
+			uint64_t page = data + (added % STRICT_DATA_PAGES) * PAGE;
+			uint64_t off = th_rng_below(&rng, PAGE - RACE_LEN);
+			struct vsw_sg sg = {.addr = io_base + slot * PAGE + off,
+					    .len = RACE_LEN};
+
+			race_fill(th_ptr(&f.m, page + off, RACE_LEN), added);
+			pt[slot] = page;
+			if (th_rng_below(&rng, 2))
+				assert_int_equal(
+					fe_iotlb(&f, VHOST_IOTLB_UPDATE,
+						 io_base + slot * PAGE, PAGE,
+						 fe_uva(&f.m, page),
+						 VHOST_ACCESS_RO),
+					0);
+			tokens[slot] = added++;
+			assert_int_equal(vsw_vq_drv_add(f.drv[1], &sg, 1, 0,
+							&tokens[slot]),
+					 0);
+		}
+		while ((tok = vsw_vq_drv_get_used(f.drv[1], &len)) != NULL) {
+			unsigned slot = (unsigned)(tok - tokens);
+
+			/* unmap at once, as strict mode does */
+			assert_int_equal(fe_iotlb(&f, VHOST_IOTLB_INVALIDATE,
+						  io_base + slot * PAGE, PAGE,
+						  0, 0),
+					 0);
+			pt[slot] = 0;
+			free_io[nfree++] = slot;
+			got++;
+		}
+		/* QEMU answers a miss from the IOMMU as it is now */
+		while (fe_miss(&f, &miss)) {
+			uint64_t slot = (miss.iova - io_base) / PAGE;
+
+			assert_true(miss.iova >= io_base && slot < QSIZE);
+			if (pt[slot] != 0)
+				assert_int_equal(
+					fe_iotlb(&f, VHOST_IOTLB_UPDATE,
+						 io_base + slot * PAGE, PAGE,
+						 fe_uva(&f.m, pt[slot]),
+						 VHOST_ACCESS_RO),
+					0);
+		}
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.bad, 0);
+	assert_int_equal(got, RACE_BUFS);
+	fx_fini(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -784,6 +924,7 @@ int main(void)
 		cmocka_unit_test(test_iotlb_without_feature),
 		cmocka_unit_test(test_invalidate_ring_and_memtable),
 		cmocka_unit_test(test_invalidate_racing_traffic),
+		cmocka_unit_test(test_strict_guest_remaps),
 	};
 
 	if (!rings_available())

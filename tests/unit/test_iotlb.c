@@ -250,6 +250,11 @@ static void test_publish(void **state)
 	assert_null(vsw_iotlb_current(&d));
 	assert_null(vsw_iotlb_publish(&d, t));
 	assert_ptr_equal(vsw_iotlb_current(&d), t);
+	assert_int_equal(t->gen, 1);
+	assert_ptr_equal(vsw_iotlb_publish(&d, NULL), t);
+	/* the same memory published again is a new generation */
+	assert_null(vsw_iotlb_publish(&d, t));
+	assert_int_equal(t->gen, 2);
 	assert_ptr_equal(vsw_iotlb_publish(&d, NULL), t);
 	vsw_iotlb_free(t);
 	vsw_iotlb_free(NULL);
