@@ -67,6 +67,8 @@ enum vsw_vu_request {
 	VSW_VU_REQ_SET_VRING_ENABLE = 18,
 	VSW_VU_REQ_SEND_RARP = 19,
 	VSW_VU_REQ_NET_SET_MTU = 20,
+	VSW_VU_REQ_SET_BACKEND_REQ_FD = 21, /* SET_SLAVE_REQ_FD in old specs */
+	VSW_VU_REQ_IOTLB_MSG = 22,
 	VSW_VU_REQ_GET_CONFIG = 24,
 	VSW_VU_REQ_SET_CONFIG = 25,
 	VSW_VU_REQ_RESET_DEVICE = 34,
@@ -91,6 +93,7 @@ enum vsw_vu_request {
 #define VSW_VU_PF_MQ 0
 #define VSW_VU_PF_REPLY_ACK 3
 #define VSW_VU_PF_NET_MTU 4
+#define VSW_VU_PF_BACKEND_REQ 5 /* VHOST_USER_PROTOCOL_F_SLAVE_REQ */
 #define VSW_VU_PF_CONFIG 9
 #define VSW_VU_PF_RESET_DEVICE 13
 #define VSW_VU_PF_CONFIGURE_MEM_SLOTS 15
@@ -142,6 +145,13 @@ struct vsw_vu_config_msg {
 	uint8_t region[VSW_VU_CONFIG_MAX];
 };
 
+/*
+ * Requests the back-end sends on the backend request channel
+ * (SET_BACKEND_REQ_FD); IOTLB_MSG carries a struct vhost_iotlb_msg
+ * (<linux/vhost_types.h>, 32 bytes) of type VHOST_IOTLB_MISS.
+ */
+#define VSW_VU_BACKEND_IOTLB_MSG 1
+
 /* Most file descriptors one message may carry. */
 #define VSW_VU_MAX_FDS 8
 
@@ -181,7 +191,9 @@ struct vsw_vu_device {
 	/*
 	 * Virtio feature bits offered to the front-end. The library adds
 	 * VSW_VU_F_PROTOCOL_FEATURES; it refuses VHOST_F_LOG_ALL and
-	 * VIRTIO_F_ACCESS_PLATFORM (no dirty log, no IOTLB here).
+	 * VIRTIO_F_ACCESS_PLATFORM unless sync is set (then it offers
+	 * VSW_VU_PF_BACKEND_REQ too and serves the IOTLB: guests behind a
+	 * virtual IOMMU).
 	 */
 	uint64_t features;
 	uint32_t num_queues; /* 1 .. VSW_VU_MAX_QUEUES */
@@ -232,6 +244,14 @@ struct vsw_vu_device {
 	int (*mtu_set)(void *opaque, uint16_t mtu);
 	/* The front-end went away (after every queue_stop). Optional. */
 	void (*disconnected)(void *opaque);
+	/*
+	 * A grace period: return only after every data-plane thread that
+	 * uses a started queue has passed a quiescent point (it no longer
+	 * holds anything it read through the queue before the call). The
+	 * IOTLB frees a replaced table, and acknowledges an invalidation,
+	 * only after it. Required to offer VIRTIO_F_ACCESS_PLATFORM.
+	 */
+	void (*sync)(void *opaque);
 };
 
 enum vsw_vu_mode {
@@ -302,6 +322,23 @@ uint64_t vsw_vu_protocol_features(const struct vsw_vu *vu);
 
 /* The guest memory table of the current connection (empty if none). */
 const struct vsw_mem *vsw_vu_mem(const struct vsw_vu *vu);
+
+/* IOTLB counters of the endpoint (all connections). */
+struct vsw_vu_iotlb_stats {
+	uint64_t updates;	/* IOTLB_MSG updates stored */
+	uint64_t invalidates;	/* IOTLB_MSG invalidations applied */
+	uint64_t misses;	/* VHOST_IOTLB_MISS requests sent */
+	uint64_t refused;	/* IOTLB_MSG refused (bad range, perm, type) */
+	uint64_t ring_faults;	/* a ring area lacked the access it needs */
+	uint64_t miss_timeouts; /* misses given up (the queue faulted) */
+	uint32_t entries;	/* entries cached now */
+};
+
+/*
+ * Any thread (counters are relaxed snapshots; entries is exact on the
+ * control thread). -ENOTSUP if the device does not offer the IOTLB.
+ */
+int vsw_vu_iotlb_stats(const struct vsw_vu *vu, struct vsw_vu_iotlb_stats *st);
 
 /* Name of a request number ("SET_MEM_TABLE"), or NULL if unknown. */
 const char *vsw_vu_request_name(uint32_t request);

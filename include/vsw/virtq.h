@@ -37,6 +37,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include <vsw/iotlb.h>
 #include <vsw/mem.h>
 
 /* Largest queue size of either ring type (§2.6 / §2.7: 32768). */
@@ -179,6 +180,8 @@ enum vsw_vq_fault {
 	VSW_VQ_FAULT_ID_RANGE,        /* -ERANGE: packed buffer id >= num */
 	VSW_VQ_FAULT_ID_INUSE,        /* -EBUSY: id/head already in flight */
 	VSW_VQ_FAULT_SEGMENTS,        /* -ENOBUFS: more segments than iov_max */
+	VSW_VQ_FAULT_IOTLB_PERM,      /* -EACCES: IOTLB entry lacks R or W */
+	VSW_VQ_FAULT_IOTLB_MISS,      /* -ETIMEDOUT: a miss stayed unanswered */
 	VSW_VQ_FAULT__COUNT
 };
 
@@ -201,6 +204,18 @@ struct vsw_vq_dev_config {
 	struct vsw_vq_addrs addrs;  /* guest-physical */
 	const struct vsw_mem *mem;  /* must outlive the queue */
 	uint32_t flags;             /* VSW_VQ_DEV_F_*, 0 for none */
+	/*
+	 * NULL: descriptor addresses are guest-physical (through mem).
+	 * Else (VIRTIO_F_ACCESS_PLATFORM) they are IOVAs translated through
+	 * the domain's current table, with R for readable and W for writable
+	 * segments, R for indirect tables; must outlive the queue. addrs stay
+	 * guest-physical (the caller translated the ring areas). A buffer
+	 * without an entry is reported to the domain's miss function and the
+	 * chain is left available (pop returns 0 until an entry arrives, or
+	 * faults with VSW_VQ_FAULT_IOTLB_MISS when the miss function gives
+	 * up); one lacking the permission faults (VSW_VQ_FAULT_IOTLB_PERM).
+	 */
+	const struct vsw_iotlb_dom *iotlb;
 };
 
 /*

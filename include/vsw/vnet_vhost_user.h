@@ -39,9 +39,14 @@
 #include <vsw/vhost_user.h>
 #include <vsw/virtio_net.h>
 
-/* Features offered by default: everything vsw_vnet implements, plus MTU. */
+/*
+ * Features offered by default: everything vsw_vnet implements, plus MTU,
+ * plus VIRTIO_F_ACCESS_PLATFORM (guests behind a virtual IOMMU: vsw_vu's
+ * IOTLB; it costs nothing when the front-end does not take it).
+ */
 #define VSW_VNET_VU_FEATURES                                                   \
-	(VSW_VNET_FEATURES | VSW_VNET_BIT(VIRTIO_NET_F_MTU))
+	(VSW_VNET_FEATURES | VSW_VNET_BIT(VIRTIO_NET_F_MTU) |                 \
+	 VSW_VNET_BIT(VIRTIO_F_ACCESS_PLATFORM))
 
 /* Most extra fds vsw_vnet_vu_dp_sleep() watches besides the queues. */
 #define VSW_VNET_VU_SLEEP_EXTRA 8

@@ -78,6 +78,8 @@ typedef int vu_handler_fn(struct vsw_vu *vu, struct vu_msg *m);
 #define PF_CONFIGURE_MEM_SLOTS VSW_VU_PF_CONFIGURE_MEM_SLOTS
 #define PF_STATUS VSW_VU_PF_STATUS
 #define PF_CONFIG VSW_VU_PF_CONFIG
+#define PF_BACKEND_REQ VSW_VU_PF_BACKEND_REQ
+#define VU_SZ_IOTLB sizeof(struct vhost_iotlb_msg)
 
 struct vu_msg_desc {
 	const char *name;
@@ -94,7 +96,8 @@ static vu_handler_fn vu_get_features, vu_set_features, vu_set_owner,
 	vu_get_protocol_features, vu_set_protocol_features, vu_get_queue_num,
 	vu_set_vring_enable, vu_net_set_mtu, vu_reset_device,
 	vu_get_max_mem_slots, vu_add_mem_reg, vu_rem_mem_reg, vu_set_status,
-	vu_get_status, vu_get_config, vu_set_config;
+	vu_get_status, vu_get_config, vu_set_config, vu_set_backend_req_fd,
+	vu_iotlb_msg_exec;
 
 #define VU_MSG(req, fn, fmin, fmax, smin, smax, pfeat, has_reply)              \
 	[VSW_VU_REQ_##req] = {                                                 \
@@ -156,6 +159,10 @@ static const struct vu_msg_desc vu_msgs[VSW_VU_REQ__MAX] = {
 	       0, 0, 0, 0, NO_PF, false),
 	VU_MSG(NET_SET_MTU, vu_net_set_mtu,
 	       0, 0, VU_SZ_U64, VU_SZ_U64, PF_NET_MTU, false),
+	VU_MSG(SET_BACKEND_REQ_FD, vu_set_backend_req_fd,
+	       1, 1, 0, VU_SZ_U64, PF_BACKEND_REQ, false),
+	VU_MSG(IOTLB_MSG, vu_iotlb_msg_exec,
+	       0, 0, VU_SZ_IOTLB, VU_SZ_IOTLB, NO_PF, false),
 	VU_MSG(GET_CONFIG, vu_get_config,
 	       0, 0, VU_SZ_CONFIG_MIN, VU_SZ_CONFIG_MAX, PF_CONFIG, true),
 	VU_MSG(SET_CONFIG, vu_set_config,
@@ -178,6 +185,7 @@ static const struct vu_msg_desc vu_msgs[VSW_VU_REQ__MAX] = {
 
 _Static_assert(VU_SZ_TABLE_MAX <= VU_PAYLOAD_MAX, "rx buffer too small");
 _Static_assert(VU_SZ_CONFIG_MAX <= VU_PAYLOAD_MAX, "rx buffer too small");
+_Static_assert(VU_SZ_IOTLB == 32, "vhost_iotlb_msg is 32 bytes on the wire");
 _Static_assert(VU_SZ_STATE == 8 && VU_SZ_ADDR == 40 && VU_SZ_SINGLE == 40,
 	       "uapi struct sizes differ from the vhost-user wire format");
 
@@ -261,7 +269,7 @@ static void vu_queue_info(const struct vsw_vu *vu, uint32_t idx,
 }
 
 /* front-end address -> guest-physical, through the region holding it */
-static int vu_uva_to_gpa(const struct vsw_vu *vu, uint64_t uva, uint64_t *gpa)
+int vu_uva_to_gpa(const struct vsw_vu *vu, uint64_t uva, uint64_t *gpa)
 {
 	unsigned i;
 
@@ -276,9 +284,16 @@ static int vu_uva_to_gpa(const struct vsw_vu *vu, uint64_t uva, uint64_t *gpa)
 	return -EFAULT;
 }
 
+/*
+ * 0 with *gpa set; 1: IOVA not translatable yet (the queue waits for the
+ * IOTLB); negative errno: refused.
+ */
 static int vu_ring_area(struct vsw_vu *vu, uint32_t idx, const char *what,
-			uint64_t uva, uint64_t len, uint64_t *gpa)
+			uint64_t uva, uint64_t len, uint32_t perm,
+			uint64_t *gpa)
 {
+	if (vu_iotlb_on(vu))
+		return vu_iotlb_ring(vu, idx, what, uva, len, perm, gpa);
 	if (vu_uva_to_gpa(vu, uva, gpa) < 0 ||
 	    vsw_mem_translate(&vu->mem, *gpa, len) == NULL)
 		return vu_fail(vu, -EFAULT,
@@ -288,16 +303,32 @@ static int vu_ring_area(struct vsw_vu *vu, uint32_t idx, const char *what,
 	return 0;
 }
 
+void vu_ring_spans(const struct vsw_vu *vu, const struct vu_queue *q,
+		   uint64_t addr[3], uint64_t len[3])
+{
+	addr[0] = q->desc_uva;
+	addr[1] = q->avail_uva;
+	addr[2] = q->used_uva;
+	len[0] = 16ULL * q->num;
+	if (vu_packed(vu)) {
+		len[1] = len[2] = sizeof(struct vring_packed_desc_event);
+	} else {
+		len[1] = 2 * (3ULL + q->num); /* flags idx ring[] used_event */
+		len[2] = 6 + 8ULL * q->num; /* flags idx ring[] avail_event */
+	}
+}
+
 /*
  * Start the queue if it has everything: size, addresses, a kick (fd or
- * no-fd), memory, and is enabled. 0 if started or not ready yet.
+ * no-fd), memory, and is enabled (and, behind an IOMMU, IOTLB entries for
+ * its rings). 0 if started or not ready yet.
  */
 static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 {
 	struct vu_queue *q = &vu->queues[idx];
 	struct vsw_vq_dev_config cfg = {0};
 	struct vsw_vu_queue info;
-	uint64_t desc_len, drv_len, dev_len;
+	uint64_t addr[3], len[3];
 	struct vsw_vq_dev *vq;
 	uint32_t base = q->base;
 	int ret;
@@ -310,15 +341,12 @@ static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 			       "queue %" PRIu32 ": ring size %" PRIu32
 			       " invalid for the ring type",
 			       idx, q->num);
-	desc_len = 16ULL * q->num;
+	vu_ring_spans(vu, q, addr, len);
 	if (vu_packed(vu)) {
-		drv_len = dev_len = sizeof(struct vring_packed_desc_event);
 		/* QEMU sends avail | used << 16; the used half restarts at the
 		 * avail position (vsw_vq_dev_set_base drops in-flight) */
 		base &= 0xffff;
 	} else {
-		drv_len = 2 * (3ULL + q->num); /* flags idx ring[] used_event */
-		dev_len = 6 + 8ULL * q->num; /* flags idx ring[] avail_event */
 		if (base > 0xffff)
 			return vu_fail(vu, -EINVAL,
 				       "queue %" PRIu32
@@ -326,19 +354,22 @@ static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 				       " does not fit 16 bits",
 				       idx, base);
 	}
-	ret = vu_ring_area(vu, idx, "descriptor", q->desc_uva, desc_len,
+	/* the device writes the used ring (packed: descriptors) and reads it */
+	ret = vu_ring_area(vu, idx, "descriptor", addr[0], len[0],
+			   vu_packed(vu) ? VSW_IOTLB_RW : VSW_IOTLB_R,
 			   &cfg.addrs.desc);
 	if (ret == 0)
-		ret = vu_ring_area(vu, idx, "driver (avail)", q->avail_uva,
-				   drv_len, &cfg.addrs.driver);
+		ret = vu_ring_area(vu, idx, "driver (avail)", addr[1], len[1],
+				   VSW_IOTLB_R, &cfg.addrs.driver);
 	if (ret == 0)
-		ret = vu_ring_area(vu, idx, "device (used)", q->used_uva,
-				   dev_len, &cfg.addrs.device);
-	if (ret < 0)
-		return ret;
+		ret = vu_ring_area(vu, idx, "device (used)", addr[2], len[2],
+				   VSW_IOTLB_RW, &cfg.addrs.device);
+	if (ret != 0)
+		return ret < 0 ? ret : 0; /* 1: waits for IOTLB entries */
 	cfg.features = vu->features;
 	cfg.num = q->num;
 	cfg.mem = &vu->mem;
+	cfg.iotlb = vu_iotlb_dom(vu);
 	if (vu->dev->queue_read_only != NULL &&
 	    vu->dev->queue_read_only(vu->dev->opaque, idx, vu->features))
 		cfg.flags |= VSW_VQ_DEV_F_READ_ONLY;
@@ -373,7 +404,7 @@ static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 	return 0;
 }
 
-static void vu_queue_stop(struct vsw_vu *vu, uint32_t idx)
+void vu_queue_stop(struct vsw_vu *vu, uint32_t idx)
 {
 	struct vu_queue *q = &vu->queues[idx];
 	struct vsw_vu_queue info;
@@ -407,7 +438,7 @@ static void vu_stop_all(struct vsw_vu *vu)
 		vu_queue_stop(vu, i);
 }
 
-static int vu_start_all(struct vsw_vu *vu)
+int vu_start_all(struct vsw_vu *vu)
 {
 	uint32_t i;
 	int ret;
@@ -535,6 +566,8 @@ static int vu_mem_rebuild(struct vsw_vu *vu)
 	unsigned i;
 	int ret;
 
+	/* IOTLB entries point into the old mappings (queues are stopped) */
+	vu_iotlb_flush(vu);
 	vsw_mem_init(&vu->mem);
 	for (i = 0; i < vu->nregions; i++) {
 		const struct vu_region *reg = &vu->regions[i];
@@ -643,6 +676,7 @@ static int vu_reset_device(struct vsw_vu *vu, struct vu_msg *m)
 	vu->features = 0;
 	vu->features_set = false;
 	vu->status = 0;
+	vu_iotlb_flush(vu);
 	return 0;
 }
 
@@ -846,9 +880,11 @@ static int vu_set_vring_addr(struct vsw_vu *vu, struct vu_msg *m)
 			       "queue %u: ring addresses before "
 			       "any memory table",
 			       a.index);
-	if (vu_uva_to_gpa(vu, a.desc_user_addr, &gpa) < 0 ||
-	    vu_uva_to_gpa(vu, a.avail_user_addr, &gpa) < 0 ||
-	    vu_uva_to_gpa(vu, a.used_user_addr, &gpa) < 0)
+	/* IOVAs behind an IOMMU: checked when translated, at start */
+	if (!vu_iotlb_on(vu) &&
+	    (vu_uva_to_gpa(vu, a.desc_user_addr, &gpa) < 0 ||
+	     vu_uva_to_gpa(vu, a.avail_user_addr, &gpa) < 0 ||
+	     vu_uva_to_gpa(vu, a.used_user_addr, &gpa) < 0))
 		return vu_fail(vu, -EFAULT,
 			       "queue %u: ring address outside "
 			       "guest memory (desc 0x%llx avail 0x%llx used "
@@ -977,6 +1013,26 @@ static int vu_set_status(struct vsw_vu *vu, struct vu_msg *m)
 static int vu_get_status(struct vsw_vu *vu, struct vu_msg *m)
 {
 	return vu_reply_u64(vu, m, vu->status);
+}
+
+/* SET_BACKEND_REQ_FD: the fd we send IOTLB misses on. */
+static int vu_set_backend_req_fd(struct vsw_vu *vu, struct vu_msg *m)
+{
+	if (vu->iotlb == NULL)
+		return vu_fail(vu, -EPROTO, "no IOTLB here");
+	vu_iotlb_set_req_fd(vu, vu_take_fd(m, 0));
+	return 0;
+}
+
+static int vu_iotlb_msg_exec(struct vsw_vu *vu, struct vu_msg *m)
+{
+	struct vhost_iotlb_msg im;
+
+	memcpy(&im, m->payload, sizeof(im));
+	if (!vu_iotlb_on(vu))
+		return vu_fail(vu, -EPROTO,
+			       "VIRTIO_F_ACCESS_PLATFORM not negotiated");
+	return vu_iotlb_msg(vu, &im);
 }
 
 /*
@@ -1133,6 +1189,7 @@ static void vu_conn_close(struct vsw_vu *vu)
 		return;
 	vu_stop_all(vu);
 	vu_conn_state_init(vu);
+	vu_iotlb_reset(vu);
 	vu_mem_unmap_all(vu);
 	vu_rx_reset(&vu->rx);
 	close(vu->conn_fd);
@@ -1235,8 +1292,8 @@ int vsw_vu_handle(struct vsw_vu *vu)
 
 int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out)
 {
-	const uint64_t refused = (1ULL << VHOST_F_LOG_ALL) |
-				 (1ULL << VIRTIO_F_ACCESS_PLATFORM);
+	const uint64_t refused = (1ULL << VHOST_F_LOG_ALL);
+	const uint64_t iommu = 1ULL << VIRTIO_F_ACCESS_PLATFORM;
 	const struct vsw_vu_device *dev;
 	struct vsw_vu *vu;
 	int ret = -EINVAL;
@@ -1247,7 +1304,9 @@ int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out)
 	dev = cfg->dev;
 	if (dev->num_queues == 0 || dev->num_queues > VSW_VU_MAX_QUEUES ||
 	    dev->queue_start == NULL || dev->queue_stop == NULL ||
-	    (dev->net_mtu && dev->mtu_set == NULL) || (dev->features & refused))
+	    (dev->net_mtu && dev->mtu_set == NULL) ||
+	    (dev->features & refused) ||
+	    ((dev->features & iommu) && dev->sync == NULL))
 		goto err_fd;
 	if (cfg->mode != VSW_VU_FD &&
 	    (cfg->path == NULL || cfg->path[0] == '\0'))
@@ -1274,6 +1333,12 @@ int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out)
 		vu->pf_offered |= 1ULL << VSW_VU_PF_NET_MTU;
 	if (dev->config_get != NULL)
 		vu->pf_offered |= 1ULL << VSW_VU_PF_CONFIG;
+	if (dev->features & iommu) {
+		vu->pf_offered |= 1ULL << VSW_VU_PF_BACKEND_REQ;
+		ret = vu_iotlb_create(vu);
+		if (ret < 0)
+			goto err_free;
+	}
 	vu->log = cfg->log;
 	vu->log_opaque = cfg->log_opaque;
 	vu->log_level = cfg->log_level;
@@ -1323,6 +1388,7 @@ int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out)
 	return 0;
 
 err_free:
+	vu_iotlb_destroy(vu);
 	free(vu->queues);
 	free(vu);
 err_fd:
@@ -1345,6 +1411,7 @@ void vsw_vu_destroy(struct vsw_vu *vu)
 		    st.st_dev == vu->listen_dev && st.st_ino == vu->listen_ino)
 			unlink(vu->addr.sun_path);
 	}
+	vu_iotlb_destroy(vu);
 	free(vu->queues);
 	free(vu);
 }

@@ -13,6 +13,7 @@
 
 #include <linux/vhost_types.h>
 
+#include <vsw/iotlb.h>
 #include <vsw/vhost_user.h>
 
 #include "vsw_compiler.h"
@@ -90,9 +91,44 @@ struct vsw_vu {
 	struct vu_region regions[VSW_MEM_MAX_REGIONS];
 	struct vsw_mem mem;
 	struct vu_queue *queues; /* dev->num_queues entries */
+	struct vu_iotlb *iotlb;	 /* NULL: ACCESS_PLATFORM not offered */
 
 	char why[160]; /* why the current message was refused */
 };
+
+/*
+ * The device IOTLB (vu_iotlb.c). Handlers of the vu_msgs[] table take a
+ * struct vu_msg (vu_backend.c); the rest is called by vu_backend.c on the
+ * control thread.
+ */
+struct vu_iotlb;
+int vu_iotlb_create(struct vsw_vu *vu);	  /* 0 or -ENOMEM */
+void vu_iotlb_destroy(struct vsw_vu *vu); /* after the connection closed */
+/* VIRTIO_F_ACCESS_PLATFORM negotiated: ring addresses are IOVAs. */
+bool vu_iotlb_on(const struct vsw_vu *vu);
+/* What a device queue translates through (NULL when off). */
+const struct vsw_iotlb_dom *vu_iotlb_dom(const struct vsw_vu *vu);
+/* Forget every entry (every queue is stopped): memory table changed. */
+void vu_iotlb_flush(struct vsw_vu *vu);
+/* Connection gone or device reset: flush, close the backend channel. */
+void vu_iotlb_reset(struct vsw_vu *vu);
+/*
+ * A ring area [iova, iova + len) with access perm as a guest-physical
+ * address: 0 (*gpa set), 1 (not translatable yet: a miss was sent, or the
+ * entry lacks perm; the queue waits), negative errno (closes).
+ */
+int vu_iotlb_ring(struct vsw_vu *vu, uint32_t idx, const char *what,
+		  uint64_t iova, uint64_t len, uint32_t perm, uint64_t *gpa);
+/* The areas of queue q: IOVAs / user addresses and their lengths. */
+void vu_ring_spans(const struct vsw_vu *vu, const struct vu_queue *q,
+		   uint64_t addr[3], uint64_t len[3]);
+/* IOTLB_MSG payload (refused: 1, the connection stays) / the channel. */
+int vu_iotlb_msg(struct vsw_vu *vu, const struct vhost_iotlb_msg *m);
+void vu_iotlb_set_req_fd(struct vsw_vu *vu, int fd);
+/* vu_backend.c, for vu_iotlb.c */
+void vu_queue_stop(struct vsw_vu *vu, uint32_t idx);
+int vu_start_all(struct vsw_vu *vu);
+int vu_uva_to_gpa(const struct vsw_vu *vu, uint64_t uva, uint64_t *gpa);
 
 /* Logging (vu_socket.c). */
 void vu_log(const struct vsw_vu *vu, enum vsw_log_level level,

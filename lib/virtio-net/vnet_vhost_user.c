@@ -316,6 +316,12 @@ static int vnvu_mtu_set(void *opaque, uint16_t mtu)
 	return 0;
 }
 
+/* vsw_vu's grace period (the IOTLB replaces its table): see vnvu_sync. */
+static void vnvu_dev_sync(void *opaque)
+{
+	vnvu_sync(opaque);
+}
+
 static void vnvu_disconnected(void *opaque)
 {
 	struct vsw_vnet_vu *v = opaque;
@@ -387,6 +393,7 @@ int vsw_vnet_vu_create(const struct vsw_vnet_vu_config *cfg,
 	v->dev.status_set = vnvu_status_set;
 	v->dev.mtu_set = vnvu_mtu_set;
 	v->dev.disconnected = vnvu_disconnected;
+	v->dev.sync = vnvu_dev_sync;
 
 	vc.mode = cfg->mode;
 	vc.path = cfg->path;

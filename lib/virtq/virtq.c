@@ -214,6 +214,10 @@ static const struct {
 	[VSW_VQ_FAULT_ID_INUSE] = {-EBUSY, "buffer id already in flight"},
 	[VSW_VQ_FAULT_SEGMENTS] = {-ENOBUFS,
 				   "chain has more segments than iov room"},
+	[VSW_VQ_FAULT_IOTLB_PERM] = {-EACCES,
+				     "IOTLB entry lacks the access needed"},
+	[VSW_VQ_FAULT_IOTLB_MISS] = {-ETIMEDOUT,
+				     "IOTLB miss not answered"},
 };
 
 const char *vsw_vq_fault_str(enum vsw_vq_fault f)
@@ -248,6 +252,7 @@ int vsw_vq_dev_create(const struct vsw_vq_dev_config *cfg,
 	vq->features = cfg->features & VSW_VQ_FEATURES;
 	vq->num = cfg->num;
 	vq->mem = cfg->mem;
+	vq->iotlb = cfg->iotlb;
 	vq->addrs = cfg->addrs;
 	vq->read_only = cfg->flags & VSW_VQ_DEV_F_READ_ONLY;
 	vq_set_flags(vq->features, &vq->packed, &vq->event_idx, &vq->indirect,
@@ -285,11 +290,34 @@ uint32_t vsw_vq_dev_get_base(const struct vsw_vq_dev *vq)
 	return VQ_CALL(vq, vq_dev_get_base);
 }
 
+/*
+ * IOTLB mode, at the start of each pop: the table to use until the next
+ * one. A different table (an update or an invalidation) drops the hint,
+ * which may describe an entry the new table no longer has; tables are told
+ * apart by generation, since a new one may reuse a freed one's address.
+ * The table stays valid until this thread's next quiescent point
+ * (vhost-user frees an old one only after a grace period), and a pop's
+ * iovecs are consumed before that point.
+ */
+static VSW_COLD void vq_dev_tlb_refresh(struct vsw_vq_dev *vq)
+{
+	const struct vsw_iotlb *t = vsw_iotlb_current(vq->iotlb);
+	uint64_t gen = t != NULL ? t->gen : 0;
+
+	vq->tlb = t;
+	if (gen != vq->tlb_gen) {
+		vq->tlb_gen = gen;
+		vq->hint.size = 0;
+	}
+}
+
 int vsw_vq_dev_pop(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 		   struct iovec *iov, unsigned iov_max)
 {
 	if (vsw_unlikely(vq->error))
 		return vq->error;
+	if (vsw_unlikely(vq->iotlb != NULL))
+		vq_dev_tlb_refresh(vq);
 	return VQ_CALL(vq, vq_dev_pop, c, iov, iov_max);
 }
 
@@ -298,19 +326,100 @@ unsigned vsw_vq_dev_pop_bufs(struct vsw_vq_dev *vq, struct vsw_vq_buf *b,
 {
 	if (vsw_unlikely(vq->error))
 		return 0;
+	if (vsw_unlikely(vq->iotlb != NULL))
+		vq_dev_tlb_refresh(vq);
 	return VQ_CALL(vq, vq_dev_pop_bufs, b, n);
 }
 
 VSW_COLD void *vq_dev_map_slow(struct vsw_vq_dev *vq, uint64_t gpa,
-			       uint64_t len)
+			       uint64_t len, uint32_t perm)
 {
-	const struct vsw_mem_region *r = vsw_mem_find(vq->mem, gpa);
+	const struct vsw_mem_region *r;
+	const struct vsw_iotlb_entry *e;
 
+	if (vq->iotlb != NULL) {
+		e = vsw_iotlb_find(vq->tlb, gpa);
+		if (e == NULL || len > e->size - (gpa - e->iova) ||
+		    (perm & ~e->perm) != 0)
+			return NULL;
+		vq->hint = (struct vsw_mem_region){
+			.gpa = e->iova, .size = e->size, .hva = e->hva};
+		vq->hint_perm = e->perm;
+		return (void *)(uintptr_t)(e->hva + (gpa - e->iova));
+	}
+	r = vsw_mem_find(vq->mem, gpa);
 	/* gpa >= r->gpa; the range fits if len <= bytes left in r */
 	if (r == NULL || len > r->size - (gpa - r->gpa))
 		return NULL;
 	vq->hint = *r;
+	vq->hint_perm = VSW_IOTLB_RW;
 	return (void *)(uintptr_t)(r->hva + (gpa - r->gpa));
+}
+
+static enum vsw_vq_fault vq_iotlb_fault(struct vsw_vq_dev *vq, int err,
+					uint64_t miss, uint32_t perm,
+					enum vsw_vq_fault addr_fault)
+{
+	switch (err) {
+	case -ENOENT:
+		vq->miss_iova = miss;
+		vq->miss_perm = perm;
+		return VQ_FAULT_MISS;
+	case -EACCES:
+		return VSW_VQ_FAULT_IOTLB_PERM;
+	case -ENOBUFS:
+		return VSW_VQ_FAULT_SEGMENTS;
+	default:
+		return addr_fault;
+	}
+}
+
+enum vsw_vq_fault vq_dev_map_iov(struct vsw_vq_dev *vq, uint64_t addr,
+				 uint64_t len, uint32_t perm,
+				 struct iovec *iov, unsigned max, unsigned *n)
+{
+	uint64_t miss = 0;
+	int ret;
+
+	if (vsw_likely(vq->iotlb == NULL)) {
+		ret = vsw_mem_map_iov(vq->mem, addr, len, iov, max, n);
+		if (vsw_likely(ret == 0))
+			return VSW_VQ_FAULT_NONE;
+		return ret == -ENOBUFS ? VSW_VQ_FAULT_SEGMENTS
+				       : VSW_VQ_FAULT_ADDR;
+	}
+	ret = vsw_iotlb_map_iov(vq->tlb, addr, len, perm, iov, max, n, &miss);
+	if (ret == 0)
+		return VSW_VQ_FAULT_NONE;
+	return vq_iotlb_fault(vq, ret, miss, perm, VSW_VQ_FAULT_ADDR);
+}
+
+const void *vq_dev_map_table(struct vsw_vq_dev *vq, uint64_t addr,
+			     uint64_t len, enum vsw_vq_fault *f)
+{
+	uint64_t miss = 0;
+	const void *p;
+	int err = 0;
+
+	if (vsw_likely(vq->iotlb == NULL)) {
+		p = vsw_mem_translate(vq->mem, addr, len);
+		if (p == NULL)
+			*f = VSW_VQ_FAULT_INDIRECT_ADDR;
+		return p;
+	}
+	p = vsw_iotlb_translate(vq->tlb, addr, len, VSW_IOTLB_R, &err, &miss);
+	if (p == NULL)
+		*f = vq_iotlb_fault(vq, err, miss, VSW_IOTLB_R,
+				    VSW_VQ_FAULT_INDIRECT_ADDR);
+	return p;
+}
+
+VSW_COLD int vq_dev_miss(struct vsw_vq_dev *vq)
+{
+	if (vq->iotlb->miss(vq->iotlb->opaque, vq->miss_iova,
+			    vq->miss_perm) < 0)
+		return vq_dev_fail(vq, VSW_VQ_FAULT_IOTLB_MISS);
+	return 0;
 }
 
 void vsw_vq_dev_unpop(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c)

@@ -541,21 +541,20 @@ static inline bool vq_pk_writable(const struct vsw_vq_dev *vq, uint16_t flags)
 }
 
 /* Map one buffer into the iov; 0 or the fault. */
-static enum vsw_vq_fault vq_pk_add_buf(const struct vsw_mem *mem,
+static enum vsw_vq_fault vq_pk_add_buf(struct vsw_vq_dev *vq,
 				       struct vq_pk_walk *w, uint64_t addr,
 				       uint32_t len, bool write)
 {
 	unsigned before = w->niov;
-	int ret;
+	enum vsw_vq_fault f;
 
 	if (!write && w->n_in > 0)
 		return VSW_VQ_FAULT_WRITE_ORDER;
 	/* with a non-zero length, a descriptor in a hole also sees -EFAULT */
-	ret = vsw_mem_map_iov(mem, addr, len, w->iov, w->iov_max, &w->niov);
-	if (ret == -ENOBUFS)
-		return VSW_VQ_FAULT_SEGMENTS;
-	if (ret < 0)
-		return VSW_VQ_FAULT_ADDR;
+	f = vq_dev_map_iov(vq, addr, len, vq_perm(write), w->iov, w->iov_max,
+			   &w->niov);
+	if (f != VSW_VQ_FAULT_NONE)
+		return f;
 	if (write) {
 		w->n_in += (uint16_t)(w->niov - before);
 		w->in_len += len;
@@ -572,13 +571,14 @@ static enum vsw_vq_fault vq_pk_walk_indirect(struct vsw_vq_dev *vq,
 					     uint64_t addr, uint32_t len)
 {
 	const struct vring_packed_desc *table;
+	enum vsw_vq_fault f = VSW_VQ_FAULT_NONE;
 	uint32_t n, i;
 
 	if (len == 0 || len % sizeof(*table) != 0)
 		return VSW_VQ_FAULT_INDIRECT_LEN;
-	table = vsw_mem_translate(vq->mem, addr, len);
+	table = vq_dev_map_table(vq, addr, len, &f);
 	if (table == NULL)
-		return VSW_VQ_FAULT_INDIRECT_ADDR;
+		return f;
 	n = len / sizeof(*table);
 	/* the table's entries count toward the chain limit */
 	if (n > vq->num - w->ndesc)
@@ -586,7 +586,6 @@ static enum vsw_vq_fault vq_pk_walk_indirect(struct vsw_vq_dev *vq,
 	w->ndesc += n;
 	for (i = 0; i < n; i++) {
 		struct vring_packed_desc d;
-		enum vsw_vq_fault f;
 		uint16_t flags;
 
 		vq_pk_read_desc(&d, &table[i]);
@@ -597,7 +596,7 @@ static enum vsw_vq_fault vq_pk_walk_indirect(struct vsw_vq_dev *vq,
 		 */
 		if (flags & VRING_DESC_F_INDIRECT)
 			return VSW_VQ_FAULT_INDIRECT_NESTED;
-		f = vq_pk_add_buf(vq->mem, w, le64toh(d.addr), le32toh(d.len),
+		f = vq_pk_add_buf(vq, w, le64toh(d.addr), le32toh(d.len),
 				  vq_pk_writable(vq, flags));
 		if (f != VSW_VQ_FAULT_NONE)
 			return f;
@@ -644,12 +643,12 @@ int vq_dev_pop_packed(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 			f = vq_pk_walk_indirect(vq, &w, le64toh(d.addr),
 						le32toh(d.len));
 		} else {
-			f = vq_pk_add_buf(vq->mem, &w, le64toh(d.addr),
+			f = vq_pk_add_buf(vq, &w, le64toh(d.addr),
 					  le32toh(d.len),
 					  vq_pk_writable(vq, flags));
 		}
 		if (f != VSW_VQ_FAULT_NONE)
-			return vq_dev_fail(vq, f);
+			return vq_dev_walk_fail(vq, f);
 		if (!(flags & VRING_DESC_F_NEXT))
 			break;
 		vq_pk_advance(&pos, &wrap, 1, vq->num);
@@ -706,7 +705,8 @@ unsigned vq_dev_pop_bufs_packed(struct vsw_vq_dev *vq, struct vsw_vq_buf *b,
 		id = le16toh(d.id);
 		if (vsw_unlikely(id >= vq->num || pk->id_ndesc[id] != 0))
 			break;
-		p = vq_dev_map(vq, le64toh(d.addr), le32toh(d.len));
+		p = vq_dev_map(vq, le64toh(d.addr), le32toh(d.len),
+			       vq_perm(!vq->read_only));
 		if (vsw_unlikely(p == NULL))
 			break;
 		b[k].addr = p;

@@ -45,6 +45,16 @@ struct vsw_vq_dev {
 	 * before it swaps the table, and a new queue starts without a hint.
 	 */
 	struct vsw_mem_region hint;
+	uint32_t hint_perm; /* VSW_IOTLB_* the hint allows */
+	/*
+	 * IOTLB mode (NULL: off): the domain, the table this pop uses (loaded
+	 * once per pop, see vq_dev_tlb_refresh) and the last miss.
+	 */
+	const struct vsw_iotlb_dom *iotlb;
+	const struct vsw_iotlb *tlb;
+	uint64_t tlb_gen; /* tlb's generation (0: none): what the hint is of */
+	uint64_t miss_iova;
+	uint32_t miss_perm;
 	struct vsw_vq_addrs addrs;
 	union {
 		struct vq_split_dev split;
@@ -55,22 +65,59 @@ struct vsw_vq_dev {
 /* Mark the device queue broken for reason f; returns the errno to report. */
 int vq_dev_fail(struct vsw_vq_dev *vq, enum vsw_vq_fault f);
 
-void *vq_dev_map_slow(struct vsw_vq_dev *vq, uint64_t gpa, uint64_t len);
+void *vq_dev_map_slow(struct vsw_vq_dev *vq, uint64_t gpa, uint64_t len,
+		      uint32_t perm);
 
 /*
- * Host address of [gpa, gpa + len) if it lies inside one region, else NULL.
- * Buffers of a queue nearly always come from one region: try that first.
- * off wraps to a huge value for gpa below the hint, so one compare covers
- * both ends without overflow.
+ * Host address of [gpa, gpa + len) if it lies inside one region (IOTLB
+ * mode: one entry granting perm), else NULL (nothing reported: the caller
+ * falls back to vq_dev_map_iov, which reports). Buffers of a queue nearly
+ * always come from one region: try that first. off wraps to a huge value
+ * for gpa below the hint, so one compare covers both ends without
+ * overflow. Without IOTLB the hint allows R and W.
  */
 static inline void *vq_dev_map(struct vsw_vq_dev *vq, uint64_t gpa,
-			       uint64_t len)
+			       uint64_t len, uint32_t perm)
 {
 	uint64_t off = gpa - vq->hint.gpa;
 
-	if (vsw_likely(off < vq->hint.size && len <= vq->hint.size - off))
+	if (vsw_likely(off < vq->hint.size && len <= vq->hint.size - off &&
+		       (perm & ~vq->hint_perm) == 0))
 		return (void *)(uintptr_t)(vq->hint.hva + off);
-	return vq_dev_map_slow(vq, gpa, len);
+	return vq_dev_map_slow(vq, gpa, len, perm);
+}
+
+/* A private fault value: the buffer had no IOTLB entry (miss recorded). */
+#define VQ_FAULT_MISS ((enum vsw_vq_fault)VSW_VQ_FAULT__COUNT)
+
+/* The permission a buffer segment needs. */
+static inline uint32_t vq_perm(bool write)
+{
+	return write ? VSW_IOTLB_W : VSW_IOTLB_R;
+}
+
+/*
+ * Map a buffer into iov[*n ..]: VSW_VQ_FAULT_NONE, VQ_FAULT_MISS, or the
+ * fault to report (ADDR, SEGMENTS, IOTLB_PERM).
+ */
+enum vsw_vq_fault vq_dev_map_iov(struct vsw_vq_dev *vq, uint64_t addr,
+				 uint64_t len, uint32_t perm,
+				 struct iovec *iov, unsigned max,
+				 unsigned *n);
+/* An indirect table (read): its host address, or NULL with *f set. */
+const void *vq_dev_map_table(struct vsw_vq_dev *vq, uint64_t addr,
+			     uint64_t len, enum vsw_vq_fault *f);
+/*
+ * A pop met VQ_FAULT_MISS: tell the domain. 0 (the chain stays available,
+ * pop reports nothing yet) or the fault's errno when the domain gave up.
+ */
+int vq_dev_miss(struct vsw_vq_dev *vq);
+/* Pop's result for fault f of a chain walk (a miss is no fault). */
+static inline int vq_dev_walk_fail(struct vsw_vq_dev *vq, enum vsw_vq_fault f)
+{
+	if (f == VQ_FAULT_MISS)
+		return vq_dev_miss(vq);
+	return vq_dev_fail(vq, f);
 }
 
 /* Little-endian ring fields (VIRTIO 1.x is always little-endian). */

@@ -462,7 +462,8 @@ int vq_dev_pop_split(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 	uint16_t head, i, flags, next, ndesc = 0;
 	bool in_table = false, seen_write = false;
 	struct vring_desc d;
-	int ret;
+	enum vsw_vq_fault f;
+	uint32_t perm;
 
 	if (s->last_avail == s->avail_idx) {
 		/*
@@ -510,10 +511,9 @@ int vq_dev_pop_split(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 					 len % sizeof(struct vring_desc)))
 				return vq_dev_fail(vq,
 						   VSW_VQ_FAULT_INDIRECT_LEN);
-			table = vsw_mem_translate(vq->mem, addr, len);
+			table = vq_dev_map_table(vq, addr, len, &f);
 			if (vsw_unlikely(table == NULL))
-				return vq_dev_fail(vq,
-						   VSW_VQ_FAULT_INDIRECT_ADDR);
+				return vq_dev_walk_fail(vq, f);
 			tsize = len / sizeof(struct vring_desc);
 			in_table = true;
 			i = 0;
@@ -536,17 +536,16 @@ int vq_dev_pop_split(struct vsw_vq_dev *vq, struct vsw_vq_chain *c,
 		 * Most buffers lie in one region: one segment, no search
 		 * (a zero-length buffer adds no segment: map_iov checks it).
 		 */
+		perm = vq_perm(seen_write);
 		if (len > 0 && n < iov_max &&
-		    (iov[n].iov_base = vq_dev_map(vq, addr, len)) != NULL) {
+		    (iov[n].iov_base = vq_dev_map(vq, addr, len, perm)) !=
+			    NULL) {
 			iov[n++].iov_len = len;
 		} else {
-			ret = vsw_mem_map_iov(vq->mem, addr, len, iov, iov_max,
-					      &n);
-			if (vsw_unlikely(ret < 0))
-				return vq_dev_fail(
-					vq, ret == -ENOBUFS
-						    ? VSW_VQ_FAULT_SEGMENTS
-						    : VSW_VQ_FAULT_ADDR);
+			f = vq_dev_map_iov(vq, addr, len, perm, iov, iov_max,
+					   &n);
+			if (vsw_unlikely(f != VSW_VQ_FAULT_NONE))
+				return vq_dev_walk_fail(vq, f);
 		}
 		if (!seen_write)
 			n_out = n;
@@ -611,7 +610,8 @@ unsigned vq_dev_pop_bufs_split(struct vsw_vq_dev *vq, struct vsw_vq_buf *b,
 		flags = vq_le16(d.flags);
 		if (vsw_unlikely((flags & fmask) != fwant))
 			break;
-		p = vq_dev_map(vq, vq_le64(d.addr), vq_le32(d.len));
+		p = vq_dev_map(vq, vq_le64(d.addr), vq_le32(d.len),
+			       vq_perm(!vq->read_only));
 		if (vsw_unlikely(p == NULL))
 			break;
 		b[k].addr = p;

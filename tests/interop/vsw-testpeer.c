@@ -513,6 +513,7 @@ static void usage(void)
 
 static void summary(const struct peer *pr)
 {
+	struct vsw_vu_iotlb_stats it;
 	unsigned qp;
 
 	printf("TESTPEER from_guest_frames=%" PRIu64
@@ -531,6 +532,13 @@ static void summary(const struct peer *pr)
 	       pr->sink_bytes, pr->sink_bad, pr->sink_first_bad,
 	       pr->tx_requests, pr->tx_bytes, pr->st.left, pr->echo_frames,
 	       pr->drops, pr->ignored, pr->frag_errors);
+	if (vsw_vu_iotlb_stats(vsw_vnet_vu_endpoint(pr->v), &it) == 0)
+		printf("TESTPEER iotlb updates=%" PRIu64 " invalidates=%" PRIu64
+		       " misses=%" PRIu64 " refused=%" PRIu64
+		       " ring_faults=%" PRIu64 " miss_timeouts=%" PRIu64
+		       " entries=%" PRIu32 "\n",
+		       it.updates, it.invalidates, it.misses, it.refused,
+		       it.ring_faults, it.miss_timeouts, it.entries);
 	for (qp = 0; qp < pr->max_qp; qp++)
 		printf("TESTPEER qp=%u from_guest=%" PRIu64
 		       " to_guest=%" PRIu64 "\n",

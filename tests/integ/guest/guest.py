@@ -140,7 +140,7 @@ class Guest:
     def __init__(self, name, image, log_path, ips=(), mtu=None, script=None,
                  daemon=False, net_args=(), mem_mb=256, memfd=False,
                  append="", script_via="auto", smp=1, extra_args=(),
-                 bios=None):
+                 bios=None, machine="pc"):
         self.name = name
         self.image = image
         self.log_path = log_path
@@ -156,6 +156,7 @@ class Guest:
         self.smp = smp
         self.extra_args = list(extra_args)
         self.bios = BIOS if bios is None else bios
+        self.machine = machine  # QEMU -machine type (memfd: with its mem)
         self.proc = None
         self.args = []
         self.lines = []
@@ -210,7 +211,9 @@ class Guest:
         if self.memfd:
             args += ["-object", "memory-backend-memfd,id=mem,size=%dM,"
                      "share=on" % self.mem_mb,
-                     "-machine", "pc,memory-backend=mem"]
+                     "-machine", "%s,memory-backend=mem" % self.machine]
+        elif self.machine != "pc":
+            args += ["-machine", self.machine]
         return args + fw + self.net_args + self.extra_args
 
     def start(self):
