@@ -992,6 +992,9 @@ const struct vsw_rpc_method vswd_methods[] = {
 	{ "controller.set", vswd_m_controller_set },
 	{ "controller.del", vswd_m_controller_del },
 	{ "controller.get", vswd_m_controller_get, RO },
+	{ "fail_mode.set", vswd_m_fail_mode_set },
+	{ "fail_mode.del", vswd_m_fail_mode_del },
+	{ "fail_mode.get", vswd_m_fail_mode_get, RO },
 };
 #undef RO
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);
