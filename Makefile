@@ -32,6 +32,8 @@ DEB_PKGS += libpcap-dev tshark tcpdump
 # OpenFlow peers of tests/interop/test_ofp_ovs_ofctl.py: ovs-ofctl and
 # Open vSwitch itself (started by the test in a temp dir, in a netns).
 DEB_PKGS += openvswitch-common openvswitch-switch
+# the OpenFlow controller of the ofp-controller interop test
+DEB_PKGS += openvswitch-testcontroller
 BENCH_DIR ?= build-bench
 FUZZ_SECONDS ?= 60
 TEST_SUITES := unit func integ interop fuzz-regress

@@ -72,9 +72,11 @@
 /* Reserved OpenFlow 1.0 port numbers (ofp_port). */
 #define VSW_FLOW_PORT_MAX 0xff00     /* last usable ofport + 1 */
 #define VSW_FLOW_PORT_IN_PORT 0xfff8 /* "in_port" */
+#define VSW_FLOW_PORT_TABLE 0xfff9 /* packet-out: through the table */
 #define VSW_FLOW_PORT_NORMAL 0xfffa
 #define VSW_FLOW_PORT_FLOOD 0xfffb
 #define VSW_FLOW_PORT_ALL 0xfffc
+#define VSW_FLOW_PORT_CONTROLLER 0xfffd /* OpenFlow controllers */
 #define VSW_FLOW_PORT_LOCAL 0xfffe
 #define VSW_FLOW_PORT_NONE 0xffff
 
@@ -224,6 +226,11 @@ enum vsw_flow_act_type {
 	VSW_FLOW_ACT_SET_TUN_SRC,      /* ip4 */
 	VSW_FLOW_ACT_SET_TUN_DST,      /* ip4 */
 	VSW_FLOW_ACT_SET_TUN_METADATA, /* arg: index, u64: value */
+	/*
+	 * To the bridge's OpenFlow controllers as a PACKET_IN (reason
+	 * "action"); arg: max_len, bytes of the frame sent (65535: all).
+	 */
+	VSW_FLOW_ACT_CONTROLLER,
 	VSW_FLOW_ACT__COUNT
 };
 

@@ -598,4 +598,65 @@ int vsw_switch_mirror_iter(struct vsw_switch *sw, const char *bridge,
 				     void *arg),
 			   void *arg);
 
+/* ---- OpenFlow controllers (ofctl.c) ---- */
+
+/* Packet-in reasons (OpenFlow 1.3's ofp_packet_in_reason). */
+#define VSW_PIN_NO_MATCH 0 /* the table-miss rule (priority 0, match all) */
+#define VSW_PIN_ACTION 1   /* another rule's CONTROLLER action */
+
+/* A frame a CONTROLLER action sent; valid during the callback only. */
+struct vsw_packet_in {
+	const char *bridge;
+	uint16_t in_port; /* ofport */
+	uint8_t reason;	  /* VSW_PIN_* */
+	uint64_t cookie;  /* of the rule */
+	uint32_t total_len;
+	uint32_t len; /* bytes at data: min(total_len, max_len) */
+	const uint8_t *data;
+};
+
+/*
+ * An eventfd that becomes readable when packet-ins wait; poll it, then
+ * call vsw_switch_packet_in_poll(). Control thread.
+ */
+int vsw_switch_packet_in_fd(const struct vsw_switch *sw);
+/*
+ * Call @cb for at most @budget waiting packet-ins (every data thread's).
+ * Returns how many; @budget of them: more may wait (call again before
+ * sleeping). Control thread.
+ */
+unsigned vsw_switch_packet_in_poll(struct vsw_switch *sw,
+				   void (*cb)(void *arg,
+					      const struct vsw_packet_in *pi),
+				   void *arg, unsigned budget);
+/* true if packet-ins wait (a hint). Control thread. */
+bool vsw_switch_packet_in_pending(const struct vsw_switch *sw);
+/* Packet-ins queued and dropped (a data thread's ring full) so far. */
+void vsw_switch_packet_in_stats(const struct vsw_switch *sw, uint64_t *sent,
+				uint64_t *dropped);
+
+#define VSW_SWITCH_PACKET_OUT_MAX 65535u /* frame bytes */
+/*
+ * Send @frame (@len bytes, a copy is taken) with @acts as a rule's actions
+ * would (OUTPUT, IN_PORT, FLOOD, ALL, NORMAL, edits, CONTROLLER), coming
+ * from @in_port: an ofport of @bridge or VSW_FLOW_PORT_CONTROLLER (no in
+ * port: NORMAL floods then). An OUTPUT to VSW_FLOW_PORT_TABLE runs the
+ * frame through the bridge's flow table. Queued to a data thread, which
+ * sends it: returns before it is sent. 0; -ENOENT (no bridge), -EINVAL
+ * (length), -ENOBUFS (the queue is full). Control thread.
+ */
+int vsw_switch_packet_out(struct vsw_switch *sw, const char *bridge,
+			  uint16_t in_port, const struct vsw_flow_act *acts,
+			  unsigned n_acts, const uint8_t *frame, uint32_t len,
+			  char *err, size_t err_len);
+
+/*
+ * Fail-open (OpenFlow's standalone fail mode without a controller): @on,
+ * the bridge forwards every frame with the learning switch whatever its
+ * flow table says (the table and its counters are kept); off, by the
+ * table again. Returns after every data thread sees it. Control thread.
+ */
+int vsw_switch_set_fail_open(struct vsw_switch *sw, const char *bridge,
+			     bool on, char *err, size_t err_len);
+
 #endif /* VSW_SWITCH_H */

@@ -797,6 +797,58 @@ int vsw_cfg_mirror_foreach(struct vsw_cfg *cfg, const char *bridge,
 	return 0;
 }
 
+/*
+ * A bridge's OpenFlow fail mode: meta row 'fail_mode:BRIDGE', "secure" or
+ * "standalone" (no row: standalone, the default), as the controllers are.
+ */
+int vsw_cfg_fail_mode_set(struct vsw_cfg *cfg, const char *bridge,
+			  const char *mode)
+{
+	char key[VSW_CFG_NAME_MAX + 16];
+	int rc = cfg_need_txn(cfg);
+
+	if (rc == 0)
+		rc = vsw_cfg_bridge_exists(cfg, bridge);
+	if (rc <= 0)
+		return rc < 0 ? rc :
+				cfg_fail(cfg, -ENOENT, "no bridge '%s'", bridge);
+	snprintf(key, sizeof(key), "fail_mode:%s", bridge);
+	if (mode == NULL || mode[0] == '\0')
+		return cfg_run(cfg, "DELETE FROM meta WHERE key = ?1", key,
+			       NULL);
+	if (strcmp(mode, "secure") != 0 && strcmp(mode, "standalone") != 0)
+		return cfg_fail(cfg, -EINVAL, "fail mode '%s': use secure or "
+				"standalone", mode);
+	return cfg_run(cfg,
+		       "INSERT OR REPLACE INTO meta(key, value) "
+		       "VALUES (?1, ?2)",
+		       key, mode, NULL);
+}
+
+int vsw_cfg_fail_mode_get(struct vsw_cfg *cfg, const char *bridge,
+			  char *buf, size_t len)
+{
+	char key[VSW_CFG_NAME_MAX + 16];
+	sqlite3_stmt *st;
+	int rc;
+
+	buf[0] = '\0';
+	rc = cfg_prepare(cfg, "SELECT value FROM meta WHERE key = ?1", &st);
+	if (rc < 0)
+		return rc;
+	snprintf(key, sizeof(key), "fail_mode:%s", bridge);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = cfg_text(cfg, st, 0, buf, len, "fail mode");
+	else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = cfg_sql_fail(cfg, rc, "reading the fail mode");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* ---- bridges -------------------------------------------------------------- */
 
 int vsw_cfg_bridge_exists(struct vsw_cfg *cfg, const char *name)
@@ -857,7 +909,8 @@ int vsw_cfg_bridge_del(struct vsw_cfg *cfg, const char *name)
 	rc = cfg_run(cfg, "DELETE FROM bridges WHERE name = ?1", name, NULL);
 	if (rc == 0)
 		rc = cfg_run(cfg,
-			     "DELETE FROM meta WHERE key = 'controller:' || ?1",
+			     "DELETE FROM meta WHERE key = 'controller:' || ?1 "
+			     "OR key = 'fail_mode:' || ?1",
 			     name, NULL);
 	if (rc == 0)
 		rc = cfg_run(cfg,

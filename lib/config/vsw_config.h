@@ -193,6 +193,15 @@ int vsw_cfg_mirror_foreach(struct vsw_cfg *cfg, const char *bridge,
 			   int (*fn)(void *opaque, const char *bridge,
 				     const char *name, const char *spec),
 			   void *opaque);
+/*
+ * OpenFlow fail mode of @bridge: "secure" or "standalone"; "" or NULL
+ * removes it (standalone). In a transaction. -ENOENT, -EINVAL.
+ */
+int vsw_cfg_fail_mode_set(struct vsw_cfg *cfg, const char *bridge,
+			  const char *mode);
+/* The stored fail mode ("" when none). */
+int vsw_cfg_fail_mode_get(struct vsw_cfg *cfg, const char *bridge,
+			  char *buf, size_t len);
 /* Global options (key and value as text). */
 int vsw_cfg_option_set(struct vsw_cfg *cfg, const char *key,
 		       const char *value);

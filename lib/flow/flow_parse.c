@@ -610,6 +610,18 @@ static int parse_actions(struct pctx *c, char *s)
 			x->type = VSW_FLOW_ACT_ALL;
 		} else if (arg == NULL && strcasecmp(tok, "in_port") == 0) {
 			x->type = VSW_FLOW_ACT_IN_PORT;
+		} else if (strcasecmp(tok, "controller") == 0) {
+			/* controller[:max_len], ovs-ofctl's shorthand */
+			x->type = VSW_FLOW_ACT_CONTROLLER;
+			x->arg = 0xffff;
+			if (arg != NULL) {
+				if (parse_uint(arg, 0xffff, &v) < 0)
+					return perr(c,
+						    "controller: invalid "
+						    "max_len %s",
+						    arg);
+				x->arg = (uint16_t)v;
+			}
 		} else if (arg == NULL && strcasecmp(tok, "local") == 0) {
 			x->type = VSW_FLOW_ACT_OUTPUT;
 			x->arg = VSW_FLOW_PORT_LOCAL;
@@ -631,6 +643,9 @@ static int parse_actions(struct pctx *c, char *s)
 				x->type = VSW_FLOW_ACT_FLOOD;
 			} else if (strcasecmp(arg, "all") == 0) {
 				x->type = VSW_FLOW_ACT_ALL;
+			} else if (strcasecmp(arg, "controller") == 0) {
+				x->type = VSW_FLOW_ACT_CONTROLLER;
+				x->arg = 0xffff;
 			} else {
 				if (parse_port(c, "output", arg, &port) < 0)
 					return -EINVAL;
@@ -1218,6 +1233,9 @@ int vsw_flow_format_actions(const struct vsw_flow_actions *acts, char *buf,
 			break;
 		case VSW_FLOW_ACT_ALL:
 			pb_add(&b, "ALL");
+			break;
+		case VSW_FLOW_ACT_CONTROLLER:
+			pb_add(&b, "CONTROLLER:%u", a->arg);
 			break;
 		case VSW_FLOW_ACT_SET_VLAN_VID:
 			pb_add(&b, "mod_vlan_vid:%u", a->arg);

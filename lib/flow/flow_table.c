@@ -203,6 +203,9 @@ static bool rule_outputs_to(const struct vsw_flow_rule *r, uint16_t port)
 	for (i = 0; i < r->actions->n; i++) {
 		const struct vsw_flow_act *a = &r->actions->a[i];
 
+		if (a->type == VSW_FLOW_ACT_CONTROLLER &&
+		    port == VSW_FLOW_PORT_CONTROLLER)
+			return true;
 		if (a->type == VSW_FLOW_ACT_OUTPUT && a->arg == port)
 			return true;
 		if (a->type == VSW_FLOW_ACT_IN_PORT &&

@@ -451,6 +451,15 @@ static int mp_flow(struct mp *m, const uint8_t *body, size_t len,
 	return 0;
 }
 
+/* An ofp_port (64 bytes, zeroed) at @p. */
+static void port_fill(uint8_t *p, const struct vsw_ofp_port *port)
+{
+	ofp_put32(p, port->port_no);
+	memcpy(p + 8, port->hw_addr, 6);
+	memcpy(p + 16, port->name, 15); /* the 16th stays NUL */
+	ofp_put32(p + 36, port->link_down ? OFPPS_LINK_DOWN : 0);
+}
+
 static int mp_port_emit(void *arg, const struct vsw_ofp_port *port)
 {
 	struct mp *m = arg;
@@ -460,10 +469,7 @@ static int mp_port_emit(void *arg, const struct vsw_ofp_port *port)
 	p = ofp_buf_put(&m->c->tx, 64);
 	if (p == NULL)
 		return -ENOBUFS;
-	ofp_put32(p, port->port_no);
-	memcpy(p + 8, port->hw_addr, 6);
-	memcpy(p + 16, port->name, 15); /* the 16th stays NUL */
-	ofp_put32(p + 36, port->link_down ? OFPPS_LINK_DOWN : 0);
+	port_fill(p, port);
 	return 0;
 }
 
@@ -890,6 +896,98 @@ static bool msg_changes_switch(uint8_t type)
 	       type == METER_MOD;
 }
 
+static int on_packet_out(struct vsw_ofp_conn *c, const uint8_t *msg,
+			 size_t len, struct vsw_ofp_err *err)
+{
+	struct vsw_ofp_packet_out po;
+	int rc;
+
+	if (c->ops->packet_out == NULL)
+		return ofp_fail(err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_TYPE,
+				"packet_out not handled");
+	rc = vsw_ofp_decode_packet_out(msg + VSW_OFP_HEADER_LEN,
+				       len - VSW_OFP_HEADER_LEN, &po, err);
+	if (rc < 0)
+		return rc;
+	rc = c->ops->packet_out(c->arg, &po, err);
+	free(po.actions);
+	return rc < 0 ? -EPROTO : 0;
+}
+
+/*
+ * An asynchronous message (started at @off) that left more than
+ * VSW_OFP_ASYNC_MAX bytes unread, or failed: taken back, -ENOBUFS (a slow
+ * controller loses packet-ins, not its connection).
+ */
+static int msg_check(struct vsw_ofp_conn *c, size_t off)
+{
+	if (!c->tx.failed && c->tx.len - c->tx_off <= VSW_OFP_ASYNC_MAX)
+		return 0;
+	c->tx.len = off;
+	c->tx.failed = false;
+	return -ENOBUFS;
+}
+
+int vsw_ofp_conn_packet_in(struct vsw_ofp_conn *c,
+			   const struct vsw_ofp_packet_in *pi)
+{
+	struct vsw_flow_match m;
+	size_t off, room, n;
+	uint8_t *p;
+
+	if (!vsw_ofp_conn_ready(c))
+		return -EAGAIN;
+	if (c->tx.failed)
+		return -ENOBUFS;
+	memset(&m, 0, sizeof(m));
+	m.key.in_port = (uint16_t)pi->in_port;
+	m.mask.in_port = 0xffff;
+	off = msg_start(c, VSW_OFP_VERSION, VSW_OFPT_PACKET_IN, 0);
+	/* buffer_id, total_len, reason, table_id, cookie */
+	p = ofp_buf_put(&c->tx, 16);
+	if (p != NULL) {
+		ofp_put32(p, OFP_NO_BUFFER);
+		ofp_put16(p + 4, (uint16_t)(pi->total_len > 0xffff
+						    ? 0xffff
+						    : pi->total_len));
+		p[6] = pi->reason;
+		p[7] = pi->table_id;
+		ofp_put64(p + 8, pi->cookie);
+	}
+	ofp_encode_match(&c->tx, &m);
+	ofp_buf_put(&c->tx, 2); /* pad */
+	/* one message carries at most 65535 bytes */
+	room = c->tx.len - off < VSW_OFP_MAX_MSG
+		       ? VSW_OFP_MAX_MSG - (c->tx.len - off)
+		       : 0;
+	n = pi->len < room ? pi->len : room;
+	p = ofp_buf_put(&c->tx, n);
+	if (p != NULL && n > 0)
+		memcpy(p, pi->data, n);
+	msg_end(c, off);
+	return msg_check(c, off);
+}
+
+int vsw_ofp_conn_port_status(struct vsw_ofp_conn *c, uint8_t reason,
+			     const struct vsw_ofp_port *port)
+{
+	size_t off;
+	uint8_t *p;
+
+	if (!vsw_ofp_conn_ready(c))
+		return -EAGAIN;
+	if (c->tx.failed)
+		return -ENOBUFS;
+	off = msg_start(c, VSW_OFP_VERSION, VSW_OFPT_PORT_STATUS, 0);
+	p = ofp_buf_put(&c->tx, 8 + 64); /* reason, pad[7], ofp_port */
+	if (p != NULL) {
+		p[0] = reason;
+		port_fill(p + 8, port);
+	}
+	msg_end(c, off);
+	return msg_check(c, off);
+}
+
 /* One whole message (@len >= 8 bytes, its own length). */
 static void conn_handle(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len)
 {
@@ -996,6 +1094,9 @@ static void conn_handle(struct vsw_ofp_conn *c, const uint8_t *msg, size_t len)
 		break;
 	case VSW_OFPT_MULTIPART_REQUEST:
 		rc = on_multipart(c, msg, len, &err);
+		break;
+	case VSW_OFPT_PACKET_OUT:
+		rc = on_packet_out(c, msg, len, &err);
 		break;
 	case VSW_OFPT_BARRIER_REQUEST:
 		/* every message before it is done: vsw answers in order */

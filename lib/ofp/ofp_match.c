@@ -122,6 +122,8 @@ uint32_t ofp_port_to_of(uint16_t port)
 		return OFPP_ALL;
 	case VSW_FLOW_PORT_LOCAL:
 		return OFPP_LOCAL;
+	case VSW_FLOW_PORT_CONTROLLER:
+		return OFPP_CONTROLLER;
 	case VSW_FLOW_PORT_NONE:
 		return OFPP_ANY;
 	default:
@@ -150,6 +152,9 @@ int ofp_port_from_of(uint32_t of, uint16_t *port)
 		return 0;
 	case OFPP_LOCAL:
 		*port = VSW_FLOW_PORT_LOCAL;
+		return 0;
+	case OFPP_CONTROLLER:
+		*port = VSW_FLOW_PORT_CONTROLLER;
 		return 0;
 	case OFPP_ANY:
 		*port = VSW_FLOW_PORT_NONE;
@@ -754,13 +759,19 @@ static int act_set_field(const uint8_t *a, size_t alen, struct vsw_flow_act *x,
 }
 
 static int act_output(const uint8_t *a, size_t alen, struct vsw_flow_act *x,
-		      struct vsw_ofp_err *err)
+		      bool packet_out, struct vsw_ofp_err *err)
 {
 	uint16_t port;
 
 	if (alen != 16)
 		return ofp_fail(err, VSW_OFPET_BAD_ACTION, VSW_OFPBAC_BAD_LEN,
 				"output action not 16 bytes");
+	if (packet_out && ofp_get32(a + 4) == OFPP_TABLE) {
+		/* only a packet-out's: the frame through the flow table */
+		x->type = VSW_FLOW_ACT_OUTPUT;
+		x->arg = VSW_FLOW_PORT_TABLE;
+		return 0;
+	}
 	if (ofp_port_from_of(ofp_get32(a + 4), &port) < 0 ||
 	    port == VSW_FLOW_PORT_NONE)
 		return ofp_fail(err, VSW_OFPET_BAD_ACTION,
@@ -778,6 +789,10 @@ static int act_output(const uint8_t *a, size_t alen, struct vsw_flow_act *x,
 		break;
 	case VSW_FLOW_PORT_ALL:
 		x->type = VSW_FLOW_ACT_ALL;
+		break;
+	case VSW_FLOW_PORT_CONTROLLER:
+		x->type = VSW_FLOW_ACT_CONTROLLER;
+		x->arg = ofp_get16(a + 8); /* max_len */
 		break;
 	default:
 		x->type = VSW_FLOW_ACT_OUTPUT;
@@ -813,7 +828,7 @@ static bool act_sets_vlan(const struct vsw_flow_act *x)
 
 /* An action list (@len bytes at @p) into a new vsw_flow_actions. */
 static int decode_actions(const uint8_t *p, size_t len,
-			  const struct vsw_flow_match *m,
+			  const struct vsw_flow_match *m, bool packet_out,
 			  struct vsw_flow_actions **out,
 			  struct vsw_ofp_err *err)
 {
@@ -847,7 +862,7 @@ static int decode_actions(const uint8_t *p, size_t len,
 		memset(x, 0, sizeof(*x));
 		switch (ofp_get16(a)) {
 		case OFPAT_OUTPUT:
-			rc = act_output(a, alen, x, err);
+			rc = act_output(a, alen, x, packet_out, err);
 			edit = false;
 			break;
 		case OFPAT_POP_VLAN:
@@ -995,7 +1010,7 @@ static int decode_instructions(const uint8_t *p, size_t len,
 				      "apply_actions twice");
 			goto fail;
 		}
-		rc = decode_actions(in + 8, ilen - 8, m, &acts, err);
+		rc = decode_actions(in + 8, ilen - 8, m, false, &acts, err);
 		if (rc < 0)
 			goto fail;
 		off += ilen;
@@ -1033,6 +1048,7 @@ static void encode_action(struct ofp_buf *b, const struct vsw_flow_act *x)
 		[VSW_FLOW_ACT_NORMAL] = VSW_FLOW_PORT_NORMAL,
 		[VSW_FLOW_ACT_FLOOD] = VSW_FLOW_PORT_FLOOD,
 		[VSW_FLOW_ACT_ALL] = VSW_FLOW_PORT_ALL,
+		[VSW_FLOW_ACT_CONTROLLER] = VSW_FLOW_PORT_CONTROLLER,
 	};
 	uint8_t *p;
 
@@ -1042,6 +1058,7 @@ static void encode_action(struct ofp_buf *b, const struct vsw_flow_act *x)
 	case VSW_FLOW_ACT_NORMAL:
 	case VSW_FLOW_ACT_FLOOD:
 	case VSW_FLOW_ACT_ALL:
+	case VSW_FLOW_ACT_CONTROLLER:
 		p = ofp_buf_put(b, 16);
 		if (p == NULL)
 			return;
@@ -1050,7 +1067,8 @@ static void encode_action(struct ofp_buf *b, const struct vsw_flow_act *x)
 		ofp_put32(p + 4, ofp_port_to_of(x->type == VSW_FLOW_ACT_OUTPUT
 							? x->arg
 							: port_of[x->type]));
-		ofp_put16(p + 8, 0);
+		/* max_len: the controller's bytes; 0 for the others */
+		ofp_put16(p + 8, x->type == VSW_FLOW_ACT_CONTROLLER ? x->arg : 0);
 		return;
 	case VSW_FLOW_ACT_STRIP_VLAN:
 		p = ofp_buf_put(b, 8);
@@ -1289,4 +1307,50 @@ bool vsw_ofp_filter_match(const struct vsw_ofp_flow_filter *f,
 			return false;
 	}
 	return true;
+}
+
+/* ---- packet-out ----------------------------------------------------------- */
+
+int vsw_ofp_decode_packet_out(const uint8_t *body, size_t len,
+			      struct vsw_ofp_packet_out *po,
+			      struct vsw_ofp_err *err)
+{
+	struct vsw_flow_match m;
+	uint32_t in_of;
+	size_t alen;
+	int rc;
+
+	memset(po, 0, sizeof(*po));
+	/* buffer_id, in_port, actions_len, pad[6] */
+	if (len < 16)
+		return ofp_fail(err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN,
+				"packet_out shorter than 24 bytes");
+	if (ofp_get32(body) != OFP_NO_BUFFER)
+		return ofp_fail(err, VSW_OFPET_BAD_REQUEST,
+				VSW_OFPBRC_BUFFER_UNKNOWN,
+				"packet_out of a buffer: vsw buffers nothing");
+	in_of = ofp_get32(body + 4);
+	if (in_of == OFPP_CONTROLLER || in_of == OFPP_ANY) {
+		po->in_port = VSW_FLOW_PORT_CONTROLLER;
+	} else if (ofp_port_from_of(in_of, &po->in_port) < 0 ||
+		   (po->in_port >= VSW_FLOW_PORT_MAX &&
+		    po->in_port != VSW_FLOW_PORT_LOCAL)) {
+		return ofp_fail(err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_PORT,
+				"packet_out in_port not a port");
+	}
+	alen = ofp_get16(body + 8);
+	if (alen % 8 != 0 || alen > len - 16)
+		return ofp_fail(err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN,
+				"packet_out actions_len out of range");
+	po->data = body + 16 + alen;
+	po->len = len - 16 - alen;
+	if (po->len < 14)
+		return ofp_fail(err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN,
+				"packet_out without an Ethernet frame");
+	memset(&m, 0, sizeof(m));
+	rc = decode_actions(body + 16, alen, &m, true, &po->actions, err);
+	if (rc == -ENOMEM)
+		return ofp_fail(err, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN,
+				"out of memory");
+	return rc;
 }

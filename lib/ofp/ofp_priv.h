@@ -45,6 +45,7 @@ static inline void ofp_put64(uint8_t *p, uint64_t v)
 /* OpenFlow 1.3 port numbers (32 bits) */
 #define OFPP_MAX 0xffffff00u
 #define OFPP_IN_PORT 0xfffffff8u
+#define OFPP_TABLE 0xfffffff9u
 #define OFPP_NORMAL 0xfffffffau
 #define OFPP_FLOOD 0xfffffffbu
 #define OFPP_ALL 0xfffffffcu

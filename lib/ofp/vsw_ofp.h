@@ -45,6 +45,9 @@ enum {
 	VSW_OFPT_GET_CONFIG_REQUEST = 7,
 	VSW_OFPT_GET_CONFIG_REPLY = 8,
 	VSW_OFPT_SET_CONFIG = 9,
+	VSW_OFPT_PACKET_IN = 10,
+	VSW_OFPT_PORT_STATUS = 12,
+	VSW_OFPT_PACKET_OUT = 13,
 	VSW_OFPT_FLOW_MOD = 14,
 	VSW_OFPT_MULTIPART_REQUEST = 18,
 	VSW_OFPT_MULTIPART_REPLY = 19,
@@ -90,6 +93,7 @@ enum {
 	VSW_OFPBRC_BAD_TYPE = 1,
 	VSW_OFPBRC_BAD_MULTIPART = 2,
 	VSW_OFPBRC_BAD_LEN = 6,
+	VSW_OFPBRC_BUFFER_EMPTY = 7,
 	VSW_OFPBRC_BUFFER_UNKNOWN = 8,
 	VSW_OFPBRC_BAD_TABLE_ID = 9,
 	VSW_OFPBRC_IS_SLAVE = 10,
@@ -172,6 +176,37 @@ int vsw_ofp_decode_match(const uint8_t *p, size_t avail,
 			 struct vsw_flow_match *m, size_t *used,
 			 struct vsw_ofp_err *err);
 
+/* A decoded PACKET_OUT (the frame is not buffered: OFP_NO_BUFFER only). */
+struct vsw_ofp_packet_out {
+	uint16_t in_port; /* an ofport, LOCAL or VSW_FLOW_PORT_CONTROLLER */
+	/*
+	 * owned (free()); OUTPUT to VSW_FLOW_PORT_TABLE is OpenFlow's
+	 * OFPP_TABLE, allowed here only
+	 */
+	struct vsw_flow_actions *actions;
+	const uint8_t *data; /* the frame, in the message */
+	size_t len;	     /* >= 14 */
+};
+
+/*
+ * Decode the body of a PACKET_OUT (@len bytes after the header). Peer
+ * input: every length checked. 0 (free po->actions), -EPROTO with @err.
+ */
+int vsw_ofp_decode_packet_out(const uint8_t *body, size_t len,
+			      struct vsw_ofp_packet_out *po,
+			      struct vsw_ofp_err *err);
+
+/* A frame for the controller (PACKET_IN, OFP_NO_BUFFER). */
+struct vsw_ofp_packet_in {
+	uint8_t reason; /* 0 no_match, 1 action */
+	uint8_t table_id;
+	uint64_t cookie;
+	uint32_t in_port;   /* vsw ofport */
+	uint32_t total_len; /* the frame's length (cut at 65535) */
+	const uint8_t *data;
+	size_t len; /* bytes sent: at most what fits one message */
+};
+
 /* One rule as the switch reports it (multipart flow / aggregate). */
 struct vsw_ofp_flow_entry {
 	const struct vsw_flow_match *match;
@@ -252,6 +287,12 @@ struct vsw_ofp_ops {
 	int (*role)(void *arg, struct vsw_ofp_conn *c, enum vsw_ofp_role role,
 		    uint64_t generation_id, uint64_t *current,
 		    struct vsw_ofp_err *err);
+	/*
+	 * Send a PACKET_OUT's frame. 0, or a negative errno with @err set.
+	 * NULL: PACKET_OUT is refused (BAD_REQUEST / BAD_TYPE).
+	 */
+	int (*packet_out)(void *arg, const struct vsw_ofp_packet_out *po,
+			  struct vsw_ofp_err *err);
 	/* A line for the log (errors a peer caused, at debug/info). */
 	void (*log)(void *arg, bool error, const char *msg);
 	uint64_t datapath_id;
@@ -290,6 +331,14 @@ const uint8_t *vsw_ofp_conn_output(const struct vsw_ofp_conn *c, size_t *len);
 void vsw_ofp_conn_consume(struct vsw_ofp_conn *c, size_t n);
 /* true once both HELLOs were exchanged with version 1.3. */
 bool vsw_ofp_conn_ready(const struct vsw_ofp_conn *c);
+/*
+ * Queue a PACKET_IN / a PORT_STATUS (reason 0 add, 1 delete, 2 modify).
+ * 0; -EAGAIN (not ready yet: nothing queued), -ENOBUFS (output full).
+ */
+int vsw_ofp_conn_packet_in(struct vsw_ofp_conn *c,
+			   const struct vsw_ofp_packet_in *pi);
+int vsw_ofp_conn_port_status(struct vsw_ofp_conn *c, uint8_t reason,
+			     const struct vsw_ofp_port *p);
 /* Queue an ECHO_REQUEST (keepalive). */
 int vsw_ofp_conn_echo(struct vsw_ofp_conn *c);
 /* Messages received / errors sent so far. */
@@ -318,5 +367,7 @@ int vsw_ofp_conn_flow_removed(struct vsw_ofp_conn *c,
 
 /* Most output queued before the peer is cut off as not reading. */
 #define VSW_OFP_TX_MAX (16u << 20)
+/* Most unread output an asynchronous message (PACKET_IN...) is added to. */
+#define VSW_OFP_ASYNC_MAX (1u << 20)
 
 #endif /* VSW_OFP_H */

@@ -432,6 +432,9 @@ struct sw_fl {
 	uint16_t vlans[VSW_PORT_BURST];
 	bool any_flip;
 	struct sw_fdb_memo memo; /* NORMAL's, for the whole burst */
+	const struct vsw_flow_rule *rule; /* the frame's (CONTROLLER) */
+	const struct sw_bridge *br;
+	uint16_t in_of; /* the in port's ofport (CONTROLLER) */
 };
 
 /*
@@ -573,6 +576,9 @@ static bool sw_fl_exec(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
 
 		switch (a->type) {
 		case VSW_FLOW_ACT_NORMAL:
+			/* a packet-out without an in port: NORMAL floods */
+			if (vsw_unlikely(in == NULL))
+				goto flood;
 			if (sw_fl_normal(pmd, b, i, in, vin, fl, now, grouped,
 					 reason))
 				sent = true;
@@ -584,8 +590,15 @@ static bool sw_fl_exec(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
 		case VSW_FLOW_ACT_IN_PORT:
 			out = in;
 			break;
+		case VSW_FLOW_ACT_CONTROLLER:
+			/* a copy as it is now; the frame goes on */
+			sw_pin_push(pmd, b->br, b->in_of, b->rule, pkt,
+				    a->arg);
+			sent = true;
+			continue;
 		case VSW_FLOW_ACT_FLOOD:
 		case VSW_FLOW_ACT_ALL:
+		flood:
 			if (tagged < 0)
 				tagged = sw_is_tagged(pkt);
 			for (j = 0; j < fl->n; j++) {
@@ -663,6 +676,7 @@ static bool sw_fl_pipeline(struct sw_pmd *pmd, struct sw_fl *b, unsigned i,
 		if (r == NULL)
 			break;
 		vsw_flow_rule_account(r, 1, pkt->len, now64);
+		b->rule = r; /* a packet-in's cookie and reason: this rule's */
 		acts = vsw_flow_rule_actions(r);
 	}
 	return sent;
@@ -696,6 +710,8 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 	b.pkts = pkts;
 	b.any_flip = false;
 	b.memo = (struct sw_fdb_memo){0};
+	b.in_of = ofport;
+	b.br = br;
 	/*
 	 * Only keys[0..u) and hashes[0..u) are read, but gcc 12 cannot tell
 	 * (-Wmaybe-uninitialized on the const arguments, once sw_fdb_key() is
@@ -779,6 +795,7 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 			acts = vsw_flow_rule_actions(rules[last]);
 			grouped = sw_acts_grouped(acts);
 		}
+		b.rule = rules[last];
 		if (vsw_unlikely(acts->flags & VSW_FLOW_ACTS_GOTO)) {
 			if (!sw_fl_pipeline(pmd, &b, i, acts, in, vin, fl,
 					    ofport, now64, &reason))
@@ -849,7 +866,9 @@ void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 	now = (uint32_t)now64;
 	/* Acquire pairs with the release stores in flows.c. */
 	rule0 = vsw_load_acquire(&br->normal_rule);
-	if (vsw_unlikely(rule0 == NULL)) {
+	/* Relaxed: a flag (W7); fail-open forwards as normal (ofctl.c). */
+	if (vsw_unlikely(rule0 == NULL) &&
+	    !vsw_load_relaxed(&br->fail_open)) {
 		sw_forward_flows(pmd, in, rq, vin, fl, pkts, n, now64);
 		return;
 	}
@@ -916,10 +935,99 @@ void sw_forward(struct sw_pmd *pmd, struct vsw_port *in, unsigned rxq,
 	}
 	sw_count_rx(rq, n, bytes, drops);
 	/* the rule's counters, as if each frame had been looked up */
-	vsw_flow_rule_account(rule0, n - drops[VSW_DROP_BAD_FRAME],
-			      bytes - runt_bytes, now64);
+	if (vsw_likely(rule0 != NULL))
+		vsw_flow_rule_account(rule0, n - drops[VSW_DROP_BAD_FRAME],
+				      bytes - runt_bytes, now64);
 	vsw_ctr_add(&pmd->st.fast_normal, n);
 	if (vsw_unlikely(fl->mir != NULL))
 		sw_mirror_burst(pmd, fl, in, pkts, n, vlans);
 	sw_flush_burst(pmd, pkts, n, orig, flip, bad, vlans, any_flip);
+}
+
+/* ---- packet-out (ofctl.c queues them, the thread runs them here) ---- */
+
+void sw_packet_out_exec(struct sw_pmd *pmd, struct sw_bridge *br,
+			uint16_t in_port, const struct vsw_flow_act *acts,
+			unsigned n_acts, const uint8_t *frame, uint32_t len)
+{
+	/* Acquire pairs with the release stores in switch.c publishing it. */
+	const struct sw_flood *fl = vsw_load_acquire(&br->flood);
+	struct vsw_flow_actions *run;
+	struct vsw_port *in = NULL;
+	const struct sw_vlan *vin = NULL;
+	struct vsw_flow_key key;
+	struct vsw_pkt *pkt;
+	struct sw_fl b;
+	uint8_t *d;
+	unsigned k;
+	int reason = VSW_DROP_NO_DEST;
+	union {
+		struct vsw_flow_actions h;
+		uint8_t raw[sizeof(struct vsw_flow_actions) +
+			    64 * sizeof(struct vsw_flow_act)];
+	} u;
+
+	if (in_port != VSW_FLOW_PORT_CONTROLLER) {
+		in = sw_of_port(fl, NULL, in_port);
+		if (in == NULL)
+			return; /* the port went away: nothing to send */
+		/* Acquire pairs with vsw_switch_set_port_vlan()'s release. */
+		vin = vsw_load_acquire(&in->vlan);
+	}
+	pkt = vsw_pkt_alloc_len(pmd->pool, len);
+	if (pkt == NULL) {
+		vsw_ctr_add(&pmd->pout.drops, 1);
+		return;
+	}
+	d = vsw_pkt_append(pkt, len);
+	if (d == NULL) {
+		vsw_pkt_free(pkt);
+		vsw_ctr_add(&pmd->pout.drops, 1);
+		return;
+	}
+	memcpy(d, frame, len);
+	pkt->in_port = in != NULL ? in->id : 0;
+	memset(&b, 0, sizeof(b));
+	b.pkts = &pkt;
+	b.in_of = in_port;
+	b.br = br;
+	run = &u.h;
+	run->n = 0;
+	run->flags = 0;
+	for (k = 0; k < n_acts && k < 64; k++) {
+		struct vsw_flow_act a = acts[k];
+
+		/* no in port: NORMAL has nothing to learn, it floods */
+		if (in == NULL && a.type == VSW_FLOW_ACT_NORMAL)
+			a.type = VSW_FLOW_ACT_FLOOD;
+		if (a.type == VSW_FLOW_ACT_OUTPUT &&
+		    a.arg == VSW_FLOW_PORT_TABLE) {
+			/* what came before, then the table's rule for it */
+			if (run->n != 0)
+				(void)sw_fl_exec(pmd, &b, 0, run, in, vin, fl,
+						 (uint32_t)sw_now_ms(pmd->sw),
+						 false, &reason);
+			run->n = 0;
+			vsw_flow_key_parse(vsw_pkt_data(pkt), pkt->len,
+					   in != NULL ? in_port : 0, &key);
+			b.rule = vsw_flow_lookup(br->flows, &key);
+			if (b.rule != NULL) {
+				vsw_flow_rule_account(
+					(struct vsw_flow_rule *)b.rule, 1,
+					pkt->len, sw_now_ms(pmd->sw));
+				(void)sw_fl_exec(pmd, &b, 0,
+						 vsw_flow_rule_actions(b.rule),
+						 in, vin, fl,
+						 (uint32_t)sw_now_ms(pmd->sw),
+						 false, &reason);
+			}
+			b.rule = NULL;
+			continue;
+		}
+		run->a[run->n++] = a;
+	}
+	if (run->n != 0)
+		(void)sw_fl_exec(pmd, &b, 0, run, in, vin, fl,
+				 (uint32_t)sw_now_ms(pmd->sw), false, &reason);
+	vsw_pkt_free(pkt);
 }

@@ -194,6 +194,10 @@ static void *sw_pmd_main(void *arg)
 						   p->id));
 			sw_forward(pmd, p, l->q[i].rxq, pkts, n);
 		}
+		/* packet-outs from the control thread (ofctl.c) */
+		if (vsw_unlikely(pmd->pout.buf != NULL &&
+				 sw_ring_pending(&pmd->pout)))
+			got += sw_pout_run(pmd);
 		t1 = sw_cycles();
 		if (got != 0) {
 			vsw_ctr_add(&pmd->st.packets, got);
@@ -255,6 +259,12 @@ int sw_pmd_start(struct vsw_switch *sw, struct sw_pmd *pmd, unsigned idx)
 	pmd->outs = calloc(VSW_SWITCH_MAX_PORTS, sizeof(*pmd->outs));
 	if (pmd->list == NULL || pmd->slot_of == NULL || pmd->outs == NULL)
 		goto fail;
+	ret = sw_ring_init(&pmd->pin, SW_PIN_RING_SIZE);
+	if (ret == 0 && idx == 0)
+		ret = sw_ring_init(&pmd->pout, SW_POUT_RING_SIZE);
+	if (ret < 0)
+		goto fail;
+	ret = -ENOMEM;
 	for (i = 0; i <= VSW_SWITCH_MAX_PORTS; i++)
 		pmd->slot_of[i] = 0xffff;
 	pmd->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -291,6 +301,8 @@ void sw_pmd_stop(struct sw_pmd *pmd)
 	pmd->wake_fd = -1;
 	free(pmd->list);
 	pmd->list = NULL;
+	sw_ring_fini(&pmd->pin);
+	sw_ring_fini(&pmd->pout);
 	free(pmd->slot_of);
 	pmd->slot_of = NULL;
 	free(pmd->outs);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -635,6 +636,8 @@ int vsw_switch_del_bridge(struct vsw_switch *sw, const char *name, char *err,
 		sw_err(err, err_len, "no bridge %s", name ? name : "(null)");
 		return -ENOENT;
 	}
+	/* no queued packet-out may name it (ofctl.c) */
+	sw_pout_drain(sw);
 	ret = sw_sync_err(sw, err, err_len);
 	if (ret < 0)
 		return ret;
@@ -833,8 +836,16 @@ int vsw_switch_create(const struct vsw_switch_config *cfg,
 	sw->limbo_tail = &sw->limbo;
 	sw->force_poll = sw->cfg.force_poll;
 	sw->next_sweep = sw_now_ms(sw) + SW_SWEEP_MS;
+	sw->pin_armed = 1; /* nobody drained yet: the first push wakes */
+	sw->pin_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sw->pin_fd < 0) {
+		ret = -errno;
+		free(sw);
+		return ret;
+	}
 	ret = sw_threads_start(sw, sw->cfg.n_threads);
 	if (ret < 0) {
+		close(sw->pin_fd);
 		free(sw);
 		return ret;
 	}
@@ -849,6 +860,7 @@ void vsw_switch_destroy(struct vsw_switch *sw)
 	if (sw == NULL)
 		return;
 	sw_threads_stop(sw);
+	close(sw->pin_fd);
 	sw_limbo_reclaim(sw, true); /* no thread runs */
 	for (id = 1; id <= VSW_SWITCH_MAX_PORTS; id++) {
 		struct vsw_port *p = sw->ports[id];

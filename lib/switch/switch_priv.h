@@ -231,6 +231,8 @@ struct sw_bridge {
 	/* mirror.c: the configured mirrors, control thread (counters aside) */
 	struct sw_mirror *mirrors;
 	unsigned n_mirrors;
+	/* no controller: forward as normal whatever the table (relaxed) */
+	uint32_t fail_open;
 	char name[VSW_BRIDGE_NAME_MAX];
 	struct vsw_switch *sw; /* flows.c: the removal report's way back */
 };
@@ -251,6 +253,24 @@ struct sw_pmd_list {
 	struct pollfd *pfds;
 	struct sw_pmd_rxq q[];
 };
+
+/*
+ * A single-producer single-consumer byte ring (ofctl.c): packet-ins from a
+ * data thread, packet-outs to one.
+ */
+struct sw_ring {
+	uint8_t *buf;
+	uint32_t size;	   /* a power of two */
+	uint32_t tail;	   /* producer: release; consumer: acquire */
+	uint32_t ptail;	   /* producer's copy of tail */
+	uint32_t head __attribute__((aligned(VSW_CACHE_LINE))); /* consumer:
+								   release */
+	uint32_t chead;	   /* consumer's copy of head */
+	uint64_t pushed;   /* producer, relaxed */
+	uint64_t drops;	   /* producer, relaxed: full */
+};
+#define SW_PIN_RING_SIZE (256u << 10)
+#define SW_POUT_RING_SIZE (256u << 10)
 
 /* One output port's share of a batch. */
 struct sw_out {
@@ -282,6 +302,9 @@ struct sw_pmd {
 	uint16_t *slot_of; /* port id -> index in outs, 0xffff none */
 	struct sw_out *outs;
 	unsigned n_outs;
+	/* ofctl.c: frames to the controllers, frames from them */
+	struct sw_ring pin;
+	struct sw_ring pout; /* thread 0's only */
 } __attribute__((aligned(VSW_CACHE_LINE)));
 
 struct vsw_switch {
@@ -310,6 +333,9 @@ struct vsw_switch {
 	unsigned n_limbo;	 /* entries waiting */
 	unsigned n_leaked;	 /* could not even be queued: leaked, counted */
 	bool lists_dirty;	 /* a republish stopped half way: redo it */
+	/* ofctl.c: the packet-in consumer's wake-up */
+	int pin_fd;		 /* eventfd */
+	uint32_t pin_armed;	 /* the consumer sleeps; relaxed + fences */
 };
 
 /*
@@ -478,6 +504,15 @@ void sw_mirror_burst(struct sw_pmd *pmd, const struct sw_flood *fl,
 /* Free every mirror of br (the bridge is freed). */
 void sw_mirrors_free(struct sw_bridge *br);
 
+/*
+ * One packet-out (ofctl.c's records), on @pmd's thread: a frame of @len
+ * bytes copied into a packet of the thread's pool, @acts run on it as a
+ * rule's with in port @in_port (an ofport or VSW_FLOW_PORT_CONTROLLER).
+ */
+void sw_packet_out_exec(struct sw_pmd *pmd, struct sw_bridge *br,
+			uint16_t in_port, const struct vsw_flow_act *acts,
+			unsigned n_acts, const uint8_t *frame, uint32_t len);
+
 /* capture.c */
 /*
  * Copy pkts[0..n) into @cap's ring as seen in direction @dir. Data
@@ -487,6 +522,24 @@ void sw_capture_burst(struct vsw_port *port, unsigned dir,
 		      struct vsw_pkt *const *pkts, unsigned n);
 /* The port is being deleted: detach its capture (control thread). */
 void sw_capture_port_gone(struct vsw_port *port);
+
+/* ofctl.c */
+int sw_ring_init(struct sw_ring *r, uint32_t size);
+void sw_ring_fini(struct sw_ring *r); /* no thread uses it any more */
+/* Consumer: a record may be waiting (a hint). */
+bool sw_ring_pending(const struct sw_ring *r);
+/*
+ * Data thread: queue frame @pkt (at most @max_len bytes of it) for the
+ * controllers, as sent by @rule's CONTROLLER action (NULL: none). Counted
+ * drop when the ring is full.
+ */
+void sw_pin_push(struct sw_pmd *pmd, const struct sw_bridge *br,
+		 uint16_t in_port, const struct vsw_flow_rule *rule,
+		 const struct vsw_pkt *pkt, uint16_t max_len);
+/* Data thread: run the packet-outs waiting for it; how many. */
+unsigned sw_pout_run(struct sw_pmd *pmd);
+/* Control thread: wait (bounded) until every packet-out queued ran. */
+void sw_pout_drain(struct vsw_switch *sw);
 
 /* pmd.c */
 int sw_pmd_start(struct vsw_switch *sw, struct sw_pmd *pmd, unsigned idx);

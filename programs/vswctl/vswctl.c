@@ -322,6 +322,14 @@ static int p_set_controller(char **argv, int argc, json_t **out)
 	return 0;
 }
 
+/* set-fail-mode BRIDGE standalone|secure */
+static int p_set_fail_mode(char **argv, int argc, json_t **out)
+{
+	(void)argc;
+	*out = json_pack("{s:s, s:s}", "bridge", argv[0], "mode", argv[1]);
+	return 0;
+}
+
 /* ---- add-flows: a file of rules ------------------------------------------ */
 
 /* Room for the request's envelope besides the flows (bridge, lines...). */
@@ -775,6 +783,15 @@ static void print_metrics(json_t *result)
 	fputs(j_str(result, "text", ""), stdout);
 }
 
+/* get-fail-mode: the mode, or nothing when none is set (ovs-vsctl) */
+static void print_fail_mode(json_t *result)
+{
+	const char *m = j_str(result, "mode", "");
+
+	if (m[0] != '\0')
+		printf("%s\n", m);
+}
+
 /* get-controller: one target a line, as ovs-vsctl prints them */
 static void print_controllers(json_t *result)
 {
@@ -842,6 +859,12 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  print_nothing },
 	{ "list-mirrors", "[BRIDGE]", 0, 1, "mirror.list", p_opt_bridge,
 	  vswctl_print_mirrors },
+	{ "set-fail-mode", "BRIDGE standalone|secure", 2, 2, "fail_mode.set",
+	  p_set_fail_mode, print_nothing },
+	{ "get-fail-mode", "BRIDGE", 1, 1, "fail_mode.get", p_bridge,
+	  print_fail_mode },
+	{ "del-fail-mode", "BRIDGE", 1, 1, "fail_mode.del", p_bridge,
+	  print_nothing },
 	{ "dpif-stats", "[BRIDGE]", 0, 1, "dpif.stats", p_opt_bridge,
 	  print_dpif },
 	{ "pmd-stats", "", 0, 0, "pmd.stats", p_none, print_pmd },

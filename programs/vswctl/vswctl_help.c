@@ -113,6 +113,16 @@ static const struct {
 	{"list-mirrors",
 	 "The mirrors (of BRIDGE, or of all): what they select, their output,\n"
 	 "whether active, and the frames and bytes mirrored and dropped."},
+	{"set-fail-mode",
+	 "What the bridge does without a connected OpenFlow controller.\n"
+	 "standalone (the default): after 15 s without one it forwards as a\n"
+	 "learning switch, until a controller connects again. secure: only by\n"
+	 "the flow table, whose rules stay when the controller goes. Stored.\n"
+	 "Changing it removes (secure) or restores (standalone, no\n"
+	 "controllers, empty table) the default priority=0,actions=NORMAL."},
+	{"get-fail-mode",
+	 "The bridge's fail mode, or nothing when none was set (standalone)."},
+	{"del-fail-mode", "Back to the default fail mode, standalone."},
 	{"help", "The commands, or what one command does."},
 };
 

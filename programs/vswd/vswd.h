@@ -330,6 +330,13 @@ int vswd_m_controller_del(void *opaque, json_t *params, json_t **result,
 			  struct vsw_rpc_err *e);
 int vswd_m_controller_get(void *opaque, json_t *params, json_t **result,
 			  struct vsw_rpc_err *e);
+/* JSON-RPC fail_mode.set, fail_mode.del, fail_mode.get (vswd_ofp.c). */
+int vswd_m_fail_mode_set(void *opaque, json_t *params, json_t **result,
+			 struct vsw_rpc_err *e);
+int vswd_m_fail_mode_del(void *opaque, json_t *params, json_t **result,
+			 struct vsw_rpc_err *e);
+int vswd_m_fail_mode_get(void *opaque, json_t *params, json_t **result,
+			 struct vsw_rpc_err *e);
 
 /* Port mirrors (vswd_mirror.c). */
 /* The stored mirrors into the switch (failures are logged). */

@@ -1123,6 +1123,9 @@ const struct vsw_rpc_method vswd_methods[] = {
 	{ "mirror.add", vswd_m_mirror_add },
 	{ "mirror.del", vswd_m_mirror_del },
 	{ "mirror.list", vswd_m_mirror_list, RO },
+	{ "fail_mode.set", vswd_m_fail_mode_set },
+	{ "fail_mode.del", vswd_m_fail_mode_del },
+	{ "fail_mode.get", vswd_m_fail_mode_get, RO },
 };
 #undef RO
 const size_t vswd_n_methods = sizeof(vswd_methods) / sizeof(vswd_methods[0]);

@@ -59,6 +59,19 @@
 #define OFPD_BACKOFF_MAX_MS 8000
 #define OFPD_PROBE_MS 5000 /* idle this long: ECHO_REQUEST */
 #define OFPD_DEAD_MS 15000 /* silent this long: disconnected */
+/*
+ * standalone: no controller connected this long, the bridge fails open
+ * (normal forwarding). Open vSwitch: 3 probe intervals.
+ */
+#define OFPD_FAIL_OPEN_MS (3 * OFPD_PROBE_MS)
+/*
+ * Packet-ins per bridge: a token bucket of OFPD_PIN_RATE a second, bursts
+ * of OFPD_PIN_BURST (Open vSwitch's controller_rate_limit /
+ * controller_burst_limit, the burst a quarter of the rate).
+ */
+#define OFPD_PIN_RATE 1000
+#define OFPD_PIN_BURST 250
+#define OFPD_PIN_BUDGET 256 /* packet-ins handled per loop iteration */
 
 enum ofpd_kind { OFPD_PTCP, OFPD_PUNIX, OFPD_TCP, OFPD_UNIX };
 
@@ -103,6 +116,14 @@ struct ofpd_bridge {
 	unsigned int n_sess;
 	struct vsw_ofp_role_gen role_gen;
 	struct ofpd_tables *tables; /* ofpd_table_stats(), one request */
+	/* fail mode and fail-open */
+	bool secure;
+	bool fail_open;		/* the switch forwards as normal */
+	uint64_t down_since_ms; /* no controller connected since, 0: one is */
+	/* packet-ins: token bucket (milli-tokens) and counters */
+	uint64_t pin_tokens;
+	uint64_t pin_last_ms;
+	uint64_t pin_sent, pin_limited, pin_full;
 };
 
 /* What each pollfd entry of the last vswd_ofp_pollfds() belongs to. */
@@ -117,6 +138,8 @@ struct vswd_ofp {
 	unsigned int n_slots, cap_slots;
 	uint64_t next_check_ms; /* bridges deleted under us */
 	bool mute_removed;	/* a table being put back: no FLOW_REMOVED */
+	bool pin_more;		/* packet-ins left for the next iteration */
+	uint64_t pin_nobody;	/* packet-ins of bridges without controllers */
 };
 
 static void ofpd_log_cb(void *arg, bool error, const char *msg)
@@ -871,6 +894,150 @@ void vswd_ofp_mute_removed(struct vswd *d, bool mute)
 		d->ofp->mute_removed = mute;
 }
 
+static int ofpd_packet_out(void *arg, const struct vsw_ofp_packet_out *po,
+			   struct vsw_ofp_err *err)
+{
+	struct ofpd_bridge *b = arg;
+	char why[VSWD_ERR_MAX];
+	int rc;
+
+	rc = vsw_switch_packet_out(b->d->sw, b->name, po->in_port,
+				   po->actions->a, po->actions->n, po->data,
+				   (uint32_t)po->len, why, sizeof(why));
+	if (rc < 0) {
+		err->type = VSW_OFPET_BAD_REQUEST;
+		err->code = rc == -EINVAL ? VSW_OFPBRC_BAD_LEN
+					  : VSW_OFPBRC_BUFFER_EMPTY;
+		snprintf(err->why, sizeof(err->why), "%.120s", why);
+	}
+	return rc;
+}
+
+static struct ofpd_bridge *ofpd_find(struct vswd *d, const char *name);
+
+/* The bridge's stored fail mode is secure. */
+static bool ofpd_is_secure(struct vswd *d, const char *bridge)
+{
+	char mode[32];
+
+	return vsw_cfg_fail_mode_get(d->cfg, bridge, mode, sizeof(mode)) == 0 &&
+	       strcmp(mode, "secure") == 0;
+}
+
+static bool ofpd_any_ready(const struct ofpd_bridge *b)
+{
+	const struct ofpd_sess *s;
+
+	for (s = b->sess; s != NULL; s = s->next)
+		if (s->conn != NULL && vsw_ofp_conn_ready(s->conn))
+			return true;
+	return false;
+}
+
+/*
+ * Fail-open (standalone): no controller connected for OFPD_FAIL_OPEN_MS,
+ * the bridge forwards as normal; a controller connected, or secure: by
+ * the table.
+ */
+static void ofpd_fail_check(struct ofpd_bridge *b, uint64_t now)
+{
+	bool want;
+	char why[VSWD_ERR_MAX];
+
+	if (ofpd_any_ready(b)) {
+		b->down_since_ms = 0;
+		want = false;
+	} else {
+		if (b->down_since_ms == 0)
+			b->down_since_ms = now;
+		want = !b->secure &&
+		       now >= b->down_since_ms + OFPD_FAIL_OPEN_MS;
+	}
+	if (want == b->fail_open)
+		return;
+	if (vsw_switch_set_fail_open(b->d->sw, b->name, want, why,
+				     sizeof(why)) < 0) {
+		vswd_log(b->d, VSW_LOG_WARN, "openflow %s: fail-open: %s",
+			 b->name, why);
+		return;
+	}
+	b->fail_open = want;
+	vswd_log(b->d, VSW_LOG_INFO,
+		 want ? "openflow %s: no controller for %d s: standalone, "
+			"forwarding as a learning switch"
+		      : "openflow %s: controller connected: forwarding by "
+			"the flow table",
+		 b->name, OFPD_FAIL_OPEN_MS / 1000);
+}
+
+/* One packet-in from the data path: to every connected controller. */
+static void ofpd_pin_cb(void *arg, const struct vsw_packet_in *pi)
+{
+	struct vswd *d = arg;
+	struct ofpd_bridge *b = ofpd_find(d, pi->bridge);
+	struct vsw_ofp_packet_in m = {
+		.reason = pi->reason,
+		.table_id = 0,
+		.cookie = pi->cookie,
+		.in_port = pi->in_port,
+		.total_len = pi->total_len,
+		.data = pi->data,
+		.len = pi->len,
+	};
+	struct ofpd_sess *s;
+	uint64_t now;
+
+	if (b == NULL) {
+		d->ofp->pin_nobody++;
+		return;
+	}
+	now = vsw_now_ms();
+	b->pin_tokens += (now - b->pin_last_ms) * OFPD_PIN_RATE;
+	if (b->pin_tokens > OFPD_PIN_BURST * 1000ull)
+		b->pin_tokens = OFPD_PIN_BURST * 1000ull;
+	b->pin_last_ms = now;
+	if (b->pin_tokens < 1000) {
+		b->pin_limited++;
+		return;
+	}
+	b->pin_tokens -= 1000;
+	for (s = b->sess; s != NULL; s = s->next) {
+		int rc;
+
+		/* ready, and not a slave (or masked off by SET_ASYNC) */
+		if (s->conn == NULL ||
+		    !vsw_ofp_conn_async_wanted(s->conn, VSW_OFP_ASYNC_PACKET_IN,
+					       m.reason))
+			continue;
+		rc = vsw_ofp_conn_packet_in(s->conn, &m);
+		if (rc == 0)
+			b->pin_sent++;
+		else if (rc == -ENOBUFS)
+			b->pin_full++;
+	}
+}
+
+/* Hand the data path's packet-ins to the controllers, then write. */
+static void ofpd_pin_run(struct vswd *d)
+{
+	struct ofpd_bridge *b;
+	struct ofpd_sess *s, *next;
+	unsigned int n;
+
+	n = vsw_switch_packet_in_poll(d->sw, ofpd_pin_cb, d, OFPD_PIN_BUDGET);
+	d->ofp->pin_more = n >= OFPD_PIN_BUDGET;
+	if (n == 0)
+		return;
+	for (b = d->ofp->bridges; b != NULL; b = b->next) {
+		for (s = b->sess; s != NULL; s = next) {
+			next = s->next;
+			if (s->conn != NULL && !s->connecting &&
+			    ofpd_flush(s) < 0)
+				ofpd_sess_free(b, s, "write failed");
+		}
+	}
+}
+
 /* ---- bridges -------------------------------------------------------------- */
 
 static struct ofpd_bridge *ofpd_find(struct vswd *d, const char *name)
@@ -887,6 +1054,11 @@ static void ofpd_bridge_free(struct ofpd_bridge *b)
 {
 	unsigned int i;
 
+	/* no controllers any more: the flow table alone again */
+	if (b->fail_open &&
+	    vsw_switch_set_fail_open(b->d->sw, b->name, false, NULL, 0) < 0)
+		vswd_log(b->d, VSW_LOG_WARN, "openflow %s: fail-open not "
+			 "cleared", b->name);
 	while (b->sess != NULL)
 		ofpd_sess_free(b, b->sess, "");
 	for (i = 0; i < b->n_t; i++)
@@ -936,6 +1108,10 @@ static int ofpd_build(struct vswd *d, const char *bridge, char **targets,
 	}
 	b->d = d;
 	snprintf(b->name, sizeof(b->name), "%s", bridge);
+	b->secure = ofpd_is_secure(d, bridge);
+	b->down_since_ms = vsw_now_ms();
+	b->pin_tokens = OFPD_PIN_BURST * 1000ull;
+	b->pin_last_ms = vsw_now_ms();
 	snprintf(b->dp_desc, sizeof(b->dp_desc), "vsw bridge %s", bridge);
 	b->ops = (struct vsw_ofp_ops){
 		.flow_mod = ofpd_flow_mod,
@@ -943,6 +1119,7 @@ static int ofpd_build(struct vswd *d, const char *bridge, char **targets,
 		.port_dump = ofpd_port_dump,
 		.table_stats = ofpd_table_stats,
 		.role = ofpd_role,
+		.packet_out = ofpd_packet_out,
 		.log = ofpd_log_cb,
 		.datapath_id = ofpd_dpid(bridge),
 		.dp_desc = b->dp_desc,
@@ -1013,6 +1190,17 @@ static void ofpd_install(struct vswd *d, struct ofpd_bridge *old,
 			 struct ofpd_bridge *nb)
 {
 	if (old != NULL) {
+		if (nb != NULL) {
+			/* the bridge's state goes on */
+			nb->fail_open = old->fail_open;
+			nb->down_since_ms = old->down_since_ms
+						    ? old->down_since_ms
+						    : vsw_now_ms();
+			nb->pin_sent = old->pin_sent;
+			nb->pin_limited = old->pin_limited;
+			nb->pin_full = old->pin_full;
+			old->fail_open = false;
+		}
 		ofpd_unlink(d, old);
 		ofpd_bridge_free(old);
 	}
@@ -1138,6 +1326,9 @@ unsigned int vswd_ofp_pollfds(struct vswd *d, struct pollfd *fds,
 			o->cap_slots = max;
 		}
 	}
+	/* the data path's packet-ins (a slot with neither t nor s) */
+	ofpd_slot(o, fds, max, &n, vsw_switch_packet_in_fd(d->sw), POLLIN,
+		  NULL, NULL);
 	for (b = o->bridges; b != NULL; b = b->next) {
 		for (i = 0; i < b->n_t; i++)
 			if (b->t[i].lfd >= 0)
@@ -1165,7 +1356,11 @@ int vswd_ofp_timeout_ms(struct vswd *d)
 	struct ofpd_sess *s;
 	unsigned int i;
 
-	if (d->ofp == NULL || d->ofp->bridges == NULL)
+	if (d->ofp == NULL)
+		return -1;
+	if (d->ofp->pin_more)
+		return 0;
+	if (d->ofp->bridges == NULL)
 		return -1;
 	for (b = d->ofp->bridges; b != NULL; b = b->next) {
 		for (i = 0; i < b->n_t; i++)
@@ -1174,6 +1369,9 @@ int vswd_ofp_timeout_ms(struct vswd *d)
 			    b->t[i].active == NULL &&
 			    b->t[i].next_try_ms < next)
 				next = b->t[i].next_try_ms;
+		if (!b->secure && !b->fail_open && b->down_since_ms &&
+		    b->down_since_ms + OFPD_FAIL_OPEN_MS < next)
+			next = b->down_since_ms + OFPD_FAIL_OPEN_MS;
 		for (s = b->sess; s != NULL; s = s->next) {
 			bool ready = s->conn && vsw_ofp_conn_ready(s->conn);
 			uint64_t at = s->echo_ms || !ready
@@ -1268,6 +1466,7 @@ static void ofpd_timers(struct vswd *d)
 			    t->active == NULL && now >= t->next_try_ms)
 				ofpd_connect(b, t);
 		}
+		ofpd_fail_check(b, now);
 	}
 }
 
@@ -1284,6 +1483,10 @@ void vswd_ofp_handle(struct vswd *d, const struct pollfd *fds, unsigned int n)
 
 		if (fds[i].revents == 0)
 			continue;
+		if (sl->t == NULL && sl->s == NULL) {
+			ofpd_pin_run(d);
+			continue;
+		}
 		if (sl->t != NULL) {
 			if (ofpd_target_live(o, sl->t, &b) &&
 			    sl->t->lfd == fds[i].fd)
@@ -1304,6 +1507,8 @@ void vswd_ofp_handle(struct vswd *d, const struct pollfd *fds, unsigned int n)
 			ofpd_sess_free(sl->s->br, sl->s, "write failed");
 	}
 	o->n_slots = 0;
+	if (o->pin_more)
+		ofpd_pin_run(d);
 	ofpd_timers(d);
 }
 
@@ -1465,5 +1670,157 @@ int vswd_m_controller_get(void *opaque, json_t *params, json_t **result,
 		json_array_append_new(arr, o);
 	}
 	*result = json_pack("{s:s, s:o}", "bridge", br, "targets", arr);
+	return 0;
+}
+
+/* ---- fail mode ------------------------------------------------------------ */
+
+struct ofpd_only {
+	int n;
+	bool is_default; /* the one rule is priority=0,actions=NORMAL */
+};
+
+static int ofpd_only_cb(const struct vsw_flow_rule *r,
+			const struct vsw_flow_stats *st, const char *line,
+			void *arg)
+{
+	static const struct vsw_flow_key any;
+	struct ofpd_only *x = arg;
+	const struct vsw_flow_actions *a = vsw_flow_rule_actions(r);
+
+	(void)st;
+	(void)line;
+	x->n++;
+	x->is_default = vsw_flow_rule_priority(r) == 0 &&
+			vsw_flow_key_eq(&vsw_flow_rule_match(r)->mask, &any) &&
+			a->n == 1 && a->a[0].type == VSW_FLOW_ACT_NORMAL;
+	return x->n > 1;
+}
+
+/*
+ * The default rule on a change of fail mode (Open vSwitch sets up or
+ * removes the same "priority=0 actions=NORMAL"): secure removes it when it
+ * is the bridge's only rule; standalone adds it to an empty table of a
+ * bridge without controllers. Any other table is left as it is.
+ */
+static void ofpd_default_rule(struct vswd *d, const char *br, bool secure)
+{
+	struct ofpd_only x = {0};
+	struct vsw_flow_spec spec;
+	char err[VSWD_ERR_MAX];
+	int n, rc;
+
+	if (vsw_switch_flow_dump(d->sw, br, NULL, ofpd_only_cb, &x) < 0)
+		return;
+	if (secure ? !(x.n == 1 && x.is_default)
+		   : (x.n != 0 || ofpd_find(d, br) != NULL))
+		return;
+	rc = vsw_flow_parse(secure ? "priority=0" : "priority=0,actions=normal",
+			    secure ? VSW_FLOW_PARSE_MATCH : VSW_FLOW_PARSE_ADD,
+			    NULL, &spec, err, sizeof(err));
+	if (rc == 0) {
+		rc = vswd_flow_change(d, br,
+				      secure ? VSWD_FLOW_DEL : VSWD_FLOW_ADD,
+				      &spec, true, &n, err, sizeof(err));
+		vsw_flow_spec_fini(&spec);
+	}
+	if (rc < 0)
+		vswd_log(d, VSW_LOG_WARN, "openflow %s: default rule: %s", br,
+			 err);
+	else
+		vswd_log(d, VSW_LOG_INFO, "openflow %s: %s priority=0,"
+			 "actions=NORMAL", br, secure ? "removed" : "added");
+}
+
+/* Store @mode (NULL: remove, standalone) and apply it. */
+static int ofpd_fail_mode_store(struct vswd *d, const char *br,
+				const char *mode, json_t **result,
+				struct vsw_rpc_err *e)
+{
+	bool secure = mode != NULL && strcmp(mode, "secure") == 0;
+	bool was = ofpd_is_secure(d, br);
+	struct ofpd_bridge *b;
+	int rc;
+
+	rc = vsw_cfg_begin(d->cfg);
+	if (rc == 0)
+		rc = vsw_cfg_fail_mode_set(d->cfg, br, mode);
+	if (rc < 0)
+		return vswd_cfg_fail(d, e, rc);
+	rc = vswd_commit(d, e);
+	if (rc < 0)
+		return rc;
+	b = ofpd_find(d, br);
+	if (b != NULL) {
+		b->secure = secure;
+		ofpd_fail_check(b, vsw_now_ms());
+	}
+	if (was != secure)
+		ofpd_default_rule(d, br, secure);
+	vswd_log(d, VSW_LOG_INFO, "openflow %s: fail mode %s", br,
+		 secure ? "secure" : "standalone");
+	*result = json_pack("{s:s}", "bridge", br);
+	return 0;
+}
+
+int vswd_m_fail_mode_set(void *opaque, json_t *params, json_t **result,
+			 struct vsw_rpc_err *e)
+{
+	static const char *const known[] = {"bridge", "mode", NULL};
+	struct vswd *d = opaque;
+	const char *br, *mode;
+	int rc;
+
+	rc = vsw_rpc_params_only(params, known, e);
+	if (rc == 0)
+		rc = vswd_bridge_param(d, params, true, &br, e);
+	if (rc < 0)
+		return rc;
+	mode = json_string_value(json_object_get(params, "mode"));
+	if (mode == NULL ||
+	    (strcmp(mode, "secure") != 0 && strcmp(mode, "standalone") != 0))
+		return vsw_rpc_fail(e, VSW_RPC_INVALID_PARAMS, EINVAL,
+				    "\"mode\" must be \"secure\" or "
+				    "\"standalone\"");
+	return ofpd_fail_mode_store(d, br, mode, result, e);
+}
+
+int vswd_m_fail_mode_del(void *opaque, json_t *params, json_t **result,
+			 struct vsw_rpc_err *e)
+{
+	struct vswd *d = opaque;
+	const char *br;
+	int rc = ofpd_bridge_only(d, params, &br, e);
+
+	return rc < 0 ? rc : ofpd_fail_mode_store(d, br, NULL, result, e);
+}
+
+int vswd_m_fail_mode_get(void *opaque, json_t *params, json_t **result,
+			 struct vsw_rpc_err *e)
+{
+	struct vswd *d = opaque;
+	struct ofpd_bridge *b;
+	char mode[32];
+	const char *br;
+	uint64_t queued = 0, full = 0;
+	int rc;
+
+	rc = ofpd_bridge_only(d, params, &br, e);
+	if (rc < 0)
+		return rc;
+	if (vsw_cfg_fail_mode_get(d->cfg, br, mode, sizeof(mode)) < 0)
+		return vswd_cfg_fail(d, e, -EIO);
+	b = ofpd_find(d, br);
+	vsw_switch_packet_in_stats(d->sw, &queued, &full);
+	/* mode "" when none is set, as ovs-vsctl get-fail-mode prints it */
+	*result = json_pack("{s:s, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I}}",
+			    "bridge", br, "mode", mode, "fail_open",
+			    b != NULL && b->fail_open, "packet_in", "sent",
+			    (json_int_t)(b ? b->pin_sent : 0), "rate_limited",
+			    (json_int_t)(b ? b->pin_limited : 0),
+			    "controller_queue_full",
+			    (json_int_t)(b ? b->pin_full : 0), "switch_queued",
+			    (json_int_t)queued, "switch_ring_full",
+			    (json_int_t)full);
 	return 0;
 }

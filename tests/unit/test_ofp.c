@@ -492,10 +492,10 @@ static void test_flow_mod_refused(void **state)
 	u16(&m, 1);
 	u16(&m, 8);
 	refused(c, &m, VSW_OFPET_BAD_INSTRUCTION, VSW_OFPBIC_BAD_LEN);
-	/* output to CONTROLLER: vsw has no packet-in */
+	/* output to TABLE: a packet-out's only, never a rule's */
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
 	match(&m, &x);
-	apply_output(&m, 0xfffffffd);
+	apply_output(&m, 0xfffffff9);
 	refused(c, &m, VSW_OFPET_BAD_ACTION, VSW_OFPBAC_BAD_OUT_PORT);
 	/* a match length past the message */
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
