@@ -91,6 +91,8 @@ enum vsw_vu_request {
 
 /* Protocol feature bits (GET/SET_PROTOCOL_FEATURES). */
 #define VSW_VU_PF_MQ 0
+#define VSW_VU_PF_LOG_SHMFD 1
+#define VSW_VU_PF_RARP 2
 #define VSW_VU_PF_REPLY_ACK 3
 #define VSW_VU_PF_NET_MTU 4
 #define VSW_VU_PF_BACKEND_REQ 5 /* VHOST_USER_PROTOCOL_F_SLAVE_REQ */
@@ -152,6 +154,12 @@ struct vsw_vu_config_msg {
  */
 #define VSW_VU_BACKEND_IOTLB_MSG 1
 
+/* SET_LOG_BASE payload (with VSW_VU_PF_LOG_SHMFD; the fd comes along). */
+struct vsw_vu_log {
+	uint64_t mmap_size;   /* bytes of dirty bitmap */
+	uint64_t mmap_offset; /* where it starts in the fd */
+};
+
 /* Most file descriptors one message may carry. */
 #define VSW_VU_MAX_FDS 8
 
@@ -190,10 +198,15 @@ struct vsw_vu_queue {
 struct vsw_vu_device {
 	/*
 	 * Virtio feature bits offered to the front-end. The library adds
-	 * VSW_VU_F_PROTOCOL_FEATURES; it refuses VHOST_F_LOG_ALL and
-	 * VIRTIO_F_ACCESS_PLATFORM unless sync is set (then it offers
-	 * VSW_VU_PF_BACKEND_REQ too and serves the IOTLB: guests behind a
-	 * virtual IOMMU).
+	 * VSW_VU_F_PROTOCOL_FEATURES; it refuses VIRTIO_F_ACCESS_PLATFORM
+	 * unless sync is set (then it offers VSW_VU_PF_BACKEND_REQ too and
+	 * serves the IOTLB: guests behind a virtual IOMMU). VHOST_F_LOG_ALL
+	 * (live migration) may be offered by a device that marks every guest
+	 * write it makes outside the rings with vsw_vq_dev_log_write (the
+	 * rings' own writes are marked by lib/virtq): the library then offers
+	 * VSW_VU_PF_LOG_SHMFD, maps the log (SET_LOG_BASE) and hands it to
+	 * each queue it starts while LOG_ALL is negotiated (queue_start sees
+	 * vsw_vq_dev_log() set).
 	 */
 	uint64_t features;
 	uint32_t num_queues; /* 1 .. VSW_VU_MAX_QUEUES */
@@ -242,6 +255,13 @@ struct vsw_vu_device {
 			  uint32_t size, uint32_t flags);
 	/* NET_SET_MTU. -errno rejects the value (the connection stays). */
 	int (*mtu_set)(void *opaque, uint16_t mtu);
+	/*
+	 * SEND_RARP (after a live migration, for a guest that cannot announce
+	 * itself): make the network learn mac at this port now, e.g. by
+	 * sending a RARP broadcast from it. Optional: with it the library
+	 * offers VSW_VU_PF_RARP. 0, or -errno (logged, connection stays).
+	 */
+	int (*send_rarp)(void *opaque, const uint8_t mac[6]);
 	/* The front-end went away (after every queue_stop). Optional. */
 	void (*disconnected)(void *opaque);
 	/*

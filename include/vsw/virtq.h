@@ -340,4 +340,55 @@ enum vsw_vq_fault vsw_vq_dev_fault(const struct vsw_vq_dev *vq);
 /* Chains popped and not yet pushed. */
 unsigned vsw_vq_dev_inflight(const struct vsw_vq_dev *vq);
 
+/* ------------------------------------------------------------------ */
+/* Dirty page log (vhost live migration)                               */
+/* ------------------------------------------------------------------ */
+
+/* Guest memory is logged in pages of this size (vhost's VHOST_LOG_PAGE). */
+#define VSW_VQ_LOG_PAGE 4096ULL
+
+/*
+ * A dirty log shared with the front-end: bit (gpa / VSW_VQ_LOG_PAGE) % 8 of
+ * byte (gpa / VSW_VQ_LOG_PAGE) / 8 is set once the device wrote guest page
+ * gpa. The front-end reads and clears it concurrently (atomic exchange), so
+ * every mark is an atomic OR made after the write it reports. Pages beyond
+ * size * 8 are not logged (the front-end sized the log to its memory).
+ */
+struct vsw_vq_log {
+	uint8_t *bits;
+	uint64_t size; /* bytes of bits */
+};
+
+/*
+ * Mark [gpa, gpa + len) dirty. Orders every store of the calling thread
+ * before it ahead of the marks (release): pairs with the front-end's
+ * atomic exchange of the log word before it copies the page. Any thread.
+ */
+void vsw_vq_log_mark(const struct vsw_vq_log *log, uint64_t gpa,
+		     uint64_t len);
+
+/*
+ * Log this queue's writes to its rings into log from now on (NULL: stop).
+ * Split: used ring entries, used->idx, used->flags and avail_event, at
+ * used_gpa (vhost-user's log_guest_addr; the used ring's own address when
+ * the front-end gives that) plus their offset. Packed: used descriptors at
+ * the descriptor ring's address, device event suppression writes at
+ * used_gpa. used_gpa UINT64_MAX: ring writes are not logged (only
+ * vsw_vq_dev_log_write). Call while no other thread uses the queue (before
+ * handing it to a data thread); log must outlive that use.
+ */
+void vsw_vq_dev_set_log(struct vsw_vq_dev *vq, const struct vsw_vq_log *log,
+			uint64_t used_gpa);
+
+/* The log set by vsw_vq_dev_set_log (NULL: logging is off). */
+const struct vsw_vq_log *vsw_vq_dev_log(const struct vsw_vq_dev *vq);
+
+/*
+ * The device wrote len bytes at host address p (inside one buffer it
+ * popped from this queue): mark their guest pages, found through the
+ * queue's memory table. Nothing if logging is off or p is not guest memory.
+ * Call after the write and before pushing the chain.
+ */
+void vsw_vq_dev_log_write(struct vsw_vq_dev *vq, const void *p, uint64_t len);
+
 #endif /* VSW_VIRTQ_H */

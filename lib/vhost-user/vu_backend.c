@@ -44,16 +44,6 @@
 #include "vsw_time.h"
 #include "vu_priv.h"
 
-/* A handler's verdict that refuses the value but keeps the connection. */
-#define VU_NACK 1
-
-/* The message as handlers see it. Handlers keep an fd by setting it -1. */
-struct vu_msg {
-	const struct vsw_vu_hdr *hdr;
-	const uint8_t *payload;
-	int *fds;
-	unsigned nfds;
-};
 
 typedef int vu_handler_fn(struct vsw_vu *vu, struct vu_msg *m);
 
@@ -62,6 +52,7 @@ typedef int vu_handler_fn(struct vsw_vu *vu, struct vu_msg *m);
 #define VU_SZ_STATE sizeof(struct vhost_vring_state)
 #define VU_SZ_ADDR sizeof(struct vhost_vring_addr)
 #define VU_SZ_SINGLE sizeof(struct vsw_vu_mem_single)
+#define VU_SZ_LOG sizeof(struct vsw_vu_log)
 #define VU_SZ_TABLE_MIN (8 + sizeof(struct vsw_vu_mem_region))
 #define VU_SZ_TABLE_MAX sizeof(struct vsw_vu_mem_table)
 #define VU_SZ_CONFIG_MIN VSW_VU_CONFIG_HDR
@@ -73,6 +64,8 @@ typedef int vu_handler_fn(struct vsw_vu *vu, struct vu_msg *m);
 #define NO_PF VU_PF_NONE
 #define TABLE_MAX VSW_VU_MEM_TABLE_MAX
 #define PF_MQ VSW_VU_PF_MQ
+#define PF_LOG_SHMFD VSW_VU_PF_LOG_SHMFD
+#define PF_RARP VSW_VU_PF_RARP
 #define PF_NET_MTU VSW_VU_PF_NET_MTU
 #define PF_RESET_DEVICE VSW_VU_PF_RESET_DEVICE
 #define PF_CONFIGURE_MEM_SLOTS VSW_VU_PF_CONFIGURE_MEM_SLOTS
@@ -129,10 +122,11 @@ static const struct vu_msg_desc vu_msgs[VSW_VU_REQ__MAX] = {
 	       0, 0, 0, 0, NO_PF, false),
 	VU_MSG(SET_MEM_TABLE, vu_set_mem_table,
 	       1, TABLE_MAX, VU_SZ_TABLE_MIN, VU_SZ_TABLE_MAX, NO_PF, false),
-	VU_MSG(SET_LOG_BASE, NULL,
-	       0, 0, 0, 0, NO_PF, false),
-	VU_MSG(SET_LOG_FD, NULL,
-	       0, 0, 0, 0, NO_PF, false),
+	/* vu_log.c: the dirty log of live migration */
+	VU_MSG(SET_LOG_BASE, vu_set_log_base,
+	       1, 1, VU_SZ_LOG, VU_SZ_LOG, PF_LOG_SHMFD, true),
+	VU_MSG(SET_LOG_FD, vu_set_log_fd,
+	       1, 1, 0, VU_SZ_U64, NO_PF, false),
 	VU_MSG(SET_VRING_NUM, vu_set_vring_num,
 	       0, 0, VU_SZ_STATE, VU_SZ_STATE, NO_PF, false),
 	VU_MSG(SET_VRING_ADDR, vu_set_vring_addr,
@@ -155,8 +149,8 @@ static const struct vu_msg_desc vu_msgs[VSW_VU_REQ__MAX] = {
 	       0, 0, 0, 0, PF_MQ, true),
 	VU_MSG(SET_VRING_ENABLE, vu_set_vring_enable,
 	       0, 0, VU_SZ_STATE, VU_SZ_STATE, NO_PF, false),
-	VU_MSG(SEND_RARP, NULL,
-	       0, 0, 0, 0, NO_PF, false),
+	VU_MSG(SEND_RARP, vu_send_rarp,
+	       0, 0, VU_SZ_U64, VU_SZ_U64, PF_RARP, false),
 	VU_MSG(NET_SET_MTU, vu_net_set_mtu,
 	       0, 0, VU_SZ_U64, VU_SZ_U64, PF_NET_MTU, false),
 	VU_MSG(SET_BACKEND_REQ_FD, vu_set_backend_req_fd,
@@ -385,6 +379,7 @@ static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 			       " rejected",
 			       idx, base);
 	}
+	vu_log_attach(vu, idx, vq); /* migrating: the dirty log */
 	q->vq = vq;
 	vu_queue_info(vu, idx, &info);
 	ret = vu->dev->queue_start(vu->dev->opaque, &info);
@@ -430,7 +425,7 @@ static bool vu_any_running(const struct vsw_vu *vu)
 	return false;
 }
 
-static void vu_stop_all(struct vsw_vu *vu)
+void vu_stop_all(struct vsw_vu *vu)
 {
 	uint32_t i;
 
@@ -872,9 +867,9 @@ static int vu_set_vring_addr(struct vsw_vu *vu, struct vu_msg *m)
 	ret = vu_queue_index(vu, a.index);
 	if (ret < 0)
 		return ret;
-	if (a.flags != 0) /* VHOST_VRING_F_LOG: LOG_ALL is never offered */
-		return vu_fail(vu, -EINVAL, "queue %u: flags 0x%x unsupported",
-			       a.index, a.flags);
+	ret = vu_log_check_addr(vu, &a); /* VHOST_VRING_F_LOG */
+	if (ret < 0)
+		return ret;
 	if (vu->nregions == 0)
 		return vu_fail(vu, -EPROTO,
 			       "queue %u: ring addresses before "
@@ -898,6 +893,8 @@ static int vu_set_vring_addr(struct vsw_vu *vu, struct vu_msg *m)
 	q->desc_uva = a.desc_user_addr;
 	q->avail_uva = a.avail_user_addr;
 	q->used_uva = a.used_user_addr;
+	q->log_ring = a.flags & (1U << VHOST_VRING_F_LOG);
+	q->log_gpa = a.log_guest_addr;
 	q->addr_set = true;
 	return vu_queue_try_start(vu, a.index);
 }
@@ -1191,6 +1188,7 @@ static void vu_conn_close(struct vsw_vu *vu)
 	vu_conn_state_init(vu);
 	vu_iotlb_reset(vu);
 	vu_mem_unmap_all(vu);
+	vu_log_reset(&vu->dlog);
 	vu_rx_reset(&vu->rx);
 	close(vu->conn_fd);
 	vu->conn_fd = -1;
@@ -1292,7 +1290,6 @@ int vsw_vu_handle(struct vsw_vu *vu)
 
 int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out)
 {
-	const uint64_t refused = (1ULL << VHOST_F_LOG_ALL);
 	const uint64_t iommu = 1ULL << VIRTIO_F_ACCESS_PLATFORM;
 	const struct vsw_vu_device *dev;
 	struct vsw_vu *vu;
@@ -1305,7 +1302,6 @@ int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out)
 	if (dev->num_queues == 0 || dev->num_queues > VSW_VU_MAX_QUEUES ||
 	    dev->queue_start == NULL || dev->queue_stop == NULL ||
 	    (dev->net_mtu && dev->mtu_set == NULL) ||
-	    (dev->features & refused) ||
 	    ((dev->features & iommu) && dev->sync == NULL))
 		goto err_fd;
 	if (cfg->mode != VSW_VU_FD &&
@@ -1333,6 +1329,12 @@ int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out)
 		vu->pf_offered |= 1ULL << VSW_VU_PF_NET_MTU;
 	if (dev->config_get != NULL)
 		vu->pf_offered |= 1ULL << VSW_VU_PF_CONFIG;
+	/* live migration: the device logs its writes, or sends a RARP */
+	if (dev->features & (1ULL << VHOST_F_LOG_ALL))
+		vu->pf_offered |= 1ULL << VSW_VU_PF_LOG_SHMFD;
+	if (dev->send_rarp != NULL)
+		vu->pf_offered |= 1ULL << VSW_VU_PF_RARP;
+	vu_log_init(&vu->dlog);
 	if (dev->features & iommu) {
 		vu->pf_offered |= 1ULL << VSW_VU_PF_BACKEND_REQ;
 		ret = vu_iotlb_create(vu);

@@ -56,7 +56,17 @@ struct vu_queue {
 	bool kick_set; /* SET_VRING_KICK seen (with fd or NOFD) */
 	int kick_fd, call_fd, err_fd;
 	bool enabled;
+	bool log_ring;	   /* SET_VRING_ADDR had VHOST_VRING_F_LOG */
+	uint64_t log_gpa;  /* its log_guest_addr (used ring, guest-physical) */
 	struct vsw_vq_dev *vq; /* non-NULL while started (device owns it) */
+};
+
+/* The dirty log of a connection (vu_log.c). */
+struct vu_dirty_log {
+	void *map; /* NULL: no SET_LOG_BASE yet */
+	size_t map_len;
+	struct vsw_vq_log log; /* the bitmap inside map, given to queues */
+	int fd;		       /* SET_LOG_FD's eventfd, -1 if none */
 };
 
 struct vsw_vu {
@@ -92,6 +102,7 @@ struct vsw_vu {
 	struct vsw_mem mem;
 	struct vu_queue *queues; /* dev->num_queues entries */
 	struct vu_iotlb *iotlb;	 /* NULL: ACCESS_PLATFORM not offered */
+	struct vu_dirty_log dlog;
 
 	char why[160]; /* why the current message was refused */
 };
@@ -149,6 +160,39 @@ int vu_sock_send(struct vsw_vu *vu, uint32_t request, const void *payload,
 		 uint32_t size);
 /* Close every fd still held by rx and forget the message. */
 void vu_rx_reset(struct vu_rx *rx);
+
+/* A handler's verdict that refuses the value but keeps the connection. */
+#define VU_NACK 1
+
+/* The message as handlers see it. Handlers keep an fd by setting it -1. */
+struct vu_msg {
+	const struct vsw_vu_hdr *hdr;
+	const uint8_t *payload;
+	int *fds;
+	unsigned nfds;
+};
+
+/* Queue start / stop of every queue (vu_backend.c); see there. */
+void vu_stop_all(struct vsw_vu *vu);
+int vu_start_all(struct vsw_vu *vu);
+
+/*
+ * Migration support (vu_log.c): the SET_LOG_BASE / SET_LOG_FD / SEND_RARP
+ * handlers (struct vu_msg as in vu_backend.c), the log handed to a queue
+ * being started, and the release of a connection's log.
+ */
+int vu_set_log_base(struct vsw_vu *vu, struct vu_msg *m);
+int vu_set_log_fd(struct vsw_vu *vu, struct vu_msg *m);
+int vu_send_rarp(struct vsw_vu *vu, struct vu_msg *m);
+/* Logging on: LOG_ALL negotiated and a log mapped. */
+bool vu_logging(const struct vsw_vu *vu);
+/* Give a created, not yet started queue the log if logging is on. */
+void vu_log_attach(struct vsw_vu *vu, uint32_t idx, struct vsw_vq_dev *vq);
+/* Check a SET_VRING_ADDR's log flag / address; 0 or vu_fail's errno. */
+int vu_log_check_addr(struct vsw_vu *vu, const struct vhost_vring_addr *a);
+void vu_log_init(struct vu_dirty_log *d);
+/* Unmap the log and close its fd (the connection's queues are stopped). */
+void vu_log_reset(struct vu_dirty_log *d);
 
 /* Record why a message is refused; returns err (negative errno). */
 int vu_fail(struct vsw_vu *vu, int err, const char *fmt, ...)

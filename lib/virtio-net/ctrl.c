@@ -128,7 +128,7 @@ static enum vnet_ctrl_res vnet_ctrl_cmd(struct vsw_vnet *dev, uint8_t cls,
 }
 
 /* Answer one chain; returns the bytes written into it (0 or 1). */
-static uint32_t vnet_ctrl_one(struct vsw_vnet *dev,
+static uint32_t vnet_ctrl_one(struct vsw_vnet *dev, struct vsw_vq_dev *vq,
 			      const struct vsw_vq_chain *c)
 {
 	struct vnet_cur cur;
@@ -158,6 +158,7 @@ static uint32_t vnet_ctrl_one(struct vsw_vnet *dev,
 		return 0;
 	vnet_cur_init(&cur, dev->ctrl_iov + c->n_out, c->n_in);
 	vnet_cur_write(&cur, &ack, 1);
+	vnet_log_iov(vq, dev->ctrl_iov + c->n_out, c->n_in, 1);
 	return 1;
 }
 
@@ -173,7 +174,7 @@ int vsw_vnet_ctrl_process(struct vsw_vnet *dev, struct vsw_vq_dev *vq,
 			break;
 		if (ret < 0)
 			return ret;
-		ret = vsw_vq_dev_push(vq, &c, vnet_ctrl_one(dev, &c));
+		ret = vsw_vq_dev_push(vq, &c, vnet_ctrl_one(dev, vq, &c));
 		if (ret < 0)
 			return ret;
 		done++;

@@ -152,6 +152,7 @@ int vsw_vnet_queue_attach(struct vsw_vnet *dev, unsigned qidx,
 	q->num = num;
 	q->call_fd = call_fd;
 	q->broken_seen = false;
+	q->log = vsw_vq_dev_log(vq) != NULL;
 	memset(&q->st, 0, sizeof(q->st));
 	q->vq = vq;
 	return 0;
@@ -210,6 +211,19 @@ static VSW_COLD void vnet_q_broken(struct vnet_q *q)
 	if (!q->broken_seen) {
 		q->broken_seen = true;
 		vsw_ctr_add(&q->st.queue_broken, 1);
+	}
+}
+
+void vnet_log_iov(struct vsw_vq_dev *vq, const struct iovec *iov, unsigned n,
+		  uint64_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < n && len > 0; i++) {
+		uint64_t l = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+		vsw_vq_dev_log_write(vq, iov[i].iov_base, l);
+		len -= l;
 	}
 }
 
@@ -571,6 +585,9 @@ static int vnet_rx_write(struct vsw_vnet *dev, struct vnet_q *q,
 			}
 			vnet_cur_write(&cur, w, hsz);
 			vnet_cur_write(&cur, data, len);
+			if (vsw_unlikely(q->log))
+				vnet_log_iov(q->vq, q->iov + c.n_out, c.n_in,
+					     (uint64_t)hsz + len);
 			q->used[*nu].id = c.id;
 			q->used[*nu].ndesc = c.ndesc;
 			q->used[(*nu)++].len = hsz + len;
@@ -593,6 +610,9 @@ static int vnet_rx_write(struct vsw_vnet *dev, struct vnet_q *q,
 			rem -= put;
 			wlen += put;
 		}
+		/* the header part (k == 1) is marked again once written */
+		if (vsw_unlikely(q->log))
+			vnet_log_iov(q->vq, q->iov + c.n_out, c.n_in, wlen);
 		q->used[*nu].id = c.id;
 		q->used[*nu].ndesc = c.ndesc;
 		q->used[(*nu)++].len = (uint32_t)wlen;
@@ -602,6 +622,8 @@ static int vnet_rx_write(struct vsw_vnet *dev, struct vnet_q *q,
 	w->num_buffers = htole16((uint16_t)k);
 	vnet_cur_init(&cur, hiov, nh);
 	vnet_cur_write(&cur, w, hsz);
+	if (vsw_unlikely(q->log))
+		vnet_log_iov(q->vq, hiov, nh, hsz);
 	return 0;
 nobufs:
 	if (k > 0)
@@ -722,6 +744,17 @@ static int vnet_rx_pkt(struct vsw_vnet *dev, struct vnet_q *q,
 	return ret;
 }
 
+/* Logging on: mark the n buffers rx_fast filled (used entries from nu0). */
+static VSW_COLD void vnet_rx_fast_log(struct vnet_q *q,
+				      const struct vsw_vq_buf *b, unsigned n,
+				      unsigned nu0)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		vsw_vq_dev_log_write(q->vq, b[i].addr, q->used[nu0 + i].len);
+}
+
 /*
  * The fast path: one packet per single-descriptor buffer, buffers popped a
  * burst at a time and prefetched for writing, a constant header (no offload
@@ -766,6 +799,9 @@ static unsigned vnet_rx_fast(struct vsw_vnet *dev, struct vnet_q *q,
 		acc->packets++;
 		acc->bytes += pkt->len;
 	}
+	/* one branch per burst when not migrating */
+	if (vsw_unlikely(q->log))
+		vnet_rx_fast_log(q, b, i, *nu - i);
 	/* newest first, as unpop wants */
 	while (k > i) {
 		struct vsw_vq_chain c = {.id = b[--k].id};

@@ -22,6 +22,7 @@ struct vnet_q {
 	unsigned qidx;
 	int call_fd;
 	bool broken_seen;	     /* the current break was counted */
+	bool log;		     /* rx: dirty logging on (set at attach) */
 	struct iovec *iov;	     /* iov_max: the chain being handled */
 	struct vsw_vq_used *used;    /* num: used entries of one burst */
 	struct vsw_vq_chain *chains; /* rx, num: chains of the frame written */
@@ -29,6 +30,13 @@ struct vnet_q {
 	struct vsw_pkt_pool *pool;   /* tx: where frames are copied to */
 	struct vsw_vnet_q_stats st;
 } __attribute__((aligned(64)));
+
+/*
+ * Dirty logging (live migration): mark the first len bytes of n iov
+ * segments vq's device wrote (after the writes). virtio_net.c.
+ */
+void vnet_log_iov(struct vsw_vq_dev *vq, const struct iovec *iov, unsigned n,
+		  uint64_t len);
 
 struct vsw_vnet {
 	uint64_t features;

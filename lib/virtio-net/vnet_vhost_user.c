@@ -26,6 +26,11 @@
 #include "vsw_compiler.h"
 #include "vsw_time.h"
 
+/* vnvu.rarp: a RARP waits to be sent. */
+#define VNVU_RARP_PENDING (1ULL << 48)
+/* A RARP frame (QEMU's announce_self_create): 60 bytes, padding included. */
+#define VNVU_RARP_LEN 60
+
 /* seen: the data thread is offline (quiescent until it comes back). */
 #define VNVU_OFFLINE UINT64_MAX
 
@@ -71,6 +76,12 @@ struct vsw_vnet_vu {
 	int ctrl_kick, ctrl_call;
 	bool ctrl_broken_logged;
 	int wake_fd; /* written by the control thread, read by dp_sleep */
+	/*
+	 * SEND_RARP: the MAC (bytes 0-5 in bits 0-47) | VNVU_RARP_PENDING,
+	 * stored with release by the control thread, taken (exchanged to 0)
+	 * by the data thread's next tx_burst of pair 0; 0 when none waits.
+	 */
+	uint64_t rarp;
 
 	/* grace period: gen written by the control thread only ... */
 	uint64_t gen __attribute__((aligned(64)));
@@ -219,7 +230,8 @@ static int vnvu_queue_start(void *opaque, const struct vsw_vu_queue *q)
 	struct vnvu_q *dq;
 	int ret;
 
-	ret = vnvu_vnet_ready(v, q->features);
+	/* the dirty log is the transport's: the vsw_vnet stays the same */
+	ret = vnvu_vnet_ready(v, q->features & ~(1ULL << VHOST_F_LOG_ALL));
 	if (ret < 0)
 		return ret;
 	if ((q->features & VSW_VNET_BIT(VIRTIO_NET_F_CTRL_VQ)) &&
@@ -322,6 +334,25 @@ static void vnvu_dev_sync(void *opaque)
 	vnvu_sync(opaque);
 }
 
+/*
+ * SEND_RARP (control thread): the data thread sends the frame, as if the
+ * guest had, on its next transmit burst. A second request before it did
+ * replaces the first (one announcement of the newest MAC).
+ */
+static int vnvu_send_rarp(void *opaque, const uint8_t mac[6])
+{
+	struct vsw_vnet_vu *v = opaque;
+	uint64_t w = VNVU_RARP_PENDING;
+	unsigned i;
+
+	for (i = 0; i < 6; i++)
+		w |= (uint64_t)mac[i] << (8 * i);
+	/* pairs with the exchange in vnvu_rarp_take() */
+	vsw_store_release(&v->rarp, w);
+	(void)eventfd_write(v->wake_fd, 1); /* a sleeping data thread */
+	return 0;
+}
+
 static void vnvu_disconnected(void *opaque)
 {
 	struct vsw_vnet_vu *v = opaque;
@@ -394,6 +425,9 @@ int vsw_vnet_vu_create(const struct vsw_vnet_vu_config *cfg,
 	v->dev.mtu_set = vnvu_mtu_set;
 	v->dev.disconnected = vnvu_disconnected;
 	v->dev.sync = vnvu_dev_sync;
+	v->dev.send_rarp = vnvu_send_rarp;
+	/* every guest write of vsw_vnet is logged while migrating */
+	v->dev.features |= 1ULL << VHOST_F_LOG_ALL;
 
 	vc.mode = cfg->mode;
 	vc.path = cfg->path;
@@ -595,18 +629,63 @@ static VSW_COLD void vnvu_q_fault(struct vsw_vnet_vu *v, unsigned qidx)
 		 vsw_vq_fault_str(vsw_vq_dev_fault(dq->vq)));
 }
 
+/*
+ * Data thread: the RARP frame SEND_RARP asked for, from the guest's MAC
+ * (RFC 903 request reverse, as QEMU sends it for a guest without
+ * GUEST_ANNOUNCE), into pkts[0]. 1 if made, 0 if the pool is empty (the
+ * request is dropped: the guest's own traffic teaches the switch soon).
+ */
+static VSW_COLD unsigned vnvu_rarp_take(struct vsw_vnet_vu *v,
+					struct vnvu_q *dq,
+					struct vsw_pkt **pkts)
+{
+	static const uint8_t tmpl[22] = {
+		0x80, 0x35,		/* ethertype RARP */
+		0x00, 0x01, 0x08, 0x00, /* Ethernet, IPv4 */
+		0x06, 0x04, 0x00, 0x03, /* sizes, op: request reverse */
+	};
+	/* pairs with the store-release in vnvu_send_rarp() */
+	uint64_t w = __atomic_exchange_n(&v->rarp, 0, __ATOMIC_ACQUIRE);
+	struct vsw_pkt_pool *pool = dq->dp_pool ? dq->dp_pool : v->pool;
+	struct vsw_pkt *pkt;
+	uint8_t mac[6], *f;
+	unsigned i;
+
+	if (!(w & VNVU_RARP_PENDING))
+		return 0;
+	pkt = vsw_pkt_alloc_len(pool, VNVU_RARP_LEN);
+	if (pkt == NULL)
+		return 0;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(w >> (8 * i));
+	f = vsw_pkt_data(pkt);
+	memset(f, 0, VNVU_RARP_LEN);
+	memset(f, 0xff, 6);		 /* broadcast */
+	memcpy(f + 6, mac, 6);		 /* from the guest */
+	memcpy(f + 12, tmpl, 10);	 /* type .. op */
+	memcpy(f + 22, mac, 6);		 /* sender hardware address */
+	memcpy(f + 32, mac, 6);		 /* target hardware address */
+	pkt->len = VNVU_RARP_LEN;	 /* protocol addresses stay 0 */
+	pkt->in_port = v->port_id;
+	pkts[0] = pkt;
+	return 1;
+}
+
 unsigned vsw_vnet_vu_tx_burst(struct vsw_vnet_vu *v, unsigned qp,
 			      struct vsw_pkt **pkts, unsigned n)
 {
 	struct vnvu_q *dq;
-	unsigned got;
+	unsigned got, pre = 0;
 
 	/* pairs with the store-release of running in queue_start */
 	if (vsw_unlikely(qp >= v->max_qp ||
 			 !vsw_load_acquire(&v->q[2 * qp + 1].running)))
 		return 0;
 	dq = &v->q[2 * qp + 1];
-	got = vsw_vnet_tx_burst(v->vnet, qp, pkts, n);
+	/* relaxed peek: the exchange in vnvu_rarp_take orders the rest */
+	if (vsw_unlikely(qp == 0 && n > 0 && vsw_load_relaxed(&v->rarp) != 0))
+		pre = vnvu_rarp_take(v, dq, pkts);
+	got = pre + vsw_vnet_tx_burst(v->vnet, qp, pkts + pre, n - pre);
 	if (vsw_unlikely(!dq->fault_logged && vsw_vq_dev_error(dq->vq) != 0))
 		vnvu_q_fault(v, 2 * qp + 1);
 	return got;

@@ -481,3 +481,70 @@ unsigned vsw_vq_dev_inflight(const struct vsw_vq_dev *vq)
 {
 	return VQ_CALL(vq, vq_dev_inflight);
 }
+
+/* ------------------------------------------------------------------ */
+/* Dirty page log                                                      */
+/* ------------------------------------------------------------------ */
+
+void vsw_vq_log_mark(const struct vsw_vq_log *log, uint64_t gpa,
+		     uint64_t len)
+{
+	uint64_t page, last;
+
+	if (log == NULL || len == 0 || gpa > UINT64_MAX - (len - 1))
+		return;
+	page = gpa / VSW_VQ_LOG_PAGE;
+	last = (gpa + len - 1) / VSW_VQ_LOG_PAGE;
+	if (page / 8 >= log->size)
+		return;
+	if (last / 8 >= log->size)
+		last = log->size * 8 - 1;
+	/*
+	 * The guest-memory stores this mark reports come first: pairs with
+	 * the front-end's atomic exchange of the log word (QEMU's
+	 * vhost_dev_sync_region), after which it copies the page. A mark
+	 * seen there means the data it covers is visible too.
+	 */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (; page <= last; page++)
+		/* relaxed: ordered by the fence above; the RMW cannot lose a
+		 * concurrent clear or another writer's bit */
+		__atomic_fetch_or(&log->bits[page / 8],
+				  (uint8_t)(1u << (page % 8)),
+				  __ATOMIC_RELAXED);
+}
+
+void vq_dev_log_ring(const struct vsw_vq_dev *vq, uint64_t area, uint64_t off,
+		     uint64_t len)
+{
+	if (area == UINT64_MAX || off > UINT64_MAX - area)
+		return;
+	vsw_vq_log_mark(vq->log, area + off, len);
+}
+
+void vsw_vq_dev_set_log(struct vsw_vq_dev *vq, const struct vsw_vq_log *log,
+			uint64_t used_gpa)
+{
+	vq->log = log;
+	vq->log_used = used_gpa;
+}
+
+const struct vsw_vq_log *vsw_vq_dev_log(const struct vsw_vq_dev *vq)
+{
+	return vq->log;
+}
+
+void vsw_vq_dev_log_write(struct vsw_vq_dev *vq, const void *p, uint64_t len)
+{
+	uint64_t gpa, off;
+
+	if (vq->log == NULL || len == 0)
+		return;
+	/* the region of the queue's last buffer first, as vq_dev_map does */
+	off = (uint64_t)(uintptr_t)p - vq->hint.hva;
+	if (off < vq->hint.size && len <= vq->hint.size - off)
+		gpa = vq->hint.gpa + off;
+	else if (vsw_mem_hva_to_gpa(vq->mem, p, len, &gpa) < 0)
+		return;
+	vsw_vq_log_mark(vq->log, gpa, len);
+}

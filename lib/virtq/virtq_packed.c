@@ -790,12 +790,36 @@ static bool vq_pk_push_valid(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 	return ok;
 }
 
+/*
+ * Logging on: mark the ring positions [start, start + total) the burst
+ * covered (its used descriptors lie there), after their stores.
+ */
+static VSW_COLD void vq_pk_log_push(const struct vsw_vq_dev *vq,
+				    uint16_t start, uint32_t total)
+{
+	uint32_t head;
+
+	if (vq->log_used == UINT64_MAX) /* ring writes not logged */
+		return;
+	if (total > vq->num)
+		total = vq->num;
+	head = vq->num - start < total ? vq->num - start : total;
+	vq_dev_log_ring(vq, vq->addrs.desc,
+			(uint64_t)start * sizeof(struct vring_packed_desc),
+			(uint64_t)head * sizeof(struct vring_packed_desc));
+	if (head < total)
+		vq_dev_log_ring(vq, vq->addrs.desc, 0,
+				(uint64_t)(total - head) *
+					sizeof(struct vring_packed_desc));
+}
+
 int vq_dev_push_burst_packed(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 			     unsigned n)
 {
 	struct vq_packed_dev *pk = &vq->pk;
 	struct vring_packed_desc *first = NULL;
 	uint16_t first_flags = 0, pos = pk->last_used;
+	const uint16_t start = pk->last_used;
 	bool wrap = pk->used_wrap;
 	uint32_t skip, total = 0;
 	unsigned i;
@@ -845,6 +869,8 @@ int vq_dev_push_burst_packed(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 	 * is visible to the driver once it sees this one.
 	 */
 	vsw_store_release(&first->flags, htole16(first_flags));
+	if (vsw_unlikely(vq->log != NULL))
+		vq_pk_log_push(vq, start, total);
 	return 0;
 }
 
@@ -875,8 +901,18 @@ bool vq_dev_need_notify_packed(struct vsw_vq_dev *vq)
 		vq_pk_lap(pk->last_used, pk->used_wrap, vq->num), pushed);
 }
 
-static void vq_pk_dev_set_event(struct vq_packed_dev *pk, uint16_t flags)
+/* Logging on: mark the device event area after a store to it. */
+static void vq_pk_log_event(const struct vsw_vq_dev *vq)
 {
+	if (vsw_unlikely(vq->log != NULL))
+		vq_dev_log_ring(vq, vq->log_used, 0,
+				sizeof(struct vring_packed_desc_event));
+}
+
+static void vq_pk_dev_set_event(struct vsw_vq_dev *vq, uint16_t flags)
+{
+	struct vq_packed_dev *pk = &vq->pk;
+
 	if (pk->event_shadow == flags)
 		return;
 	pk->event_shadow = flags;
@@ -885,11 +921,12 @@ static void vq_pk_dev_set_event(struct vq_packed_dev *pk, uint16_t flags)
 	 * kick_prepare: an off_wrap stored before is visible with DESC.
 	 */
 	vsw_store_release(&pk->dev_event->flags, htole16(flags));
+	vq_pk_log_event(vq);
 }
 
 void vq_dev_disable_notify_packed(struct vsw_vq_dev *vq)
 {
-	vq_pk_dev_set_event(&vq->pk, VRING_PACKED_EVENT_FLAG_DISABLE);
+	vq_pk_dev_set_event(vq, VRING_PACKED_EVENT_FLAG_DISABLE);
 }
 
 bool vq_dev_enable_notify_packed(struct vsw_vq_dev *vq)
@@ -902,9 +939,10 @@ bool vq_dev_enable_notify_packed(struct vsw_vq_dev *vq)
 
 		/* ordered before the flags by the release in set_event */
 		vsw_store_relaxed(&pk->dev_event->off_wrap, htole16(off_wrap));
-		vq_pk_dev_set_event(pk, VRING_PACKED_EVENT_FLAG_DESC);
+		vq_pk_log_event(vq);
+		vq_pk_dev_set_event(vq, VRING_PACKED_EVENT_FLAG_DESC);
 	} else {
-		vq_pk_dev_set_event(pk, VRING_PACKED_EVENT_FLAG_ENABLE);
+		vq_pk_dev_set_event(vq, VRING_PACKED_EVENT_FLAG_ENABLE);
 	}
 	/*
 	 * Order the event stores before the re-check of the avail flags:

@@ -56,6 +56,12 @@ struct vsw_vq_dev {
 	uint64_t miss_iova;
 	uint32_t miss_perm;
 	struct vsw_vq_addrs addrs;
+	/*
+	 * Dirty log (vsw_vq_dev_set_log): NULL when off, the one branch the
+	 * ring writes pay. log_used: where used-area writes are logged.
+	 */
+	const struct vsw_vq_log *log;
+	uint64_t log_used;
 	union {
 		struct vq_split_dev split;
 		struct vq_packed_dev pk;
@@ -119,6 +125,13 @@ static inline int vq_dev_walk_fail(struct vsw_vq_dev *vq, enum vsw_vq_fault f)
 		return vq_dev_miss(vq);
 	return vq_dev_fail(vq, f);
 }
+
+/*
+ * Mark [area + off, + len) of a ring area the device wrote (logging on).
+ * area UINT64_MAX: not logged.
+ */
+void vq_dev_log_ring(const struct vsw_vq_dev *vq, uint64_t area, uint64_t off,
+		     uint64_t len);
 
 /* Little-endian ring fields (VIRTIO 1.x is always little-endian). */
 static inline uint16_t vq_le16(uint16_t v) { return le16toh(v); }

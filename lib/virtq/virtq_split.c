@@ -34,6 +34,7 @@
  *    flags / event index, then re-read the peer's index): a full fence on
  *    each side, kick_prepare <-> enable_notify, need_notify <-> enable_cb.
  */
+#include <stddef.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -646,6 +647,39 @@ void vq_dev_unpop_split(struct vsw_vq_dev *vq, const struct vsw_vq_chain *c)
 		s->order_tail--;
 }
 
+/*
+ * Logging on: mark the used entries [first, first + n) and used->idx, after
+ * their stores (vsw_vq_log_mark orders them first).
+ */
+static VSW_COLD void vq_split_log_push(const struct vsw_vq_dev *vq,
+				       uint16_t first, unsigned n)
+{
+	uint16_t slot = first & vq->split.mask;
+	unsigned head = vq->num - slot < n ? vq->num - slot : n;
+
+	vq_dev_log_ring(vq, vq->log_used,
+			offsetof(struct vring_used, ring) +
+				slot * sizeof(struct vring_used_elem),
+			head * sizeof(struct vring_used_elem));
+	if (head < n)
+		vq_dev_log_ring(vq, vq->log_used,
+				offsetof(struct vring_used, ring),
+				(n - head) * sizeof(struct vring_used_elem));
+	vq_dev_log_ring(vq, vq->log_used, offsetof(struct vring_used, idx),
+			sizeof(uint16_t));
+}
+
+/* Logging on: mark used->flags or avail_event after we stored it. */
+static void vq_split_log_used_field(const struct vsw_vq_dev *vq,
+				    const void *field, uint64_t len)
+{
+	if (vsw_unlikely(vq->log != NULL))
+		vq_dev_log_ring(vq, vq->log_used,
+				(uint64_t)((const uint8_t *)field -
+					   (const uint8_t *)vq->split.used),
+				len);
+}
+
 int vq_dev_push_burst_split(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 			    unsigned n)
 {
@@ -684,6 +718,8 @@ int vq_dev_push_burst_split(struct vsw_vq_dev *vq, const struct vsw_vq_used *u,
 	 * load of used->idx in vq_drv_get_used_split().
 	 */
 	vsw_store_release(&s->used->idx, htole16(idx));
+	if (vsw_unlikely(vq->log != NULL))
+		vq_split_log_push(vq, (uint16_t)(idx - n), n);
 	s->inflight -= n;
 	if (vq->in_order)
 		s->order_head = (uint16_t)(s->order_head + n);
@@ -729,9 +765,13 @@ void vq_dev_disable_notify_split(struct vsw_vq_dev *vq)
 		 */
 		vsw_store_relaxed(vq_avail_event(s->used, vq->num),
 				  htole16((uint16_t)(s->last_avail - 1)));
+		vq_split_log_used_field(vq, vq_avail_event(s->used, vq->num),
+					sizeof(uint16_t));
 	} else if (!(s->used_flags & VRING_USED_F_NO_NOTIFY)) {
 		s->used_flags |= VRING_USED_F_NO_NOTIFY;
 		vsw_store_relaxed(&s->used->flags, htole16(s->used_flags));
+		vq_split_log_used_field(vq, &s->used->flags,
+					sizeof(uint16_t));
 	}
 }
 
@@ -743,9 +783,13 @@ bool vq_dev_enable_notify_split(struct vsw_vq_dev *vq)
 		/* kick when the driver adds the first entry we have not seen */
 		vsw_store_relaxed(vq_avail_event(s->used, vq->num),
 				  htole16(s->avail_idx));
+		vq_split_log_used_field(vq, vq_avail_event(s->used, vq->num),
+					sizeof(uint16_t));
 	} else if (s->used_flags & VRING_USED_F_NO_NOTIFY) {
 		s->used_flags &= (uint16_t)~VRING_USED_F_NO_NOTIFY;
 		vsw_store_relaxed(&s->used->flags, htole16(s->used_flags));
+		vq_split_log_used_field(vq, &s->used->flags,
+					sizeof(uint16_t));
 	}
 	/*
 	 * Orders the enable above before the re-read of avail->idx: pairs with

@@ -540,7 +540,32 @@ static int c_unknown_request(struct hctx *h)
 
 static int c_unsupported_request(struct hctx *h)
 {
-	return h_u64(h, VSW_VU_REQ_SET_LOG_BASE, 0, NULL, 0);
+	/* CREATE_CRYPTO_SESSION: not a request of a network back end */
+	return h_u64(h, 26, 0, NULL, 0);
+}
+
+/* The dirty log needs LOG_SHMFD, which this device (no LOG_ALL) lacks. */
+static int c_log_base_without_pf(struct hctx *h)
+{
+	struct vsw_vu_log l = {.mmap_size = 4096, .mmap_offset = 0};
+
+	h_pf(h);
+	return fe_do(h->vu, h->fe, VSW_VU_REQ_SET_LOG_BASE, &l, sizeof(l),
+		     &h->m->fd, 1);
+}
+
+static int c_log_base_no_fd(struct hctx *h)
+{
+	struct vsw_vu_log l = {.mmap_size = 4096, .mmap_offset = 0};
+
+	return fe_do(h->vu, h->fe, VSW_VU_REQ_SET_LOG_BASE, &l, sizeof(l),
+		     NULL, 0);
+}
+
+static int c_rarp_without_pf(struct hctx *h)
+{
+	h_pf(h);
+	return h_u64(h, VSW_VU_REQ_SEND_RARP, 0x010000545202ULL, NULL, 0);
 }
 
 static int c_bad_version(struct hctx *h)
@@ -599,7 +624,8 @@ static const struct hcase cases[] = {
 	     "SET_VRING_ADDR: queue 0: ring address outside guest memory"),
 	CASE(c_ring_area_past_end,
 	     "SET_VRING_ENABLE: queue 0: descriptor ring at"),
-	CASE(c_ring_addr_flags, "SET_VRING_ADDR: queue 0: flags 0x1"),
+	CASE(c_ring_addr_flags,
+	     "SET_VRING_ADDR: queue 0: log flag, but LOG_ALL not offered"),
 	CASE(c_ring_size_three, "SET_VRING_NUM: queue 0: ring size 3 invalid"),
 	CASE(c_ring_size_zero, "SET_VRING_NUM: queue 1: ring size 0 invalid"),
 	CASE(c_ring_size_huge, "ring size 65536 invalid"),
@@ -620,7 +646,11 @@ static const struct hcase cases[] = {
 	CASE(c_mtu_not_offered, "NET_SET_MTU: protocol feature 4 not"),
 	CASE(c_second_owner, "SET_OWNER: session already owned"),
 	CASE(c_unknown_request, "request 99: unknown request"),
-	CASE(c_unsupported_request, "SET_LOG_BASE: request not supported"),
+	CASE(c_unsupported_request, "request 26: unknown request"),
+	CASE(c_log_base_without_pf,
+	     "SET_LOG_BASE: protocol feature 1 not negotiated"),
+	CASE(c_log_base_no_fd, "SET_LOG_BASE: 0 fds (1..1 expected)"),
+	CASE(c_rarp_without_pf, "SEND_RARP: protocol feature 2 not negotiated"),
 	CASE(c_bad_version, "GET_FEATURES: protocol version 2"),
 	CASE(c_reply_flag, "GET_FEATURES: reply flag set on a request"),
 };

@@ -10,6 +10,7 @@
  * thread still online, no fd leak.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +120,35 @@ static unsigned logcap_count(struct logcap *lc, const char *needle)
 		n++;
 	pthread_mutex_unlock(&lc->lock);
 	return n;
+}
+
+/*
+ * A vsw_vnet_vu of one pair in FD mode on one end of a fresh socketpair
+ * (*fe: the other end), logging into lc (NULL: WARN lines to stderr).
+ */
+static struct vsw_vnet_vu *vnvu_pair(struct vsw_pkt_pool *pool,
+				     const uint8_t mac[6], struct logcap *lc,
+				     enum vsw_log_level level, int *fe)
+{
+	struct vsw_vnet_vu_config vc = {0};
+	struct vsw_vnet_vu *v;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	vc.mode = VSW_VU_FD;
+	vc.fd = sv[0];
+	vc.max_qp = 1;
+	vc.pool = pool;
+	vc.log_level = level;
+	if (lc != NULL) {
+		vc.log = logcap_fn;
+		vc.log_opaque = lc;
+	}
+	memcpy(vc.mac, mac, 6);
+	assert_int_equal(vsw_vnet_vu_create(&vc, &v), 0);
+	*fe = sv[1];
+	return v;
 }
 
 static void q_setup(struct vsw_vu *vu, int fd, struct th_mem *m,
@@ -253,7 +284,6 @@ static void traffic(bool packed)
 	uint32_t base0 = packed ? 0x80008000u : 0;
 	unsigned fds0 = count_fds();
 	struct vsw_pkt_pool_config pc = {.n_small = 512, .n_large = 4};
-	struct vsw_vnet_vu_config vc = {0};
 	struct vhost_vring_state s = {0};
 	struct vsw_vu_mem_table t;
 	int fds[VSW_VU_MEM_TABLE_MAX], sv[2];
@@ -272,18 +302,9 @@ static void traffic(bool packed)
 		features |= 1ULL << VIRTIO_F_RING_PACKED;
 	assert_int_equal(th_mem_create(&m, MEM_SIZE, GPA_BASE, 2), 0);
 	assert_int_equal(vsw_pkt_pool_create(&pc, &pool), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
-			 0);
-	vc.mode = VSW_VU_FD;
-	vc.fd = sv[0];
-	vc.max_qp = 1;
-	vc.pool = pool;
-	vc.log_level = VSW_LOG_WARN;
-	vc.log = logcap_fn;
-	vc.log_opaque = &lc;
 	assert_int_equal(pthread_mutex_init(&lc.lock, NULL), 0);
-	memcpy(vc.mac, "\x52\x54\x00\x00\x00\x01", 6);
-	assert_int_equal(vsw_vnet_vu_create(&vc, &e.v), 0);
+	e.v = vnvu_pair(pool, (const uint8_t *)"\x52\x54\x00\x00\x00\x01",
+			&lc, VSW_LOG_WARN, &sv[1]);
 	vu = vsw_vnet_vu_endpoint(e.v);
 	atomic_init(&e.stop, false);
 	atomic_init(&e.echoed, 0);
@@ -293,7 +314,8 @@ static void traffic(bool packed)
 	/* the offer: everything vsw_vnet does, MTU, protocol features */
 	assert_int_equal(fe_get_u64(vu, sv[1], VSW_VU_REQ_GET_FEATURES),
 			 VSW_VNET_VU_FEATURES |
-				 (1ULL << VSW_VU_F_PROTOCOL_FEATURES));
+				 (1ULL << VSW_VU_F_PROTOCOL_FEATURES) |
+				 (1ULL << VHOST_F_LOG_ALL));
 	assert_int_equal(fe_get_u64(vu, sv[1],
 				    VSW_VU_REQ_GET_PROTOCOL_FEATURES) &
 				 (1ULL << VSW_VU_PF_NET_MTU),
@@ -482,6 +504,329 @@ static void test_packed(void **state)
 	traffic(true);
 }
 
+/* ---- live migration: dirty log, vring base, RARP ---------------------- */
+
+#define LOG_BYTES 4096 /* covers 128 MiB of guest memory */
+
+static bool log_bit(const uint8_t *log, uint64_t gpa)
+{
+	uint64_t page = gpa / 4096;
+
+	return log[page / 8] & (1u << (page % 8));
+}
+
+/* Every page of [gpa, gpa + len) marked. */
+static bool log_all(const uint8_t *log, uint64_t gpa, uint64_t len)
+{
+	uint64_t p;
+
+	for (p = gpa & ~4095ULL; p < gpa + len; p += 4096)
+		if (!log_bit(log, p))
+			return false;
+	return true;
+}
+
+static unsigned log_count(const uint8_t *log)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < LOG_BYTES; i++)
+		n += (unsigned)__builtin_popcount(log[i]);
+	return n;
+}
+
+/* SET_VRING_ADDR again with VHOST_VRING_F_LOG (or without), as QEMU does
+ * on a running ring when migration starts / ends. */
+static void q_log_addr(struct vsw_vu *vu, int fd, struct th_mem *m,
+		       uint32_t idx, const struct fe_q *q, bool on)
+{
+	struct vhost_vring_addr a = {0};
+
+	a.index = idx;
+	a.flags = on ? 1u << VHOST_VRING_F_LOG : 0;
+	a.desc_user_addr = fe_uva(m, q->addrs.desc);
+	a.avail_user_addr = fe_uva(m, q->addrs.driver);
+	a.used_user_addr = fe_uva(m, q->addrs.device);
+	a.log_guest_addr = q->addrs.device;
+	assert_int_equal(fe_do(vu, fd, VSW_VU_REQ_SET_VRING_ADDR, &a,
+			       sizeof(a), NULL, 0),
+			 0);
+}
+
+/* The packed ring base after count chains of one descriptor from 0x8000. */
+static uint32_t pk_base(unsigned count)
+{
+	uint32_t pos = count % QSIZE, wrap = 1u ^ ((count / QSIZE) & 1u);
+
+	return pos | wrap << 15;
+}
+
+static void migration(bool packed)
+{
+	const uint64_t pfeat = FE_PF | (1ULL << VSW_VU_PF_LOG_SHMFD) |
+			       (1ULL << VSW_VU_PF_RARP);
+	uint64_t features = (1ULL << VIRTIO_F_VERSION_1) |
+			    (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+			    (1ULL << VIRTIO_NET_F_MRG_RXBUF) |
+			    (1ULL << VSW_VU_F_PROTOCOL_FEATURES);
+	const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+	uint32_t base0 = packed ? 0x80008000u : 0;
+	unsigned fds0 = count_fds(), rounds = 0, i;
+	struct vsw_pkt_pool_config pc = {.n_small = 512, .n_large = 4};
+	struct vhost_vring_state s = {0};
+	struct vsw_vu_log l = {.mmap_size = LOG_BYTES, .mmap_offset = 4096};
+	struct vsw_vu_mem_table t;
+	int fds[VSW_VU_MEM_TABLE_MAX], sv[2], lfd, efd;
+	struct fe_q q[2];
+	struct echo e;
+	struct th_mem m;
+	struct vsw_pkt_pool *pool;
+	struct vsw_vu *vu;
+	pthread_t th;
+	uint64_t rx_gpa, tx_gpa, v;
+	uint8_t *logmap, *log;
+	uint32_t size, len;
+
+	if (packed)
+		features |= 1ULL << VIRTIO_F_RING_PACKED;
+	assert_int_equal(th_mem_create(&m, MEM_SIZE, GPA_BASE, 2), 0);
+	assert_int_equal(vsw_pkt_pool_create(&pc, &pool), 0);
+	e.v = vnvu_pair(pool, mac, NULL, VSW_LOG_WARN, &sv[1]);
+	vu = vsw_vnet_vu_endpoint(e.v);
+	atomic_init(&e.stop, false);
+	atomic_init(&e.echoed, 0);
+	atomic_init(&e.rounds, 0);
+	assert_int_equal(pthread_create(&th, NULL, echo_thread, &e), 0);
+
+	/* LOG_ALL, LOG_SHMFD and RARP are offered */
+	assert_true(fe_get_u64(vu, sv[1], VSW_VU_REQ_GET_FEATURES) &
+		    (1ULL << VHOST_F_LOG_ALL));
+	assert_int_equal(fe_get_u64(vu, sv[1],
+				    VSW_VU_REQ_GET_PROTOCOL_FEATURES) &
+				 pfeat,
+			 pfeat);
+	fe_set_u64(vu, sv[1], VSW_VU_REQ_SET_PROTOCOL_FEATURES, pfeat);
+	assert_int_equal(fe_do(vu, sv[1], VSW_VU_REQ_SET_OWNER, NULL, 0, NULL,
+			       0),
+			 0);
+	fe_set_u64(vu, sv[1], VSW_VU_REQ_SET_FEATURES, features);
+	size = fe_mem_table(&m, &t, fds);
+	assert_int_equal(fe_do(vu, sv[1], VSW_VU_REQ_SET_MEM_TABLE, &t, size,
+			       fds, m.nregions),
+			 0);
+	q_setup(vu, sv[1], &m, features, 0, base0, &q[0], true);
+	q_setup(vu, sv[1], &m, features, 1, base0, &q[1], true);
+	rx_gpa = th_alloc(&m, (size_t)NBUF * BUF_SIZE, 64);
+	tx_gpa = th_alloc(&m, (size_t)NBUF * BUF_SIZE, 64);
+
+	/* the log: a memfd, the bitmap at an offset as QEMU may place it */
+	lfd = memfd_create("vsw-test-log", MFD_CLOEXEC);
+	assert_true(lfd >= 0);
+	assert_int_equal(ftruncate(lfd, 4096 + LOG_BYTES), 0);
+	logmap = mmap(NULL, 4096 + LOG_BYTES, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, lfd, 0);
+	assert_true(logmap != MAP_FAILED);
+	log = logmap + 4096;
+
+	/* no logging before migration starts, even with a log mapped */
+	round_trip(&m, q, rx_gpa, tx_gpa, NBUF * rounds++);
+	assert_int_equal(fe_do(vu, sv[1], VSW_VU_REQ_SET_LOG_BASE, &l,
+			       sizeof(l), &lfd, 1),
+			 0);
+	fe_reply(sv[1], VSW_VU_REQ_SET_LOG_BASE, NULL, 0); /* no payload */
+	round_trip(&m, q, rx_gpa, tx_gpa, NBUF * rounds++);
+	assert_int_equal(log_count(log), 0);
+
+	/* migration starts: LOG_ALL, then the log flag on every ring */
+	fe_set_u64(vu, sv[1], VSW_VU_REQ_SET_FEATURES,
+		   features | (1ULL << VHOST_F_LOG_ALL));
+	q_log_addr(vu, sv[1], &m, 0, &q[0], true);
+	q_log_addr(vu, sv[1], &m, 1, &q[1], true);
+	assert_true(vsw_vnet_vu_queue_running(e.v, 0));
+	assert_true(vsw_vnet_vu_queue_running(e.v, 1));
+	memset(log, 0, LOG_BYTES); /* what restarting the rings marked */
+	round_trip(&m, q, rx_gpa, tx_gpa, NBUF * rounds++);
+	/* every received frame's bytes, header included */
+	for (i = 0; i < NBUF; i++)
+		assert_true(log_all(log, rx_gpa + (uint64_t)i * BUF_SIZE,
+				    HDR + FRAME_LEN));
+	/* both rings' used side: split used ring, packed descriptors */
+	for (i = 0; i < 2; i++) {
+		if (packed)
+			assert_true(log_all(log, q[i].addrs.desc, 16 * QSIZE));
+		else
+			assert_true(log_all(log, q[i].addrs.device,
+					    6 + 8 * QSIZE));
+	}
+	/* the transmitted frames were only read: their pages stay clean */
+	for (v = (tx_gpa + 4095) & ~4095ULL;
+	     v + 4096 <= tx_gpa + (uint64_t)NBUF * BUF_SIZE; v += 4096)
+		assert_false(log_bit(log, v));
+
+	/* the vring bases: the exact resume point, nothing in flight */
+	for (i = 0; i < 2; i++) {
+		s.index = i;
+		s.num = 0;
+		assert_int_equal(fe_do(vu, sv[1], VSW_VU_REQ_GET_VRING_BASE,
+				       &s, sizeof(s), NULL, 0),
+				 0);
+		fe_reply(sv[1], VSW_VU_REQ_GET_VRING_BASE, &s, sizeof(s));
+		if (packed)
+			assert_int_equal(s.num,
+					 pk_base(NBUF * rounds) * 0x10001u);
+		else
+			assert_int_equal(s.num, NBUF * rounds);
+		assert_false(vsw_vnet_vu_queue_running(e.v, i));
+	}
+	/* the stops published nothing new: the last marks are complete */
+	assert_int_equal(vsw_vq_drv_has_used(q[0].drv), false);
+	/* "the destination": resume both rings from those bases */
+	q_setup(vu, sv[1], &m, features | (1ULL << VHOST_F_LOG_ALL), 0, s.num,
+		&q[0], false);
+	q_setup(vu, sv[1], &m, features | (1ULL << VHOST_F_LOG_ALL), 1, s.num,
+		&q[1], false);
+	round_trip(&m, q, rx_gpa, tx_gpa, NBUF * rounds++);
+
+	/* a second log replaces the first under running rings */
+	memset(log, 0, LOG_BYTES);
+	l.mmap_offset = 0;
+	l.mmap_size = 4096;
+	assert_int_equal(fe_do(vu, sv[1], VSW_VU_REQ_SET_LOG_BASE, &l,
+			       sizeof(l), &lfd, 1),
+			 0);
+	fe_reply(sv[1], VSW_VU_REQ_SET_LOG_BASE, NULL, 0);
+	round_trip(&m, q, rx_gpa, tx_gpa, NBUF * rounds++);
+	assert_int_equal(log_count(log), 0);
+	assert_true(log_all(logmap, rx_gpa, HDR + FRAME_LEN));
+	/* SET_LOG_FD: kept, closed with the connection */
+	efd = eventfd(0, EFD_CLOEXEC);
+	assert_int_equal(fe_do(vu, sv[1], VSW_VU_REQ_SET_LOG_FD, NULL, 0, &efd,
+			       1),
+			 0);
+	close(efd);
+
+	/* migration over: LOG_ALL off, nothing is marked any more */
+	fe_set_u64(vu, sv[1], VSW_VU_REQ_SET_FEATURES, features);
+	memset(logmap, 0, 4096 + LOG_BYTES);
+	round_trip(&m, q, rx_gpa, tx_gpa, NBUF * rounds++);
+	assert_int_equal(log_count(logmap), 0);
+
+	/* SEND_RARP: a broadcast RARP from the guest's MAC, sent into the
+	 * switch side (here echoed back into the receive queue) */
+	{
+		uint8_t got[HDR + 60];
+		struct vsw_sg sg = {.addr = rx_gpa, .len = BUF_SIZE};
+		uint64_t w = 0;
+
+		memcpy(&w, "\x01\x00\x5e\x00\x00\x01", 6); /* multicast */
+		fe_set_u64(vu, sv[1], VSW_VU_REQ_SEND_RARP, w); /* ignored */
+		memcpy(&w, mac, 6);
+		fe_set_u64(vu, sv[1], VSW_VU_REQ_SEND_RARP, w);
+		assert_int_equal(vsw_vq_drv_add(q[0].drv, &sg, 0, 1, &e), 0);
+		if (vsw_vq_drv_kick_prepare(q[0].drv))
+			assert_int_equal(eventfd_write(q[0].kick, 1), 0);
+		assert_ptr_equal(wait_used(&q[0], &len), &e);
+		assert_int_equal(len, HDR + 60);
+		assert_int_equal(th_read(&m, rx_gpa, got, len), 0);
+		assert_memory_equal(got + HDR, "\xff\xff\xff\xff\xff\xff", 6);
+		assert_memory_equal(got + HDR + 6, mac, 6);
+		assert_memory_equal(got + HDR + 12,
+				    "\x80\x35\x00\x01\x08\x00\x06\x04\x00\x03",
+				    10);
+		assert_memory_equal(got + HDR + 22, mac, 6);
+		assert_memory_equal(got + HDR + 32, mac, 6);
+		/* one frame only: the multicast request sent nothing */
+		usleep(20000);
+		assert_false(vsw_vq_drv_has_used(q[0].drv));
+	}
+
+	vsw_vu_disconnect(vu);
+	atomic_store(&e.stop, true);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	vsw_vnet_vu_destroy(e.v);
+	q_close(&q[0]);
+	q_close(&q[1]);
+	close(sv[1]);
+	munmap(logmap, 4096 + LOG_BYTES);
+	close(lfd);
+	vsw_pkt_pool_destroy(pool);
+	th_mem_destroy(&m);
+	assert_int_equal(count_fds(), fds0); /* the log fds too */
+}
+
+static void test_migration_split(void **state)
+{
+	(void)state;
+	migration(false);
+}
+
+static void test_migration_packed(void **state)
+{
+	(void)state;
+	migration(true);
+}
+
+/* A log the back end must refuse (the connection closes), one per case. */
+static void test_log_hostile(void **state)
+{
+	struct {
+		uint64_t file, size, off;
+		bool pipe;
+	} c[] = {
+		{4096, 0, 0, false},		  /* empty */
+		{4096, 8192, 0, false},		  /* beyond the file */
+		{8192, 4096, 8192, false},	  /* offset at EOF */
+		{4096, 16, UINT64_MAX - 8, false}, /* wraps */
+		{4096, 1ULL << 31, 0, false},	  /* absurd size */
+		{0, 4096, 0, true},		  /* not a memfd / file */
+	};
+	const uint64_t pfeat = FE_PF | (1ULL << VSW_VU_PF_LOG_SHMFD);
+	struct vsw_pkt_pool_config pc = {.n_small = 8};
+	unsigned fds0 = count_fds(), i;
+	struct vsw_pkt_pool *pool;
+
+	(void)state;
+	assert_int_equal(vsw_pkt_pool_create(&pc, &pool), 0);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct vsw_vu_log l = {.mmap_size = c[i].size,
+				       .mmap_offset = c[i].off};
+		struct logcap lc = {.len = 0};
+		struct vsw_vnet_vu *v;
+		int sv[2], fd, p[2] = {-1, -1};
+
+		assert_int_equal(pthread_mutex_init(&lc.lock, NULL), 0);
+
+		v = vnvu_pair(pool, (const uint8_t *)"\x52\x54\x00\x00\x00\x02",
+			      &lc, VSW_LOG_ERR, &sv[1]);
+		fe_set_u64(vsw_vnet_vu_endpoint(v), sv[1],
+			   VSW_VU_REQ_SET_PROTOCOL_FEATURES, pfeat);
+		if (c[i].pipe) {
+			assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+			fd = p[0];
+		} else {
+			fd = memfd_create("vsw-test-log", MFD_CLOEXEC);
+			assert_true(fd >= 0);
+			assert_int_equal(ftruncate(fd, (off_t)c[i].file), 0);
+		}
+		assert_true(fe_do(vsw_vnet_vu_endpoint(v), sv[1],
+				  VSW_VU_REQ_SET_LOG_BASE, &l, sizeof(l), &fd,
+				  1) < 0);
+		assert_false(vsw_vu_connected(vsw_vnet_vu_endpoint(v)));
+		/* one line saying why */
+		assert_int_equal(
+			logcap_count(&lc, "closing connection: SET_LOG_BASE: "),
+			1);
+		pthread_mutex_destroy(&lc.lock);
+		close(fd);
+		if (p[1] >= 0)
+			close(p[1]);
+		close(sv[1]);
+		vsw_vnet_vu_destroy(v);
+	}
+	vsw_pkt_pool_destroy(pool);
+	assert_int_equal(count_fds(), fds0);
+}
+
 static void test_config(void **state)
 {
 	struct vsw_pkt_pool_config pc = {.n_small = 8};
@@ -529,6 +874,9 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_packed),
+		cmocka_unit_test(test_migration_split),
+		cmocka_unit_test(test_migration_packed),
+		cmocka_unit_test(test_log_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

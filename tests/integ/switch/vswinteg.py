@@ -244,6 +244,24 @@ class AgentGuest:
         threading.Thread(target=self._drain, daemon=True).start()
         return self.g.elapsed()
 
+    def attach(self, other, timeout=30):
+        """Take over the agent of other's guest after it migrated into
+        this (an -incoming QEMU): its command numbering continues and the
+        agent answers on this QEMU's serial ports."""
+        self.seq = other.seq
+        deadline = time.monotonic() + timeout
+        while self.conn is None:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.sock)
+                self.conn = s
+            except OSError:
+                s.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        threading.Thread(target=self._drain, daemon=True).start()
+
     def _drain(self):
         try:
             while self.conn.recv(4096):
