@@ -30,7 +30,8 @@ Every run reads, before and after, every counter on the path that can
 name a drop: the sender's failed sends, each interface's rx/tx dropped in
 both namespaces (`ip -s link`), the per-socket drops of /proc/net/udp
 (the receiver reports its own socket's before it closes; vswd's tunnel
-socket), the UDP / IP SNMP error counters of both namespaces, the softnet
+socket), the AF_PACKET sockets' drops (`ss -0 -m`: OVS's system ports),
+the UDP / IP SNMP error counters of both namespaces, the softnet
 backlog drops (the whole machine), and the datapath's own: vswd's
 dump-ports drops by reason, vx0's socket overflow and pmd-stats, OVS's
 ofctl dump-ports, pmd-stats-show and coverage/show. The lost datagrams
@@ -244,6 +245,13 @@ def udp_drops(ns):
     return out
 
 
+def packet_drops(ns):
+    """The drops of every packet (AF_PACKET) socket of namespace ns (ss's
+    skmem d: receive buffer full), summed: OVS's system ports read so."""
+    out = sv.ns(ns, "ss", "-0", "-a", "-m", "-n", check_rc=False).stdout
+    return sum(int(m) for m in re.findall(r"skmem:\(.*?\bd(\d+)\)", out))
+
+
 def links(ns):
     """{ifname: {rx_packets, rx_dropped, tx_packets, tx_dropped}}."""
     out = {}
@@ -268,7 +276,8 @@ def softnet():
 
 def kernel_snap(ns):
     return {"snmp": [snmp(n) for n in ns], "udp": [udp_drops(n) for n in ns],
-            "links": [links(n) for n in ns], "softnet": softnet()}
+            "links": [links(n) for n in ns], "softnet": softnet(),
+            "packet": [packet_drops(n) for n in ns]}
 
 
 # the SNMP counters that count a datagram or packet lost
@@ -308,6 +317,10 @@ def kernel_drops(a, b, rx_drops):
         if rcvbuf:
             out.append(("%s: Udp.RcvbufErrors of another socket" % side,
                         rcvbuf))
+        d = b["packet"][i] - a["packet"][i]
+        if d:
+            out.append(("%s: AF_PACKET socket receive buffer full" % side,
+                        d))
         for ifn, s in b["links"][i].items():
             o = a["links"][i].get(ifn, {})
             for k in ("rx_dropped", "tx_dropped"):
