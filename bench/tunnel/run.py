@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """bench/tunnel/run.py [--build-dir DIR] [--seconds S] [--size N]
                        [--rates LIST] [--peers LIST] [--txqueuelen N]
-                       [--ovs-phy afxdp|system] [--no-pin] [-v]
+                       [--ovs-phy afxdp|system] [--load c|python]
+                       [--no-pin] [-v]
 
 VXLAN encap + decap between two hosts (network namespaces A and B) over a
 veth underlay, three ways on the same path, each measured the same way:
@@ -20,8 +21,11 @@ veth underlay, three ways on the same path, each measured the same way:
           own, and the af_xdp / af_packet vdevs would only wrap what the
           afxdp netdev does natively.)
 
-Load: one Python UDP sender in A sending SIZE-byte datagrams to B's inner
-address for S seconds, a receiver in B counting them; once as fast as the
+Load: one UDP sender in A sending SIZE-byte datagrams to B's inner
+address for S seconds, a receiver in B counting them (vsw-udpload of the
+build directory, bench/tunnel/udpload.c: sendmmsg / recvmmsg bursts, so
+that the load generator is not the slowest element; --load python: one
+datagram per system call in Python); once as fast as the
 sender can (rate 0: saturation) and once paced at each other rate of
 --rates (default 0,50000: a rate every peer forwards without loss on this
 2-core VM, so that the CPU columns compare at the same load).
@@ -654,18 +658,32 @@ def warm_up(peer):
             return
 
 
+def load_argv(args, side, rate=0):
+    """The receiver (side 1) or sender (side 0) command line."""
+    if args.load == "c":
+        if side:
+            return [args.udpload, "recv", IN[1], str(RX_PORT),
+                    str(args.seconds + 10)]
+        return [args.udpload, "send", IN[1], str(RX_PORT), str(args.size),
+                str(args.seconds), str(rate)]
+    if side:
+        return [sys.executable, "-c", RECEIVER, IN[1],
+                str(args.seconds + 10)]
+    return [sys.executable, "-c", SENDER, IN[1], str(args.size),
+            str(args.seconds), str(rate)]
+
+
 def measure(peer, args, rate):
     ns = peer.ns
-    rx = subprocess.Popen(in_ns(ns[1], CPU[1] if args.pin else None, [
-        sys.executable, "-c", RECEIVER, IN[1], str(args.seconds + 10)]),
-        stdout=subprocess.PIPE, text=True)
+    rx = subprocess.Popen(in_ns(ns[1], CPU[1] if args.pin else None,
+                                load_argv(args, 1)),
+                          stdout=subprocess.PIPE, text=True)
     assert rx.stdout.readline().strip() == "READY"
     k0, d0 = kernel_snap(ns), peer.dut_snap()
     pids = proc_tree(peer.pids)
     c0, w0 = cpu_s(pids), sched_wait(peer.pids)
-    tx = vi.run(in_ns(ns[0], CPU[0] if args.pin else None, [
-        sys.executable, "-c", SENDER, IN[1], str(args.size),
-        str(args.seconds), str(rate)]))
+    tx = vi.run(in_ns(ns[0], CPU[0] if args.pin else None,
+                      load_argv(args, 0, rate)))
     out = rx.communicate(timeout=60)[0].split()
     # after the receiver's last datagram: every queue has drained
     c1, w1 = cpu_s(pids), sched_wait(peer.pids)
@@ -705,10 +723,19 @@ def main():
     ap.add_argument("--no-pin", dest="pin", action="store_false",
                     help="leave the processes' placement to the scheduler "
                     "(OVS's PMD threads stay pinned by pmd-cpu-mask)")
+    ap.add_argument("--load", choices=("c", "python"), default="c",
+                    help="the sender / receiver: vsw-udpload (sendmmsg / "
+                    "recvmmsg bursts, default) or one datagram per system "
+                    "call in Python")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="also print the datapaths' own per-port counts")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
+    args.udpload = os.path.join(args.build_dir, "bench", "vsw-udpload")
+    if args.load == "c" and not os.access(args.udpload, os.X_OK):
+        print("%s not built (meson -Dbench=true): --load python"
+              % args.udpload, file=sys.stderr)
+        args.load = "python"
     rates = [int(float(r)) for r in args.rates.split(",")]
     if os.geteuid() != 0:
         print("needs root (namespaces)", file=sys.stderr)
