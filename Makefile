@@ -175,7 +175,7 @@ bench-compare:
 
 # VXLAN encap + decap between two hosts (namespaces) over veth: two vswd,
 # two kernel vxlan devices, two Open vSwitch userspace datapaths (root,
-# about a minute; docs/performance.md "Tunnels"). TUNNEL_ARGS="--seconds 5".
+# about 1.5 minutes; docs/performance.md "Tunnels"). TUNNEL_ARGS="-v".
 bench-tunnel: deps
 	@[ -f $(BENCH_DIR)/build.ninja ] || \
 		$(MESON) setup $(BENCH_DIR) -Dbuildtype=release -Dtests=false

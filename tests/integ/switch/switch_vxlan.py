@@ -27,6 +27,8 @@ this process id and removed on any exit.  Root only (exit 77 otherwise).
 """
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -132,6 +134,19 @@ print("SENT", flush=True)
 """
 
 
+# Runs in namespace B: N datagrams of a VXLAN header alone (dropped as
+# "short" by whoever reads them) to DST:DPORT, as fast as possible.
+NS_FLOOD = """\
+import socket, sys
+dst, dport, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+d = bytes([8, 0, 0, 0, 0, 0, 0, 0])
+for _ in range(n):
+    s.sendto(d, (dst, dport))
+print("SENT", flush=True)
+"""
+
+
 # Runs in namespace B: turn off TX checksum offload on the underlay end
 # (ETHTOOL_STXCSUM; there is no ethtool binary here).  Over a veth the
 # kernel vxlan device leaves the inner TCP checksum partial (only the
@@ -174,6 +189,24 @@ def drops(vs, name):
         d.update({words[i]: int(words[i + 1])
                   for i in range(0, len(words), 2)})
     return d
+
+
+def sock_status(vs, name):
+    """(receive buffer KiB, overflows) of the port's tunnel socket, from
+    its show status, or None if the status does not show them."""
+    m = re.search(r"rcvbuf (\d+)K overflow (\d+)", port_status(vs, name))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def udp_sock_drops(port):
+    """The drops of the UDP sockets bound to port in this namespace."""
+    n = 0
+    with open("/proc/net/udp") as f:
+        for ln in f.readlines()[1:]:
+            c = ln.split()
+            if int(c[1].split(":")[1], 16) == port:
+                n += int(c[-1])
+    return n
 
 
 def tcp_both_ways(ns_a, ns_b, what):
@@ -289,6 +322,36 @@ def bad_traffic(vs, ns_a, ns_b, vb, local, vni, dport):
           "frames over the path MTU counted as mtu: +%d"
           % (d2["mtu"] - d1["mtu"]))
     shp.ns_ping_ok(ns_a, B_IP, 1300)
+    socket_overflow(vs, ns_a, ns_b, local, dport)
+
+
+def socket_overflow(vs, ns_a, ns_b, local, dport):
+    """Datagrams the kernel drops because the tunnel socket's buffer is
+    full never reach vsw's reason counters: the status shows them."""
+    st0 = sock_status(vs, "vx0")
+    check(st0 is not None and st0[0] >= 8192,
+          "vx0 status shows a receive buffer of >= 8192K (SO_RCVBUFFORCE, "
+          "past net.core.rmem_max) and its overflows: %s"
+          % port_status(vs, "vx0"))
+    if st0 is None:
+        return
+    k0 = udp_sock_drops(dport)
+    # vswd stopped: nobody reads the socket while B floods it
+    os.kill(vs.proc.pid, signal.SIGSTOP)
+    try:
+        r = ns(ns_b, sys.executable, "-c", NS_FLOOD, local, str(dport),
+               "40000")
+    finally:
+        os.kill(vs.proc.pid, signal.SIGCONT)
+    check("SENT" in r.stdout, "40000 datagrams sent from B")
+    st1 = sock_status(vs, "vx0")
+    k1 = udp_sock_drops(dport)
+    check(st1 is not None and st1[1] - st0[1] > 0 and
+          st1[1] - st0[1] == k1 - k0,
+          "datagrams the full socket dropped shown in vx0's status: +%s "
+          "(the kernel's count: +%d)"
+          % (st1[1] - st0[1] if st1 else "?", k1 - k0))
+    shp.ns_ping_ok(ns_a, B_IP, 56)
 
 
 def body(builddir, workdir, cleanup, dumps):
