@@ -641,111 +641,224 @@ int vsw_cfg_set_initialized(struct vsw_cfg *cfg)
 }
 
 /*
- * A bridge's OpenFlow controllers: one meta row 'controller:BRIDGE' whose
- * value is the targets separated by single spaces. In meta, not a table of
- * its own, so that the schema (and so older vswd) stays as it is: a vswd
- * without OpenFlow ignores the row.
+ * Per-bridge settings kept as meta rows, not in tables of their own, so that
+ * the schema (and so an older vswd) stays as it is: a vswd that does not
+ * know a row ignores it. The key is 'KIND:BRIDGE' or, for the kinds that
+ * hold several settings per bridge, 'KIND:BRIDGE:NAME' (names have no
+ * ':'); the value is text. vsw_cfg_bridge_del removes them with the bridge.
+ * The stored format is the one these rows always had: a database written
+ * before the rows shared this code loads as it is.
  */
-int vsw_cfg_controllers_set(struct vsw_cfg *cfg, const char *bridge,
-			    const char *targets)
-{
-	char key[VSW_CFG_NAME_MAX + 16];
-	int rc = cfg_need_txn(cfg);
+struct cfg_meta_kind {
+	const char *prefix; /* "controller": key 'controller:BRIDGE' */
+	const char *what;   /* the value, in messages */
+	bool named;	    /* the key has a ':NAME' part */
+	size_t max;	    /* longest value */
+	/* NULL: any text; else true if @value may be stored */
+	bool (*valid)(const char *value);
+	const char *hint; /* what a valid value is, in messages */
+};
 
-	if (rc == 0)
-		rc = vsw_cfg_bridge_exists(cfg, bridge);
-	if (rc <= 0)
-		return rc < 0 ? rc :
-				cfg_fail(cfg, -ENOENT, "no bridge '%s'", bridge);
-	snprintf(key, sizeof(key), "controller:%s", bridge);
-	if (targets == NULL || targets[0] == '\0')
-		return cfg_run(cfg, "DELETE FROM meta WHERE key = ?1", key,
-			       NULL);
-	if (strlen(targets) > VSW_CFG_CONTROLLERS_MAX)
-		return cfg_fail(cfg, -E2BIG, "controller list too long");
-	return cfg_run(cfg,
-		       "INSERT OR REPLACE INTO meta(key, value) "
-		       "VALUES (?1, ?2)",
-		       key, targets, NULL);
+static bool cfg_fail_mode_valid(const char *mode)
+{
+	return strcmp(mode, "secure") == 0 || strcmp(mode, "standalone") == 0;
 }
 
-int vsw_cfg_controllers_get(struct vsw_cfg *cfg, const char *bridge,
-			    char *buf, size_t len)
+/* Space-separated targets: no empty one, nothing but printable ASCII. */
+static bool cfg_controllers_valid(const char *targets)
 {
-	char key[VSW_CFG_NAME_MAX + 16];
-	sqlite3_stmt *st;
-	int rc;
+	const char *s;
 
-	buf[0] = '\0';
-	rc = cfg_prepare(cfg, "SELECT value FROM meta WHERE key = ?1", &st);
-	if (rc < 0)
-		return rc;
-	snprintf(key, sizeof(key), "controller:%s", bridge);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = cfg_text(cfg, st, 0, buf, len, "controller list");
-	else if (rc == SQLITE_DONE)
-		rc = 0;
+	if (targets[0] == ' ')
+		return false;
+	for (s = targets; *s != '\0'; s++)
+		if (*s < ' ' || *s > '~' ||
+		    (*s == ' ' && (s[1] == ' ' || s[1] == '\0')))
+			return false;
+	return true;
+}
+
+static const struct cfg_meta_kind cfg_meta_controllers = {
+	.prefix = "controller",
+	.what = "controller list",
+	.max = VSW_CFG_CONTROLLERS_MAX,
+	.valid = cfg_controllers_valid,
+	.hint = "targets separated by single spaces",
+};
+static const struct cfg_meta_kind cfg_meta_fail_mode = {
+	.prefix = "fail_mode",
+	.what = "fail mode",
+	.max = sizeof("standalone") - 1,
+	.valid = cfg_fail_mode_valid,
+	.hint = "use secure or standalone",
+};
+static const struct cfg_meta_kind cfg_meta_mirror = {
+	.prefix = "mirror",
+	.what = "mirror settings",
+	.named = true,
+	.max = VSW_CFG_MIRROR_MAX,
+};
+
+#define CFG_META_KEY_MAX (2 * VSW_CFG_NAME_MAX + 16)
+
+/* The meta key of @bridge's (and @name's) row of @kind. */
+static int cfg_meta_key(struct vsw_cfg *cfg, const struct cfg_meta_kind *kind,
+			const char *bridge, const char *name, char *key)
+{
+	if (!vsw_cfg_name_valid(bridge))
+		return cfg_fail(cfg, -EINVAL, "invalid bridge name '%s'",
+				bridge);
+	if (kind->named && !vsw_cfg_name_valid(name))
+		return cfg_fail(cfg, -EINVAL, "invalid %s name '%s'",
+				kind->prefix, name);
+	if (kind->named)
+		snprintf(key, CFG_META_KEY_MAX, "%s:%s:%s", kind->prefix,
+			 bridge, name);
 	else
-		rc = cfg_sql_fail(cfg, rc, "reading controllers");
-	sqlite3_finalize(st);
-	return rc;
+		snprintf(key, CFG_META_KEY_MAX, "%s:%s", kind->prefix, bridge);
+	return 0;
+}
+
+/* A value read back is checked as one to be written is (see the top). */
+static int cfg_meta_check(struct vsw_cfg *cfg, const struct cfg_meta_kind *kind,
+			  const char *key, const char *value)
+{
+	if (value == NULL || value[0] == '\0' || strlen(value) > kind->max ||
+	    (kind->valid != NULL && !kind->valid(value)))
+		return cfg_fail(cfg, -EILSEQ,
+				"%s: invalid %s in row '%s' of the database",
+				cfg->path, kind->what, key);
+	return 0;
 }
 
 /*
- * A bridge's mirrors: one meta row 'mirror:BRIDGE:NAME' each (names have no
- * ':'), the value the mirror's settings as text; in meta for the reason
- * the controllers are.
+ * Store @value as @bridge's (@name's) row of @kind, replacing the one there;
+ * NULL or "" deletes it. In a transaction. Returns 0 (1 when a row was
+ * deleted), -EINVAL (no transaction, bad name or value), -ENOENT (no
+ * bridge), -E2BIG, or an SQLite error mapped to an errno.
  */
-static int cfg_mirror_key(struct vsw_cfg *cfg, const char *bridge,
-			  const char *name, char *key, size_t len)
+static int cfg_meta_set(struct vsw_cfg *cfg, const struct cfg_meta_kind *kind,
+			const char *bridge, const char *name, const char *value)
 {
+	char key[CFG_META_KEY_MAX];
 	int rc = cfg_need_txn(cfg);
 
-	if (rc == 0 &&
-	    (!vsw_cfg_name_valid(name) || !vsw_cfg_name_valid(bridge)))
-		return cfg_fail(cfg, -EINVAL, "invalid mirror name '%s'", name);
+	if (rc == 0)
+		rc = cfg_meta_key(cfg, kind, bridge, name, key);
 	if (rc == 0)
 		rc = vsw_cfg_bridge_exists(cfg, bridge);
 	if (rc <= 0)
 		return rc < 0 ? rc
 			      : cfg_fail(cfg, -ENOENT, "no bridge '%s'",
 					 bridge);
-	snprintf(key, len, "mirror:%s:%s", bridge, name);
-	return 0;
+	if (value == NULL || value[0] == '\0') {
+		rc = cfg_run(cfg, "DELETE FROM meta WHERE key = ?1", key, NULL);
+		return rc < 0 ? rc : sqlite3_changes(cfg->db) > 0;
+	}
+	if (strlen(value) > kind->max)
+		return cfg_fail(cfg, -E2BIG, "%s too long (at most %zu bytes)",
+				kind->what, kind->max);
+	if (kind->valid != NULL && !kind->valid(value))
+		return cfg_fail(cfg, -EINVAL, "%s '%s': %s", kind->what, value,
+				kind->hint);
+	return cfg_run(cfg,
+		       "INSERT OR REPLACE INTO meta(key, value) "
+		       "VALUES (?1, ?2)",
+		       key, value, NULL);
+}
+
+/*
+ * @bridge's (@name's) row of @kind into @buf ("" when there is none).
+ * -EILSEQ if the stored value is not one cfg_meta_set would have written,
+ * or does not fit @len.
+ */
+static int cfg_meta_get(struct vsw_cfg *cfg, const struct cfg_meta_kind *kind,
+			const char *bridge, const char *name, char *buf,
+			size_t len)
+{
+	char key[CFG_META_KEY_MAX];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (len == 0)
+		return cfg_fail(cfg, -EINVAL, "no room for the %s", kind->what);
+	buf[0] = '\0';
+	rc = cfg_meta_key(cfg, kind, bridge, name, key);
+	if (rc == 0)
+		rc = cfg_prepare(cfg, "SELECT value FROM meta WHERE key = ?1",
+				 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rc = cfg_text(cfg, st, 0, buf, len, kind->what);
+		if (rc == 0)
+			rc = cfg_meta_check(cfg, kind, key, buf);
+		if (rc < 0)
+			buf[0] = '\0';
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = cfg_sql_fail(cfg, rc, "reading settings");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int vsw_cfg_controllers_set(struct vsw_cfg *cfg, const char *bridge,
+			    const char *targets)
+{
+	int rc =
+		cfg_meta_set(cfg, &cfg_meta_controllers, bridge, NULL, targets);
+
+	return rc < 0 ? rc : 0;
+}
+
+int vsw_cfg_controllers_get(struct vsw_cfg *cfg, const char *bridge, char *buf,
+			    size_t len)
+{
+	return cfg_meta_get(cfg, &cfg_meta_controllers, bridge, NULL, buf, len);
+}
+
+int vsw_cfg_fail_mode_set(struct vsw_cfg *cfg, const char *bridge,
+			  const char *mode)
+{
+	int rc = cfg_meta_set(cfg, &cfg_meta_fail_mode, bridge, NULL, mode);
+
+	return rc < 0 ? rc : 0;
+}
+
+int vsw_cfg_fail_mode_get(struct vsw_cfg *cfg, const char *bridge, char *buf,
+			  size_t len)
+{
+	return cfg_meta_get(cfg, &cfg_meta_fail_mode, bridge, NULL, buf, len);
 }
 
 int vsw_cfg_mirror_set(struct vsw_cfg *cfg, const char *bridge,
 		       const char *name, const char *spec)
 {
-	char key[2 * VSW_CFG_NAME_MAX + 16];
-	int rc = cfg_mirror_key(cfg, bridge, name, key, sizeof(key));
+	/* "" would delete the row: a mirror without settings is an error */
+	if (spec == NULL || spec[0] == '\0')
+		return cfg_fail(cfg, -EINVAL, "mirror '%s': no settings", name);
+	return cfg_meta_set(cfg, &cfg_meta_mirror, bridge, name, spec);
+}
 
-	if (rc < 0)
-		return rc;
-	if (spec == NULL || strlen(spec) > VSW_CFG_MIRROR_MAX)
-		return cfg_fail(cfg, -E2BIG, "mirror '%s': settings too long",
-				name);
-	return cfg_run(cfg,
-		       "INSERT OR REPLACE INTO meta(key, value) "
-		       "VALUES (?1, ?2)",
-		       key, spec, NULL);
+int vsw_cfg_mirror_get(struct vsw_cfg *cfg, const char *bridge,
+		       const char *name, char *buf, size_t len)
+{
+	return cfg_meta_get(cfg, &cfg_meta_mirror, bridge, name, buf, len);
 }
 
 int vsw_cfg_mirror_del(struct vsw_cfg *cfg, const char *bridge,
 		       const char *name)
 {
-	char key[2 * VSW_CFG_NAME_MAX + 16];
-	int rc = cfg_mirror_key(cfg, bridge, name, key, sizeof(key));
+	int rc = cfg_meta_set(cfg, &cfg_meta_mirror, bridge, name, NULL);
 
-	if (rc < 0)
-		return rc;
-	rc = cfg_run(cfg, "DELETE FROM meta WHERE key = ?1", key, NULL);
-	if (rc == 0 && sqlite3_changes(cfg->db) == 0)
+	if (rc == 0)
 		rc = cfg_fail(cfg, -ENOENT, "bridge '%s' has no mirror '%s'",
 			      bridge, name);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int vsw_cfg_mirror_foreach(struct vsw_cfg *cfg, const char *bridge,
@@ -785,7 +898,9 @@ int vsw_cfg_mirror_foreach(struct vsw_cfg *cfg, const char *bridge,
 		}
 		if (bridge != NULL && strcmp(bridge, br) != 0)
 			continue;
-		rc = fn(opaque, br, name, spec);
+		rc = cfg_meta_check(cfg, &cfg_meta_mirror, key, spec);
+		if (rc == 0)
+			rc = fn(opaque, br, name, spec);
 		if (rc != 0) {
 			sqlite3_finalize(st);
 			return rc;
@@ -795,58 +910,6 @@ int vsw_cfg_mirror_foreach(struct vsw_cfg *cfg, const char *bridge,
 	if (rc != SQLITE_DONE)
 		return cfg_sql_fail(cfg, rc, "reading mirrors");
 	return 0;
-}
-
-/*
- * A bridge's OpenFlow fail mode: meta row 'fail_mode:BRIDGE', "secure" or
- * "standalone" (no row: standalone, the default), as the controllers are.
- */
-int vsw_cfg_fail_mode_set(struct vsw_cfg *cfg, const char *bridge,
-			  const char *mode)
-{
-	char key[VSW_CFG_NAME_MAX + 16];
-	int rc = cfg_need_txn(cfg);
-
-	if (rc == 0)
-		rc = vsw_cfg_bridge_exists(cfg, bridge);
-	if (rc <= 0)
-		return rc < 0 ? rc :
-				cfg_fail(cfg, -ENOENT, "no bridge '%s'", bridge);
-	snprintf(key, sizeof(key), "fail_mode:%s", bridge);
-	if (mode == NULL || mode[0] == '\0')
-		return cfg_run(cfg, "DELETE FROM meta WHERE key = ?1", key,
-			       NULL);
-	if (strcmp(mode, "secure") != 0 && strcmp(mode, "standalone") != 0)
-		return cfg_fail(cfg, -EINVAL, "fail mode '%s': use secure or "
-				"standalone", mode);
-	return cfg_run(cfg,
-		       "INSERT OR REPLACE INTO meta(key, value) "
-		       "VALUES (?1, ?2)",
-		       key, mode, NULL);
-}
-
-int vsw_cfg_fail_mode_get(struct vsw_cfg *cfg, const char *bridge,
-			  char *buf, size_t len)
-{
-	char key[VSW_CFG_NAME_MAX + 16];
-	sqlite3_stmt *st;
-	int rc;
-
-	buf[0] = '\0';
-	rc = cfg_prepare(cfg, "SELECT value FROM meta WHERE key = ?1", &st);
-	if (rc < 0)
-		return rc;
-	snprintf(key, sizeof(key), "fail_mode:%s", bridge);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = cfg_text(cfg, st, 0, buf, len, "fail mode");
-	else if (rc == SQLITE_DONE)
-		rc = 0;
-	else
-		rc = cfg_sql_fail(cfg, rc, "reading the fail mode");
-	sqlite3_finalize(st);
-	return rc;
 }
 
 /* ---- bridges -------------------------------------------------------------- */

@@ -167,12 +167,16 @@ int vsw_cfg_flow_foreach(struct vsw_cfg *cfg, const char *bridge,
 /*
  * OpenFlow controller targets of @bridge, space-separated (at most
  * VSW_CFG_CONTROLLERS_MAX bytes); "" or NULL removes them. In a
- * transaction. -ENOENT (no bridge), -E2BIG.
+ * transaction. -ENOENT (no bridge), -E2BIG, -EINVAL (an empty target or
+ * a character that is not printable ASCII).
  */
 #define VSW_CFG_CONTROLLERS_MAX 1023
 int vsw_cfg_controllers_set(struct vsw_cfg *cfg, const char *bridge,
 			    const char *targets);
-/* The stored targets ("" when none). */
+/*
+ * The stored targets ("" when none); -EILSEQ when the stored row is not
+ * one vsw_cfg_controllers_set writes (so with the fail mode and mirrors).
+ */
 int vsw_cfg_controllers_get(struct vsw_cfg *cfg, const char *bridge,
 			    char *buf, size_t len);
 /*
@@ -180,11 +184,15 @@ int vsw_cfg_controllers_get(struct vsw_cfg *cfg, const char *bridge,
  * settings as vswctl add-mirror takes them ("select-src-port=a,b
  * output-port=m"), at most VSW_CFG_MIRROR_MAX bytes; the caller checks the
  * spec. Replaces a mirror of that name. In a transaction. -ENOENT (no
- * bridge), -EINVAL (bad name), -E2BIG. Deleted with the bridge.
+ * bridge), -EINVAL (bad name, empty @spec), -E2BIG. Deleted with the
+ * bridge.
  */
 #define VSW_CFG_MIRROR_MAX 2047
 int vsw_cfg_mirror_set(struct vsw_cfg *cfg, const char *bridge,
 		       const char *name, const char *spec);
+/* The stored settings of mirror @name ("" when none). */
+int vsw_cfg_mirror_get(struct vsw_cfg *cfg, const char *bridge,
+		       const char *name, char *buf, size_t len);
 /* In a transaction; -ENOENT if the bridge has no such mirror. */
 int vsw_cfg_mirror_del(struct vsw_cfg *cfg, const char *bridge,
 		       const char *name);

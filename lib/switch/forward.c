@@ -229,7 +229,8 @@ unsigned sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
 	if (reason < 0) {
 		/* Relaxed: the test only; sw_shape_burst() acquires. */
 		if (vsw_unlikely(vsw_load_relaxed(&port->shape) != NULL)) {
-			unsigned m = sw_shape_burst(port, pkts, n, ok, &bytes);
+			unsigned m = sw_shape_burst(pmd, port, pkts, n, ok,
+						    &bytes);
 
 			if (m < n)
 				vsw_ctr_add(&t->st.drops[VSW_DROP_TX_RATE],
@@ -248,7 +249,7 @@ unsigned sw_tx_n(struct sw_pmd *pmd, struct vsw_port *port,
 			for (bytes = 0, i = 0; i < k; i++)
 				bytes += pkts[i]->len;
 			if (pkts == ok)
-				sw_shape_refund(port, offered - bytes);
+				sw_shape_refund(pmd, port, offered - bytes);
 		}
 		vsw_ctr_add(&t->st.packets, k);
 		vsw_ctr_add(&t->st.bytes, bytes);
@@ -782,6 +783,8 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 	}
 	for (k = 0; k < nd; k++)
 		vsw_flow_rule_account(dr[k], dpk[k], dby[k], now64);
+	/* the frame-by-frame sends below pay max-rate once per port */
+	sw_shape_credit_begin(pmd, bytes, n);
 	for (k = 0; k < m; k++) {
 		int reason = VSW_DROP_NO_DEST;
 
@@ -807,6 +810,7 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 			drops[reason]++;
 		b.any_flip |= b.flip[i];
 	}
+	sw_shape_credit_end(pmd);
 	sw_count_rx(rq, n, bytes, drops);
 	if (vsw_unlikely(fl->mir != NULL)) {
 		/*

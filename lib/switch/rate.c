@@ -27,7 +27,15 @@
  * branch per burst (port->police, port->shape). With one: per burst, a
  * spinlock (uncontended unless several threads poll the port's rxqs or
  * send to it), one vDSO clock read (vsw_now_ns, no system call) and the
- * refill; per frame a compare and a subtraction. The bucket objects are
+ * refill; per frame a compare and a subtraction. The flow path's
+ * frame-by-frame sends (an edit after an output, goto_table) keep that
+ * cost per burst too: the first frame a burst sends to a shaped port takes
+ * the burst's worth of tokens under the lock (its bytes plus a VLAN tag
+ * per frame, at most what the bucket holds), the frames spend them without
+ * it, and what is left goes back at the end of the burst (a struct
+ * sw_credit per port, sw_shape_credit_begin / _end). Meanwhile another
+ * thread sending to that port sees the bucket short of at most that one
+ * burst's bytes: the tokens are lent, never lost or made. The bucket objects are
  * published like every other (switch_priv.h): release store of the
  * pointer, a grace period, then the old one is freed.
  */
@@ -243,11 +251,86 @@ unsigned sw_police_burst(struct vsw_port *in, struct sw_rxq *rq,
 	return k;
 }
 
-unsigned sw_shape_burst(struct vsw_port *port, struct vsw_pkt *const *pkts,
-			unsigned n, struct vsw_pkt **ok, uint64_t *bytes)
+/*
+ * The credit of bucket r for this burst: opened on the first frame (the
+ * one lock, clock read and refill of the burst), NULL when the table is
+ * full (then frame by frame, as without credit).
+ */
+static struct sw_credit *rate_credit(struct sw_pmd *pmd, struct sw_rate *r)
+{
+	struct sw_credit *c;
+	unsigned i;
+
+	for (i = 0; i < pmd->n_credit; i++)
+		if (pmd->credit[i].r == r)
+			return &pmd->credit[i];
+	if (pmd->n_credit == SW_CREDIT_MAX)
+		return NULL;
+	c = &pmd->credit[pmd->n_credit++];
+	c->r = r;
+	sw_lock(&r->lock);
+	sw_tb_refill(&r->tb, vsw_now_ns());
+	c->bits = r->tb.tokens < pmd->credit_budget ? r->tb.tokens
+						    : pmd->credit_budget;
+	c->bits &= ~7ull; /* whole bytes: sw_tb_refund gives back bytes */
+	r->tb.tokens -= c->bits;
+	sw_unlock(&r->lock);
+	return c;
+}
+
+/*
+ * A frame of len bytes from credit c; a frame the credit does not cover
+ * (the burst sent some frame twice there) takes the shortfall from the
+ * bucket, refilled when the credit was opened, as a burst's takes are.
+ */
+static bool rate_credit_take(struct sw_credit *c, uint32_t len)
+{
+	uint64_t need = (uint64_t)len * 8;
+	bool ok;
+
+	if (vsw_likely(need <= c->bits)) {
+		c->bits -= need;
+		return true;
+	}
+	sw_lock(&c->r->lock);
+	ok = sw_tb_take(&c->r->tb, (uint32_t)((need - c->bits) / 8));
+	sw_unlock(&c->r->lock);
+	if (ok)
+		c->bits = 0;
+	return ok;
+}
+
+void sw_shape_credit_begin(struct sw_pmd *pmd, uint64_t bytes, unsigned n)
+{
+	pmd->credit_budget = (bytes + (uint64_t)n * 4) * 8;
+	pmd->n_credit = 0;
+	pmd->credit_on = true;
+}
+
+void sw_shape_credit_end(struct sw_pmd *pmd)
+{
+	unsigned i;
+
+	for (i = 0; i < pmd->n_credit; i++) {
+		struct sw_credit *c = &pmd->credit[i];
+
+		if (c->bits == 0)
+			continue;
+		sw_lock(&c->r->lock);
+		sw_tb_refund(&c->r->tb, c->bits / 8);
+		sw_unlock(&c->r->lock);
+	}
+	pmd->n_credit = 0;
+	pmd->credit_on = false;
+}
+
+unsigned sw_shape_burst(struct sw_pmd *pmd, struct vsw_port *port,
+			struct vsw_pkt *const *pkts, unsigned n,
+			struct vsw_pkt **ok, uint64_t *bytes)
 {
 	/* Acquire pairs with the release store in vsw_switch_set_port_opts. */
 	struct sw_rate *r = vsw_load_acquire(&port->shape);
+	struct sw_credit *c;
 	unsigned i, k = 0;
 
 	*bytes = 0;
@@ -257,6 +340,15 @@ unsigned sw_shape_burst(struct vsw_port *port, struct vsw_pkt *const *pkts,
 			*bytes += pkts[i]->len;
 		}
 		return n;
+	}
+	c = pmd->credit_on ? rate_credit(pmd, r) : NULL;
+	if (c != NULL) {
+		for (i = 0; i < n; i++)
+			if (vsw_likely(rate_credit_take(c, pkts[i]->len))) {
+				ok[k++] = pkts[i];
+				*bytes += pkts[i]->len;
+			}
+		return k;
 	}
 	sw_lock(&r->lock);
 	sw_tb_refill(&r->tb, vsw_now_ns());
@@ -269,13 +361,20 @@ unsigned sw_shape_burst(struct vsw_port *port, struct vsw_pkt *const *pkts,
 	return k;
 }
 
-void sw_shape_refund(struct vsw_port *port, uint64_t bytes)
+void sw_shape_refund(struct sw_pmd *pmd, struct vsw_port *port, uint64_t bytes)
 {
 	/* Acquire pairs with the release store in vsw_switch_set_port_opts. */
 	struct sw_rate *r = vsw_load_acquire(&port->shape);
+	unsigned i;
 
 	if (r == NULL || bytes == 0)
 		return;
+	/* into the burst's credit, given back with it */
+	for (i = 0; pmd->credit_on && i < pmd->n_credit; i++)
+		if (pmd->credit[i].r == r) {
+			pmd->credit[i].bits += bytes * 8;
+			return;
+		}
 	sw_lock(&r->lock);
 	sw_tb_refund(&r->tb, bytes);
 	sw_unlock(&r->lock);

@@ -280,6 +280,17 @@ struct sw_out {
 };
 #define SW_OUT_TAG 0x80 /* the port wants this packet 802.1Q-tagged */
 
+/*
+ * Tokens a data thread took from one egress bucket for the frames of the
+ * burst it forwards frame by frame (rate.c): taken under the bucket's lock
+ * once, spent per frame without it, the rest given back at the burst's end.
+ */
+#define SW_CREDIT_MAX 4 /* shaped ports per burst; more: frame by frame */
+struct sw_credit {
+	struct sw_rate *r;
+	uint64_t bits; /* a multiple of 8 */
+};
+
 struct sw_pmd {
 	struct vsw_switch *sw;
 	unsigned idx;
@@ -305,6 +316,11 @@ struct sw_pmd {
 	/* ofctl.c: frames to the controllers, frames from them */
 	struct sw_ring pin;
 	struct sw_ring pout; /* thread 0's only */
+	/* rate.c: egress tokens of a burst's frame-by-frame sends */
+	struct sw_credit credit[SW_CREDIT_MAX];
+	unsigned n_credit;
+	bool credit_on;		/* between sw_shape_credit_begin and _end */
+	uint64_t credit_budget; /* bits taken at most per port and burst */
 } __attribute__((aligned(VSW_CACHE_LINE)));
 
 struct vsw_switch {
@@ -466,10 +482,21 @@ unsigned sw_police_burst(struct vsw_port *in, struct sw_rxq *rq,
  * pkts[0..n) within max-rate into ok[], their number returned, their
  * bytes in *bytes (the caller counts the others as tx_rate).
  */
-unsigned sw_shape_burst(struct vsw_port *port, struct vsw_pkt *const *pkts,
-			unsigned n, struct vsw_pkt **ok, uint64_t *bytes);
+unsigned sw_shape_burst(struct sw_pmd *pmd, struct vsw_port *port,
+			struct vsw_pkt *const *pkts, unsigned n,
+			struct vsw_pkt **ok, uint64_t *bytes);
 /* Give back the tokens of frames taken by sw_shape_burst, not sent. */
-void sw_shape_refund(struct vsw_port *port, uint64_t bytes);
+void sw_shape_refund(struct sw_pmd *pmd, struct vsw_port *port,
+		     uint64_t bytes);
+/*
+ * Data thread, around the frame-by-frame sends of one received burst of n
+ * frames and bytes: between the two, sw_shape_burst charges each shaped
+ * port's bucket once (lock, clock read, refill, take up to the burst's
+ * bytes plus a VLAN tag per frame) and the frames from what it took; _end
+ * gives back what is left.
+ */
+void sw_shape_credit_begin(struct sw_pmd *pmd, uint64_t bytes, unsigned n);
+void sw_shape_credit_end(struct sw_pmd *pmd);
 
 /*
  * Send pkts[0..n) (bytes in all, if reason < 0) to port on this thread's

@@ -51,6 +51,7 @@ struct pg_opts {
 	uint32_t size, burst, queues;
 	uint64_t rate, count;
 	double seconds, interval;
+	double linger; /* ping: how long to wait for stragglers */
 };
 
 /* Latency histogram: exact below 64 ns, then 64 steps per power of two. */
@@ -91,7 +92,7 @@ static void pg_usage(FILE *f)
 		"         [--size N] [--rate PPS] [--count N] [--seconds N] "
 		"[--queues N]\n"
 		"         [--packed] [--burst N] [--stats-interval S] "
-		"[--hugepages] [--quiet]\n"
+		"[--linger S] [--hugepages] [--quiet]\n"
 		"  --size       frame bytes, %d..%d (default 64)\n"
 		"  --rate       packets per second over all queues, 0 = "
 		"unlimited (default;\n"
@@ -101,7 +102,10 @@ static void pg_usage(FILE *f)
 		"  --seconds    run time limit (default 10; 0 = none with "
 		"--count)\n"
 		"  --queues     queue pairs, 1..%d (default 1)\n"
-		"  --burst      frames per burst, 1..%d (default 32)\n",
+		"  --burst      frames per burst, 1..%d (default 32)\n"
+		"  --linger     ping: seconds to wait for the frames still out "
+		"once\n"
+		"               --count are sent (default 1; within --seconds)\n",
 		PG_MIN_SIZE, PG_MAX_SIZE, VSW_VUFE_MAX_QP, PG_MAX_BURST);
 }
 
@@ -159,6 +163,7 @@ static int pg_parse(int argc, char **argv, struct pg_opts *o)
 		{"packed", no_argument, NULL, 'p'},
 		{"burst", required_argument, NULL, 'b'},
 		{"stats-interval", required_argument, NULL, 'i'},
+		{"linger", required_argument, NULL, 'L'},
 		{"hugepages", no_argument, NULL, 'H'},
 		{"quiet", no_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'},
@@ -173,6 +178,7 @@ static int pg_parse(int argc, char **argv, struct pg_opts *o)
 	o->burst = 32;
 	o->queues = 1;
 	o->seconds = 10;
+	o->linger = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -240,6 +246,10 @@ static int pg_parse(int argc, char **argv, struct pg_opts *o)
 		case 'i':
 			if (pg_parse_secs("--stats-interval", optarg,
 					  &o->interval) < 0)
+				return -1;
+			break;
+		case 'L':
+			if (pg_parse_secs("--linger", optarg, &o->linger) < 0)
 				return -1;
 			break;
 		case 'H':
@@ -681,10 +691,10 @@ static int pg_run(struct pg *g)
 					return r;
 			}
 		}
-		/* ping: once everything is sent, give stragglers 1 s */
+		/* ping: once everything is sent, wait --linger for stragglers */
 		if (g->o.mode == PG_PING && g->o.count != 0 && ping_tail == 0 &&
 		    g->tx_pkts >= g->o.count * g->o.queues) {
-			ping_tail = now + 1000000000ull;
+			ping_tail = now + (uint64_t)(g->o.linger * 1e9);
 			if (ping_tail < end)
 				end = ping_tail;
 		}

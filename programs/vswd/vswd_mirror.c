@@ -259,24 +259,6 @@ out:
 	return rc;
 }
 
-/* The stored settings of one mirror (for mirror.del's undo). */
-struct mir_find {
-	const char *name;
-	char *spec;
-};
-
-static int mir_find_cb(void *opaque, const char *bridge, const char *name,
-		       const char *spec)
-{
-	struct mir_find *f = opaque;
-
-	(void)bridge;
-	if (strcmp(name, f->name) != 0)
-		return 0;
-	f->spec = strdup(spec);
-	return f->spec != NULL ? 1 : -ENOMEM;
-}
-
 /* Add stored mirror @name of @bridge (@spec) to the switch; logs. */
 static int mir_apply(struct vswd *d, const char *bridge, const char *name,
 		     const char *spec)
@@ -314,46 +296,40 @@ int vswd_m_mirror_del(void *opaque, json_t *params, json_t **result,
 {
 	static const char *const known[] = {"bridge", "mirror", NULL};
 	struct vswd *d = opaque;
-	char err[VSWD_ERR_MAX] = "";
-	struct mir_find f = {0};
-	const char *br;
+	/* the stored settings, for the undo */
+	char err[VSWD_ERR_MAX] = "", spec[VSW_CFG_MIRROR_MAX + 1];
+	const char *br, *name;
 	int rc;
 
 	(void)result;
-	rc = mir_params(d, params, known, &br, &f.name, e);
+	rc = mir_params(d, params, known, &br, &name, e);
 	if (rc < 0)
 		return rc;
-	rc = vsw_cfg_mirror_foreach(d->cfg, br, mir_find_cb, &f);
+	rc = vsw_cfg_mirror_get(d->cfg, br, name, spec, sizeof(spec));
 	if (rc < 0)
 		return vsw_rpc_fail(e, 0, -rc, "%s", vsw_cfg_why(d->cfg));
-	if (f.spec == NULL)
+	if (spec[0] == '\0')
 		return vsw_rpc_fail(e, 0, ENOENT,
-				    "bridge '%s' has no mirror '%s'", br,
-				    f.name);
+				    "bridge '%s' has no mirror '%s'", br, name);
 	rc = vsw_cfg_begin(d->cfg);
 	if (rc == 0)
-		rc = vsw_cfg_mirror_del(d->cfg, br, f.name);
-	if (rc < 0) {
-		rc = vswd_cfg_fail(d, e, rc);
-		goto out;
-	}
+		rc = vsw_cfg_mirror_del(d->cfg, br, name);
+	if (rc < 0)
+		return vswd_cfg_fail(d, e, rc);
 	/* -ENOENT: stored but never restored (logged then); just forget it */
-	rc = vsw_switch_mirror_del(d->sw, br, f.name, err, sizeof(err));
+	rc = vsw_switch_mirror_del(d->sw, br, name, err, sizeof(err));
 	if (rc < 0 && rc != -ENOENT) {
 		vsw_cfg_rollback(d->cfg);
-		rc = vsw_rpc_fail(e, 0, -rc, "cannot delete mirror '%s': %s",
-				  f.name, err[0] ? err : strerror(-rc));
-		goto out;
+		return vsw_rpc_fail(e, 0, -rc, "cannot delete mirror '%s': %s",
+				    name, err[0] ? err : strerror(-rc));
 	}
 	rc = vswd_commit(d, e);
 	if (rc < 0) {
-		(void)mir_apply(d, br, f.name, f.spec);
-		goto out;
+		(void)mir_apply(d, br, name, spec);
+		return rc;
 	}
-	vswd_log(d, VSW_LOG_INFO, "bridge %s: mirror %s deleted", br, f.name);
-out:
-	free(f.spec);
-	return rc;
+	vswd_log(d, VSW_LOG_INFO, "bridge %s: mirror %s deleted", br, name);
+	return 0;
 }
 
 static int mir_restore_cb(void *opaque, const char *bridge, const char *name,

@@ -412,13 +412,9 @@ def test_metrics(snd):
           "the control socket's counters")
 
 
-def complete(words):
-    return vswtest.complete(VSWCTL, CTL, words)
-
-
 def test_completion():
-    if shutil.which("bash") is None:
-        print("note: no bash: completion not checked")
+    complete = vswtest.completer(VSWCTL, CTL)
+    if complete is None:
         return
     check(complete(["ca"]) == {"capture"}, "completes a verb")
     check({"set-log-level", "metrics", "help"} <= complete([""]),
@@ -546,13 +542,8 @@ def main():
         check("runtime error" not in text and "Sanitizer" not in text,
               "no sanitizer report from vswd")
     finally:
-        if d is not None and d.p.poll() is None:
-            d.p.kill()
-            d.p.wait()
-        if vswtest.failed:
-            print(open(os.path.join(TMP, "vswd.log")).read()[-6000:])
-        shutil.rmtree(TMP, ignore_errors=True)
-    return vswtest.summary()
+        rc = vswtest.finish(d, TMP)
+    return rc
 
 
 if __name__ == "__main__":

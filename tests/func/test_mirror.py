@@ -338,13 +338,10 @@ def test_restart_and_gone(d, peers):
 
 
 def test_completion():
-    if shutil.which("bash") is None:
-        print("note: no bash: completion not checked")
+    complete = vswtest.completer(VSWCTL, CTL)
+    if complete is None:
         return
     ok("add-mirror", "br1", "cm", "select-all=true", "output-port=pm")
-
-    def complete(words):
-        return vswtest.complete(VSWCTL, CTL, words)
     check({"add-mirror", "del-mirror", "list-mirrors"} <= complete(["mirr"]) |
           complete(["add-m"]) | complete(["del-m"]) | complete(["list-m"]),
           "completes the mirror verbs")
@@ -398,13 +395,8 @@ def main():
     finally:
         for p in peers.values():
             p.s.close()
-        if d is not None and d.p.poll() is None:
-            d.p.kill()
-            d.p.wait()
-        if vswtest.failed:
-            print(open(os.path.join(TMP, "vswd.log")).read()[-6000:])
-        shutil.rmtree(TMP, ignore_errors=True)
-    return vswtest.summary()
+        rc = vswtest.finish(d, TMP)
+    return rc
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_ofp_ovs_ofctl as base  # noqa: E402
+import ofptest as base  # noqa: E402
 
 check = base.check
 run = base.run

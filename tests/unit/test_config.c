@@ -608,12 +608,24 @@ static void test_flows(void **state)
 	vsw_cfg_close(cfg);
 }
 
+/* @get (a per-bridge meta getter) of @bridge reads back @want. */
+static void tc_meta_is(struct vsw_cfg *cfg,
+		       int (*get)(struct vsw_cfg *, const char *, char *,
+				  size_t),
+		       const char *bridge, const char *want)
+{
+	char buf[VSW_CFG_CONTROLLERS_MAX + 1];
+
+	assert_int_equal(get(cfg, bridge, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, want);
+}
+
 /* OpenFlow controller targets: stored, reopened, removed with the bridge */
 static void test_controllers(void **state)
 {
 	struct tc_env *env = *state;
 	struct vsw_cfg *cfg = tc_open(env, true);
-	char buf[VSW_CFG_CONTROLLERS_MAX + 1], big[VSW_CFG_CONTROLLERS_MAX + 2];
+	char big[VSW_CFG_CONTROLLERS_MAX + 2];
 
 	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", "ptcp:1"),
 			 -EINVAL); /* outside a transaction */
@@ -624,30 +636,37 @@ static void test_controllers(void **state)
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", big), -E2BIG);
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", "ptcp:2"), 0);
+	/* replaced, not added to */
 	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0",
 						 "ptcp:6653 tcp:127.0.0.1:1"),
 			 0);
+	/* an empty target, a control character: refused, nothing changed */
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", "ptcp:1  x"),
+			 -EINVAL);
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", " ptcp:1"),
+			 -EINVAL);
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", "ptcp:1 "),
+			 -EINVAL);
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", "ptcp:1\n"),
+			 -EINVAL);
+	assert_int_equal(vsw_cfg_controllers_set(cfg, "b:r", "ptcp:1"),
+			 -EINVAL);
 	assert_int_equal(vsw_cfg_commit(cfg), 0);
 	vsw_cfg_close(cfg);
 	cfg = tc_open(env, false);
-	assert_int_equal(vsw_cfg_controllers_get(cfg, "br0", buf, sizeof(buf)),
-			 0);
-	assert_string_equal(buf, "ptcp:6653 tcp:127.0.0.1:1");
+	tc_meta_is(cfg, vsw_cfg_controllers_get, "br0", "ptcp:6653 tcp:127.0.0.1:1");
 	/* the bridge goes, its targets with it; a new br0 has none */
 	assert_int_equal(vsw_cfg_begin(cfg), 0);
 	assert_int_equal(vsw_cfg_bridge_del(cfg, "br0"), 0);
 	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
 	assert_int_equal(vsw_cfg_commit(cfg), 0);
-	assert_int_equal(vsw_cfg_controllers_get(cfg, "br0", buf, sizeof(buf)),
-			 0);
-	assert_string_equal(buf, "");
+	tc_meta_is(cfg, vsw_cfg_controllers_get, "br0", "");
 	assert_int_equal(vsw_cfg_begin(cfg), 0);
 	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", "ptcp:1"), 0);
 	assert_int_equal(vsw_cfg_controllers_set(cfg, "br0", NULL), 0);
 	assert_int_equal(vsw_cfg_commit(cfg), 0);
-	assert_int_equal(vsw_cfg_controllers_get(cfg, "br0", buf, sizeof(buf)),
-			 0);
-	assert_string_equal(buf, "");
+	tc_meta_is(cfg, vsw_cfg_controllers_get, "br0", "");
 	vsw_cfg_close(cfg);
 }
 
@@ -717,6 +736,167 @@ static void test_mirrors(void **state)
 			 0);
 	assert_string_equal(m.text, "");
 	vsw_cfg_close(cfg);
+}
+
+/* Fail mode: secure / standalone only, replaced, deleted, bridge-scoped */
+static void test_fail_mode(void **state)
+{
+	struct tc_env *env = *state;
+	struct vsw_cfg *cfg = tc_open(env, true);
+
+	assert_int_equal(vsw_cfg_fail_mode_set(cfg, "br0", "secure"), -EINVAL);
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br1"), 0);
+	assert_int_equal(vsw_cfg_fail_mode_set(cfg, "nope", "secure"),
+			 -ENOENT);
+	assert_int_equal(vsw_cfg_fail_mode_set(cfg, "br0", "closed"), -EINVAL);
+	assert_non_null(strstr(vsw_cfg_why(cfg), "secure or standalone"));
+	assert_int_equal(vsw_cfg_fail_mode_set(cfg, "br0", "standalonexx"),
+			 -E2BIG);
+	assert_int_equal(vsw_cfg_fail_mode_set(cfg, "br0", "secure"), 0);
+	assert_int_equal(vsw_cfg_fail_mode_set(cfg, "br1", "standalone"), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	vsw_cfg_close(cfg);
+	cfg = tc_open(env, false);
+	tc_meta_is(cfg, vsw_cfg_fail_mode_get, "br0", "secure");
+	tc_meta_is(cfg, vsw_cfg_fail_mode_get, "br1", "standalone");
+	tc_meta_is(cfg, vsw_cfg_fail_mode_get, "nope", "");
+	/* replace; a refused value leaves the stored one */
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_fail_mode_set(cfg, "br0", "standalone"), 0);
+	assert_int_equal(vsw_cfg_fail_mode_set(cfg, "br0", "bogus"), -EINVAL);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	tc_meta_is(cfg, vsw_cfg_fail_mode_get, "br0", "standalone");
+	/* delete; the bridge takes its row with it */
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_fail_mode_set(cfg, "br0", ""), 0);
+	assert_int_equal(vsw_cfg_fail_mode_set(cfg, "br0", NULL), 0);
+	assert_int_equal(vsw_cfg_bridge_del(cfg, "br1"), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br1"), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	tc_meta_is(cfg, vsw_cfg_fail_mode_get, "br0", "");
+	tc_meta_is(cfg, vsw_cfg_fail_mode_get, "br1", "");
+	vsw_cfg_close(cfg);
+}
+
+/* One mirror's settings by name: set, get, replace, delete */
+static void test_mirror_get(void **state)
+{
+	struct tc_env *env = *state;
+	struct vsw_cfg *cfg = tc_open(env, true);
+	char buf[VSW_CFG_MIRROR_MAX + 1];
+
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_bridge_add(cfg, "br0"), 0);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br0", "m1", ""), -EINVAL);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br0", "m1", NULL), -EINVAL);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br0", "m1", "{\"a\":1}"), 0);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br0", "m2", "{\"b\":2}"), 0);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	vsw_cfg_close(cfg);
+	cfg = tc_open(env, false);
+	assert_int_equal(vsw_cfg_mirror_get(cfg, "br0", "m1", buf, sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "{\"a\":1}");
+	assert_int_equal(vsw_cfg_mirror_get(cfg, "br0", "m3", buf, sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(vsw_cfg_mirror_get(cfg, "br0", "a:b", buf, sizeof(buf)),
+			 -EINVAL);
+	/* too small a buffer: an error, not a cut value */
+	assert_int_equal(vsw_cfg_mirror_get(cfg, "br0", "m1", buf, 4), -EILSEQ);
+	assert_int_equal(vsw_cfg_begin(cfg), 0);
+	assert_int_equal(vsw_cfg_mirror_set(cfg, "br0", "m1", "{\"a\":3}"), 0);
+	assert_int_equal(vsw_cfg_mirror_del(cfg, "br0", "m2"), 0);
+	assert_int_equal(vsw_cfg_mirror_del(cfg, "br0", "m2"), -ENOENT);
+	assert_int_equal(vsw_cfg_commit(cfg), 0);
+	assert_int_equal(vsw_cfg_mirror_get(cfg, "br0", "m1", buf, sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "{\"a\":3}");
+	assert_int_equal(vsw_cfg_mirror_get(cfg, "br0", "m2", buf, sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "");
+	vsw_cfg_close(cfg);
+}
+
+/* Reading @key's row gives -EILSEQ naming it, and leaves the row there. */
+static void tc_bad_meta(struct tc_env *env, const char *key,
+			const char *value_sql)
+{
+	char sql[2400], buf[VSW_CFG_MIRROR_MAX + 1];
+	struct tc_mirrors m = {""};
+	struct vsw_cfg *cfg;
+	long long n;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int rc;
+
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA journal_mode=DELETE; DELETE FROM meta WHERE key "
+		 "LIKE 'controller:%%' OR key LIKE 'fail_mode:%%' OR key LIKE "
+		 "'mirror:%%'; INSERT INTO meta(key, value) VALUES ('%s', %s)",
+		 key, value_sql);
+	tc_sql(env->path, sql);
+	cfg = tc_open(env, false);
+	if (strncmp(key, "controller:", 11) == 0)
+		rc = vsw_cfg_controllers_get(cfg, "br0", buf, sizeof(buf));
+	else if (strncmp(key, "fail_mode:", 10) == 0)
+		rc = vsw_cfg_fail_mode_get(cfg, "br0", buf, sizeof(buf));
+	else
+		rc = vsw_cfg_mirror_foreach(cfg, NULL, tc_mirror_cb, &m);
+	if (rc != -EILSEQ)
+		fail_msg("row %s=%s read with %d, want -EILSEQ", key, value_sql,
+			 rc);
+	if (strstr(vsw_cfg_why(cfg), key) == NULL ||
+	    strstr(vsw_cfg_why(cfg), "invalid") == NULL)
+		fail_msg("message '%s' does not name row '%s'",
+			 vsw_cfg_why(cfg), key);
+	assert_string_equal(m.text, "");
+	if (strcmp(key, "mirror:br0:m1") == 0) {
+		assert_int_equal(vsw_cfg_mirror_get(cfg, "br0", "m1", buf,
+						    sizeof(buf)),
+				 -EILSEQ);
+		assert_string_equal(buf, "");
+	}
+	vsw_cfg_close(cfg);
+	/* nothing stored is lost: the row is still there to be repaired */
+	assert_int_equal(sqlite3_open(env->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT count(*) FROM meta "
+					    "WHERE key = ?1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(n, 1);
+}
+
+/* Hand-edited, cut or garbage meta rows of each kind: a clear error */
+static void test_meta_garbage(void **state)
+{
+	struct tc_env *env = *state;
+	char big[1200];
+
+	tc_make_store(env, 0);
+	tc_bad_meta(env, "controller:br0", "''");
+	tc_bad_meta(env, "controller:br0", "'ptcp:1  tcp:1.2.3.4:5'");
+	tc_bad_meta(env, "controller:br0", "'ptcp:1 '");
+	tc_bad_meta(env, "controller:br0", "X'ff00'");
+	/* one byte longer than vsw_cfg_controllers_set takes */
+	big[0] = '\'';
+	memset(big + 1, 'x', VSW_CFG_CONTROLLERS_MAX + 1);
+	strcpy(big + VSW_CFG_CONTROLLERS_MAX + 2, "'");
+	tc_bad_meta(env, "controller:br0", big);
+	tc_bad_meta(env, "fail_mode:br0", "'secur'");
+	tc_bad_meta(env, "fail_mode:br0", "''");
+	tc_bad_meta(env, "fail_mode:br0", "'secure secure'");
+	tc_bad_meta(env, "mirror:br0", "'{}'");
+	tc_bad_meta(env, "mirror:br0:", "'{}'");
+	tc_bad_meta(env, "mirror:br0:m1", "''");
 }
 
 static void test_foreign_db(void **state)
@@ -834,6 +1014,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_controllers, tc_setup,
 						tc_teardown),
 		cmocka_unit_test_setup_teardown(test_mirrors, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_fail_mode, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_get, tc_setup,
+						tc_teardown),
+		cmocka_unit_test_setup_teardown(test_meta_garbage, tc_setup,
 						tc_teardown),
 		cmocka_unit_test_setup_teardown(test_inconsistent_rows,
 						tc_setup, tc_teardown),

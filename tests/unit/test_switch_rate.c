@@ -46,14 +46,25 @@ static int set_opts(struct ts *t, const char *port, const char *spec, char *err,
 	return vsw_switch_set_port_opts(t->sw, port, o, n, err, len);
 }
 
+/* Drain port p; the frames it had. */
+static unsigned drain(struct vsw_port *p)
+{
+	uint8_t buf[2048];
+	unsigned got = 0;
+
+	while (vsw_port_dummy_collect(p, buf, sizeof(buf), NULL, NULL) > 0)
+		got++;
+	return got;
+}
+
 /* Inject n broadcast frames on a; the frames b got, drained. */
 static unsigned blast(struct ts *t, struct vsw_port *a, struct vsw_port *b,
 		      unsigned n, uint64_t *elapsed_ms)
 {
 	static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-	uint8_t f[FRAME], src[6], buf[2048];
+	uint8_t f[FRAME], src[6];
 	uint64_t t0 = vsw_now_ms();
-	unsigned i, got = 0;
+	unsigned i;
 
 	ts_mac(src, 1);
 	for (i = 0; i < n; i++) {
@@ -62,9 +73,7 @@ static unsigned blast(struct ts *t, struct vsw_port *a, struct vsw_port *b,
 	}
 	ts_settle(t);
 	*elapsed_ms = vsw_now_ms() - t0;
-	while (vsw_port_dummy_collect(b, buf, sizeof(buf), NULL, NULL) > 0)
-		got++;
-	return got;
+	return drain(b);
 }
 
 /* The burst in frames, plus what elapsed ms at 1 kbit/s earned, plus 1. */
@@ -118,6 +127,73 @@ static void test_egress_max_rate(void **state)
 	assert_int_equal(st.tx.drops[VSW_DROP_TX_RATE], 40 - got);
 	st = ts_stats(t, "a");
 	assert_int_equal(st.rx.drops[VSW_DROP_RX_POLICED], 0);
+}
+
+/* A rule into br0's flow table. */
+static void rate_flow(struct ts *t, const char *text)
+{
+	struct vsw_flow_spec spec;
+	char err[256];
+
+	assert_int_equal(vsw_flow_parse(text, VSW_FLOW_PARSE_ADD, NULL, &spec,
+					err, sizeof(err)),
+			 0);
+	if (vsw_switch_flow_add(t->sw, "br0", &spec, err, sizeof(err)) != 0)
+		fail_msg("flow '%s': %s", text, err);
+	vsw_flow_spec_fini(&spec);
+}
+
+/*
+ * max-rate on the flow path's frame-by-frame sends (an edit after the
+ * output, a goto_table pipeline): the same drops, counted as tx_rate.
+ */
+static void test_egress_max_rate_flows(void **state)
+{
+	struct ts *t = *state;
+	struct vsw_port *a, *b, *c;
+	struct vsw_port_stats st;
+	uint64_t ms;
+	unsigned got;
+
+	a = ts_add(t, "a", "ring=64", NULL);
+	b = ts_add(t, "b", "ring=64", "max-rate=1000", "max-burst=4000", NULL);
+	c = ts_add(t, "c", "ring=64", NULL);
+	rate_flow(t, "priority=10,actions=output:2,"
+		     "mod_dl_src:02:00:00:00:00:09,output:3");
+	got = blast(t, a, b, 40, &ms);
+	assert_true(got >= 5);
+	assert_true(got <= bound(5, ms));
+	assert_int_equal(drain(c), 40); /* c has no limit */
+	st = ts_stats(t, "b");
+	assert_int_equal(st.tx.packets, got);
+	assert_int_equal(st.tx.drops[VSW_DROP_TX_RATE], 40 - got);
+	st = ts_stats(t, "c");
+	assert_int_equal(st.tx.drops[VSW_DROP_TX_RATE], 0);
+}
+
+/*
+ * The tokens a burst took for its frame-by-frame sends and did not use go
+ * back: at 1 bit/s (nothing earned while the test runs) a bucket of ten
+ * frames passes exactly ten over bursts of 3, 7 and 1 frames.
+ */
+static void test_egress_credit_returned(void **state)
+{
+	struct ts *t = *state;
+	struct vsw_port *a, *b;
+	struct vsw_port_stats st;
+	uint64_t ms;
+
+	a = ts_add(t, "a", "ring=64", NULL);
+	b = ts_add(t, "b", "ring=64", "max-rate=1", "max-burst=8000", NULL);
+	rate_flow(t, "priority=10,actions=goto_table:1");
+	rate_flow(t, "table=1,actions=output:2");
+	assert_int_equal(blast(t, a, b, 3, &ms), 3);
+	assert_int_equal(blast(t, a, b, 7, &ms), 7);
+	assert_int_equal(blast(t, a, b, 1, &ms), 0);
+	st = ts_stats(t, "b");
+	assert_int_equal(st.tx.packets, 10);
+	assert_int_equal(st.tx.bytes, 10 * FRAME);
+	assert_int_equal(st.tx.drops[VSW_DROP_TX_RATE], 1);
 }
 
 /* Set, change and remove a policer on running ports. */
@@ -252,6 +328,10 @@ int main(void)
 						ts_setup1, ts_teardown),
 		cmocka_unit_test_setup_teardown(test_egress_max_rate, ts_setup2,
 						ts_teardown),
+		cmocka_unit_test_setup_teardown(test_egress_max_rate_flows,
+						ts_setup2, ts_teardown),
+		cmocka_unit_test_setup_teardown(test_egress_credit_returned,
+						ts_setup1, ts_teardown),
 		cmocka_unit_test_setup_teardown(test_live_rate, ts_setup1,
 						ts_teardown),
 		cmocka_unit_test_setup_teardown(test_live_provider, ts_setup2,
