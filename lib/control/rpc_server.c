@@ -641,11 +641,17 @@ static void srv_accept(struct vsw_rpc_server *srv, long long now)
 			/*
 			 * Out of file descriptors: the newcomer would stay in
 			 * the backlog and the socket poll readable for ever.
-			 * Take it with the spare one, answer, close.
+			 * Take it with the spare one; if the spare cannot be
+			 * opened again we really are out: answer, close.
+			 * Otherwise descriptors were freed meanwhile (accept
+			 * fails with EMFILE even on an empty backlog) and the
+			 * newcomer is served like any other.
 			 */
 			close(srv->spare_fd);
-			fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0) {
+			fd = accept4(srv->lfd, NULL, NULL,
+				     SOCK_NONBLOCK | SOCK_CLOEXEC);
+			srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (fd >= 0 && srv->spare_fd < 0) {
 				vsw_rpc_fail(&e, 0, EBUSY,
 					     "server busy: out of file "
 					     "descriptors; try again later");
@@ -654,9 +660,10 @@ static void srv_accept(struct vsw_rpc_server *srv, long long now)
 					"control client turned away: %s",
 					e.message);
 				srv_turn_away(fd, &e);
+				srv->spare_fd = open("/dev/null",
+						     O_RDONLY | O_CLOEXEC);
+				continue;
 			}
-			srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			continue;
 		}
 		if (fd < 0)
 			return; /* EAGAIN, or a client gone away */
