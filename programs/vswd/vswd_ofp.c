@@ -139,7 +139,6 @@ struct ofpd_bridge {
 	/* the ports as the controllers were last told (PORT_STATUS) */
 	struct vsw_ofp_port *ports;
 	unsigned int n_ports;
-	uint64_t ps_sent, ps_full; /* PORT_STATUS queued / not (full) */
 };
 
 /* What each pollfd entry of the last vswd_ofp_pollfds() belongs to. */
@@ -912,20 +911,14 @@ static void ofpd_port_tell(struct ofpd_bridge *b,
 		 b->name, p->port_no, p->name, names[reason],
 		 p->link_down ? ", link down" : "");
 	for (s = b->sess; s != NULL; s = s->next) {
-		int rc;
-
-		if (s->conn == NULL || !vsw_ofp_conn_ready(s->conn))
-			continue;
-		/* 0 also when SET_ASYNC / the role masks it off */
-		rc = vsw_ofp_conn_port_status(s->conn, reason, p);
-		if (rc == 0) {
-			b->ps_sent++;
-		} else {
-			b->ps_full++;
+		/* not ready: it learns the ports with PORT_DESC; 0 also when
+		 * SET_ASYNC / the role masks it off */
+		if (s->conn != NULL && vsw_ofp_conn_ready(s->conn) &&
+		    vsw_ofp_conn_port_status(s->conn, reason, p) < 0)
 			vswd_log(b->d, VSW_LOG_WARN,
-				 "openflow %s: %s: port_status not queued",
+				 "openflow %s: %s: port_status not queued "
+				 "(output full)",
 				 b->name, s->target);
-		}
 	}
 }
 
