@@ -44,6 +44,7 @@ enum {
 #define OFPC_PORT_STATS 4
 
 #define OFPPS_LINK_DOWN 1
+#define OFPPS_LIVE 4
 
 enum conn_state {
 	CONN_HELLO_WAIT, /* ours sent, the peer's not yet received */
@@ -457,7 +458,8 @@ static void port_fill(uint8_t *p, const struct vsw_ofp_port *port)
 	ofp_put32(p, port->port_no);
 	memcpy(p + 8, port->hw_addr, 6);
 	memcpy(p + 16, port->name, 15); /* the 16th stays NUL */
-	ofp_put32(p + 36, port->link_down ? OFPPS_LINK_DOWN : 0);
+	/* LIVE as Open vSwitch sets it: a port whose link is up */
+	ofp_put32(p + 36, port->link_down ? OFPPS_LINK_DOWN : OFPPS_LIVE);
 }
 
 static int mp_port_emit(void *arg, const struct vsw_ofp_port *port)
@@ -968,24 +970,40 @@ int vsw_ofp_conn_packet_in(struct vsw_ofp_conn *c,
 	return msg_check(c, off);
 }
 
-int vsw_ofp_conn_port_status(struct vsw_ofp_conn *c, uint8_t reason,
+int vsw_ofp_conn_port_status(struct vsw_ofp_conn *c,
+			     enum vsw_ofp_port_reason reason,
 			     const struct vsw_ofp_port *port)
 {
 	size_t off;
 	uint8_t *p;
 
+	if ((unsigned)reason > VSW_OFPPR_MODIFY)
+		return -EINVAL;
 	if (!vsw_ofp_conn_ready(c))
 		return -EAGAIN;
+	if (!vsw_ofp_conn_async_wanted(c, VSW_OFP_ASYNC_PORT_STATUS, reason))
+		return 0;
 	if (c->tx.failed)
 		return -ENOBUFS;
 	off = msg_start(c, VSW_OFP_VERSION, VSW_OFPT_PORT_STATUS, 0);
 	p = ofp_buf_put(&c->tx, 8 + 64); /* reason, pad[7], ofp_port */
 	if (p != NULL) {
-		p[0] = reason;
-		port_fill(p + 8, port);
+		p[0] = (uint8_t)reason;
+		port_fill(p + 8, port); /* as PORT_DESC lists it */
 	}
 	msg_end(c, off);
 	return msg_check(c, off);
+}
+
+bool vsw_ofp_port_desc_eq(const struct vsw_ofp_port *a,
+			  const struct vsw_ofp_port *b)
+{
+	uint8_t pa[64] = {0}, pb[64] = {0};
+
+	/* compared as encoded: what port_fill() leaves out does not count */
+	port_fill(pa, a);
+	port_fill(pb, b);
+	return memcmp(pa, pb, sizeof(pa)) == 0;
 }
 
 /* One whole message (@len >= 8 bytes, its own length). */

@@ -16,6 +16,8 @@
  * keeps the generation id and demotes the other masters. A slave's
  * FLOW_MOD / PACKET_OUT get BAD_REQUEST / IS_SLAVE and it receives no
  * asynchronous message but PORT_STATUS (as SET_ASYNC's defaults say).
+ * The switch side tells every connection of a port added, deleted or
+ * changed with vsw_ofp_conn_port_status(), which applies those masks.
  *
  * Threads: one connection is used by one thread at a time (vswd's control
  * thread).
@@ -332,13 +334,37 @@ void vsw_ofp_conn_consume(struct vsw_ofp_conn *c, size_t n);
 /* true once both HELLOs were exchanged with version 1.3. */
 bool vsw_ofp_conn_ready(const struct vsw_ofp_conn *c);
 /*
- * Queue a PACKET_IN / a PORT_STATUS (reason 0 add, 1 delete, 2 modify).
- * 0; -EAGAIN (not ready yet: nothing queued), -ENOBUFS (output full).
+ * Queue a PACKET_IN. 0; -EAGAIN (not ready yet: nothing queued), -ENOBUFS
+ * (output full). The frame goes whole (up to what one message holds) with
+ * OFP_NO_BUFFER whatever miss_send_len is: vsw buffers nothing, and
+ * OpenFlow 1.3 (A.4.1) sends an unbuffered packet entire.
  */
 int vsw_ofp_conn_packet_in(struct vsw_ofp_conn *c,
 			   const struct vsw_ofp_packet_in *pi);
-int vsw_ofp_conn_port_status(struct vsw_ofp_conn *c, uint8_t reason,
+
+/* PORT_STATUS reasons (ofp_port_reason). */
+enum vsw_ofp_port_reason {
+	VSW_OFPPR_ADD = 0,
+	VSW_OFPPR_DELETE = 1,
+	VSW_OFPPR_MODIFY = 2,
+};
+/*
+ * Queue a PORT_STATUS for @p (its ofp_port the same as in a PORT_DESC
+ * reply) if the peer wants it (vsw_ofp_conn_async_wanted: SET_ASYNC's
+ * port-status mask of its role). 0 (queued or not wanted); -EAGAIN (not
+ * ready yet: nothing queued), -ENOBUFS (output full), -EINVAL (@reason
+ * unknown).
+ */
+int vsw_ofp_conn_port_status(struct vsw_ofp_conn *c,
+			     enum vsw_ofp_port_reason reason,
 			     const struct vsw_ofp_port *p);
+/*
+ * true if @a and @b encode to the same ofp_port (number, address, name,
+ * state): a change between them is a PORT_STATUS MODIFY. The counters are
+ * not compared.
+ */
+bool vsw_ofp_port_desc_eq(const struct vsw_ofp_port *a,
+			  const struct vsw_ofp_port *b);
 /* Queue an ECHO_REQUEST (keepalive). */
 int vsw_ofp_conn_echo(struct vsw_ofp_conn *c);
 /* Messages received / errors sent so far. */

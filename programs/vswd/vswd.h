@@ -315,6 +315,11 @@ void vswd_ofp_restore(struct vswd *d);
 void vswd_ofp_bridge_gone(struct vswd *d, const char *bridge);
 /* true: rules the switch removes are not reported (a table put back). */
 void vswd_ofp_mute_removed(struct vswd *d, bool mute);
+/*
+ * A port of some bridge was added, deleted or changed (options, pending
+ * or open): the controllers get PORT_STATUS before the loop sleeps.
+ */
+void vswd_ofp_ports_changed(struct vswd *d);
 /* Fill fds[0..max) with what to poll; returns how many it needs. */
 unsigned int vswd_ofp_pollfds(struct vswd *d, struct pollfd *fds,
 			      unsigned int max);

@@ -26,6 +26,16 @@
  * of its bridge that wants it (vsw_ofp_conn_async_wanted: not a slave,
  * unless SET_ASYNC said so).
  *
+ * Port status: each bridge keeps the ports (ofp_port, as PORT_DESC lists
+ * them) its controllers were last told of. The control thread compares
+ * the bridge's ports with them after a port is added, deleted or changed
+ * (vswd_ofp_ports_changed(), from the paths of vswctl add-port, del-port,
+ * set-port and a pending port opening) and once a second for the link
+ * states the providers change (a vhost-user guest's driver, a TAP's
+ * interface going down or away); each difference is a PORT_STATUS (ADD,
+ * DELETE, MODIFY) to every connection of the bridge that wants it (a
+ * slave too, by OpenFlow 1.3's defaults). Never from a data thread.
+ *
  * Security model: what a peer sends is lib/ofp's to check (ofp_conn.c).
  * Here: a listener binds loopback unless an address is given; each bridge
  * takes at most OFPD_MAX_SESS connections (more are closed at accept); a
@@ -72,6 +82,8 @@
 #define OFPD_PIN_RATE 1000
 #define OFPD_PIN_BURST 250
 #define OFPD_PIN_BUDGET 256 /* packet-ins handled per loop iteration */
+/* link states the providers change: looked at this often */
+#define OFPD_PORTS_MS 1000
 
 enum ofpd_kind { OFPD_PTCP, OFPD_PUNIX, OFPD_TCP, OFPD_UNIX };
 
@@ -124,6 +136,9 @@ struct ofpd_bridge {
 	uint64_t pin_tokens;
 	uint64_t pin_last_ms;
 	uint64_t pin_sent, pin_limited, pin_full;
+	/* the ports as the controllers were last told (PORT_STATUS) */
+	struct vsw_ofp_port *ports;
+	unsigned int n_ports;
 };
 
 /* What each pollfd entry of the last vswd_ofp_pollfds() belongs to. */
@@ -139,6 +154,8 @@ struct vswd_ofp {
 	uint64_t next_check_ms; /* bridges deleted under us */
 	bool mute_removed;	/* a table being put back: no FLOW_REMOVED */
 	bool pin_more;		/* packet-ins left for the next iteration */
+	bool ports_dirty;	/* a port changed: compare before sleeping */
+	uint64_t next_ports_ms; /* the next look at the link states */
 	uint64_t pin_nobody;	/* packet-ins of bridges without controllers */
 };
 
@@ -731,11 +748,53 @@ out:
 	return rc;
 }
 
+/* A bridge's ports' link states (vsw_switch_port_iter), by name. */
+struct ofpd_link {
+	char name[VSW_CFG_NAME_MAX + 1];
+	bool up;
+};
+
+struct ofpd_links {
+	struct ofpd_link *v;
+	unsigned int n, cap;
+};
+
+static int ofpd_links_cb(const struct vsw_port_info *info, void *arg)
+{
+	struct ofpd_links *l = arg;
+
+	if (l->n == l->cap) {
+		unsigned int cap = l->cap ? l->cap * 2 : 16;
+		struct ofpd_link *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", info->name);
+	l->v[l->n++].up = info->link_up;
+	return 0;
+}
+
+/* Is port @name's link up (false: not open in the switch)? */
+static bool ofpd_link_up(const struct ofpd_links *l, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].name, name) == 0)
+			return l->v[i].up;
+	return false;
+}
+
 struct ofpd_ports {
 	struct ofpd_bridge *b;
 	int (*emit)(void *ctx, const struct vsw_ofp_port *p);
 	void *ctx;
 	int rc;
+	bool no_stats; /* the description only (PORT_STATUS) */
+	struct ofpd_links links;
 };
 
 static int ofpd_port_cb(void *opaque, const struct vsw_cfg_port *p)
@@ -747,8 +806,10 @@ static int ofpd_port_cb(void *opaque, const struct vsw_cfg_port *p)
 	memset(&op, 0, sizeof(op));
 	op.port_no = p->ofport;
 	snprintf(op.name, sizeof(op.name), "%s", p->name);
-	op.link_down = vswd_pending_find(x->b->d, p->name) != NULL;
-	if (!op.link_down &&
+	/* a pending port (not open) and a port whose provider says down */
+	op.link_down = vswd_pending_find(x->b->d, p->name) != NULL ||
+		       !ofpd_link_up(&x->links, p->name);
+	if (!x->no_stats && vswd_pending_find(x->b->d, p->name) == NULL &&
 	    vsw_switch_port_stats(x->b->d->sw, p->name, &st) == 0) {
 		unsigned int i;
 
@@ -766,15 +827,153 @@ static int ofpd_port_cb(void *opaque, const struct vsw_cfg_port *p)
 	return x->rc;
 }
 
+/* Every port of @b (the stored ones, pending too) to @emit. */
+static int ofpd_ports_walk(struct ofpd_bridge *b, bool no_stats,
+			   int (*emit)(void *ctx, const struct vsw_ofp_port *p),
+			   void *ctx)
+{
+	struct ofpd_ports x = {
+		.b = b, .emit = emit, .ctx = ctx, .no_stats = no_stats};
+	int rc;
+
+	rc = vsw_switch_port_iter(b->d->sw, b->name, ofpd_links_cb, &x.links);
+	if (rc == 0 || rc == -ENOENT) /* a bridge without ports yet */
+		rc = vsw_cfg_port_foreach(b->d->cfg, b->name, ofpd_port_cb, &x);
+	free(x.links.v);
+	return x.rc ? x.rc : rc;
+}
+
 static int ofpd_port_dump(void *arg,
 			  int (*emit)(void *ctx, const struct vsw_ofp_port *p),
 			  void *ctx)
 {
-	struct ofpd_ports x = {.b = arg, .emit = emit, .ctx = ctx};
-	struct ofpd_bridge *b = arg;
-	int rc = vsw_cfg_port_foreach(b->d->cfg, b->name, ofpd_port_cb, &x);
+	return ofpd_ports_walk(arg, false, emit, ctx);
+}
 
-	return x.rc ? x.rc : rc;
+/* ---- port status ------------------------------------------------------------ */
+
+struct ofpd_portlist {
+	struct vsw_ofp_port *p;
+	unsigned int n, cap;
+};
+
+static int ofpd_portlist_cb(void *ctx, const struct vsw_ofp_port *p)
+{
+	struct ofpd_portlist *l = ctx;
+
+	if (l->n == l->cap) {
+		unsigned int cap = l->cap ? l->cap * 2 : 16;
+		struct vsw_ofp_port *v = realloc(l->p, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		l->p = v;
+		l->cap = cap;
+	}
+	l->p[l->n++] = *p;
+	return 0;
+}
+
+/* @b's ports now, into @l (free l->p). 0 or negative errno. */
+static int ofpd_ports_now(struct ofpd_bridge *b, struct ofpd_portlist *l)
+{
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	rc = ofpd_ports_walk(b, true, ofpd_portlist_cb, l);
+	if (rc < 0) {
+		free(l->p);
+		memset(l, 0, sizeof(*l));
+	}
+	return rc;
+}
+
+static const struct vsw_ofp_port *ofpd_port_in(const struct vsw_ofp_port *v,
+					       unsigned int n, uint32_t no)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].port_no == no)
+			return &v[i];
+	return NULL;
+}
+
+/* One PORT_STATUS to every connection of @b that wants it. */
+static void ofpd_port_tell(struct ofpd_bridge *b,
+			   enum vsw_ofp_port_reason reason,
+			   const struct vsw_ofp_port *p)
+{
+	static const char *const names[] = {"add", "delete", "modify"};
+	struct ofpd_sess *s;
+
+	vswd_log(b->d, VSW_LOG_DEBUG, "openflow %s: port %u (%s): %s%s",
+		 b->name, p->port_no, p->name, names[reason],
+		 p->link_down ? ", link down" : "");
+	for (s = b->sess; s != NULL; s = s->next) {
+		/* not ready: it learns the ports with PORT_DESC; 0 also when
+		 * SET_ASYNC / the role masks it off */
+		if (s->conn != NULL && vsw_ofp_conn_ready(s->conn) &&
+		    vsw_ofp_conn_port_status(s->conn, reason, p) < 0)
+			vswd_log(b->d, VSW_LOG_WARN,
+				 "openflow %s: %s: port_status not queued "
+				 "(output full)",
+				 b->name, s->target);
+	}
+}
+
+/*
+ * Compare @b's ports with what its controllers were told; tell them each
+ * difference (deleted first, so that a port number reused by another port
+ * reads as a delete then an add) and remember the new set.
+ */
+static void ofpd_ports_sync(struct ofpd_bridge *b)
+{
+	struct ofpd_portlist now;
+	const struct vsw_ofp_port *o;
+	unsigned int i;
+
+	if (ofpd_ports_now(b, &now) < 0)
+		return; /* tried again at the next look */
+	for (i = 0; i < b->n_ports; i++) {
+		o = ofpd_port_in(now.p, now.n, b->ports[i].port_no);
+		if (o == NULL || strcmp(o->name, b->ports[i].name) != 0)
+			ofpd_port_tell(b, VSW_OFPPR_DELETE, &b->ports[i]);
+	}
+	for (i = 0; i < now.n; i++) {
+		o = ofpd_port_in(b->ports, b->n_ports, now.p[i].port_no);
+		if (o == NULL || strcmp(o->name, now.p[i].name) != 0)
+			ofpd_port_tell(b, VSW_OFPPR_ADD, &now.p[i]);
+		else if (!vsw_ofp_port_desc_eq(o, &now.p[i]))
+			ofpd_port_tell(b, VSW_OFPPR_MODIFY, &now.p[i]);
+	}
+	free(b->ports);
+	b->ports = now.p;
+	b->n_ports = now.n;
+}
+
+static void ofpd_flush_all(struct vswd *d);
+
+/*
+ * Every bridge with controllers: its port changes told, then written. A
+ * bridge without a connection has its set brought up to date too, so that
+ * a controller connecting later (PORT_DESC) is not told them again.
+ */
+static void ofpd_ports_run(struct vswd *d)
+{
+	struct ofpd_bridge *b;
+
+	d->ofp->ports_dirty = false;
+	d->ofp->next_ports_ms = vsw_now_ms() + OFPD_PORTS_MS;
+	for (b = d->ofp->bridges; b != NULL; b = b->next)
+		ofpd_ports_sync(b);
+	ofpd_flush_all(d);
+}
+
+void vswd_ofp_ports_changed(struct vswd *d)
+{
+	if (d->ofp != NULL)
+		d->ofp->ports_dirty = true;
 }
 
 struct ofpd_tables {
@@ -1020,14 +1219,20 @@ static void ofpd_pin_cb(void *arg, const struct vsw_packet_in *pi)
 /* Hand the data path's packet-ins to the controllers, then write. */
 static void ofpd_pin_run(struct vswd *d)
 {
-	struct ofpd_bridge *b;
-	struct ofpd_sess *s, *next;
 	unsigned int n;
 
 	n = vsw_switch_packet_in_poll(d->sw, ofpd_pin_cb, d, OFPD_PIN_BUDGET);
 	d->ofp->pin_more = n >= OFPD_PIN_BUDGET;
-	if (n == 0)
-		return;
+	if (n > 0)
+		ofpd_flush_all(d);
+}
+
+/* Write what every session has queued (asynchronous messages). */
+static void ofpd_flush_all(struct vswd *d)
+{
+	struct ofpd_bridge *b;
+	struct ofpd_sess *s, *next;
+
 	for (b = d->ofp->bridges; b != NULL; b = b->next) {
 		for (s = b->sess; s != NULL; s = next) {
 			next = s->next;
@@ -1064,6 +1269,7 @@ static void ofpd_bridge_free(struct ofpd_bridge *b)
 	for (i = 0; i < b->n_t; i++)
 		ofpd_target_close(&b->t[i]);
 	free(b->tables);
+	free(b->ports);
 	free(b);
 }
 
@@ -1112,6 +1318,15 @@ static int ofpd_build(struct vswd *d, const char *bridge, char **targets,
 	b->down_since_ms = vsw_now_ms();
 	b->pin_tokens = OFPD_PIN_BURST * 1000ull;
 	b->pin_last_ms = vsw_now_ms();
+	/* the ports now: a controller learns them with PORT_DESC */
+	{
+		struct ofpd_portlist l;
+
+		if (ofpd_ports_now(b, &l) == 0) {
+			b->ports = l.p;
+			b->n_ports = l.n;
+		}
+	}
 	snprintf(b->dp_desc, sizeof(b->dp_desc), "vsw bridge %s", bridge);
 	b->ops = (struct vsw_ofp_ops){
 		.flow_mod = ofpd_flow_mod,
@@ -1362,6 +1577,9 @@ int vswd_ofp_timeout_ms(struct vswd *d)
 		return 0;
 	if (d->ofp->bridges == NULL)
 		return -1;
+	if (d->ofp->ports_dirty)
+		return 0;
+	next = d->ofp->next_ports_ms;
 	for (b = d->ofp->bridges; b != NULL; b = b->next) {
 		for (i = 0; i < b->n_t; i++)
 			if ((b->t[i].kind == OFPD_TCP ||
@@ -1510,6 +1728,8 @@ void vswd_ofp_handle(struct vswd *d, const struct pollfd *fds, unsigned int n)
 	if (o->pin_more)
 		ofpd_pin_run(d);
 	ofpd_timers(d);
+	if (o->ports_dirty || vsw_now_ms() >= o->next_ports_ms)
+		ofpd_ports_run(d);
 }
 
 /* ---- JSON-RPC ------------------------------------------------------------- */

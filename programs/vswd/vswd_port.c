@@ -27,6 +27,8 @@ void vswd_pending_remove(struct vswd *d, const char *name)
 {
 	struct vswd_pending *p = vswd_pending_find(d, name);
 
+	/* del-port ends here: OpenFlow's PORT_STATUS DELETE */
+	vswd_ofp_ports_changed(d);
 	if (p == NULL)
 		return;
 	*p = d->pending[--d->n_pending];
@@ -44,6 +46,7 @@ int vswd_pending_add(struct vswd *d, const struct vsw_cfg_port *port,
 	p = &d->pending[d->n_pending++];
 	p->port = *port;
 	snprintf(p->why, sizeof(p->why), "%s", why);
+	vswd_ofp_ports_changed(d);
 	d->next_retry_ms = vsw_now_ms() + VSWD_RETRY_MS;
 	return 0;
 }
@@ -169,6 +172,7 @@ int vswd_port_set_opts(struct vswd *d, const struct vsw_cfg_port *p,
 	if (rc == 0)
 		rc = vsw_switch_set_port_opts(d->sw, p->name, po.o, po.n, err,
 					      len);
+	vswd_ofp_ports_changed(d); /* a link=, say */
 	if (rc < 0 && err[0] == '\0')
 		snprintf(err, len, "%s", strerror(-rc));
 	return rc;
@@ -185,6 +189,8 @@ int vswd_port_open(struct vswd *d, const struct vsw_cfg_port *p, char *err,
 	rc = port_opts_of(d, p, &po, err, len);
 	if (rc < 0)
 		return rc;
+	/* added or back from pending: OpenFlow's PORT_STATUS */
+	vswd_ofp_ports_changed(d);
 	rc = vsw_switch_add_port(d->sw, p->bridge, p->name, p->type, po.o, po.n,
 				 err, len);
 	if (rc < 0) {

@@ -491,6 +491,13 @@ def ofp_seeds():
     def mp(t, body=b''):
         return msg(18, struct.pack('!HH4x', t, 0) + body)
 
+    def packet_out(in_port, acts, data, buffer_id=0xffffffff, alen=None):
+        return msg(13, struct.pack('!IIH6x', buffer_id, in_port,
+                                   len(acts) if alen is None else alen) +
+                   acts + data)
+
+    frame = (b'\xff' * 6 + bytes.fromhex('020000000001') + b'\x08\x06' +
+             bytes(28))
     flow_req = struct.pack('!B3xII4xQQ', 0xff, 0xffffffff, 0xffffffff, 0,
                            0) + match()
     m_tcp = match(oxm(0, struct.pack('!I', 1)), oxm(5, b'\x08\x00'),
@@ -549,6 +556,38 @@ def ofp_seeds():
                   flow_mod(0, m_tcp, apply(act_out(2)))),
         'async': (msg(26) + msg(28, struct.pack('!6I', 3, 0, 7, 7, 0xf, 0)) +
                   msg(28, b'\0' * 20) + msg(26, b'\0')),
+        # async masks then the switch's own PACKET_IN / PORT_STATUS (the
+        # harness queues them between pieces): masked off, then as a slave
+        'async_slave': (msg(28, struct.pack('!6I', 0, 0, 0, 0, 0, 0)) +
+                        msg(9, struct.pack('!HH', 0, 64)) + msg(20) +
+                        msg(24, struct.pack('!I4xQ', 3, 1)) + msg(20) +
+                        msg(28, struct.pack('!6I', 3, 3, 7, 7, 15, 15)) +
+                        msg(20) + msg(2)),
+        'packet_out': (packet_out(0xfffffffd, act_out(2), frame) +
+                       packet_out(1, act_out(0xfffffff9), frame) +
+                       packet_out(0xfffffffe, act_set(
+                           4, bytes.fromhex('020000000009')) +
+                           act_out(0xfffffffb), frame) +
+                       packet_out(3, act_out(0xfffffff8) + act_out(9),
+                                  frame)),
+        # every length and field a PACKET_OUT can get wrong
+        'packet_out_bad': (
+            packet_out(1, act_out(2), frame, buffer_id=7) +
+            packet_out(0xffffff01, act_out(2), frame) +
+            packet_out(1, act_out(2), b'') +
+            packet_out(1, act_out(2), frame[:13]) +
+            packet_out(1, act_out(2), frame, alen=4096) +
+            packet_out(1, act_out(2), frame, alen=12) +
+            packet_out(1, b'', frame) +
+            packet_out(1, struct.pack('!HHIH6x', 0, 8, 2, 0), frame) +
+            msg(13, struct.pack('!II', 0xffffffff, 1))),
+        # every multipart type, good and bad
+        'multipart': b''.join(
+            [mp(t) for t in range(0, 16)] +
+            [mp(1, flow_req[:20]), mp(2, flow_req + b'\0' * 8),
+             mp(4, struct.pack('!I4x', 1)), mp(4, b'\0' * 4),
+             mp(12, b'\0' * 64), mp(13, b'\0' * 8), mp(0xffff),
+             msg(18, struct.pack('!HH4x', 0, 1)), msg(18, b'\0' * 4)]),
     }
     for name, body in sorted(seeds.items()):
         mode = b'\x01' if name not in ('hello', 'hello_old') else b'\x00'

@@ -26,7 +26,7 @@ build=${FUZZ_BUILD_DIR:-${TMPDIR:-/tmp}/vsw-build-fuzz-$tag}
 work=${FUZZ_WORK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/vsw-fuzz.XXXXXX")}
 jobs=${FUZZ_JOBS:-1}
 mkdir -p "$work"
-all="virtq_dev pkt flow rpc config vu_backend vu_frontend vswd"
+all="virtq_dev pkt flow rpc config vu_backend vu_frontend vswd ofp"
 targets=${FUZZ_TARGETS:-$all}
 total=${FUZZ_TOTAL_SECONDS:-420}
 case $total in

@@ -15,6 +15,7 @@ the comparison is against the rules as written, and the test says so.
 
 Exit: 0 pass, 1 fail, 77 skip (not root, no ovs-ofctl).
 """
+import calendar
 import os
 import re
 import shutil
@@ -314,20 +315,28 @@ def send_msg(sock, t, body=b"", xid=1):
     sock.sendall(struct.pack("!BBHI", 4, t, 8 + len(body), xid) + body)
 
 
-def recv_type(sock, t, timeout):
-    """The next message of type @t (others skipped), or None."""
+def recv_until(sock, want, timeout):
+    """Messages until one for which @want(msg) is true: (it, the ones
+    before it); (None, those) when the connection closes or time is up."""
     deadline = time.time() + timeout
+    seen = []
     while time.time() < deadline:
         sock.settimeout(max(0.1, deadline - time.time()))
         try:
             m = recv_msg(sock)
         except socket.timeout:
-            return None
+            break
         if m is None:
-            return None
-        if m[1] == t:
-            return m
-    return None
+            break
+        if want(m):
+            return m, seen
+        seen.append(m)
+    return None, seen
+
+
+def recv_type(sock, t, timeout):
+    """The next message of type @t (others skipped), or None."""
+    return recv_until(sock, lambda m: m[1] == t, timeout)[0]
 
 
 def of_client(target):
@@ -529,6 +538,182 @@ def test_tables(d, ovs, target):
           out.strip()[-300:])
 
 
+# PORT_STATUS as ovs-ofctl monitor prints it: reason, port, state
+PS_RE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+): "
+                   r"OFPT_PORT_STATUS \(OF1\.3\) \(xid=0x0\): (ADD|MOD|DEL): "
+                   r"(\d+)\((\S+)\): addr:\S+\n\s+config:\s+(\S+)\n"
+                   r"\s+state:\s+([A-Z_ ]+|0)\n", re.M)
+
+
+def port_status_script(name, tgt, add, dele, tmp):
+    """ovs-ofctl monitor on @tgt while port @name is added (@add), its
+    interface set up, down, up again, and deleted (@dele). The
+    PORT_STATUS messages of each step, as (reason, port, name, config,
+    state)."""
+    mon = subprocess.Popen(["ovs-ofctl", "-O", "OpenFlow13", "--timestamp",
+                            "monitor", tgt, "65534"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, env=dict(os.environ, OVS_RUNDIR=tmp))
+    # connected: the monitor's HELLO exchange done before the first step
+    time.sleep(1.5)
+    steps = [("add", add),
+             ("up", lambda: run("ip", "link", "set", name, "up")),
+             ("down", lambda: run("ip", "link", "set", name, "down")),
+             ("up again", lambda: run("ip", "link", "set", name, "up")),
+             ("del", dele)]
+    marks = []
+    for what, fn in steps:
+        marks.append(time.time())
+        rc, out, err = fn()
+        check(rc == 0, "%s: %s %s: %s" % (tgt, what, name, err.strip()))
+        # the switch looks at link states once a second: 2.5 s is ample
+        time.sleep(2.5)
+    mon.terminate()
+    out = mon.communicate(timeout=10)[0]
+    res = [[] for _ in steps]
+    for m in PS_RE.finditer(out):
+        # ovs-ofctl --timestamp: UTC, milliseconds
+        t = calendar.timegm(time.strptime(m.group(1)[:19],
+                                          "%Y-%m-%d %H:%M:%S"))
+        t += float("0" + m.group(1)[19:])
+        i = max([k for k, at in enumerate(marks) if at <= t + 0.001] or [0])
+        res[i].append((m.group(2), int(m.group(3)), m.group(4),
+                       m.group(5), m.group(6).strip()))
+    return res, out
+
+
+def known_states(steps):
+    """What a controller knows of the port after each step: its state
+    (the last PORT_STATUS so far), "gone" after a DEL, None before any."""
+    res, cur = [], None
+    for msgs in steps:
+        for m in msgs:
+            cur = "gone" if m[0] == "DEL" else m[4]
+        res.append(cur)
+    return res
+
+
+def test_port_status(d, ovs, target, tmp):
+    vsw, vout = port_status_script(
+        "vps1", target,
+        lambda: d.ctl("add-port", "br0", "vps1", "type=internal"),
+        lambda: d.ctl("del-port", "br0", "vps1"), tmp)
+    # internal ports come up when added: the "up" step changes nothing
+    want = [[("ADD", "LIVE")], [], [("MOD", "LINK_DOWN")], [("MOD", "LIVE")],
+            [("DEL", "LIVE")]]
+    got = [[(m[0], m[4]) for m in step] for step in vsw]
+    check(got == want, "ovs-ofctl monitor: PORT_STATUS ADD, MOD (link "
+          "down), MOD (link up), DEL for add-port, ip link down / up, "
+          "del-port: %r\n%s" % (got, vout[-1500:]))
+    ports = set(m[1] for step in vsw for m in step)
+    names = set(m[2] for step in vsw for m in step)
+    check(names == {"vps1"} and len(ports) == 1,
+          "PORT_STATUS: one port, its name and number: %r %r" %
+          (names, ports))
+    rc, out, _ = ofctl("dump-ports-desc", target)
+    check(not re.search(r"\(vps1\)", out),
+          "dump-ports-desc no longer lists the deleted port")
+    if ovs is None:
+        print("note: ovs-vswitchd not installed: PORT_STATUS compared with "
+              "what OpenFlow 1.3 says")
+        return
+    sock = "unix:" + os.path.join(ovs.tmp, "db.sock")
+
+    def vsctl(*a):
+        return run("ovs-vsctl", "--db=" + sock, "--timeout=20", *a,
+                   timeout=30)
+    theirs, oout = port_status_script(
+        "ops1", ovs.target,
+        lambda: vsctl("add-port", "br0", "ops1", "--", "set", "interface",
+                      "ops1", "type=internal"),
+        lambda: vsctl("del-port", "br0", "ops1"), ovs.tmp)
+    # Open vSwitch's internal port starts administratively down (ADD with
+    # LINK_DOWN, then a MOD at "up"); vsw's comes up when added. From the
+    # "up" step on, what a controller knows after each step must be the
+    # same; the port's name and number aside (two interfaces in one
+    # namespace), its config too (OVS says PORT_DOWN for an interface set
+    # down, vsw knows only that the link is down).
+    a, b = known_states(vsw), known_states(theirs)
+    check(theirs[0] and theirs[0][0][0] == "ADD" and a[1:] == b[1:],
+          "PORT_STATUS: Open vSwitch adds the port too and then tells the "
+          "same states step by step: vsw %r, OVS %r\n%s" %
+          (a, b, oout[-1500:]))
+
+
+def until_barrier(sock, xid):
+    """Send a BARRIER_REQUEST; the messages before its reply (None: the
+    connection went away or no reply in time)."""
+    send_msg(sock, 20, xid=xid)
+    m, seen = recv_until(sock, lambda m: m[1] == 21 and
+                         struct.unpack("!I", m[4:8])[0] == xid, 10)
+    return seen if m is not None else None
+
+
+def port_desc(sock, xid):
+    """PORT_DESC multipart: {port_no: 64-byte ofp_port}."""
+    send_msg(sock, 18, struct.pack("!HH4x", 13, 0), xid)
+    m = recv_type(sock, 19, 10)
+    res = {}
+    for off in range(16, len(m) if m else 0, 64):
+        res[struct.unpack("!I", m[off:off + 4])[0]] = m[off:off + 64]
+    return res
+
+
+def test_port_status_async(d, target):
+    """PORT_STATUS to raw connections: the default (equal), a slave (gets
+    it by OpenFlow 1.3's defaults) and one whose SET_ASYNC masks
+    port-status off."""
+    eq, sl, masked = of_client(target), of_client(target), of_client(target)
+    r = role(sl, 3, 100, 30)
+    check(r is not None and r[:2] == ("reply", 3), "a slave: %r" % (r,))
+    # packet-in, port-status, flow-removed masks for (master/equal, slave)
+    send_msg(masked, 28, struct.pack("!6I", 3, 0, 0, 0, 15, 0), 31)
+    send_msg(masked, 26, xid=32)
+    m = recv_type(masked, 27, 10)
+    check(m is not None and struct.unpack("!6I", m[8:32]) ==
+          (3, 0, 0, 0, 15, 0), "GET_ASYNC reads back SET_ASYNC's masks")
+    rc, _, err = d.ctl("add-port", "br0", "dps1", "type=dummy")
+    check(rc == 0, "add-port dps1 type=dummy: %s" % err)
+    got = {}
+    for name, sock in (("equal", eq), ("slave", sl)):
+        m = recv_type(sock, 12, 10)
+        got[name] = m
+        check(m is not None and m[8] == 0 and
+              m[32:48].rstrip(b"\0") == b"dps1",
+              "the %s connection gets PORT_STATUS ADD for dps1" % name)
+    seen = until_barrier(masked, 33)
+    check(seen is not None and not [x for x in seen if x[1] == 12],
+          "SET_ASYNC with port-status masked off: no PORT_STATUS (%r)" %
+          ([x[1] for x in seen] if seen else seen))
+    desc = port_desc(eq, 34)
+    m = got["equal"]
+    no = struct.unpack("!I", m[16:20])[0] if m else None
+    check(m is not None and desc.get(no) == m[16:80],
+          "the PORT_STATUS ofp_port is byte for byte PORT_DESC's")
+    # a link change through set-port, then the delete
+    rc, _, err = d.ctl("set-port", "dps1", "link=down")
+    check(rc == 0, "set-port dps1 link=down: %s" % err)
+    m = recv_type(eq, 12, 10)
+    check(m is not None and m[8] == 2 and
+          struct.unpack("!I", m[52:56])[0] == 1,
+          "PORT_STATUS MODIFY with state LINK_DOWN for set-port link=down")
+    rc, _, err = d.ctl("del-port", "br0", "dps1")
+    check(rc == 0, "del-port dps1: %s" % err)
+    m = recv_type(eq, 12, 10)
+    check(m is not None and m[8] == 1 and
+          struct.unpack("!I", m[16:20])[0] == no,
+          "PORT_STATUS DELETE for del-port")
+    # unmasked again: the next change arrives
+    send_msg(masked, 28, struct.pack("!6I", 3, 0, 7, 7, 15, 0), 35)
+    rc, _, err = d.ctl("add-port", "br0", "dps2", "type=dummy")
+    m = recv_type(masked, 12, 10)
+    check(m is not None and m[8] == 0,
+          "after SET_ASYNC unmasks port-status: PORT_STATUS ADD")
+    d.ctl("del-port", "br0", "dps2")
+    for sock in (eq, sl, masked):
+        sock.close()
+
+
 def role_script(target):
     """Roles with two connections; the answers, to compare."""
     a, b = of_client(target), of_client(target)
@@ -587,6 +772,8 @@ def main():
         target = test_ofctl(d, ovs, tmp)
         test_tables(d, ovs, target)
         test_roles(d, ovs, target)
+        test_port_status(d, ovs, target, tmp)
+        test_port_status_async(d, target)
         test_hostile(d, target)
         test_restart(d, target)
         test_active_and_unix(d, tmp)

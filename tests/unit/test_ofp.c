@@ -157,6 +157,14 @@ struct fake {
 	uint8_t table;
 	uint16_t flags;
 	struct vsw_ofp_role_gen gen;
+	const struct vsw_ofp_port *port; /* port_dump's, NULL: 3 "vm1" */
+	/* packet_out: calls, the last one's in_port / actions / frame */
+	unsigned n_po;
+	uint16_t po_in_port;
+	unsigned po_n_acts;
+	uint16_t po_out;
+	size_t po_len;
+	int po_rc; /* what packet_out returns */
 };
 
 static int fake_flow_mod(void *arg, const struct vsw_ofp_flow_mod *fm,
@@ -196,10 +204,10 @@ static int fake_port_dump(void *arg,
 			  int (*emit)(void *ctx, const struct vsw_ofp_port *p),
 			  void *ctx)
 {
+	struct fake *f = arg;
 	struct vsw_ofp_port p = {.port_no = 3, .name = "vm1"};
 
-	(void)arg;
-	return emit(ctx, &p);
+	return emit(ctx, f->port != NULL ? f->port : &p);
 }
 
 static const struct vsw_ofp_ops fake_ops = {
@@ -941,6 +949,458 @@ static void test_tunnel_fields(void **state)
 	vsw_ofp_conn_destroy(c);
 }
 
+/* ---- PACKET_IN, PACKET_OUT, PORT_STATUS ---- */
+
+static int fake_packet_out(void *arg, const struct vsw_ofp_packet_out *po,
+			   struct vsw_ofp_err *err)
+{
+	struct fake *f = arg;
+
+	f->n_po++;
+	f->po_in_port = po->in_port;
+	f->po_n_acts = po->actions->n;
+	f->po_out = po->actions->n ? po->actions->a[0].arg : 0;
+	f->po_len = po->len;
+	if (f->po_rc < 0) {
+		err->type = VSW_OFPET_BAD_REQUEST;
+		err->code = VSW_OFPBRC_BAD_PORT;
+	}
+	return f->po_rc;
+}
+
+/* The PACKET_IN queued for @pi: its fields checked, its frame bytes. */
+static size_t packet_in_msg(struct vsw_ofp_conn *c, uint8_t *buf,
+			    uint32_t in_port_of, uint16_t total_len)
+{
+	size_t n;
+	const uint8_t *r = next_msg(c, buf, &n);
+
+	assert_int_equal(r[0], 4);
+	assert_int_equal(r[1], VSW_OFPT_PACKET_IN);
+	assert_int_equal(g32(r + 4), 0);	  /* xid: asynchronous */
+	assert_int_equal(g32(r + 8), 0xffffffff); /* OFP_NO_BUFFER */
+	assert_int_equal(g16(r + 12), total_len);
+	/* match: OXM in_port only (4 + 8 bytes, padded to 16) */
+	assert_int_equal(g16(r + 24), 1);
+	assert_int_equal(g16(r + 26), 12);
+	assert_int_equal(g32(r + 28), 0x80000004u);
+	assert_int_equal(g32(r + 32), in_port_of);
+	assert_int_equal(g32(r + 36), 0); /* match padding, then 2 bytes */
+	assert_int_equal(g16(r + 40), 0);
+	return n - 42; /* the frame, from r + 42 */
+}
+
+static void test_packet_in_encode(void **state)
+{
+	static const uint8_t big_frame[70000];
+	struct fake f = {0};
+	struct vsw_ofp_conn *c;
+	uint8_t frame[100], buf[VSW_OFP_MAX_MSG];
+	struct vsw_ofp_packet_in pi = {
+		.reason = 1,
+		.table_id = 3,
+		.cookie = 0x1122334455667788ull,
+		.in_port = 5,
+		.total_len = sizeof(frame),
+		.data = frame,
+		.len = sizeof(frame),
+	};
+	struct mb m;
+	size_t len, n;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)i;
+	/* not ready: nothing queued */
+	assert_int_equal(vsw_ofp_conn_create(&fake_ops, &f, &c), 0);
+	vsw_ofp_conn_output(c, &len);
+	vsw_ofp_conn_consume(c, len);
+	assert_int_equal(vsw_ofp_conn_packet_in(c, &pi), -EAGAIN);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	vsw_ofp_conn_destroy(c);
+
+	c = ready(&f);
+	assert_int_equal(vsw_ofp_conn_packet_in(c, &pi), 0);
+	n = packet_in_msg(c, buf, 5, sizeof(frame));
+	assert_int_equal(buf[14], 1); /* reason: action */
+	assert_int_equal(buf[15], 3); /* table */
+	assert_int_equal(g32(buf + 16), 0x11223344);
+	assert_int_equal(g32(buf + 20), 0x55667788);
+	assert_int_equal(n, sizeof(frame));
+	assert_memory_equal(buf + 42, frame, sizeof(frame));
+
+	/*
+	 * miss_send_len 64 (SET_CONFIG): vsw buffers nothing, so the frame
+	 * still goes whole with NO_BUFFER (OpenFlow 1.3 A.4.1)
+	 */
+	hdr(&m, 4, VSW_OFPT_SET_CONFIG, 9);
+	u16(&m, 0);
+	u16(&m, 64);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	pi.reason = 0;
+	assert_int_equal(vsw_ofp_conn_packet_in(c, &pi), 0);
+	n = packet_in_msg(c, buf, 5, sizeof(frame));
+	assert_int_equal(buf[14], 0); /* no_match */
+	assert_int_equal(n, sizeof(frame));
+
+	/* a frame the data path cut (max_len): total_len says how long */
+	pi.total_len = 1500;
+	pi.len = 60;
+	assert_int_equal(vsw_ofp_conn_packet_in(c, &pi), 0);
+	n = packet_in_msg(c, buf, 5, 1500);
+	assert_int_equal(n, 60);
+	assert_memory_equal(buf + 42, frame, 60);
+
+	/* LOCAL is OpenFlow's 0xfffffffe */
+	pi.in_port = VSW_FLOW_PORT_LOCAL;
+	pi.total_len = pi.len = 20;
+	assert_int_equal(vsw_ofp_conn_packet_in(c, &pi), 0);
+	assert_int_equal(packet_in_msg(c, buf, 0xfffffffe, 20), 20);
+
+	/* bigger than a message: cut to 65535 bytes, total_len 65535 */
+	pi.in_port = 1;
+	pi.data = big_frame;
+	pi.total_len = pi.len = sizeof(big_frame);
+	assert_int_equal(vsw_ofp_conn_packet_in(c, &pi), 0);
+	n = packet_in_msg(c, buf, 1, 0xffff);
+	assert_int_equal(n + 42, VSW_OFP_MAX_MSG);
+	vsw_ofp_conn_destroy(c);
+}
+
+/* A PACKET_OUT body after the header: buffer, in_port, actions_len. */
+static void po_head(struct mb *m, uint32_t buffer, uint32_t in_port,
+		    uint16_t alen)
+{
+	hdr(m, 4, VSW_OFPT_PACKET_OUT, 50);
+	u32(m, buffer);
+	u32(m, in_port);
+	u16(m, alen);
+	zero(m, 6);
+}
+
+static void act_output(struct mb *m, uint32_t port)
+{
+	u16(m, 0);
+	u16(m, 16);
+	u32(m, port);
+	u16(m, 0xffff);
+	zero(m, 6);
+}
+
+/* Decode @m's body: the error code, or 0 with @po filled. */
+static int po_decode(struct mb *m, struct vsw_ofp_packet_out *po,
+		     uint16_t *type, uint16_t *code)
+{
+	struct vsw_ofp_err err = {0};
+	int rc;
+
+	fin(m);
+	rc = vsw_ofp_decode_packet_out(m->b + 8, m->n - 8, po, &err);
+	*type = err.type;
+	*code = err.code;
+	if (rc < 0) {
+		assert_int_equal(rc, -EPROTO);
+		assert_null(po->actions);
+	}
+	return rc;
+}
+
+static void po_refused(struct mb *m, uint16_t type, uint16_t code)
+{
+	struct vsw_ofp_packet_out po;
+	uint16_t t, k;
+
+	assert_int_equal(po_decode(m, &po, &t, &k), -EPROTO);
+	assert_int_equal(t, type);
+	assert_int_equal(k, code);
+}
+
+static void test_packet_out_decode(void **state)
+{
+	static const struct {
+		uint32_t of;
+		uint16_t vsw;
+	} ins[] = {
+		{1, 1},
+		{0xfeff, 0xfeff},
+		{0xfffffffe, VSW_FLOW_PORT_LOCAL},
+		{0xfffffffd, VSW_FLOW_PORT_CONTROLLER},
+		{0xffffffff, VSW_FLOW_PORT_CONTROLLER}, /* OFPP_ANY */
+	};
+	static const struct {
+		uint32_t buffer;
+		uint16_t alen;
+		unsigned n_out, frame;
+		uint16_t type, code;
+	} bad[] = {
+		/* a buffer id: vsw buffers nothing */
+		{7, 16, 1, 14, VSW_OFPET_BAD_REQUEST,
+		 VSW_OFPBRC_BUFFER_UNKNOWN},
+		/* actions_len past the message */
+		{0xffffffff, 48, 1, 14, VSW_OFPET_BAD_REQUEST,
+		 VSW_OFPBRC_BAD_LEN},
+		/* actions_len not a multiple of 8 */
+		{0xffffffff, 12, 1, 14, VSW_OFPET_BAD_REQUEST,
+		 VSW_OFPBRC_BAD_LEN},
+		/* data empty, and shorter than an Ethernet header */
+		{0xffffffff, 16, 1, 0, VSW_OFPET_BAD_REQUEST,
+		 VSW_OFPBRC_BAD_LEN},
+		{0xffffffff, 16, 1, 13, VSW_OFPET_BAD_REQUEST,
+		 VSW_OFPBRC_BAD_LEN},
+		/* an action whose own length runs past actions_len */
+		{0xffffffff, 8, 1, 14, VSW_OFPET_BAD_ACTION,
+		 VSW_OFPBAC_BAD_LEN},
+	};
+	static const uint32_t bad_ins[] = {0,	       0xff00,	   0xffffff00,
+					   0xfffffff8, 0xfffffffa, 0xfffffffc};
+	struct vsw_ofp_packet_out po;
+	struct mb m;
+	uint16_t t, k;
+	unsigned i;
+
+	(void)state;
+	/* one output, a 60-byte frame */
+	po_head(&m, 0xffffffff, 1, 16);
+	act_output(&m, 2);
+	zero(&m, 60);
+	assert_int_equal(po_decode(&m, &po, &t, &k), 0);
+	assert_int_equal(po.in_port, 1);
+	assert_non_null(po.actions);
+	assert_int_equal(po.actions->n, 1);
+	assert_int_equal(po.actions->a[0].type, VSW_FLOW_ACT_OUTPUT);
+	assert_int_equal(po.actions->a[0].arg, 2);
+	assert_ptr_equal(po.data, m.b + 8 + 16 + 16);
+	assert_int_equal(po.len, 60);
+	free(po.actions);
+	/* OFPP_TABLE: allowed in a packet-out only */
+	po_head(&m, 0xffffffff, 1, 16);
+	act_output(&m, 0xfffffff9);
+	zero(&m, 14);
+	assert_int_equal(po_decode(&m, &po, &t, &k), 0);
+	assert_int_equal(po.actions->a[0].arg, VSW_FLOW_PORT_TABLE);
+	assert_int_equal(po.len, 14);
+	free(po.actions);
+	/* no actions: a drop, still a valid message */
+	po_head(&m, 0xffffffff, 1, 0);
+	zero(&m, 20);
+	assert_int_equal(po_decode(&m, &po, &t, &k), 0);
+	assert_int_equal(po.actions->n, 0);
+	free(po.actions);
+	/* every in_port form */
+	for (i = 0; i < sizeof(ins) / sizeof(ins[0]); i++) {
+		po_head(&m, 0xffffffff, ins[i].of, 16);
+		act_output(&m, 2);
+		zero(&m, 14);
+		assert_int_equal(po_decode(&m, &po, &t, &k), 0);
+		assert_int_equal(po.in_port, ins[i].vsw);
+		free(po.actions);
+	}
+	/* in_port invalid: 0, past the ports, reserved ones not a port */
+	for (i = 0; i < sizeof(bad_ins) / sizeof(bad_ins[0]); i++) {
+		po_head(&m, 0xffffffff, bad_ins[i], 16);
+		act_output(&m, 2);
+		zero(&m, 14);
+		po_refused(&m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_PORT);
+	}
+	/* each refusal: buffer, actions_len, outputs, frame bytes, error */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		unsigned j;
+
+		po_head(&m, bad[i].buffer, 1, bad[i].alen);
+		for (j = 0; j < bad[i].n_out; j++)
+			act_output(&m, 2);
+		zero(&m, bad[i].frame);
+		po_refused(&m, bad[i].type, bad[i].code);
+	}
+	/* shorter than the fixed part */
+	hdr(&m, 4, VSW_OFPT_PACKET_OUT, 50);
+	u32(&m, 0xffffffff);
+	u32(&m, 1);
+	u16(&m, 0);
+	zero(&m, 5);
+	po_refused(&m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN);
+	/* an action length of 0 (would never advance) */
+	po_head(&m, 0xffffffff, 1, 16);
+	u16(&m, 0);
+	u16(&m, 0);
+	zero(&m, 12 + 14);
+	po_refused(&m, VSW_OFPET_BAD_ACTION, VSW_OFPBAC_BAD_LEN);
+}
+
+/* PACKET_OUT through a connection: to the switch, or an ERROR. */
+static void test_packet_out_conn(void **state)
+{
+	static struct vsw_ofp_ops ops;
+	struct fake f = {0};
+	struct vsw_ofp_conn *c;
+	struct mb m;
+	size_t len;
+
+	(void)state;
+	/* a switch without packet_out: BAD_TYPE */
+	c = ready(&f);
+	po_head(&m, 0xffffffff, 1, 16);
+	act_output(&m, 2);
+	zero(&m, 14);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_TYPE);
+	vsw_ofp_conn_destroy(c);
+
+	ops = fake_ops;
+	ops.packet_out = fake_packet_out;
+	assert_int_equal(vsw_ofp_conn_create(&ops, &f, &c), 0);
+	vsw_ofp_conn_output(c, &len);
+	vsw_ofp_conn_consume(c, len);
+	hdr(&m, 4, VSW_OFPT_HELLO, 1);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	po_head(&m, 0xffffffff, 0xfffffffd, 16);
+	act_output(&m, 3);
+	zero(&m, 64);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	assert_null(vsw_ofp_conn_output(c, &len)); /* no answer: done */
+	assert_int_equal(f.n_po, 1);
+	assert_int_equal(f.po_in_port, VSW_FLOW_PORT_CONTROLLER);
+	assert_int_equal(f.po_n_acts, 1);
+	assert_int_equal(f.po_out, 3);
+	assert_int_equal(f.po_len, 64);
+	/* refused by the decoder: the switch never sees it */
+	po_head(&m, 0xffffffff, 1, 200);
+	zero(&m, 14);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_LEN);
+	assert_int_equal(f.n_po, 1);
+	/* refused by the switch: its error goes back with the xid */
+	f.po_rc = -ENOENT;
+	po_head(&m, 0xffffffff, 1, 16);
+	act_output(&m, 4);
+	zero(&m, 14);
+	refused(c, &m, VSW_OFPET_BAD_REQUEST, VSW_OFPBRC_BAD_PORT);
+	assert_int_equal(f.n_po, 2);
+	vsw_ofp_conn_destroy(c);
+}
+
+/* The next message is a PORT_STATUS with @reason; its ofp_port. */
+static const uint8_t *port_status_msg(struct vsw_ofp_conn *c, uint8_t *buf,
+				      uint8_t reason)
+{
+	size_t n;
+	const uint8_t *r = next_msg(c, buf, &n);
+	unsigned i;
+
+	assert_int_equal(r[1], VSW_OFPT_PORT_STATUS);
+	assert_int_equal(n, 8 + 8 + 64);
+	assert_int_equal(g32(r + 4), 0);
+	assert_int_equal(r[8], reason);
+	for (i = 9; i < 16; i++)
+		assert_int_equal(r[i], 0); /* pad */
+	return r + 16;
+}
+
+static void test_port_status_encode(void **state)
+{
+	struct vsw_ofp_port p = {
+		.port_no = 7,
+		.hw_addr = {0x02, 0, 0, 0, 0, 0x07},
+		.name = "a-long-port-nam", /* 15 bytes: all kept */
+		.link_down = true,
+		.has_stats = true,
+		.rx_packets = 9,
+	};
+	struct vsw_ofp_port q;
+	struct fake f = {.port = &p};
+	struct vsw_ofp_conn *c;
+	uint8_t buf[VSW_OFP_MAX_MSG], mpbuf[VSW_OFP_MAX_MSG];
+	const uint8_t *op, *r;
+	struct mb m;
+	size_t len, n;
+
+	(void)state;
+	assert_int_equal(vsw_ofp_conn_create(&fake_ops, &f, &c), 0);
+	vsw_ofp_conn_output(c, &len);
+	vsw_ofp_conn_consume(c, len);
+	assert_int_equal(vsw_ofp_conn_port_status(c, VSW_OFPPR_ADD, &p),
+			 -EAGAIN);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	vsw_ofp_conn_destroy(c);
+
+	c = ready(&f);
+	assert_int_equal(vsw_ofp_conn_port_status(c, VSW_OFPPR_ADD, &p), 0);
+	op = port_status_msg(c, buf, 0);
+	assert_int_equal(g32(op), 7);
+	assert_memory_equal(op + 8, p.hw_addr, 6);
+	assert_memory_equal(op + 16, "a-long-port-nam", 16); /* NUL ended */
+	assert_int_equal(g32(op + 32), 0);		     /* config */
+	assert_int_equal(g32(op + 36), 1); /* state: LINK_DOWN */
+	/* the same bytes as PORT_DESC lists */
+	hdr(&m, 4, VSW_OFPT_MULTIPART_REQUEST, 60);
+	u16(&m, 13);
+	u16(&m, 0);
+	zero(&m, 4);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, mpbuf, &n);
+	assert_int_equal(r[1], VSW_OFPT_MULTIPART_REPLY);
+	assert_int_equal(n, 16 + 64);
+	assert_memory_equal(r + 16, op, 64);
+	/* link up: LIVE; a name too long is cut at 15 bytes */
+	p.link_down = false;
+	memcpy(p.name, "0123456789abcdef", 16);
+	assert_int_equal(vsw_ofp_conn_port_status(c, VSW_OFPPR_MODIFY, &p), 0);
+	op = port_status_msg(c, buf, 2);
+	assert_int_equal(g32(op + 36), 4); /* state: LIVE */
+	assert_memory_equal(op + 16, "0123456789abcde", 16);
+	assert_int_equal(vsw_ofp_conn_port_status(c, VSW_OFPPR_DELETE, &p), 0);
+	port_status_msg(c, buf, 1);
+	assert_int_equal(vsw_ofp_conn_port_status(c, 3, &p), -EINVAL);
+	assert_null(vsw_ofp_conn_output(c, &len));
+
+	/* SET_ASYNC: port status off for master / equal, on for slave */
+	hdr(&m, 4, VSW_OFPT_SET_ASYNC, 61);
+	/* (master / equal, slave) masks: packet-in, port status, removed */
+	u32(&m, 3);
+	u32(&m, 0);
+	u32(&m, 0);
+	u32(&m, 1u << VSW_OFPPR_DELETE);
+	u32(&m, 15);
+	u32(&m, 0);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	assert_int_equal(vsw_ofp_conn_port_status(c, VSW_OFPPR_ADD, &p), 0);
+	assert_int_equal(vsw_ofp_conn_port_status(c, VSW_OFPPR_MODIFY, &p), 0);
+	assert_null(vsw_ofp_conn_output(c, &len)); /* masked: nothing */
+	/* a slave: only the reasons of its own mask (delete) */
+	vsw_ofp_conn_set_role(c, VSW_OFPCR_ROLE_SLAVE);
+	assert_int_equal(vsw_ofp_conn_port_status(c, VSW_OFPPR_ADD, &p), 0);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	assert_int_equal(vsw_ofp_conn_port_status(c, VSW_OFPPR_DELETE, &p), 0);
+	port_status_msg(c, buf, 1);
+	vsw_ofp_conn_destroy(c);
+
+	/* a slave with the default masks gets every port status */
+	c = ready(&f);
+	vsw_ofp_conn_set_role(c, VSW_OFPCR_ROLE_SLAVE);
+	assert_int_equal(vsw_ofp_conn_port_status(c, VSW_OFPPR_ADD, &p), 0);
+	port_status_msg(c, buf, 0);
+	vsw_ofp_conn_destroy(c);
+
+	/* what a MODIFY is: the encoded description, not the counters */
+	q = p;
+	q.rx_packets = 1000;
+	q.has_stats = false;
+	assert_true(vsw_ofp_port_desc_eq(&p, &q));
+	q.link_down = true;
+	assert_false(vsw_ofp_port_desc_eq(&p, &q));
+	q = p;
+	q.hw_addr[5] = 9;
+	assert_false(vsw_ofp_port_desc_eq(&p, &q));
+	q = p;
+	q.name[2] = 'x';
+	assert_false(vsw_ofp_port_desc_eq(&p, &q));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -955,6 +1415,10 @@ int main(void)
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_flow_stats_too_big),
 		cmocka_unit_test(test_port_stats),
+		cmocka_unit_test(test_packet_in_encode),
+		cmocka_unit_test(test_packet_out_decode),
+		cmocka_unit_test(test_packet_out_conn),
+		cmocka_unit_test(test_port_status_encode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
