@@ -28,6 +28,9 @@ CASE (which vswd is restarted, and when):
                 QEMU has reconnected to the new S, then QEMU's default):
                 the new S gets VHOST_F_LOG_ALL and SET_LOG_BASE from QEMU
                 at once and logs what it writes from then on.
+  src-running   S, under the running source guest after a few pings, no
+                migration: split rings carry on; packed rings stall (what
+                rules out src-active-packed), and vswd says why.
 RING: split | packed; src-active only with split: a packed ring whose
 back end restarts under a running guest stalls (QEMU keeps no packed-ring
 position across the disconnect, see docs/vhost-user.md), so the restart of
@@ -56,7 +59,7 @@ import vswinteg as vi  # noqa: E402
 from vswinteg import check, log, run  # noqa: E402
 
 BR = sm.BR
-CASES = ("dst-incoming", "dst-paused", "src-active")
+CASES = ("dst-incoming", "dst-paused", "src-active", "src-running")
 # QEMU 7.2's default max-bandwidth (MAX_THROTTLE), restored after a hold
 DEFAULT_BW = 128 << 20
 # src-active: slow enough that the RAM copy outlasts the restart
@@ -136,6 +139,40 @@ def wait_migration(q, t_mig, timeout=600):
         time.sleep(0.05)
 
 
+def src_running(vss, src, ring, ns_h):
+    """S restarted under the running source guest, no migration, after
+    a few pings (far fewer frames than a ring holds, so each ring is
+    still in its first lap).  Split: the guest reaches H again.  Packed:
+    QEMU gives the restarted vswd the ring positions of the rings' first
+    start (it keeps none across a back-end disconnect), whose
+    descriptors were used in that lap: vswd faults both queues with a
+    warning naming the cause, and the guest stays cut off."""
+    n = vi.ping(src, sm.H_IP, n=3)
+    check(n == 3, "M pings H before the restart (%d/3)" % n)
+    restart(vss, ["p-src"])
+    vss.wait_links(["p-src"])
+    if ring == "split":
+        log("M reaches H after %.1fs" % vi.wait_reach(src, sm.H_IP))
+        return
+    n = vi.ping(src, sm.H_IP, n=5, w=10)
+    check(n == 0, "packed: M cannot reach H after the restart (%d replies)"
+          % n)
+    # H's ARP requests for M reach p-src: the receiveq is used (M's
+    # pings above used the transmitq)
+    sm.ns(ns_h, "ping", "-c", "3", "-W", "1", sm.M_IP, check_rc=False)
+    want = ["%s broken: vring base behind the driver" % q
+            for q in ("queue 0 (receiveq 0)", "queue 1 (transmitq 0)")]
+    deadline = time.monotonic() + 30
+    while True:
+        with open(vss.log_path) as f:
+            vlog = f.read().split("----- start ")[-1]
+        if all(w in vlog for w in want) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    for w in want:
+        check(w in vlog, "packed: the restarted vswd logged '%s'" % w)
+
+
 def test(builddir, workdir, variant, cleanup, dumps):
     case, ring = variant.rsplit("-", 1)
     dev_opts = "packed=on" if ring == "packed" else ""
@@ -209,6 +246,9 @@ def test(builddir, workdir, variant, cleanup, dumps):
     check(sm.fdb_port(vss, sm.MAC) == "p-src",
           "S's MAC table: %s on p-src" % sm.MAC)
 
+    if case == "src-running":
+        src_running(vss, src, ring, ns_h)
+        return
     if case == "dst-incoming":
         restart(vsd, ["p-dst"])
 
@@ -308,7 +348,7 @@ def main():
             or sys.argv[3].rsplit("-", 1)[-1] not in ("split", "packed"):
         print(__doc__, file=sys.stderr)
         return 2
-    if sys.argv[3] == "src-active-packed":
+    if sys.argv[3] == "src-active-packed":  # src-running-packed shows why
         # QEMU 7.2 keeps no packed-ring position across a back-end
         # disconnect: see docs/vhost-user.md, "Across a vswd restart"
         print("src-active-packed: not possible with QEMU's vhost-user "
