@@ -182,6 +182,7 @@ enum vsw_vq_fault {
 	VSW_VQ_FAULT_SEGMENTS,        /* -ENOBUFS: more segments than iov_max */
 	VSW_VQ_FAULT_IOTLB_PERM,      /* -EACCES: IOTLB entry lacks R or W */
 	VSW_VQ_FAULT_IOTLB_MISS,      /* -ETIMEDOUT: a miss stayed unanswered */
+	VSW_VQ_FAULT_STALE_BASE,      /* -ESTALE: packed base already used */
 	VSW_VQ_FAULT__COUNT
 };
 
@@ -232,7 +233,11 @@ void vsw_vq_dev_destroy(struct vsw_vq_dev *vq); /* accepts NULL */
  * read. Packed: next avail ring position | avail wrap counter << 15; the used
  * position restarts at the same place (every in-flight buffer is dropped).
  * set_base also clears the broken state and the in-flight set (a reset).
- * -EINVAL if a packed position is >= num.
+ * -EINVAL if a packed position is >= num. A packed base whose descriptor the
+ * device already marked used in that lap cannot be the device's position
+ * (QEMU sends such a stale base after a back-end restart: it keeps no
+ * packed-ring position across a disconnect): the base is taken, and the
+ * queue faults with VSW_VQ_FAULT_STALE_BASE instead of waiting forever.
  */
 int vsw_vq_dev_set_base(struct vsw_vq_dev *vq, uint32_t base);
 uint32_t vsw_vq_dev_get_base(const struct vsw_vq_dev *vq);

@@ -218,6 +218,10 @@ static const struct {
 				     "IOTLB entry lacks the access needed"},
 	[VSW_VQ_FAULT_IOTLB_MISS] = {-ETIMEDOUT,
 				     "IOTLB miss not answered"},
+	[VSW_VQ_FAULT_STALE_BASE] = {-ESTALE,
+				     "vring base behind the driver (position "
+				     "lost, e.g. packed ring over a back-end "
+				     "restart): the guest must reset the device"},
 };
 
 const char *vsw_vq_fault_str(enum vsw_vq_fault f)
@@ -276,11 +280,17 @@ void vsw_vq_dev_destroy(struct vsw_vq_dev *vq)
 
 int vsw_vq_dev_set_base(struct vsw_vq_dev *vq, uint32_t base)
 {
-	int ret = VQ_CALL(vq, vq_dev_set_base, base);
+	int error = vq->error;
+	enum vsw_vq_fault fault = vq->fault;
+	int ret;
 
-	if (ret == 0) {
-		vq->error = 0;
-		vq->fault = VSW_VQ_FAULT_NONE;
+	/* a reset; the variant may fault the queue again (a stale base) */
+	vq->error = 0;
+	vq->fault = VSW_VQ_FAULT_NONE;
+	ret = VQ_CALL(vq, vq_dev_set_base, base);
+	if (ret < 0) {
+		vq->error = error;
+		vq->fault = fault;
 	}
 	return ret;
 }

@@ -507,11 +507,26 @@ void vq_dev_fini_packed(struct vsw_vq_dev *vq)
 int vq_dev_set_base_packed(struct vsw_vq_dev *vq, uint32_t base)
 {
 	uint32_t pos = base & VQ_PK_POS_MASK;
+	bool wrap = (base >> VRING_PACKED_EVENT_F_WRAP_CTR) & 1;
+	uint16_t flags;
 
 	if (pos >= vq->num)
 		return -EINVAL;
-	vq_pk_dev_reset_state(vq, (uint16_t)pos,
-			      (base >> VRING_PACKED_EVENT_F_WRAP_CTR) & 1);
+	vq_pk_dev_reset_state(vq, (uint16_t)pos, wrap);
+	/*
+	 * At the device's true position the descriptor is the driver's
+	 * (available in this lap) or the device's from the previous lap: it
+	 * is never used in this lap. Used in this lap means the position is
+	 * behind the driver, which never makes those descriptors available
+	 * again in this lap: the queue would wait forever. Not every stale
+	 * base shows this way (the slot may have been rewritten in a later
+	 * lap), but one that does is certain. The driver may write the
+	 * flags meanwhile, only to other states; relaxed: only this value
+	 * is looked at, nothing it guards is read.
+	 */
+	flags = le16toh(vsw_load_relaxed(&vq->pk.desc[pos].flags));
+	if (vq_pk_is_used(flags, wrap))
+		vq_dev_fail(vq, VSW_VQ_FAULT_STALE_BASE);
 	return 0;
 }
 

@@ -31,7 +31,9 @@
  *   - has_avail false means pop returns 0; a broken queue never asks for a
  *     notification or reports buffers;
  *   - set_base / get_base round-trip, and packed set_base refuses exactly the
- *     positions >= num;
+ *     positions >= num; it clears the fault, except that a packed base at a
+ *     descriptor used in that lap (AVAIL = USED = the wrap bit) faults the
+ *     queue with VSW_VQ_FAULT_STALE_BASE;
  *   - a ring placed wholly inside one region is accepted by create;
  *   - a read-only queue pops no writable segment and never faults on the
  *     order of readable and writable ones.
@@ -361,20 +363,35 @@ static void fz_push_n(struct fz_state *s, unsigned n, bool zero_len)
 	}
 }
 
+/* Packed: is the descriptor at base's position used in base's lap? */
+static bool fz_pk_stale(const struct fz_state *s, unsigned base)
+{
+	/* the ring lies in one region (create checked); flags at byte 14 */
+	uint64_t gpa = s->ring_gpa + (uint64_t)(base & 0x7fff) * 16 + 14;
+	const struct vsw_mem_region *r = vsw_mem_find(&s->mem, gpa);
+	const uint8_t *f = (const uint8_t *)(uintptr_t)r->hva + (gpa - r->gpa);
+	bool wrap = (base >> 15) & 1;
+
+	return !!(f[0] & 0x80) == wrap && !!(f[1] & 0x80) == wrap;
+}
+
 static void fz_set_base(struct fz_state *s, unsigned base)
 {
 	int ret = vsw_vq_dev_set_base(s->vq, base);
+	bool stale;
 
 	if (s->packed && (base & 0x7fff) >= s->num) {
 		fz_check(ret == -EINVAL);
 		return;
 	}
 	fz_check(ret == 0);
-	fz_check(vsw_vq_dev_error(s->vq) == 0);
-	fz_check(vsw_vq_dev_fault(s->vq) == VSW_VQ_FAULT_NONE);
+	stale = s->packed && fz_pk_stale(s, base);
+	fz_check(vsw_vq_dev_error(s->vq) == (stale ? -ESTALE : 0));
+	fz_check(vsw_vq_dev_fault(s->vq) ==
+		 (stale ? VSW_VQ_FAULT_STALE_BASE : VSW_VQ_FAULT_NONE));
 	fz_check(vsw_vq_dev_inflight(s->vq) == 0);
 	fz_check(vsw_vq_dev_get_base(s->vq) == base);
-	s->broken = 0;
+	s->broken = stale ? -ESTALE : 0;
 	s->npopped = 0;
 }
 

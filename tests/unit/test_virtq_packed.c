@@ -580,6 +580,58 @@ static void test_set_get_base(void **state)
 	th_vq_fini(&e);
 }
 
+/*
+ * A base behind the device's position (what QEMU sends after a back-end
+ * restart: it keeps no packed-ring position): its descriptor is used in
+ * its lap, so the queue faults at once instead of waiting forever; the
+ * right base clears that. A base at a descriptor used in the previous lap
+ * (the true position with nothing made available) is not stale.
+ */
+static void test_set_base_stale(void **state)
+{
+	struct th_vq e;
+	struct vsw_vq_chain c;
+	unsigned i;
+	int tok;
+
+	(void)state;
+	th_vq_init(&e, F_BASE | F_EI, 5, 1, 0, true);
+	for (i = 0; i < 3; i++)
+		cycle1(&e); /* 0..2 used in lap 1: the device is at 3, wrap 1 */
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 3 | 1U << 15);
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 0 | 1U << 15), 0);
+	assert_int_equal(vsw_vq_dev_error(e.dev), -ESTALE);
+	assert_int_equal(vsw_vq_dev_fault(e.dev), VSW_VQ_FAULT_STALE_BASE);
+	add1(&e, &tok);
+	assert_int_equal(vsw_vq_dev_pop(e.dev, &c, NULL, 0), -ESTALE);
+	/* the true position: the chain just added is found */
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 3 | 1U << 15), 0);
+	assert_int_equal(vsw_vq_dev_error(e.dev), 0);
+	th_vq_pop1(&e, &c);
+	assert_int_equal(vsw_vq_dev_push(e.dev, &c, 0), 0);
+	{
+		uint32_t len;
+
+		assert_ptr_equal(vsw_vq_drv_get_used(e.drv, &len), &tok);
+	}
+	/* into lap 2 (wrap 0): position 0 was used in lap 1, not stale */
+	cycle1(&e);
+	assert_int_equal(vsw_vq_dev_get_base(e.dev), 0);
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 0), 0);
+	assert_int_equal(vsw_vq_dev_error(e.dev), 0);
+	cycle1(&e);
+	/* but position 0 with wrap 0 is stale once used in lap 2 */
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 0), 0);
+	assert_int_equal(vsw_vq_dev_fault(e.dev), VSW_VQ_FAULT_STALE_BASE);
+	/* an invalid base keeps the fault */
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 5), -EINVAL);
+	assert_int_equal(vsw_vq_dev_fault(e.dev), VSW_VQ_FAULT_STALE_BASE);
+	assert_int_equal(vsw_vq_dev_set_base(e.dev, 1), 0);
+	assert_int_equal(vsw_vq_dev_error(e.dev), 0);
+	cycle1(&e);
+	th_vq_fini(&e);
+}
+
 /* Device side of kick suppression, through the API. */
 static void test_kick_suppression(void **state)
 {
@@ -1665,6 +1717,7 @@ int main(void)
 		cmocka_unit_test(test_unpop),
 		cmocka_unit_test(test_unpop_several),
 		cmocka_unit_test(test_set_get_base),
+		cmocka_unit_test(test_set_base_stale),
 		cmocka_unit_test(test_kick_suppression),
 		cmocka_unit_test(test_interrupt_suppression),
 		cmocka_unit_test(test_event_offwrap),
