@@ -1291,6 +1291,13 @@ bool vsw_ofp_filter_match(const struct vsw_ofp_flow_filter *f,
 		    (e->match->key.w[i] & fm) != f->match.key.w[i])
 			return false;
 	}
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++) {
+		uint64_t fm = f->match.ext_mask.w[i];
+
+		if ((e->match->ext_mask.w[i] & fm) != fm ||
+		    (e->match->ext.w[i] & fm) != f->match.ext.w[i])
+			return false;
+	}
 	if ((e->cookie & f->cookie_mask) != (f->cookie & f->cookie_mask))
 		return false;
 	if (f->out_port != VSW_FLOW_PORT_NONE) {
