@@ -77,7 +77,13 @@ while not stop:
     except socket.timeout:
         continue
     g = GENEVE(d)
-    opts = [(o.classid, o.type, bytes(o.data)) for o in g.options]
+    # the options walked by hand: this scapy's GENEVE parses only the
+    # first one (its own two-option datagrams too)
+    opts, ob = [], d[8:8 + 4 * g.optionlen]
+    while len(ob) >= 4:
+        ln = 4 * (ob[3] & 0x1f)
+        opts.append((ob[0] << 8 | ob[1], ob[2], ob[4:4 + ln]))
+        ob = ob[4 + ln:]
     if (g.version != 0 or g.proto != 0x6558 or g.vni != vni
             or opts not in ([], [OUT4], [OUT4, OUT8])
             or g.oam or g.critical):
