@@ -131,7 +131,9 @@ void vsw_flow_key_parse(const uint8_t *d, uint32_t len, uint16_t in_port,
 	uint32_t off = 12;
 	uint16_t type;
 
-	memset(key, 0, sizeof(*key));
+	/* the words and the extension pointer: 80 + 8 bytes */
+	memset(key->w, 0, sizeof(key->w));
+	key->tun_ext = NULL;
 	key->in_port = in_port;
 	if (vsw_unlikely(len < 14))
 		goto out;

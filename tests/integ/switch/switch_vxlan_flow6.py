@@ -67,23 +67,11 @@ def body(builddir, workdir, cleanup, dumps):
                   "nodad")
         sv.ns(n, "ip", "link", "set", u, "up")
 
-    sides = []
-    for i, n in enumerate(hs):
-        vs = svp.start_vswd(builddir, workdir, "vswd%d" % (i + 1), n,
-                            cleanup, dumps)
-        vs.ctl("add-port", sv.BR, "in0", "type=internal", "mtu=1400")
-        cleanup.push("port in0 of vswd%d" % (i + 1),
-                     lambda vs=vs: vs.ctl("del-port", sv.BR, "in0",
-                                          check_rc=False))
-        sv.ns(n, "ip", "addr", "add", IPS[i] + "/24", "dev", "in0")
-        if i == 0:
-            vs.ctl("add-port", sv.BR, "vx0", "type=vxlan",
-                   "remote_ip=flow", "key=flow", "local_ip=flow")
-        else:
-            vs.ctl("add-port", sv.BR, "vx0", "type=vxlan",
-                   "remote_ip=" + H1_SRC, "local_ip=" + H2_UL, "key=42")
-        vs.wait_links(["in0", "vx0"])
-        sides.append(vs)
+    sides = svf.start_sides(
+        builddir, workdir, hs, IPS,
+        [("remote_ip=flow", "key=flow", "local_ip=flow"),
+         ("remote_ip=" + H1_SRC, "local_ip=" + H2_UL, "key=42")],
+        cleanup, dumps)
     h1, h2 = sides
     st = sv.port_status(h1, "vx0")
     check("to flow:4789 vni flow" in st, "vx0 status: %s" % st)
