@@ -209,6 +209,13 @@ def body(builddir, workdir, cleanup, dumps):
     sv.ns(ns_b, "ip", "addr", "add", remote + "/24", "dev", vb)
     sv.ns(ns_b, "ip", "link", "set", vb, "up")
 
+    # tlv_map beyond vsw's limits: refused, saying the limit
+    for bad in ("{class=1,type=2,len=12}->tun_metadata0",
+                "{class=1,type=2,len=4}->tun_metadata8"):
+        r = vs.ctl("add-port", sv.BR, "gnbad", "type=geneve",
+                   "remote_ip=" + remote, "tlv_map=" + bad, check_rc=False)
+        check(r.returncode != 0 and "L 4 or 8, N 0 .. 7" in r.stderr,
+              "tlv_map=%s refused: %s" % (bad, r.stderr.strip()))
     vs.ctl("add-port", sv.BR, "gn0", "type=geneve", "remote_ip=" + remote,
            "key=%d" % VNI)
     vs.wait_links(["p-tap", "gn0"])
