@@ -311,12 +311,24 @@ def test_ofctl(d, ovs, tmp):
     rc, out, _ = d.ctl("dump-flows", "br0")
     check("tun_metadata7=0x1122000055660000/0xffff0000ffff0000" in out,
           "vswctl dump-flows shows the same rule: %s" % out.strip())
+    # a rule differing in tun_metadata7 only: a strict delete spares it
+    rc, _, err = ofctl("add-flow", target, "priority=62,tun_metadata2=0x1234,"
+                       "actions=drop")
+    check(rc == 0, "add-flow without tun_metadata7: %s" % err.strip())
     rc, _, err = ofctl("del-flows", target, "--strict", "priority=62,"
                        "tun_metadata2=0x1234,tun_metadata7=0x1122000055660000"
                        "/0xffff0000ffff0000")
     rc2, out, _ = ofctl("dump-flows", target, "tun_metadata2=0x1234")
+    check(rc == 0 and rc2 == 0 and "tun_metadata7" not in out and
+          len(norm(out)) == 1,
+          "del-flows --strict removes that rule only: %s %s" %
+          (err.strip(), out))
+    rc, _, err = ofctl("del-flows", target, "--strict", "priority=62,"
+                       "tun_metadata2=0x1234")
+    rc2, out, _ = ofctl("dump-flows", target, "tun_metadata2=0x1234")
     check(rc == 0 and rc2 == 0 and "tun_metadata" not in out,
-          "del-flows --strict removes it: %s %s" % (err.strip(), out))
+          "...and the other one by its own match: %s %s" %
+          (err.strip(), out))
     rc, _, err = ofctl("add-flow", target, "tun_metadata3=0x112233445566778899,"
                        "actions=drop")
     check(rc != 0 and "OFPBMC_BAD_VALUE" in err,
