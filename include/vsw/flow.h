@@ -95,6 +95,15 @@
  * opcode (low byte) lives in nw_proto, ARP addresses in nw_src / nw_dst,
  * and ICMP type / code in tp_src / tp_dst. IPv4 addresses use the first 4
  * bytes of nw_src / nw_dst.
+ *
+ * The tunnel extension (outer IPv6 addresses, geneve options as
+ * tun_metadata0 .. 7: struct vsw_pkt_tun_ext) is not in the words: the
+ * key points at the packet's copy (tun_ext, valid while the packet is) and
+ * holds a token of it (tun_ext_token, a hash, never 0 when the extension
+ * is not all zero). Hash and equality of keys cover the token; a match
+ * compares the extension itself (vsw_flow_match_key()), and a cache that
+ * only has the token must not take it for the extension (the EMC does not
+ * cache keys with a token, see docs/performance.md).
  */
 struct vsw_flow_key {
 	union {
@@ -116,15 +125,16 @@ struct vsw_flow_key {
 			 * geneve port (struct vsw_pkt_tun), else zero:
 			 * tun_id (the VNI), the outer IPv4 source and
 			 * destination (network order; zero with an IPv6
-			 * underlay), and geneve options mapped to
-			 * tun_metadata0 / 1 by the port's tlv_map.
+			 * underlay), the token of the extension.
 			 */
 			uint64_t tun_id;
 			uint8_t tun_src[4];
 			uint8_t tun_dst[4];
-			uint32_t tun_metadata[VSW_PKT_TUN_META];
+			uint64_t tun_ext_token;
 		};
 	};
+	/* NULL: an all-zero extension; always NULL in a match */
+	const struct vsw_pkt_tun_ext *tun_ext;
 };
 
 /*
@@ -135,15 +145,19 @@ struct vsw_flow_key {
  */
 uint32_t vsw_flow_key_extract(const uint8_t *frame, uint32_t len,
 			      uint16_t in_port, struct vsw_flow_key *key);
+/* The token of a non-zero tunnel extension (never 0). */
+uint64_t vsw_flow_tun_ext_token(const struct vsw_pkt_tun_ext *e);
 /*
  * Copy a packet's tunnel metadata (if it has any, VSW_PKT_F_TUN) into a
  * key vsw_flow_key_parse() filled; a packet without leaves the key's
- * tunnel words zero. Any thread, on a packet it owns.
+ * tunnel words zero. The key then points at the packet's extension: it
+ * must not outlive the packet. Any thread, on a packet it owns.
  */
 static inline void vsw_flow_key_tun(const struct vsw_pkt *pkt,
 				    struct vsw_flow_key *key)
 {
 	const struct vsw_pkt_tun *t;
+	uint64_t any = 0;
 	unsigned i;
 
 	if (!(pkt->flags & VSW_PKT_F_TUN))
@@ -154,8 +168,12 @@ static inline void vsw_flow_key_tun(const struct vsw_pkt *pkt,
 		key->tun_src[i] = t->src[i];
 		key->tun_dst[i] = t->dst[i];
 	}
-	for (i = 0; i < VSW_PKT_TUN_META; i++)
-		key->tun_metadata[i] = (t->meta_set >> i) & 1 ? t->meta[i] : 0;
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++)
+		any |= t->ext.w[i];
+	if (any != 0) {
+		key->tun_ext = &t->ext;
+		key->tun_ext_token = vsw_flow_tun_ext_token(&t->ext);
+	}
 }
 /* The same without the hash. */
 void vsw_flow_key_parse(const uint8_t *frame, uint32_t len, uint16_t in_port,
@@ -173,6 +191,25 @@ static inline bool vsw_flow_key_eq(const struct vsw_flow_key *a,
 	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
 		d |= a->w[i] ^ b->w[i];
 	return d == 0;
+}
+
+/*
+ * vsw_flow_key_eq() and, when both have a token, the same extension: two
+ * frames of a burst that may share one lookup. Data threads.
+ */
+static inline bool vsw_flow_key_eq_ext(const struct vsw_flow_key *a,
+				       const struct vsw_flow_key *b)
+{
+	unsigned i;
+
+	if (!vsw_flow_key_eq(a, b))
+		return false;
+	if (a->tun_ext_token == 0 || a->tun_ext == b->tun_ext)
+		return true;
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++)
+		if (a->tun_ext->w[i] != b->tun_ext->w[i])
+			return false;
+	return true;
 }
 
 /*
@@ -194,6 +231,9 @@ static inline bool vsw_flow_key_eq_notun(const struct vsw_flow_key *a,
 struct vsw_flow_match {
 	struct vsw_flow_key key; /* key & mask == key always */
 	struct vsw_flow_key mask;
+	/* the tunnel extension's bits that matter (ext & ext_mask == ext) */
+	struct vsw_pkt_tun_ext ext;
+	struct vsw_pkt_tun_ext ext_mask;
 };
 
 /* true if key matches m. */
@@ -231,6 +271,8 @@ enum vsw_flow_act_type {
 	 * "action"); arg: max_len, bytes of the frame sent (65535: all).
 	 */
 	VSW_FLOW_ACT_CONTROLLER,
+	VSW_FLOW_ACT_SET_TUN_IPV6_SRC, /* ip6 */
+	VSW_FLOW_ACT_SET_TUN_IPV6_DST, /* ip6 */
 	VSW_FLOW_ACT__COUNT
 };
 
@@ -240,6 +282,7 @@ struct vsw_flow_act {
 	union {
 		uint8_t mac[6];
 		uint8_t ip4[4]; /* network order */
+		uint8_t ip6[16];
 		uint64_t u64;	/* SET_TUN_ID, SET_TUN_METADATA */
 	};
 };

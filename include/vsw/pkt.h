@@ -36,7 +36,7 @@
 #include <linux/virtio_net.h>
 
 /* Room in front of the frame for headers pushed later. */
-#define VSW_PKT_HEADROOM 128
+#define VSW_PKT_HEADROOM 192
 /* Frame bytes a small buffer holds after the headroom. */
 #define VSW_PKT_SMALL_ROOM 2048
 /* Frame bytes a large buffer holds: a 64 KiB GSO frame plus L2 headers. */
@@ -77,17 +77,41 @@ struct vsw_pkt {
  * for pushed headers is then still VSW_PKT_HEADROOM - VSW_PKT_TUN_ROOM).
  */
 #define VSW_PKT_F_TUN 0x01
-#define VSW_PKT_TUN_META 2 /* tun_metadata0, tun_metadata1 */
+/* tun_metadata0 .. 7, each a geneve option of up to 8 data bytes */
+#define VSW_PKT_TUN_META 8
+#define VSW_PKT_TUN_META_LEN 8
+#define VSW_PKT_TUN_EXT_WORDS 12
+/*
+ * The part of the tunnel metadata that is not in the flow key itself (the
+ * key holds a token of it, vsw/flow.h): the outer IPv6 addresses and the
+ * geneve option values. Zero when the frame has none of them.
+ */
+struct vsw_pkt_tun_ext {
+	union {
+		uint64_t w[VSW_PKT_TUN_EXT_WORDS];
+		struct {
+			uint8_t ipv6_src[16]; /* outer IPv6 source; 0: none */
+			uint8_t ipv6_dst[16];
+			/*
+			 * Option data, as a big-endian number of the option's
+			 * length (4 or 8 bytes) in CPU order; 0 when absent.
+			 */
+			uint64_t meta[VSW_PKT_TUN_META];
+		};
+	};
+};
 struct vsw_pkt_tun {
 	uint64_t id;	/* tun_id: the VNI */
 	uint8_t src[4]; /* outer IPv4 source, network order; 0: none */
 	uint8_t dst[4]; /* outer IPv4 destination */
-	uint32_t meta[VSW_PKT_TUN_META]; /* geneve option data, CPU order */
-	uint8_t meta_set;		 /* bit i: meta[i] present */
+	uint8_t meta_set; /* bit i: ext.meta[i] present */
+	struct vsw_pkt_tun_ext ext;
 };
-#define VSW_PKT_TUN_ROOM 32
+#define VSW_PKT_TUN_ROOM 128
 _Static_assert(sizeof(struct vsw_pkt_tun) <= VSW_PKT_TUN_ROOM,
 	       "the tunnel metadata fits its room");
+_Static_assert(sizeof(struct vsw_pkt_tun_ext) == VSW_PKT_TUN_EXT_WORDS * 8,
+	       "the extension's named fields fill its words");
 _Static_assert(VSW_PKT_HEADROOM >= VSW_PKT_TUN_ROOM + 64,
 	       "a received frame has room for tunnel metadata and pushes");
 

@@ -165,10 +165,16 @@ static int set_tun(struct vsw_pkt *pkt, const struct vsw_flow_act *a)
 	case VSW_FLOW_ACT_SET_TUN_DST:
 		memcpy(t->dst, a->ip4, 4);
 		break;
+	case VSW_FLOW_ACT_SET_TUN_IPV6_SRC:
+		memcpy(t->ext.ipv6_src, a->ip6, 16);
+		break;
+	case VSW_FLOW_ACT_SET_TUN_IPV6_DST:
+		memcpy(t->ext.ipv6_dst, a->ip6, 16);
+		break;
 	default:
 		if (a->arg >= VSW_PKT_TUN_META)
 			return -EINVAL;
-		t->meta[a->arg] = (uint32_t)a->u64;
+		t->ext.meta[a->arg] = a->u64;
 		t->meta_set |= (uint8_t)(1u << a->arg);
 		break;
 	}
@@ -211,6 +217,8 @@ int vsw_flow_act_edit(struct vsw_pkt *pkt, const struct vsw_flow_act *a)
 	case VSW_FLOW_ACT_SET_TUN_SRC:
 	case VSW_FLOW_ACT_SET_TUN_DST:
 	case VSW_FLOW_ACT_SET_TUN_METADATA:
+	case VSW_FLOW_ACT_SET_TUN_IPV6_SRC:
+	case VSW_FLOW_ACT_SET_TUN_IPV6_DST:
 		return set_tun(pkt, a);
 	default:
 		return -EINVAL;

@@ -20,8 +20,13 @@
 
 #define CLS_MIN_BUCKETS 16u
 
-static uint32_t cls_hash(const struct cls_subtable *st,
-			 const struct vsw_flow_key *key)
+/*
+ * The hash of key (with its tunnel extension ext) masked by st. Most
+ * subtables have no extension words: one test more for them.
+ */
+static uint32_t cls_hash_ext(const struct cls_subtable *st,
+			     const struct vsw_flow_key *key,
+			     const struct vsw_pkt_tun_ext *ext)
 {
 	uint64_t h = st->n_words;
 	unsigned i;
@@ -31,7 +36,29 @@ static uint32_t cls_hash(const struct cls_subtable *st,
 
 		h = flow_mix(h, key->w[w] & st->mask.w[w]);
 	}
+	if (vsw_unlikely(st->n_ext != 0)) {
+		for (i = 0; i < st->n_ext; i++) {
+			unsigned w = st->ext_words[i];
+
+			h = flow_mix(h, ext->w[w] & st->ext_mask.w[w]);
+		}
+	}
 	return flow_fin(h);
+}
+
+/* A packet's key (its extension through the key's pointer). */
+static inline uint32_t cls_hash(const struct cls_subtable *st,
+				const struct vsw_flow_key *key)
+{
+	return cls_hash_ext(st, key,
+			    st->n_ext != 0 ? flow_key_ext(key) : NULL);
+}
+
+/* A rule's match key (its extension in the match). */
+static uint32_t cls_hash_match(const struct cls_subtable *st,
+			       const struct vsw_flow_match *m)
+{
+	return cls_hash_ext(st, &m->key, &m->ext);
 }
 
 static inline bool cls_rule_matches(const struct cls_subtable *st,
@@ -45,6 +72,16 @@ static inline bool cls_rule_matches(const struct cls_subtable *st,
 
 		if ((key->w[w] & st->mask.w[w]) != r->match.key.w[w])
 			return false;
+	}
+	if (vsw_unlikely(st->n_ext != 0)) {
+		const struct vsw_pkt_tun_ext *e = flow_key_ext(key);
+
+		for (i = 0; i < st->n_ext; i++) {
+			unsigned w = st->ext_words[i];
+
+			if ((e->w[w] & st->ext_mask.w[w]) != r->match.ext.w[w])
+				return false;
+		}
 	}
 	return true;
 }
@@ -175,19 +212,20 @@ void cls_lookup_batch(const struct vsw_flow_table *t,
 	}
 }
 
-static bool mask_equal(const struct vsw_flow_key *a,
-		       const struct vsw_flow_key *b)
+static bool mask_equal(const struct cls_subtable *st,
+		       const struct vsw_flow_match *m)
 {
-	return memcmp(a, b, sizeof(*a)) == 0;
+	return memcmp(st->mask.w, m->mask.w, sizeof(m->mask.w)) == 0 &&
+	       memcmp(&st->ext_mask, &m->ext_mask, sizeof(m->ext_mask)) == 0;
 }
 
 static struct cls_subtable *cls_find_subtable(struct flow_cls *c,
-					      const struct vsw_flow_key *mask)
+					      const struct vsw_flow_match *m)
 {
 	unsigned i;
 
 	for (i = 0; i < c->n_sts; i++)
-		if (mask_equal(&c->sts[i]->mask, mask))
+		if (mask_equal(c->sts[i], m))
 			return c->sts[i];
 	return NULL;
 }
@@ -196,18 +234,19 @@ struct vsw_flow_rule *cls_find_exact(struct vsw_flow_table *t, unsigned table,
 				     const struct vsw_flow_match *m,
 				     unsigned priority)
 {
-	struct cls_subtable *st = cls_find_subtable(&t->cls[table], &m->mask);
+	struct cls_subtable *st = cls_find_subtable(&t->cls[table], m);
 	struct cls_buckets *tab;
 	struct vsw_flow_rule *r;
 	uint32_t h;
 
 	if (st == NULL)
 		return NULL;
-	h = cls_hash(st, &m->key);
+	h = cls_hash_match(st, m);
 	tab = st->tab;
 	for (r = tab->b[h & tab->mask]; r != NULL; r = r->next[tab->slot])
 		if (r->hash == h && r->priority == priority &&
-		    memcmp(&r->match.key, &m->key, sizeof(m->key)) == 0)
+		    memcmp(r->match.key.w, m->key.w, sizeof(m->key.w)) == 0 &&
+		    memcmp(&r->match.ext, &m->ext, sizeof(m->ext)) == 0)
 			return r;
 	return NULL;
 }
@@ -267,7 +306,7 @@ static void cls_resize(struct vsw_flow_table *t, struct cls_subtable *st,
 }
 
 static struct cls_subtable *cls_subtable_new(struct flow_cls *c,
-					     const struct vsw_flow_key *mask)
+					     const struct vsw_flow_match *m)
 {
 	struct cls_subtable *st;
 	unsigned i;
@@ -285,10 +324,14 @@ static struct cls_subtable *cls_subtable_new(struct flow_cls *c,
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return NULL;
-	st->mask = *mask;
+	st->mask = m->mask;
+	st->ext_mask = m->ext_mask;
 	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
-		if (mask->w[i] != 0)
+		if (m->mask.w[i] != 0)
 			st->words[st->n_words++] = (uint8_t)i;
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++)
+		if (m->ext_mask.w[i] != 0)
+			st->ext_words[st->n_ext++] = (uint8_t)i;
 	st->tab = cls_buckets_alloc(CLS_MIN_BUCKETS, 0);
 	if (st->tab == NULL) {
 		free(st);
@@ -304,7 +347,7 @@ static struct cls_subtable *cls_subtable_new(struct flow_cls *c,
 int cls_insert(struct vsw_flow_table *t, struct vsw_flow_rule *r)
 {
 	struct flow_cls *c = &t->cls[r->table];
-	struct cls_subtable *st = cls_find_subtable(c, &r->match.mask);
+	struct cls_subtable *st = cls_find_subtable(c, &r->match);
 	struct cls_buckets *tab;
 	uint32_t b;
 
@@ -312,7 +355,7 @@ int cls_insert(struct vsw_flow_table *t, struct vsw_flow_rule *r)
 	if (cls_reserve(c) < 0)
 		return -ENOMEM;
 	if (st == NULL) {
-		st = cls_subtable_new(c, &r->match.mask);
+		st = cls_subtable_new(c, &r->match);
 		if (st == NULL)
 			return -ENOMEM;
 	}
@@ -321,7 +364,7 @@ int cls_insert(struct vsw_flow_table *t, struct vsw_flow_rule *r)
 		cls_resize(t, st, 2 * (st->tab->mask + 1));
 	tab = st->tab;
 	r->st = st;
-	r->hash = cls_hash(st, &r->match.key);
+	r->hash = cls_hash_match(st, &r->match);
 	b = r->hash & tab->mask;
 	r->next[tab->slot] = tab->b[b];
 	/*

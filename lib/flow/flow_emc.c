@@ -5,7 +5,8 @@
  * filled at the table's current generation (flow_priv.h), so a change of
  * the rules invalidates every cache at once without touching it. A miss
  * goes to the classifier in a batch (cls_lookup_batch) and is cached, a
- * classifier miss too (rule NULL).
+ * classifier miss too (rule NULL). Keys with a tunnel extension token
+ * are classified every time and never cached (see emc_burst()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "flow_priv.h"
 
 struct emc_ent {
-	struct vsw_flow_key key;
+	uint64_t kw[VSW_FLOW_KEY_WORDS]; /* the key's words (no extension) */
 	struct vsw_flow_rule *rule; /* NULL with gen != 0: a cached miss */
 	uint64_t gen;		    /* 0: empty */
 	uint32_t hash;
@@ -64,6 +65,17 @@ void vsw_flow_emc_destroy(struct vsw_flow_emc *e)
 	free(e);
 }
 
+static inline bool emc_key_eq(const struct emc_ent *e,
+			      const struct vsw_flow_key *k)
+{
+	uint64_t d = 0;
+	unsigned i;
+
+	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
+		d |= e->kw[i] ^ k->w[i];
+	return d == 0;
+}
+
 static void emc_fill(struct vsw_flow_emc *e, const struct vsw_flow_key *k,
 		     uint32_t h, struct vsw_flow_rule *rule, uint64_t gen,
 		     struct emc_ent *hit)
@@ -82,7 +94,7 @@ static void emc_fill(struct vsw_flow_emc *e, const struct vsw_flow_key *k,
 		victim = (h & 0x80000000u) ? a : b;
 	if (victim->gen == 0)
 		vsw_store_relaxed(&e->n_used, e->n_used + 1);
-	victim->key = *k;
+	memcpy(victim->kw, k->w, sizeof(victim->kw));
 	victim->hash = h;
 	victim->rule = rule;
 	victim->gen = gen;
@@ -108,10 +120,10 @@ static void emc_burst(struct vsw_flow_emc *e, const struct vsw_flow_key *keys,
 		struct emc_ent *hit = NULL;
 
 		if (a->hash == h && a->gen != 0 &&
-		    vsw_flow_key_eq(&a->key, &keys[i]))
+		    emc_key_eq(a, &keys[i]))
 			hit = a;
 		else if (b->hash == h && b->gen != 0 &&
-			 vsw_flow_key_eq(&b->key, &keys[i]))
+			 emc_key_eq(b, &keys[i]))
 			hit = b;
 		if (vsw_likely(hit != NULL && hit->gen == gen)) {
 			rules[i] = hit->rule;
@@ -128,8 +140,17 @@ static void emc_burst(struct vsw_flow_emc *e, const struct vsw_flow_key *keys,
 		cls_lookup_batch(e->t, mk, nm, mr);
 		for (i = 0; i < nm; i++) {
 			rules[midx[i]] = mr[i];
-			emc_fill(e, mk[i], hashes[midx[i]], mr[i], gen,
-				 mhit[i]);
+			/*
+			 * A key with a tunnel extension (outer IPv6, geneve
+			 * options) is never cached: an entry would hold only
+			 * its token, and tokens of different extensions can
+			 * be made to collide. As no entry has a token, such
+			 * a key never hits one either: it goes to the
+			 * classifier every time.
+			 */
+			if (vsw_likely(mk[i]->tun_ext_token == 0))
+				emc_fill(e, mk[i], hashes[midx[i]], mr[i], gen,
+					 mhit[i]);
 		}
 	}
 	/* relaxed: single writer, readers want untorn values only */

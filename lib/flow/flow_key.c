@@ -131,7 +131,9 @@ void vsw_flow_key_parse(const uint8_t *d, uint32_t len, uint16_t in_port,
 	uint32_t off = 12;
 	uint16_t type;
 
-	memset(key, 0, sizeof(*key));
+	/* the words and the extension pointer: 80 + 8 bytes */
+	memset(key->w, 0, sizeof(key->w));
+	key->tun_ext = NULL;
 	key->in_port = in_port;
 	if (vsw_unlikely(len < 14))
 		goto out;
@@ -198,14 +200,50 @@ uint32_t vsw_flow_key_hash(const struct vsw_flow_key *key)
 	return flow_fin(a ^ (b << 31 | b >> 33));
 }
 
+uint64_t vsw_flow_tun_ext_token(const struct vsw_pkt_tun_ext *e)
+{
+	uint64_t a = 0x2545f4914f6cdd1dULL, b = 0x9e6c63d0676a9a99ULL;
+	unsigned i;
+
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i += 2) {
+		a = flow_mix(a, e->w[i]);
+		b = flow_mix(b, e->w[i + 1]);
+	}
+	return (a ^ (b << 29 | b >> 35)) | 1;
+}
+
+static const struct vsw_pkt_tun_ext flow_ext_zero;
+
+const struct vsw_pkt_tun_ext *flow_key_ext(const struct vsw_flow_key *key)
+{
+	return key->tun_ext != NULL ? key->tun_ext : &flow_ext_zero;
+}
+
+bool flow_ext_masked(const struct vsw_flow_match *m)
+{
+	uint64_t any = 0;
+	unsigned i;
+
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++)
+		any |= m->ext_mask.w[i];
+	return any != 0;
+}
+
 bool vsw_flow_match_key(const struct vsw_flow_match *m,
 			const struct vsw_flow_key *key)
 {
+	const struct vsw_pkt_tun_ext *e;
 	uint64_t diff = 0;
 	unsigned i;
 
 	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
 		diff |= (key->w[i] & m->mask.w[i]) ^ m->key.w[i];
+	if (diff != 0)
+		return false;
+	/* the token is never in a mask: the extension itself is compared */
+	e = flow_key_ext(key);
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++)
+		diff |= (e->w[i] & m->ext_mask.w[i]) ^ m->ext.w[i];
 	return diff == 0;
 }
 
@@ -222,6 +260,14 @@ bool flow_mask_is_subset(const struct vsw_flow_match *narrow,
 		if ((narrow->key.w[i] & wm) != wide->key.w[i])
 			return false;
 	}
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++) {
+		uint64_t wm = wide->ext_mask.w[i];
+
+		if ((narrow->ext_mask.w[i] & wm) != wm)
+			return false;
+		if ((narrow->ext.w[i] & wm) != wide->ext.w[i])
+			return false;
+	}
 	return true;
 }
 
@@ -234,8 +280,13 @@ bool flow_match_overlap(const struct vsw_flow_match *a,
 	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
 		if ((a->key.w[i] ^ b->key.w[i]) & a->mask.w[i] & b->mask.w[i])
 			return false;
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++)
+		if ((a->ext.w[i] ^ b->ext.w[i]) & a->ext_mask.w[i] &
+		    b->ext_mask.w[i])
+			return false;
 	return true;
 }
 
-_Static_assert(sizeof(struct vsw_flow_key) == VSW_FLOW_KEY_WORDS * 8,
+_Static_assert(offsetof(struct vsw_flow_key, tun_ext) ==
+		       VSW_FLOW_KEY_WORDS * 8,
 	       "the named fields must fill the key words exactly");

@@ -54,14 +54,16 @@ enum fld {
 	F_TUN_ID,
 	F_TUN_SRC,
 	F_TUN_DST,
-	F_TUN_META0,
-	F_TUN_META1,
+	F_TUN_META, /* tun_metadata0 .. 7: fld_name.proto is N */
+	F_TUN_IPV6_SRC,
+	F_TUN_IPV6_DST,
 };
 
 struct fld_name {
 	const char *name;
 	uint8_t f;     /* enum fld */
-	uint8_t proto; /* tp_*: the L4 protocol the alias implies, 0 any */
+	/* tp_*: the L4 protocol the alias implies, 0 any; tun_metadataN: N */
+	uint8_t proto;
 };
 
 static const struct fld_name fld_names[] = {
@@ -84,8 +86,13 @@ static const struct fld_name fld_names[] = {
 	{"icmp_code", F_ICMP_CODE, 0},	   {"icmpv6_code", F_ICMP_CODE, 58},
 	{"tun_id", F_TUN_ID, 0},	   {"tunnel_id", F_TUN_ID, 0},
 	{"tun_src", F_TUN_SRC, 0},	   {"tun_dst", F_TUN_DST, 0},
-	{"tun_metadata0", F_TUN_META0, 0}, {"tun_metadata1", F_TUN_META1, 0},
+	{"tun_ipv6_src", F_TUN_IPV6_SRC, 0}, {"tun_ipv6_dst", F_TUN_IPV6_DST, 0},
+	{"tun_metadata0", F_TUN_META, 0},    {"tun_metadata1", F_TUN_META, 1},
+	{"tun_metadata2", F_TUN_META, 2},    {"tun_metadata3", F_TUN_META, 3},
+	{"tun_metadata4", F_TUN_META, 4},    {"tun_metadata5", F_TUN_META, 5},
+	{"tun_metadata6", F_TUN_META, 6},    {"tun_metadata7", F_TUN_META, 7},
 };
+_Static_assert(VSW_PKT_TUN_META == 8, "tun_metadata0 .. 7 above");
 
 struct shorthand {
 	const char *name;
@@ -220,11 +227,9 @@ static int parse_ip_mask(const char *s, int af, uint8_t *mask, unsigned n)
  * Merge value / mask (n bytes at offset off of the key) into the match.
  * Bits given twice must agree ("ip,arp" does not).
  */
-static int fset(struct pctx *c, const char *name, size_t off, const void *v,
-		const void *m, size_t n)
+static int fset_in(struct pctx *c, const char *name, uint8_t *k, uint8_t *mk,
+		   const void *v, const void *m, size_t n)
 {
-	uint8_t *k = (uint8_t *)&c->spec->match.key + off;
-	uint8_t *mk = (uint8_t *)&c->spec->match.mask + off;
 	const uint8_t *vv = v, *mm = m;
 	size_t i;
 
@@ -240,6 +245,23 @@ static int fset(struct pctx *c, const char *name, size_t off, const void *v,
 }
 
 #define KOFF(f) offsetof(struct vsw_flow_key, f)
+#define EOFF(f) offsetof(struct vsw_pkt_tun_ext, f)
+
+/* The same for n bytes at offset off of the key. */
+static int fset(struct pctx *c, const char *name, size_t off, const void *v,
+		const void *m, size_t n)
+{
+	return fset_in(c, name, (uint8_t *)&c->spec->match.key + off,
+		       (uint8_t *)&c->spec->match.mask + off, v, m, n);
+}
+
+/* ... and of the tunnel extension (struct vsw_pkt_tun_ext). */
+static int fset_ext(struct pctx *c, const char *name, size_t off,
+		    const void *v, const void *m, size_t n)
+{
+	return fset_in(c, name, (uint8_t *)&c->spec->match.ext + off,
+		       (uint8_t *)&c->spec->match.ext_mask + off, v, m, n);
+}
 
 static int fset16(struct pctx *c, const char *name, size_t off, uint16_t v,
 		  uint16_t m)
@@ -403,8 +425,8 @@ static int parse_field(struct pctx *c, const struct fld_name *fn, char *val)
 		mstr = split_mask(val);
 		if (inet_pton(AF_INET, val, ip) != 1)
 			return perr(c,
-				    "%s: invalid IPv4 address %s (IPv6 "
-				    "tunnel addresses are not matched)",
+				    "%s: invalid IPv4 address %s (an IPv6 "
+				    "underlay: tun_ipv6_src / tun_ipv6_dst)",
 				    name, val);
 		if (mstr != NULL) {
 			if (parse_ip_mask(mstr, AF_INET, mip, 4) < 0)
@@ -416,23 +438,38 @@ static int parse_field(struct pctx *c, const struct fld_name *fn, char *val)
 		return fset(c, name,
 			    fn->f == F_TUN_SRC ? KOFF(tun_src) : KOFF(tun_dst),
 			    ip, mip, 4);
-	case F_TUN_META0:
-	case F_TUN_META1: {
-		uint32_t v32, m32;
+	case F_TUN_IPV6_SRC:
+	case F_TUN_IPV6_DST:
+		mstr = split_mask(val);
+		if (inet_pton(AF_INET6, val, ip) != 1)
+			return perr(c, "%s: invalid IPv6 address %s", name, val);
+		if (mstr != NULL) {
+			if (parse_ip_mask(mstr, AF_INET6, mip, 16) < 0)
+				return perr(c, "%s: invalid prefix or mask %s",
+					    name, mstr);
+		} else {
+			memset(mip, 0xff, 16);
+		}
+		return fset_ext(c, name,
+				fn->f == F_TUN_IPV6_SRC ? EOFF(ipv6_src)
+							: EOFF(ipv6_dst),
+				ip, mip, 16);
+	case F_TUN_META: {
+		uint64_t v64, m64 = ~0ULL;
 
 		mstr = split_mask(val);
-		if (parse_uint(val, 0xffffffffUL, &v) < 0 ||
-		    (mstr != NULL && parse_uint(mstr, 0xffffffffUL, &m) < 0))
+		if (parse_u64(val, &v64) < 0 ||
+		    (mstr != NULL && parse_u64(mstr, &m64) < 0))
 			return perr(c,
-				    "%s: invalid value %s (up to 32 bits: "
-				    "a tlv_map option of len=4)",
-				    name, val);
-		v32 = (uint32_t)v;
-		m32 = mstr != NULL ? (uint32_t)m : 0xffffffffu;
-		return fset(c, name,
-			    KOFF(tun_metadata) +
-				    (fn->f == F_TUN_META1 ? 4u : 0u),
-			    &v32, &m32, 4);
+				    "%s: invalid value %s%s%s (a number of up "
+				    "to %u bytes: a tlv_map option of len=4 or "
+				    "8)",
+				    name, val, mstr ? "/" : "",
+				    mstr ? mstr : "", VSW_PKT_TUN_META_LEN);
+		v64 &= m64;
+		return fset_ext(c, name,
+				EOFF(meta) + fn->proto * sizeof(uint64_t),
+				&v64, &m64, 8);
 	}
 	case F_ICMP_TYPE:
 	case F_ICMP_CODE:
@@ -504,10 +541,39 @@ static int check_prereqs(struct pctx *c)
 
 /* ---- actions ---- */
 
+static const struct fld_name *find_field(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < VSW_ARRAY_SIZE(fld_names); i++)
+		if (strcmp(fld_names[i].name, name) == 0)
+			return &fld_names[i];
+	return NULL;
+}
+
+/*
+ * tun_metadata8 .. 63 are Open vSwitch fields vsw does not keep: -EINVAL
+ * with a message that says so; 0 for any other name.
+ */
+static int tun_meta_beyond(struct pctx *c, const char *name)
+{
+	unsigned long n;
+
+	if (strncmp(name, "tun_metadata", 12) != 0 ||
+	    parse_uint(name + 12, 63, &n) < 0)
+		return 0;
+	return perr(c,
+		    "%s: vsw keeps tun_metadata0 .. %u only (geneve options "
+		    "of up to %u data bytes each, mapped by the port's "
+		    "tlv_map)",
+		    name, VSW_PKT_TUN_META - 1, VSW_PKT_TUN_META_LEN);
+}
+
 /* set_field:VALUE->FIELD, for the tunnel fields (a flow-based output). */
 static int parse_set_field(struct pctx *c, char *arg, struct vsw_flow_act *x)
 {
 	char *fld = strstr(arg, "->");
+	const struct fld_name *fn;
 
 	if (fld == NULL)
 		return perr(c, "set_field:%s: expected VALUE->FIELD", arg);
@@ -534,24 +600,33 @@ static int parse_set_field(struct pctx *c, char *arg, struct vsw_flow_act *x)
 					: VSW_FLOW_ACT_SET_TUN_SRC;
 		return 0;
 	}
-	if (strcmp(fld, "tun_metadata0") == 0 ||
-	    strcmp(fld, "tun_metadata1") == 0) {
-		unsigned long v;
-
-		if (parse_uint(arg, 0xffffffffUL, &v) < 0)
+	if (strcmp(fld, "tun_ipv6_dst") == 0 || strcmp(fld, "tun_ipv6_src") == 0) {
+		if (inet_pton(AF_INET6, arg, x->ip6) != 1)
 			return perr(c,
-				    "set_field: invalid %s %s (up to 32 "
-				    "bits)",
+				    "set_field: invalid %s %s (an IPv6 "
+				    "address)",
 				    fld, arg);
-		x->type = VSW_FLOW_ACT_SET_TUN_METADATA;
-		x->arg = (uint16_t)(fld[12] - '0');
-		x->u64 = v;
+		x->type = fld[9] == 'd' ? VSW_FLOW_ACT_SET_TUN_IPV6_DST
+					: VSW_FLOW_ACT_SET_TUN_IPV6_SRC;
 		return 0;
 	}
+	fn = find_field(fld);
+	if (fn != NULL && fn->f == F_TUN_META) {
+		if (parse_u64(arg, &x->u64) < 0)
+			return perr(c,
+				    "set_field: invalid %s %s (a number of up "
+				    "to %u bytes)",
+				    fld, arg, VSW_PKT_TUN_META_LEN);
+		x->type = VSW_FLOW_ACT_SET_TUN_METADATA;
+		x->arg = fn->proto;
+		return 0;
+	}
+	if (tun_meta_beyond(c, fld) < 0)
+		return -EINVAL;
 	return perr(c,
 		    "set_field:...->%s: not supported (tun_id, tun_src, "
-		    "tun_dst, tun_metadata0, tun_metadata1; mod_* actions "
-		    "for packet fields)",
+		    "tun_dst, tun_ipv6_src, tun_ipv6_dst, tun_metadata0 .. 7; "
+		    "mod_* actions for packet fields)",
 		    fld);
 }
 
@@ -748,16 +823,6 @@ static int parse_actions(struct pctx *c, char *s)
 
 /* ---- the FLOW string ---- */
 
-static const struct fld_name *find_field(const char *name)
-{
-	unsigned i;
-
-	for (i = 0; i < VSW_ARRAY_SIZE(fld_names); i++)
-		if (strcmp(fld_names[i].name, name) == 0)
-			return &fld_names[i];
-	return NULL;
-}
-
 static int parse_spec_field(struct pctx *c, enum vsw_flow_parse_mode mode,
 			    char *name, char *val)
 {
@@ -871,8 +936,11 @@ static int parse_spec_field(struct pctx *c, enum vsw_flow_parse_mode mode,
 		return 0;
 	}
 	fn = find_field(name);
-	if (fn == NULL)
+	if (fn == NULL) {
+		if (tun_meta_beyond(c, name) < 0)
+			return -EINVAL;
 		return perr(c, "%s: unknown field", name);
+	}
 	return parse_field(c, fn, val);
 }
 
@@ -1137,12 +1205,18 @@ int vsw_flow_format_match(const struct vsw_flow_match *m, unsigned priority,
 	}
 	pb_ip(&b, "tun_src", k->tun_src, mk->tun_src, AF_INET);
 	pb_ip(&b, "tun_dst", k->tun_dst, mk->tun_dst, AF_INET);
+	pb_ip(&b, "tun_ipv6_src", m->ext.ipv6_src, m->ext_mask.ipv6_src,
+	      AF_INET6);
+	pb_ip(&b, "tun_ipv6_dst", m->ext.ipv6_dst, m->ext_mask.ipv6_dst,
+	      AF_INET6);
 	for (i = 0; i < VSW_PKT_TUN_META; i++) {
-		if (mk->tun_metadata[i] == 0)
+		if (m->ext_mask.meta[i] == 0)
 			continue;
-		pb_add(&b, "tun_metadata%u=0x%x", i, k->tun_metadata[i]);
-		if (mk->tun_metadata[i] != 0xffffffffu)
-			pb_add(&b, "/0x%x", mk->tun_metadata[i]);
+		pb_add(&b, "tun_metadata%u=0x%llx", i,
+		       (unsigned long long)m->ext.meta[i]);
+		if (m->ext_mask.meta[i] != ~0ULL)
+			pb_add(&b, "/0x%llx",
+			       (unsigned long long)m->ext_mask.meta[i]);
 		pb_add(&b, ",");
 	}
 	if (mk->in_port != 0) {
@@ -1284,6 +1358,16 @@ int vsw_flow_format_actions(const struct vsw_flow_actions *acts, char *buf,
 			pb_add(&b, "set_field:0x%llx->tun_metadata%u",
 			       (unsigned long long)a->u64, a->arg);
 			break;
+		case VSW_FLOW_ACT_SET_TUN_IPV6_SRC:
+		case VSW_FLOW_ACT_SET_TUN_IPV6_DST: {
+			char s6[INET6_ADDRSTRLEN];
+
+			inet_ntop(AF_INET6, a->ip6, s6, sizeof(s6));
+			pb_add(&b, "set_field:%s->tun_ipv6_%s", s6,
+			       a->type == VSW_FLOW_ACT_SET_TUN_IPV6_SRC ? "src"
+									: "dst");
+			break;
+		}
 		default:
 			pb_add(&b, "unknown");
 			break;

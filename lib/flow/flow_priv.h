@@ -72,6 +72,10 @@ struct cls_subtable {
 	struct vsw_flow_key mask;	   /* immutable */
 	uint8_t words[VSW_FLOW_KEY_WORDS]; /* indices of non-zero mask words */
 	uint8_t n_words;
+	/* the same for the tunnel extension; n_ext 0 for most subtables */
+	uint8_t n_ext;
+	uint8_t ext_words[VSW_PKT_TUN_EXT_WORDS];
+	struct vsw_pkt_tun_ext ext_mask; /* immutable */
 	struct cls_buckets *tab; /* release / acquire */
 	/* control thread only */
 	unsigned n_rules;
@@ -174,6 +178,10 @@ void cls_publish(struct vsw_flow_table *t);
 void cls_destroy(struct vsw_flow_table *t);
 
 /* flow_key.c */
+/* The key's tunnel extension, or an all-zero one. */
+const struct vsw_pkt_tun_ext *flow_key_ext(const struct vsw_flow_key *key);
+/* Does m look at the tunnel extension? */
+bool flow_ext_masked(const struct vsw_flow_match *m);
 /* Can one frame match both a and b? */
 bool flow_match_overlap(const struct vsw_flow_match *a,
 			const struct vsw_flow_match *b);

@@ -16,8 +16,13 @@
  * APPLY_ACTIONS and GOTO_TABLE (to a later table), actions other than OUTPUT (to a
  * port, IN_PORT, NORMAL, FLOOD, ALL, LOCAL), POP_VLAN and SET_FIELD of
  * vlan_vid / vlan_pcp / eth_src / eth_dst / ipv4_src / ipv4_dst /
- * tunnel_id / NXM tun_ipv4_src / tun_ipv4_dst (the one non-basic class
- * taken: what ovs-ofctl sends for tun_src / tun_dst). vsw's
+ * tunnel_id / NXM tun_ipv4_src / tun_ipv4_dst / tun_ipv6_src /
+ * tun_ipv6_dst / tun_metadata0 .. 7 (the one non-basic class taken: what
+ * ovs-ofctl sends for tun_src, tun_dst, tun_ipv6_*, tun_metadataN). A
+ * tun_metadataN field has a variable length (1 .. 124 bytes on the wire,
+ * a big-endian number, as Open vSwitch's NXM_NX_TUN_METADATAn): vsw takes
+ * up to 8 significant bytes (longer ones only with leading zero bytes),
+ * and sends the fewest bytes that hold the value and mask. vsw's
  * SET_VLAN_VID pushes a tag on an untagged frame and rewrites an existing
  * one, so PUSH_VLAN (which always adds one) is refused too.
  */
@@ -65,12 +70,26 @@ enum oxm_field {
 	 */
 	OXM_NX_TUN_IPV4_SRC = 41,
 	OXM_NX_TUN_IPV4_DST = 42,
-	OXM__MAX = 43,
+	OXM_NX_TUN_IPV6_SRC = 43,  /* NXM 109 */
+	OXM_NX_TUN_IPV6_DST = 44,  /* NXM 110 */
+	OXM_NX_TUN_METADATA0 = 45, /* .. 52: NXM 40 .. 47 */
+	OXM__MAX = OXM_NX_TUN_METADATA0 + VSW_PKT_TUN_META,
 };
+_Static_assert(OXM__MAX <= 64, "the seen bits of a match are a uint64_t");
 
 #define OFPXMC_NXM_1 0x0001
 #define NXM_TUN_IPV4_SRC 31
 #define NXM_TUN_IPV4_DST 32
+#define NXM_TUN_METADATA0 40
+#define NXM_TUN_IPV6_SRC 109
+#define NXM_TUN_IPV6_DST 110
+/* Open vSwitch's longest tun_metadata value (bytes) */
+#define NXM_TUN_METADATA_MAX 124
+
+static bool oxm_is_meta(unsigned f)
+{
+	return f >= OXM_NX_TUN_METADATA0 && f < OXM__MAX;
+}
 
 #define OFPVID_PRESENT 0x1000
 
@@ -186,7 +205,17 @@ static const struct oxm_sizes oxm_sizes[OXM__MAX] = {
 	[OXM_IPV6_DST] = {16, true},	   [OXM_ICMPV6_TYPE] = {1, false},
 	[OXM_ICMPV6_CODE] = {1, false},	   [OXM_TUNNEL_ID] = {8, true},
 	[OXM_NX_TUN_IPV4_SRC] = {4, true}, [OXM_NX_TUN_IPV4_DST] = {4, true},
+	[OXM_NX_TUN_IPV6_SRC] = {16, true}, [OXM_NX_TUN_IPV6_DST] = {16, true},
+	/* variable: 1 .. NXM_TUN_METADATA_MAX bytes (oxm_is_meta) */
+	[OXM_NX_TUN_METADATA0] = {8, true},  [OXM_NX_TUN_METADATA0 + 1] = {8, true},
+	[OXM_NX_TUN_METADATA0 + 2] = {8, true},
+	[OXM_NX_TUN_METADATA0 + 3] = {8, true},
+	[OXM_NX_TUN_METADATA0 + 4] = {8, true},
+	[OXM_NX_TUN_METADATA0 + 5] = {8, true},
+	[OXM_NX_TUN_METADATA0 + 6] = {8, true},
+	[OXM_NX_TUN_METADATA0 + 7] = {8, true},
 };
+_Static_assert(VSW_PKT_TUN_META == 8, "tun_metadata0 .. 7 above");
 
 /* The L4 protocol a port / ICMP field needs (0: not an L4 field). */
 static int oxm_l4_proto(unsigned f, uint16_t *eth)
@@ -237,10 +266,18 @@ static unsigned oxm_index(const uint8_t *h)
 
 	if (ofp_get16(h) == OFPXMC_OPENFLOW_BASIC)
 		return f < OXM__MAX && f < OXM_NX_TUN_IPV4_SRC ? f : OXM__MAX;
-	if (ofp_get16(h) == OFPXMC_NXM_1 && f == NXM_TUN_IPV4_SRC)
+	if (ofp_get16(h) != OFPXMC_NXM_1)
+		return OXM__MAX;
+	if (f == NXM_TUN_IPV4_SRC)
 		return OXM_NX_TUN_IPV4_SRC;
-	if (ofp_get16(h) == OFPXMC_NXM_1 && f == NXM_TUN_IPV4_DST)
+	if (f == NXM_TUN_IPV4_DST)
 		return OXM_NX_TUN_IPV4_DST;
+	if (f == NXM_TUN_IPV6_SRC)
+		return OXM_NX_TUN_IPV6_SRC;
+	if (f == NXM_TUN_IPV6_DST)
+		return OXM_NX_TUN_IPV6_DST;
+	if (f >= NXM_TUN_METADATA0 && f < NXM_TUN_METADATA0 + VSW_PKT_TUN_META)
+		return OXM_NX_TUN_METADATA0 + (f - NXM_TUN_METADATA0);
 	return OXM__MAX;
 }
 
@@ -253,6 +290,13 @@ static void oxm_wire(uint8_t *p, unsigned f, bool hasmask)
 		cls = OFPXMC_NXM_1;
 		wf = f == OXM_NX_TUN_IPV4_SRC ? NXM_TUN_IPV4_SRC
 					      : NXM_TUN_IPV4_DST;
+	} else if (f == OXM_NX_TUN_IPV6_SRC || f == OXM_NX_TUN_IPV6_DST) {
+		cls = OFPXMC_NXM_1;
+		wf = f == OXM_NX_TUN_IPV6_SRC ? NXM_TUN_IPV6_SRC
+					      : NXM_TUN_IPV6_DST;
+	} else if (oxm_is_meta(f)) {
+		cls = OFPXMC_NXM_1;
+		wf = NXM_TUN_METADATA0 + (f - OXM_NX_TUN_METADATA0);
 	}
 	ofp_put16(p, (uint16_t)cls);
 	p[2] = (uint8_t)(wf << 1 | (hasmask ? 1 : 0));
@@ -267,6 +311,46 @@ static void put64(uint8_t *p, uint64_t v)
 {
 	ofp_put32(p, (uint32_t)(v >> 32));
 	ofp_put32(p + 4, (uint32_t)v);
+}
+
+/*
+ * A tun_metadata value of n wire bytes (1 .. NXM_TUN_METADATA_MAX) as the
+ * 64-bit number vsw keeps: -1 if more than 8 bytes are significant.
+ */
+static int meta_get(const uint8_t *p, unsigned n, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (i + 8 < n) {
+			if (p[i] != 0)
+				return -1;
+			continue;
+		}
+		v = v << 8 | p[i];
+	}
+	*out = v;
+	return 0;
+}
+
+/* Bytes a tun_metadata value needs on the wire (1 .. 8), big-endian. */
+static unsigned meta_put(uint8_t *p, uint64_t v, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	return n;
+}
+
+static unsigned meta_len(uint64_t v)
+{
+	unsigned n = 1;
+
+	while (n < 8 && (v >> (8 * n)) != 0)
+		n++;
+	return n;
 }
 
 /* One OXM field @f (value @v, mask @vm or NULL) into @m. */
@@ -391,10 +475,51 @@ static int oxm_apply(unsigned f, const uint8_t *v, const uint8_t *vm,
 	case OXM_NX_TUN_IPV4_DST:
 		mask_bytes(k->tun_dst, mk->tun_dst, v, vm, 4);
 		return 0;
+	case OXM_NX_TUN_IPV6_SRC:
+		mask_bytes(m->ext.ipv6_src, m->ext_mask.ipv6_src, v, vm, 16);
+		return 0;
+	case OXM_NX_TUN_IPV6_DST:
+		mask_bytes(m->ext.ipv6_dst, m->ext_mask.ipv6_dst, v, vm, 16);
+		return 0;
 	default:
 		return ofp_fail(err, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_FIELD,
 				"match field vsw does not have");
 	}
+}
+
+/* A tun_metadataN field of n value bytes (mask vm or NULL) into m. */
+static int oxm_apply_meta(unsigned f, const uint8_t *v, const uint8_t *vm,
+			  unsigned n, struct vsw_flow_match *m,
+			  struct vsw_ofp_err *err)
+{
+	unsigned i = f - OXM_NX_TUN_METADATA0;
+	uint64_t x, xm = ~0ULL;
+	unsigned b;
+
+	/* bits beyond 8 bytes: a mask may cover them if the value is 0 */
+	for (b = 0; vm != NULL && b + 8 < n; b++)
+		if ((v[b] & vm[b]) != 0)
+			return ofp_fail(err, VSW_OFPET_BAD_MATCH,
+					VSW_OFPBMC_BAD_VALUE,
+					"tun_metadata value longer than 8 "
+					"bytes");
+	if (vm != NULL) {
+		uint8_t lo[8];
+
+		/* only the low 8 bytes count */
+		for (b = 0; b < 8; b++)
+			lo[b] = b + n >= 8 ? vm[b + n - 8] : 0;
+		(void)meta_get(lo, 8, &xm);
+		for (b = 0; b < 8; b++)
+			lo[b] = b + n >= 8 ? v[b + n - 8] : 0;
+		(void)meta_get(lo, 8, &x);
+	} else if (meta_get(v, n, &x) < 0) {
+		return ofp_fail(err, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_VALUE,
+				"tun_metadata value longer than 8 bytes");
+	}
+	m->ext_mask.meta[i] = xm;
+	m->ext.meta[i] = x & xm;
+	return 0;
 }
 
 /* Prerequisites of the fields in @seen (OpenFlow 1.3, 7.2.3.6). */
@@ -497,7 +622,11 @@ int vsw_ofp_decode_match(const uint8_t *p, size_t avail,
 			return ofp_fail(err, VSW_OFPET_BAD_MATCH,
 					VSW_OFPBMC_BAD_MASK,
 					"mask on a field without one");
-		if (plen != oxm_sizes[f].len * (hasmask ? 2u : 1u))
+		if (oxm_is_meta(f)
+			    ? plen == 0 || (hasmask && (plen & 1)) ||
+				      plen > NXM_TUN_METADATA_MAX *
+						     (hasmask ? 2u : 1u)
+			    : plen != oxm_sizes[f].len * (hasmask ? 2u : 1u))
 			return ofp_fail(err, VSW_OFPET_BAD_MATCH,
 					VSW_OFPBMC_BAD_LEN,
 					"OXM field of the wrong length");
@@ -514,9 +643,17 @@ int vsw_ofp_decode_match(const uint8_t *p, size_t avail,
 					VSW_OFPBMC_BAD_PREREQ,
 					"ARP and IP fields together");
 		seen |= 1ull << f;
-		rc = oxm_apply(f, h + 4,
-			       hasmask ? h + 4 + oxm_sizes[f].len : NULL, m,
-			       err);
+		if (oxm_is_meta(f)) {
+			unsigned n = hasmask ? plen / 2 : plen;
+
+			rc = oxm_apply_meta(f, h + 4, hasmask ? h + 4 + n : NULL,
+					    n, m, err);
+		} else {
+			rc = oxm_apply(f, h + 4,
+				       hasmask ? h + 4 + oxm_sizes[f].len
+					       : NULL,
+				       m, err);
+		}
 		if (rc < 0)
 			return rc;
 		off += 4 + plen;
@@ -593,6 +730,7 @@ size_t ofp_encode_match(struct ofp_buf *b, const struct vsw_flow_match *m)
 	uint16_t eth = mk->dl_type == 0xffff ? k->dl_type : 0;
 	uint8_t *h = ofp_buf_put(b, 4);
 	uint8_t v[4];
+	unsigned i;
 
 	if (h == NULL)
 		return 0;
@@ -610,6 +748,24 @@ size_t ofp_encode_match(struct ofp_buf *b, const struct vsw_flow_match *m)
 	}
 	oxm_bytes(b, OXM_NX_TUN_IPV4_SRC, k->tun_src, mk->tun_src, 4);
 	oxm_bytes(b, OXM_NX_TUN_IPV4_DST, k->tun_dst, mk->tun_dst, 4);
+	oxm_bytes(b, OXM_NX_TUN_IPV6_SRC, m->ext.ipv6_src,
+		  m->ext_mask.ipv6_src, 16);
+	oxm_bytes(b, OXM_NX_TUN_IPV6_DST, m->ext.ipv6_dst,
+		  m->ext_mask.ipv6_dst, 16);
+	for (i = 0; i < VSW_PKT_TUN_META; i++) {
+		uint64_t xm = m->ext_mask.meta[i];
+		uint8_t mv[8], mm[8];
+		unsigned n;
+
+		if (xm == 0)
+			continue;
+		/* the fewest bytes holding the mask, as ovs-ofctl sends */
+		n = xm == ~0ULL ? meta_len(m->ext.meta[i]) : meta_len(xm);
+		meta_put(mv, m->ext.meta[i], n);
+		meta_put(mm, xm, n);
+		oxm_put(b, OXM_NX_TUN_METADATA0 + i, mv,
+			xm == ~0ULL ? NULL : mm, n);
+	}
 	oxm_bytes(b, OXM_ETH_DST, k->dl_dst, mk->dl_dst, 6);
 	oxm_bytes(b, OXM_ETH_SRC, k->dl_src, mk->dl_src, 6);
 	oxm_16(b, OXM_ETH_TYPE, k->dl_type, mk->dl_type);
@@ -705,6 +861,21 @@ static int act_set_field(const uint8_t *a, size_t alen, struct vsw_flow_act *x,
 		return ofp_fail(err, VSW_OFPET_BAD_ACTION,
 				VSW_OFPBAC_BAD_SET_LEN,
 				"set_field value past the action");
+	if (f < OXM__MAX && oxm_is_meta(f)) {
+		if (plen == 0 || plen > NXM_TUN_METADATA_MAX)
+			return ofp_fail(err, VSW_OFPET_BAD_ACTION,
+					VSW_OFPBAC_BAD_SET_LEN,
+					"set_field tun_metadata of a bad "
+					"length");
+		if (meta_get(h + 4, plen, &x->u64) < 0)
+			return ofp_fail(err, VSW_OFPET_BAD_ACTION,
+					VSW_OFPBAC_BAD_SET_ARGUMENT,
+					"set_field tun_metadata longer than "
+					"8 bytes");
+		x->type = VSW_FLOW_ACT_SET_TUN_METADATA;
+		x->arg = (uint16_t)(f - OXM_NX_TUN_METADATA0);
+		return 0;
+	}
 	if (f >= OXM__MAX || oxm_sizes[f].len == 0 || plen != oxm_sizes[f].len)
 		return ofp_fail(err, VSW_OFPET_BAD_ACTION,
 				f < OXM__MAX && oxm_sizes[f].len
@@ -750,6 +921,13 @@ static int act_set_field(const uint8_t *a, size_t alen, struct vsw_flow_act *x,
 		x->type = f == OXM_NX_TUN_IPV4_SRC ? VSW_FLOW_ACT_SET_TUN_SRC
 						   : VSW_FLOW_ACT_SET_TUN_DST;
 		memcpy(x->ip4, h, 4);
+		return 0;
+	case OXM_NX_TUN_IPV6_SRC:
+	case OXM_NX_TUN_IPV6_DST:
+		x->type = f == OXM_NX_TUN_IPV6_SRC
+				  ? VSW_FLOW_ACT_SET_TUN_IPV6_SRC
+				  : VSW_FLOW_ACT_SET_TUN_IPV6_DST;
+		memcpy(x->ip6, h, 16);
 		return 0;
 	default:
 		return ofp_fail(err, VSW_OFPET_BAD_ACTION,
@@ -1084,7 +1262,7 @@ static void encode_action(struct ofp_buf *b, const struct vsw_flow_act *x)
 	{
 		unsigned f;
 		size_t n;
-		uint8_t v[8];
+		uint8_t v[16];
 
 		switch (x->type) {
 		case VSW_FLOW_ACT_SET_VLAN_VID:
@@ -1124,8 +1302,20 @@ static void encode_action(struct ofp_buf *b, const struct vsw_flow_act *x)
 			n = 4;
 			memcpy(v, x->ip4, 4);
 			break;
+		case VSW_FLOW_ACT_SET_TUN_IPV6_SRC:
+		case VSW_FLOW_ACT_SET_TUN_IPV6_DST:
+			f = x->type == VSW_FLOW_ACT_SET_TUN_IPV6_SRC
+				    ? OXM_NX_TUN_IPV6_SRC
+				    : OXM_NX_TUN_IPV6_DST;
+			n = 16;
+			memcpy(v, x->ip6, 16);
+			break;
+		case VSW_FLOW_ACT_SET_TUN_METADATA:
+			f = OXM_NX_TUN_METADATA0 + x->arg;
+			n = meta_put(v, x->u64, meta_len(x->u64));
+			break;
 		default:
-			return; /* tun_metadata has no OpenFlow 1.3 field here */
+			return;
 		}
 		{
 			size_t alen = (8 + n + 7) & ~(size_t)7;
@@ -1289,6 +1479,13 @@ bool vsw_ofp_filter_match(const struct vsw_ofp_flow_filter *f,
 
 		if ((e->match->mask.w[i] & fm) != fm ||
 		    (e->match->key.w[i] & fm) != f->match.key.w[i])
+			return false;
+	}
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++) {
+		uint64_t fm = f->match.ext_mask.w[i];
+
+		if ((e->match->ext_mask.w[i] & fm) != fm ||
+		    (e->match->ext.w[i] & fm) != f->match.ext.w[i])
 			return false;
 	}
 	if ((e->cookie & f->cookie_mask) != (f->cookie & f->cookie_mask))

@@ -4,19 +4,26 @@
  * UDP 4789) or Geneve (RFC 8926, UDP 6081) over UDP through the host's
  * own stack; one provider, the type name picks the header. Geneve options
  * are walked with every length checked; those the tlv_map option names
- * ({class=C,type=T,len=4}->tun_metadataN) become tunnel metadata, the
+ * ({class=C,type=T,len=4 or 8}->tun_metadataN, N 0 .. 7) become tunnel
+ * metadata, the
  * others are skipped (an unmapped critical one, or the C bit without a
  * map, drops the packet, as does an OAM packet, a version other than 0 or
  * a protocol other than Ethernet; reserved bits are ignored, as RFC 8926
  * says). Sent: the options of the tun_metadata fields a rule set.
  *
  * Tunnel metadata (vsw/pkt.h): every received frame gets tun_id (the VNI)
- * and, over IPv4, tun_src / tun_dst (tun_dst from IP_PKTINFO when the
- * socket is bound to any address). Flow-based ports: remote_ip=flow sends
- * each frame to its tun_dst and takes datagrams from any sender; key=flow
- * sends its tun_id as VNI and takes any VNI. Such ports (and geneve ports
- * with a tlv_map) build a header and a destination per staged datagram;
- * fixed ports keep the one shared header and peer.
+ * and the outer addresses: tun_src / tun_dst over IPv4, tun_ipv6_src /
+ * tun_ipv6_dst over IPv6 (the destination from IP_PKTINFO / IPV6_PKTINFO
+ * when the socket is bound to any address). Flow-based ports:
+ * remote_ip=flow sends each frame to its tun_dst or tun_ipv6_dst and takes
+ * datagrams from any sender; without a fixed local_ip it has one
+ * dual-stack IPv6 socket (IPv4 peers as v4-mapped addresses), so both
+ * underlays work through one port, as in Open vSwitch. key=flow sends its
+ * tun_id as VNI and takes any VNI. local_ip=flow sends from the frame's
+ * tun_src / tun_ipv6_src (IP_PKTINFO / IPV6_PKTINFO per datagram; a frame
+ * without one leaves from the route's source address). Such ports (and
+ * geneve ports with a tlv_map) build a header and a destination per staged
+ * datagram; fixed ports keep the one shared header and peer.
  * Below, "VXLAN" stands for both where the header makes no difference.
  *
  * vxlan: through the host's own stack: the kernel routes the outer packet,
@@ -24,7 +31,8 @@
  * kernel module and no raw socket are needed.
  *
  * Options (the Open vSwitch names): remote_ip (IPv4 or IPv6, or flow;
- * mandatory), local_ip (same family; the address to bind and send from),
+ * mandatory), local_ip (same family, or flow; the address to bind and send
+ * from),
  * key (the VNI, 0 .. 2^24-1 or flow, default 0), tlv_map (geneve), dst_port
  * (default 4789), ttl (default 64), tos
  * (default 0), csum (outer UDP checksum: default true for IPv6, false for
@@ -112,13 +120,15 @@
 #define VXLAN_SPORT_MIN 49152
 #define VXLAN_SOCK_BUF (4 << 20)
 #define VXLAN_SPORT_N 16384
-/* geneve options mapped to tun_metadata (tlv_map), 4 data bytes each */
+/* geneve options mapped to tun_metadata (tlv_map), 4 or 8 data bytes each */
 #define GENEVE_TLV_MAX VSW_PKT_TUN_META
 #define GENEVE_OPT_HLEN 4
-#define GENEVE_TLV_LEN 4
+#define GENEVE_TLV_LEN VSW_PKT_TUN_META_LEN
 /* Longest header sent: geneve with every mapped option. */
 #define VXLAN_HMAX                                                             \
 	(VXLAN_HLEN + GENEVE_TLV_MAX * (GENEVE_OPT_HLEN + GENEVE_TLV_LEN))
+/* Room for the one pktinfo control message of a datagram (either family). */
+#define VXLAN_CTL_LEN CMSG_SPACE(sizeof(struct in6_pktinfo))
 
 #ifndef UDP_NO_CHECK6_TX
 #define UDP_NO_CHECK6_TX 101
@@ -172,20 +182,25 @@ struct vxlan_lane {
 	/* per-packet header and destination (vxlan_port.per_pkt only) */
 	uint8_t hdr[VXLAN_STAGE][VXLAN_HMAX];
 	union vxlan_addr dst[VXLAN_STAGE];
+	/* per-packet source (local_ip=flow only) */
+	uint8_t ctl[VXLAN_STAGE][VXLAN_CTL_LEN] __attribute__((aligned(8)));
 };
 
-/* One tlv_map entry: {class=C,type=T,len=4}->tun_metadataN. */
+/* One tlv_map entry: {class=C,type=T,len=L}->tun_metadataN. */
 struct geneve_tlv {
 	uint16_t cls;
 	uint8_t type;  /* including the critical bit */
 	uint8_t field; /* N */
+	uint8_t len;   /* data bytes: 4 or 8 */
 };
 
-/* What one frame is sent with (the header and where to). */
+/* What one frame is sent with (the header, where to, from where). */
 struct vxlan_txh {
 	const uint8_t *hdr;
 	unsigned hlen;
 	const union vxlan_addr *dst;
+	const uint8_t *ctl; /* a pktinfo message choosing the source, or NULL */
+	size_t ctl_len;
 };
 
 struct vxlan_port {
@@ -197,6 +212,8 @@ struct vxlan_port {
 	bool has_local;
 	bool geneve; /* RFC 8926 instead of RFC 7348 */
 	bool remote_flow; /* remote_ip=flow: tun_dst picks the peer */
+	bool local_flow;  /* local_ip=flow: tun_src picks the source */
+	bool dual;	  /* AF_INET6 socket taking IPv4 too (v4-mapped) */
 	bool key_flow;	  /* key=flow: any VNI in, tun_id out */
 	bool per_pkt;	  /* a header per packet (flow, or options) */
 	bool pktinfo;	  /* tun_dst of received packets from IP_PKTINFO */
@@ -213,9 +230,8 @@ struct vxlan_port {
 	struct iovec riov[VSW_PORT_BURST][2];
 	uint8_t rhdr[VSW_PORT_BURST][VXLAN_HLEN];
 	union vxlan_addr rsrc[VSW_PORT_BURST];
-	/* IP_PKTINFO: the destination address of each datagram (pktinfo) */
-	uint8_t rctl[VSW_PORT_BURST][CMSG_SPACE(sizeof(struct in_pktinfo))]
-		__attribute__((aligned(8)));
+	/* IP(V6)_PKTINFO: the destination of each datagram (pktinfo) */
+	uint8_t rctl[VSW_PORT_BURST][VXLAN_CTL_LEN] __attribute__((aligned(8)));
 
 	/* tx, the sending thread */
 	struct vxlan_lane lane[VXLAN_LANES];
@@ -352,9 +368,10 @@ static int vxlan_opt_bool(const struct vsw_port_opt *opts, unsigned n_opts,
 }
 
 /*
- * tlv_map: the geneve options carried as tun_metadata0 / 1, in the syntax
+ * tlv_map: the geneve options carried as tun_metadata0 .. 7, in the syntax
  * of ovs-ofctl add-tlv-map: "{class=0xffff,type=0,len=4}->tun_metadata0"
- * entries separated by commas. len must be 4 (the fields are 32 bits).
+ * entries separated by commas. len is 4 or 8 (the fields hold 64 bits;
+ * Open vSwitch's go up to 124 bytes and tun_metadata63).
  */
 static int geneve_parse_tlv_map(struct vxlan_port *vx, const char *v, char *err,
 				size_t err_len)
@@ -377,8 +394,8 @@ static int geneve_parse_tlv_map(struct vxlan_port *vx, const char *v, char *err,
 		    used < 0)
 			goto bad;
 		if (cls < 0 || cls > 0xffff || type < 0 || type > 0xff ||
-		    len != GENEVE_TLV_LEN || field >= GENEVE_TLV_MAX ||
-		    vx->n_tlv == GENEVE_TLV_MAX)
+		    (len != 4 && len != GENEVE_TLV_LEN) ||
+		    field >= GENEVE_TLV_MAX || vx->n_tlv == GENEVE_TLV_MAX)
 			goto bad;
 		for (k = 0; k < vx->n_tlv; k++)
 			if (vx->tlv[k].field == field ||
@@ -386,7 +403,8 @@ static int geneve_parse_tlv_map(struct vxlan_port *vx, const char *v, char *err,
 			     vx->tlv[k].type == (unsigned)type))
 				goto bad;
 		vx->tlv[vx->n_tlv++] = (struct geneve_tlv){
-			(uint16_t)cls, (uint8_t)type, (uint8_t)field};
+			(uint16_t)cls, (uint8_t)type, (uint8_t)field,
+			(uint8_t)len};
 		p += used;
 		if (*p == ',')
 			p++;
@@ -396,10 +414,10 @@ static int geneve_parse_tlv_map(struct vxlan_port *vx, const char *v, char *err,
 	return 0;
 bad:
 	vsw_port_errf(err, err_len,
-		      "tlv_map=%s: expected {class=C,type=T,len=4}->"
-		      "tun_metadataN[,...] with C <= 0xffff, T <= 0xff, N 0 or "
-		      "1, each class/type and field once",
-		      v);
+		      "tlv_map=%s: expected {class=C,type=T,len=L}->"
+		      "tun_metadataN[,...] with C <= 0xffff, T <= 0xff, L 4 or "
+		      "%u, N 0 .. %u, each class/type and field once",
+		      v, GENEVE_TLV_LEN, GENEVE_TLV_MAX - 1);
 	return -EINVAL;
 }
 
@@ -449,22 +467,36 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 	}
 	local = vsw_port_opt_get(opts, n_opts, "local_ip");
 	if (local != NULL && strcmp(local, "flow") == 0) {
-		vsw_port_errf(err, err_len,
-			      "local_ip=flow: not supported (give local_ip "
-			      "an address, or leave it out: the kernel picks "
-			      "the source address by route)");
-		return -EINVAL;
+		/* the source of each frame: its tun_src / tun_ipv6_src */
+		vx->local_flow = true;
+		local = NULL;
 	}
 	if (strcmp(remote, "flow") == 0) {
 		/*
-		 * The peer comes from each packet's tun_dst, an IPv4
-		 * address: the underlay is IPv4 and any sender is taken.
+		 * The peer comes from each packet's tun_dst / tun_ipv6_dst
+		 * and any sender is taken. A fixed local_ip sets the
+		 * underlay's family; without one, a dual-stack socket
+		 * takes both.
 		 */
+		union vxlan_addr la;
+		socklen_t ll;
+		int lf = local != NULL
+				 ? vxlan_parse_ip(local, vx->dst_port, &la, &ll)
+				 : AF_INET6;
+
 		vx->remote_flow = true;
-		vx->family = AF_INET;
-		vx->alen = sizeof(vx->remote.in4);
-		vx->remote.in4.sin_family = AF_INET;
-		vx->remote.in4.sin_port = htons((uint16_t)vx->dst_port);
+		vx->dual = local == NULL;
+		vx->family = lf == AF_INET ? AF_INET : AF_INET6;
+		if (vx->family == AF_INET) {
+			vx->alen = sizeof(vx->remote.in4);
+			vx->remote.in4.sin_family = AF_INET;
+			vx->remote.in4.sin_port = htons((uint16_t)vx->dst_port);
+		} else {
+			vx->alen = sizeof(vx->remote.in6);
+			vx->remote.in6.sin6_family = AF_INET6;
+			vx->remote.in6.sin6_port =
+				htons((uint16_t)vx->dst_port);
+		}
 	} else {
 		vx->family = vxlan_parse_ip(remote, vx->dst_port, &vx->remote,
 					    &vx->alen);
@@ -482,11 +514,14 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 			    vx->family ||
 		    vxlan_addr_unusable(&vx->local)) {
 			vsw_port_errf(err, err_len,
-				      "local_ip=%s: expected a unicast "
-				      "%s address (the family of remote_ip%s)",
+				      vx->remote_flow
+					      ? "local_ip=%s: expected a unicast "
+						"IPv4 or IPv6 address, or flow%.0s"
+					      : "local_ip=%s: expected a unicast "
+						"%s address (the family of "
+						"remote_ip), or flow",
 				      local,
-				      vx->family == AF_INET ? "IPv4" : "IPv6",
-				      vx->remote_flow ? "=flow: IPv4" : "");
+				      vx->family == AF_INET ? "IPv4" : "IPv6");
 			return -EINVAL;
 		}
 		vx->has_local = true;
@@ -505,9 +540,10 @@ static int vxlan_parse(struct vxlan_port *vx, const struct vsw_port_opt *opts,
 			err_len);
 	if (ret < 0)
 		return ret;
-	vx->per_pkt = vx->remote_flow || vx->key_flow || vx->n_tlv != 0;
+	vx->per_pkt = vx->remote_flow || vx->key_flow || vx->local_flow ||
+		      vx->n_tlv != 0;
 	/* tun_dst of what arrives: the bound address, or per datagram */
-	vx->pktinfo = vx->family == AF_INET && !vx->has_local;
+	vx->pktinfo = !vx->has_local;
 	if (vx->geneve) {
 		/* version 0, no options, O and C clear */
 		vx->hdr[2] = GENEVE_PROTO_ETH >> 8;
@@ -543,7 +579,7 @@ static int vxlan_socket(const struct vxlan_port *vx, char *err, size_t err_len)
 		return ret;
 	}
 	if (vx->family == AF_INET6) {
-		ret = vxlan_sockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1,
+		ret = vxlan_sockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, !vx->dual,
 				    "IPV6_V6ONLY", err, err_len);
 		if (ret < 0)
 			goto err;
@@ -579,8 +615,12 @@ static int vxlan_rx_open(struct vxlan_port *vx, char *err, size_t err_len)
 		(void)setsockopt(fd, IPPROTO_UDP, UDP_NO_CHECK6_RX, &(int){1},
 				 sizeof(int));
 	if (vx->pktinfo) {
-		ret = vxlan_sockopt(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO",
-				    err, err_len);
+		ret = vx->family == AF_INET
+			      ? vxlan_sockopt(fd, IPPROTO_IP, IP_PKTINFO, 1,
+					      "IP_PKTINFO", err, err_len)
+			      : vxlan_sockopt(fd, IPPROTO_IPV6,
+					      IPV6_RECVPKTINFO, 1,
+					      "IPV6_RECVPKTINFO", err, err_len);
 		if (ret < 0) {
 			close(fd);
 			return ret;
@@ -624,7 +664,9 @@ static int vxlan_lane_open(struct vxlan_port *vx, unsigned i, char *err,
 			      strerror(-ret));
 		goto err;
 	}
-	if (vx->family == AF_INET) {
+	ret = 0;
+	/* a dual-stack socket sends IPv4 too: both sets of options */
+	if (vx->family == AF_INET || vx->dual) {
 		ret = vxlan_sockopt(fd, IPPROTO_IP, IP_TTL, (int)vx->ttl,
 				    "IP_TTL", err, err_len);
 		if (ret == 0)
@@ -639,7 +681,8 @@ static int vxlan_lane_open(struct vxlan_port *vx, unsigned i, char *err,
 			ret = vxlan_sockopt(fd, SOL_SOCKET, SO_NO_CHECK,
 					    !vx->csum, "SO_NO_CHECK", err,
 					    err_len);
-	} else {
+	}
+	if (ret == 0 && vx->family == AF_INET6) {
 		ret = vxlan_sockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS,
 				    (int)vx->ttl, "IPV6_UNICAST_HOPS", err,
 				    err_len);
@@ -823,13 +866,15 @@ static void vxlan_status(const struct vsw_port *port, char *buf, size_t len)
 		vxlan_ntop(&vx->remote, a);
 	if (vx->key_flow)
 		n = snprintf(buf, len,
-			     vx->family == AF_INET ? "to %s:%u vni flow,"
-						   : "to [%s]:%u vni flow,",
+			     vx->family == AF_INET || vx->remote_flow
+				     ? "to %s:%u vni flow,"
+				     : "to [%s]:%u vni flow,",
 			     a, vx->dst_port);
 	else
 		n = snprintf(buf, len,
-			     vx->family == AF_INET ? "to %s:%u vni %u,"
-						   : "to [%s]:%u vni %u,",
+			     vx->family == AF_INET || vx->remote_flow
+				     ? "to %s:%u vni %u,"
+				     : "to [%s]:%u vni %u,",
 			     a, vx->dst_port, vx->vni);
 	if (n >= 0 && (size_t)n < len)
 		n += vxlan_status_socket(vx, buf + n, len - (size_t)n);
@@ -908,15 +953,17 @@ static enum vxlan_drop geneve_check(const struct vxlan_port *vx,
 		for (k = 0; k < vx->n_tlv; k++) {
 			const struct geneve_tlv *g = &vx->tlv[k];
 
+			uint64_t v = 0;
+			unsigned b;
+
 			if ((uint16_t)(opt[off] << 8 | opt[off + 1]) !=
 				    g->cls ||
 			    opt[off + 2] != g->type ||
-			    l != GENEVE_OPT_HLEN + GENEVE_TLV_LEN)
+			    l != GENEVE_OPT_HLEN + (uint32_t)g->len)
 				continue;
-			t->meta[g->field] = (uint32_t)opt[off + 4] << 24 |
-					    (uint32_t)opt[off + 5] << 16 |
-					    (uint32_t)opt[off + 6] << 8 |
-					    opt[off + 7];
+			for (b = 0; b < g->len; b++)
+				v = v << 8 | opt[off + GENEVE_OPT_HLEN + b];
+			t->ext.meta[g->field] = v;
 			t->meta_set |= (uint8_t)(1u << g->field);
 			known = true;
 		}
@@ -958,9 +1005,19 @@ static enum vxlan_drop vxlan_check(const struct vxlan_port *vx, unsigned i,
 	return VXD__COUNT;
 }
 
+/* An IPv6 outer address into t: v4-mapped ones (dual) as IPv4. */
+static void vxlan_md6(const struct in6_addr *a, uint8_t *v4, uint8_t *v6)
+{
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		memcpy(v4, a->s6_addr + 12, 4);
+	else
+		memcpy(v6, a->s6_addr, 16);
+}
+
 /*
  * The tunnel metadata of good datagram i (tun_metadata already filled by
- * geneve_check): tun_id, and for an IPv4 underlay tun_src / tun_dst.
+ * geneve_check): tun_id, and the outer source and destination: tun_src /
+ * tun_dst (IPv4) or tun_ipv6_src / tun_ipv6_dst.
  */
 static void vxlan_rx_md(const struct vxlan_port *vx, unsigned i,
 			struct vsw_pkt_tun *t)
@@ -969,22 +1026,34 @@ static void vxlan_rx_md(const struct vxlan_port *vx, unsigned i,
 	struct cmsghdr *c;
 
 	t->id = vxlan_vni_of(vx->rhdr[i]);
-	if (vx->family != AF_INET)
-		return;
-	memcpy(t->src, &vx->rsrc[i].in4.sin_addr, 4);
-	if (!vx->pktinfo) {
-		memcpy(t->dst, &vx->local.in4.sin_addr, 4);
-		return;
+	if (vx->family == AF_INET) {
+		memcpy(t->src, &vx->rsrc[i].in4.sin_addr, 4);
+		if (!vx->pktinfo)
+			memcpy(t->dst, &vx->local.in4.sin_addr, 4);
+	} else {
+		vxlan_md6(&vx->rsrc[i].in6.sin6_addr, t->src,
+			  t->ext.ipv6_src);
+		if (!vx->pktinfo)
+			vxlan_md6(&vx->local.in6.sin6_addr, t->dst,
+				  t->ext.ipv6_dst);
 	}
+	if (!vx->pktinfo)
+		return;
 	for (c = CMSG_FIRSTHDR(mh); c != NULL;
 	     c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
 		struct in_pktinfo pi;
+		struct in6_pktinfo pi6;
 
-		if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_PKTINFO ||
-		    c->cmsg_len < CMSG_LEN(sizeof(pi)))
-			continue;
-		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-		memcpy(t->dst, &pi.ipi_addr, 4);
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(pi))) {
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			memcpy(t->dst, &pi.ipi_addr, 4);
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
+			   c->cmsg_type == IPV6_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(pi6))) {
+			memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
+			vxlan_md6(&pi6.ipi6_addr, t->dst, t->ext.ipv6_dst);
+		}
 	}
 }
 
@@ -1137,6 +1206,14 @@ static void vxlan_stage(struct vxlan_port *vx, struct vxlan_lane *l,
 		l->iov[l->n][0].iov_base = l->hdr[l->n];
 		l->iov[l->n][0].iov_len = h->hlen;
 		mh->msg_name = &l->dst[l->n];
+		if (h->ctl != NULL) {
+			memcpy(l->ctl[l->n], h->ctl, h->ctl_len);
+			mh->msg_control = l->ctl[l->n];
+			mh->msg_controllen = h->ctl_len;
+		} else {
+			mh->msg_control = NULL;
+			mh->msg_controllen = 0;
+		}
 	}
 	l->iov[l->n][1].iov_base = (void *)frame;
 	l->iov[l->n][1].iov_len = len;
@@ -1163,7 +1240,9 @@ static int vxlan_stage_copy(void *arg, const uint8_t *frame, uint32_t len)
 		struct msghdr mh = {.msg_name = (void *)c->h->dst,
 				    .msg_namelen = vx->alen,
 				    .msg_iov = iov,
-				    .msg_iovlen = 2};
+				    .msg_iovlen = 2,
+				    .msg_control = (void *)c->h->ctl,
+				    .msg_controllen = c->h->ctl_len};
 
 		vxlan_flush(vx);
 		if (sendmsg(c->l->fd, &mh, MSG_DONTWAIT) < 0) {
@@ -1184,26 +1263,121 @@ static int vxlan_stage_copy(void *arg, const uint8_t *frame, uint32_t len)
 	return 0;
 }
 
+static bool vxlan_zero(const uint8_t *p, unsigned n)
+{
+	uint8_t any = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		any |= p[i];
+	return any == 0;
+}
+
 /*
- * The header and peer of a packet on a per_pkt port, into hdr / dst:
- * tun_dst (remote_ip=flow), tun_id (key=flow), the geneve options of its
- * tun_metadata fields (tlv_map). false: it cannot be sent (no tun_dst).
+ * remote_ip=flow: the peer of t, into dst (the port's family; IPv4 as
+ * v4-mapped on a dual-stack port). false if t has none the port can
+ * reach.
+ */
+static bool vxlan_flow_dst(const struct vxlan_port *vx,
+			   const struct vsw_pkt_tun *t, union vxlan_addr *dst)
+{
+	if (t == NULL)
+		return false;
+	if (!vxlan_zero(t->dst, 4)) {
+		if (vx->family == AF_INET) {
+			memcpy(&dst->in4.sin_addr, t->dst, 4);
+			return true;
+		}
+		if (!vx->dual)
+			return false;
+		memset(&dst->in6.sin6_addr, 0, 16);
+		dst->in6.sin6_addr.s6_addr[10] = 0xff;
+		dst->in6.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(dst->in6.sin6_addr.s6_addr + 12, t->dst, 4);
+		return true;
+	}
+	if (vx->family != AF_INET6 || vxlan_zero(t->ext.ipv6_dst, 16))
+		return false;
+	memcpy(&dst->in6.sin6_addr, t->ext.ipv6_dst, 16);
+	return true;
+}
+
+/*
+ * local_ip=flow: a pktinfo message with t's source for a datagram to dst,
+ * into ctl (VXLAN_CTL_LEN bytes); its length, 0 when t has no source of
+ * dst's family (the route's source is used then).
+ */
+static size_t vxlan_flow_src(const struct vxlan_port *vx,
+			     const struct vsw_pkt_tun *t,
+			     const union vxlan_addr *dst, uint8_t *ctl)
+{
+	struct msghdr mh = {.msg_control = ctl,
+			    .msg_controllen = VXLAN_CTL_LEN};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	if (t == NULL)
+		return 0;
+	memset(ctl, 0, VXLAN_CTL_LEN);
+	if (vx->family == AF_INET) {
+		struct in_pktinfo pi = {0};
+
+		if (vxlan_zero(t->src, 4))
+			return 0;
+		memcpy(&pi.ipi_spec_dst, t->src, 4);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi6 = {0};
+
+		if (IN6_IS_ADDR_V4MAPPED(&dst->in6.sin6_addr)) {
+			/* the kernel takes a v4-mapped source for these */
+			if (vxlan_zero(t->src, 4))
+				return 0;
+			pi6.ipi6_addr.s6_addr[10] = 0xff;
+			pi6.ipi6_addr.s6_addr[11] = 0xff;
+			memcpy(pi6.ipi6_addr.s6_addr + 12, t->src, 4);
+		} else {
+			if (vxlan_zero(t->ext.ipv6_src, 16))
+				return 0;
+			memcpy(pi6.ipi6_addr.s6_addr, t->ext.ipv6_src, 16);
+		}
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi6));
+		memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
+		return CMSG_SPACE(sizeof(pi6));
+	}
+}
+
+/*
+ * The header, peer and source of a packet on a per_pkt port, into hdr /
+ * dst / ctl: tun_dst or tun_ipv6_dst (remote_ip=flow), tun_src or
+ * tun_ipv6_src (local_ip=flow), tun_id (key=flow), the geneve options of
+ * its tun_metadata fields (tlv_map). false: it cannot be sent (no
+ * destination).
  */
 static bool vxlan_pkt_header(const struct vxlan_port *vx,
 			     const struct vsw_pkt *p, uint8_t *hdr,
-			     union vxlan_addr *dst, struct vxlan_txh *h)
+			     union vxlan_addr *dst, uint8_t *ctl,
+			     struct vxlan_txh *h)
 {
 	const struct vsw_pkt_tun *t =
 		(p->flags & VSW_PKT_F_TUN) ? vsw_pkt_tun_md(p) : NULL;
-	unsigned hlen = VXLAN_HLEN, k;
+	unsigned hlen = VXLAN_HLEN, k, b;
 	uint32_t vni = vx->vni;
 
 	*dst = vx->remote;
-	if (vx->remote_flow) {
-		if (t == NULL ||
-		    (t->dst[0] | t->dst[1] | t->dst[2] | t->dst[3]) == 0)
-			return false;
-		memcpy(&dst->in4.sin_addr, t->dst, 4);
+	if (vx->remote_flow && !vxlan_flow_dst(vx, t, dst))
+		return false;
+	h->ctl = NULL;
+	h->ctl_len = 0;
+	if (vx->local_flow) {
+		h->ctl_len = vxlan_flow_src(vx, t, dst, ctl);
+		if (h->ctl_len != 0)
+			h->ctl = ctl;
 	}
 	if (vx->key_flow)
 		vni = t != NULL ? (uint32_t)(t->id & 0xffffff) : 0;
@@ -1213,7 +1387,7 @@ static bool vxlan_pkt_header(const struct vxlan_port *vx,
 	hdr[6] = (uint8_t)vni;
 	for (k = 0; t != NULL && k < vx->n_tlv; k++) {
 		const struct geneve_tlv *g = &vx->tlv[k];
-		uint32_t v = t->meta[g->field];
+		uint64_t v = t->ext.meta[g->field];
 		uint8_t *o = hdr + hlen;
 
 		if (!((t->meta_set >> g->field) & 1))
@@ -1221,12 +1395,12 @@ static bool vxlan_pkt_header(const struct vxlan_port *vx,
 		o[0] = (uint8_t)(g->cls >> 8);
 		o[1] = (uint8_t)g->cls;
 		o[2] = g->type;
-		o[3] = GENEVE_TLV_LEN / 4;
-		o[4] = (uint8_t)(v >> 24);
-		o[5] = (uint8_t)(v >> 16);
-		o[6] = (uint8_t)(v >> 8);
-		o[7] = (uint8_t)v;
-		hlen += GENEVE_OPT_HLEN + GENEVE_TLV_LEN;
+		o[3] = g->len / 4;
+		/* the low g->len bytes of the value, big-endian */
+		for (b = 0; b < g->len; b++)
+			o[GENEVE_OPT_HLEN + b] =
+				(uint8_t)(v >> (8 * (g->len - 1 - b)));
+		hlen += GENEVE_OPT_HLEN + g->len;
 		if (g->type & GENEVE_OPT_CRITICAL)
 			hdr[1] |= GENEVE_FLAG_C;
 	}
@@ -1244,8 +1418,9 @@ static unsigned vxlan_send(struct vsw_port *port, unsigned txq,
 {
 	struct vxlan_port *vx = vsw_port_priv(port);
 	uint8_t hdr[VXLAN_HMAX];
+	uint8_t ctl[VXLAN_CTL_LEN] __attribute__((aligned(8)));
 	union vxlan_addr dst;
-	struct vxlan_txh h = {vx->hdr, VXLAN_HLEN, &vx->remote};
+	struct vxlan_txh h = {vx->hdr, VXLAN_HLEN, &vx->remote, NULL, 0};
 	unsigned i;
 
 	(void)txq;
@@ -1255,7 +1430,8 @@ static unsigned vxlan_send(struct vsw_port *port, unsigned txq,
 		struct vxlan_lane *l =
 			&vx->lane[vxlan_flow_hash(d, p->len) % VXLAN_LANES];
 
-		if (vx->per_pkt && !vxlan_pkt_header(vx, p, hdr, &dst, &h)) {
+		if (vx->per_pkt &&
+		    !vxlan_pkt_header(vx, p, hdr, &dst, ctl, &h)) {
 			vsw_ctr_add(&vx->drops[VXD_TX_NO_DST], 1);
 			vsw_port_txq_drop(port, 0, VSW_DROP_TX_ERROR, 1);
 			continue;

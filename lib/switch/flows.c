@@ -142,6 +142,9 @@ static struct vsw_flow_rule *sw_flows_only_normal(struct sw_bridge *br)
 	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
 		if (m->mask.w[i] != 0)
 			return NULL;
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++)
+		if (m->ext_mask.w[i] != 0)
+			return NULL;
 	a = vsw_flow_rule_actions(r);
 	if (a->n != 1 || a->a[0].type != VSW_FLOW_ACT_NORMAL)
 		return NULL;

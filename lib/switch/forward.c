@@ -750,7 +750,8 @@ static void sw_forward_flows(struct sw_pmd *pmd, struct vsw_port *in,
 		if (vsw_unlikely(tun))
 			vsw_flow_key_tun(pkt, &keys[u]);
 		if (u == 0 ||
-		    !((tun | prev_tun) ? vsw_flow_key_eq(&keys[u], &keys[u - 1])
+		    !((tun | prev_tun) ? vsw_flow_key_eq_ext(&keys[u],
+							 &keys[u - 1])
 				       : vsw_flow_key_eq_notun(&keys[u],
 							       &keys[u - 1]))) {
 			hashes[u] = vsw_flow_key_hash(&keys[u]);

@@ -654,7 +654,13 @@ static int ofpd_select_cb(void *arg, const struct vsw_ofp_flow_entry *e)
 			  memcmp(&e->match->mask, &x->fm->spec.match.mask,
 				 sizeof(e->match->mask)) != 0 ||
 			  memcmp(&e->match->key, &x->fm->spec.match.key,
-				 sizeof(e->match->key)) != 0))
+				 sizeof(e->match->key)) != 0 ||
+			  /* the tunnel extension is part of the match too */
+			  memcmp(&e->match->ext, &x->fm->spec.match.ext,
+				 sizeof(e->match->ext)) != 0 ||
+			  memcmp(&e->match->ext_mask,
+				 &x->fm->spec.match.ext_mask,
+				 sizeof(e->match->ext_mask)) != 0))
 		return 0;
 	if (!vsw_ofp_filter_match(&x->f, e))
 		return 0;

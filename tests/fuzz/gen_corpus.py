@@ -174,6 +174,14 @@ def flow_seeds():
                      b'send_flow_rem,hard_timeout=1,actions=drop\n'
                      b'reset_counts,table=9,actions=goto_table:2\n'
                      b'table=254,actions=goto_table:254\n')
+    # the tunnel extension: IPv6 outer addresses, tun_metadata0 .. 7
+    yield 'tun_ext', (b'tun_ipv6_dst=2001:db8::/64,tun_ipv6_src=fd00::1,'
+                      b'tun_metadata7=0x1122334455667788/0xffff,'
+                      b'actions=set_field:fd00::2->tun_ipv6_dst,'
+                      b'set_field:0xffffffffffffffff->tun_metadata0,'
+                      b'output:1\n'
+                      b'tun_metadata8=1,actions=drop\n'
+                      b'tun_metadata0=0x10000000000000000,actions=drop\n')
 
 
 # --- JSON-RPC streams --------------------------------------------------------
@@ -509,7 +517,31 @@ def ofp_seeds():
                   oxm(23, bytes([10, 0, 0, 1])))
     m_v6 = match(oxm(5, b'\x86\xdd'), oxm(10, b'\x3a'),
                  oxm(27, bytes(15) + b'\x01'), oxm(29, b'\x80'))
+    def nxm(field, val, mask=None):
+        v = val + (mask or b'')
+        return struct.pack('!HBB', 0x0001, field << 1 | (1 if mask else 0),
+                           len(v)) + v
+
+    def act_set_nxm(field, val):
+        o = nxm(field, val)
+        a = struct.pack('!HH', 25, (4 + len(o) + 7) // 8 * 8) + o
+        return a + b'\0' * (-len(a) % 8)
+
+    # Open vSwitch's tunnel fields as ovs-ofctl sends them: tun_ipv6_src /
+    # _dst (109 / 110), tun_metadata0 .. 7 (40 .. 47, the fewest bytes)
+    a6 = bytes.fromhex('20010db8000000000000000000000001')
+    m_tun6 = match(nxm(109, a6), nxm(110, a6, bytes(8 * [255]) + bytes(8)),
+                   nxm(40, b'\x05'),
+                   nxm(47, bytes.fromhex('1122000055660000'),
+                       bytes.fromhex('ffff0000ffff0000')))
     seeds = {
+        'add_tun_ext': flow_mod(0, m_tun6, apply(
+            act_set_nxm(110, a6), act_set_nxm(42, b'\x12\x34'),
+            act_out(2))) + mp(1, flow_req),
+        'bad_tun_ext': (flow_mod(0, match(nxm(41, bytes(range(1, 10))))) +
+                        flow_mod(0, match(nxm(48, b'\x01'))) +
+                        flow_mod(0, match(nxm(42, b''))) +
+                        flow_mod(0, match(nxm(43, b'\x01', b'\x01\x02')))),
         'hello': msg(0, struct.pack('!HHI', 1, 8, 0x10)),
         'hello_old': msg(0, ver=1),
         'echo': msg(2, b'ping'),

@@ -72,6 +72,10 @@ SCRIPT = [
     ("add-flow", "priority=60,tun_id=0x100/0xff00,tun_src=192.0.2.1,"
      "tun_dst=192.0.2.0/24,actions=set_field:192.0.2.2->tun_dst,"
      "set_field:42->tun_id,output:1"),
+    # NXM tun_ipv6_src / _dst, masked, and set_field of tun_ipv6_dst
+    ("add-flow", "priority=61,tun_ipv6_dst=2001:db8::1,"
+     "tun_ipv6_src=2001:db8::/64,"
+     "actions=set_field:2001:db8::2->tun_ipv6_dst,output:1"),
 ]
 
 
@@ -149,6 +153,9 @@ def test_ofctl(d, ovs, tmp):
         "tun_src=192.0.2.1,tun_dst=192.0.2.0/24 "
         "actions=set_field:192.0.2.2->tun_dst,set_field:0x2a->tun_id,"
         "output:1",
+        "cookie=0x0, table=0, priority=61,tun_ipv6_src=2001:db8::/64,"
+        "tun_ipv6_dst=2001:db8::1 "
+        "actions=set_field:2001:db8::2->tun_ipv6_dst,output:1",
         "cookie=0x0, table=0, priority=0 actions=NORMAL",
         # mod_vlan_vid on a rule for untagged frames: push_vlan + set_field
         "cookie=0x6, table=0, priority=105,icmp,vlan_tci=0x0000/0x1fff,"
@@ -184,6 +191,45 @@ def test_ofctl(d, ovs, tmp):
     rc, out, _ = ofctl("dump-aggregate", target)
     check(rc == 0 and "flow_count=%d" % (len(vsw_rules) + 1) in out,
           "dump-aggregate: %s" % out.strip())
+    # NXM tun_metadataN (vsw only: Open vSwitch needs add-tlv-map first):
+    # ovs-ofctl sends the fewest bytes, vsw sends them back the same way
+    rule = ("priority=62,tun_metadata2=0x1234,"
+            "tun_metadata7=0x1122334455667788/0xffff0000ffff0000 "
+            "actions=set_field:0xab->tun_metadata1,output:1")
+    rc, _, err = ofctl("add-flow", target, rule.replace(" ", ","))
+    check(rc == 0, "add-flow with tun_metadata2 / 7: %s" % err.strip())
+    # the filter is a match on the extension too (non-strict)
+    rc, out, err = ofctl("dump-flows", target, "tun_metadata2=0x1234")
+    check(rc == 0 and len(norm(out)) == 1 and "priority=62,tun_metadata2=0x1234,tun_metadata7="
+          "0x1122000055660000/0xffff0000ffff0000 actions=set_field:0xab->"
+          "tun_metadata1,output:1" in out,
+          "ovs-ofctl dump-flows prints them back: rc %d %s %s" %
+          (rc, out.strip(), err.strip()))
+    rc, out, _ = d.ctl("dump-flows", "br0")
+    check("tun_metadata7=0x1122000055660000/0xffff0000ffff0000" in out,
+          "vswctl dump-flows shows the same rule: %s" % out.strip())
+    # a rule differing in tun_metadata7 only: a strict delete spares it
+    rc, _, err = ofctl("add-flow", target, "priority=62,tun_metadata2=0x1234,"
+                       "actions=drop")
+    check(rc == 0, "add-flow without tun_metadata7: %s" % err.strip())
+    rc, _, err = ofctl("del-flows", target, "--strict", "priority=62,"
+                       "tun_metadata2=0x1234,tun_metadata7=0x1122000055660000"
+                       "/0xffff0000ffff0000")
+    rc2, out, _ = ofctl("dump-flows", target, "tun_metadata2=0x1234")
+    check(rc == 0 and rc2 == 0 and "tun_metadata7" not in out and
+          len(norm(out)) == 1,
+          "del-flows --strict removes that rule only: %s %s" %
+          (err.strip(), out))
+    rc, _, err = ofctl("del-flows", target, "--strict", "priority=62,"
+                       "tun_metadata2=0x1234")
+    rc2, out, _ = ofctl("dump-flows", target, "tun_metadata2=0x1234")
+    check(rc == 0 and rc2 == 0 and "tun_metadata" not in out,
+          "...and the other one by its own match: %s %s" %
+          (err.strip(), out))
+    rc, _, err = ofctl("add-flow", target, "tun_metadata3=0x112233445566778899,"
+                       "actions=drop")
+    check(rc != 0 and "OFPBMC_BAD_VALUE" in err,
+          "a 9-byte tun_metadata value refused: %s" % err.strip())
     # refusals: an error the client prints, nothing changed
     rc, out, err = ofctl("add-flow", target,
                          "table=4,actions=goto_table:2")

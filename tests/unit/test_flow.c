@@ -144,6 +144,24 @@ static const struct rt_case rt_cases[] = {
 	 "actions=set_tunnel:0x2a,set_field:10.0.0.1->tun_src,"
 	 "set_field:0xabcd->tun_metadata0,set_tunnel64:0x100000000,"
 	 "output:1"},
+	/* IPv6 underlay and the longer tun_metadata (ovs-ofctl's order) */
+	{"tun_ipv6_dst=2001:db8::1,tun_ipv6_src=2001:db8::/64,"
+	 "actions=set_field:2001:db8::2->tun_ipv6_dst,"
+	 "set_field:fd00::1->tun_ipv6_src,output:1",
+	 "tun_ipv6_src=2001:db8::/64,tun_ipv6_dst=2001:db8::1 "
+	 "actions=set_field:2001:db8::2->tun_ipv6_dst,"
+	 "set_field:fd00::1->tun_ipv6_src,output:1"},
+	{"tun_ipv6_src=fd00::/ffff::ffff,actions=drop",
+	 "tun_ipv6_src=fd00::/ffff::ffff actions=drop"},
+	{"tun_metadata7=0x1122334455667788,tun_metadata2=0x5/0xff00000000ff,"
+	 "tun_id=1,actions=set_field:0x8877665544332211->tun_metadata7,"
+	 "output:2",
+	 "tun_id=0x1,tun_metadata2=0x5/0xff00000000ff,"
+	 "tun_metadata7=0x1122334455667788 "
+	 "actions=set_field:0x8877665544332211->tun_metadata7,output:2"},
+	/* a value bit outside its mask is cleared, as ovs-ofctl does */
+	{"tun_metadata4=0x1234/0xff,actions=drop",
+	 "tun_metadata4=0x34/0xff actions=drop"},
 };
 
 static void test_roundtrip(void **state)
@@ -233,8 +251,28 @@ static const struct err_case err_cases[] = {
 	{VSW_FLOW_PARSE_ADD, "foo=1,actions=drop", "foo: unknown field"},
 	{VSW_FLOW_PARSE_ADD, "tun_id=x,actions=drop", "tun_id: invalid"},
 	{VSW_FLOW_PARSE_ADD, "tun_src=fd00::1,actions=drop", "IPv4"},
-	{VSW_FLOW_PARSE_ADD, "tun_metadata0=0x100000000,actions=drop",
-	 "32 bits"},
+	{VSW_FLOW_PARSE_ADD, "tun_metadata0=0x10000000000000000,actions=drop",
+	 "up to 8 bytes"},
+	{VSW_FLOW_PARSE_ADD, "tun_metadata8=1,actions=drop",
+	 "tun_metadata0 .. 7 only"},
+	{VSW_FLOW_PARSE_ADD, "tun_metadata63=1,actions=drop",
+	 "tun_metadata0 .. 7 only"},
+	{VSW_FLOW_PARSE_ADD, "tun_metadata64=1,actions=drop", "unknown field"},
+	{VSW_FLOW_PARSE_ADD, "actions=set_field:1->tun_metadata9",
+	 "tun_metadata0 .. 7 only"},
+	{VSW_FLOW_PARSE_ADD,
+	 "actions=set_field:0x10000000000000000->tun_metadata1",
+	 "up to 8 bytes"},
+	{VSW_FLOW_PARSE_ADD, "tun_ipv6_src=10.0.0.1,actions=drop",
+	 "invalid IPv6 address"},
+	{VSW_FLOW_PARSE_ADD, "tun_ipv6_dst=fd00::/129,actions=drop", "prefix"},
+	{VSW_FLOW_PARSE_ADD, "tun_ipv6_dst=fd00::1,tun_ipv6_dst=fd00::2,"
+			     "actions=drop",
+	 "conflicts"},
+	{VSW_FLOW_PARSE_ADD, "actions=set_field:10.0.0.1->tun_ipv6_dst",
+	 "invalid tun_ipv6_dst"},
+	{VSW_FLOW_PARSE_ADD, "actions=set_field:fd00::1/64->tun_ipv6_dst",
+	 "masked"},
 	{VSW_FLOW_PARSE_ADD, "tun_id=1,tun_id=2,actions=drop", "conflicts"},
 	{VSW_FLOW_PARSE_ADD, "actions=set_field:1->tun_dst", "invalid tun_dst"},
 	{VSW_FLOW_PARSE_ADD, "actions=set_field:1->nw_ttl", "not supported"},
@@ -809,6 +847,14 @@ static void check_ip_csums(const uint8_t *ip, bool udp_zero_ok)
 	assert_int_equal(csum(l4, l4len, pseudo4(ip, l4len)), 0xffff);
 }
 
+/* A small UDP frame (10.0.0.1:1 -> 10.0.0.2:2), the tunnel tests' payload. */
+static void fb_udp_small(struct fb *f)
+{
+	fb_eth(f, "02:00:00:00:00:02", "02:00:00:00:00:01", -1, 0x0800);
+	fb_ip4(f, 17, 20 + 8, "10.0.0.1", "10.0.0.2", 0, 0);
+	fb_l4(f, 14 + 20, 17, 1, 2, 8);
+}
+
 /*
  * Tunnel metadata: set_field edits write the packet's metadata (and only
  * set the flag then), the key picks it up; a packet without the flag
@@ -827,15 +873,14 @@ static void test_tun_metadata(void **state)
 
 	(void)state;
 	assert_int_equal(vsw_pkt_pool_create(&pc, &pool), 0);
-	fb_eth(&f, "02:00:00:00:00:02", "02:00:00:00:00:01", -1, 0x0800);
-	fb_ip4(&f, 17, 20 + 8, "10.0.0.1", "10.0.0.2", 0, 0);
-	fb_l4(&f, 14 + 20, 17, 1, 2, 8);
+	fb_udp_small(&f);
 	p = mkpkt(pool, &f);
 	assert_int_equal(p->flags & VSW_PKT_F_TUN, 0);
 	h0 = vsw_flow_key_extract(vsw_pkt_data(p), p->len, 1, &k0);
 	vsw_flow_key_tun(p, &k0);
 	assert_int_equal(vsw_flow_key_hash(&k0), h0);
-	assert_true(k0.tun_id == 0 && k0.tun_metadata[0] == 0);
+	assert_true(k0.tun_id == 0 && k0.tun_ext_token == 0 &&
+		    k0.tun_ext == NULL);
 
 	edit(p, "set_field:192.0.2.2->tun_dst,set_tunnel:42,"
 		"set_field:0x1234->tun_metadata1");
@@ -850,8 +895,10 @@ static void test_tun_metadata(void **state)
 	vsw_flow_key_tun(p, &k1);
 	assert_int_equal(k1.tun_id, 42);
 	assert_memory_equal(k1.tun_dst, dst, 4);
-	assert_int_equal(k1.tun_metadata[1], 0x1234);
-	assert_int_equal(k1.tun_metadata[0], 0);
+	assert_ptr_equal(k1.tun_ext, &t->ext);
+	assert_int_not_equal(k1.tun_ext_token, 0);
+	assert_int_equal(k1.tun_ext->meta[1], 0x1234);
+	assert_int_equal(k1.tun_ext->meta[0], 0);
 	assert_false(vsw_flow_key_eq(&k0, &k1));
 	assert_int_not_equal(vsw_flow_key_hash(&k1), h0);
 	/* a rule on tun_id matches the key with it, not the one without */
@@ -877,6 +924,89 @@ static void test_tun_metadata(void **state)
 		vsw_flow_spec_fini(&s);
 	}
 	vsw_pkt_free(p);
+	vsw_pkt_pool_destroy(pool);
+}
+
+/*
+ * The tunnel extension: set_field of tun_ipv6_* and an 8-byte
+ * tun_metadata goes to the packet's extension; the key gets a token and a
+ * pointer; matches compare the extension itself (prefixes, masks), and
+ * keys equal but for the extension differ by token, or at least by
+ * vsw_flow_key_eq_ext().
+ */
+static void test_tun_ext(void **state)
+{
+	struct vsw_pkt_pool_config pc = {.n_small = 4};
+	struct vsw_pkt_pool *pool;
+	struct vsw_pkt *p, *q;
+	struct vsw_flow_key k1, k2;
+	struct vsw_flow_spec s;
+	const struct vsw_pkt_tun *t;
+	struct fb f;
+	static const uint8_t d6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(vsw_pkt_pool_create(&pc, &pool), 0);
+	fb_udp_small(&f);
+	p = mkpkt(pool, &f);
+	q = mkpkt(pool, &f);
+	edit(p, "set_field:2001:db8::2->tun_ipv6_dst,"
+		"set_field:fd00::1->tun_ipv6_src,"
+		"set_field:0x1122334455667788->tun_metadata7");
+	t = vsw_pkt_tun_md(p);
+	assert_memory_equal(t->ext.ipv6_dst, d6, 16);
+	assert_true(t->ext.meta[7] == 0x1122334455667788ULL);
+	assert_int_equal(t->meta_set, 0x80);
+	assert_memory_equal(vsw_pkt_data(p), f.b, f.n);
+	vsw_flow_key_parse(vsw_pkt_data(p), p->len, 1, &k1);
+	vsw_flow_key_tun(p, &k1);
+	assert_ptr_equal(k1.tun_ext, &t->ext);
+	assert_int_not_equal(k1.tun_ext_token, 0);
+
+	rd_spec("tun_ipv6_dst=2001:db8::/32,tun_metadata7=0x55660000/"
+		"0xffff0000,actions=drop",
+		&s);
+	assert_true(vsw_flow_match_key(&s.match, &k1));
+	vsw_flow_spec_fini(&s);
+	rd_spec("tun_ipv6_dst=2001:db9::/32,actions=drop", &s);
+	assert_false(vsw_flow_match_key(&s.match, &k1));
+	vsw_flow_spec_fini(&s);
+	rd_spec("tun_metadata7=0x1122334455667789,actions=drop", &s);
+	assert_false(vsw_flow_match_key(&s.match, &k1));
+	vsw_flow_spec_fini(&s);
+	rd_spec("tun_ipv6_src=fd00::1,tun_metadata0=0,actions=drop", &s);
+	assert_true(vsw_flow_match_key(&s.match, &k1));
+	vsw_flow_spec_fini(&s);
+
+	/* the same metadata on another packet: the same token */
+	edit(q, "set_field:2001:db8::2->tun_ipv6_dst,"
+		"set_field:fd00::1->tun_ipv6_src,"
+		"set_field:0x1122334455667788->tun_metadata7");
+	vsw_flow_key_parse(vsw_pkt_data(q), q->len, 1, &k2);
+	vsw_flow_key_tun(q, &k2);
+	assert_true(k2.tun_ext != k1.tun_ext);
+	assert_true(vsw_flow_key_eq(&k1, &k2));
+	assert_true(vsw_flow_key_eq_ext(&k1, &k2));
+	assert_int_equal(vsw_flow_key_hash(&k1), vsw_flow_key_hash(&k2));
+	/* one bit of the extension differs: another token */
+	edit(q, "set_field:0x1122334455667789->tun_metadata7");
+	vsw_flow_key_parse(vsw_pkt_data(q), q->len, 1, &k2);
+	vsw_flow_key_tun(q, &k2);
+	assert_false(vsw_flow_key_eq(&k1, &k2));
+	/* a forged equal token: the extensions still tell them apart */
+	k2.tun_ext_token = k1.tun_ext_token;
+	assert_true(vsw_flow_key_eq(&k1, &k2));
+	assert_false(vsw_flow_key_eq_ext(&k1, &k2));
+
+	/* a value up to 8 bytes set, printed back as given */
+	rd_spec("actions=set_field:0xffffffffffffffff->tun_metadata3", &s);
+	assert_true(vsw_flow_format_actions(s.actions, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf,
+			    "set_field:0xffffffffffffffff->tun_metadata3");
+	vsw_flow_spec_fini(&s);
+	vsw_pkt_free(p);
+	vsw_pkt_free(q);
 	vsw_pkt_pool_destroy(pool);
 }
 
@@ -1003,6 +1133,7 @@ int main(void)
 		cmocka_unit_test(test_edit_vlan),
 		cmocka_unit_test(test_edit_mac_ip),
 		cmocka_unit_test(test_tun_metadata),
+		cmocka_unit_test(test_tun_ext),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

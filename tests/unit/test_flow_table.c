@@ -575,9 +575,41 @@ static uint32_t rnd(void)
 	return (uint32_t)(rng_state >> 16);
 }
 
+/* Random tunnel extension values: one in three is all zero. */
+static void rand_ext(struct vsw_pkt_tun_ext *x)
+{
+	memset(x, 0, sizeof(*x));
+	if (rnd() % 3 == 0)
+		return;
+	x->ipv6_dst[0] = 0xfd;
+	x->ipv6_dst[15] = (uint8_t)(rnd() % 4);
+	x->meta[0] = rnd() % 4;
+	x->meta[7] = (uint64_t)(rnd() % 2) << 40;
+}
+
+static void rand_key_ext(struct vsw_flow_key *k, struct vsw_pkt_tun_ext *x);
+
 static void rand_key(struct vsw_flow_key *k)
 {
+	rand_key_ext(k, NULL);
+}
+
+/* A random key; with x, maybe a tunnel extension stored there. */
+static void rand_key_ext(struct vsw_flow_key *k, struct vsw_pkt_tun_ext *x)
+{
 	memset(k, 0, sizeof(*k));
+	if (x != NULL) {
+		unsigned i;
+		uint64_t any = 0;
+
+		rand_ext(x);
+		for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++)
+			any |= x->w[i];
+		if (any != 0) {
+			k->tun_ext = x;
+			k->tun_ext_token = vsw_flow_tun_ext_token(x);
+		}
+	}
 	k->in_port = (uint16_t)(1 + rnd() % 4);
 	k->vlan_tci = rnd() % 3 ? 0 : (uint16_t)(0x1000 | rnd() % 3);
 	k->dl_type = rnd() % 5 ? 0x0800 : 0x86dd;
@@ -602,8 +634,9 @@ static void rand_match(struct vsw_flow_match *m)
 	uint32_t f = rnd();
 	unsigned i;
 
+	memset(m, 0, sizeof(*m));
 	rand_key(&m->key);
-	memset(&m->mask, 0, sizeof(m->mask));
+	rand_ext(&m->ext);
 	if (f & 1)
 		m->mask.in_port = 0xffff;
 	if (f & 2)
@@ -626,8 +659,19 @@ static void rand_match(struct vsw_flow_match *m)
 		m->mask.tp_dst = (f & 512) ? 0xffff : 0xfffe;
 	if ((f & 0x1c00) == 0)
 		m->mask.tp_src = 0xffff;
+	/* the tunnel extension, in a few rules only */
+	if ((f & 0x3e000) == 0x2000)
+		memset(m->ext_mask.ipv6_dst, 0xff, 16);
+	if ((f & 0x3e000) == 0x4000)
+		m->ext_mask.meta[0] = (f & 0x40000) ? 0x3 : 0x1;
+	if ((f & 0x3e000) == 0x6000) {
+		memset(m->ext_mask.ipv6_dst, 0xff, 15);
+		m->ext_mask.meta[7] = ~0ULL;
+	}
 	for (i = 0; i < VSW_FLOW_KEY_WORDS; i++)
 		m->key.w[i] &= m->mask.w[i];
+	for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++)
+		m->ext.w[i] &= m->ext_mask.w[i];
 }
 
 static int ref_lookup(const struct ref_rule *rr, unsigned n,
@@ -658,11 +702,12 @@ static void check_against_ref(struct vsw_flow_table *t,
 	assert_int_equal(vsw_flow_emc_create(t, 1024, &e), 0);
 	for (i = 0; i < n_keys; i += 32) {
 		struct vsw_flow_key k[32];
+		struct vsw_pkt_tun_ext x[32];
 		struct vsw_flow_rule *rb[32];
 		uint32_t h[32];
 
 		for (j = 0; j < 32; j++) {
-			rand_key(&k[j]);
+			rand_key_ext(&k[j], &x[j]);
 			h[j] = vsw_flow_key_hash(&k[j]);
 		}
 		vsw_flow_emc_lookup_burst(e, k, h, 32, rb);
@@ -758,6 +803,12 @@ static void test_classifier_random(void **state)
 					    wide.mask.w[j] ||
 				    (rr[i].m.key.w[j] & wide.mask.w[j]) !=
 					    wide.key.w[j])
+					sub = false;
+			for (j = 0; j < VSW_PKT_TUN_EXT_WORDS; j++)
+				if ((rr[i].m.ext_mask.w[j] &
+				     wide.ext_mask.w[j]) != wide.ext_mask.w[j] ||
+				    (rr[i].m.ext.w[j] & wide.ext_mask.w[j]) !=
+					    wide.ext.w[j])
 					sub = false;
 			if (sub) {
 				rr[i].live = false;
@@ -856,6 +907,113 @@ static void test_emc(void **state)
 	assert_int_equal(a->a[0].arg, 6);
 	vsw_flow_emc_destroy(e);
 	vsw_flow_emc_destroy(NULL);
+	vsw_flow_table_destroy(t);
+}
+
+/* A key with a tunnel extension (as vsw_flow_key_tun() would make it). */
+static struct vsw_flow_key key_ext(const struct vsw_pkt_tun_ext *e)
+{
+	struct vsw_flow_key k = key_tcp(1, 10, 0, 0, 1, 80);
+
+	k.tun_id = 5;
+	k.tun_ext = e;
+	k.tun_ext_token = vsw_flow_tun_ext_token(e);
+	return k;
+}
+
+/*
+ * Rules on the tunnel extension: subtables per extension mask, many rules
+ * in one (bucket spread by the extension), priorities across them; the
+ * EMC classifies such keys every time and never caches them, so a forged
+ * token collision cannot get another flow's decision.
+ */
+static void test_tun_ext(void **state)
+{
+	struct vsw_flow_table *t;
+	struct vsw_flow_emc *e;
+	struct vsw_flow_emc_stats st;
+	struct vsw_pkt_tun_ext x[3];
+	struct vsw_flow_key k[3];
+	struct vsw_flow_rule *r[3];
+	uint32_t h[3];
+	char buf[256], s[128];
+	unsigned i;
+
+	(void)state;
+	memset(x, 0, sizeof(x));
+	assert_int_equal(vsw_flow_table_create(NULL, T0, &t), 0);
+	for (i = 0; i < 64; i++) {
+		snprintf(s, sizeof(s),
+			 "priority=10,tun_ipv6_dst=2001:db8::%x,actions=output:%u",
+			 i + 1, i + 1);
+		add(t, s, T0);
+	}
+	add(t, "priority=20,tun_ipv6_dst=2001:db8::/64,tun_metadata3=0xbad,"
+	       "actions=drop",
+	    T0);
+	add(t, "priority=5,tun_id=5,actions=output:100", T0);
+	assert_int_equal(vsw_flow_table_n_subtables(t), 4);
+	/* x[0]: 2001:db8::7; x[1]: the same with tun_metadata3=0xbad */
+	x[0].ipv6_dst[0] = 0x20;
+	x[0].ipv6_dst[1] = 0x01;
+	x[0].ipv6_dst[2] = 0x0d;
+	x[0].ipv6_dst[3] = 0xb8;
+	x[0].ipv6_dst[15] = 7;
+	x[1] = x[0];
+	x[1].meta[3] = 0xbad;
+	x[2] = x[0];
+	x[2].ipv6_dst[14] = 1; /* 2001:db8::107: no /128 rule */
+	for (i = 0; i < 3; i++) {
+		k[i] = key_ext(&x[i]);
+		h[i] = vsw_flow_key_hash(&k[i]);
+	}
+	assert_string_equal(rule_str(vsw_flow_lookup(t, &k[0]), buf,
+				     sizeof(buf)),
+			    "priority=10,tun_ipv6_dst=2001:db8::7 "
+			    "actions=output:7");
+	assert_string_equal(rule_str(vsw_flow_lookup(t, &k[1]), buf,
+				     sizeof(buf)),
+			    "priority=20,tun_ipv6_dst=2001:db8::/64,"
+			    "tun_metadata3=0xbad actions=drop");
+	assert_string_equal(rule_str(vsw_flow_lookup(t, &k[2]), buf,
+				     sizeof(buf)),
+			    "priority=5,tun_id=0x5 actions=output:100");
+	/* the key without its extension: only the tun_id rule */
+	k[2].tun_ext = NULL;
+	k[2].tun_ext_token = 0;
+	assert_int_equal(vsw_flow_rule_priority(vsw_flow_lookup(t, &k[2])), 5);
+	k[2] = key_ext(&x[2]);
+
+	assert_int_equal(vsw_flow_emc_create(t, 64, &e), 0);
+	vsw_flow_emc_lookup_burst(e, k, h, 3, r);
+	assert_int_equal(vsw_flow_rule_priority(r[0]), 10);
+	assert_int_equal(vsw_flow_rule_priority(r[1]), 20);
+	assert_int_equal(vsw_flow_rule_priority(r[2]), 5);
+	vsw_flow_emc_lookup_burst(e, k, h, 3, r);
+	vsw_flow_emc_stats(e, &st);
+	assert_int_equal(st.misses, 6);
+	assert_int_equal(st.hits, 0);
+	assert_int_equal(st.n_used, 0);
+	/* x[1] forged to x[0]'s token: still its own (drop) rule */
+	k[1].tun_ext_token = k[0].tun_ext_token;
+	h[1] = h[0];
+	vsw_flow_emc_lookup_burst(e, k, h, 2, r);
+	assert_int_equal(vsw_flow_rule_priority(r[0]), 10);
+	assert_int_equal(vsw_flow_rule_priority(r[1]), 20);
+	/* del strict needs the same extension match */
+	assert_int_equal(del(t, "priority=20,tun_ipv6_dst=2001:db8::/64", true),
+			 0);
+	assert_int_equal(del(t,
+			     "priority=20,tun_ipv6_dst=2001:db8::/64,"
+			     "tun_metadata3=0xbad",
+			     true),
+			 1);
+	/* non-strict: every rule within the prefix */
+	assert_int_equal(del(t, "tun_ipv6_dst=2001:db8::/120", false), 64);
+	vsw_flow_emc_lookup_burst(e, k, h, 2, r);
+	assert_int_equal(vsw_flow_rule_priority(r[0]), 5);
+	assert_int_equal(vsw_flow_rule_priority(r[1]), 5);
+	vsw_flow_emc_destroy(e);
 	vsw_flow_table_destroy(t);
 }
 
@@ -1050,6 +1208,7 @@ int main(void)
 		cmocka_unit_test(test_classifier_random),
 		cmocka_unit_test(test_emc),
 		cmocka_unit_test(test_emc_eviction),
+		cmocka_unit_test(test_tun_ext),
 		cmocka_unit_test(test_concurrent),
 	};
 

@@ -97,6 +97,18 @@ static void oxm(struct mb *m, unsigned field, const void *v, size_t n,
 		put(m, mask, n);
 }
 
+/* An NXM_1 (class 0x0001) field: Open vSwitch's tunnel fields. */
+static void nxm(struct mb *m, unsigned field, const void *v, size_t n,
+		const void *mask)
+{
+	u16(m, 0x0001);
+	u8(m, (uint8_t)(field << 1 | (mask ? 1 : 0)));
+	u8(m, (uint8_t)(mask ? 2 * n : n));
+	put(m, v, n);
+	if (mask)
+		put(m, mask, n);
+}
+
 /* ofp_match over the OXM bytes of @f (n bytes), padded */
 static void match(struct mb *m, const struct mb *f)
 {
@@ -1401,6 +1413,188 @@ static void test_port_status_encode(void **state)
 	assert_false(vsw_ofp_port_desc_eq(&p, &q));
 }
 
+/* One flow_mod with the match fields x and output:2; its spec in f. */
+static void add_with(struct vsw_ofp_conn *c, struct fake *f,
+		     const struct mb *x)
+{
+	struct mb m;
+	size_t len;
+
+	f->got = false;
+	flow_mod_head(&m, VSW_OFPFC_ADD, 100, 0);
+	match(&m, x);
+	apply_output(&m, 2);
+	fin(&m);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	assert_null(vsw_ofp_conn_output(c, &len));
+	assert_true(f->got);
+}
+
+/*
+ * The tunnel extension: NXM tun_ipv6_src / tun_ipv6_dst (fields 109 / 110,
+ * with masks) and tun_metadata0 .. 7 (fields 40 .. 47, variable length as
+ * ovs-ofctl sends them: the fewest bytes), in matches and set_field; 9
+ * significant bytes, a field beyond tun_metadata7 and odd masked lengths
+ * refused.
+ */
+static void test_tunnel_ext_fields(void **state)
+{
+	struct fake f = {0};
+	struct vsw_ofp_conn *c = ready(&f);
+	struct vsw_flow_match back;
+	struct vsw_ofp_err err;
+	uint8_t buf[VSW_OFP_MAX_MSG];
+	static const uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+	static const uint8_t p64[16] = {0xff, 0xff, 0xff, 0xff,
+					0xff, 0xff, 0xff, 0xff};
+	static const uint8_t v1[1] = {5};
+	static const uint8_t v8[8] = {0x11, 0x22, 0, 0, 0x55, 0x66, 0, 0};
+	static const uint8_t m8[8] = {0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0};
+	static const uint8_t v9[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+	static const uint8_t v10[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
+	struct mb m, x = {.n = 0};
+	size_t n, used;
+	const uint8_t *r;
+
+	(void)state;
+	/* what ovs-ofctl sends for tun_ipv6_src=2001:db8::1,
+	 * tun_ipv6_dst=2001:db8::/64,tun_metadata0=0x5,
+	 * tun_metadata7=0x1122334455667788/0xffff0000ffff0000 */
+	nxm(&x, 109, a6, 16, NULL);
+	nxm(&x, 110, a6, 16, p64);
+	nxm(&x, 40, v1, 1, NULL);
+	nxm(&x, 47, v8, 8, m8);
+	add_with(c, &f, &x);
+	assert_memory_equal(f.last.spec.match.ext.ipv6_src, a6, 16);
+	assert_memory_equal(f.last.spec.match.ext_mask.ipv6_dst, p64, 16);
+	assert_int_equal(f.last.spec.match.ext.ipv6_dst[15], 0); /* masked */
+	assert_true(f.last.spec.match.ext.meta[0] == 5);
+	assert_true(f.last.spec.match.ext_mask.meta[0] == ~0ULL);
+	assert_true(f.last.spec.match.ext.meta[7] == 0x1122000055660000ULL);
+	assert_true(f.last.spec.match.ext_mask.meta[7] ==
+		    0xffff0000ffff0000ULL);
+	/* 10 bytes with leading zeros: fine; 9 significant ones: refused */
+	x.n = 0;
+	nxm(&x, 41, v10, 10, NULL);
+	add_with(c, &f, &x);
+	assert_true(f.last.spec.match.ext.meta[1] == 7);
+	x.n = 0;
+	nxm(&x, 41, v9, 9, NULL);
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
+	match(&m, &x);
+	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_VALUE);
+	/* tun_metadata8 (field 48): not a field vsw has */
+	x.n = 0;
+	nxm(&x, 48, v1, 1, NULL);
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
+	match(&m, &x);
+	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_FIELD);
+	/* an IPv6 address of the wrong length */
+	x.n = 0;
+	nxm(&x, 109, a6, 8, NULL);
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
+	match(&m, &x);
+	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
+	/* a zero-length tun_metadata */
+	x.n = 0;
+	nxm(&x, 42, v1, 0, NULL);
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
+	match(&m, &x);
+	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
+
+	/* encoded back (flow stats): the same match, the same bytes */
+	memset(&f.m, 0, sizeof(f.m));
+	memcpy(f.m.ext.ipv6_dst, a6, 16);
+	memset(f.m.ext_mask.ipv6_dst, 0xff, 16);
+	f.m.ext.meta[2] = 0x1234;
+	f.m.ext_mask.meta[2] = ~0ULL;
+	f.m.ext.meta[5] = 0x100;
+	f.m.ext_mask.meta[5] = 0xff00;
+	f.acts = calloc(1, sizeof(*f.acts) + 3 * sizeof(f.acts->a[0]));
+	assert_non_null(f.acts);
+	f.acts->n = 3;
+	f.acts->a[0].type = VSW_FLOW_ACT_SET_TUN_IPV6_DST;
+	memcpy(f.acts->a[0].ip6, a6, 16);
+	f.acts->a[1].type = VSW_FLOW_ACT_SET_TUN_METADATA;
+	f.acts->a[1].arg = 2;
+	f.acts->a[1].u64 = 0x1234;
+	f.acts->a[2].type = VSW_FLOW_ACT_OUTPUT;
+	f.acts->a[2].arg = 4;
+	flow_stats_request(&m, 22);
+	assert_int_equal(vsw_ofp_conn_input(c, m.b, m.n), 0);
+	r = next_msg(c, buf, &n);
+	assert_int_equal(r[1], VSW_OFPT_MULTIPART_REPLY);
+	r += 16;
+	assert_int_equal(vsw_ofp_decode_match(r + 48, n - 16 - 48, &back, &used,
+					      &err),
+			 0);
+	assert_memory_equal(&back, &f.m, sizeof(back));
+	/* the match's fields: tun_ipv6_dst, tun_metadata2 (2 bytes),
+	 * tun_metadata5 (2 + 2 bytes, masked) */
+	assert_int_equal(g16(r + 48 + 4), 1);
+	assert_int_equal(r[48 + 6], 110 << 1);
+	assert_int_equal(r[48 + 7], 16);
+	assert_int_equal(r[48 + 24 + 2], 42 << 1);
+	assert_int_equal(r[48 + 24 + 3], 2);
+	assert_int_equal(g16(r + 48 + 24 + 4), 0x1234);
+	assert_int_equal(r[48 + 30 + 2], 45 << 1 | 1);
+	assert_int_equal(r[48 + 30 + 3], 4);
+	r += 48 + used;
+	assert_int_equal(g16(r), 4);	  /* APPLY_ACTIONS */
+	assert_int_equal(g16(r + 8), 25); /* set_field */
+	assert_int_equal(g16(r + 10), 24);
+	assert_int_equal(g16(r + 12), 1); /* class NXM_1 */
+	assert_int_equal(r[14], 110 << 1); /* tun_ipv6_dst */
+	assert_memory_equal(r + 16, a6, 16);
+	assert_int_equal(g16(r + 32), 25);
+	assert_int_equal(g16(r + 34), 16);
+	assert_int_equal(r[38], 42 << 1); /* tun_metadata2 */
+	assert_int_equal(r[39], 2);
+	assert_int_equal(g16(r + 40), 0x1234);
+	free(f.acts);
+	f.acts = NULL;
+
+	/* set_field decoding: tun_ipv6_src; tun_metadata3 of 9 bytes */
+	{
+		struct vsw_ofp_flow_mod fm;
+		struct mb a;
+
+		x.n = 0;
+		flow_mod_head(&a, VSW_OFPFC_ADD, 1, 0);
+		match(&a, &x);
+		u16(&a, 4); /* APPLY_ACTIONS: one set_field of 24 bytes */
+		u16(&a, 8 + 24);
+		zero(&a, 4);
+		u16(&a, 25);
+		u16(&a, 24);
+		nxm(&a, 109, a6, 16, NULL);
+		fin(&a);
+		assert_int_equal(vsw_ofp_decode_flow_mod(a.b + 8, a.n - 8, &fm,
+							 &err),
+				 0);
+		assert_int_equal(fm.spec.actions->n, 1);
+		assert_int_equal(fm.spec.actions->a[0].type,
+				 VSW_FLOW_ACT_SET_TUN_IPV6_SRC);
+		assert_memory_equal(fm.spec.actions->a[0].ip6, a6, 16);
+		vsw_flow_spec_fini(&fm.spec);
+		flow_mod_head(&a, VSW_OFPFC_ADD, 1, 0);
+		match(&a, &x);
+		u16(&a, 4);
+		u16(&a, 8 + 24);
+		zero(&a, 4);
+		u16(&a, 25);
+		u16(&a, 24);
+		nxm(&a, 43, v9, 9, NULL);
+		zero(&a, 7);
+		fin(&a);
+		assert_int_equal(vsw_ofp_decode_flow_mod(a.b + 8, a.n - 8, &fm,
+							 &err),
+				 -EPROTO);
+		assert_int_equal(err.type, VSW_OFPET_BAD_ACTION);
+	}
+	vsw_ofp_conn_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1411,6 +1605,7 @@ int main(void)
 		cmocka_unit_test(test_flow_mod_refused),
 		cmocka_unit_test(test_flow_stats_roundtrip),
 		cmocka_unit_test(test_tunnel_fields),
+		cmocka_unit_test(test_tunnel_ext_fields),
 		cmocka_unit_test(test_goto_table_and_flags),
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_flow_stats_too_big),

@@ -19,10 +19,13 @@ UDP source port in 49152..65535.  Then scapy-built bad datagrams (a
 critical option, the C bit, a malformed option length, the O bit, version
 1, protocol IPv4, VNI 100) are dropped and counted by reason in `show`
 while pings keep working.  Last, gn0 is re-added with
-tlv_map={class=0x0102,type=0x02,len=4}->tun_metadata0 and rules that set
-tun_metadata0=0xabcd on the way out and match tun_metadata0=0x1234 (what
-the peer sends) on the way in: pings pass, the receive rule counts them,
-scapy sees the option vswd added.
+tlv_map={class=0x0102,type=0x02,len=4}->tun_metadata0,{class=0x0102,
+type=0x03,len=8}->tun_metadata5 and rules that set tun_metadata0=0xabcd
+and the 8-byte tun_metadata5=0x0102030405060708 on the way out and match
+tun_metadata0=0x1234 with tun_metadata5=0x1122334455667788 (what the peer
+sends) on the way in: pings pass, the receive rule counts them, a rule
+wanting another 8-byte value counts nothing, scapy sees both options vswd
+added.
 
 Needs root and /usr/bin/python3 with scapy (Debian's python3-scapy);
 exit 77 otherwise.
@@ -60,7 +63,12 @@ signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
 opt = GeneveOptions(classid=0x0102, type=0x01, data=b"vsw!TLV.")
 # what the tlv_map phase maps to tun_metadata0 (both ways)
 meta = GeneveOptions(classid=0x0102, type=0x02, data=b"\\x00\\x00\\x12\\x34")
-got = bad = answered = withmeta = 0
+# ... and to tun_metadata5: an 8-byte option
+meta8 = GeneveOptions(classid=0x0102, type=0x03,
+                      data=bytes.fromhex("1122334455667788"))
+OUT4 = (0x0102, 0x02, b"\\x00\\x00\\xab\\xcd")
+OUT8 = (0x0102, 0x03, bytes.fromhex("0102030405060708"))
+got = bad = answered = withmeta = withlong = 0
 sports = set()
 print("READY", flush=True)
 while not stop:
@@ -69,13 +77,20 @@ while not stop:
     except socket.timeout:
         continue
     g = GENEVE(d)
-    opts = [(o.classid, o.type, bytes(o.data)) for o in g.options]
+    # the options walked by hand: this scapy's GENEVE parses only the
+    # first one (its own two-option datagrams too)
+    opts, ob = [], d[8:8 + 4 * g.optionlen]
+    while len(ob) >= 4:
+        ln = 4 * (ob[3] & 0x1f)
+        opts.append((ob[0] << 8 | ob[1], ob[2], ob[4:4 + ln]))
+        ob = ob[4 + ln:]
     if (g.version != 0 or g.proto != 0x6558 or g.vni != vni
-            or opts not in ([], [(0x0102, 0x02, b"\\x00\\x00\\xab\\xcd")])
+            or opts not in ([], [OUT4], [OUT4, OUT8])
             or g.oam or g.critical):
         bad += 1
         continue
-    withmeta += len(opts)
+    withmeta += OUT4 in opts
+    withlong += OUT8 in opts
     got += 1
     d = d[:8] + d[8 + 4 * g.optionlen:]
     sports.add(src[1])
@@ -90,12 +105,13 @@ while not stop:
              Raw(raw(e[ICMP].payload)))
     else:
         continue
-    s.sendto(raw(GENEVE(vni=vni, proto=0x6558, options=[opt, meta]) / r),
+    s.sendto(raw(GENEVE(vni=vni, proto=0x6558, options=[opt, meta, meta8]) /
+                 r),
              (src[0], dport))
     answered += 1
-print("PEER got=%d bad=%d answered=%d withmeta=%d sports=%s" % (
-    got, bad, answered, withmeta, ",".join(str(p) for p in sorted(sports))),
-    flush=True)
+print("PEER got=%d bad=%d answered=%d withmeta=%d withlong=%d sports=%s" % (
+    got, bad, answered, withmeta, withlong,
+    ",".join(str(p) for p in sorted(sports))), flush=True)
 """
 
 # Runs in namespace B under /usr/bin/python3: bad datagrams, 2 of each.
@@ -128,7 +144,8 @@ print("SENT", flush=True)
 """
 
 
-TLV_MAP = "tlv_map={class=0x0102,type=0x02,len=4}->tun_metadata0"
+TLV_MAP = ("tlv_map={class=0x0102,type=0x02,len=4}->tun_metadata0,"
+           "{class=0x0102,type=0x03,len=8}->tun_metadata5")
 
 
 def tlv_phase(vs, ns_a, remote):
@@ -139,15 +156,29 @@ def tlv_phase(vs, ns_a, remote):
     vs.wait_links(["p-tap", "gn0"])
     vs.ctl("del-flows", sv.BR)
     vs.ctl("add-flow", sv.BR, "priority=10,in_port=p-tap,"
-           "actions=set_field:0xabcd->tun_metadata0,output:gn0")
+           "actions=set_field:0xabcd->tun_metadata0,"
+           "set_field:0x0102030405060708->tun_metadata5,output:gn0")
     vs.ctl("add-flow", sv.BR, "priority=10,in_port=gn0,"
-           "tun_metadata0=0x1234,actions=output:p-tap")
+           "tun_metadata0=0x1234,tun_metadata5=0x1122334455667788,"
+           "actions=output:p-tap")
+    # the same 4-byte option, another 8-byte value: must not match
+    vs.ctl("add-flow", sv.BR, "priority=20,in_port=gn0,"
+           "tun_metadata0=0x1234,tun_metadata5=0x1122334455667789,"
+           "actions=drop")
     vs.ctl("add-flow", sv.BR, "priority=5,in_port=gn0,actions=drop")
     shp.ns_ping_ok(ns_a, sv.B_IP, 56)
-    lines = [ln for ln in vs.ctl("dump-flows", sv.BR).stdout.splitlines()
-             if "tun_metadata0=0x1234" in ln]
-    n = int(lines[0].split("n_packets=")[1].split(",")[0]) if lines else 0
-    check(n >= 5, "rule tun_metadata0=0x1234 took the answers: %s" % lines)
+    dumped = vs.ctl("dump-flows", sv.BR).stdout.splitlines()
+
+    def n_of(want):
+        lines = [ln for ln in dumped if want in ln]
+        return (int(lines[0].split("n_packets=")[1].split(",")[0])
+                if lines else -1), lines
+
+    n, lines = n_of("tun_metadata5=0x1122334455667788")
+    check(n >= 5, "rule tun_metadata0=0x1234,tun_metadata5="
+          "0x1122334455667788 took the answers: %s" % lines)
+    n, lines = n_of("tun_metadata5=0x1122334455667789")
+    check(n == 0, "rule on another 8-byte value matched nothing: %s" % lines)
     check(any(TLV_MAP.split("=", 1)[1] in str(p.get("options", ""))
               for b in vs.show()["bridges"] for p in b["ports"]),
           "show lists gn0's tlv_map option")
@@ -178,6 +209,13 @@ def body(builddir, workdir, cleanup, dumps):
     sv.ns(ns_b, "ip", "addr", "add", remote + "/24", "dev", vb)
     sv.ns(ns_b, "ip", "link", "set", vb, "up")
 
+    # tlv_map beyond vsw's limits: refused, saying the limit
+    for bad in ("{class=1,type=2,len=12}->tun_metadata0",
+                "{class=1,type=2,len=4}->tun_metadata8"):
+        r = vs.ctl("add-port", sv.BR, "gnbad", "type=geneve",
+                   "remote_ip=" + remote, "tlv_map=" + bad, check_rc=False)
+        check(r.returncode != 0 and "L 4 or 8, N 0 .. 7" in r.stderr,
+              "tlv_map=%s refused: %s" % (bad, r.stderr.strip()))
     vs.ctl("add-port", sv.BR, "gn0", "type=geneve", "remote_ip=" + remote,
            "key=%d" % VNI)
     vs.wait_links(["p-tap", "gn0"])
@@ -214,6 +252,9 @@ def body(builddir, workdir, cleanup, dumps):
     check(int(words.get("withmeta", 0)) >= 5,
           "scapy got tun_metadata0 0xabcd as option 0x0102/0x02: %s"
           % out.strip())
+    check(int(words.get("withlong", 0)) >= 5,
+          "scapy got tun_metadata5 0x0102030405060708 as the 8-byte option "
+          "0x0102/0x03: %s" % out.strip())
     check(int(words.get("got", 0)) >= 15 and words.get("bad") == "0",
           "scapy parsed vswd's datagrams as Geneve, VNI %d: %s"
           % (VNI, out.strip()))

@@ -384,10 +384,10 @@ def body(builddir, workdir, cleanup, dumps):
     ns(ns_b, sys.executable, "-c", NS_NO_TXCSUM, vb)
 
     # options refused with a clear message, the bridge still working
-    for bad, msg in ((["remote_ip=flow", "local_ip=fd00:99::1"],
+    for bad, msg in ((["remote_ip=flow", "local_ip=fe80::1"],
                       "local_ip"),
-                     (["remote_ip=10.99.0.2", "local_ip=flow"],
-                      "local_ip=flow"),
+                     (["remote_ip=flow", "local_ip=224.0.0.1"],
+                      "local_ip=224.0.0.1"),
                      (["remote_ip=flow", "key=flowy"], "key"),
                      (["remote_ip=10.99.0.2",
                        "tlv_map={class=0xffff,type=0,len=4}->tun_metadata0"],

@@ -70,6 +70,24 @@ def n_packets(line):
     return int(line.split("n_packets=")[1].split(",")[0])
 
 
+def start_sides(builddir, workdir, hs, ips, vx_opts, cleanup, dumps):
+    """A vswd in each namespace of hs: internal port in0 with ips[i] and
+    a vxlan port vx0 with the options vx_opts[i]; the vswds, in order."""
+    sides = []
+    for i, n in enumerate(hs):
+        vs = svp.start_vswd(builddir, workdir, "vswd%d" % (i + 1), n,
+                            cleanup, dumps)
+        vs.ctl("add-port", sv.BR, "in0", "type=internal", "mtu=1400")
+        cleanup.push("port in0 of vswd%d" % (i + 1),
+                     lambda vs=vs: vs.ctl("del-port", sv.BR, "in0",
+                                          check_rc=False))
+        sv.ns(n, "ip", "addr", "add", ips[i] + "/24", "dev", "in0")
+        vs.ctl("add-port", sv.BR, "vx0", "type=vxlan", *vx_opts[i])
+        vs.wait_links(["in0", "vx0"])
+        sides.append(vs)
+    return sides
+
+
 def body(builddir, workdir, cleanup, dumps):
     pid = os.getpid()
     hs = ["vsw-vxf-%d-%d" % (pid, i) for i in (1, 2, 3)]
@@ -82,24 +100,11 @@ def body(builddir, workdir, cleanup, dumps):
             sv.ns(n, "ip", "addr", "add", ip + "/24", "dev", u)
             sv.ns(n, "ip", "link", "set", u, "up")
 
-    sides = []
-    for i, n in enumerate(hs):
-        vs = svp.start_vswd(builddir, workdir, "vswd%d" % (i + 1), n,
-                            cleanup, dumps)
-        vs.ctl("add-port", sv.BR, "in0", "type=internal", "mtu=1400")
-        cleanup.push("port in0 of vswd%d" % (i + 1),
-                     lambda vs=vs: vs.ctl("del-port", sv.BR, "in0",
-                                          check_rc=False))
-        sv.ns(n, "ip", "addr", "add", IPS[i] + "/24", "dev", "in0")
-        if i == 0:
-            vs.ctl("add-port", sv.BR, "vx0", "type=vxlan",
-                   "remote_ip=flow", "key=flow")
-        else:
-            vs.ctl("add-port", sv.BR, "vx0", "type=vxlan",
-                   "remote_ip=" + UL[i - 1][0], "local_ip=" + UL[i - 1][1],
-                   "key=%d" % VNI[i - 1])
-        vs.wait_links(["in0", "vx0"])
-        sides.append(vs)
+    sides = start_sides(builddir, workdir, hs, IPS,
+                        [("remote_ip=flow", "key=flow")] +
+                        [("remote_ip=" + UL[i][0], "local_ip=" + UL[i][1],
+                          "key=%d" % VNI[i]) for i in (0, 1)],
+                        cleanup, dumps)
     h1 = sides[0]
     st = sv.port_status(h1, "vx0")
     check("to flow:4789 vni flow" in st, "vx0 status: %s" % st)
