@@ -78,6 +78,7 @@ struct blk_req {
 	uint64_t left;	  /* bytes still to transfer / fallocate length */
 	uint32_t written; /* bytes of data written into the guest (IN) */
 	int fa_mode;	  /* fallocate mode */
+	bool buffered;	  /* through fd_buffered (O_DIRECT refused it) */
 	struct blk_req *next_free;
 };
 
@@ -95,7 +96,7 @@ struct blk_queue {
 
 struct vsw_blk {
 	struct vsw_vu_device dev;
-	int fd;
+	int fd, fd_buffered;
 	uint64_t size;	   /* bytes */
 	uint64_t capacity; /* sectors */
 	bool read_only;
@@ -306,6 +307,7 @@ static void blk_issue(struct blk_req *r)
 {
 	struct vsw_blk *b = r->q->b;
 	struct io_uring_sqe *sqe = blk_sqe(b);
+	int fd = r->buffered ? b->fd_buffered : b->fd;
 
 	if (sqe == NULL) {
 		blk_log(b, VSW_LOG_ERR, "io_uring submission queue stuck");
@@ -314,10 +316,10 @@ static void blk_issue(struct blk_req *r)
 	}
 	switch (r->op) {
 	case BLK_OP_READ:
-		io_uring_prep_readv(sqe, b->fd, r->data, r->ndata, r->off);
+		io_uring_prep_readv(sqe, fd, r->data, r->ndata, r->off);
 		break;
 	case BLK_OP_WRITE:
-		io_uring_prep_writev(sqe, b->fd, r->data, r->ndata, r->off);
+		io_uring_prep_writev(sqe, fd, r->data, r->ndata, r->off);
 		break;
 	case BLK_OP_FSYNC:
 		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
@@ -376,6 +378,7 @@ static void blk_rw(struct blk_req *r, uint64_t sector)
 				       sizeof(struct virtio_blk_outhdr), len,
 				       r->data);
 	r->op = in ? BLK_OP_READ : BLK_OP_WRITE;
+	r->buffered = false;
 	r->off = sector * VSW_BLK_SECTOR;
 	r->left = len;
 	blk_issue(r);
@@ -546,6 +549,13 @@ static void blk_done(struct blk_req *r, int res)
 	switch (r->op) {
 	case BLK_OP_READ:
 	case BLK_OP_WRITE:
+		if (res == -EINVAL && !r->buffered && b->fd_buffered >= 0) {
+			/* O_DIRECT: misaligned guest buffer or offset */
+			r->buffered = true;
+			b->stats.buffered++;
+			blk_issue(r);
+			return;
+		}
 		if (res <= 0)
 			break;
 		if (r->op == BLK_OP_READ)
@@ -813,12 +823,14 @@ int vsw_blk_create(const struct vsw_blk_config *cfg, struct vsw_blk **out)
 	*out = NULL;
 	if (cfg->num_queues < 1 || cfg->num_queues > VSW_BLK_MAX_QUEUES ||
 	    cfg->size < VSW_BLK_SECTOR || cfg->fd < 0 ||
+	    (cfg->direct && cfg->fd_buffered < 0) ||
 	    (cfg->serial != NULL && strlen(cfg->serial) > VIRTIO_BLK_ID_BYTES))
 		return -EINVAL;
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return -ENOMEM;
 	b->fd = cfg->fd;
+	b->fd_buffered = cfg->direct ? cfg->fd_buffered : -1;
 	b->size = cfg->size;
 	b->capacity = cfg->size / VSW_BLK_SECTOR;
 	b->read_only = cfg->read_only;

@@ -38,7 +38,16 @@
 struct vsw_blk;
 
 struct vsw_blk_config {
-	int fd;		     /* the disk, open; not owned, must outlive */
+	int fd; /* the disk, open; not owned, must outlive */
+	/*
+	 * direct: fd was opened with O_DIRECT, and fd_buffered (not owned,
+	 * must outlive) is the same disk opened without it: a read or write
+	 * that O_DIRECT refuses (EINVAL: guest buffers not aligned to the
+	 * disk's logical block) is done again through fd_buffered instead of
+	 * failing. Without direct, fd_buffered is not used.
+	 */
+	bool direct;
+	int fd_buffered;
 	uint64_t size;	     /* bytes; the capacity is size / 512 */
 	bool read_only;	     /* offer VIRTIO_BLK_F_RO, refuse writes */
 	const char *serial;  /* GET_ID answer, at most 20 bytes; NULL: "" */
@@ -54,11 +63,13 @@ struct vsw_blk_stats {
 	uint64_t unsupp;    /* of which VIRTIO_BLK_S_UNSUPP */
 	uint64_t no_status; /* chains without a writable status byte */
 	uint64_t faults;    /* queues stopped by a ring fault */
+	uint64_t buffered;  /* O_DIRECT refused: done through fd_buffered */
 };
 
 /*
  * 0; -EINVAL (queue count, serial longer than 20 bytes, size below one
- * sector); -ENOMEM; the errno of io_uring setup.
+ * sector, direct without fd_buffered); -ENOMEM; the errno of io_uring
+ * setup.
  */
 int vsw_blk_create(const struct vsw_blk_config *cfg, struct vsw_blk **out);
 
