@@ -213,6 +213,38 @@ class Qsd:
         return n
 
 
+class Syscalls:
+    """System calls of one process over a job: `perf stat -e
+    raw_syscalls:sys_enter -p PID` (every thread), or None without perf."""
+
+    def __init__(self, pid, work):
+        self.out = os.path.join(work, "perf-%d.csv" % pid)
+        self.proc = None
+        if shutil.which("perf"):
+            self.proc = subprocess.Popen(
+                ["perf", "stat", "-x", ",", "-o", self.out, "-e",
+                 "raw_syscalls:sys_enter", "-p", str(pid)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def count(self):
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+        with open(self.out) as f:
+            for ln in f:
+                v = ln.split(",")
+                if len(v) > 2 and "sys_enter" in v[2] and v[0].isdigit():
+                    return int(v[0])
+        return None
+
+
 def stop(proc):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -259,14 +291,18 @@ def table(results, names):
     """results[(job, back)] = list of per-repetition dicts."""
     out = ["| job | back end | IOPS | MB/s | clat us (fio) | back-end "
            "requests / fio I/O | back-end CPU, % of a core | back-end CPU "
-           "ns / request | guest (QEMU) CPU, % of a core |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "ns / request | back-end system calls / request | guest (QEMU) "
+           "CPU, % of a core |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for name, _ in JOBS:
         for back in names:
             rs = results.get((name, back))
             if not rs:
                 continue
-            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            sys_rs = [r["syscalls"] / r["req"] for r in rs
+                      if r["req"] and r["syscalls"] is not None]
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+                       % (
                 name, back,
                 rng([r["iops"] for r in rs], "%.0f"),
                 rng([r["mbs"] for r in rs], "%.1f"),
@@ -276,6 +312,7 @@ def table(results, names):
                 "%.0f" % med([r["cpu"] * 100 / r["secs"] for r in rs]),
                 rng([r["cpu"] * 1e9 / r["req"] for r in rs if r["req"]],
                     "%.0f"),
+                rng(sys_rs, "%.1f") if sys_rs else "-",
                 "%.0f" % med([r["qcpu"] * 100 / r["secs"] for r in rs])))
     return "\n".join(out)
 
@@ -378,8 +415,10 @@ def main():
                 t0 = time.monotonic()
                 c0, q0, r0 = cpu_s(b.proc.pid), cpu_s(g.proc.pid), \
                     b.requests()
+                sc = Syscalls(b.proc.pid, work)
                 continue
             c1, q1, r1 = cpu_s(b.proc.pid), cpu_s(g.proc.pid), b.requests()
+            nsys = sc.count()
             secs = time.monotonic() - t0
             f = rest[3].split(";")
             rd = job.startswith(("rand", "read"))
@@ -392,16 +431,17 @@ def main():
             s = {"rep": int(rep), "job": job, "back": back, "iops": iops,
                  "mbs": bw * 1024 / 1e6, "clat": clat, "ios": ios,
                  "req": (r1 - r0) if own else ios, "own": own,
-                 "cpu": c1 - c0, "qcpu": q1 - q0, "secs": secs}
+                 "cpu": c1 - c0, "qcpu": q1 - q0, "secs": secs,
+                 "syscalls": nsys}
             samples.append(s)
             results.setdefault((job, back), []).append(s)
             print("rep %s %-17s %-8s %8.0f IOPS %7.1f MB/s  back-end CPU "
                   "%.2f s over %.1f s, %d requests (%s) -> %.0f ns/req; "
-                  "QEMU CPU %.1f s" % (
+                  "QEMU CPU %.1f s; %s system calls" % (
                       rep, job, back, iops, s["mbs"], s["cpu"], secs,
                       s["req"], "own" if own else "fio",
                       s["cpu"] * 1e9 / s["req"] if s["req"] else 0,
-                      s["qcpu"]), flush=True)
+                      s["qcpu"], nsys), flush=True)
         g.wait_exit(60)
     finally:
         if g is not None:

@@ -54,6 +54,9 @@
 /* Data-path log lines per window, then silence until the next one. */
 #define BLK_LOG_BURST 20
 #define BLK_LOG_WINDOW_MS 10000
+/* Rounds of reap / serve / submit in one run while the kernel completes
+ * operations inside the submit. */
+#define BLK_RUN_PASSES 4
 
 struct blk_queue;
 
@@ -92,6 +95,7 @@ struct blk_queue {
 	struct blk_req *slots; /* nslots, allocated at queue_start */
 	unsigned nslots, inflight;
 	struct blk_req *free;
+	int poll_slot; /* index in the last vsw_blk_pollfds() array, or -1 */
 };
 
 struct vsw_blk {
@@ -688,23 +692,59 @@ static void blk_serve(struct blk_queue *q)
 	}
 }
 
-int vsw_blk_run(struct vsw_blk *b)
+/*
+ * Should q's kick eventfd be read? p, n: vsw_blk_pollfds()'s array after
+ * poll(), or NULL: then always. A queue not in p as it is now (restarted
+ * since) is read too; reading an empty eventfd only costs a system call.
+ */
+static bool blk_kicked(const struct blk_queue *q, const struct pollfd *p,
+		       unsigned n)
 {
+	if (p == NULL || q->poll_slot < 0 || (unsigned)q->poll_slot >= n ||
+	    p[q->poll_slot].fd != q->kick_fd)
+		return true;
+	return p[q->poll_slot].revents != 0;
+}
+
+static int blk_run(struct vsw_blk *b, const struct pollfd *p, unsigned n)
+{
+	unsigned pass;
 	uint32_t i;
+	int ret = 0;
 
-	blk_reap(b);
-	for (i = 0; i < b->num_queues; i++) {
-		struct blk_queue *q = &b->q[i];
-		eventfd_t v;
+	for (pass = 0; pass < BLK_RUN_PASSES; pass++) {
+		blk_reap(b);
+		for (i = 0; i < b->num_queues; i++) {
+			struct blk_queue *q = &b->q[i];
+			eventfd_t v;
 
-		if (!q->running || q->broken)
-			continue;
-		if (q->kick_fd >= 0)
-			(void)eventfd_read(q->kick_fd, &v);
-		blk_serve(q);
+			if (!q->running || q->broken)
+				continue;
+			if (pass == 0 && q->kick_fd >= 0 && blk_kicked(q, p, n))
+				(void)eventfd_read(q->kick_fd, &v);
+			blk_serve(q);
+		}
+		ret = blk_submit(b);
+		/*
+		 * Operations the kernel finished inside the submit (page
+		 * cache, tmpfs, a fast disk): complete them now, under the
+		 * same interrupt, not after another round of poll().
+		 */
+		if (ret < 0 || !io_uring_cq_ready(&b->ring))
+			break;
 	}
 	blk_notify(b);
-	return blk_submit(b);
+	return ret;
+}
+
+int vsw_blk_run(struct vsw_blk *b)
+{
+	return blk_run(b, NULL, 0);
+}
+
+int vsw_blk_run_polled(struct vsw_blk *b, const struct pollfd *p, unsigned n)
+{
+	return blk_run(b, p, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -845,6 +885,7 @@ int vsw_blk_create(const struct vsw_blk_config *cfg, struct vsw_blk **out)
 		b->q[i].b = b;
 		b->q[i].index = i;
 		b->q[i].kick_fd = b->q[i].call_fd = -1;
+		b->q[i].poll_slot = -1;
 	}
 	blk_fill_config(b);
 
@@ -899,8 +940,7 @@ const struct vsw_vu_device *vsw_blk_vu_device(const struct vsw_blk *b)
 	return &b->dev;
 }
 
-unsigned vsw_blk_pollfds(const struct vsw_blk *b, struct pollfd *p,
-			 unsigned max)
+unsigned vsw_blk_pollfds(struct vsw_blk *b, struct pollfd *p, unsigned max)
 {
 	unsigned n = 0;
 	uint32_t i;
@@ -910,11 +950,13 @@ unsigned vsw_blk_pollfds(const struct vsw_blk *b, struct pollfd *p,
 	p[n].fd = b->ring.ring_fd;
 	p[n].events = POLLIN;
 	p[n++].revents = 0;
-	for (i = 0; i < b->num_queues && n < max; i++) {
-		const struct blk_queue *q = &b->q[i];
+	for (i = 0; i < b->num_queues; i++) {
+		struct blk_queue *q = &b->q[i];
 
-		if (!q->running || q->broken || q->kick_fd < 0)
+		q->poll_slot = -1;
+		if (!q->running || q->broken || q->kick_fd < 0 || n >= max)
 			continue;
+		q->poll_slot = (int)n;
 		p[n].fd = q->kick_fd;
 		p[n].events = POLLIN;
 		p[n++].revents = 0;

@@ -82,10 +82,10 @@ const struct vsw_vu_device *vsw_blk_vu_device(const struct vsw_blk *b);
 /*
  * Fill p[0 .. ret) with the fds to watch for POLLIN now (the io_uring
  * completion fd, the kick fds of running queues). max must be at least
- * 1 + the queue count.
+ * 1 + the queue count. Remembers where each queue's kick fd went, for
+ * vsw_blk_run_polled().
  */
-unsigned vsw_blk_pollfds(const struct vsw_blk *b, struct pollfd *p,
-			 unsigned max);
+unsigned vsw_blk_pollfds(struct vsw_blk *b, struct pollfd *p, unsigned max);
 
 /* 1 while a running queue has no kick fd (it is polled), else -1. */
 int vsw_blk_timeout_ms(const struct vsw_blk *b);
@@ -97,6 +97,14 @@ int vsw_blk_timeout_ms(const struct vsw_blk *b);
  * (the rings and the process are then in trouble, not one guest request).
  */
 int vsw_blk_run(struct vsw_blk *b);
+
+/*
+ * vsw_blk_run() after a poll() of p[0 .. n), the array vsw_blk_pollfds()
+ * last filled, revents set: reads only the kick eventfds poll() found
+ * readable (every queue is still served), one system call per idle queue
+ * less per wake-up.
+ */
+int vsw_blk_run_polled(struct vsw_blk *b, const struct pollfd *p, unsigned n);
 
 void vsw_blk_get_stats(const struct vsw_blk *b, struct vsw_blk_stats *s);
 

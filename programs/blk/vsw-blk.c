@@ -223,7 +223,7 @@ static int signals_fd(void)
 
 static int run(struct vsw_vu *vu, struct vsw_blk *blk, int sfd)
 {
-	struct pollfd p[2 + VSW_BLK_MAX_QUEUES];
+	struct pollfd p[3 + VSW_BLK_MAX_QUEUES];
 	int ret;
 
 	for (;;) {
@@ -235,7 +235,7 @@ static int run(struct vsw_vu *vu, struct vsw_blk *blk, int sfd)
 		p[0].events = POLLIN;
 		p[1].fd = vsw_vu_fd(vu);
 		p[1].events = POLLIN;
-		n += vsw_blk_pollfds(blk, p + 2, VSW_BLK_MAX_QUEUES);
+		n += vsw_blk_pollfds(blk, p + 2, 1 + VSW_BLK_MAX_QUEUES);
 		if (poll(p, n, timeout) < 0 && errno != EINTR)
 			return -errno;
 		if (p[0].revents & POLLIN) {
@@ -251,7 +251,7 @@ static int run(struct vsw_vu *vu, struct vsw_blk *blk, int sfd)
 			(void)vsw_vu_handle(vu); /* refusals are logged */
 		else if (t1 >= 0)
 			(void)vsw_vu_handle(vu);
-		ret = vsw_blk_run(blk);
+		ret = vsw_blk_run_polled(blk, p + 2, n - 2);
 		if (ret < 0)
 			return ret;
 	}
