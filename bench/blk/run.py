@@ -14,7 +14,7 @@ qemu-storage-daemon's vhost-user-blk export, both started for performance:
 
 The guest runs the same fio jobs (--ioengine=libaio --direct=1) against
 each disk in turn: 4 KiB random read at iodepth 32, 1 MiB sequential read
-and write at iodepth 8. Repetition r runs every job on both disks, the
+and write at iodepth 8. Repetition r runs every job on every disk, the
 order of the disks rotated each repetition (ABBA for two); the table shows
 the median and the range over the repetitions.
 
@@ -24,8 +24,12 @@ host can sample): CPU time of the process (utime + stime of all threads,
 /proc/PID/stat, io_uring workers included) and requests it served
 (vsw-blk: its `stats: requests=` line on SIGUSR1; qemu-storage-daemon:
 QMP query-blockstats of its export, or fio's I/O count when that stays
-zero). CPU ns / request is the honest comparison of the back ends: under
-TCG the guest is the bottleneck (the QEMU process's own CPU is shown too).
+zero), and its system calls (`perf stat -e raw_syscalls:sys_enter -p`,
+if perf is installed). CPU and system calls are divided by fio's I/O count
+(the same for every back end). CPU ns and system calls per I/O are the honest
+comparison of the back ends: under TCG the guest is the bottleneck (the
+QEMU process's own CPU is shown too). --also NAME=EXE adds one more
+vsw-blk disk (another build) to the same guest.
 
 The image (--size-mb, default 1024, filled with random data first) lives
 in --image-dir, default /dev/shm (tmpfs, which supports O_DIRECT): the
@@ -288,32 +292,38 @@ def rng(xs, fmt):
 
 
 def table(results, names):
-    """results[(job, back)] = list of per-repetition dicts."""
+    """results[(job, back)] = list of per-repetition dicts. CPU and system
+    calls are per fio I/O, the same denominator for every back end (a 1 MiB
+    I/O may reach a back end as several virtio requests: the column before
+    says how many, where the back end counts them)."""
     out = ["| job | back end | IOPS | MB/s | clat us (fio) | back-end "
            "requests / fio I/O | back-end CPU, % of a core | back-end CPU "
-           "ns / request | back-end system calls / request | guest (QEMU) "
-           "CPU, % of a core |",
+           "ns / I/O | back-end system calls / I/O | guest (QEMU) CPU, % "
+           "of a core |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     for name, _ in JOBS:
         for back in names:
-            rs = results.get((name, back))
+            rs = [r for r in results.get((name, back), []) if r["ios"]]
             if not rs:
                 continue
-            sys_rs = [r["syscalls"] / r["req"] for r in rs
-                      if r["req"] and r["syscalls"] is not None]
+            sys_rs = [r["syscalls"] / r["ios"] for r in rs
+                      if r["syscalls"] is not None]
+            own = all(r["own"] for r in rs)
             out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
                        % (
-                name, back,
-                rng([r["iops"] for r in rs], "%.0f"),
-                rng([r["mbs"] for r in rs], "%.1f"),
-                "%.0f" % med([r["clat"] for r in rs]),
-                "%.2f%s" % (med([r["req"] / r["ios"] for r in rs if r["ios"]]),
-                            "" if all(r["own"] for r in rs) else " (fio)"),
-                "%.0f" % med([r["cpu"] * 100 / r["secs"] for r in rs]),
-                rng([r["cpu"] * 1e9 / r["req"] for r in rs if r["req"]],
-                    "%.0f"),
-                rng(sys_rs, "%.1f") if sys_rs else "-",
-                "%.0f" % med([r["qcpu"] * 100 / r["secs"] for r in rs])))
+                           name, back,
+                           rng([r["iops"] for r in rs], "%.0f"),
+                           rng([r["mbs"] for r in rs], "%.1f"),
+                           "%.0f" % med([r["clat"] for r in rs]),
+                           "%.2f" % med([r["req"] / r["ios"] for r in rs])
+                           if own else "-",
+                           "%.0f" % med([r["cpu"] * 100 / r["secs"]
+                                         for r in rs]),
+                           rng([r["cpu"] * 1e9 / r["ios"] for r in rs],
+                               "%.0f"),
+                           rng(sys_rs, "%.1f") if sys_rs else "-",
+                           "%.0f" % med([r["qcpu"] * 100 / r["secs"]
+                                         for r in rs])))
     return "\n".join(out)
 
 
@@ -340,7 +350,19 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="1 repetition of 5 s jobs")
     ap.add_argument("--json", help="write every sample here")
+    ap.add_argument("--table", metavar="JSON", help="only print the table "
+                    "of the samples a --json run saved")
     args = ap.parse_args()
+    if args.table:
+        with open(args.table) as f:
+            samples = json.load(f)
+        results, names = {}, []
+        for s in samples:
+            results.setdefault((s["job"], s["back"]), []).append(s)
+            if s["back"] not in names:
+                names.append(s["back"])
+        print(table(results, names))
+        return 0
     if args.quick:
         args.reps, args.runtime = 1, 5
     args.jobs = args.jobs.split(",")
