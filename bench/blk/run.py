@@ -31,6 +31,13 @@ comparison of the back ends: under TCG the guest is the bottleneck (the
 QEMU process's own CPU is shown too). --also NAME=EXE adds one more
 vsw-blk disk (another build) to the same guest.
 
+Host-side rows (host-*): after the guest is gone, bench/blk/vsw-blkload
+(vsw's own vhost-user-blk front end on lib/virtq, one queue) keeps 32
+random 4 KiB reads (8 of 1 MiB) in flight against each back end in turn
+for --host-seconds, waiting for the back end's interrupt when nothing is
+used, like a guest: no TCG in the path, so these rows do rank the back
+ends by IOPS; CPU and system calls per request as above.
+
 The image (--size-mb, default 1024, filled with random data first) lives
 in --image-dir, default /dev/shm (tmpfs, which supports O_DIRECT): the
 back ends' own path is measured, not this VM's disk; pass a directory on a
@@ -66,6 +73,11 @@ JOBS = [
     ("randread-4k-qd32", "--rw=randread --bs=4k --iodepth=32"),
     ("read-1m-qd8", "--rw=read --bs=1M --iodepth=8"),
     ("write-1m-qd8", "--rw=write --bs=1M --iodepth=8"),
+]
+# host-side rows (bench/blk/vsw-blkload.c, no guest): name, bytes, depth
+HOST_JOBS = [
+    ("host-randread-4k-qd32", 4096, 32),
+    ("host-randread-1m-qd8", 1 << 20, 8),
 ]
 
 # the modules and /dev/vda as the blk test loads them, then the other disks
@@ -301,7 +313,7 @@ def table(results, names):
            "ns / I/O | back-end system calls / I/O | guest (QEMU) CPU, % "
            "of a core |",
            "|---|---|---|---|---|---|---|---|---|---|"]
-    for name, _ in JOBS:
+    for name, _ in JOBS + [(n, None) for n, _, _ in HOST_JOBS]:
         for back in names:
             rs = [r for r in results.get((name, back), []) if r["ios"]]
             if not rs:
@@ -314,7 +326,8 @@ def table(results, names):
                            name, back,
                            rng([r["iops"] for r in rs], "%.0f"),
                            rng([r["mbs"] for r in rs], "%.1f"),
-                           "%.0f" % med([r["clat"] for r in rs]),
+                           "%.0f" % med([r["clat"] for r in rs])
+                           if rs[0]["clat"] is not None else "-",
                            "%.2f" % med([r["req"] / r["ios"] for r in rs])
                            if own else "-",
                            "%.0f" % med([r["cpu"] * 100 / r["secs"]
@@ -323,8 +336,51 @@ def table(results, names):
                                "%.0f"),
                            rng(sys_rs, "%.1f") if sys_rs else "-",
                            "%.0f" % med([r["qcpu"] * 100 / r["secs"]
-                                         for r in rs])))
+                                         for r in rs])
+                           if rs[0]["qcpu"] is not None else "-"))
     return "\n".join(out)
+
+
+def host_rows(args, order, disk, work, results, samples):
+    """vsw-blkload against each back end in turn (the guest is gone: the
+    back ends take the next front end), the order rotated per repetition;
+    the requests are the generator's count."""
+    exe = os.path.join(args.build_dir, "bench", "vsw-blkload")
+    sectors = os.path.getsize(disk) // 512
+    for rep in range(args.reps):
+        for name, bs, depth in HOST_JOBS:
+            for k in range(len(order)):
+                b = order[(k + rep) % len(order)]
+                c0 = cpu_s(b.proc.pid)
+                sc = Syscalls(b.proc.pid, work)
+                t0 = time.monotonic()
+                r = subprocess.run(
+                    [exe, "--socket", b.sock, "--sectors", str(sectors),
+                     "--seconds", str(args.host_seconds), "--bs", str(bs),
+                     "--depth", str(depth)],
+                    stdout=subprocess.PIPE, text=True,
+                    timeout=args.host_seconds + 60)
+                secs = time.monotonic() - t0
+                c1 = cpu_s(b.proc.pid)
+                nsys = sc.count()
+                m = re.match(r"done (\d+) errors (\d+) seconds ([\d.]+)",
+                             r.stdout)
+                if r.returncode != 0 or m is None:
+                    raise RuntimeError("vsw-blkload against %s: rc=%d %s" %
+                                       (b.name, r.returncode, r.stdout))
+                done, took = int(m.group(1)), float(m.group(3))
+                s = {"rep": rep, "job": name, "back": b.name,
+                     "iops": done / took, "mbs": done * bs / took / 1e6,
+                     "clat": None, "ios": done, "req": done, "own": False,
+                     "cpu": c1 - c0, "qcpu": None, "secs": secs,
+                     "syscalls": nsys}
+                samples.append(s)
+                results.setdefault((name, b.name), []).append(s)
+                print("rep %d %-21s %-8s %8.0f IOPS  back-end CPU %.2f s "
+                      "-> %.0f ns/req; %s system calls" % (
+                          rep, name, b.name, s["iops"], s["cpu"],
+                          s["cpu"] * 1e9 / done if done else 0, nsys),
+                      flush=True)
 
 
 def main():
@@ -349,6 +405,9 @@ def main():
                     "most 20 bytes; repeatable")
     ap.add_argument("--quick", action="store_true",
                     help="1 repetition of 5 s jobs")
+    ap.add_argument("--host-seconds", type=float, default=5,
+                    help="seconds of each host-side row (vsw-blkload, no "
+                    "guest); 0: none")
     ap.add_argument("--json", help="write every sample here")
     ap.add_argument("--table", metavar="JSON", help="only print the table "
                     "of the samples a --json run saved")
@@ -364,7 +423,7 @@ def main():
         print(table(results, names))
         return 0
     if args.quick:
-        args.reps, args.runtime = 1, 5
+        args.reps, args.runtime, args.host_seconds = 1, 5, 2
     args.jobs = args.jobs.split(",")
     for j in args.jobs:
         if j not in [n for n, _ in JOBS]:
@@ -380,8 +439,10 @@ def main():
         args.build_dir, "bench-blk"))
     exe = os.path.join(args.build_dir, "programs", "blk", "vsw-blk")
     vsws[0] = ("vsw-blk", exe)
-    for tool in [e for _, e in vsws] + [guest.QEMU, "qemu-storage-daemon",
-                                        "fio"]:
+    tools = [e for _, e in vsws] + [guest.QEMU, "qemu-storage-daemon", "fio"]
+    if args.host_seconds > 0:
+        tools.append(os.path.join(args.build_dir, "bench", "vsw-blkload"))
+    for tool in tools:
         if shutil.which(tool) is None:
             print("missing: %s" % tool, file=sys.stderr)
             return 2
@@ -465,6 +526,10 @@ def main():
                       s["cpu"] * 1e9 / s["req"] if s["req"] else 0,
                       s["qcpu"], nsys), flush=True)
         g.wait_exit(60)
+        g.stop()
+        g = None
+        if args.host_seconds > 0:
+            host_rows(args, order, disk, work, results, samples)
     finally:
         if g is not None:
             g.stop()
