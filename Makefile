@@ -34,14 +34,18 @@ DEB_PKGS += libpcap-dev tshark tcpdump
 DEB_PKGS += openvswitch-common openvswitch-switch
 # the OpenFlow controller of the ofp-controller interop test
 DEB_PKGS += openvswitch-testcontroller
+# fio, copied into the guest of the vhost-user-blk benchmark (make bench-blk)
+DEB_PKGS += fio
 BENCH_DIR ?= build-bench
 FUZZ_SECONDS ?= 60
 TEST_SUITES := unit func integ interop fuzz-regress
 RUN_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
+BLK_ARGS ?=
 
-.PHONY: all build run demo test bench bench-compare bench-tunnel clean format deps
+.PHONY: all build run demo test bench bench-compare bench-tunnel bench-blk clean \
+	format deps
 
 all: build
 
@@ -181,6 +185,15 @@ bench-tunnel: deps
 		$(MESON) setup $(BENCH_DIR) -Dbuildtype=release -Dtests=false
 	@$(MESON) compile -C $(BENCH_DIR)
 	@$(PYTHON) bench/tunnel/run.py --build-dir $(BENCH_DIR) $(TUNNEL_ARGS)
+
+# vsw-blk beside qemu-storage-daemon, fio in one TCG guest with a disk on
+# each (about 10 min; docs/performance.md "vhost-user-blk").
+# BLK_ARGS="--quick" or "--reps 5 --runtime 20 --image-dir /var/tmp".
+bench-blk: deps
+	@[ -f $(BENCH_DIR)/build.ninja ] || \
+		$(MESON) setup $(BENCH_DIR) -Dbuildtype=release -Dtests=false
+	@$(MESON) compile -C $(BENCH_DIR)
+	@$(PYTHON) bench/blk/run.py --build-dir $(BENCH_DIR) $(BLK_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_DIR) $(TSAN_DIR) $(BENCH_DIR) build-*/

@@ -54,6 +54,9 @@
 /* Data-path log lines per window, then silence until the next one. */
 #define BLK_LOG_BURST 20
 #define BLK_LOG_WINDOW_MS 10000
+/* Rounds of reap / serve / submit in one run while the kernel completes
+ * operations inside the submit. */
+#define BLK_RUN_PASSES 4
 
 struct blk_queue;
 
@@ -78,6 +81,7 @@ struct blk_req {
 	uint64_t left;	  /* bytes still to transfer / fallocate length */
 	uint32_t written; /* bytes of data written into the guest (IN) */
 	int fa_mode;	  /* fallocate mode */
+	bool buffered;	  /* through fd_buffered (O_DIRECT refused it) */
 	struct blk_req *next_free;
 };
 
@@ -91,11 +95,12 @@ struct blk_queue {
 	struct blk_req *slots; /* nslots, allocated at queue_start */
 	unsigned nslots, inflight;
 	struct blk_req *free;
+	int poll_slot; /* index in the last vsw_blk_pollfds() array, or -1 */
 };
 
 struct vsw_blk {
 	struct vsw_vu_device dev;
-	int fd;
+	int fd, fd_buffered;
 	uint64_t size;	   /* bytes */
 	uint64_t capacity; /* sectors */
 	bool read_only;
@@ -306,6 +311,7 @@ static void blk_issue(struct blk_req *r)
 {
 	struct vsw_blk *b = r->q->b;
 	struct io_uring_sqe *sqe = blk_sqe(b);
+	int fd = r->buffered ? b->fd_buffered : b->fd;
 
 	if (sqe == NULL) {
 		blk_log(b, VSW_LOG_ERR, "io_uring submission queue stuck");
@@ -314,10 +320,10 @@ static void blk_issue(struct blk_req *r)
 	}
 	switch (r->op) {
 	case BLK_OP_READ:
-		io_uring_prep_readv(sqe, b->fd, r->data, r->ndata, r->off);
+		io_uring_prep_readv(sqe, fd, r->data, r->ndata, r->off);
 		break;
 	case BLK_OP_WRITE:
-		io_uring_prep_writev(sqe, b->fd, r->data, r->ndata, r->off);
+		io_uring_prep_writev(sqe, fd, r->data, r->ndata, r->off);
 		break;
 	case BLK_OP_FSYNC:
 		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
@@ -376,6 +382,7 @@ static void blk_rw(struct blk_req *r, uint64_t sector)
 				       sizeof(struct virtio_blk_outhdr), len,
 				       r->data);
 	r->op = in ? BLK_OP_READ : BLK_OP_WRITE;
+	r->buffered = false;
 	r->off = sector * VSW_BLK_SECTOR;
 	r->left = len;
 	blk_issue(r);
@@ -546,6 +553,13 @@ static void blk_done(struct blk_req *r, int res)
 	switch (r->op) {
 	case BLK_OP_READ:
 	case BLK_OP_WRITE:
+		if (res == -EINVAL && !r->buffered && b->fd_buffered >= 0) {
+			/* O_DIRECT: misaligned guest buffer or offset */
+			r->buffered = true;
+			b->stats.buffered++;
+			blk_issue(r);
+			return;
+		}
 		if (res <= 0)
 			break;
 		if (r->op == BLK_OP_READ)
@@ -678,23 +692,59 @@ static void blk_serve(struct blk_queue *q)
 	}
 }
 
-int vsw_blk_run(struct vsw_blk *b)
+/*
+ * Should q's kick eventfd be read? p, n: vsw_blk_pollfds()'s array after
+ * poll(), or NULL: then always. A queue not in p as it is now (restarted
+ * since) is read too; reading an empty eventfd only costs a system call.
+ */
+static bool blk_kicked(const struct blk_queue *q, const struct pollfd *p,
+		       unsigned n)
 {
+	if (p == NULL || q->poll_slot < 0 || (unsigned)q->poll_slot >= n ||
+	    p[q->poll_slot].fd != q->kick_fd)
+		return true;
+	return p[q->poll_slot].revents != 0;
+}
+
+static int blk_run(struct vsw_blk *b, const struct pollfd *p, unsigned n)
+{
+	unsigned pass;
 	uint32_t i;
+	int ret = 0;
 
-	blk_reap(b);
-	for (i = 0; i < b->num_queues; i++) {
-		struct blk_queue *q = &b->q[i];
-		eventfd_t v;
+	for (pass = 0; pass < BLK_RUN_PASSES; pass++) {
+		blk_reap(b);
+		for (i = 0; i < b->num_queues; i++) {
+			struct blk_queue *q = &b->q[i];
+			eventfd_t v;
 
-		if (!q->running || q->broken)
-			continue;
-		if (q->kick_fd >= 0)
-			(void)eventfd_read(q->kick_fd, &v);
-		blk_serve(q);
+			if (!q->running || q->broken)
+				continue;
+			if (pass == 0 && q->kick_fd >= 0 && blk_kicked(q, p, n))
+				(void)eventfd_read(q->kick_fd, &v);
+			blk_serve(q);
+		}
+		ret = blk_submit(b);
+		/*
+		 * Operations the kernel finished inside the submit (page
+		 * cache, tmpfs, a fast disk): complete them now, under the
+		 * same interrupt, not after another round of poll().
+		 */
+		if (ret < 0 || !io_uring_cq_ready(&b->ring))
+			break;
 	}
 	blk_notify(b);
-	return blk_submit(b);
+	return ret;
+}
+
+int vsw_blk_run(struct vsw_blk *b)
+{
+	return blk_run(b, NULL, 0);
+}
+
+int vsw_blk_run_polled(struct vsw_blk *b, const struct pollfd *p, unsigned n)
+{
+	return blk_run(b, p, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -813,12 +863,14 @@ int vsw_blk_create(const struct vsw_blk_config *cfg, struct vsw_blk **out)
 	*out = NULL;
 	if (cfg->num_queues < 1 || cfg->num_queues > VSW_BLK_MAX_QUEUES ||
 	    cfg->size < VSW_BLK_SECTOR || cfg->fd < 0 ||
+	    (cfg->direct && cfg->fd_buffered < 0) ||
 	    (cfg->serial != NULL && strlen(cfg->serial) > VIRTIO_BLK_ID_BYTES))
 		return -EINVAL;
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return -ENOMEM;
 	b->fd = cfg->fd;
+	b->fd_buffered = cfg->direct ? cfg->fd_buffered : -1;
 	b->size = cfg->size;
 	b->capacity = cfg->size / VSW_BLK_SECTOR;
 	b->read_only = cfg->read_only;
@@ -833,6 +885,7 @@ int vsw_blk_create(const struct vsw_blk_config *cfg, struct vsw_blk **out)
 		b->q[i].b = b;
 		b->q[i].index = i;
 		b->q[i].kick_fd = b->q[i].call_fd = -1;
+		b->q[i].poll_slot = -1;
 	}
 	blk_fill_config(b);
 
@@ -887,8 +940,7 @@ const struct vsw_vu_device *vsw_blk_vu_device(const struct vsw_blk *b)
 	return &b->dev;
 }
 
-unsigned vsw_blk_pollfds(const struct vsw_blk *b, struct pollfd *p,
-			 unsigned max)
+unsigned vsw_blk_pollfds(struct vsw_blk *b, struct pollfd *p, unsigned max)
 {
 	unsigned n = 0;
 	uint32_t i;
@@ -898,11 +950,13 @@ unsigned vsw_blk_pollfds(const struct vsw_blk *b, struct pollfd *p,
 	p[n].fd = b->ring.ring_fd;
 	p[n].events = POLLIN;
 	p[n++].revents = 0;
-	for (i = 0; i < b->num_queues && n < max; i++) {
-		const struct blk_queue *q = &b->q[i];
+	for (i = 0; i < b->num_queues; i++) {
+		struct blk_queue *q = &b->q[i];
 
-		if (!q->running || q->broken || q->kick_fd < 0)
+		q->poll_slot = -1;
+		if (!q->running || q->broken || q->kick_fd < 0 || n >= max)
 			continue;
+		q->poll_slot = (int)n;
 		p[n].fd = q->kick_fd;
 		p[n].events = POLLIN;
 		p[n++].revents = 0;

@@ -38,7 +38,16 @@
 struct vsw_blk;
 
 struct vsw_blk_config {
-	int fd;		     /* the disk, open; not owned, must outlive */
+	int fd; /* the disk, open; not owned, must outlive */
+	/*
+	 * direct: fd was opened with O_DIRECT, and fd_buffered (not owned,
+	 * must outlive) is the same disk opened without it: a read or write
+	 * that O_DIRECT refuses (EINVAL: guest buffers not aligned to the
+	 * disk's logical block) is done again through fd_buffered instead of
+	 * failing. Without direct, fd_buffered is not used.
+	 */
+	bool direct;
+	int fd_buffered;
 	uint64_t size;	     /* bytes; the capacity is size / 512 */
 	bool read_only;	     /* offer VIRTIO_BLK_F_RO, refuse writes */
 	const char *serial;  /* GET_ID answer, at most 20 bytes; NULL: "" */
@@ -54,11 +63,13 @@ struct vsw_blk_stats {
 	uint64_t unsupp;    /* of which VIRTIO_BLK_S_UNSUPP */
 	uint64_t no_status; /* chains without a writable status byte */
 	uint64_t faults;    /* queues stopped by a ring fault */
+	uint64_t buffered;  /* O_DIRECT refused: done through fd_buffered */
 };
 
 /*
  * 0; -EINVAL (queue count, serial longer than 20 bytes, size below one
- * sector); -ENOMEM; the errno of io_uring setup.
+ * sector, direct without fd_buffered); -ENOMEM; the errno of io_uring
+ * setup.
  */
 int vsw_blk_create(const struct vsw_blk_config *cfg, struct vsw_blk **out);
 
@@ -71,10 +82,10 @@ const struct vsw_vu_device *vsw_blk_vu_device(const struct vsw_blk *b);
 /*
  * Fill p[0 .. ret) with the fds to watch for POLLIN now (the io_uring
  * completion fd, the kick fds of running queues). max must be at least
- * 1 + the queue count.
+ * 1 + the queue count. Remembers where each queue's kick fd went, for
+ * vsw_blk_run_polled().
  */
-unsigned vsw_blk_pollfds(const struct vsw_blk *b, struct pollfd *p,
-			 unsigned max);
+unsigned vsw_blk_pollfds(struct vsw_blk *b, struct pollfd *p, unsigned max);
 
 /* 1 while a running queue has no kick fd (it is polled), else -1. */
 int vsw_blk_timeout_ms(const struct vsw_blk *b);
@@ -86,6 +97,14 @@ int vsw_blk_timeout_ms(const struct vsw_blk *b);
  * (the rings and the process are then in trouble, not one guest request).
  */
 int vsw_blk_run(struct vsw_blk *b);
+
+/*
+ * vsw_blk_run() after a poll() of p[0 .. n), the array vsw_blk_pollfds()
+ * last filled, revents set: reads only the kick eventfds poll() found
+ * readable (every queue is still served), one system call per idle queue
+ * less per wake-up.
+ */
+int vsw_blk_run_polled(struct vsw_blk *b, const struct pollfd *p, unsigned n);
 
 void vsw_blk_get_stats(const struct vsw_blk *b, struct vsw_blk_stats *s);
 

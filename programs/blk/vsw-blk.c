@@ -6,7 +6,8 @@
  * (programs/blk/blk_dev.c) and takes the next front-end after a
  * disconnect. One thread: the vhost-user socket, the kicks and the io_uring
  * completions are watched by one poll(). SIGINT / SIGTERM end it cleanly
- * (queues drained, socket removed).
+ * (queues drained, socket removed); SIGUSR1 prints the request counters
+ * (also printed at exit).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@ struct opts {
 	const char *serial;
 	unsigned queues;
 	bool read_only;
+	bool direct;
 	enum vsw_log_level level;
 };
 
@@ -40,12 +42,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vsw-blk --socket PATH --disk FILE [--queues N] "
-		"[--read-only] [--serial ID] [--verbose]\n"
+		"[--read-only] [--direct] [--serial ID] [--verbose]\n"
 		"  --socket PATH  vhost-user socket to listen on (replaced "
 		"if a stale socket)\n"
 		"  --disk FILE    raw image file or block device\n"
 		"  --queues N     virtqueues, 1..%d (default 1)\n"
 		"  --read-only    offer VIRTIO_BLK_F_RO, refuse writes\n"
+		"  --direct       open the disk with O_DIRECT (no host page "
+		"cache)\n"
 		"  --serial ID    GET_ID answer, at most 20 bytes\n"
 		"  --verbose      log every vhost-user message\n",
 		VSW_BLK_MAX_QUEUES);
@@ -58,6 +62,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"disk", required_argument, NULL, 'd'},
 		{"queues", required_argument, NULL, 'q'},
 		{"read-only", no_argument, NULL, 'r'},
+		{"direct", no_argument, NULL, 'D'},
 		{"serial", required_argument, NULL, 'i'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -93,6 +98,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'r':
 			o->read_only = true;
 			break;
+		case 'D':
+			o->direct = true;
+			break;
 		case 'i':
 			if (strlen(optarg) > 20) {
 				fprintf(stderr,
@@ -120,13 +128,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Open the disk; its size in bytes in *size. fd or -errno (printed). */
-static int open_disk(const struct opts *o, uint64_t *size)
+/*
+ * Open the disk (with O_DIRECT if direct); its size in bytes in *size. fd
+ * or -errno (printed).
+ */
+static int open_disk(const struct opts *o, bool direct, uint64_t *size)
 {
 	struct stat st;
 	int fd, ret;
 
-	fd = open(o->disk, (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	fd = open(o->disk, (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+				   (direct ? O_DIRECT : 0));
 	if (fd < 0) {
 		ret = -errno;
 		fprintf(stderr, "vsw-blk: %s: %s\n", o->disk, strerror(errno));
@@ -178,7 +190,23 @@ static void log_line(void *opaque, enum vsw_log_level level, const char *line)
 	fprintf(stderr, "vsw-blk: %s: %s\n", names[level], line);
 }
 
-/* SIGINT / SIGTERM as an fd (the loop polls it); SIGPIPE ignored. */
+static void print_stats(const struct vsw_blk *blk)
+{
+	struct vsw_blk_stats st;
+
+	vsw_blk_get_stats(blk, &st);
+	fprintf(stderr,
+		"vsw-blk: stats: requests=%" PRIu64 " ioerr=%" PRIu64
+		" unsupp=%" PRIu64 " no_status=%" PRIu64 " faults=%" PRIu64
+		" buffered=%" PRIu64 "\n",
+		st.requests, st.ioerr, st.unsupp, st.no_status, st.faults,
+		st.buffered);
+}
+
+/*
+ * SIGINT / SIGTERM / SIGUSR1 as an fd (the loop polls it); SIGPIPE
+ * ignored.
+ */
 static int signals_fd(void)
 {
 	sigset_t set;
@@ -187,6 +215,7 @@ static int signals_fd(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -194,7 +223,7 @@ static int signals_fd(void)
 
 static int run(struct vsw_vu *vu, struct vsw_blk *blk, int sfd)
 {
-	struct pollfd p[2 + VSW_BLK_MAX_QUEUES];
+	struct pollfd p[3 + VSW_BLK_MAX_QUEUES];
 	int ret;
 
 	for (;;) {
@@ -206,16 +235,23 @@ static int run(struct vsw_vu *vu, struct vsw_blk *blk, int sfd)
 		p[0].events = POLLIN;
 		p[1].fd = vsw_vu_fd(vu);
 		p[1].events = POLLIN;
-		n += vsw_blk_pollfds(blk, p + 2, VSW_BLK_MAX_QUEUES);
+		n += vsw_blk_pollfds(blk, p + 2, 1 + VSW_BLK_MAX_QUEUES);
 		if (poll(p, n, timeout) < 0 && errno != EINTR)
 			return -errno;
-		if (p[0].revents & POLLIN)
-			return 0;
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
+			    si.ssi_signo == SIGUSR1)
+				print_stats(blk);
+			else
+				return 0;
+		}
 		if (p[1].fd >= 0 && (p[1].revents & (POLLIN | POLLHUP)))
 			(void)vsw_vu_handle(vu); /* refusals are logged */
 		else if (t1 >= 0)
 			(void)vsw_vu_handle(vu);
-		ret = vsw_blk_run(blk);
+		ret = vsw_blk_run_polled(blk, p + 2, n - 2);
 		if (ret < 0)
 			return ret;
 	}
@@ -229,14 +265,24 @@ int main(int argc, char **argv)
 	struct vsw_vu *vu = NULL;
 	struct opts o;
 	uint64_t size = 0;
-	int fd = -1, sfd = -1, ret;
+	int fd = -1, fdb = -1, sfd = -1, ret;
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
-	fd = open_disk(&o, &size);
+	fd = open_disk(&o, o.direct, &size);
 	if (fd < 0)
 		return 1;
+	if (o.direct) {
+		/* for what O_DIRECT refuses (misaligned guest buffers) */
+		fdb = open_disk(&o, false, &size);
+		if (fdb < 0) {
+			close(fd);
+			return 1;
+		}
+	}
 	bcfg.fd = fd;
+	bcfg.direct = o.direct;
+	bcfg.fd_buffered = fdb;
 	bcfg.size = size;
 	bcfg.read_only = o.read_only;
 	bcfg.serial = o.serial;
@@ -265,18 +311,22 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr,
-		"vsw-blk: serving %s (%" PRIu64 " sectors%s, %u queues) on "
+		"vsw-blk: serving %s (%" PRIu64 " sectors%s%s, %u queues) on "
 		"%s\n",
 		o.disk, size / VSW_BLK_SECTOR, o.read_only ? ", read-only" : "",
-		o.queues, o.socket);
+		o.direct ? ", O_DIRECT" : "", o.queues, o.socket);
 	ret = run(vu, blk, sfd);
 	if (ret < 0)
 		fprintf(stderr, "vsw-blk: %s\n", strerror(-ret));
 out:
 	vsw_vu_destroy(vu); /* stops the queues: drains their requests */
+	if (blk != NULL)
+		print_stats(blk);
 	vsw_blk_destroy(blk);
 	if (sfd >= 0)
 		close(sfd);
+	if (fdb >= 0)
+		close(fdb);
 	close(fd);
 	return ret < 0 ? 1 : 0;
 }
