@@ -140,7 +140,7 @@ class Guest:
     def __init__(self, name, image, log_path, ips=(), mtu=None, script=None,
                  daemon=False, net_args=(), mem_mb=256, memfd=False,
                  append="", script_via="auto", smp=1, extra_args=(),
-                 bios=None, machine="pc"):
+                 bios=None, machine="pc", mem_path=None):
         self.name = name
         self.image = image
         self.log_path = log_path
@@ -157,6 +157,9 @@ class Guest:
         self.extra_args = list(extra_args)
         self.bios = BIOS if bios is None else bios
         self.machine = machine  # QEMU -machine type (memfd: with its mem)
+        # memfd=True with a file: guest RAM in that file (on tmpfs), so a
+        # test can read it after QEMU stopped (migration memory checks)
+        self.mem_path = mem_path
         self.proc = None
         self.args = []
         self.lines = []
@@ -208,7 +211,11 @@ class Guest:
                 "-append", " ".join(append)]
         if self.bios:
             args += ["-bios", self.bios]
-        if self.memfd:
+        if self.memfd and self.mem_path:
+            args += ["-object", "memory-backend-file,id=mem,size=%dM,"
+                     "mem-path=%s,share=on" % (self.mem_mb, self.mem_path),
+                     "-machine", "%s,memory-backend=mem" % self.machine]
+        elif self.memfd:
             args += ["-object", "memory-backend-memfd,id=mem,size=%dM,"
                      "share=on" % self.mem_mb,
                      "-machine", "%s,memory-backend=mem" % self.machine]

@@ -36,6 +36,21 @@ Namespaces and interfaces are named after this process id.
 
 Migration across a vswd restart is not done here: see docs/vhost-user.md.
 
+Guest RAM is a file on tmpfs for both QEMUs and the destination starts
+paused (-S): after the move both copies are compared page by page (each
+differing page is listed, with the ring area it holds, and both RAM files
+are kept in the work folder), then the destination is resumed.
+VSW_MIG_BW=BYTES_PER_S sets max-bandwidth for packed rings too.
+
+Findings (h-migfix): at 16 MiB/s all variants tried passed, memory equal;
+at 8 and 4 MiB/s pages differ, and the ones examined were written by the
+guest CPU (kernel stacks, timekeeping, user stacks), the destination
+holding a copy about 1.5 s older.  Not seen with the same guest and
+load-free vswd ports, nor with QEMU's own virtio-net (user netdev, TCP
+stream in): cause not found yet.  Note: x-query-virtio-queue-status on a
+running vhost-user device sends GET_VRING_BASE, which stops the ring;
+query the paused destination only.
+
 NOT registered in meson yet: at 16 MiB/s the migrated guest's memory
 arrives corrupted now and then (seen with packed rings every time and once
 with split-nomrg-rarp; split-mrg-announce passed every run, and all four
@@ -246,6 +261,69 @@ def finish_streams(peer, src, dst, src_sum, t_mig, t_done, downtime):
         % (res["to_m"]["stall"], res["from_m"]["stall"], downtime))
 
 
+PAGE = 4096
+
+
+def ram_diff(path_a, path_b, chunk=1 << 20):
+    """Guest pages (4 KiB, by offset = guest-physical address on a pc
+    machine under 3.5 GiB) whose bytes differ between two RAM files, with
+    the first and last differing byte of each: [(gpa, first, last)]."""
+    out = []
+    with open(path_a, "rb") as fa, open(path_b, "rb") as fb:
+        off = 0
+        while True:
+            a, b = fa.read(chunk), fb.read(chunk)
+            if not a and not b:
+                break
+            if a != b:
+                for p in range(0, max(len(a), len(b)), PAGE):
+                    pa, pb = a[p:p + PAGE], b[p:p + PAGE]
+                    if pa == pb:
+                        continue
+                    d = [i for i in range(min(len(pa), len(pb)))
+                         if pa[i] != pb[i]] or [0]
+                    out.append((off + p, d[0], d[-1]))
+            off += chunk
+    return out
+
+
+def ring_areas(q):
+    """{name: (gpa, bytes)} of the virtio-net rings of a QEMU (QMP q),
+    from x-query-virtio-queue-status (QEMU 7.2)."""
+    areas = {}
+    try:
+        devs = q.cmd("x-query-virtio")
+    except vi.Fail as e:
+        log("no ring addresses: %s" % e)
+        return areas
+    for dev in devs:
+        if dev.get("name") != "virtio-net":
+            continue
+        for i in range(3):
+            try:
+                st = q.cmd("x-query-virtio-queue-status",
+                           path=dev["path"], queue=i)
+            except vi.Fail:
+                break
+            num = st.get("vring-num", 256)
+            areas["q%d desc" % i] = (st["vring-desc"], 16 * num)
+            areas["q%d driver" % i] = (st["vring-avail"], 6 + 2 * num)
+            areas["q%d device" % i] = (st["vring-used"], 6 + 8 * num)
+    return areas
+
+
+def describe_pages(diff, areas):
+    """One line per differing page, naming the ring area it holds."""
+    lines = []
+    for gpa, first, last in diff:
+        what = [n for n, (a, ln) in areas.items()
+                if a < gpa + PAGE and gpa < a + ln]
+        lines.append("page 0x%x bytes %d..%d differ%s"
+                     % (gpa, first, last,
+                        (" (" + ", ".join(what) + ")") if what else ""))
+    return lines
+
+
 def test(builddir, workdir, variant, cleanup, dumps):
     ring, mrg, announce = variant.split("-")
     dev_opts = []
@@ -274,15 +352,24 @@ def test(builddir, workdir, variant, cleanup, dumps):
     port = free_port()
     qmp_path = {n: os.path.join(workdir, "%s.qmp" % n) for n in ("M", "MD")}
     guests = {}
+    # guest RAM in files on tmpfs: after the move, with both QEMUs
+    # stopped, the two copies must be equal page for page
+    ram = {n: "/dev/shm/vsw-mig-%d-%s.ram" % (pid, n) for n in ("M", "MD")}
     for n, p in (("M", "p-src"), ("MD", "p-dst")):
         net = vi.guest.vhost_user_net("n0", MAC, socks[p],
                                       device_opts=",".join(dev_opts))
         g = vi.AgentGuest(n, img, workdir, cleanup, net,
-                          ips=[M_IP + "/24"], mem_mb=MEM_MB)
+                          ips=[M_IP + "/24"], mem_mb=MEM_MB,
+                          mem_path=ram[n])
+        cleanup.push("ram " + n, lambda f=ram[n]: os.path.exists(f) and
+                     os.unlink(f))
         g.g.extra_args += ["-qmp", "unix:%s,server=on,wait=off"
                            % qmp_path[n]]
         if n == "MD":
-            g.g.extra_args += ["-incoming", "tcp:127.0.0.1:%d" % port]
+            # paused after the move (as libvirt does), so its memory can
+            # be compared with the source's before it runs
+            g.g.extra_args += ["-S", "-incoming",
+                               "tcp:127.0.0.1:%d" % port]
         dumps.append(g)
         guests[n] = g
     src, dst = guests["M"], guests["MD"]
@@ -327,8 +414,9 @@ def test(builddir, workdir, variant, cleanup, dumps):
     # copied.  Packed: QEMU's default speed (a sub-second copy); at 16 MiB/s
     # the packed guest's memory arrives corrupted (known issue, see
     # docs/vhost-user.md "Migration"), not yet understood.
-    if ring == "split":
-        q_src.cmd("migrate-set-parameters", **{"max-bandwidth": 16 << 20})
+    if ring == "split" or os.environ.get("VSW_MIG_BW"):
+        q_src.cmd("migrate-set-parameters", **{"max-bandwidth": int(
+            os.environ.get("VSW_MIG_BW", 16 << 20))})
     t_mig = time.monotonic()
     q_src.cmd("migrate", uri="tcp:127.0.0.1:%d" % port)
     while True:
@@ -338,9 +426,35 @@ def test(builddir, workdir, variant, cleanup, dumps):
         if time.monotonic() - t_mig > 300:
             raise vi.Fail("migration still %s after 300 s" % st.get("status"))
         time.sleep(0.05)
-    t_done = time.monotonic()
     check(st["status"] == "completed", "migration %s (%s)"
           % (st["status"], st.get("error-desc", "")))
+    t_paused = time.monotonic()
+    deadline = t_paused + 60
+    while q_dst.cmd("query-status").get("status") != "paused":
+        if time.monotonic() > deadline:
+            raise vi.Fail("destination not paused after the move: %s"
+                          % q_dst.cmd("query-status"))
+        time.sleep(0.05)
+    diff = ram_diff(ram["M"], ram["MD"])
+    # not before: on a running vhost device this query stops the rings
+    # (QEMU sends GET_VRING_BASE); the paused destination answers from
+    # the migrated state
+    areas = ring_areas(q_dst)
+    log("rings: " + ", ".join("%s 0x%x+%d" % (n, a, ln)
+                              for n, (a, ln) in sorted(areas.items())))
+    for line in describe_pages(diff, areas)[:50]:
+        log(line)
+    log("query-migrate: %s" % json.dumps(st))
+    if diff:
+        import shutil
+        for n in ram:
+            shutil.copy(ram[n], os.path.join(workdir, n + ".ram"))
+    check(not diff, "guest memory equal on both sides after the move "
+          "(%d pages differ)" % len(diff))
+    q_dst.cmd("cont")
+    t_done = time.monotonic()
+    log("destination paused for the memory check: %.2fs"
+        % (t_done - t_paused))
     # ---- 3. the MAC table follows at once ----
     moved = None
     while time.monotonic() - t_done < 3:

@@ -210,14 +210,14 @@ class AgentGuest:
     """A daemon-mode guest that runs the commands given to cmd()."""
 
     def __init__(self, name, image, workdir, cleanup, net_args, ips=(),
-                 mem_mb=256, append=""):
+                 mem_mb=256, append="", mem_path=None):
         self.name = name
         self.sock = os.path.join(workdir, "%s.agent" % name)
         self.g = guest.Guest(
             name, image, os.path.join(workdir, "%s.log" % name), ips=ips,
             script=AGENT_SCRIPT, daemon=True, script_via="fw_cfg",
             net_args=net_args, mem_mb=mem_mb, memfd=True, append=append,
-            extra_args=["-serial", "unix:%s,server=on,wait=off" % self.sock])
+            mem_path=mem_path, extra_args=["-serial", "unix:%s,server=on,wait=off" % self.sock])
         self.conn = None
         self.seq = 0
         self.lock = threading.Lock()
