@@ -95,8 +95,7 @@ int vu_log_ring_gpa(struct vsw_vu *vu, uint32_t idx, uint64_t len,
 			     gpa);
 }
 
-void vu_log_attach(struct vsw_vu *vu, struct vsw_vq_dev *vq,
-		   uint64_t used_gpa)
+void vu_log_attach(struct vsw_vu *vu, struct vsw_vq_dev *vq, uint64_t used_gpa)
 {
 	if (!vu_logging(vu))
 		return;

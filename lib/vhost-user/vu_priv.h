@@ -200,8 +200,7 @@ int vu_log_ring_gpa(struct vsw_vu *vu, uint32_t idx, uint64_t len,
  * Give a created, not yet started queue the log if logging is on; ring
  * writes logged at used_gpa (from vu_log_ring_gpa).
  */
-void vu_log_attach(struct vsw_vu *vu, struct vsw_vq_dev *vq,
-		   uint64_t used_gpa);
+void vu_log_attach(struct vsw_vu *vu, struct vsw_vq_dev *vq, uint64_t used_gpa);
 /* Check a SET_VRING_ADDR's log flag / address; 0 or vu_fail's errno. */
 int vu_log_check_addr(struct vsw_vu *vu, const struct vhost_vring_addr *a);
 void vu_log_init(struct vu_dirty_log *d);

@@ -184,10 +184,9 @@ static void fx_init3(struct fx *f, uint64_t features, bool iommu, bool log,
 	f->vu = fe_backend_pair(&f->td, &f->fe);
 	assert_true(fe_get_u64(f->vu, f->fe, VSW_VU_REQ_GET_FEATURES) &
 		    F_IOMMU);
-	assert_int_equal(fe_get_u64(f->vu, f->fe,
-				    VSW_VU_REQ_GET_PROTOCOL_FEATURES) &
-				 pf,
-			 pf);
+	assert_int_equal(
+		fe_get_u64(f->vu, f->fe, VSW_VU_REQ_GET_PROTOCOL_FEATURES) & pf,
+		pf);
 	fe_set_u64(f->vu, f->fe, VSW_VU_REQ_SET_PROTOCOL_FEATURES, pf);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 				    sv),
@@ -999,8 +998,7 @@ static void test_miss_never_answered(void **state)
 	assert_false(f.td.running[1]);
 	fe_vring(f.vu, f.fe, VSW_VU_REQ_SET_VRING_BASE, 1, s.num);
 	assert_int_equal(fe_do(f.vu, f.fe, VSW_VU_REQ_SET_VRING_KICK,
-			       &(uint64_t){1}, sizeof(uint64_t), &f.kick[1],
-			       1),
+			       &(uint64_t){1}, sizeof(uint64_t), &f.kick[1], 1),
 			 0);
 	assert_true(f.td.running[1]);
 	tx = f.td.q[1].vq;
