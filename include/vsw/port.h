@@ -108,6 +108,15 @@ struct vsw_port_opt {
 	const char *value;
 };
 
+/* One provider counter (vsw_port_ops.counters). */
+struct vsw_port_counter {
+	const char *name;
+	uint64_t value;
+};
+
+/* Most counters a provider reports. */
+#define VSW_PORT_MAX_COUNTERS 16
+
 struct vsw_port_ops {
 	/* Port type name as the user writes it ("vhostuser"). */
 	const char *type;
@@ -151,6 +160,15 @@ struct vsw_port_ops {
 	 * written NUL-terminated into buf.
 	 */
 	void (*status)(const struct vsw_port *port, char *buf, size_t len);
+
+	/*
+	 * Optional provider counters beyond the switch's per-queue ones
+	 * (vhostuser: its IOTLB), for `dump-ports`: up to max name / value
+	 * pairs into c (names are static strings), returns how many.
+	 * Control thread.
+	 */
+	unsigned (*counters)(const struct vsw_port *port,
+			     struct vsw_port_counter *c, unsigned max);
 
 	/*
 	 * Optional: change options of the running port (vswctl set-port).

@@ -281,6 +281,12 @@ int vsw_switch_port_stats(struct vsw_switch *sw, const char *port,
 			  struct vsw_port_stats *out);
 int vsw_switch_queue_stats(struct vsw_switch *sw, const char *port, bool tx,
 			   unsigned q, struct vsw_queue_stats *out);
+/*
+ * The provider counters of a port (vsw_port_ops.counters) into c[0..max):
+ * how many, 0 if its type has none, -ENOENT. Control thread.
+ */
+int vsw_switch_port_counters(struct vsw_switch *sw, const char *port,
+			     struct vsw_port_counter *c, unsigned max);
 
 /* Per data thread, for pmd-stats. Cycles are TSC ticks. */
 struct vsw_pmd_stats {

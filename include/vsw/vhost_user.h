@@ -297,6 +297,13 @@ struct vsw_vu_config {
 	unsigned sock_mode;
 	bool sock_gid_set;
 	gid_t sock_gid;
+	/*
+	 * Behind an IOMMU: an IOTLB miss the front-end has not answered
+	 * after this long is given up and faults its queue (0 = 10000). A
+	 * pending miss is asked again every second (or after half
+	 * this, if less).
+	 */
+	unsigned iotlb_miss_timeout_ms;
 };
 
 /*

@@ -419,6 +419,32 @@ static void vhu_status(const struct vsw_port *port, char *buf, size_t len)
 			 h->max_qp);
 }
 
+/* The IOTLB of a guest behind a virtual IOMMU (docs/vhost-user.md). */
+static unsigned vhu_counters(const struct vsw_port *port,
+			     struct vsw_port_counter *c, unsigned max)
+{
+	const struct vhu_port *h = vsw_port_priv(port);
+	struct vsw_vu_iotlb_stats st;
+	unsigned n = 0;
+
+	if (vsw_vu_iotlb_stats(vsw_vnet_vu_endpoint(h->vu), &st) < 0)
+		return 0;
+#define VHU_CTR(nm, v)                                                         \
+	do {                                                                   \
+		if (n < max)                                                   \
+			c[n++] = (struct vsw_port_counter){(nm), (v)};         \
+	} while (0)
+	VHU_CTR("iotlb_updates", st.updates);
+	VHU_CTR("iotlb_invalidations", st.invalidates);
+	VHU_CTR("iotlb_misses", st.misses);
+	VHU_CTR("iotlb_miss_timeouts", st.miss_timeouts);
+	VHU_CTR("iotlb_ring_faults", st.ring_faults);
+	VHU_CTR("iotlb_refused", st.refused);
+	VHU_CTR("iotlb_entries", st.entries);
+#undef VHU_CTR
+	return n;
+}
+
 static unsigned vhu_recv(struct vsw_port *port, unsigned rxq,
 			 struct vsw_pkt_pool *pool, struct vsw_pkt **pkts,
 			 unsigned n)
@@ -505,6 +531,7 @@ const struct vsw_port_ops vsw_port_vhostuser_ops = {
 	.ctl_timeout_ms = vhu_ctl_timeout_ms,
 	.ctl_handle = vhu_ctl_handle,
 	.status = vhu_status,
+	.counters = vhu_counters,
 	.recv = vhu_recv,
 	.send = vhu_send,
 	.rxq_wait_fd = vhu_rxq_wait_fd,
@@ -522,6 +549,7 @@ const struct vsw_port_ops vsw_port_vhostuserclient_ops = {
 	.ctl_timeout_ms = vhu_ctl_timeout_ms,
 	.ctl_handle = vhu_ctl_handle,
 	.status = vhu_status,
+	.counters = vhu_counters,
 	.recv = vhu_recv,
 	.send = vhu_send,
 	.rxq_wait_fd = vhu_rxq_wait_fd,

@@ -53,6 +53,20 @@ int vsw_switch_queue_stats(struct vsw_switch *sw, const char *name, bool tx,
 	return 0;
 }
 
+int vsw_switch_port_counters(struct vsw_switch *sw, const char *name,
+			     struct vsw_port_counter *c, unsigned max)
+{
+	struct vsw_port *p = vsw_switch_port_find(sw, name);
+	unsigned n;
+
+	if (p == NULL)
+		return -ENOENT;
+	if (p->ops->counters == NULL || c == NULL)
+		return 0;
+	n = p->ops->counters(p, c, max);
+	return (int)(n < max ? n : max);
+}
+
 unsigned vsw_switch_n_threads(const struct vsw_switch *sw)
 {
 	return sw->n_pmds;

@@ -322,7 +322,7 @@ static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 	struct vu_queue *q = &vu->queues[idx];
 	struct vsw_vq_dev_config cfg = {0};
 	struct vsw_vu_queue info;
-	uint64_t addr[3], len[3];
+	uint64_t addr[3], len[3], log_used;
 	struct vsw_vq_dev *vq;
 	uint32_t base = q->base;
 	int ret;
@@ -358,6 +358,8 @@ static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 	if (ret == 0)
 		ret = vu_ring_area(vu, idx, "device (used)", addr[2], len[2],
 				   VSW_IOTLB_RW, &cfg.addrs.device);
+	if (ret == 0) /* migrating: where its ring writes are logged */
+		ret = vu_log_ring_gpa(vu, idx, len[2], &log_used);
 	if (ret != 0)
 		return ret < 0 ? ret : 0; /* 1: waits for IOTLB entries */
 	cfg.features = vu->features;
@@ -379,7 +381,7 @@ static int vu_queue_try_start(struct vsw_vu *vu, uint32_t idx)
 			       " rejected",
 			       idx, base);
 	}
-	vu_log_attach(vu, idx, vq); /* migrating: the dirty log */
+	vu_log_attach(vu, vq, log_used); /* migrating: the dirty log */
 	q->vq = vq;
 	vu_queue_info(vu, idx, &info);
 	ret = vu->dev->queue_start(vu->dev->opaque, &info);
@@ -1337,7 +1339,7 @@ int vsw_vu_create(const struct vsw_vu_config *cfg, struct vsw_vu **out)
 	vu_log_init(&vu->dlog);
 	if (dev->features & iommu) {
 		vu->pf_offered |= 1ULL << VSW_VU_PF_BACKEND_REQ;
-		ret = vu_iotlb_create(vu);
+		ret = vu_iotlb_create(vu, cfg->iotlb_miss_timeout_ms);
 		if (ret < 0)
 			goto err_free;
 	}

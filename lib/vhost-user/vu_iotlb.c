@@ -46,7 +46,8 @@
 #define VU_IOTLB_PENDING 16
 /* A pending miss is asked again after this long ... */
 #define VU_IOTLB_RESEND_MS 1000
-/* ... and given up (the queue faults) after this long unanswered. */
+/* ... and given up (the queue faults) after this long unanswered (the
+ * default of vsw_vu_config.iotlb_miss_timeout_ms). */
 #define VU_IOTLB_GIVEUP_MS 10000
 #define VU_IOTLB_PAGE 4096ULL
 
@@ -62,6 +63,7 @@ struct vu_iotlb {
 	pthread_mutex_t lock; /* req_fd and pending */
 	int req_fd;	      /* backend request channel, -1: none */
 	struct vu_miss pending[VU_IOTLB_PENDING];
+	uint64_t giveup_ms, resend_ms; /* constant after create */
 	struct vsw_vu_iotlb_stats st; /* relaxed: data threads add misses */
 };
 
@@ -133,11 +135,11 @@ static int vu_iotlb_miss(void *opaque, uint64_t iova, uint32_t perm)
 			.page = page, .perm = perm, .first_ms = now};
 		(void)vu_iotlb_send_miss(t, iova, perm);
 		slot->sent_ms = now;
-	} else if (now - slot->first_ms >= VU_IOTLB_GIVEUP_MS) {
+	} else if (now - slot->first_ms >= t->giveup_ms) {
 		slot->page = 0;
 		vsw_ctr_add(&t->st.miss_timeouts, 1);
 		ret = -ETIMEDOUT;
-	} else if (now - slot->sent_ms >= VU_IOTLB_RESEND_MS) {
+	} else if (now - slot->sent_ms >= t->resend_ms) {
 		(void)vu_iotlb_send_miss(t, iova, perm);
 		slot->sent_ms = now;
 	}
@@ -145,7 +147,7 @@ static int vu_iotlb_miss(void *opaque, uint64_t iova, uint32_t perm)
 	return ret;
 }
 
-int vu_iotlb_create(struct vsw_vu *vu)
+int vu_iotlb_create(struct vsw_vu *vu, unsigned giveup_ms)
 {
 	struct vu_iotlb *t = calloc(1, sizeof(*t));
 
@@ -157,6 +159,11 @@ int vu_iotlb_create(struct vsw_vu *vu)
 	}
 	t->vu = vu;
 	t->req_fd = -1;
+	t->giveup_ms = giveup_ms != 0 ? giveup_ms : VU_IOTLB_GIVEUP_MS;
+	/* asked again at least once before it is given up */
+	t->resend_ms = t->giveup_ms / 2 < VU_IOTLB_RESEND_MS
+			       ? (t->giveup_ms + 1) / 2
+			       : VU_IOTLB_RESEND_MS;
 	t->dom.miss = vu_iotlb_miss;
 	t->dom.opaque = t;
 	vu->iotlb = t;
@@ -337,9 +344,9 @@ static void vu_iotlb_stop_rings(struct vsw_vu *vu, uint64_t iova,
 {
 	uint64_t end = (size == 0 || iova > UINT64_MAX - size) ? UINT64_MAX
 							       : iova + size;
-	uint64_t addr[3], len[3];
+	uint64_t addr[4], len[4];
 	uint32_t i;
-	unsigned k;
+	unsigned k, n;
 
 	for (i = 0; i < vu->dev->num_queues; i++) {
 		const struct vu_queue *q = &vu->queues[i];
@@ -347,7 +354,13 @@ static void vu_iotlb_stop_rings(struct vsw_vu *vu, uint64_t iova,
 		if (q->vq == NULL)
 			continue;
 		vu_ring_spans(vu, q, addr, len);
-		for (k = 0; k < 3; k++) {
+		n = 3;
+		if (vu_logging(vu) && q->log_ring) {
+			/* its log address was translated too (vu_log_ring_gpa) */
+			addr[n] = q->log_gpa;
+			len[n++] = len[2];
+		}
+		for (k = 0; k < n; k++) {
 			/* ring areas were translated: addr + len fits */
 			if (addr[k] < end && iova < addr[k] + len[k]) {
 				vu_log(vu, VSW_LOG_DEBUG,

@@ -21,7 +21,8 @@
  * Security model: as for vu_backend.c. The log's size and offset are
  * checked (no wrap, inside the regular file behind the fd, a sane size)
  * before it is mapped; a bad log closes the connection. A log address of a
- * ring is a guest-physical address: marks outside the bitmap are dropped,
+ * ring is a guest-physical address (behind an IOMMU an IOVA, translated
+ * through the IOTLB like the rings): marks outside the bitmap are dropped,
  * never written. The RARP MAC must be a unicast address.
  */
 #include <errno.h>
@@ -72,14 +73,33 @@ bool vu_logging(const struct vsw_vu *vu)
 	       vu->dlog.map != NULL;
 }
 
-void vu_log_attach(struct vsw_vu *vu, uint32_t idx, struct vsw_vq_dev *vq)
+int vu_log_ring_gpa(struct vsw_vu *vu, uint32_t idx, uint64_t len,
+		    uint64_t *gpa)
 {
 	const struct vu_queue *q = &vu->queues[idx];
 
+	*gpa = UINT64_MAX;
+	if (!vu_logging(vu) || !q->log_ring)
+		return 0;
+	if (!vu_iotlb_on(vu)) {
+		*gpa = q->log_gpa;
+		return 0;
+	}
+	/*
+	 * VIRTIO_F_ACCESS_PLATFORM: log_guest_addr is an IOVA (QEMU sends
+	 * the used ring's, as it sends the rings'), the bitmap is indexed by
+	 * guest-physical address: IOVA -> host -> GPA, as DPDK's
+	 * translate_log_addr does.
+	 */
+	return vu_iotlb_ring(vu, idx, "log", q->log_gpa, len, VSW_IOTLB_RW,
+			     gpa);
+}
+
+void vu_log_attach(struct vsw_vu *vu, struct vsw_vq_dev *vq, uint64_t used_gpa)
+{
 	if (!vu_logging(vu))
 		return;
-	vsw_vq_dev_set_log(vq, &vu->dlog.log,
-			   q->log_ring ? q->log_gpa : UINT64_MAX);
+	vsw_vq_dev_set_log(vq, &vu->dlog.log, used_gpa);
 }
 
 int vu_log_check_addr(struct vsw_vu *vu, const struct vhost_vring_addr *a)

@@ -113,7 +113,8 @@ struct vsw_vu {
  * control thread.
  */
 struct vu_iotlb;
-int vu_iotlb_create(struct vsw_vu *vu);	  /* 0 or -ENOMEM */
+/* 0 or -ENOMEM; misses given up after giveup_ms (0: the default) */
+int vu_iotlb_create(struct vsw_vu *vu, unsigned giveup_ms);
 void vu_iotlb_destroy(struct vsw_vu *vu); /* after the connection closed */
 /* VIRTIO_F_ACCESS_PLATFORM negotiated: ring addresses are IOVAs. */
 bool vu_iotlb_on(const struct vsw_vu *vu);
@@ -186,8 +187,20 @@ int vu_set_log_fd(struct vsw_vu *vu, struct vu_msg *m);
 int vu_send_rarp(struct vsw_vu *vu, struct vu_msg *m);
 /* Logging on: LOG_ALL negotiated and a log mapped. */
 bool vu_logging(const struct vsw_vu *vu);
-/* Give a created, not yet started queue the log if logging is on. */
-void vu_log_attach(struct vsw_vu *vu, uint32_t idx, struct vsw_vq_dev *vq);
+/*
+ * The guest-physical address queue idx logs its ring writes at (len bytes,
+ * the used ring or packed device event area), in *gpa: UINT64_MAX when
+ * they are not logged. Behind an IOMMU the ring's log address is an IOVA
+ * and is translated like a ring area: 1 if it waits for the IOTLB (a miss
+ * was sent), 0 when *gpa is set.
+ */
+int vu_log_ring_gpa(struct vsw_vu *vu, uint32_t idx, uint64_t len,
+		    uint64_t *gpa);
+/*
+ * Give a created, not yet started queue the log if logging is on; ring
+ * writes logged at used_gpa (from vu_log_ring_gpa).
+ */
+void vu_log_attach(struct vsw_vu *vu, struct vsw_vq_dev *vq, uint64_t used_gpa);
 /* Check a SET_VRING_ADDR's log flag / address; 0 or vu_fail's errno. */
 int vu_log_check_addr(struct vsw_vu *vu, const struct vhost_vring_addr *a);
 void vu_log_init(struct vu_dirty_log *d);

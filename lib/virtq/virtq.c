@@ -550,9 +550,14 @@ void vsw_vq_dev_log_write(struct vsw_vq_dev *vq, const void *p, uint64_t len)
 
 	if (vq->log == NULL || len == 0)
 		return;
-	/* the region of the queue's last buffer first, as vq_dev_map does */
+	/*
+	 * The region of the queue's last buffer first, as vq_dev_map does.
+	 * Not behind an IOMMU: there the hint is an IOTLB entry, its base an
+	 * IOVA, and the log is indexed by guest-physical address.
+	 */
 	off = (uint64_t)(uintptr_t)p - vq->hint.hva;
-	if (off < vq->hint.size && len <= vq->hint.size - off)
+	if (vq->iotlb == NULL && off < vq->hint.size &&
+	    len <= vq->hint.size - off)
 		gpa = vq->hint.gpa + off;
 	else if (vsw_mem_hva_to_gpa(vq->mem, p, len, &gpa) < 0)
 		return;

@@ -631,6 +631,20 @@ static void print_stats_dir(const char *dir, json_t *s)
 	printf("\n");
 }
 
+/* The provider's own counters (vhostuser: IOTLB), if any. */
+static void print_counters(json_t *cs)
+{
+	json_t *v;
+	const char *k;
+
+	if (!json_is_object(cs) || json_object_size(cs) == 0)
+		return;
+	printf("           counters");
+	json_object_foreach(cs, k, v)
+		printf(" %s=%" JSON_INTEGER_FORMAT, k, json_integer_value(v));
+	printf("\n");
+}
+
 static void print_dump_ports(json_t *result)
 {
 	json_t *ports = json_object_get(result, "ports"), *p;
@@ -644,6 +658,7 @@ static void print_dump_ports(json_t *result)
 		       j_str(p, "link", "?"), j_int(p, "ofport"));
 		print_stats_dir("rx", json_object_get(p, "rx"));
 		print_stats_dir("tx", json_object_get(p, "tx"));
+		print_counters(json_object_get(p, "counters"));
 	}
 }
 

@@ -36,7 +36,8 @@ static const struct {
 	{"show", "Bridges, ports, options, VLANs and link state."},
 	{"list-br", "The bridges' names, one a line."},
 	{"list-ports", "The ports' names (of BRIDGE, or of all), one a line."},
-	{"dump-ports", "Per-port rx / tx packets, bytes and drops by reason."},
+	{"dump-ports", "Per-port rx / tx packets, bytes and drops by reason, "
+		       "and a port type's own counters (vhostuser: IOTLB)."},
 	{"fdb-show", "The MAC learning table."},
 	{"fdb-flush", "Forget every MAC entry of the bridge."},
 	{"set-option",

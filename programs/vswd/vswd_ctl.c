@@ -802,6 +802,22 @@ static json_t *ctl_qstats_json(const struct vsw_queue_stats *q)
 			 drops ? drops : json_object());
 }
 
+/* "counters": the provider's own (vhostuser: IOTLB), when it has any. */
+static void ctl_port_counters(struct vswd *d, const char *port, json_t *o)
+{
+	struct vsw_port_counter c[VSW_PORT_MAX_COUNTERS];
+	json_t *cs;
+	int i, n;
+
+	n = vsw_switch_port_counters(d->sw, port, c, VSW_PORT_MAX_COUNTERS);
+	if (n <= 0 || (cs = json_object()) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		json_object_set_new(cs, c[i].name,
+				    json_integer((json_int_t)c[i].value));
+	json_object_set_new(o, "counters", cs);
+}
+
 static int ctl_stats_port(void *opaque, const struct vsw_cfg_port *p)
 {
 	struct ctl_show *s = opaque;
@@ -817,6 +833,8 @@ static int ctl_stats_port(void *opaque, const struct vsw_cfg_port *p)
 			   "down",
 		      "rx", ctl_qstats_json(&st.rx), "tx",
 		      ctl_qstats_json(&st.tx));
+	if (o != NULL && rt != NULL)
+		ctl_port_counters(s->d, p->name, o);
 	if (o == NULL || json_array_append_new(s->ports, o) < 0)
 		return -ENOMEM;
 	return 0;

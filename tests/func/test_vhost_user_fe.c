@@ -115,6 +115,7 @@ struct vsw_vu *fe_backend_pair(struct tdev *td, int *fe)
 	cfg.log = td_log;
 	cfg.log_opaque = td;
 	cfg.log_level = VSW_LOG_DEBUG;
+	cfg.iotlb_miss_timeout_ms = td->iotlb_miss_timeout_ms;
 	assert_int_equal(vsw_vu_create(&cfg, &vu), 0);
 	assert_true(vsw_vu_connected(vu));
 	*fe = sv[0];

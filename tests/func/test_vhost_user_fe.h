@@ -31,6 +31,7 @@ struct tdev {
 	uint8_t status;
 	unsigned nstatus;
 	uint16_t mtu;
+	unsigned iotlb_miss_timeout_ms; /* for fe_backend_pair (0: default) */
 	char log[16384]; /* captured log lines, '\n' separated */
 	size_t loglen;
 };

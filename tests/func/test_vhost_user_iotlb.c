@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,6 +51,7 @@ struct fx {
 	int fe;	 /* the front-end's end of the connection */
 	int req; /* the front-end's end of the backend channel */
 	uint64_t features;
+	bool log; /* fx_init_log: LOG_ALL + LOG_SHMFD, rings with the log flag */
 	struct vsw_vq_drv *drv[TD_QUEUES];
 	uint64_t ring_gpa[TD_QUEUES];
 	size_t ring_bytes;
@@ -160,8 +163,10 @@ static void fe_expect_miss(struct fx *f, uint64_t io, uint8_t perm)
  * QEMU's start with an IOMMU: features (with VIRTIO_F_ACCESS_PLATFORM if
  * iommu), the channel, memory, two drivers.
  */
-static void fx_init2(struct fx *f, uint64_t features, bool iommu)
+static void fx_init3(struct fx *f, uint64_t features, bool iommu, bool log,
+		     unsigned miss_timeout_ms)
 {
+	const uint64_t pf = PF_ALL | (log ? 1ULL << VSW_VU_PF_LOG_SHMFD : 0);
 	struct vsw_vu_mem_table t;
 	int fds[VSW_VU_MEM_TABLE_MAX], sv[2];
 	uint32_t size;
@@ -169,19 +174,20 @@ static void fx_init2(struct fx *f, uint64_t features, bool iommu)
 
 	memset(f, 0, sizeof(*f));
 	f->gp.seen = UINT64_MAX;
+	f->log = log;
 	assert_int_equal(th_mem_create(&f->m, MEM_SIZE, GPA_BASE, 2), 0);
 	tdev_init(&f->td, false);
-	f->td.dev.features |= F_IOMMU;
+	f->td.dev.features |= F_IOMMU | (log ? 1ULL << VHOST_F_LOG_ALL : 0);
+	f->td.iotlb_miss_timeout_ms = miss_timeout_ms;
 	f->td.dev.sync = t_sync;
 	f->td.dev.queue_read_only = td_ro;
 	f->vu = fe_backend_pair(&f->td, &f->fe);
 	assert_true(fe_get_u64(f->vu, f->fe, VSW_VU_REQ_GET_FEATURES) &
 		    F_IOMMU);
-	assert_int_equal(fe_get_u64(f->vu, f->fe,
-				    VSW_VU_REQ_GET_PROTOCOL_FEATURES) &
-				 PF_ALL,
-			 PF_ALL);
-	fe_set_u64(f->vu, f->fe, VSW_VU_REQ_SET_PROTOCOL_FEATURES, PF_ALL);
+	assert_int_equal(
+		fe_get_u64(f->vu, f->fe, VSW_VU_REQ_GET_PROTOCOL_FEATURES) & pf,
+		pf);
+	fe_set_u64(f->vu, f->fe, VSW_VU_REQ_SET_PROTOCOL_FEATURES, pf);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 				    sv),
 			 0);
@@ -191,6 +197,7 @@ static void fx_init2(struct fx *f, uint64_t features, bool iommu)
 	close(sv[1]);
 	f->req = sv[0];
 	f->features = features | (iommu ? F_IOMMU : 0) |
+		      (log ? 1ULL << VHOST_F_LOG_ALL : 0) |
 		      (1ULL << VSW_VU_F_PROTOCOL_FEATURES);
 	fe_set_u64(f->vu, f->fe, VSW_VU_REQ_SET_FEATURES, f->features);
 	size = fe_mem_table(&f->m, &t, fds);
@@ -211,6 +218,11 @@ static void fx_init2(struct fx *f, uint64_t features, bool iommu)
 	}
 	/* buffers start on a fresh page */
 	(void)th_alloc(&f->m, 1, PAGE);
+}
+
+static void fx_init2(struct fx *f, uint64_t features, bool iommu)
+{
+	fx_init3(f, features, iommu, false, 0);
 }
 
 static void fx_init(struct fx *f, uint64_t features)
@@ -234,6 +246,10 @@ static void fx_queue(struct fx *f, uint32_t idx)
 	a.desc_user_addr = ad.desc;
 	a.avail_user_addr = ad.driver;
 	a.used_user_addr = ad.device;
+	if (f->log) { /* QEMU: the used ring's address, an IOVA here */
+		a.flags = 1u << VHOST_VRING_F_LOG;
+		a.log_guest_addr = ad.device;
+	}
 	assert_int_equal(fe_do(f->vu, f->fe, VSW_VU_REQ_SET_VRING_ADDR, &a,
 			       sizeof(a), NULL, 0),
 			 0);
@@ -913,6 +929,215 @@ static void test_strict_guest_remaps(void **state)
 	fx_fini(&f);
 }
 
+/*
+ * A front-end that never answers a miss: the miss is asked again, then
+ * given up (here after 300 ms instead of 10 s): only that queue faults
+ * ("IOTLB miss not answered"), counted in miss_timeouts; the other queue
+ * and the connection go on. The front-end restarting the queue (as QEMU
+ * does on a device reset) brings it back, and an answer then lets the
+ * waiting chain through.
+ */
+static void test_miss_never_answered(void **state)
+{
+	const struct timespec pause = {.tv_sec = 0, .tv_nsec = 10000000};
+	struct vsw_vq_dev *tx, *rx;
+	struct vhost_vring_state s = {.index = 1};
+	struct vhost_iotlb_msg m;
+	struct vsw_vq_chain c;
+	struct iovec iov[4];
+	unsigned sent = 0, i;
+	uint64_t buf, rbuf;
+	uint32_t len;
+	char tok[2];
+	int ret = 0;
+	struct fx f;
+
+	(void)state;
+	fx_init3(&f, split, true, false, 300);
+	fx_start(&f);
+	tx = f.td.q[1].vq;
+	rx = f.td.q[0].vq;
+	buf = th_alloc(&f.m, PAGE, PAGE);
+	rbuf = th_alloc(&f.m, PAGE, PAGE);
+	fe_map(&f, rbuf, PAGE, VHOST_ACCESS_RW);
+	fx_add(&f, 1, buf, 16, false, &tok[0]);
+	/* poll as a data thread would, up to a minute (never a timing
+	 * assertion: only that it ends, and how) */
+	for (i = 0; i < 6000; i++) {
+		ret = vsw_vq_dev_pop(tx, &c, iov, 4);
+		while (fe_miss(&f, &m)) {
+			assert_int_equal(m.iova, iova(buf));
+			sent++;
+		}
+		if (ret != 0)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	assert_int_equal(ret, -ETIMEDOUT);
+	assert_int_equal(vsw_vq_dev_fault(tx), VSW_VQ_FAULT_IOTLB_MISS);
+	assert_string_equal(vsw_vq_fault_str(vsw_vq_dev_fault(tx)),
+			    "IOTLB miss not answered");
+	assert_true(sent >= 2); /* asked, asked again */
+	assert_int_equal(fx_stats(&f).miss_timeouts, 1);
+	/* the broken queue stays broken, quietly */
+	assert_int_equal(vsw_vq_dev_pop(tx, &c, iov, 4), -ETIMEDOUT);
+	/* the other queue and the connection go on */
+	fx_add(&f, 0, rbuf, 64, true, &tok[1]);
+	assert_int_equal(vsw_vq_dev_pop(rx, &c, iov, 4), 1);
+	assert_int_equal(vsw_vq_dev_push(rx, &c, 8), 0);
+	assert_ptr_equal(vsw_vq_drv_get_used(f.drv[0], &len), &tok[1]);
+	assert_true(vsw_vu_connected(f.vu));
+
+	/* the front-end restarts the queue at its base: the chain is still
+	 * available, misses again, and pops once answered */
+	assert_int_equal(fe_do(f.vu, f.fe, VSW_VU_REQ_GET_VRING_BASE, &s,
+			       sizeof(s), NULL, 0),
+			 0);
+	fe_reply(f.fe, VSW_VU_REQ_GET_VRING_BASE, &s, sizeof(s));
+	assert_int_equal(s.num, 0);
+	assert_false(f.td.running[1]);
+	fe_vring(f.vu, f.fe, VSW_VU_REQ_SET_VRING_BASE, 1, s.num);
+	assert_int_equal(fe_do(f.vu, f.fe, VSW_VU_REQ_SET_VRING_KICK,
+			       &(uint64_t){1}, sizeof(uint64_t), &f.kick[1], 1),
+			 0);
+	assert_true(f.td.running[1]);
+	tx = f.td.q[1].vq;
+	assert_int_equal(vsw_vq_dev_pop(tx, &c, iov, 4), 0);
+	fe_expect_miss(&f, iova(buf), VHOST_ACCESS_RO);
+	fe_map(&f, buf, PAGE, VHOST_ACCESS_RO);
+	assert_int_equal(vsw_vq_dev_pop(tx, &c, iov, 4), 1);
+	assert_int_equal(vsw_vq_dev_push(tx, &c, 0), 0);
+	assert_ptr_equal(vsw_vq_drv_get_used(f.drv[1], &len), &tok[0]);
+	fx_fini(&f);
+}
+
+/* ------------------------------------------------------------------ */
+
+/* The dirty log: 64 KiB of bitmap, pages up to 2 GiB (the IOVAs too). */
+#define LOG_BYTES (64 * 1024)
+
+static bool log_bit(const uint8_t *log, uint64_t gpa)
+{
+	uint64_t page = gpa / PAGE;
+
+	return page / 8 < LOG_BYTES && (log[page / 8] >> (page % 8)) & 1;
+}
+
+/* A memfd bitmap shared with the back-end (SET_LOG_BASE); its mapping. */
+static uint8_t *fx_log_base(struct fx *f)
+{
+	struct vsw_vu_log l = {.mmap_size = LOG_BYTES, .mmap_offset = 0};
+	uint8_t *log;
+	int fd;
+
+	fd = memfd_create("vsw-test-iotlb-log", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, LOG_BYTES), 0);
+	log = mmap(NULL, LOG_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(log != MAP_FAILED);
+	assert_int_equal(fe_do(f->vu, f->fe, VSW_VU_REQ_SET_LOG_BASE, &l,
+			       sizeof(l), &fd, 1),
+			 0);
+	fe_reply(f->fe, VSW_VU_REQ_SET_LOG_BASE, NULL, 0);
+	close(fd);
+	return log;
+}
+
+/*
+ * Migration of a guest behind an IOMMU: ring, buffer and log addresses
+ * are IOVAs, the dirty log is indexed by guest-physical address. What the
+ * device writes (a received frame, the used ring or packed descriptors)
+ * is marked at its GPA, never at the IOVA; a log address of its own is
+ * translated (a miss, the queue waits) and its invalidation restarts the
+ * queue.
+ */
+static void dirty_log(uint64_t features)
+{
+	bool pk = features & (1ULL << VIRTIO_F_RING_PACKED);
+	struct vhost_vring_addr a = {0};
+	struct vsw_vq_addrs ad;
+	struct vsw_vq_dev *rx;
+	struct vsw_vq_chain c;
+	struct iovec iov[4];
+	uint64_t buf, used_gpa, logio;
+	uint8_t *log;
+	uint32_t len;
+	char tok;
+	struct fx f;
+
+	fx_init3(&f, features, true, true, 0);
+	log = fx_log_base(&f);
+	fx_start(&f);
+	rx = f.td.q[0].vq;
+	assert_non_null(vsw_vq_dev_log(rx));
+	memset(log, 0, LOG_BYTES); /* what starting the rings marked */
+
+	/* a frame received into a buffer the guest mapped at its IOVA */
+	buf = th_alloc(&f.m, PAGE, PAGE);
+	fe_map(&f, buf, PAGE, VHOST_ACCESS_RW);
+	fx_add(&f, 0, buf + 100, 64, true, &tok);
+	assert_int_equal(vsw_vq_dev_pop(rx, &c, iov, 4), 1);
+	memset(iov[0].iov_base, 0x5a, 64);
+	vsw_vq_dev_log_write(rx, iov[0].iov_base, 64);
+	assert_int_equal(vsw_vq_dev_push(rx, &c, 64), 0);
+	assert_ptr_equal(vsw_vq_drv_get_used(f.drv[0], &len), &tok);
+	assert_int_equal(len, 64);
+	assert_true(log_bit(log, buf + 100));
+	assert_false(log_bit(log, iova(buf + 100)));
+	/* the ring write that published it: at the ring's GPA */
+	vsw_vq_drv_addrs(f.drv[0], &ad);
+	used_gpa = (pk ? ad.desc : ad.device) - IOVA_OFF;
+	assert_true(log_bit(log, used_gpa));
+	assert_false(log_bit(log, pk ? ad.desc : ad.device));
+
+	/*
+	 * A log address apart from the used ring (QEMU gives the used
+	 * ring's; the spec allows any): not in the IOTLB yet, the queue
+	 * waits for its miss, starts once it is answered, and restarts when
+	 * it is invalidated.
+	 */
+	logio = th_alloc(&f.m, PAGE, PAGE);
+	vsw_vq_drv_addrs(f.drv[1], &ad);
+	a.index = 1;
+	a.desc_user_addr = ad.desc;
+	a.avail_user_addr = ad.driver;
+	a.used_user_addr = ad.device;
+	a.flags = 1u << VHOST_VRING_F_LOG;
+	a.log_guest_addr = iova(logio);
+	assert_int_equal(fe_do(f.vu, f.fe, VSW_VU_REQ_SET_VRING_ADDR, &a,
+			       sizeof(a), NULL, 0),
+			 0);
+	assert_false(f.td.running[1]);
+	fe_expect_miss(&f, iova(logio), VHOST_ACCESS_RW);
+	fe_map(&f, logio, PAGE, VHOST_ACCESS_RW);
+	assert_true(f.td.running[1]);
+	memset(log, 0, LOG_BYTES);
+	fx_add(&f, 1, buf, 8, false, &tok);
+	assert_int_equal(vsw_vq_dev_pop(f.td.q[1].vq, &c, iov, 4), 1);
+	assert_int_equal(vsw_vq_dev_push(f.td.q[1].vq, &c, 0), 0);
+	assert_ptr_equal(vsw_vq_drv_get_used(f.drv[1], &len), &tok);
+	if (!pk) /* split: the used ring writes are logged at the log GPA */
+		assert_true(log_bit(log, logio));
+	assert_false(log_bit(log, iova(logio)));
+	fe_unmap(&f, logio, PAGE);
+	assert_false(f.td.running[1]);
+	fe_expect_miss(&f, iova(logio), VHOST_ACCESS_RW);
+	assert_int_equal(munmap(log, LOG_BYTES), 0);
+	fx_fini(&f);
+}
+
+static void test_dirty_log_split(void **state)
+{
+	(void)state;
+	dirty_log(split);
+}
+
+static void test_dirty_log_packed(void **state)
+{
+	(void)state;
+	dirty_log(packed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -925,6 +1150,9 @@ int main(void)
 		cmocka_unit_test(test_invalidate_ring_and_memtable),
 		cmocka_unit_test(test_invalidate_racing_traffic),
 		cmocka_unit_test(test_strict_guest_remaps),
+		cmocka_unit_test(test_miss_never_answered),
+		cmocka_unit_test(test_dirty_log_split),
+		cmocka_unit_test(test_dirty_log_packed),
 	};
 
 	if (!rings_available())

@@ -149,6 +149,19 @@ def test_defaults_and_commands():
           ["d0", "d1", "d2"], "dump-ports json")
     check(j["ports"][0]["rx"]["packets"] == 0 and
           "tx_full" in j["ports"][0]["tx"]["drops"], "dump-ports counters")
+    check("counters" not in j["ports"][0], "dummy: no provider counters")
+    if "vhostuser" in types:
+        # a vhostuser port's IOTLB counters (a guest behind a vIOMMU;
+        # nonzero values: tests/func/test_vhost_user_iotlb.c)
+        out = ok("dump-ports", "br0")
+        check("counters iotlb_updates=0 iotlb_invalidations=0 "
+              "iotlb_misses=0 iotlb_miss_timeouts=0 iotlb_ring_faults=0 "
+              "iotlb_refused=0 iotlb_entries=0" in out,
+              "dump-ports vhostuser IOTLB counters:\n" + out)
+        rc, out, _ = ctl("dump-ports", "br0", json_out=True)
+        vj = [p for p in json.loads(out)["ports"] if p["name"] == "vhu0"]
+        check(len(vj) == 1 and vj[0].get("counters", {}).get(
+            "iotlb_misses") == 0, "dump-ports json counters: %s" % vj)
 
     out = ok("fdb-show", "br1")
     check("MAC" in out and "VLAN" in out, "fdb-show header")

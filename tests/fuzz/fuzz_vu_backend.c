@@ -9,8 +9,13 @@
  * ADD_MEM_REG (one per region, sized from the region's mmap_offset + size
  * in the payload, optionally a page short so the EOF check is met), an
  * eventfd for SET_VRING_KICK / CALL / ERR unless the payload's no-fd bit
- * is set. After each message vsw_vu_handle() runs until the socket is
- * drained, and the replies are read and checked. A started queue is used
+ * is set, one end of a socketpair for SET_BACKEND_REQ_FD (the backend
+ * request channel, where IOTLB misses go; drained after each message).
+ * The device offers VIRTIO_F_ACCESS_PLATFORM: a front end that
+ * negotiates it sends IOTLB_MSG updates and invalidations, and every ring
+ * and buffer address is then an IOVA translated through them (a missing
+ * entry waits for a miss, a wrong permission faults the queue). After
+ * each message vsw_vu_handle() runs until the socket is drained, and the replies are read and checked. A started queue is used
  * as a device would: chains popped, their readable bytes read and their
  * writable bytes written, pushed back and the driver notified.
  *
@@ -94,6 +99,7 @@ struct fz_fe {
 	unsigned nmem;
 	int evfds[FZ_MAX_EVFDS];
 	unsigned nev;
+	int chan; /* our end of the last backend request channel, or -1 */
 };
 
 static void fz_log(void *opaque, enum vsw_log_level level,
@@ -163,6 +169,15 @@ static bool fz_queue_ro(void *opaque, uint32_t index, uint64_t features)
 	return d->odd_ro && (index & 1);
 }
 
+/*
+ * The IOTLB's grace period: queues are used on this thread only, between
+ * messages, so no reader can hold a table the library replaces.
+ */
+static void fz_sync(void *opaque)
+{
+	(void)opaque;
+}
+
 static int fz_mtu_set(void *opaque, uint16_t mtu)
 {
 	(void)opaque;
@@ -222,6 +237,33 @@ static int fz_memfd(struct fz_fe *fe, uint64_t size, bool short_one)
 	return fd;
 }
 
+/* A socketpair for SET_BACKEND_REQ_FD: one end sent, one kept. */
+static int fz_chan(struct fz_fe *fe)
+{
+	int sv[2];
+
+	if (fe->nev + 2 > FZ_MAX_EVFDS)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+		       sv) != 0)
+		abort();
+	fe->evfds[fe->nev++] = sv[0];
+	fe->evfds[fe->nev++] = sv[1];
+	fe->chan = sv[0];
+	return sv[1];
+}
+
+/* Read whatever the back end sent on its request channel (misses). */
+static void fz_drain_chan(const struct fz_fe *fe)
+{
+	uint8_t buf[512];
+
+	if (fe->chan < 0)
+		return;
+	while (recv(fe->chan, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
 static int fz_evfd(struct fz_fe *fe)
 {
 	int fd;
@@ -262,6 +304,13 @@ static unsigned fz_fds(struct fz_fe *fe, uint32_t req, uint8_t ctl,
 		else
 			fds[n++] = fz_memfd(fe, 4096, false);
 		break;
+	case VSW_VU_REQ_SET_BACKEND_REQ_FD: {
+		int fd = fz_chan(fe);
+
+		if (fd >= 0)
+			fds[n++] = fd;
+		break;
+	}
 	case VSW_VU_REQ_SET_VRING_KICK:
 	case VSW_VU_REQ_SET_VRING_CALL:
 	case VSW_VU_REQ_SET_VRING_ERR:
@@ -406,7 +455,7 @@ static void fz_handle(struct vsw_vu *vu, struct fz_dev *d)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fz_fe fe = {.sock = -1};
+	struct fz_fe fe = {.sock = -1, .chan = -1};
 	struct fz_dev d;
 	struct vsw_vu_config cfg;
 	struct vsw_vu *vu;
@@ -438,6 +487,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.dev.mtu_set = fz_mtu_set;
 	d.dev.config_get = fz_config_get;
 	d.dev.config_set = fz_config_set;
+	d.dev.features |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
+	d.dev.sync = fz_sync;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		abort();
@@ -468,6 +519,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sent |= 1ULL << req;
 			fz_handle(vu, &d);
 			fz_replies(&fe, sent);
+			fz_drain_chan(&fe);
 		}
 		pos += len;
 	}

@@ -11,6 +11,7 @@ follow those files. corpus/virtq_dev comes from gen_seeds.py and
 corpus/config from gen_config_seeds.c.
 """
 import os
+import itertools
 import struct
 import sys
 
@@ -265,21 +266,26 @@ def vu_mem_table(n=1):
     return vu_rec(SET_MEM_TABLE, struct.pack('<II', n, 0) + regs)
 
 
-def vu_ring(q, packed, num=8, base=0):
+def vu_ring(q, packed, num=8, base=0, iova=None):
+    """A ring at guest offset base with two buffers; with iova, every ring
+    and buffer address is that IOVA base + the guest offset (IOMMU)."""
     desc, drv, dev = base, base + 0x80, base + 0x100
+    ab = 0 if iova is None else iova
     if packed:
-        ring = (struct.pack('<QIHH', base + 0x1000, 64, 0, D_NEXT | P_AVAIL) +
-                struct.pack('<QIHH', base + 0x2000, 128, 0,
+        ring = (struct.pack('<QIHH', ab + base + 0x1000, 64, 0,
+                            D_NEXT | P_AVAIL) +
+                struct.pack('<QIHH', ab + base + 0x2000, 128, 0,
                             D_WRITE | P_AVAIL))
         mem = vu_mem_write(desc, ring)
         vbase = 1 << 15
     else:
-        ring = (struct.pack('<QIHH', base + 0x1000, 64, D_NEXT, 1) +
-                struct.pack('<QIHH', base + 0x2000, 128, D_WRITE, 0))
+        ring = (struct.pack('<QIHH', ab + base + 0x1000, 64, D_NEXT, 1) +
+                struct.pack('<QIHH', ab + base + 0x2000, 128, D_WRITE, 0))
         mem = vu_mem_write(desc, ring) + vu_mem_write(
             drv, struct.pack('<HHH', 0, 1, 0))
         vbase = 0
-    addr = struct.pack('<IIQQQQ', q, 0, UVA + desc, UVA + dev, UVA + drv, 0)
+    rb = UVA if iova is None else iova
+    addr = struct.pack('<IIQQQQ', q, 0, rb + desc, rb + dev, rb + drv, 0)
     return (mem + vu_rec(SET_VRING_NUM, state(q, num)) +
             vu_rec(SET_VRING_ADDR, addr) +
             vu_rec(SET_VRING_BASE, state(q, vbase)) +
@@ -328,6 +334,64 @@ def vu_backend_seeds():
     yield 'unknown', bytes([0x00]) + vu_rec(47) + vu_rec(SEND_RARP)
     yield 'bad_index', bytes([0x00]) + vu_hello(base) + \
         vu_rec(SET_VRING_NUM, state(9, 8)) + vu_rec(SET_VRING_NUM, state(0, 7))
+
+
+# --- vhost-user back end behind an IOMMU: IOTLB_MSG sequences ----------------
+SET_BACKEND_REQ_FD, IOTLB_MSG = 21, 22
+F_ACCESS_PLATFORM, PF_BACKEND_REQ = 33, 5
+IOTLB_MISS, IOTLB_UPDATE, IOTLB_INVALIDATE, IOTLB_ACCESS_FAIL = 1, 2, 3, 4
+IOVA = 0x40000000
+
+
+def iotlb(iova, size, uaddr, perm, typ=IOTLB_UPDATE, ctl=C_NEED_REPLY):
+    return vu_rec(IOTLB_MSG, struct.pack('<QQQBB6x', iova, size, uaddr, perm,
+                                         typ), ctl)
+
+
+def vu_iommu_seeds():
+    base = (1 << F_VERSION_1) | (1 << F_PROTOCOL) | (1 << F_ACCESS_PLATFORM)
+
+    def hello(f):
+        return vu_hello(f, PF_ALL | (1 << PF_BACKEND_REQ)) + \
+            vu_rec(SET_BACKEND_REQ_FD) + vu_mem_table()
+
+    whole = iotlb(IOVA, MEMSZ, UVA, 3)
+    # rings wait for their misses, start with the update; buffers pop;
+    # a read-only entry under the receive buffer faults that queue; an
+    # invalidation of the ring restarts it
+    yield 'iommu_split', bytes([0x21]) + \
+        hello(base | (1 << F_EVENT_IDX)) + vu_ring(0, False, iova=IOVA) + \
+        whole + vu_ring(1, False, 8, 0x4000, iova=IOVA) + \
+        iotlb(IOVA + 0x2000, 0x1000, UVA + 0x2000, 1) + \
+        vu_rec(SET_VRING_KICK, u64(0)) + \
+        iotlb(IOVA, 0x1000, 0, 0, IOTLB_INVALIDATE) + \
+        iotlb(IOVA, 0x1000, UVA, 3) + vu_rec(GET_VRING_BASE, state(0, 0))
+    yield 'iommu_packed', bytes([0x09]) + hello(base | (1 << F_PACKED)) + \
+        vu_ring(0, True, iova=IOVA) + iotlb(IOVA, 0x1000, UVA, 3) + \
+        iotlb(IOVA + 0x1000, 0x2000, UVA + 0x1000, 2) + \
+        vu_rec(SET_VRING_KICK, u64(0)) + \
+        iotlb(0, 0, 0, 0, IOTLB_INVALIDATE) + vu_rec(GET_VRING_BASE,
+                                                     state(0, 0))
+    # refused: size 0, wrapping, outside memory, across a region's end,
+    # bad permission, MISS / ACCESS_FAIL types; short payload; overlaps
+    yield 'iommu_hostile', bytes([0x00]) + hello(base) + \
+        iotlb(IOVA, 0, UVA, 3) + iotlb(2 ** 64 - 0x1000, 0x2000, UVA, 3) + \
+        iotlb(IOVA, 0x1000, UVA + MEMSZ, 3) + \
+        iotlb(IOVA, 0x2000, UVA + MEMSZ - 0x1000, 3) + \
+        iotlb(IOVA, 0x1000, UVA, 0) + iotlb(IOVA, 0x1000, UVA, 0x83) + \
+        iotlb(IOVA, 0x1000, UVA, 3, IOTLB_MISS) + \
+        iotlb(IOVA, 0x1000, UVA, 3, IOTLB_ACCESS_FAIL) + \
+        iotlb(IOVA, 0x3000, UVA, 3) + iotlb(IOVA + 0x1000, 0x1000, UVA, 1) + \
+        iotlb(IOVA + 0x800, 0x1000, 0, 0, IOTLB_INVALIDATE) + \
+        vu_rec(IOTLB_MSG, b'\x00' * 16, C_NEED_REPLY) + \
+        vu_ring(0, False, iova=IOVA)
+    # IOTLB_MSG without the feature negotiated closes the connection
+    yield 'iommu_not_negotiated', bytes([0x00]) + \
+        hello((1 << F_VERSION_1) | (1 << F_PROTOCOL)) + whole
+    # the memory table changes under the entries: every entry dropped
+    yield 'iommu_memtable', bytes([0x00]) + hello(base) + whole + \
+        vu_ring(0, False, iova=IOVA) + vu_mem_table(2) + \
+        vu_rec(SET_VRING_KICK, u64(0)) + whole
 
 
 # --- vhost-user front end: reply scripts -------------------------------------
@@ -632,7 +696,8 @@ GENERATORS = {
     'pkt': pkt_seeds,
     'flow': flow_seeds,
     'rpc': rpc_seeds,
-    'vu_backend': vu_backend_seeds,
+    'vu_backend': lambda: itertools.chain(vu_backend_seeds(),
+                                          vu_iommu_seeds()),
     'vu_frontend': vu_frontend_seeds,
     'vswd': vswd_seeds,
     'ofp': ofp_seeds,

@@ -365,6 +365,16 @@ static void frame_input(struct peer *pr, struct vsw_pkt *pkt, unsigned qp)
 		return;
 	}
 ignore:
+	if (pr->verbose && pr->ignored < 32) {
+		/* what arrived instead (stale guest buffers show up here) */
+		uint32_t j, n = len < 64 ? len : 64;
+
+		printf("TESTPEER ignored len=%" PRIu32 " data=", len);
+		for (j = 0; j < n; j++)
+			printf("%02x", f[j]);
+		printf("\n");
+		fflush(stdout);
+	}
 	pr->ignored++;
 	vsw_pkt_free(pkt);
 }
