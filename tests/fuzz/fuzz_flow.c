@@ -121,8 +121,21 @@ static void fz_table(struct vsw_flow_table *t, struct vsw_flow_spec *s,
 		    !(ret == -EEXIST && (s->flags & VSW_FLOW_F_CHECK_OVERLAP)))
 			abort();
 		if (ret == 0) {
-			r = vsw_flow_lookup_table(t, s->table_id,
-						  &s->match.key);
+			struct vsw_flow_key k = s->match.key;
+			uint64_t any = 0;
+			unsigned i;
+
+			/* a packet with the rule's values: one carrying
+			 * the tunnel extension points at it (a match's key
+			 * never does) */
+			for (i = 0; i < VSW_PKT_TUN_EXT_WORDS; i++)
+				any |= s->match.ext.w[i];
+			if (any != 0) {
+				k.tun_ext = &s->match.ext;
+				k.tun_ext_token =
+					vsw_flow_tun_ext_token(&s->match.ext);
+			}
+			r = vsw_flow_lookup_table(t, s->table_id, &k);
 			if (r == NULL || vsw_flow_rule_priority(r) < s->priority)
 				abort();
 		}
