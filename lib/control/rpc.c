@@ -430,8 +430,12 @@ int vsw_rpc_check_response(json_t *msg, json_int_t id, json_t **result,
 	if (json_is_integer(en) && json_integer_value(en) > 0 &&
 	    json_integer_value(en) < 4096)
 		e->errnum = (int)json_integer_value(en);
-	snprintf(e->message, sizeof(e->message), "%s",
-		 json_string_value(text));
+	if (json_string_length(text) == 0) /* the caller prints something */
+		snprintf(e->message, sizeof(e->message),
+			 "error %d without a message", e->code);
+	else
+		snprintf(e->message, sizeof(e->message), "%s",
+			 json_string_value(text));
 	return 1;
 }
 
