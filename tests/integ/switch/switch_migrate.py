@@ -481,36 +481,7 @@ def test(builddir, workdir, variant, cleanup, dumps):
               "vswd got SEND_RARP for %s" % MAC)
 
     # ---- 4. both streams complete and match ----
-    try:
-        pout, perr = peer.communicate(timeout=600)
-    except subprocess.TimeoutExpired:
-        raise vi.Fail("the host streams did not finish")
-    check(peer.returncode == 0, "host peer exit %d: %s"
-          % (peer.returncode, perr.strip()))
-    res = json.loads(pout.strip().splitlines()[-1])
-    for d in ("to_m", "from_m"):
-        check(res[d]["t0"] < t_mig and res[d]["t1"] > t_done,
-              "stream %s ran across the move (%.1fs before it started, "
-              "%.1fs after it ended)"
-              % (d, t_mig - res[d]["t0"], res[d]["t1"] - t_done))
-    dst.attach(src)
-    out = dst.ok(M_COLLECT, "collect in M (destination)", timeout=180)
-    check("RX rc=0" in out and "TX rc=0" in out,
-          "M's nc servers ended cleanly (%s)" % out)
-    got = "GOT md5=%s bytes=%d" % (res["to_m"]["md5"], H_BYTES)
-    check(got in out, "H -> M: %d bytes, md5 %s, across the move (M has "
-          "%s)" % (H_BYTES, res["to_m"]["md5"], out))
-    want = "SRC md5=%s bytes=%d" % (res["from_m"]["md5"],
-                                    res["from_m"]["bytes"])
-    check(src_sum == [want] and res["from_m"]["bytes"] == SRC_KIB * 1024,
-          "M -> H: %d bytes, md5 matches M's file (%s vs %s)"
-          % (res["from_m"]["bytes"], src_sum, want))
-    csum = [line for line in out if line.startswith("CSUMERR ")]
-    check(csum == ["CSUMERR tcp=0"], "M saw no TCP checksum errors (%s)"
-          % csum)
-    log("loss window: H -> M longest send stall %.2fs, M -> H longest "
-        "receive gap %.2fs (QEMU downtime %s ms)"
-        % (res["to_m"]["stall"], res["from_m"]["stall"], st.get("downtime")))
+    finish_streams(peer, src, dst, src_sum, t_mig, t_done, st.get("downtime"))
     src.stop()
 
 
