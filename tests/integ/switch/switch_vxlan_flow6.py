@@ -87,6 +87,10 @@ def body(builddir, workdir, cleanup, dumps):
                  % (H2_UL, H1_SRC)):
         check(any(want in ln for ln in dumped),
               "dump-flows prints %r: %s" % (want, dumped))
+    # Before these rules the bridge flooded whatever in0 sent when it
+    # came up (IPv6 router solicitations, MLD) to vx0 without a tun_dst:
+    # counted as no_tun_dst then, so only what comes after counts here.
+    base = {vs: sv.drops(vs, "vx0") for vs in sides}
 
     # the first ping waits for the links and ND
     svp.reach(hs[0], "H1 -> H2, remote_ip=flow over IPv6")
@@ -101,10 +105,11 @@ def body(builddir, workdir, cleanup, dumps):
               "rule %s %s: %s" % (prio, "counted packets" if want
                                   else "matched nothing", ln))
     for name, vs in (("H1", h1), ("H2", h2)):
-        d = sv.drops(vs, "vx0")
+        d = {k: v - base[vs][k] for k, v in sv.drops(vs, "vx0").items()}
         check(all(v == 0 for v in d.values()),
-              "no drops on %s's vx0 (no source drop on H2: H1 sent from "
-              "%s): %s" % (name, H1_SRC, d))
+              "no drops on %s's vx0 since the rules (no source drop on H2: "
+              "H1 sent from %s): %s (before them: %s)"
+              % (name, H1_SRC, d, base[vs]))
     log("remote_ip=flow local_ip=flow over IPv6 by set_field tun_ipv6_*")
 
 
