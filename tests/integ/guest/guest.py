@@ -140,7 +140,7 @@ class Guest:
     def __init__(self, name, image, log_path, ips=(), mtu=None, script=None,
                  daemon=False, net_args=(), mem_mb=256, memfd=False,
                  append="", script_via="auto", smp=1, extra_args=(),
-                 bios=None, machine="pc", mem_path=None):
+                 bios=None, machine="pc", mem_path=None, mem_tail_kib=0):
         self.name = name
         self.image = image
         self.log_path = log_path
@@ -160,6 +160,9 @@ class Guest:
         # memfd=True with a file: guest RAM in that file (on tmpfs), so a
         # test can read it after QEMU stopped (migration memory checks)
         self.mem_path = mem_path
+        # RAM of mem_mb MiB plus this many KiB (a multiple of 8: QEMU
+        # rounds -m up to 8 KiB)
+        self.mem_tail_kib = mem_tail_kib
         self.proc = None
         self.args = []
         self.lines = []
@@ -203,7 +206,8 @@ class Guest:
                 fw = ["-fw_cfg", "name=opt/vsw/cmd,file=" + path]
             else:
                 raise ValueError("script_via: " + via)
-        args = [QEMU, "-accel", "tcg", "-m", str(self.mem_mb),
+        mem = "%dK" % (self.mem_mb * 1024 + self.mem_tail_kib)
+        args = [QEMU, "-accel", "tcg", "-m", mem,
                 "-smp", str(self.smp), "-nodefaults", "-no-user-config",
                 "-display", "none", "-no-reboot", "-serial", "stdio",
                 "-kernel", os.path.join(self.image, "vmlinuz"),
@@ -212,12 +216,12 @@ class Guest:
         if self.bios:
             args += ["-bios", self.bios]
         if self.memfd and self.mem_path:
-            args += ["-object", "memory-backend-file,id=mem,size=%dM,"
-                     "mem-path=%s,share=on" % (self.mem_mb, self.mem_path),
+            args += ["-object", "memory-backend-file,id=mem,size=%s,"
+                     "mem-path=%s,share=on" % (mem, self.mem_path),
                      "-machine", "%s,memory-backend=mem" % self.machine]
         elif self.memfd:
-            args += ["-object", "memory-backend-memfd,id=mem,size=%dM,"
-                     "share=on" % self.mem_mb,
+            args += ["-object", "memory-backend-memfd,id=mem,size=%s,"
+                     "share=on" % mem,
                      "-machine", "%s,memory-backend=mem" % self.machine]
         elif self.machine != "pc":
             args += ["-machine", self.machine]
