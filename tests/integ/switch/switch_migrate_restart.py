@@ -223,6 +223,7 @@ def test(builddir, workdir, variant, cleanup, dumps):
         g = vi.AgentGuest(n, img, workdir, cleanup, net,
                           ips=[sm.M_IP + "/24"], mem_mb=sm.MEM_MB,
                           append="no_timer_check")
+        g.g.mem_tail_kib = sm.MEM_TAIL_KIB  # QEMU < 9.0 TCG dirty bits
         g.g.extra_args += ["-qmp", "unix:%s,server=on,wait=off"
                            % qmp_path[n]]
         if n == "MD":
