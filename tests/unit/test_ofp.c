@@ -293,6 +293,17 @@ static void refused(struct vsw_ofp_conn *c, struct mb *m, uint16_t type,
 	expect_error(c, g32(m->b + 4), type, code);
 }
 
+/* A FLOW_MOD add with match @x only: refused with BAD_MATCH @code. */
+static void match_refused(struct vsw_ofp_conn *c, const struct mb *x,
+			  uint16_t code)
+{
+	struct mb m;
+
+	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
+	match(&m, x);
+	refused(c, &m, VSW_OFPET_BAD_MATCH, code);
+}
+
 /* OFPMP_FLOW for every rule of every table */
 static void flow_stats_request(struct mb *m, uint32_t xid)
 {
@@ -457,23 +468,17 @@ static void test_flow_mod_refused(void **state)
 	/* tcp_dst without ip_proto: prerequisite missing */
 	oxm(&x, 5, et, 2, NULL);
 	oxm(&x, 14, tp, 2, NULL);
-	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
-	match(&m, &x);
-	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_PREREQ);
+	match_refused(c, &x, VSW_OFPBMC_BAD_PREREQ);
 	/* the same field twice */
 	x.n = 0;
 	oxm(&x, 5, et, 2, NULL);
 	oxm(&x, 5, et, 2, NULL);
-	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
-	match(&m, &x);
-	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_DUP_FIELD);
+	match_refused(c, &x, VSW_OFPBMC_DUP_FIELD);
 	/* an OXM field running past its match */
 	x.n = 0;
 	oxm(&x, 5, et, 2, NULL);
 	x.b[3] = 200;
-	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
-	match(&m, &x);
-	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
+	match_refused(c, &x, VSW_OFPBMC_BAD_LEN);
 	/* an add to table 255 (all) */
 	x.n = 0;
 	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0xff);
@@ -916,9 +921,7 @@ static void test_tunnel_fields(void **state)
 	assert_int_equal(f.last.spec.match.key.tun_id, 32);
 	x.n = 0;
 	oxm(&x, 38, id, 4, NULL);
-	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
-	match(&m, &x);
-	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
+	match_refused(c, &x, VSW_OFPBMC_BAD_LEN);
 
 	/* a rule on tun_id, tun_src/24, tun_dst -> set tun_dst, tun_id */
 	memset(&f.m, 0, sizeof(f.m));
@@ -1480,27 +1483,19 @@ static void test_tunnel_ext_fields(void **state)
 	assert_true(f.last.spec.match.ext.meta[1] == 7);
 	x.n = 0;
 	nxm(&x, 41, v9, 9, NULL);
-	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
-	match(&m, &x);
-	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_VALUE);
+	match_refused(c, &x, VSW_OFPBMC_BAD_VALUE);
 	/* tun_metadata8 (field 48): not a field vsw has */
 	x.n = 0;
 	nxm(&x, 48, v1, 1, NULL);
-	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
-	match(&m, &x);
-	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_FIELD);
+	match_refused(c, &x, VSW_OFPBMC_BAD_FIELD);
 	/* an IPv6 address of the wrong length */
 	x.n = 0;
 	nxm(&x, 109, a6, 8, NULL);
-	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
-	match(&m, &x);
-	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
+	match_refused(c, &x, VSW_OFPBMC_BAD_LEN);
 	/* a zero-length tun_metadata */
 	x.n = 0;
 	nxm(&x, 42, v1, 0, NULL);
-	flow_mod_head(&m, VSW_OFPFC_ADD, 1, 0);
-	match(&m, &x);
-	refused(c, &m, VSW_OFPET_BAD_MATCH, VSW_OFPBMC_BAD_LEN);
+	match_refused(c, &x, VSW_OFPBMC_BAD_LEN);
 
 	/* encoded back (flow stats): the same match, the same bytes */
 	memset(&f.m, 0, sizeof(f.m));
