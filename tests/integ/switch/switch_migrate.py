@@ -488,17 +488,9 @@ def test(builddir, workdir, variant, cleanup, dumps):
 
 
 def main():
-    if len(sys.argv) != 4 or len(sys.argv[3].split("-")) != 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    if os.geteuid() != 0:
-        print("SKIP: needs root (namespaces, tap)")
-        return 77
-    builddir = os.path.abspath(sys.argv[1])
-    workdir = os.path.abspath(sys.argv[2])
-    os.makedirs(workdir, exist_ok=True)
-    return vi.main_wrapper(
-        lambda c, d: test(builddir, workdir, sys.argv[3], c, d))
+    return vi.variant_main(__doc__, test,
+                           lambda v: len(v.split("-")) == 3,
+                           "namespaces, tap")
 
 
 if __name__ == "__main__":

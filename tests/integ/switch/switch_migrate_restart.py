@@ -354,26 +354,20 @@ def test(builddir, workdir, variant, cleanup, dumps):
     src.stop()
 
 
+def valid(variant):
+    case, _, ring = variant.rpartition("-")
+    return case in CASES and ring in ("split", "packed")
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[3].rsplit("-", 1)[0] not in CASES \
-            or sys.argv[3].rsplit("-", 1)[-1] not in ("split", "packed"):
-        print(__doc__, file=sys.stderr)
-        return 2
-    if sys.argv[3] == "src-active-packed":  # src-running-packed shows why
+    if sys.argv[3:4] == ["src-active-packed"]:  # src-running-packed: why
         # QEMU 7.2 keeps no packed-ring position across a back-end
         # disconnect: see docs/vhost-user.md, "Across a vswd restart"
         print("src-active-packed: not possible with QEMU's vhost-user "
               "net (packed ring position lost on reconnect)",
               file=sys.stderr)
         return 2
-    if os.geteuid() != 0:
-        print("SKIP: needs root (namespaces, veth)")
-        return 77
-    builddir = os.path.abspath(sys.argv[1])
-    workdir = os.path.abspath(sys.argv[2])
-    os.makedirs(workdir, exist_ok=True)
-    return vi.main_wrapper(
-        lambda c, d: test(builddir, workdir, sys.argv[3], c, d))
+    return vi.variant_main(__doc__, test, valid, "namespaces, veth")
 
 
 if __name__ == "__main__":

@@ -125,14 +125,8 @@ def test(builddir, workdir, mode, cleanup, dumps):
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[3] not in ("server", "client"):
-        print(__doc__, file=sys.stderr)
-        return 2
-    builddir = os.path.abspath(sys.argv[1])
-    workdir = os.path.abspath(sys.argv[2])
-    os.makedirs(workdir, exist_ok=True)
-    return vi.main_wrapper(
-        lambda c, d: test(builddir, workdir, sys.argv[3], c, d))
+    return vi.variant_main(__doc__, test,
+                           lambda v: v in ("server", "client"))
 
 
 if __name__ == "__main__":

@@ -449,3 +449,21 @@ def main_wrapper(body):
     print("total %.1fs: %s" % (time.monotonic() - t0,
                                "PASS" if ok else "FAIL"), flush=True)
     return 0 if ok else 1
+
+
+def variant_main(doc, test, valid, root_for=None):
+    """main() of a script run as `SCRIPT BUILDDIR WORKDIR VARIANT`: the
+    usage (doc, exit 2) unless valid(VARIANT); SKIP (77) when root_for (what
+    root is needed for) is given and this is not root; else
+    test(builddir, workdir, variant, cleanup, dumps) under main_wrapper."""
+    if len(sys.argv) != 4 or not valid(sys.argv[3]):
+        print(doc, file=sys.stderr)
+        return 2
+    if root_for and os.geteuid() != 0:
+        print("SKIP: needs root (%s)" % root_for)
+        return 77
+    builddir = os.path.abspath(sys.argv[1])
+    workdir = os.path.abspath(sys.argv[2])
+    os.makedirs(workdir, exist_ok=True)
+    return main_wrapper(
+        lambda c, d: test(builddir, workdir, sys.argv[3], c, d))
