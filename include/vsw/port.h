@@ -171,6 +171,14 @@ struct vsw_port_ops {
 			     struct vsw_port_counter *c, unsigned max);
 
 	/*
+	 * Optional: the Ethernet address of the host interface the port is
+	 * (tap, internal) or is bound to (afpacket, afxdp) into mac; 0, or
+	 * -ENODEV while it has none (the interface gone). OpenFlow's
+	 * ofp_port.hw_addr. Control thread.
+	 */
+	int (*hwaddr)(struct vsw_port *port, uint8_t mac[6]);
+
+	/*
 	 * Optional: change options of the running port (vswctl set-port).
 	 * old[0..n_old) are the options it runs with (those of open or of
 	 * the last reconfigure), opts[0..n_opts) the complete new set, as
@@ -335,6 +343,12 @@ int vsw_port_opts_all_fixed(const struct vsw_port *port,
  */
 void vsw_port_errf(char *err, size_t err_len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * The Ethernet address of host interface ifname (in this network
+ * namespace) into mac: 0 or a negative errno (mac then zeroed).
+ */
+int vsw_port_ifhwaddr(const char *ifname, uint8_t mac[6]);
 
 /* ---- registry ---- */
 

@@ -251,6 +251,7 @@ struct vsw_port_info {
 	unsigned n_txq;
 	struct vsw_vlan_config vlan; /* trunks valid during the callback */
 	char status[128];	     /* provider status, may be empty */
+	uint8_t hw_addr[6];	     /* provider's hwaddr op; zero without */
 };
 
 /*

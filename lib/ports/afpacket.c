@@ -768,6 +768,7 @@ const struct vsw_port_ops vsw_port_afpacket_ops = {
 	.ctl_timeout_ms = vsw_gone_ctl_timeout_ms,
 	.ctl_handle = vsw_gone_ctl_handle,
 	.status = afpacket_status,
+	.hwaddr = vsw_gone_hwaddr,
 	.recv = afpacket_recv,
 	.send = afpacket_send,
 	.rxq_wait_fd = afpacket_rxq_wait_fd,

@@ -572,6 +572,7 @@ const struct vsw_port_ops vsw_port_afxdp_ops = {
 	.ctl_timeout_ms = vsw_gone_ctl_timeout_ms,
 	.ctl_handle = vsw_gone_ctl_handle,
 	.status = afxdp_status,
+	.hwaddr = vsw_gone_hwaddr,
 	.recv = afxdp_recv,
 	.send = afxdp_send,
 	.rxq_wait_fd = afxdp_rxq_wait_fd,

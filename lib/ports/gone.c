@@ -115,6 +115,7 @@ int vsw_gone_init(struct vsw_gone *g, struct vsw_port *port, const char *what,
 	g->ifindex = ifindex;
 	g->ev = g->nl = -1;
 	snprintf(g->ifname, sizeof(g->ifname), "%s", ifname);
+	g->has_mac = vsw_port_ifhwaddr(g->ifname, g->mac) == 0;
 	g->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (g->epfd < 0) {
 		ret = -errno;
@@ -199,6 +200,24 @@ VSW_COLD void vsw_gone_set(struct vsw_gone *g, int err)
 	if (write(g->ev, &one, sizeof(one)) < 0)
 		vsw_port_log_rl(g->port, VSW_LOG_ERR, "eventfd write: %s",
 				strerror(errno));
+}
+
+int vsw_gone_hwaddr(struct vsw_port *port, uint8_t mac[6])
+{
+	struct vsw_gone *g = vsw_port_priv(port);
+	uint8_t now[6];
+
+	if (g->detached || g->ifindex == 0)
+		return -ENODEV;
+	if (!g->away && (int)if_nametoindex(g->ifname) == g->ifindex &&
+	    vsw_port_ifhwaddr(g->ifname, now) == 0) {
+		memcpy(g->mac, now, 6);
+		g->has_mac = true;
+	}
+	if (!g->has_mac)
+		return -ENODEV;
+	memcpy(mac, g->mac, 6);
+	return 0;
 }
 
 int vsw_gone_ctl_fd(struct vsw_port *port)
@@ -407,6 +426,7 @@ static void gone_attach(struct vsw_gone *g)
 		return;
 	}
 	g->ifindex = ret;
+	g->has_mac = vsw_port_ifhwaddr(g->ifname, g->mac) == 0;
 	g->detached = false;
 	g->away = false;
 	g->queues_off = false;

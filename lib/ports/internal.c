@@ -51,6 +51,7 @@ const struct vsw_port_ops vsw_port_internal_ops = {
 	.ctl_timeout_ms = vsw_gone_ctl_timeout_ms,
 	.ctl_handle = vsw_gone_ctl_handle,
 	.status = vsw_tap_status,
+	.hwaddr = vsw_gone_hwaddr,
 	.reconfigure = internal_reconfigure,
 	.recv = vsw_tap_recv,
 	.send = vsw_tap_send,

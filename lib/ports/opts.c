@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Option parsing and error messages shared by the port providers
- * (vsw_port_opt_*, vsw_port_errf): independent of the switch, so provider
- * tests can link them without it.
+ * Option parsing, error messages and interface lookups shared by the port
+ * providers (vsw_port_opt_*, vsw_port_errf, vsw_port_ifhwaddr):
+ * independent of the switch, so provider tests can link them without it.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <vsw/port.h>
 
@@ -59,6 +63,27 @@ void vsw_port_errf(char *err, size_t err_len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, err_len, fmt, ap);
 	va_end(ap);
+}
+
+int vsw_port_ifhwaddr(const char *ifname, uint8_t mac[6])
+{
+	struct ifreq ifr;
+	int s, ret = 0;
+
+	memset(mac, 0, 6);
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0)
+		ret = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(s);
+	return ret;
 }
 
 int vsw_port_opt_uint(const struct vsw_port_opt *opts, unsigned n_opts,

@@ -583,6 +583,7 @@ const struct vsw_port_ops vsw_port_tap_ops = {
 	.ctl_timeout_ms = vsw_gone_ctl_timeout_ms,
 	.ctl_handle = vsw_gone_ctl_handle,
 	.status = vsw_tap_status,
+	.hwaddr = vsw_gone_hwaddr,
 	.reconfigure = tap_reconfigure,
 	.recv = vsw_tap_recv,
 	.send = vsw_tap_send,

@@ -69,6 +69,8 @@ struct vsw_gone {
 	bool detached;	 /* ops->detach ran, ops->attach did not yet work */
 	bool admin_up;	 /* the attached interface was IFF_UP last time */
 	bool away;	 /* held but moved out of this namespace (ops->held) */
+	uint8_t mac[6];	 /* the device's MAC as last read (vsw_gone_hwaddr) */
+	bool has_mac;
 	int ev;		 /* eventfd kicked by vsw_gone_set() */
 	int nl;		 /* rtnetlink link events, or -1 */
 	int epfd;	 /* the port's ctl_fd: ev and nl */
@@ -112,6 +114,13 @@ static inline unsigned vsw_gone_queues(const struct vsw_gone *g, unsigned n)
 int vsw_gone_ctl_fd(struct vsw_port *port);
 int vsw_gone_ctl_timeout_ms(struct vsw_port *port);
 void vsw_gone_ctl_handle(struct vsw_port *port);
+/*
+ * The port's hwaddr op (same providers): the device's MAC, read now if the
+ * device attached is in this namespace under its name (so that `ip link
+ * set ... address` shows), else as last read (moved into another
+ * namespace, where this one cannot look); -ENODEV while gone.
+ */
+int vsw_gone_hwaddr(struct vsw_port *port, uint8_t mac[6]);
 /* While gone: "interface gone, retrying ..." into buf, true; else false. */
 bool vsw_gone_status(const struct vsw_gone *g, char *buf, size_t len);
 

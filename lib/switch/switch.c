@@ -926,6 +926,9 @@ int vsw_switch_port_iter(struct vsw_switch *sw, const char *bridge,
 		if (p->ops->status != NULL)
 			p->ops->status(p, info.status, sizeof(info.status));
 		info.status[sizeof(info.status) - 1] = '\0';
+		if (p->ops->hwaddr != NULL &&
+		    p->ops->hwaddr(p, info.hw_addr) < 0)
+			memset(info.hw_addr, 0, sizeof(info.hw_addr));
 		ret = cb(&info, arg);
 		if (ret != 0)
 			return ret;

@@ -758,6 +758,7 @@ out:
 struct ofpd_link {
 	char name[VSW_CFG_NAME_MAX + 1];
 	bool up;
+	uint8_t hw_addr[6];
 };
 
 struct ofpd_links {
@@ -779,19 +780,21 @@ static int ofpd_links_cb(const struct vsw_port_info *info, void *arg)
 		l->cap = cap;
 	}
 	snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", info->name);
+	memcpy(l->v[l->n].hw_addr, info->hw_addr, 6);
 	l->v[l->n++].up = info->link_up;
 	return 0;
 }
 
-/* Is port @name's link up (false: not open in the switch)? */
-static bool ofpd_link_up(const struct ofpd_links *l, const char *name)
+/* Port @name as the switch has it; NULL: not open in the switch. */
+static const struct ofpd_link *ofpd_link_find(const struct ofpd_links *l,
+					      const char *name)
 {
 	unsigned int i;
 
 	for (i = 0; i < l->n; i++)
 		if (strcmp(l->v[i].name, name) == 0)
-			return l->v[i].up;
-	return false;
+			return &l->v[i];
+	return NULL;
 }
 
 struct ofpd_ports {
@@ -806,6 +809,7 @@ struct ofpd_ports {
 static int ofpd_port_cb(void *opaque, const struct vsw_cfg_port *p)
 {
 	struct ofpd_ports *x = opaque;
+	const struct ofpd_link *lk = ofpd_link_find(&x->links, p->name);
 	struct vsw_port_stats st;
 	struct vsw_ofp_port op;
 
@@ -814,7 +818,9 @@ static int ofpd_port_cb(void *opaque, const struct vsw_cfg_port *p)
 	snprintf(op.name, sizeof(op.name), "%s", p->name);
 	/* a pending port (not open) and a port whose provider says down */
 	op.link_down = vswd_pending_find(x->b->d, p->name) != NULL ||
-		       !ofpd_link_up(&x->links, p->name);
+		       lk == NULL || !lk->up;
+	if (lk != NULL)
+		memcpy(op.hw_addr, lk->hw_addr, 6);
 	if (!x->no_stats && vswd_pending_find(x->b->d, p->name) == NULL &&
 	    vsw_switch_port_stats(x->b->d->sw, p->name, &st) == 0) {
 		unsigned int i;

@@ -87,11 +87,32 @@ static long sysfs_num(const char *ifname, const char *attr)
 	return v;
 }
 
+/* An interface's MAC from sysfs ("aa:bb:..."); false if none. */
+static bool sysfs_mac(const char *ifname, uint8_t mac[6])
+{
+	char path[128];
+	unsigned m[6];
+	FILE *f;
+	int n, i;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", ifname);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	n = fscanf(f, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
+		   &m[5]);
+	fclose(f);
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)m[i];
+	return n == 6;
+}
+
 /* Open the tap port and give its interface an address in the namespace. */
 static struct vsw_port *tap_setup(void)
 {
 	struct vsw_port_opt opt = {"ifname", tap_if};
 	struct vsw_port *port;
+	uint8_t mac[6], want[6];
 	char err[256];
 	int ret;
 
@@ -101,6 +122,15 @@ static struct vsw_port *tap_setup(void)
 	assert_int_equal(ret, 0);
 	/* brought up by open */
 	assert_true(sysfs_num(tap_if, "flags") & 1);
+	/* hwaddr: the interface's MAC, also after it changed */
+	assert_true(sysfs_mac(tap_if, want));
+	assert_int_equal(vsw_port_tap_ops.hwaddr(port, mac), 0);
+	assert_memory_equal(mac, want, 6);
+	assert_int_equal(th_sh("ip link set %s address 02:00:00:00:cc:0f",
+			       tap_if),
+			 0);
+	assert_int_equal(vsw_port_tap_ops.hwaddr(port, mac), 0);
+	assert_memory_equal(mac, "\x02\x00\x00\x00\xcc\x0f", 6);
 	/* the fd stays attached when the interface changes namespace */
 	assert_int_equal(th_sh("ip link set %s netns %s", tap_if, ns), 0);
 	assert_int_equal(th_sh("ip netns exec %s sysctl -qw "
@@ -111,6 +141,9 @@ static struct vsw_port *tap_setup(void)
 			       "02:00:00:00:cc:01 up",
 			       ns, tap_if),
 			 0);
+	/* moved away (and changed there): the MAC as last read here */
+	assert_int_equal(vsw_port_tap_ops.hwaddr(port, mac), 0);
+	assert_memory_equal(mac, "\x02\x00\x00\x00\xcc\x0f", 6);
 	assert_int_equal(th_sh("ip -n %s addr add 10.77.0.1/24 dev %s", ns,
 			       tap_if),
 			 0);
@@ -345,7 +378,7 @@ static void test_tap_gone(void **state)
 	struct vsw_port_opt opt = {"ifname", tap_if};
 	struct vsw_pkt_pool *pool = pool_new();
 	struct vsw_pkt *pkts[VSW_PORT_BURST], *p;
-	uint8_t frame[64];
+	uint8_t frame[64], mac[6], want[6];
 	char err[256], st[256], ns2[80];
 	struct vsw_port *port;
 	unsigned changes;
@@ -406,6 +439,7 @@ static void test_tap_gone(void **state)
 	assert_true(t > 500 && t <= 1000);
 	vsw_port_tap_ops.status(port, st, sizeof(st));
 	assert_non_null(strstr(st, "interface gone"));
+	assert_int_equal(vsw_port_tap_ops.hwaddr(port, mac), -ENODEV);
 
 	/* the name is taken: the retry fails, the port stays down */
 	assert_true(ctl_due(port, 3000));
@@ -429,6 +463,10 @@ static void test_tap_gone(void **state)
 	assert_true(th_port_logged(port, "is back"));
 	assert_true(sysfs_num(tap_if, "flags") & 1);
 	assert_true(sysfs_num(tap_if, "tun_flags") >= 0);
+	/* a new interface, its own MAC */
+	assert_true(sysfs_mac(tap_if, want));
+	assert_int_equal(vsw_port_tap_ops.hwaddr(port, mac), 0);
+	assert_memory_equal(mac, want, 6);
 	/* and carries frames: the port's frame arrives in the host */
 	fd = th_raw_socket(tap_if, false);
 	assert_true(fd >= 0);

@@ -121,6 +121,16 @@ def test_ofctl(d, ovs, tmp):
     check(rc == 0 and "1(vsw0)" in out and "2(vhu0)" in out,
           "dump-ports-desc lists the bridge's ports with their ofports: %s"
           % out[:300])
+    # hw_addr: the tap's kernel MAC (as Open vSwitch shows a tap or
+    # internal port's); a vhost-user port has no interface: zero
+    # (ip, not /sys: sysfs shows the namespace it was mounted in)
+    rc, link, _ = run("ip", "-o", "link", "show", "vsw0")
+    m = re.search(r"link/ether ([0-9a-f:]{17})", link)
+    mac = m.group(1) if m else "(vsw0: %s)" % link.strip()
+    check("1(vsw0): addr:%s" % mac in out and
+          "2(vhu0): addr:00:00:00:00:00:00" in out,
+          "dump-ports-desc: vsw0 with its interface's MAC %s, vhu0 with "
+          "none: %s" % (mac, out[:300]))
     rc, out, err = ofctl("dump-ports", target)
     check(rc == 0 and re.search(r"port +1: rx pkts=\d+", out) and
           re.search(r"port +2: rx pkts=\d+", out),
@@ -756,6 +766,16 @@ def test_port_status_async(d, target):
     check(m is not None and m[8] == 0,
           "after SET_ASYNC unmasks port-status: PORT_STATUS ADD")
     d.ctl("del-port", "br0", "dps2")
+    # the MAC of vsw0's interface changed in the host: MODIFY with it
+    rc, _, err = run("ip", "link", "set", "vsw0", "address",
+                     "02:00:00:00:5e:01")
+    check(rc == 0, "ip link set vsw0 address: %s" % err)
+    m, _ = recv_until(eq, lambda m: m[1] == 12 and
+                      m[32:48].rstrip(b"\0") == b"vsw0", 10)
+    check(m is not None and m[8] == 2 and
+          m[24:30] == bytes.fromhex("020000005e01"),
+          "PORT_STATUS MODIFY for vsw0 with its new hw_addr (%s)"
+          % (m[24:30].hex(":") if m else None))
     for sock in (eq, sl, masked):
         sock.close()
 
